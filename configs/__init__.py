@@ -1,0 +1,1 @@
+"""Package data: the default Banyuwangi inventory and the vendor profiles."""

@@ -1,0 +1,1 @@
+"""Exporters: read state, never write it. Installed as ``netwatch.exporters``."""

@@ -1,0 +1,5 @@
+import sys
+
+from netwatch.cli import main
+
+sys.exit(main())

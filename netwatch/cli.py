@@ -1,0 +1,48 @@
+"""The `netwatch` command: each subcommand lives in netwatch.commands.<name>.
+
+Command modules import their heavy dependencies inside their handlers, so that a one-shot
+`netwatch ping` does not pay for importing the scheduler, the web server or pysnmp.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from netwatch import __version__
+
+# Order is the order of `netwatch --help`.
+COMMANDS = ("run", "demo", "config", "inventory", "ping", "snmp")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="netwatch", description="Network and Wi-Fi monitoring for village free Wi-Fi."
+    )
+    parser.add_argument("--version", action="version", version=f"netwatch {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"netwatch.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"netwatch.commands.{name}":
+                raise
+            continue  # a command not built yet in this checkout
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

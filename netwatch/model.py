@@ -1,0 +1,163 @@
+"""The validated inventory: regency → districts → villages → devices, plus settings.
+
+Plain frozen dataclasses: the config loader builds them, everything downstream only reads them.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import dataclass, field
+
+
+class Role(enum.StrEnum):
+    ROUTER = "router"
+    AP = "ap"
+    OLT = "olt"
+    SWITCH = "switch"
+    OTHER = "other"
+
+
+class VillageKind(enum.StrEnum):
+    DESA = "desa"
+    KELURAHAN = "kelurahan"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a config item was written, for error messages (1-based line)."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class SecretRef:
+    """A secret named by reference; config files never hold the secret itself."""
+
+    env: str | None = None
+    file: str | None = None
+
+    def resolve(self) -> str:
+        """Read the secret now; raises KeyError/OSError naming the reference."""
+        if self.env is not None:
+            try:
+                return os.environ[self.env]
+            except KeyError:
+                raise KeyError(f"environment variable {self.env} is not set") from None
+        if self.file is not None:
+            with open(self.file, encoding="utf-8") as fh:
+                return fh.read().strip()
+        raise KeyError("empty secret reference")
+
+
+@dataclass(frozen=True, slots=True)
+class SnmpCredential:
+    """SNMP access by name: v1/v2c community or a v3 USM user."""
+
+    name: str
+    version: str  # "1" | "2c" | "3"
+    community: SecretRef | None = None
+    user: str | None = None
+    auth_protocol: str | None = None  # md5 | sha | sha224 | sha256 | sha384 | sha512
+    auth_key: SecretRef | None = None
+    priv_protocol: str | None = None  # des | aes128 | aes192 | aes256 | aes192c | aes256c
+    priv_key: SecretRef | None = None
+    context: str = ""
+    port: int = 161
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    name: str
+    phone: str | None = None
+    email: str | None = None
+    telegram: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    name: str
+    role: Role
+    address: str
+    district: str  # district code, e.g. "35.10.07"
+    village: str | None = None  # village code; None for a district-level device (a POP router)
+    parent: str | None = None  # device name on the path to the core
+    snmp: str | None = None  # credential name
+    profile: str | None = None  # vendor profile name; None = detect by sysObjectID
+    tags: tuple[str, ...] = ()
+    ping: bool = True
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Village:
+    code: str  # Kemendagri code, e.g. "35.10.07.2001"
+    name: str
+    kind: VillageKind
+    district: str  # district code
+    lat: float | None = None
+    lon: float | None = None
+    contacts: tuple[Contact, ...] = ()
+    devices: tuple[str, ...] = ()  # device names
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class District:
+    code: str  # e.g. "35.10.07"
+    name: str
+    villages: tuple[str, ...] = ()  # village codes
+    devices: tuple[str, ...] = ()  # district-level device names (POP routers, OLTs)
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PingSettings:
+    interval: float = 30.0  # seconds between rounds per device
+    count: int = 5  # echo requests per round
+    spacing: float = 0.2  # seconds between the echoes of one round
+    timeout: float = 1.0  # seconds to wait for the last echo's reply
+    size: int = 56  # ICMP payload bytes, as ping(8)
+
+
+@dataclass(frozen=True, slots=True)
+class SnmpSettings:
+    interval: float = 60.0
+    timeout: float = 2.0
+    retries: int = 1
+    max_repetitions: int = 25
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerSettings:
+    max_concurrency: int = 1000  # device jobs running at once
+    misfire_grace: float = 5.0  # seconds a late job may still start
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    language: str = "id"  # id | en: text people read (alerts, status page)
+    listen: str = "127.0.0.1:9108"
+    ping: PingSettings = field(default_factory=PingSettings)
+    snmp: SnmpSettings = field(default_factory=SnmpSettings)
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    regency_code: str
+    regency_name: str
+    settings: Settings
+    districts: dict[str, District]  # by code, in config order
+    villages: dict[str, Village]  # by code
+    devices: dict[str, Device]  # by name
+    credentials: dict[str, SnmpCredential]  # by name
+    source: str = ""  # root config path
+
+    def village_devices(self, code: str) -> list[Device]:
+        return [self.devices[n] for n in self.villages[code].devices]

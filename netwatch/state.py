@@ -1,0 +1,115 @@
+"""State: the latest observation per device, device up/down, and the village rollup.
+
+Collectors write observations here through the scheduler; exporters, alerting and the web
+read it. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from netwatch.model import Device, Inventory, Role
+from netwatch.observations import PingObservation
+
+
+class VillageStatus(enum.StrEnum):
+    UP = "up"
+    DEGRADED = "degraded"
+    DOWN = "down"
+    UNKNOWN = "unknown"  # no complete round yet
+
+
+@dataclass(slots=True)
+class DeviceState:
+    device: Device
+    up: bool | None = None  # None until the first round
+    reason: str = ""  # why it is down ("no reply", "unresolvable: ...")
+    since: float = 0.0  # unix time of the last up/down change
+    last_ping: PingObservation | None = None
+    echo_sent_total: int = 0
+    echo_received_total: int = 0
+
+
+Listener = Callable[[DeviceState, object], None]
+
+
+class State:
+    """Device and village state for one inventory; rebuilt in place on reload."""
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self.devices: dict[str, DeviceState] = {
+            name: DeviceState(device) for name, device in inventory.devices.items()
+        }
+        self._listeners: list[Listener] = []
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call listener(device_state, observation) after each applied observation."""
+        self._listeners.append(listener)
+
+    def replace_inventory(self, inventory: Inventory) -> None:
+        """Adopt a reloaded inventory, keeping the history of devices that stay."""
+        old = self.devices
+        self.devices = {}
+        for name, device in inventory.devices.items():
+            ds = old.get(name)
+            if ds is None:
+                ds = DeviceState(device)
+            else:
+                ds.device = device
+            self.devices[name] = ds
+        self.inventory = inventory
+
+    def record_ping(self, obs: PingObservation) -> None:
+        ds = self.devices.get(obs.device)
+        if ds is None:  # removed by a reload while its round was in flight
+            return
+        res = obs.result
+        ds.last_ping = obs
+        ds.echo_sent_total += res.sent
+        ds.echo_received_total += res.received
+        if res.error:
+            up, reason = False, res.error
+        elif res.received == 0:
+            up, reason = False, "no reply"
+        else:
+            up, reason = True, ""
+        if up != ds.up:
+            ds.since = obs.time
+        ds.up, ds.reason = up, reason
+        for listener in self._listeners:
+            listener(ds, obs)
+
+    def village_status(self, code: str) -> VillageStatus:
+        """Up: router and every AP answer; degraded: router and some APs; else down."""
+        village = self.inventory.villages[code]
+        routers: list[bool | None] = []
+        aps: list[bool | None] = []
+        for name in village.devices:
+            ds = self.devices[name]
+            if ds.device.role is Role.ROUTER:
+                routers.append(ds.up)
+            elif ds.device.role is Role.AP:
+                aps.append(ds.up)
+        states = routers + aps
+        if not states or any(s is None for s in states):
+            return VillageStatus.UNKNOWN
+        if not all(routers):
+            return VillageStatus.DOWN
+        answering = sum(1 for s in aps if s)
+        if answering == len(aps):
+            return VillageStatus.UP
+        return VillageStatus.DEGRADED if answering else VillageStatus.DOWN
+
+    def village_counts(self) -> dict[VillageStatus, int]:
+        counts = dict.fromkeys(VillageStatus, 0)
+        for code in self.inventory.villages:
+            counts[self.village_status(code)] += 1
+        return counts
+
+
+def now() -> float:
+    return time.time()
