@@ -91,6 +91,8 @@ class Device:
     profile: str | None = None  # vendor profile name; None = detect by sysObjectID
     tags: tuple[str, ...] = ()
     ping: bool = True
+    ping_interval: float | None = None  # seconds; None = settings.ping.interval
+    snmp_interval: float | None = None  # seconds; None = settings.snmp.interval
     source: Source | None = None
 
 
