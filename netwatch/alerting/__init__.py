@@ -1,0 +1,1 @@
+"""Alerting: village service state → alerts (engine) → notifications (outbox, notifiers)."""
