@@ -109,7 +109,8 @@ def parse_snmprec(path: Path) -> list[tuple[tuple[int, ...], int, object]]:
     for line in path.read_text(encoding="latin-1").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
-        oid_text, tag, raw = line.split("|", 2)
+        # snmpsim strips each whole line (grammar/snmprec.py), trailing spaces of values too.
+        oid_text, tag, raw = line.strip().split("|", 2)
         oid = tuple(int(x) for x in oid_text.split("."))
         code = int(tag.rstrip("xe"))
         value: object

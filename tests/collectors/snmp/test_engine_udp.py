@@ -139,3 +139,84 @@ async def test_unresolvable_name_uses_injected_resolver() -> None:
         with pytest.raises(SnmpError) as err:
             await engine.get(Target("desa.invalid"), [OID])
     assert err.value.reason == "resolve"
+
+
+ROOT = (1, 3, 6, 1, 2, 1, 2, 2)
+TABLE = [((*ROOT, 1, 2, i), Value(Kind.OCTET_STRING, f"eth{i}".encode())) for i in range(1, 31)]
+
+
+def table_agent(*, bulk: str = "ok", decreasing_at: int | None = None):
+    """Serve TABLE; bulk='empty' answers GETBULK with no varbinds, 'toobig' with tooBig >5."""
+
+    def script(msg: ber.Message) -> list[bytes]:
+        start = msg.varbinds[0][0]
+        after = [(o, v) for o, v in TABLE if o > start]
+        if decreasing_at is not None and after and after[0][0][-1] == decreasing_at:
+            after = [TABLE[0]]  # goes backwards
+        status = 0
+        if msg.pdu_type == ber.GETBULK:
+            if bulk == "empty":
+                after = []
+            elif bulk == "toobig" and msg.error_index > 5:
+                after, status = [], ber.TOO_BIG
+            else:
+                after = after[: msg.error_index]
+        else:
+            after = after[:1]
+        if not after and status == 0 and msg.pdu_type != ber.GETBULK:
+            after = [((1, 3, 6, 1, 2, 1, 3), Value(Kind.INTEGER, 1))]
+        elif not after and status == 0 and bulk != "empty":
+            after = [(start, Value(Kind.END_OF_MIB_VIEW, None))]
+        return [ber.encode_message(1, msg.community, ber.RESPONSE, msg.request_id, after, status)]
+
+    return script
+
+
+async def test_bulk_without_varbinds_falls_back_to_getnext() -> None:
+    agent, port = await start_fake_agent(table_agent(bulk="empty"))
+    try:
+        async with SnmpEngine() as engine:
+            rows = await engine.walk(Target("127.0.0.1", port, timeout=1), ROOT)
+            assert rows == TABLE
+            assert engine.stats.bulk_fallbacks == 1
+            kinds = [m.pdu_type for _, m in agent.requests]
+            assert kinds[0] == ber.GETBULK and set(kinds[1:]) == {ber.GETNEXT}
+    finally:
+        agent.transport.close()
+
+
+async def test_too_big_halves_repetitions() -> None:
+    agent, port = await start_fake_agent(table_agent(bulk="toobig"))
+    try:
+        async with SnmpEngine() as engine:
+            rows = await engine.walk(Target("127.0.0.1", port, max_repetitions=25), ROOT)
+            assert rows == TABLE
+            reps = [m.error_index for _, m in agent.requests]
+            assert reps[:3] == [25, 12, 6] and set(reps[3:]) == {3}
+    finally:
+        agent.transport.close()
+
+
+async def test_non_increasing_oid_is_an_error_not_a_loop() -> None:
+    agent, port = await start_fake_agent(table_agent(decreasing_at=9))
+    try:
+        async with SnmpEngine() as engine:
+            with pytest.raises(SnmpError) as err:
+                await engine.walk(Target("127.0.0.1", port, max_repetitions=4), ROOT)
+        assert err.value.reason == "protocol" and "not increasing" in str(err.value)
+        assert len(agent.requests) <= 3
+    finally:
+        agent.transport.close()
+
+
+async def test_max_rows_bounds_the_walk() -> None:
+    agent, port = await start_fake_agent(table_agent())
+    try:
+        async with SnmpEngine() as engine:
+            rows = await engine.walk(
+                Target("127.0.0.1", port, max_repetitions=4), ROOT, max_rows=10
+            )
+            assert rows == TABLE[:10]
+            assert engine.stats.truncated_walks == 1
+    finally:
+        agent.transport.close()
