@@ -95,6 +95,7 @@ class SnmpEngine:
         self._transports: dict[int, asyncio.DatagramTransport] = {}
         self._pending: dict[int, _Pending] = {}
         self._targets: dict[tuple[str, int], _TargetState] = {}
+        self._literals: dict[str, tuple[int, str]] = {}
         self._next_id = random.randrange(1, 1 << 30)
         self._v3: object | None = None
         self._lock = asyncio.Lock()
@@ -161,10 +162,16 @@ class SnmpEngine:
 
     async def _address(self, target: Target) -> tuple[int, tuple[str, int]]:
         host = target.address
+        literal = self._literals.get(host)
+        if literal is not None:
+            return literal[0], (literal[1], target.port)
         try:
             ip = ipaddress.ip_address(host)
         except ValueError:
             ip = ipaddress.ip_address(await self._resolve(host))
+        else:  # only literals are cached: a name may resolve differently next time
+            family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+            self._literals[host] = (family, str(ip))
         family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
         return family, (str(ip), target.port)
 
