@@ -127,7 +127,8 @@ body{{font-family:system-ui,sans-serif;margin:1.5rem;color:#1f2328}}
 h1{{font-size:1.4rem}} {css}
 ul.summary{{display:flex;gap:1rem;list-style:none;padding:0;flex-wrap:wrap}}
 ul.summary li{{border-left:.4rem solid var(--c);padding:.4rem .8rem;background:#f6f8fa}}
-table{{border-collapse:collapse;width:100%}} td,th{{padding:.3rem .5rem;border-bottom:1px solid #d0d7de;text-align:left}}
+table{{border-collapse:collapse;width:100%}}
+td,th{{padding:.3rem .5rem;border-bottom:1px solid #d0d7de;text-align:left}}
 .badge{{color:#fff;background:var(--c);border-radius:.3rem;padding:.1rem .4rem}}
 small{{color:#57606a}}
 </style></head><body>
