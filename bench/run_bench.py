@@ -131,7 +131,7 @@ def main() -> int:
             "warning",
         ],
         stdout=subprocess.DEVNULL,
-        stderr=open(work / "netwatch.log", "w"),
+        stderr=open(work / "netwatch.log", "w"),  # noqa: SIM115 (lives as long as the child)
     )
     try:
         deadline = time.monotonic() + 60
