@@ -71,7 +71,7 @@ def _value(prom: Prometheus, expr: str) -> float | None:
 
 
 def test_prometheus_scrapes_village_and_ping_series(netwatch, tmp_path: Path) -> None:
-    url, cfg, proc = netwatch
+    url = netwatch[0]
     target = url.removeprefix("http://")
     prom = Prometheus(
         tmp_path / "prom", [{"job_name": "netwatch", "static_configs": [{"targets": [target]}]}]
