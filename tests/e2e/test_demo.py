@@ -11,6 +11,8 @@ import subprocess
 import threading
 import time
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from tests.helpers.procs import free_port, http_get, netwatch_bin, stop, wait_for
 
 SCENARIO = re.compile(
@@ -96,10 +98,13 @@ def test_demo_reports_down_and_degraded_then_stops_cleanly() -> None:
         assert sum(v["status"] == "up" for v in villages) == 215
 
         metrics = http_get(f"http://127.0.0.1:{port}/metrics")[1]
-        addresses = dict(
-            re.findall(r'netwatch_device_info\{device="([^"]+)",[^}]*address="([^"]+)"', metrics)
-        )
-        # iputils ping in the demo's namespace agrees: the cut-off devices are silent, others answer.
+        addresses = {
+            sample.labels["device"]: sample.labels["address"]
+            for fam in text_string_to_metric_families(metrics)
+            if fam.name == "netwatch_device_info"
+            for sample in fam.samples
+        }
+        # iputils ping in the demo's namespace agrees: cut-off devices are silent, others answer.
         assert not _nsping(proc.pid, addresses[down_device])
         assert not _nsping(proc.pid, addresses[degraded_device])
         up_router = next(n for n in addresses if n.endswith("-router") and n != down_device)
