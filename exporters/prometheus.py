@@ -1,5 +1,11 @@
 """Prometheus exporter: /metrics built from a snapshot of state at scrape time.
 
+client_python's text encoder spends ~6 µs a sample formatting labels; at 10,000 devices
+(140,000 samples) that is a second of GIL per scrape, measured at 2–4 s under load. The state
+families therefore go through `render_text`, a lean encoder of the same Metric objects
+(checked against client_python's own output in tests); netwatch's small self-metrics registry
+and OpenMetrics requests still use client_python's encoders.
+
 A custom collector (client_python's pattern): metric families are made per scrape from the
 state, and no per-series objects live between scrapes, so series of removed devices vanish
 at once and memory does not grow with history. Other parts add families through *metric
@@ -9,6 +15,7 @@ sources*: functions ``families(state) -> Iterable[Metric]``.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -175,6 +182,40 @@ class StateCollector(Collector):
                 yield from source(self.state)
             except Exception:  # one broken source must not empty the whole scrape
                 log.exception("metric source %s failed", getattr(source, "__name__", source))
+
+
+def _escape(value: str) -> str:
+    if "\\" in value or '"' in value or "\n" in value:
+        return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    return value
+
+
+def _format_value(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value == math.inf:
+        return "+Inf"
+    if value == -math.inf:
+        return "-Inf"
+    return repr(float(value))
+
+
+def render_text(families: Iterable[Metric]) -> str:
+    """Prometheus text format 0.0.4 for gauge and counter families (no timestamps)."""
+    out: list[str] = []
+    append = out.append
+    for family in families:
+        name = family.name + "_total" if family.type == "counter" else family.name
+        doc = family.documentation.replace("\\", "\\\\").replace("\n", "\\n")
+        kind = family.type if family.type in ("gauge", "counter") else "untyped"
+        append(f"# HELP {name} {doc}\n# TYPE {name} {kind}\n")
+        for sample in family.samples:
+            if sample.labels:
+                labels = ",".join([f'{k}="{_escape(v)}"' for k, v in sample.labels.items()])
+                append(f"{sample.name}{{{labels}}} {_format_value(sample.value)}\n")
+            else:
+                append(f"{sample.name} {_format_value(sample.value)}\n")
+    return "".join(out)
 
 
 class _TelemetryCollector(Collector):
