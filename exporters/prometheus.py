@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
+from prometheus_client.samples import Sample
 
 from netwatch import telemetry
 from netwatch.state import State, VillageStatus
@@ -84,28 +85,43 @@ def device_families(state: State) -> Iterable[Metric]:
         "Start of the last completed ping round.",
         labels=DEVICE_LABELS,
     )
+
+    def add(family: Metric, labels: dict[str, str], value: float) -> None:
+        # One labels dict per device shared by all its samples: cheaper to build, and
+        # render_text formats it once (client_python's add_metric would copy it each time).
+        family.samples.append(
+            Sample(
+                family.name + "_total" if family.type == "counter" else family.name, labels, value
+            )
+        )
+
     for ds in list(state.devices.values()):
         d = ds.device
-        labels = [d.name, d.role.value, d.village or "", d.district]
-        info.add_metric([*labels, d.address, d.parent or ""], 1)
+        labels = {
+            "device": d.name,
+            "role": d.role.value,
+            "village": d.village or "",
+            "district": d.district,
+        }
+        add(info, {**labels, "address": d.address, "parent": d.parent or ""}, 1)
         if ds.up is None:
             continue
-        up.add_metric(labels, 1.0 if ds.up else 0.0)
-        since.add_metric(labels, ds.since)
+        add(up, labels, 1.0 if ds.up else 0.0)
+        add(since, labels, ds.since)
         obs = ds.last_ping
         if obs is None:
             continue
         res = obs.result
-        sent.add_metric(labels, ds.echo_sent_total)
-        received.add_metric(labels, ds.echo_received_total)
-        loss.add_metric(labels, res.loss_ratio)
-        last.add_metric(labels, obs.time)
+        add(sent, labels, ds.echo_sent_total)
+        add(received, labels, ds.echo_received_total)
+        add(loss, labels, res.loss_ratio)
+        add(last, labels, obs.time)
         if res.rtts:
-            rtt_min.add_metric(labels, res.rtt_min)
-            rtt_avg.add_metric(labels, res.rtt_avg)
-            rtt_max.add_metric(labels, res.rtt_max)
+            add(rtt_min, labels, min(res.rtts))
+            add(rtt_avg, labels, sum(res.rtts) / len(res.rtts))
+            add(rtt_max, labels, max(res.rtts))
         if (j := res.jitter) is not None:
-            jitter.add_metric(labels, j)
+            add(jitter, labels, j)
     return (up, info, since, rtt_min, rtt_avg, rtt_max, jitter, loss, sent, received, last)
 
 
@@ -204,6 +220,8 @@ def render_text(families: Iterable[Metric]) -> str:
     """Prometheus text format 0.0.4 for gauge and counter families (no timestamps)."""
     out: list[str] = []
     append = out.append
+    rendered: dict[int, str] = {}  # id(labels dict) → its text; the dicts live until we return
+    keep: list[object] = []
     for family in families:
         name = family.name + "_total" if family.type == "counter" else family.name
         doc = family.documentation.replace("\\", "\\\\").replace("\n", "\\n")
@@ -211,7 +229,11 @@ def render_text(families: Iterable[Metric]) -> str:
         append(f"# HELP {name} {doc}\n# TYPE {name} {kind}\n")
         for sample in family.samples:
             if sample.labels:
-                labels = ",".join([f'{k}="{_escape(v)}"' for k, v in sample.labels.items()])
+                labels = rendered.get(id(sample.labels))
+                if labels is None:
+                    labels = ",".join([f'{k}="{_escape(v)}"' for k, v in sample.labels.items()])
+                    rendered[id(sample.labels)] = labels
+                    keep.append(sample.labels)
                 append(f"{sample.name}{{{labels}}} {_format_value(sample.value)}\n")
             else:
                 append(f"{sample.name} {_format_value(sample.value)}\n")

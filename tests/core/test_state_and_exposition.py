@@ -97,9 +97,8 @@ def test_exposition_carries_the_recorded_values() -> None:
 
 def test_fast_text_encoder_matches_client_python() -> None:
     """render_text must say exactly what client_python's generate_latest says."""
-    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-
     from netwatch.exporters.prometheus import StateCollector, render_text
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
     s = _state()
     _round(s, "r", [0.010, 0.030, 0.020], sent=4)
