@@ -36,7 +36,6 @@ AUTHORIZATION_ERROR = 16
 _KIND = {int(k): k for k in Kind}
 _UINT32_TAGS = frozenset((0x41, 0x42, 0x43))
 _EXCEPTION_TAGS = frozenset((0x80, 0x81, 0x82))
-_BYTES_TAGS = frozenset((0x04, 0x44))
 _EXC_VALUES = {t: Value(_KIND[t], None) for t in _EXCEPTION_TAGS}
 _NULL = Value(Kind.NULL, None)
 _MAX_SUBID = 0xFFFFFFFF
@@ -163,11 +162,27 @@ def _header(data: bytes, pos: int, limit: int, tag: int, what: str) -> tuple[int
     return pos, pos + length
 
 
+_OID_CACHE: dict[bytes, OID] = {}
+_OID_CACHE_MAX = 200_000  # entries; polls repeat the same OIDs, so most lookups hit
+
+
+def _cached_oid(raw: bytes, data: bytes, start: int, end: int) -> OID:
+    oid = _OID_CACHE.get(raw)
+    if oid is None:
+        oid = _oid(data, start, end)
+        if len(_OID_CACHE) >= _OID_CACHE_MAX:
+            _OID_CACHE.clear()
+        _OID_CACHE[raw] = oid
+    return oid
+
+
 def decode_varbinds(data: bytes, pos: int, end: int) -> list[tuple[OID, Value]]:
     """Decode the varbinds in data[pos:end] (the content of a VarBindList)."""
     out: list[tuple[OID, Value]] = []
     append = out.append
     kinds = _KIND
+    cache_get = _OID_CACHE.get
+    from_bytes = int.from_bytes
     while pos < end:
         # SEQUENCE header, short-form fast path.
         if data[pos] != 0x30:
@@ -191,7 +206,10 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> list[tuple[OID, Value]]:
                 raise _fail(f"OID overruns its varbind at offset {pos}")
         else:
             pos, oid_end = _header(data, pos, vb_end, 0x06, "OID")
-        oid = _oid(data, pos, oid_end)
+        raw = data[pos:oid_end]
+        oid = cache_get(raw)
+        if oid is None:
+            oid = _cached_oid(raw, data, pos, oid_end)
         pos = oid_end
         # value
         if pos + 1 >= vb_end:
@@ -206,22 +224,33 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> list[tuple[OID, Value]]:
             v_end = pos + n
         if v_end != vb_end:
             raise _fail(f"value does not end its varbind at offset {pos}")
-        if tag in _BYTES_TAGS:
-            value = Value(kinds[tag], data[pos:v_end])
+        if tag == 0x04:
+            value = Value(Kind.OCTET_STRING, data[pos:v_end])
         elif tag == 0x02:
-            value = Value(Kind.INTEGER, _int(data, pos, v_end))
+            if 0 < n < 5:  # up to 4 octets always fits 32-bit signed
+                value = Value(Kind.INTEGER, from_bytes(data[pos:v_end], "big", signed=True))
+            else:
+                value = Value(Kind.INTEGER, _int(data, pos, v_end))
         elif tag in _UINT32_TAGS:
-            value = Value(kinds[tag], _uint(data, pos, v_end, 0xFFFFFFFF))
+            if 0 < n < 5 and data[pos] < 0x80:
+                value = Value(kinds[tag], from_bytes(data[pos:v_end], "big"))
+            else:
+                value = Value(kinds[tag], _uint(data, pos, v_end, 0xFFFFFFFF))
         elif tag == 0x46:
-            value = Value(Kind.COUNTER64, _uint(data, pos, v_end, 0xFFFFFFFFFFFFFFFF))
+            if 0 < n < 9 and data[pos] < 0x80:
+                value = Value(Kind.COUNTER64, from_bytes(data[pos:v_end], "big"))
+            else:
+                value = Value(Kind.COUNTER64, _uint(data, pos, v_end, 0xFFFFFFFFFFFFFFFF))
         elif tag == 0x06:
             value = Value(Kind.OBJECT_IDENTIFIER, _oid(data, pos, v_end))
         elif tag == 0x40:
-            if v_end - pos != 4:
-                raise _fail(f"IpAddress of {v_end - pos} bytes at offset {pos}")
+            if n != 4:
+                raise _fail(f"IpAddress of {n} bytes at offset {pos}")
             value = Value(Kind.IP_ADDRESS, data[pos:v_end])
+        elif tag == 0x44:
+            value = Value(Kind.OPAQUE, data[pos:v_end])
         elif tag == 0x05 or tag in _EXCEPTION_TAGS:
-            if v_end != pos:
+            if n:
                 raise _fail(f"non-empty NULL/exception value at offset {pos}")
             value = _NULL if tag == 0x05 else _EXC_VALUES[tag]
         else:

@@ -10,6 +10,7 @@ import asyncio
 import ipaddress
 import random
 import socket
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -31,6 +32,12 @@ _ERROR_NAMES = (
     *("authorizationError", "notWritable", "inconsistentName"),
 )
 MAX_OIDS_PER_GET = 32
+_ENGINES: weakref.WeakSet[SnmpEngine] = weakref.WeakSet()
+
+
+def live_engines() -> list[SnmpEngine]:
+    """Every SnmpEngine not yet garbage-collected (for self-metrics)."""
+    return list(_ENGINES)
 
 
 @dataclass
@@ -82,7 +89,7 @@ class _TargetState:
     no_bulk: bool = False
 
 
-@dataclass
+@dataclass(eq=False)  # identity semantics: engines are tracked in a WeakSet
 class SnmpEngine:
     """SNMP v1/v2c (own codec) and v3 (pysnmp) behind the SnmpClient API."""
 
@@ -99,6 +106,12 @@ class SnmpEngine:
         self._next_id = random.randrange(1, 1 << 30)
         self._v3: object | None = None
         self._lock = asyncio.Lock()
+        _ENGINES.add(self)
+
+    @property
+    def in_flight(self) -> int:
+        """v1/v2c requests waiting for an answer."""
+        return len(self._pending)
 
     # ---- lifecycle --------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ varbinds = st.lists(st.tuples(oids, values), max_size=30)
 request_ids = st.integers(-(2**31), 2**31 - 1)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(varbinds, request_ids, st.binary(max_size=40), st.integers(0, 18), st.integers(0, 30))
 def test_round_trip(vbs, rid, community, status, index) -> None:
     data = ber.encode_message(1, community, ber.RESPONSE, rid, vbs, status, index)

@@ -220,3 +220,39 @@ async def test_max_rows_bounds_the_walk() -> None:
             assert engine.stats.truncated_walks == 1
     finally:
         agent.transport.close()
+
+
+def _scrape() -> dict[tuple[str, str], float]:
+    import netwatch.collectors.snmp.telemetry  # noqa: F401  (registers the collector)
+    from prometheus_client import generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from netwatch.telemetry import REGISTRY
+
+    out = {}
+    for family in text_string_to_metric_families(generate_latest(REGISTRY).decode()):
+        for sample in family.samples:
+            if sample.name.startswith("netwatch_snmp_"):
+                out[(sample.name, sample.labels.get("reason", ""))] = sample.value
+    return out
+
+
+async def test_self_metrics_count_dropped_replies() -> None:
+    # Two stray replies (wrong request-id, then garbage) before the right one.
+    agent, port = await start_fake_agent(
+        lambda m: [reply(m, request_id=m.request_id + 7), b"\x30\x00", reply(m)]
+    )
+    try:
+        async with SnmpEngine() as engine:
+            before = _scrape()
+            await engine.get(Target("127.0.0.1", port, timeout=1), [OID])
+            await asyncio.sleep(0.05)  # the reply datagrams all arrive before this returns
+            after = _scrape()
+        dropped = "netwatch_snmp_datagrams_dropped_total"
+        delta = {k: after[k] - before.get(k, 0) for k in after}
+        assert delta[(dropped, "unknown_request_id")] == 1
+        assert delta[(dropped, "decode")] == 1
+        assert delta[("netwatch_snmp_datagrams_sent_total", "")] == 1
+        assert delta[("netwatch_snmp_datagrams_received_total", "")] == 3
+    finally:
+        agent.transport.close()
