@@ -32,6 +32,7 @@ _ERROR_NAMES = (
     *("authorizationError", "notWritable", "inconsistentName"),
 )
 MAX_OIDS_PER_GET = 32
+REPS_RECOVERY = 16  # clean walks before a reduced max-repetitions is doubled again
 _ENGINES: weakref.WeakSet[SnmpEngine] = weakref.WeakSet()
 
 
@@ -87,6 +88,8 @@ class _Protocol(asyncio.DatagramProtocol):
 class _TargetState:
     semaphore: asyncio.Semaphore
     no_bulk: bool = False
+    # Per walked root: (max-repetitions that worked after a reduction, clean walks since).
+    reps_cap: dict[OID, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass(eq=False)  # identity semantics: engines are tracked in a WeakSet
@@ -283,7 +286,10 @@ class SnmpEngine:
         _, addr = await self._address(target)
         state = self._state(addr)
         walker = Walker(root, max_rows)
-        reps = max(1, target.max_repetitions)
+        full = max(1, target.max_repetitions)
+        cap, clean = state.reps_cap.get(walker.root, (full, 0))
+        reps = min(cap, full)
+        reduced = False
         while not walker.done:
             bulk = target.version != "1" and not state.no_bulk
             if not bulk:
@@ -306,11 +312,13 @@ class SnmpEngine:
             except SnmpError as exc:
                 if exc.reason == "timeout" and reps > 1:
                     reps //= 2
+                    reduced = True
                     self.stats.repetition_reductions += 1
                     continue
                 raise
             if msg.error_status == ber.TOO_BIG and reps > 1:
                 reps //= 2
+                reduced = True
                 self.stats.repetition_reductions += 1
                 continue
             if (
@@ -325,7 +333,25 @@ class SnmpEngine:
             walker.feed(target, msg.varbinds)
         if walker.truncated:
             self.stats.truncated_walks += 1
+        self._learn_repetitions(state, walker.root, full, reps, reduced, clean)
         return walker.rows
+
+    @staticmethod
+    def _learn_repetitions(
+        state: _TargetState, root: OID, full: int, reps: int, reduced: bool, clean: int
+    ) -> None:
+        # Start the next walk of this root where this one succeeded, so that a table whose
+        # full-size answers never arrive costs one timeout, not one per poll; after
+        # REPS_RECOVERY clean walks try twice as many again (the loss may have been transient).
+        if reduced:
+            state.reps_cap[root] = (reps, 0)
+        elif root in state.reps_cap:
+            if clean + 1 < REPS_RECOVERY:
+                state.reps_cap[root] = (reps, clean + 1)
+            elif reps * 2 >= full:
+                del state.reps_cap[root]
+            else:
+                state.reps_cap[root] = (reps * 2, 0)
 
     def _v3_client(self):  # type: ignore[no-untyped-def]
         if self._v3 is None:

@@ -256,3 +256,21 @@ async def test_self_metrics_count_dropped_replies() -> None:
         assert delta[("netwatch_snmp_datagrams_received_total", "")] == 3
     finally:
         agent.transport.close()
+
+
+async def test_reduced_repetitions_are_remembered_then_retried() -> None:
+    agent, port = await start_fake_agent(table_agent(bulk="toobig"))
+    walks: list[list[int]] = []
+    try:
+        async with SnmpEngine() as engine:
+            target = Target("127.0.0.1", port, max_repetitions=25)
+            for _ in range(18):
+                seen = len(agent.requests)
+                assert await engine.walk(target, ROOT) == TABLE
+                walks.append([m.error_index for _, m in agent.requests[seen:]])
+    finally:
+        agent.transport.close()
+    # Walk 1 finds 3; walks 2..17 start at 3; walk 18 tries 6 again (REPS_RECOVERY = 16).
+    assert walks[0][:4] == [25, 12, 6, 3] and set(walks[0][4:]) == {3}
+    assert all(set(w) == {3} for w in walks[1:17])
+    assert walks[17][:2] == [6, 3] and set(walks[17][2:]) == {3}
