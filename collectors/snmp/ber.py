@@ -3,6 +3,7 @@
 Decoding is strict: any malformed input (overrun, truncation, wrong tag, non-minimal or
 indefinite length, out-of-range integer, trailing bytes) raises SnmpError("decode", ...).
 Values are decoded straight into `Value` objects, with no intermediate object tree.
+`decode_message` handles every v1/v2c PDU but the v1 Trap-PDU, which `decode_trap_v1` decodes.
 """
 
 from __future__ import annotations
@@ -286,7 +287,8 @@ def _decode_message(data: bytes) -> Message:
         raise _fail("truncated before the PDU")
     pdu_type = data[pos]
     if pdu_type not in _PDU_TAGS:
-        raise _fail(f"unsupported PDU tag 0x{pdu_type:02x}")
+        hint = " (a v1 Trap-PDU: use decode_trap_v1)" if pdu_type == TRAP_V1 else ""
+        raise _fail(f"unsupported PDU tag 0x{pdu_type:02x}{hint}")
     pos, pdu_end = _header(data, pos, end, pdu_type, "PDU")
     if pdu_end != end:
         raise _fail("the PDU does not end the message")
@@ -301,6 +303,60 @@ def _decode_message(data: bytes) -> Message:
         raise _fail("the varbind list does not end the PDU")
     varbinds = decode_varbinds(data, start, stop)
     return Message(version, community, pdu_type, request_id, error_status, error_index, varbinds)
+
+
+class TrapV1(NamedTuple):
+    """A decoded SNMPv1 Trap-PDU (RFC 1157 §4.1.6)."""
+
+    community: bytes
+    enterprise: OID
+    agent_addr: bytes
+    generic_trap: int
+    specific_trap: int
+    time_stamp: int
+    varbinds: list[tuple[OID, Value]]
+
+
+def decode_trap_v1(data: bytes) -> TrapV1:
+    """Decode a whole SNMPv1 message carrying a Trap-PDU."""
+    try:
+        return _decode_trap_v1(data)
+    except SnmpError:
+        raise
+    except (IndexError, ValueError, TypeError) as exc:
+        raise _fail(f"malformed trap: {exc}") from None
+
+
+def _decode_trap_v1(data: bytes) -> TrapV1:
+    limit = len(data)
+    pos, end = _header(data, 0, limit, 0x30, "message SEQUENCE")
+    if end != limit:
+        raise _fail(f"{limit - end} trailing bytes after the message")
+    start, stop = _header(data, pos, end, 0x02, "version")
+    if _int(data, start, stop) != VERSION_1:
+        raise _fail("a Trap-PDU needs SNMP version 1")
+    start, stop = _header(data, stop, end, 0x04, "community")
+    community = data[start:stop]
+    pos, pdu_end = _header(data, stop, end, TRAP_V1, "Trap-PDU")
+    if pdu_end != end:
+        raise _fail("the PDU does not end the message")
+    start, stop = _header(data, pos, pdu_end, 0x06, "enterprise")
+    enterprise = _oid(data, start, stop)
+    start, stop = _header(data, stop, pdu_end, 0x40, "agent-addr")
+    if stop - start != 4:
+        raise _fail(f"agent-addr of {stop - start} bytes")
+    agent_addr = data[start:stop]
+    start, stop = _header(data, stop, pdu_end, 0x02, "generic-trap")
+    generic = _int(data, start, stop)
+    start, stop = _header(data, stop, pdu_end, 0x02, "specific-trap")
+    specific = _int(data, start, stop)
+    start, stop = _header(data, stop, pdu_end, 0x43, "time-stamp")
+    stamp = _uint(data, start, stop, 0xFFFFFFFF)
+    start, stop = _header(data, stop, pdu_end, 0x30, "varbind list")
+    if stop != pdu_end:
+        raise _fail("the varbind list does not end the PDU")
+    varbinds = decode_varbinds(data, start, stop)
+    return TrapV1(community, enterprise, agent_addr, generic, specific, stamp, varbinds)
 
 
 # ---- encoding ---------------------------------------------------------------------------
