@@ -216,6 +216,10 @@ class SnmpEngine:
         tries: int | None = None,
     ) -> ber.Message:
         """Send one PDU, re-sending on timeout; returns the matched Response."""
+        if target.version not in ("1", "2c"):
+            raise SnmpError(
+                "protocol", f"{target.address}: unknown SNMP version {target.version!r}"
+            )
         family, addr = await self._address(target)
         transport = await self._transport(family)
         version = ber.VERSION_1 if target.version == "1" else ber.VERSION_2C
@@ -225,9 +229,12 @@ class SnmpEngine:
             tries = target.retries + 1
         async with self._state(addr).semaphore:
             rid = self._new_request_id()
-            data = ber.encode_request(
-                version, community, pdu_type, rid, oids, max_repetitions=max_repetitions
-            )
+            try:
+                data = ber.encode_request(
+                    version, community, pdu_type, rid, oids, max_repetitions=max_repetitions
+                )
+            except ValueError as exc:  # an OID no agent could be asked for (e.g. 3.1)
+                raise SnmpError("protocol", f"{addr[0]}:{addr[1]}: bad request: {exc}") from None
             pending = self._pending[rid] = _Pending(addr)
             try:
                 for attempt in range(tries):

@@ -274,3 +274,13 @@ async def test_reduced_repetitions_are_remembered_then_retried() -> None:
     assert walks[0][:4] == [25, 12, 6, 3] and set(walks[0][4:]) == {3}
     assert all(set(w) == {3} for w in walks[1:17])
     assert walks[17][:2] == [6, 3] and set(walks[17][2:]) == {3}
+
+
+async def test_bad_requests_are_clear_errors() -> None:
+    async with SnmpEngine() as engine:
+        with pytest.raises(SnmpError, match="unknown SNMP version"):
+            await engine.get(Target("127.0.0.1", 9, version="2"), [OID])
+        with pytest.raises(SnmpError, match="bad request") as err:
+            await engine.get(Target("127.0.0.1", 9), [(3, 1, 2)])
+        assert err.value.reason == "protocol"
+        assert engine.stats.sent == 0
