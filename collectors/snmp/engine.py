@@ -32,6 +32,7 @@ _ERROR_NAMES = (
     *("authorizationError", "notWritable", "inconsistentName"),
 )
 MAX_OIDS_PER_GET = 32
+_END_OF_MIB_VIEW = Kind.END_OF_MIB_VIEW
 REPS_RECOVERY = 16  # clean walks before a reduced max-repetitions is doubled again
 _ENGINES: weakref.WeakSet[SnmpEngine] = weakref.WeakSet()
 
@@ -399,8 +400,11 @@ class Walker:
         root, n = self.root, len(self.root)
         rows = self.rows
         last = self.last
+        room = self.max_rows - len(rows)
+        end_kind = _END_OF_MIB_VIEW
+        taken = 0
         for oid, value in varbinds:
-            if value.kind == Kind.END_OF_MIB_VIEW or oid[:n] != root:
+            if value.kind is end_kind or oid[:n] != root:
                 self.done = True
                 break
             if oid <= last:
@@ -409,9 +413,10 @@ class Walker:
                     f"{target.address}: OID not increasing: "
                     f"{'.'.join(map(str, oid))} after {'.'.join(map(str, last))}",
                 )
-            if len(rows) >= self.max_rows:
+            if taken == room:
                 self.done = self.truncated = True
                 break
-            rows.append((oid, value))
             last = oid
+            taken += 1
+        rows.extend(varbinds[:taken])
         self.last = last
