@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import os
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 class Role(enum.StrEnum):
@@ -143,7 +144,7 @@ class SchedulerSettings:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    language: str = "id"  # id | en: text people read (alerts, status page)
+    language: Literal["id", "en"] = "id"  # text people read (alerts, status page)
     listen: str = "127.0.0.1:9108"
     ping: PingSettings = field(default_factory=PingSettings)
     snmp: SnmpSettings = field(default_factory=SnmpSettings)

@@ -1,0 +1,69 @@
+"""Write inventory YAML text in the house layout (one device per line, flow style).
+
+The layout is the one ruamel.yaml round-trips byte for byte, so in-place edits change only
+the lines they touch.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9 ._/+@-]*")
+_DOTTED = re.compile(r"\d+(\.\d+){2,}")  # addresses: never a YAML number
+_RESERVED = {"true", "false", "null", "yes", "no", "on", "off", "~", "y", "n"}
+
+
+def scalar(value: Any) -> str:
+    """A YAML scalar that reads back as value (plain when unambiguous, else double-quoted)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    text = str(value)
+    if _DOTTED.fullmatch(text):
+        return text
+    if _PLAIN.fullmatch(text) and text.lower() not in _RESERVED and not text.endswith(" "):
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def flow(mapping: Mapping[str, Any]) -> str:
+    """{k: v, ...} on one line; lists become [a, b]; None values are left out."""
+    parts = []
+    for key, value in mapping.items():
+        if value is None or value == [] or value == ():
+            continue
+        if isinstance(value, list | tuple):
+            text = "[" + ", ".join(scalar(v) for v in value) + "]"
+        else:
+            text = scalar(value)
+        parts.append(f"{key}: {text}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def districts_block(districts: Iterable[Mapping[str, Any]], indent: int = 2) -> list[str]:
+    """Lines of a `districts:` list; each district has code, name, devices, villages."""
+    pad = " " * indent
+    lines = [f"{pad}districts:"]
+    for d in districts:
+        lines.append(f"{pad}  - code: {json.dumps(d['code'])}")
+        lines.append(f"{pad}    name: {scalar(d['name'])}")
+        if d.get("devices"):
+            lines.append(f"{pad}    devices:")
+            lines.extend(f"{pad}      - {flow(dev)}" for dev in d["devices"])
+        if d.get("villages"):
+            lines.append(f"{pad}    villages:")
+        for v in d.get("villages", ()):
+            lines.append(f"{pad}      - code: {json.dumps(v['code'])}")
+            for key in ("name", "kind", "lat", "lon"):
+                if v.get(key) is not None:
+                    lines.append(f"{pad}        {key}: {scalar(v[key])}")
+            if v.get("devices"):
+                lines.append(f"{pad}        devices:")
+                lines.extend(f"{pad}          - {flow(dev)}" for dev in v["devices"])
+    return lines
