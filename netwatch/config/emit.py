@@ -36,7 +36,7 @@ def flow(mapping: Mapping[str, Any]) -> str:
     """{k: v, ...} on one line; lists become [a, b]; None values are left out."""
     parts = []
     for key, value in mapping.items():
-        if value is None or value == [] or value == ():
+        if key.startswith("_") or value is None or value == [] or value == ():
             continue
         if isinstance(value, list | tuple):
             text = "[" + ", ".join(scalar(v) for v in value) + "]"
@@ -46,24 +46,39 @@ def flow(mapping: Mapping[str, Any]) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
-def districts_block(districts: Iterable[Mapping[str, Any]], indent: int = 2) -> list[str]:
-    """Lines of a `districts:` list; each district has code, name, devices, villages."""
+def districts_block(
+    districts: Iterable[Mapping[str, Any]], indent: int = 2, origins: list | None = None
+) -> list[str]:
+    """Lines of a `districts:` list; each district has code, name, devices, villages.
+
+    origins, if given, gets for each line the `_origin` of the item that wrote it.
+    """
     pad = " " * indent
     lines = [f"{pad}districts:"]
+    marks: list = [None]
+
+    def put(text: str, item: Mapping[str, Any]) -> None:
+        lines.append(text)
+        marks.append(item.get("_origin"))
+
     for d in districts:
-        lines.append(f"{pad}  - code: {json.dumps(d['code'])}")
-        lines.append(f"{pad}    name: {scalar(d['name'])}")
+        put(f"{pad}  - code: {json.dumps(d['code'])}", d)
+        put(f"{pad}    name: {scalar(d['name'])}", d)
         if d.get("devices"):
-            lines.append(f"{pad}    devices:")
-            lines.extend(f"{pad}      - {flow(dev)}" for dev in d["devices"])
+            put(f"{pad}    devices:", d)
+            for dev in d["devices"]:
+                put(f"{pad}      - {flow(dev)}", dev)
         if d.get("villages"):
-            lines.append(f"{pad}    villages:")
+            put(f"{pad}    villages:", d)
         for v in d.get("villages", ()):
-            lines.append(f"{pad}      - code: {json.dumps(v['code'])}")
+            put(f"{pad}      - code: {json.dumps(v['code'])}", v)
             for key in ("name", "kind", "lat", "lon"):
                 if v.get(key) is not None:
-                    lines.append(f"{pad}        {key}: {scalar(v[key])}")
+                    put(f"{pad}        {key}: {scalar(v[key])}", v)
             if v.get("devices"):
-                lines.append(f"{pad}        devices:")
-                lines.extend(f"{pad}          - {flow(dev)}" for dev in v["devices"])
+                put(f"{pad}        devices:", v)
+                for dev in v["devices"]:
+                    put(f"{pad}          - {flow(dev)}", dev)
+    if origins is not None:
+        origins.extend(marks)
     return lines
