@@ -15,7 +15,10 @@ def _duplicates(
 ) -> None:
     first: dict[str, Placed] = {}
     for p in placed:
-        k = key(p.item)
+        try:
+            k = key(p.item)
+        except ValueError:  # already reported as a bad value
+            continue
         if k in first:
             where = p.loc.key(p.node, field)
             was = first[k].loc.key(first[k].node, field)
@@ -27,8 +30,14 @@ def _duplicates(
             first[k] = p
 
 
-def check_tree(tree: Tree, credentials: Iterable[str], issues: Issues) -> None:
-    """Record every cross-reference problem of tree in issues."""
+def check_tree(
+    tree: Tree, credentials: Iterable[str], issues: Issues, broken_creds: Iterable[str] = ()
+) -> None:
+    """Record every cross-reference problem of tree in issues.
+
+    broken_creds: credentials written but invalid (already reported; not "unknown").
+    """
+    broken_creds = set(broken_creds)
     _duplicates(tree.districts, lambda d: d.code, "code", "district code", issues)
     _duplicates(tree.villages, lambda v: v.code, "code", "village code", issues)
     _duplicates(tree.devices, lambda d: d.name, "name", "device name", issues)
@@ -37,10 +46,10 @@ def check_tree(tree: Tree, credentials: Iterable[str], issues: Issues) -> None:
     creds = set(credentials)
     for p in tree.devices:
         dev = p.item
-        if dev.parent is not None and dev.parent not in by_name:
+        if dev.parent is not None and dev.parent not in by_name and dev.parent not in tree.broken:
             where = p.loc.key(p.node, "parent")
             issues.at(where, f"unknown parent device {dev.parent!r}")
-        if dev.snmp is not None and dev.snmp not in creds:
+        if dev.snmp is not None and dev.snmp not in creds and dev.snmp not in broken_creds:
             where = p.loc.key(p.node, "snmp")
             known = ", ".join(sorted(creds)) or "none defined"
             issues.at(where, f"unknown SNMP credential {dev.snmp!r} ({known})")

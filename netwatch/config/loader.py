@@ -149,7 +149,7 @@ def build_inventory(docs: list[Document], issues: Issues, path: str) -> Inventor
                 issues.at(dloc, f"must be a list, not {type_name(seq)}")
             else:
                 parse_districts(seq, dloc, regency_code, issues, tree)
-    check_tree(tree, credentials, issues)
+    check_tree(tree, credentials, issues, _written_credentials(docs))
     issues.raise_if_any()
     return Inventory(
         regency_code=regency_code or "",
@@ -196,3 +196,12 @@ def _regency(data: Mapping, top: Loc, issues: Issues, tree: Tree) -> tuple[str |
     else:
         parse_districts(seq, dloc, code, issues, tree)
     return code, name
+
+
+def _written_credentials(docs: list[Document]) -> list[str]:
+    for doc in docs:
+        if doc.root and isinstance(doc.data, Mapping):
+            creds = doc.data.get("credentials")
+            snmp = creds.get("snmp") if isinstance(creds, Mapping) else None
+            return [str(k) for k in snmp] if isinstance(snmp, Mapping) else []
+    return []

@@ -34,6 +34,7 @@ class Tree:
     districts: list[Placed] = field(default_factory=list)
     villages: list[Placed] = field(default_factory=list)
     devices: list[Placed] = field(default_factory=list)
+    broken: set[str] = field(default_factory=set)  # names of devices that did not build
 
 
 def _str(m: Mapping, key: str, loc: Loc, issues: Issues, required: bool = True) -> str | None:
@@ -206,7 +207,11 @@ def _device(
             issues.at(where, "must not be empty")
     fixed = {"district": district or "", "village": village, "source": Source(mloc.file, mloc.line)}
     device = build(Device, node, mloc, issues, fixed=fixed)
-    if device is None or len(issues.items) != before:
+    if device is None:
+        if isinstance(node.get("name"), str):
+            tree.broken.add(node["name"])
         return None
+    # A device with a bad name or address still takes part in the cross-checks: its
+    # other problems (say, an unknown parent) are reported in the same run.
     tree.devices.append(Placed(device, mloc, node))
-    return device
+    return device if len(issues.items) == before else None
