@@ -69,6 +69,8 @@ def _fail(exc: Exception) -> int:
         print("nothing written", file=sys.stderr)
     else:
         print(f"error: {exc}", file=sys.stderr)
+        if isinstance(exc, OSError):
+            print("nothing written", file=sys.stderr)
     return 1
 
 
@@ -82,7 +84,10 @@ def import_handler(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return _fail(exc)
     if args.output:
-        atomic_write(args.output, text)
+        try:
+            atomic_write(args.output, text)
+        except OSError as exc:
+            return _fail(exc)
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -141,7 +146,7 @@ def add_handler(args: argparse.Namespace) -> int:
         editor = Editor(_config(args))
         path = editor.add_device(fields, village=args.village, district=args.district)
         inv = editor.save()
-    except (ConfigError, EditError) as exc:
+    except (ConfigError, EditError, OSError) as exc:
         return _fail(exc)
     dev = inv.devices[args.name]
     where = f"village {dev.village}" if dev.village else f"district {dev.district}"
@@ -157,7 +162,7 @@ def remove_handler(args: argparse.Namespace) -> int:
         editor = Editor(_config(args))
         path = editor.remove_device(args.name)
         editor.save()
-    except (ConfigError, EditError) as exc:
+    except (ConfigError, EditError, OSError) as exc:
         return _fail(exc)
     print(f"removed {args.name} from {path}")
     return 0
@@ -182,7 +187,7 @@ def set_handler(args: argparse.Namespace) -> int:
             if key.strip() == "name" and value is not None:
                 name = str(value)
         editor.save()
-    except (ConfigError, EditError) as exc:
+    except (ConfigError, EditError, OSError) as exc:
         return _fail(exc)
     print("\n".join(changes))
     return 0
