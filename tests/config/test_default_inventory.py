@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import ipaddress
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -111,23 +112,17 @@ def test_loads_fast_enough_for_reload():
 
 def test_packaged_default_after_plain_install(tmp_path):
     """A non-editable install outside the repo ships the default inventory and finds it."""
+    # Build from a copy: a build writes build/ and *.egg-info next to the sources.
+    src = tmp_path / "src"
+    skip = shutil.ignore_patterns(".venv", "__pycache__", "build", "*.egg-info", ".git")
+    for name in ("netwatch", "collectors", "exporters", "configs"):
+        shutil.copytree(REPO / name, src / name, ignore=skip)
+    for name in ("pyproject.toml", "README.md", "LICENSE", "NOTICE"):
+        if (REPO / name).exists():
+            shutil.copy(REPO / name, src / name)
     target = tmp_path / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--target",
-            str(target),
-            str(REPO),
-        ],
-        check=True,
-        timeout=300,
-        capture_output=True,
-    )
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target)]
+    subprocess.run([*pip, str(src)], check=True, timeout=300, capture_output=True)
     code = (
         "import netwatch.config as c; p = c.default_config_path(); "
         "print(p); print(len(c.load_inventory(p).villages))"
