@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 import os
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 
 class Role(enum.StrEnum):
@@ -119,27 +119,37 @@ class District:
     source: Source | None = None
 
 
+def _bounded(default: float, low: float, *, strict: bool = False) -> Any:
+    """A settings field with a lower bound (strict: value > low), checked by the config loader."""
+
+    def check(value: float) -> None:
+        if value < low or (strict and value == low):
+            raise ValueError(f"{value:g} must be {'>' if strict else '>='} {low:g}")
+
+    return field(default=default, metadata={"check": check})
+
+
 @dataclass(frozen=True, slots=True)
 class PingSettings:
-    interval: float = 30.0  # seconds between rounds per device
-    count: int = 5  # echo requests per round
-    spacing: float = 0.2  # seconds between the echoes of one round
-    timeout: float = 1.0  # seconds to wait for the last echo's reply
-    size: int = 56  # ICMP payload bytes, as ping(8)
+    interval: float = _bounded(30.0, 0, strict=True)  # seconds between rounds per device
+    count: int = _bounded(5, 1)  # echo requests per round
+    spacing: float = _bounded(0.2, 0)  # seconds between the echoes of one round
+    timeout: float = _bounded(1.0, 0, strict=True)  # seconds to wait for the last echo's reply
+    size: int = _bounded(56, 0)  # ICMP payload bytes, as ping(8)
 
 
 @dataclass(frozen=True, slots=True)
 class SnmpSettings:
-    interval: float = 60.0
-    timeout: float = 2.0
-    retries: int = 1
-    max_repetitions: int = 25
+    interval: float = _bounded(60.0, 0, strict=True)
+    timeout: float = _bounded(2.0, 0, strict=True)
+    retries: int = _bounded(1, 0)
+    max_repetitions: int = _bounded(25, 1)
 
 
 @dataclass(frozen=True, slots=True)
 class SchedulerSettings:
-    max_concurrency: int = 1000  # device jobs running at once
-    misfire_grace: float = 5.0  # seconds a late job may still start
+    max_concurrency: int = _bounded(1000, 1)  # device jobs running at once
+    misfire_grace: float = _bounded(5.0, 0)  # seconds a late job may still start
 
 
 @dataclass(frozen=True, slots=True)

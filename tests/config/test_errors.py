@@ -29,6 +29,14 @@ CASES = [
         "settings.ping.count",
         "must be an integer",
     ),
+    ("below-minimum", "count: 5}", "count: 0}  #!", "settings.ping.count", "0 must be >= 1"),
+    (
+        "not-positive",
+        "  ping: {interval: 30s, count: 5}",
+        "  ping: {interval: 0s, count: 5}  #!",
+        "settings.ping.interval",
+        "0 must be > 0",
+    ),
     ("wrong-type-str", "name: Banyuwangi", "name: [a, b]  #!", "regency.name", "must be a string"),
     ("unquoted-code", 'code: "35.10"', "code: 35.10  #!", "regency.code", 'quote it ("35.1")'),
     (
