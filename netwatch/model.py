@@ -129,6 +129,12 @@ def _bounded(default: float, low: float, *, strict: bool = False) -> Any:
     return field(default=default, metadata={"check": check})
 
 
+def _check_listen(value: str) -> None:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r} is not host:port (e.g. 127.0.0.1:9108, [::1]:9108)")
+
+
 @dataclass(frozen=True, slots=True)
 class PingSettings:
     interval: float = _bounded(30.0, 0, strict=True)  # seconds between rounds per device
@@ -155,7 +161,7 @@ class SchedulerSettings:
 @dataclass(frozen=True, slots=True)
 class Settings:
     language: Literal["id", "en"] = "id"  # text people read (alerts, status page)
-    listen: str = "127.0.0.1:9108"
+    listen: str = field(default="127.0.0.1:9108", metadata={"check": _check_listen})
     ping: PingSettings = field(default_factory=PingSettings)
     snmp: SnmpSettings = field(default_factory=SnmpSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)

@@ -83,7 +83,11 @@ class Editor:
             seq = holder.get("devices")
             if not isinstance(seq, CommentedSeq):
                 seq = CommentedSeq()
-                holder["devices"] = seq
+                # A district's own devices read best before its villages.
+                holder.pop("devices", None)
+                keys = list(holder)
+                at = keys.index("villages") if "villages" in keys else len(keys)
+                holder.insert(at, "devices", seq)
             item = CommentedMap()
             for key in DEVICE_KEYS:
                 if fields.get(key) not in (None, [], ()):

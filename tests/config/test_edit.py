@@ -264,3 +264,104 @@ def test_list_filters_and_json(cfg, capsys):
     ]
     assert lines[1].split() == ["pop-1", "router", "127.1.0.1", "-", "-", "-", "Pesanggaran"]
     assert lines[-1] == "3 devices"
+
+
+BLOCK = """\
+regency:
+  code: "35.10"
+  name: Banyuwangi
+  districts:
+    - code: "35.10.01"
+      name: Pesanggaran
+      villages:
+        - code: "35.10.01.2001"
+          name: Sarongan   # no devices yet
+        - code: "35.10.01.2002"
+          name: Pesanggaran
+          devices:
+            - name: pes-router
+              role: router
+              address: 127.1.2.1
+"""
+
+
+def test_new_lists_and_block_style_neighbours(tmp_path, capsys):
+    cfg = write(tmp_path, BLOCK)
+    base = ["inventory", "add", "--config", str(cfg)]
+    assert (
+        run(
+            capsys,
+            *base,
+            "--district",
+            "35.10.01",
+            "--name",
+            "pop",
+            "--role",
+            "router",
+            "--address",
+            "127.1.0.1",
+        )[0]
+        == 0
+    )
+    assert (
+        run(
+            capsys,
+            *base,
+            "--village",
+            "35.10.01.2001",
+            "--name",
+            "sar-router",
+            "--role",
+            "router",
+            "--address",
+            "127.1.1.1",
+            "--parent",
+            "pop",
+        )[0]
+        == 0
+    )
+    assert (
+        run(
+            capsys,
+            *base,
+            "--village",
+            "35.10.01.2002",
+            "--name",
+            "pes-ap",
+            "--role",
+            "ap",
+            "--address",
+            "127.1.2.2",
+            "--parent",
+            "pes-router",
+        )[0]
+        == 0
+    )
+    assert (
+        cfg.read_text()
+        == """\
+regency:
+  code: "35.10"
+  name: Banyuwangi
+  districts:
+    - code: "35.10.01"
+      name: Pesanggaran
+      devices:
+        - {name: pop, role: router, address: 127.1.0.1}
+      villages:
+        - code: "35.10.01.2001"
+          name: Sarongan   # no devices yet
+          devices:
+            - {name: sar-router, role: router, address: 127.1.1.1, parent: pop}
+        - code: "35.10.01.2002"
+          name: Pesanggaran
+          devices:
+            - name: pes-router
+              role: router
+              address: 127.1.2.1
+            - name: pes-ap
+              role: ap
+              address: 127.1.2.2
+              parent: pes-router
+"""
+    )

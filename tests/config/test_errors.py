@@ -37,6 +37,13 @@ CASES = [
         "settings.ping.interval",
         "0 must be > 0",
     ),
+    (
+        "bad-listen",
+        "  language: id",
+        "  language: id\n  listen: 127.0.0.1  #!",
+        "settings.listen",
+        "'127.0.0.1' is not host:port",
+    ),
     ("wrong-type-str", "name: Banyuwangi", "name: [a, b]  #!", "regency.name", "must be a string"),
     ("unquoted-code", 'code: "35.10"', "code: 35.10  #!", "regency.code", 'quote it ("35.1")'),
     (
