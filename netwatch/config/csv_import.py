@@ -52,7 +52,9 @@ def import_csv(path: str, regency_name: str | None = None) -> str:
     issues.raise_if_any()
     if not districts:
         raise ConfigError([Issue(path, 0, "", "no device rows")])
-    regency = districts[0]["code"][:5]
+    # The regency is the common prefix of the district codes; bad codes are reported per row.
+    valid = [d["code"] for d in districts if re.fullmatch(r"\d{2}\.\d{2}\.\d{2}", d["code"])]
+    regency = valid[0][:5] if valid else "35.10"
     name = regency_name or ("Banyuwangi" if regency == "35.10" else regency)
     origins: list = []
     head = [

@@ -132,3 +132,11 @@ def test_inconsistent_village_rows_and_bad_header(tmp_path, capsys):
     assert code == 1
     assert f"{src}:1: adress: unknown column (did you mean 'address'?)" in err
     assert f"{src}:1: address: missing column" in err
+
+
+def test_bad_district_code_is_reported_on_its_row(tmp_path, capsys):
+    src = tmp_path / "export.csv"
+    src.write_text(GOOD.replace(",,35.10.01,Pesanggaran", ",,35.1.01,Pesanggaran", 1))
+    code, _, err = run(capsys, "inventory", "import", str(src))
+    assert code == 1
+    assert f"{src}:2: district_code: '35.1.01' is not a district code NN.NN.NN" in err
