@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -48,3 +49,41 @@ def test_missing_file_exits_1(tmp_path):
     res = check(str(tmp_path / "absent.yaml"))
     assert res.returncode == 1
     assert "absent.yaml: cannot read" in res.stderr
+
+
+def test_secrets_flag_reads_every_reference(tmp_path):
+    text = BASE.replace(
+        "      community: {env: NETWATCH_SNMP_COMMUNITY}",
+        "      community: {env: NETWATCH_TEST_UNSET_VARIABLE}\n"
+        "    from-file:\n"
+        "      version: 2c\n"
+        f"      community: {{file: {tmp_path / 'community'}}}",
+    )
+    cfg = write(tmp_path, text)
+    env = {k: v for k, v in os.environ.items() if k != "NETWATCH_TEST_UNSET_VARIABLE"}
+    res = subprocess.run(
+        [sys.executable, "-m", "netwatch", "config", "check", "--secrets", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert res.returncode == 1
+    assert res.stderr.splitlines() == [
+        f"{cfg}:{line_of(text, 'demo-v2:') + 1}: credentials.snmp.demo-v2.community: "
+        "environment variable NETWATCH_TEST_UNSET_VARIABLE is not set",
+        f"{cfg}:{line_of(text, 'from-file:') + 1}: credentials.snmp.from-file.community: "
+        f"cannot read {tmp_path / 'community'}: No such file or directory",
+        f"{cfg}: 2 unreadable secret(s)",
+    ]
+    (tmp_path / "community").write_text("s3cret\n")
+    env["NETWATCH_TEST_UNSET_VARIABLE"] = "x"
+    res = subprocess.run(
+        [sys.executable, "-m", "netwatch", "config", "check", "--secrets", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "s3cret" not in res.stdout + res.stderr
