@@ -58,7 +58,7 @@ def import_csv(path: str, regency_name: str | None = None) -> str:
     name = regency_name or ("Banyuwangi" if regency == "35.10" else regency)
     origins: list = []
     head = [
-        f"# Imported from {os.path.basename(path)} by `netwatch inventory import`.",
+        f"# Imported from {os.path.basename(path)!r} by `netwatch inventory import`.",
         "# Check each credential: its SNMP version and where its secret comes from.",
     ]
     if creds:

@@ -29,7 +29,23 @@ def scalar(value: Any) -> str:
         return text
     if _PLAIN.fullmatch(text) and text.lower() not in _RESERVED and not text.endswith(" "):
         return text
-    return json.dumps(text, ensure_ascii=False)
+    return quote(text)
+
+
+def quote(text: str) -> str:
+    """A YAML double-quoted scalar; anything not printable is escaped (YAML refuses it raw)."""
+    out = ['"']
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch.isprintable():
+            out.append(ch)
+        elif ord(ch) <= 0xFFFF:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(f"\\U{ord(ch):08x}")
+    out.append('"')
+    return "".join(out)
 
 
 def flow(mapping: Mapping[str, Any]) -> str:
