@@ -35,11 +35,30 @@ MAX_OIDS_PER_GET = 32
 _END_OF_MIB_VIEW = Kind.END_OF_MIB_VIEW
 REPS_RECOVERY = 16  # clean walks before a reduced max-repetitions is doubled again
 _ENGINES: weakref.WeakSet[SnmpEngine] = weakref.WeakSet()
+_RETIRED: list[EngineStats] = []  # stats of collected engines, so totals never go down
 
 
-def live_engines() -> list[SnmpEngine]:
-    """Every SnmpEngine not yet garbage-collected (for self-metrics)."""
-    return list(_ENGINES)
+def stats_totals() -> dict[str, int]:
+    """EngineStats summed over every engine ever created (monotonic, for self-metrics)."""
+    engines = list(_ENGINES)  # strong references: none of these is retired while we sum
+    totals = dict.fromkeys(EngineStats.__dataclass_fields__, 0)
+    for stats in [*_RETIRED, *(e.stats for e in engines)]:
+        for name in totals:
+            totals[name] += getattr(stats, name)
+    return totals
+
+
+def in_flight_total() -> int:
+    return sum(e.in_flight for e in list(_ENGINES))
+
+
+def _retire(stats: EngineStats) -> None:
+    # Fold into one record so that short-lived engines (CLI, tests) do not pile up.
+    if not _RETIRED:
+        _RETIRED.append(EngineStats())
+    total = _RETIRED[0]
+    for name in total.__dataclass_fields__:
+        setattr(total, name, getattr(total, name) + getattr(stats, name))
 
 
 @dataclass
@@ -111,6 +130,7 @@ class SnmpEngine:
         self._v3: object | None = None
         self._lock = asyncio.Lock()
         _ENGINES.add(self)
+        weakref.finalize(self, _retire, self.stats)
 
     @property
     def in_flight(self) -> int:

@@ -1,13 +1,14 @@
 """Self-metrics of the SNMP engines, on netwatch.telemetry.REGISTRY (import this module once).
 
-Built at scrape time from every live SnmpEngine's `stats`, as the other metric sources are.
+Built at scrape time from the `stats` of every SnmpEngine (live ones, plus the totals of
+collected ones, so that counters never go down), as the other metric sources are.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from netwatch.collectors.snmp.engine import live_engines
+from netwatch.collectors.snmp.engine import in_flight_total, stats_totals
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -34,10 +35,10 @@ _DROPPED = (
 
 class EngineCollector(Collector):
     def collect(self) -> Iterator[Metric]:
-        engines = live_engines()
+        totals = stats_totals()
         for attr, name, doc in _COUNTERS:
             family = CounterMetricFamily(name, doc)
-            family.add_metric([], sum(getattr(e.stats, attr) for e in engines))
+            family.add_metric([], totals[attr])
             yield family
         dropped = CounterMetricFamily(
             "netwatch_snmp_datagrams_dropped",
@@ -45,12 +46,12 @@ class EngineCollector(Collector):
             labels=["reason"],
         )
         for attr, reason in _DROPPED:
-            dropped.add_metric([reason], sum(getattr(e.stats, attr) for e in engines))
+            dropped.add_metric([reason], totals[attr])
         yield dropped
         in_flight = GaugeMetricFamily(
             "netwatch_snmp_requests_in_flight", "v1/v2c requests waiting for an answer now."
         )
-        in_flight.add_metric([], sum(e.in_flight for e in engines))
+        in_flight.add_metric([], in_flight_total())
         yield in_flight
 
 

@@ -284,3 +284,19 @@ async def test_bad_requests_are_clear_errors() -> None:
             await engine.get(Target("127.0.0.1", 9), [(3, 1, 2)])
         assert err.value.reason == "protocol"
         assert engine.stats.sent == 0
+
+
+async def test_self_metrics_survive_engine_collection() -> None:
+    import gc
+
+    agent, port = await start_fake_agent(lambda m: [reply(m)])
+    try:
+        engine = SnmpEngine()
+        await engine.get(Target("127.0.0.1", port, timeout=1), [OID])
+        await engine.close()
+        during = _scrape()[("netwatch_snmp_datagrams_sent_total", "")]
+        del engine
+        gc.collect()
+        assert _scrape()[("netwatch_snmp_datagrams_sent_total", "")] == during
+    finally:
+        agent.transport.close()
