@@ -19,6 +19,7 @@ from netwatch.collectors.snmp.types import OID, Kind, SnmpError, Target, Value
 
 Resolver = Callable[[str], Awaitable[str]]
 _TIMEOUT = object()
+_CLOSED = object()
 _ERROR_REASONS = {
     ber.TOO_BIG: "too_big",
     ber.NO_SUCH_NAME: "no_such_object",
@@ -140,6 +141,10 @@ class SnmpEngine:
     # ---- lifecycle --------------------------------------------------------------------
 
     async def close(self) -> None:
+        """Close the sockets; requests still waiting fail at once instead of timing out."""
+        for pending in self._pending.values():
+            if pending.waiter is not None and not pending.waiter.done():
+                pending.waiter.set_result(_CLOSED)
         for transport in self._transports.values():
             transport.close()
         self._transports.clear()
@@ -270,6 +275,8 @@ class SnmpEngine:
                         result = await waiter
                     finally:
                         handle.cancel()
+                    if result is _CLOSED:
+                        raise SnmpError("protocol", f"{addr[0]}:{addr[1]}: engine closed")
                     if result is not _TIMEOUT:
                         return result  # type: ignore[return-value]
             finally:

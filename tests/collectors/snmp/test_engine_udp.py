@@ -300,3 +300,21 @@ async def test_self_metrics_survive_engine_collection() -> None:
         assert _scrape()[("netwatch_snmp_datagrams_sent_total", "")] == during
     finally:
         agent.transport.close()
+
+
+async def test_close_fails_waiting_requests_at_once() -> None:
+    agent, port = await start_fake_agent(lambda m: [])
+    try:
+        engine = SnmpEngine()
+        task = asyncio.create_task(engine.get(Target("127.0.0.1", port, timeout=30), [OID]))
+        for _ in range(100):
+            if agent.requests:
+                break
+            await asyncio.sleep(0.01)
+        start = time.monotonic()
+        await engine.close()
+        with pytest.raises(SnmpError, match="engine closed"):
+            await task
+        assert time.monotonic() - start < 1
+    finally:
+        agent.transport.close()
