@@ -82,7 +82,7 @@ def add_big_values(data: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def big_agent(snmprec: Path, tmp_path_factory) -> Iterator[tuple[str, int]]:
+def big_agent(tmp_path_factory) -> Iterator[tuple[str, int]]:  # no recordings needed
     only = tmp_path_factory.mktemp("big")
     with running_snmpsim(only, transform=add_big_values, probe_community="bigvalues") as ep:
         yield ep
