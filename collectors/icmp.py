@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from netwatch.observations import PingObservation, PingResult
 
 if TYPE_CHECKING:
-    from netwatch.model import Device, PingSettings, Settings
+    from netwatch.model import Device, PingSettings
 
 Resolver = Callable[[str], Awaitable[Sequence[str] | str]]
 
@@ -526,22 +526,3 @@ async def probe(device: Device, settings: PingSettings, pinger: Pinger) -> PingO
         size=settings.size,
     )
     return PingObservation(device.name, started, result, time.monotonic() - t0)
-
-
-class IcmpCollector:
-    """The scheduler's view of ICMP: which devices, how often, and one probe."""
-
-    name = "ping"
-
-    def __init__(self, pinger: Pinger, settings: Settings) -> None:
-        self.pinger = pinger
-        self.settings = settings
-
-    def applies(self, device: Device) -> bool:
-        return device.ping
-
-    def interval(self, device: Device, settings: Settings) -> float:
-        return device.ping_interval or settings.ping.interval
-
-    async def collect(self, device: Device) -> PingObservation:
-        return await probe(device, self.settings.ping, self.pinger)

@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from netwatch.collectors.icmp import IcmpCollector, Pinger, checksum, probe
+from netwatch.collectors.icmp import Pinger, checksum, probe
 
 from netwatch.model import Device, District, Inventory, PingSettings, Role, Settings
 from netwatch.state import State
@@ -144,9 +144,6 @@ async def test_probe_builds_an_observation(pinger):
     assert obs.device == "ap-1"
     assert (obs.result.sent, obs.result.received) == (3, 3)
     assert 0 < obs.duration < 2.0
-    collector = IcmpCollector(pinger, Settings())
-    assert collector.applies(device)
-    assert collector.interval(device, Settings()) == Settings().ping.interval
 
 
 @pytest.mark.parametrize("size", [0, 7, 56, 1400])
