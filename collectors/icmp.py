@@ -38,12 +38,14 @@ SNDBUF_BYTES = 4 << 20
 SERIAL_BYTES = 8  # payloads at least this long carry a per-echo serial
 SEND_BATCH = 64  # sends between yields to the loop, so the reader drains the socket
 _SEQ_SPACE = 1 << 16
-_SEND_RETRIES = 50  # ENOBUFS/EAGAIN on send: wait briefly, bounded
 
 _HDR = struct.Struct("!BBHHH")
 _ID_SEQ = struct.Struct("!HH").unpack_from
 _SERIAL = struct.Struct("!Q").unpack_from
 _HDR_SERIAL = struct.Struct("!BBHHHQ").pack
+
+
+_SEQ_FULL = BlockingIOError(errno.EAGAIN, "too many echoes outstanding")
 
 
 class IcmpUnavailable(RuntimeError):
@@ -108,10 +110,15 @@ class EchoRound:
         "address",
         "error",
         "family",
+        "handle",
         "received",
         "rtts",
         "sent",
         "seqs",
+        "size",
+        "sockaddr",
+        "spacing",
+        "start",
         "target",
         "timeout",
         "waiter",
@@ -128,6 +135,11 @@ class EchoRound:
         self.seqs: list[int] = []
         self.timeout = timeout
         self.waiter: _Waiter | None = None
+        self.sockaddr: tuple[str, int] | None = None
+        self.handle: asyncio.TimerHandle | None = None  # the next send, or the deadline
+        self.spacing = 0.0
+        self.size = 0
+        self.start = 0.0
 
     def result(self) -> PingResult:
         rtts = [r for r in self.rtts if r is not None]
@@ -184,8 +196,29 @@ class Pinger:
         size: int = 56,
     ) -> PingResult:
         """One round of count echoes to address; errors are reported in the result."""
-        rounds = await self.sweep_rounds([address], count, spacing, timeout, size)
-        return rounds[0].result()
+        _check(count, size)
+        loop = asyncio.get_running_loop()
+        rnd = EchoRound(address, count, timeout)
+        literal = _literal(address)
+        if literal is None:
+            await self._resolve([rnd])
+        else:
+            self._bind(rnd, literal)
+        if rnd.error is not None:
+            return rnd.result()
+        if rnd.family.loop is not loop:
+            self._attach(rnd.family, loop)
+        waiter = rnd.waiter = _Waiter(loop)
+        rnd.spacing, rnd.size, rnd.start = spacing, size, loop.time()
+        # Timer callbacks, not a sleeping coroutine: one round costs one Future in all.
+        self._tick(rnd, 0)
+        try:
+            await waiter.future
+        finally:
+            if rnd.handle is not None:
+                rnd.handle.cancel()
+            _forget(rnd)
+        return rnd.result()
 
     async def sweep(
         self,
@@ -209,10 +242,7 @@ class Pinger:
         size: int = 56,
     ) -> list[EchoRound]:
         """sweep() keeping each echo's position (for fping -C style output)."""
-        if count < 1 or count > _SEQ_SPACE // 2:
-            raise ValueError(f"count must be 1..{_SEQ_SPACE // 2}, not {count}")
-        if size < 0 or size > 65000:
-            raise ValueError(f"size must be 0..65000 bytes, not {size}")
+        _check(count, size)
         loop = asyncio.get_running_loop()
         rounds = [EchoRound(a, count, timeout) for a in addresses]
         await self._resolve(rounds)
@@ -221,7 +251,10 @@ class Pinger:
         for rnd in rounds:
             if rnd.error is None:
                 rnd.waiter = waiter
+                rnd.size = size
                 live.append(rnd)
+                if rnd.family.loop is not loop:
+                    self._attach(rnd.family, loop)
         try:
             if live:
                 await self._send_rounds(loop, live, waiter, count, spacing, timeout, size)
@@ -264,6 +297,7 @@ class Pinger:
             rnd.error = f"send failed: {fam or 'no ICMP socket for this address family'}"
             return
         rnd.target = _normalize(addr)
+        rnd.sockaddr = (rnd.target, 0)
         rnd.family = fam
 
     def _payload(self, size: int) -> tuple[bytes, int]:
@@ -277,6 +311,71 @@ class Pinger:
             cached = self._payloads[size] = (padding, wsum)
         return cached
 
+    def _emit(self, rnd: EchoRound, index: int) -> OSError | None:
+        """Send echo index of rnd now and register it; a failure is returned, not raised."""
+        fam = rnd.family
+        pending = fam.pending
+        if len(pending) >= _SEQ_SPACE:
+            return _SEQ_FULL
+        seq = fam.seq
+        while seq in pending:
+            seq = (seq + 1) & 0xFFFF
+        fam.seq = (seq + 1) & 0xFFFF
+        padding, pad_sum = self._payload(rnd.size)
+        if rnd.size >= SERIAL_BYTES:
+            serial = self._serial = (self._serial + 1) & 0xFFFFFFFFFFFFFFFF
+            csum = 0
+            if fam.offset:  # raw IPv4: the kernel leaves the checksum to us
+                s = (
+                    (fam.req_type << 8)
+                    + fam.ident
+                    + seq
+                    + (serial >> 48)
+                    + ((serial >> 32) & 0xFFFF)
+                    + ((serial >> 16) & 0xFFFF)
+                    + (serial & 0xFFFF)
+                    + pad_sum
+                )
+                s = (s & 0xFFFF) + (s >> 16)
+                s = (s & 0xFFFF) + (s >> 16)
+                csum = ~s & 0xFFFF
+            packet = _HDR_SERIAL(fam.req_type, 0, csum, fam.ident, seq, serial) + padding
+        else:
+            serial = None
+            packet = _packet(fam, seq, padding)
+        try:
+            fam.sock.sendto(packet, rnd.sockaddr)
+        except OSError as exc:
+            return exc
+        pending[seq] = (rnd, index, rnd.target, serial, time.monotonic())
+        rnd.seqs.append(seq)
+        rnd.sent += 1
+        rnd.waiter.remaining += 1
+        return None
+
+    def _tick(self, rnd: EchoRound, index: int, retry_until: float = 0.0) -> None:
+        """Send echo index of a single round, then arm the timer for the next one."""
+        error = self._emit(rnd, index)
+        loop = rnd.family.loop
+        if error is not None:
+            if _transient(error):
+                now = loop.time()
+                retry_until = retry_until or now + rnd.timeout + 0.5
+                if now < retry_until:
+                    rnd.handle = loop.call_at(now + 0.001, self._tick, rnd, index, retry_until)
+                    return
+            rnd.error = f"send failed: {error}"
+        elif index + 1 < len(rnd.rtts):
+            at = rnd.start + (index + 1) * rnd.spacing
+            rnd.handle = loop.call_at(at, self._tick, rnd, index + 1)
+            return
+        waiter = rnd.waiter
+        waiter.sending = False
+        if waiter.remaining == 0:
+            waiter.finish()
+        else:
+            rnd.handle = loop.call_at(loop.time() + rnd.timeout, waiter.finish)
+
     async def _send_rounds(
         self,
         loop: asyncio.AbstractEventLoop,
@@ -287,64 +386,23 @@ class Pinger:
         timeout: float,
         size: int,
     ) -> None:
-        padding, pad_sum = self._payload(size)
-        with_serial = size >= SERIAL_BYTES
-        monotonic = time.monotonic
-        start = monotonic()
+        start = loop.time()
+        emit = self._emit
         for index in range(count):
             if index:
-                delay = start + index * spacing - monotonic()
+                delay = start + index * spacing - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
             batch = 0
             for rnd in rounds:
                 if rnd.error is not None:
                     continue
-                fam = rnd.family
-                if fam.loop is not loop:
-                    self._attach(fam, loop)
-                pending = fam.pending
-                if len(pending) >= _SEQ_SPACE:
-                    await _wait_for_space(pending, timeout)
-                    if len(pending) >= _SEQ_SPACE:
-                        rnd.error = "send failed: too many echoes outstanding"
-                        continue
-                seq = fam.seq
-                while seq in pending:
-                    seq = (seq + 1) & 0xFFFF
-                fam.seq = (seq + 1) & 0xFFFF
-                if with_serial:
-                    serial = self._serial = (self._serial + 1) & 0xFFFFFFFFFFFFFFFF
-                    csum = 0
-                    if fam.offset:  # raw IPv4: the kernel leaves the checksum to us
-                        s = (
-                            (fam.req_type << 8)
-                            + fam.ident
-                            + seq
-                            + (serial >> 48)
-                            + ((serial >> 32) & 0xFFFF)
-                            + ((serial >> 16) & 0xFFFF)
-                            + (serial & 0xFFFF)
-                            + pad_sum
-                        )
-                        s = (s & 0xFFFF) + (s >> 16)
-                        s = (s & 0xFFFF) + (s >> 16)
-                        csum = ~s & 0xFFFF
-                    packet = _HDR_SERIAL(fam.req_type, 0, csum, fam.ident, seq, serial) + padding
-                else:
-                    serial = None
-                    packet = _packet(fam, seq, padding)
-                try:
-                    fam.sock.sendto(packet, (rnd.target, 0))
-                except OSError as exc:
-                    error = await _send_again(fam.sock, packet, rnd.target, exc)
+                error = emit(rnd, index)
+                if error is not None:
+                    error = await self._emit_again(rnd, index, error)
                     if error is not None:
                         rnd.error = f"send failed: {error}"
                         continue
-                pending[seq] = (rnd, index, rnd.target, serial, monotonic())
-                rnd.seqs.append(seq)
-                rnd.sent += 1
-                waiter.remaining += 1
                 batch += 1
                 if batch >= SEND_BATCH:
                     batch = 0
@@ -353,7 +411,17 @@ class Pinger:
         if waiter.remaining == 0:
             waiter.finish()
         else:
-            waiter.handle = loop.call_at(monotonic() + timeout, waiter.finish)
+            waiter.handle = loop.call_at(loop.time() + timeout, waiter.finish)
+
+    async def _emit_again(self, rnd: EchoRound, index: int, error: OSError) -> OSError | None:
+        """Retry a send that found the queue or the sequence space full, for a bounded time."""
+        deadline = time.monotonic() + rnd.timeout + 0.5
+        while _transient(error) and time.monotonic() < deadline:
+            await asyncio.sleep(0.001)
+            error = self._emit(rnd, index)
+            if error is None:
+                return None
+        return error
 
     def _attach(self, fam: _Family, loop: asyncio.AbstractEventLoop) -> None:
         if fam.loop is not None and not fam.loop.is_closed():
@@ -414,26 +482,16 @@ def _packet(fam: _Family, seq: int, padding: bytes) -> bytes:
     return _HDR.pack(fam.req_type, 0, csum, fam.ident, seq) + padding
 
 
-async def _send_again(
-    sock: socket.socket, packet: bytes, target: str, exc: OSError
-) -> OSError | None:
-    """Retry a send that found the queue full (EAGAIN, ENOBUFS); other errors are final."""
-    for _ in range(_SEND_RETRIES):
-        if not isinstance(exc, BlockingIOError | InterruptedError) and exc.errno != errno.ENOBUFS:
-            return exc
-        await asyncio.sleep(0.001)
-        try:
-            sock.sendto(packet, (target, 0))
-            return None
-        except OSError as again:
-            exc = again
-    return exc
+def _transient(error: OSError) -> bool:
+    """A full send queue (EAGAIN, ENOBUFS) or sequence space: worth a retry shortly."""
+    return isinstance(error, BlockingIOError | InterruptedError) or error.errno == errno.ENOBUFS
 
 
-async def _wait_for_space(pending: dict[int, tuple], timeout: float) -> None:
-    deadline = time.monotonic() + timeout + 1.0
-    while len(pending) >= _SEQ_SPACE and time.monotonic() < deadline:
-        await asyncio.sleep(0.005)
+def _check(count: int, size: int) -> None:
+    if not 1 <= count <= _SEQ_SPACE // 2:
+        raise ValueError(f"count must be 1..{_SEQ_SPACE // 2}, not {count}")
+    if not 0 <= size <= 65000:
+        raise ValueError(f"size must be 0..65000 bytes, not {size}")
 
 
 def _forget(rnd: EchoRound) -> None:
