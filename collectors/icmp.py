@@ -72,7 +72,21 @@ async def default_resolver(host: str) -> list[str]:
 class _Family:
     """One shared socket of one address family, with its outstanding echoes."""
 
-    __slots__ = ("fd", "ident", "loop", "mode", "offset", "pending", "req_type", "seq", "sock")
+    __slots__ = (
+        "fd",
+        "ident",
+        "late",
+        "loop",
+        "mode",
+        "name",
+        "offset",
+        "pending",
+        "req_type",
+        "send_errors",
+        "seq",
+        "sock",
+        "unmatched",
+    )
 
     def __init__(self, sock: socket.socket, mode: str, v6: bool) -> None:
         self.sock = sock
@@ -85,6 +99,11 @@ class _Family:
         self.seq = int.from_bytes(os.urandom(2), "big")
         self.pending: dict[int, tuple] = {}  # seq -> (round, index, address, serial, sent)
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.name = "ipv6" if v6 else "ipv4"
+        # Rare events only, for self-metrics: counting every echo here would cost the hot path.
+        self.late = 0  # replies to a pending echo after its timeout
+        self.unmatched = 0  # replies with our identifier but no such echo, host or serial
+        self.send_errors = 0
 
 
 class _Waiter:
@@ -176,6 +195,21 @@ class Pinger:
         if not any(isinstance(f, _Family) for f in families.values()):
             raise IcmpUnavailable(_unavailable_message(errors))
         return cls(families, resolver or default_resolver)
+
+    def stats(self) -> list[dict[str, object]]:
+        """Per open socket: mode, outstanding echoes, late and unmatched replies, failed sends."""
+        return [
+            {
+                "family": fam.name,
+                "mode": fam.mode,
+                "outstanding": len(fam.pending),
+                "late_replies": fam.late,
+                "unmatched_replies": fam.unmatched,
+                "send_errors": fam.send_errors,
+            }
+            for fam in self._families.values()
+            if isinstance(fam, _Family)
+        ]
 
     def close(self) -> None:
         """Close the sockets; pings still running end with what they have."""
@@ -365,6 +399,7 @@ class Pinger:
                     rnd.handle = loop.call_at(now + 0.001, self._tick, rnd, index, retry_until)
                     return
             rnd.error = f"send failed: {error}"
+            rnd.family.send_errors += 1
         elif index + 1 < len(rnd.rtts):
             at = rnd.start + (index + 1) * rnd.spacing
             rnd.handle = loop.call_at(at, self._tick, rnd, index + 1)
@@ -402,6 +437,7 @@ class Pinger:
                     error = await self._emit_again(rnd, index, error)
                     if error is not None:
                         rnd.error = f"send failed: {error}"
+                        rnd.family.send_errors += 1
                         continue
                 batch += 1
                 if batch >= SEND_BATCH:
@@ -455,18 +491,23 @@ def _on_readable(fam: _Family) -> None:
         if len(data) < off + 8 or data[off] != reply_type:
             continue
         rid, seq = _ID_SEQ(data, off + 4)
+        if check_ident and rid != ident:
+            continue  # another process's echo (every raw socket sees every reply)
         entry = pending.get(seq)
-        if entry is None or (check_ident and rid != ident):
+        if entry is None:
+            fam.unmatched += 1
             continue
         rnd, index, addr, serial, sent = entry
-        if src[0] != addr:
-            continue
-        if serial is not None and (len(data) < off + 16 or _SERIAL(data, off + 8)[0] != serial):
+        if src[0] != addr or (
+            serial is not None and (len(data) < off + 16 or _SERIAL(data, off + 8)[0] != serial)
+        ):
+            fam.unmatched += 1
             continue
         del pending[seq]
         rtt = now - sent
         if rtt > rnd.timeout:
-            continue  # late: the echo counts as lost
+            fam.late += 1  # the echo counts as lost
+            continue
         rnd.rtts[index] = rtt
         rnd.received += 1
         waiter = rnd.waiter

@@ -8,6 +8,7 @@ import math
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 
@@ -304,3 +305,104 @@ def test_cli_without_privilege_names_the_fix(netlab):
     assert out.returncode == 2, out.stdout + out.stderr
     assert "CAP_NET_RAW" in out.stderr
     assert "ping_group_range" in out.stderr
+
+
+# --- forged replies: the matching rules, with real packets ---------------------------------
+
+
+def _forge(src: str, dst: str, ident: int, seq: int, payload: bytes) -> bytes:
+    """An IPv4 echo reply with a chosen source (IP_HDRINCL); the kernel fills length and sum."""
+    icmp = struct.pack("!BBHHH", 0, 0, 0, ident, seq) + payload
+    icmp = icmp[:2] + struct.pack("!H", checksum(icmp)) + icmp[4:]
+    ip = struct.pack(
+        "!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 0, 0, 64, socket.IPPROTO_ICMP, 0,
+        socket.inet_aton(src), socket.inet_aton(dst),
+    )  # fmt: skip
+    return ip + icmp
+
+
+async def test_forged_replies_match_only_host_serial_and_identifier(netlab):
+    ns = netlab.add("forge")
+    for addr in ("127.0.0.2/32", "127.0.0.3/32"):
+        ns.run("ip", "addr", "add", addr, "dev", "lo")
+    # 127.0.0.2 stays silent: only the replies this test forges come back.
+    ns.nft(
+        """
+        table inet nwforge {
+            chain input {
+                type filter hook input priority 0; policy accept;
+                icmp type echo-request ip daddr 127.0.0.2 drop
+            }
+        }
+        """
+    )
+    pinger = ns.call(Pinger.open)
+    forger = ns.call(socket.socket, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    try:
+        task = asyncio.create_task(pinger.ping("127.0.0.2", count=1, timeout=3.0))
+        fam = pinger._families[socket.AF_INET]
+        for _ in range(100):
+            if fam.pending:
+                break
+            await asyncio.sleep(0.005)
+        ((seq, entry),) = fam.pending.items()
+        serial = entry[3]
+        good = struct.pack("!Q", serial) + bytes(48)
+        bad_serial = struct.pack("!Q", serial ^ 1) + bytes(48)
+        forged = [
+            _forge("127.0.0.3", "127.0.0.1", fam.ident, seq, good),  # wrong host
+            _forge("127.0.0.2", "127.0.0.1", fam.ident, seq, bad_serial),  # wrong serial
+            _forge("127.0.0.2", "127.0.0.1", fam.ident ^ 0xFFFF, seq, good),  # not our id
+        ]
+        for packet in forged:
+            forger.sendto(packet, ("127.0.0.1", 0))
+        await asyncio.sleep(0.05)
+        assert not task.done()  # none of them answered the echo
+        right = _forge("127.0.0.2", "127.0.0.1", fam.ident, seq, good)
+        forger.sendto(right, ("127.0.0.1", 0))
+        forger.sendto(right, ("127.0.0.1", 0))  # a duplicate
+        result = await asyncio.wait_for(task, 2.0)  # ends at the reply, not the timeout
+        await asyncio.sleep(0.05)
+        (stats,) = [s for s in pinger.stats() if s["family"] == "ipv4"]
+    finally:
+        forger.close()
+        pinger.close()
+    assert (result.sent, result.received, result.error) == (1, 1, None)
+    # wrong host + wrong serial + the duplicate; another identifier is not even ours.
+    assert stats["unmatched_replies"] == 3
+    assert stats["outstanding"] == 0
+
+
+async def test_self_metrics_count_late_replies_and_send_errors(netlab):
+    from netwatch.collectors import icmp_metrics
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    ns = netlab.add("metrics")
+    pinger = ns.call(Pinger.open)
+    registry = CollectorRegistry()
+    undo = icmp_metrics.register(pinger, registry)
+    try:
+        # Every loopback reply is later than a zero timeout: 5 late (or, once the round has
+        # ended, unmatched) replies. 127.200.0.1 has no route in the namespace: 1 failed send.
+        late = await pinger.ping("127.0.0.1", count=5, spacing=0.001, timeout=0.0)
+        noroute = await pinger.ping("127.200.0.1", count=3, spacing=0.001)
+        await asyncio.sleep(0.05)
+        text = generate_latest(registry).decode()
+    finally:
+        undo()
+        pinger.close()
+    assert (late.sent, late.received) == (5, 0)
+    assert noroute.error is not None
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+    }
+    v4 = (("family", "ipv4"),)
+    late_n = samples[("netwatch_icmp_late_replies_total", v4)]
+    unmatched_n = samples[("netwatch_icmp_unmatched_replies_total", v4)]
+    assert late_n + unmatched_n == 5
+    assert samples[("netwatch_icmp_send_errors_total", v4)] == 1
+    assert samples[("netwatch_icmp_outstanding_echoes", v4)] == 0
+    assert samples[("netwatch_icmp_socket_info", (("family", "ipv4"), ("mode", "raw")))] == 1
