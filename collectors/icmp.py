@@ -21,6 +21,7 @@ from netwatch.observations import PingObservation, PingResult
 if TYPE_CHECKING:
     from netwatch.model import Device, PingSettings
 
+# resolver(name) -> addresses (the first is used); IPv6 ones may carry a scope, "fe80::1%2".
 Resolver = Callable[[str], Awaitable[Sequence[str] | str]]
 
 ICMP_ECHO_REPLY = 0
@@ -66,7 +67,11 @@ async def default_resolver(host: str) -> list[str]:
     """Resolve a name with the loop's getaddrinfo (the system resolver)."""
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(host, None, type=socket.SOCK_RAW)
-    return [info[4][0] for info in infos]
+    # An IPv6 scope comes back in sockaddr[3], not in the address string.
+    return [
+        f"{info[4][0]}%{info[4][3]}" if len(info[4]) > 3 and info[4][3] else info[4][0]
+        for info in infos
+    ]
 
 
 class _Family:
@@ -233,11 +238,10 @@ class Pinger:
         _check(count, size)
         loop = asyncio.get_running_loop()
         rnd = EchoRound(address, count, timeout)
-        literal = _literal(address)
-        if literal is None:
+        if _literal(address.partition("%")[0]) is None:
             await self._resolve([rnd])
         else:
-            self._bind(rnd, literal)
+            self._bind(rnd, address)
         if rnd.error is not None:
             return rnd.result()
         if rnd.family.loop is not loop:
@@ -303,11 +307,10 @@ class Pinger:
     async def _resolve(self, rounds: list[EchoRound]) -> None:
         names = []
         for rnd in rounds:
-            addr = _literal(rnd.address)
-            if addr is None:
+            if _literal(rnd.address.partition("%")[0]) is None:
                 names.append(rnd)
             else:
-                self._bind(rnd, addr)
+                self._bind(rnd, rnd.address)
         if names:
             answers = await asyncio.gather(
                 *(self._resolver(r.address) for r in names), return_exceptions=True
@@ -325,13 +328,27 @@ class Pinger:
                 self._bind(rnd, addrs[0])
 
     def _bind(self, rnd: EchoRound, addr: str) -> None:
-        af = socket.AF_INET6 if ":" in addr else socket.AF_INET
-        fam = self._families.get(af)
+        bare, _, scope = addr.partition("%")
+        norm = _literal(bare)
+        if norm is None:
+            rnd.error = f"unresolvable: {rnd.address}: not an IP address: {addr}"
+            return
+        v6 = ":" in norm
+        fam = self._families.get(socket.AF_INET6 if v6 else socket.AF_INET)
         if not isinstance(fam, _Family):
             rnd.error = f"send failed: {fam or 'no ICMP socket for this address family'}"
             return
-        rnd.target = _normalize(addr)
-        rnd.sockaddr = (rnd.target, 0)
+        if v6:
+            # Sources come back without their scope (it is sockaddr[3]): compare bare addresses.
+            try:
+                scope_id = _scope_id(scope)
+            except OSError:
+                rnd.error = f"unresolvable: {rnd.address}: no interface {scope!r}"
+                return
+            rnd.sockaddr = (norm, 0, 0, scope_id)
+        else:
+            rnd.sockaddr = (norm, 0)
+        rnd.target = norm
         rnd.family = fam
 
     def _payload(self, size: int) -> tuple[bytes, int]:
@@ -552,10 +569,10 @@ def _literal(address: str) -> str | None:
     return None
 
 
-def _normalize(address: str) -> str:
-    if "%" in address:  # an IPv6 scope: the kernel reports it the same way
-        return address
-    return _literal(address) or address
+def _scope_id(scope: str) -> int:
+    if not scope:
+        return 0
+    return int(scope) if scope.isdigit() else socket.if_nametoindex(scope)
 
 
 def _open_socket(af: int, kinds: list[str]) -> _Family | str:

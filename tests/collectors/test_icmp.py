@@ -406,3 +406,24 @@ async def test_self_metrics_count_late_replies_and_send_errors(netlab):
     assert samples[("netwatch_icmp_send_errors_total", v4)] == 1
     assert samples[("netwatch_icmp_outstanding_echoes", v4)] == 0
     assert samples[("netwatch_icmp_socket_info", (("family", "ipv4"), ("mode", "raw")))] == 1
+
+
+def test_ipv6_link_local_with_scope_in_a_namespace(netlab):
+    core, village, link = _two_villages(netlab)
+    peer = village.link_local(link.dev_b)
+    ifindex = core.run("cat", f"/sys/class/net/{link.dev_a}/ifindex").stdout.strip()
+    targets = [f"{peer}%{link.dev_a}", f"{peer}%{ifindex}", "127.100.0.2", f"{peer}%nosuchif"]
+
+    async def sweep():
+        p = await Pinger.create()
+        try:
+            return await p.sweep(targets, count=3, spacing=0.01, timeout=1.0)
+        finally:
+            p.close()
+
+    # The whole loop runs inside the namespace, so interface names resolve there.
+    by_name, by_index, v4, bad = core.call(asyncio.run, sweep())
+    for r in (by_name, by_index, v4):
+        assert (r.sent, r.received, r.error) == (3, 3, None), r
+    assert bad.error is not None and bad.error.startswith("unresolvable:")
+    assert fping_alive([f"{peer}%{link.dev_a}"], core.argv()) == {f"{peer}%{link.dev_a}"}

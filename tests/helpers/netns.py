@@ -7,6 +7,7 @@
         link.set_up(False)                        # outage: both ends down
         core.run("fping", "127.100.0.2", check=False)
         pinger = core.call(Pinger.open)           # a socket opened inside the namespace
+        core.call(asyncio.run, main())            # or a whole event loop inside it
 
 Every namespace, link and process started through it is removed on exit, whatever happened.
 127.x on veth follows TESTBED.md: lo keeps only 127.0.0.1/32, route_localnet=1 on each end,
@@ -93,6 +94,11 @@ class Namespace:
     def addresses(self) -> str:
         return self.run("ip", "-o", "addr").stdout
 
+    def link_local(self, dev: str) -> str:
+        """The IPv6 link-local address of dev (without scope)."""
+        out = self.run("ip", "-o", "-6", "addr", "show", "dev", dev, "scope", "link").stdout
+        return out.split()[3].split("/")[0]
+
     @contextlib.contextmanager
     def entered(self) -> Iterator[None]:
         """Switch the calling thread into the namespace (sockets opened here stay in it)."""
@@ -174,6 +180,9 @@ class Netlab:
         ns.run("ip", "addr", "add", "127.0.0.1/32", "dev", "lo")
         ns.sysctl("net.ipv4.icmp_ratelimit", "0")
         ns.sysctl("net.ipv6.icmp.ratelimit", "0")
+        # IPv6 link-local addresses of new links are usable at once, not after DAD (~1 s).
+        ns.sysctl("net.ipv6.conf.default.accept_dad", "0")
+        ns.sysctl("net.ipv6.conf.all.accept_dad", "0")
         for k, v in sysctls:
             ns.sysctl(k, v)
         return ns
