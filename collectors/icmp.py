@@ -504,6 +504,8 @@ def _on_readable(fam: _Family) -> None:
                 return
             continue
         now = monotonic()
+        if not data:
+            continue
         off = (data[0] & 0x0F) << 2 if raw4 else 0
         if len(data) < off + 8 or data[off] != reply_type:
             continue

@@ -54,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         print(f"netwatch ping: cannot read {args.file}: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except ValueError as exc:
+        print(f"netwatch ping: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if not addresses:
         print("netwatch ping: no address given (arguments or --file)", file=sys.stderr)
         return EXIT_USAGE
@@ -93,13 +96,21 @@ async def _sweep(addresses: list[str], count: int, spacing: float, timeout: floa
 
 
 def _read_file(path: str) -> list[str]:
+    """Addresses of a file, one a line; blank lines and # comments skipped."""
     if path == "-":
-        text = sys.stdin.read()
+        text, name = sys.stdin.read(), "<stdin>"
     else:
         with open(path, encoding="utf-8") as f:
-            text = f.read()
-    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
-    return [line for line in lines if line]
+            text, name = f.read(), path
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        entry = line.split("#", 1)[0].strip()
+        if not entry:
+            continue
+        if len(entry.split()) > 1:
+            raise ValueError(f"{name}:{number}: one address a line, not {entry!r}")
+        out.append(entry)
+    return out
 
 
 def _ms(rtt: float | None) -> str:

@@ -297,6 +297,15 @@ def test_cli_usage_errors_exit_2(args):
     assert out.stderr.strip()
 
 
+def test_cli_file_error_names_file_and_line(tmp_path):
+    hosts = tmp_path / "hosts.txt"
+    hosts.write_text("127.0.0.1\n# ok\n127.0.0.2 127.0.0.3\n")
+    out = cli("-f", str(hosts))
+    assert out.returncode == 2
+    assert f"{hosts}:3:" in out.stderr
+    assert out.stdout == ""  # nothing was pinged
+
+
 def test_cli_without_privilege_names_the_fix(netlab):
     core = netlab.add("nopriv")
     core.sysctl("net.ipv4.ping_group_range", "1 0")  # no group may open datagram ICMP
