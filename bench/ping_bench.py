@@ -1,7 +1,7 @@
 """Benchmark: `netwatch ping` vs fping, 3 echoes to each of N loopback hosts (127.x.y.z).
 
-Both run as subprocesses in the same run, alternately; wall, CPU (user+sys from wait4), peak
-RSS and lost replies are the median over the repetitions. Run as root (raw sockets):
+Both run as subprocesses in the same run, alternately, under GNU time; wall, CPU (user + sys),
+peak RSS and lost replies are the median over the repetitions. Run as root (raw sockets):
 
     .venv/bin/python bench/ping_bench.py [--hosts 1000 5000] [--repeat 5]
 """
@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 
 COUNT = 3
+GNU_TIME = "/usr/bin/time"  # Debian package `time`
 TARGET_CPU_RATIO = 1.5
 
 
@@ -55,18 +56,31 @@ def lost_echoes(text: str, hosts: int) -> int:
 
 
 def measure(argv: list[str], hosts: int, output_on_stderr: bool) -> Run:
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    """Run argv under GNU time. CPU: wait4 on time (microseconds; includes its waited-for child
+    and ~2 ms of time itself). Peak RSS: GNU time's, the program's own (wait4 on a child forked
+    from this Python would count the parent's pages from before exec)."""
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile("r", suffix=".time") as timing,
+    ):
         start = time.monotonic()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [GNU_TIME, "-q", "-o", timing.name, "-f", "%M", *argv],
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.monotonic() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
+        rss_kib = int(timing.read().split()[-1])
         (err if output_on_stderr else out).seek(0)
         text = (err if output_on_stderr else out).read().decode()
     return Run(
         wall=wall,
         cpu=usage.ru_utime + usage.ru_stime,
-        rss_mib=usage.ru_maxrss / 1024,
+        rss_mib=rss_kib / 1024,
         lost=lost_echoes(text, hosts),
         rc=proc.returncode,
     )
@@ -88,8 +102,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     fping = shutil.which("fping")
-    if fping is None:
-        print("fping not found (apt-get install fping)", file=sys.stderr)
+    if fping is None or not os.path.exists(GNU_TIME):
+        print("needs fping and /usr/bin/time (apt-get install fping time)", file=sys.stderr)
         return 2
     ok = True
     print(f"{COUNT} echoes per host, median of {args.repeat}; lost = worst run")
