@@ -47,6 +47,7 @@ _HDR_SERIAL = struct.Struct("!BBHHHQ").pack
 
 
 _SEQ_FULL = BlockingIOError(errno.EAGAIN, "too many echoes outstanding")
+_CLOSED = "send failed: the pinger is closed"
 
 
 class IcmpUnavailable(RuntimeError):
@@ -178,6 +179,8 @@ class Pinger:
         self._resolver = resolver
         self._serial = int.from_bytes(os.urandom(8), "big")
         self._payloads: dict[int, tuple[bytes, int]] = {}  # size -> (padding, its word sum)
+        self._waiters: set[_Waiter] = set()  # rounds and sweeps running now
+        self.closed = False
         first = next((f for f in families.values() if isinstance(f, _Family)), None)
         self.mode: str = first.mode if first else "none"
 
@@ -217,7 +220,10 @@ class Pinger:
         ]
 
     def close(self) -> None:
-        """Close the sockets; pings still running end with what they have."""
+        """Close the sockets; pings still running end at once with what they have."""
+        self.closed = True
+        for waiter in list(self._waiters):
+            waiter.finish()
         for fam in self._families.values():
             if isinstance(fam, _Family):
                 if fam.loop is not None and not fam.loop.is_closed():
@@ -242,17 +248,21 @@ class Pinger:
             await self._resolve([rnd])
         else:
             self._bind(rnd, address)
+        if self.closed and rnd.error is None:
+            rnd.error = _CLOSED
         if rnd.error is not None:
             return rnd.result()
         if rnd.family.loop is not loop:
             self._attach(rnd.family, loop)
         waiter = rnd.waiter = _Waiter(loop)
+        self._waiters.add(waiter)
         rnd.spacing, rnd.size, rnd.start = spacing, size, loop.time()
-        # Timer callbacks, not a sleeping coroutine: one round costs one Future in all.
-        self._tick(rnd, 0)
         try:
+            # Timer callbacks, not a sleeping coroutine: one round costs one Future in all.
+            self._tick(rnd, 0)
             await waiter.future
         finally:
+            self._waiters.discard(waiter)
             if rnd.handle is not None:
                 rnd.handle.cancel()
             _forget(rnd)
@@ -287,17 +297,21 @@ class Pinger:
         waiter = _Waiter(loop)
         live = []
         for rnd in rounds:
+            if self.closed and rnd.error is None:
+                rnd.error = _CLOSED
             if rnd.error is None:
                 rnd.waiter = waiter
                 rnd.size = size
                 live.append(rnd)
                 if rnd.family.loop is not loop:
                     self._attach(rnd.family, loop)
+        self._waiters.add(waiter)
         try:
             if live:
                 await self._send_rounds(loop, live, waiter, count, spacing, timeout, size)
                 await waiter.future
         finally:
+            self._waiters.discard(waiter)
             if waiter.handle is not None:
                 waiter.handle.cancel()
             for rnd in live:
@@ -406,8 +420,11 @@ class Pinger:
 
     def _tick(self, rnd: EchoRound, index: int, retry_until: float = 0.0) -> None:
         """Send echo index of a single round, then arm the timer for the next one."""
+        waiter = rnd.waiter
+        if waiter.future.done():  # closed, or the caller went away
+            return
         error = self._emit(rnd, index)
-        loop = rnd.family.loop
+        loop = waiter.future.get_loop()
         if error is not None:
             if _transient(error):
                 now = loop.time()
@@ -421,7 +438,6 @@ class Pinger:
             at = rnd.start + (index + 1) * rnd.spacing
             rnd.handle = loop.call_at(at, self._tick, rnd, index + 1)
             return
-        waiter = rnd.waiter
         waiter.sending = False
         if waiter.remaining == 0:
             waiter.finish()
@@ -447,6 +463,8 @@ class Pinger:
                     await asyncio.sleep(delay)
             batch = 0
             for rnd in rounds:
+                if waiter.future.done():  # closed
+                    return
                 if rnd.error is not None:
                     continue
                 error = emit(rnd, index)

@@ -436,3 +436,26 @@ def test_ipv6_link_local_with_scope_in_a_namespace(netlab):
         assert (r.sent, r.received, r.error) == (3, 3, None), r
     assert bad.error is not None and bad.error.startswith("unresolvable:")
     assert fping_alive([f"{peer}%{link.dev_a}"], core.argv()) == {f"{peer}%{link.dev_a}"}
+
+
+async def test_close_ends_running_rounds_cleanly(netlab):
+    core, _, link = _two_villages(netlab)
+    link.set_up(False, side="b")  # silent: the rounds would run to their timeouts
+    loop = asyncio.get_running_loop()
+    problems: list[dict] = []
+    loop.set_exception_handler(lambda _loop, ctx: problems.append(ctx))
+    pinger = core.call(Pinger.open)
+    one = asyncio.create_task(pinger.ping("127.100.0.2", count=5, spacing=0.2, timeout=5.0))
+    many = asyncio.create_task(
+        pinger.sweep(["127.100.0.2", "127.0.0.1"], count=5, spacing=0.2, timeout=5.0)
+    )
+    await asyncio.sleep(0.1)
+    pinger.close()
+    r1, (r2, r3) = await asyncio.wait_for(asyncio.gather(one, many), 1.0)
+    await asyncio.sleep(0.3)  # past the next echo's timer
+    assert problems == []
+    assert (r1.sent, r1.received) == (1, 0)
+    assert (r2.sent, r2.received) == (1, 0)
+    assert (r3.sent, r3.received) == (1, 1)  # 127.0.0.1 answered before the close
+    after = await pinger.ping("127.0.0.1", count=1)
+    assert (after.sent, after.error) == (0, "send failed: the pinger is closed")
