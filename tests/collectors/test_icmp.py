@@ -459,3 +459,54 @@ async def test_close_ends_running_rounds_cleanly(netlab):
     assert (r3.sent, r3.received) == (1, 1)  # 127.0.0.1 answered before the close
     after = await pinger.ping("127.0.0.1", count=1)
     assert (after.sent, after.error) == (0, "send failed: the pinger is closed")
+
+
+def test_runtime_pings_devices_through_the_scheduler(netlab):
+    """The collector as `netwatch run` drives it: scheduler → probe() → state, then stop."""
+    from netwatch.model import PingSettings, Settings
+    from netwatch.runtime import Runtime
+    from netwatch.state import VillageStatus
+    from tests.core.inventories import make_inventory
+
+    core, _, link = _two_villages(netlab)
+    core.run("ip", "addr", "add", "127.0.0.5/32", "dev", "lo")
+    link.set_up(False, side="b")  # the AP behind the link is silent
+    # Rounds of ~1 s at a 1 s interval: some are always mid-flight when the runtime stops.
+    settings = Settings(ping=PingSettings(interval=1.0, count=5, spacing=0.2, timeout=0.3))
+    inv = make_inventory(
+        {
+            "35.10.07.2001": [("r1", Role.ROUTER, "127.0.0.1"), ("ap1", Role.AP, "127.0.0.5")],
+            "35.10.07.2002": [("r2", Role.ROUTER, "127.0.0.1"), ("ap2", Role.AP, "127.100.0.2")],
+        },
+        settings,
+    )
+
+    async def run():
+        problems: list[dict] = []
+        asyncio.get_running_loop().set_exception_handler(lambda _l, ctx: problems.append(ctx))
+        rt = Runtime("/nonexistent/netwatch.yaml", inv)
+        await rt.start()
+        try:
+            for _ in range(100):  # bounded: 10 s
+                if all(ds.last_ping for ds in rt.state.devices.values()):
+                    break
+                await asyncio.sleep(0.1)
+            snapshot = {n: (ds.up, ds.reason) for n, ds in rt.state.devices.items()}
+            villages = {c: rt.state.village_status(c) for c in inv.villages}
+        finally:
+            await rt.stop()
+        await asyncio.sleep(0.2)
+        return snapshot, villages, problems
+
+    snapshot, villages, problems = core.call(asyncio.run, run())
+    assert snapshot == {
+        "r1": (True, ""),
+        "ap1": (True, ""),
+        "r2": (True, ""),
+        "ap2": (False, "no reply"),
+    }
+    assert villages == {
+        "35.10.07.2001": VillageStatus.UP,
+        "35.10.07.2002": VillageStatus.DOWN,  # its only AP is silent
+    }
+    assert [p.get("message") for p in problems] == []
