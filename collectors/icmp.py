@@ -38,6 +38,7 @@ RCVBUF_BYTES = 16 << 20
 SNDBUF_BYTES = 4 << 20
 SERIAL_BYTES = 8  # payloads at least this long carry a per-echo serial
 SEND_BATCH = 64  # sends between yields to the loop, so the reader drains the socket
+READ_BATCH = 4096  # replies read per wake-up of the reader at most
 _SEQ_SPACE = 1 << 16
 
 _HDR = struct.Struct("!BBHHH")
@@ -85,8 +86,8 @@ class _Family:
         "loop",
         "mode",
         "name",
-        "offset",
         "pending",
+        "raw4",
         "req_type",
         "send_errors",
         "seq",
@@ -99,8 +100,9 @@ class _Family:
         self.fd = sock.fileno()
         self.mode = mode
         self.req_type = ICMP6_ECHO_REQUEST if v6 else ICMP_ECHO_REQUEST
-        # Only raw IPv4 sockets deliver the IP header before the ICMP message.
-        self.offset = -1 if (mode == "raw" and not v6) else 0
+        # Only raw IPv4 sockets deliver the IP header before the ICMP message, and only there
+        # does the kernel leave the ICMP checksum to us.
+        self.raw4 = mode == "raw" and not v6
         self.ident = int.from_bytes(os.urandom(2), "big")
         self.seq = int.from_bytes(os.urandom(2), "big")
         self.pending: dict[int, tuple] = {}  # seq -> (round, index, address, serial, sent)
@@ -390,7 +392,7 @@ class Pinger:
         if rnd.size >= SERIAL_BYTES:
             serial = self._serial = (self._serial + 1) & 0xFFFFFFFFFFFFFFFF
             csum = 0
-            if fam.offset:  # raw IPv4: the kernel leaves the checksum to us
+            if fam.raw4:  # raw IPv4: the kernel leaves the checksum to us
                 s = (
                     (fam.req_type << 8)
                     + fam.ident
@@ -504,23 +506,19 @@ class Pinger:
 def _on_readable(fam: _Family) -> None:
     recv = fam.sock.recvfrom
     pending = fam.pending
-    raw4 = fam.offset
+    raw4 = fam.raw4
     ident = fam.ident
     check_ident = fam.mode == "raw"
     reply_type = ICMP_ECHO_REPLY if fam.req_type == ICMP_ECHO_REQUEST else ICMP6_ECHO_REPLY
     monotonic = time.monotonic
-    errors = 0
-    while True:
+    # Bounded per wake-up so a flood cannot starve the loop; the fd stays readable.
+    for _ in range(READ_BATCH):
         try:
             data, src = recv(65536)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
-            # A datagram socket reports an ICMP error once as a socket error: skip it.
-            errors += 1
-            if errors > 64:
-                return
-            continue
+            continue  # a datagram socket reports an ICMP error once as a socket error
         now = monotonic()
         if not data:
             continue
@@ -555,7 +553,7 @@ def _on_readable(fam: _Family) -> None:
 
 def _packet(fam: _Family, seq: int, padding: bytes) -> bytes:
     csum = 0
-    if fam.offset:
+    if fam.raw4:
         csum = checksum(_HDR.pack(fam.req_type, 0, 0, fam.ident, seq) + padding)
     return _HDR.pack(fam.req_type, 0, csum, fam.ident, seq) + padding
 
