@@ -39,6 +39,9 @@ SNDBUF_BYTES = 4 << 20
 SERIAL_BYTES = 8  # payloads at least this long carry a per-echo serial
 SEND_BATCH = 64  # sends between yields to the loop, so the reader drains the socket
 READ_BATCH = 4096  # replies read per wake-up of the reader at most
+# Enough for an IPv4 header with options, the ICMP header and the serial: the rest of a longer
+# reply is not needed, and a small buffer is cheaper to allocate per datagram than 64 KiB.
+RECV_BYTES = 60 + 8 + SERIAL_BYTES
 _SEQ_SPACE = 1 << 16
 
 _HDR = struct.Struct("!BBHHH")
@@ -246,10 +249,12 @@ class Pinger:
         _check(count, size)
         loop = asyncio.get_running_loop()
         rnd = EchoRound(address, count, timeout)
-        if _literal(address.partition("%")[0]) is None:
+        bare, _, scope = address.partition("%")
+        literal = _literal(bare)
+        if literal is None:
             await self._resolve([rnd])
         else:
-            self._bind(rnd, address)
+            self._bind_literal(rnd, literal, scope)
         if self.closed and rnd.error is None:
             rnd.error = _CLOSED
         if rnd.error is not None:
@@ -323,10 +328,12 @@ class Pinger:
     async def _resolve(self, rounds: list[EchoRound]) -> None:
         names = []
         for rnd in rounds:
-            if _literal(rnd.address.partition("%")[0]) is None:
+            bare, _, scope = rnd.address.partition("%")
+            literal = _literal(bare)
+            if literal is None:
                 names.append(rnd)
             else:
-                self._bind(rnd, rnd.address)
+                self._bind_literal(rnd, literal, scope)
         if names:
             answers = await asyncio.gather(
                 *(self._resolver(r.address) for r in names), return_exceptions=True
@@ -349,6 +356,9 @@ class Pinger:
         if norm is None:
             rnd.error = f"unresolvable: {rnd.address}: not an IP address: {addr}"
             return
+        self._bind_literal(rnd, norm, scope)
+
+    def _bind_literal(self, rnd: EchoRound, norm: str, scope: str) -> None:
         v6 = ":" in norm
         fam = self._families.get(socket.AF_INET6 if v6 else socket.AF_INET)
         if not isinstance(fam, _Family):
@@ -378,7 +388,7 @@ class Pinger:
             cached = self._payloads[size] = (padding, wsum)
         return cached
 
-    def _emit(self, rnd: EchoRound, index: int) -> OSError | None:
+    def _emit(self, rnd: EchoRound, index: int, padding: bytes, pad_sum: int) -> OSError | None:
         """Send echo index of rnd now and register it; a failure is returned, not raised."""
         fam = rnd.family
         pending = fam.pending
@@ -388,7 +398,6 @@ class Pinger:
         while seq in pending:
             seq = (seq + 1) & 0xFFFF
         fam.seq = (seq + 1) & 0xFFFF
-        padding, pad_sum = self._payload(rnd.size)
         if rnd.size >= SERIAL_BYTES:
             serial = self._serial = (self._serial + 1) & 0xFFFFFFFFFFFFFFFF
             csum = 0
@@ -425,7 +434,7 @@ class Pinger:
         waiter = rnd.waiter
         if waiter.future.done():  # closed, or the caller went away
             return
-        error = self._emit(rnd, index)
+        error = self._emit(rnd, index, *self._payload(rnd.size))
         loop = waiter.future.get_loop()
         if error is not None:
             if _transient(error):
@@ -458,6 +467,7 @@ class Pinger:
     ) -> None:
         start = loop.time()
         emit = self._emit
+        padding, pad_sum = self._payload(size)
         for index in range(count):
             if index:
                 delay = start + index * spacing - loop.time()
@@ -469,7 +479,7 @@ class Pinger:
                     return
                 if rnd.error is not None:
                     continue
-                error = emit(rnd, index)
+                error = emit(rnd, index, padding, pad_sum)
                 if error is not None:
                     error = await self._emit_again(rnd, index, error)
                     if error is not None:
@@ -491,7 +501,7 @@ class Pinger:
         deadline = time.monotonic() + rnd.timeout + 0.5
         while _transient(error) and time.monotonic() < deadline:
             await asyncio.sleep(0.001)
-            error = self._emit(rnd, index)
+            error = self._emit(rnd, index, *self._payload(rnd.size))
             if error is None:
                 return None
         return error
@@ -514,7 +524,7 @@ def _on_readable(fam: _Family) -> None:
     # Bounded per wake-up so a flood cannot starve the loop; the fd stays readable.
     for _ in range(READ_BATCH):
         try:
-            data, src = recv(65536)
+            data, src = recv(RECV_BYTES)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
