@@ -197,6 +197,8 @@ class Pinger:
     @classmethod
     def open(cls, *, resolver: Resolver | None = None, mode: str | None = None) -> Pinger:
         """Synchronous create(): the sockets belong to the calling thread's network namespace."""
+        if mode not in (None, "raw", "dgram"):
+            raise ValueError(f"mode must be 'raw' or 'dgram', not {mode!r}")
         kinds = [mode] if mode else ["raw", "dgram"]
         families: dict[int, _Family | str] = {}
         errors = []

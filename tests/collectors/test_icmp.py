@@ -147,6 +147,15 @@ async def test_probe_builds_an_observation(pinger):
     assert 0 < obs.duration < 2.0
 
 
+async def test_bad_arguments_are_value_errors(pinger):
+    with pytest.raises(ValueError, match="mode"):
+        Pinger.open(mode="udp")
+    with pytest.raises(ValueError, match="count"):
+        await pinger.ping("127.0.0.1", count=0)
+    with pytest.raises(ValueError, match="size"):
+        await pinger.sweep(["127.0.0.1"], size=70000)
+
+
 @pytest.mark.parametrize("size", [0, 7, 56, 1400])
 async def test_payload_sizes(pinger, size):
     r = await pinger.ping("127.0.0.1", count=2, spacing=0.01, size=size)
