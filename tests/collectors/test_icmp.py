@@ -298,7 +298,14 @@ def test_cli_dead_host_exit_1(netlab):
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["-c", "0", "127.0.0.1"], ["-p", "-1", "127.0.0.1"], ["-f", "/nonexistent/hosts"]],
+    [
+        [],
+        ["-c", "0", "127.0.0.1"],
+        ["-c", "abc", "127.0.0.1"],
+        ["-p", "-1", "127.0.0.1"],
+        ["-t", "nan", "127.0.0.1"],
+        ["-f", "/nonexistent/hosts"],
+    ],
 )
 def test_cli_usage_errors_exit_2(args):
     out = cli(*args)
