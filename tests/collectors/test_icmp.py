@@ -196,6 +196,26 @@ async def test_unreachable_host_is_down(netlab):
     assert (ds.up, ds.reason) == (False, noroute.error)
 
 
+async def test_village_behind_its_district_router(netlab):
+    core, dist, vil = netlab.add("core"), netlab.add("dist", router=True), netlab.add("vil")
+    netlab.link(core, "127.101.0.1", dist, "127.101.0.2")
+    uplink = netlab.link(dist, "127.102.0.1", vil, "127.102.0.2")
+    netlab.route(core, "127.102.0.0/24", via="127.101.0.2")
+    netlab.route(vil, "127.101.0.0/24", via="127.102.0.1")
+    targets = ["127.101.0.2", "127.102.0.2"]  # the district router, the village behind it
+    pinger = core.call(Pinger.open)
+    try:
+        before = await pinger.sweep(targets, count=3, spacing=0.01, timeout=0.5)
+        assert fping_alive(targets, core.argv()) == set(targets)
+        uplink.set_up(False)  # the district's link to the village fails
+        after = await pinger.sweep(targets, count=3, spacing=0.01, timeout=0.5)
+    finally:
+        pinger.close()
+    assert [(r.sent, r.received) for r in before] == [(3, 3), (3, 3)]
+    assert [(r.sent, r.received, r.error) for r in after] == [(3, 3, None), (3, 0, None)]
+    assert fping_alive(targets, core.argv()) == {"127.101.0.2"}
+
+
 async def test_thirty_percent_inbound_loss(netlab):
     core, _, _ = _two_villages(netlab)
     # nft's one-line form does not parse this rule: one statement a line.
