@@ -481,14 +481,15 @@ async def test_close_ends_running_rounds_cleanly(netlab):
     problems: list[dict] = []
     loop.set_exception_handler(lambda _loop, ctx: problems.append(ctx))
     pinger = core.call(Pinger.open)
-    one = asyncio.create_task(pinger.ping("127.100.0.2", count=5, spacing=0.2, timeout=5.0))
+    # Echo 1 is due at 0.5 s; the close comes at 0.1 s (a loop stall under 0.4 s is harmless).
+    one = asyncio.create_task(pinger.ping("127.100.0.2", count=5, spacing=0.5, timeout=5.0))
     many = asyncio.create_task(
-        pinger.sweep(["127.100.0.2", "127.0.0.1"], count=5, spacing=0.2, timeout=5.0)
+        pinger.sweep(["127.100.0.2", "127.0.0.1"], count=5, spacing=0.5, timeout=5.0)
     )
     await asyncio.sleep(0.1)
     pinger.close()
     r1, (r2, r3) = await asyncio.wait_for(asyncio.gather(one, many), 1.0)
-    await asyncio.sleep(0.3)  # past the next echo's timer
+    await asyncio.sleep(0.5)  # past the next echo's time: no timer may fire on the closed pinger
     assert problems == []
     assert (r1.sent, r1.received) == (1, 0)
     assert (r2.sent, r2.received) == (1, 0)
