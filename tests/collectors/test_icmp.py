@@ -252,16 +252,22 @@ async def test_datagram_socket_mode(netlab):
     pinger = core.call(Pinger.open, mode="dgram")
     try:
         assert pinger.mode == "dgram"
-        a, b, far = await asyncio.gather(
+        assert {s["family"]: s["mode"] for s in pinger.stats()} == {
+            "ipv4": "dgram",
+            "ipv6": "dgram",
+        }
+        a, b, far, v6 = await asyncio.gather(
             pinger.ping("127.0.0.1", count=30, spacing=0.001),
             pinger.ping("127.0.0.1", count=20, spacing=0.001),
             pinger.ping("127.100.0.2", count=10, spacing=0.001),
+            pinger.ping("::1", count=10, spacing=0.001),
         )
     finally:
         pinger.close()
     assert (a.sent, a.received) == (30, 30)
     assert (b.sent, b.received) == (20, 20)
     assert (far.sent, far.received) == (10, 10)
+    assert (v6.sent, v6.received) == (10, 10)
 
 
 # --- the CLI -------------------------------------------------------------------------------
