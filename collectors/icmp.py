@@ -43,6 +43,7 @@ READ_BATCH = 4096  # replies read per wake-up of the reader at most
 # reply is not needed, and a small buffer is cheaper to allocate per datagram than 64 KiB.
 RECV_BYTES = 60 + 8 + SERIAL_BYTES
 _SEQ_SPACE = 1 << 16
+RESOLVE_TIMEOUT = 5.0  # seconds a name may take to resolve
 
 _HDR = struct.Struct("!BBHHH")
 _ID_SEQ = struct.Struct("!HH").unpack_from
@@ -185,6 +186,8 @@ class Pinger:
         self._serial = int.from_bytes(os.urandom(8), "big")
         self._payloads: dict[int, tuple[bytes, int]] = {}  # size -> (padding, its word sum)
         self._waiters: set[_Waiter] = set()  # rounds and sweeps running now
+        # A stuck system resolver must not hold a round (or a sweep) for its own timeouts.
+        self.resolve_timeout = RESOLVE_TIMEOUT
         self.closed = False
         first = next((f for f in families.values() if isinstance(f, _Family)), None)
         self.mode: str = first.mode if first else "none"
@@ -338,7 +341,7 @@ class Pinger:
                 self._bind_literal(rnd, literal, scope)
         if names:
             answers = await asyncio.gather(
-                *(self._resolver(r.address) for r in names), return_exceptions=True
+                *(self._resolve_one(r.address) for r in names), return_exceptions=True
             )
             for rnd, ans in zip(names, answers, strict=True):
                 if isinstance(ans, BaseException):
@@ -351,6 +354,12 @@ class Pinger:
                     rnd.error = f"unresolvable: {rnd.address}: no address"
                     continue
                 self._bind(rnd, addrs[0])
+
+    async def _resolve_one(self, name: str) -> Sequence[str] | str:
+        try:
+            return await asyncio.wait_for(self._resolver(name), self.resolve_timeout)
+        except TimeoutError:
+            raise TimeoutError(f"no answer in {self.resolve_timeout:g} s") from None
 
     def _bind(self, rnd: EchoRound, addr: str) -> None:
         bare, _, scope = addr.partition("%")

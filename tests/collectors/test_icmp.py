@@ -138,6 +138,21 @@ async def test_names_use_the_injected_resolver_only():
     assert (bad.sent, bad.received, bad.loss_ratio) == (0, 0, 1.0)
 
 
+async def test_a_stuck_resolver_is_bounded():
+    async def stuck(name: str) -> list[str]:
+        await asyncio.sleep(3600)
+        return []
+
+    p = await Pinger.create(resolver=stuck)
+    p.resolve_timeout = 0.2
+    try:
+        r = await asyncio.wait_for(p.ping("slow.desa.test", count=1), 2.0)
+    finally:
+        p.close()
+    assert r.error == "unresolvable: slow.desa.test: no answer in 0.2 s"
+    assert r.sent == 0
+
+
 async def test_probe_builds_an_observation(pinger):
     device = Device(name="ap-1", role=Role.AP, address="127.0.0.9", district="35.10.07")
     settings = PingSettings(count=3, spacing=0.01, timeout=1.0, size=56)
