@@ -166,7 +166,7 @@ class EchoRound:
         self.seqs: list[int] = []
         self.timeout = timeout
         self.waiter: _Waiter | None = None
-        self.sockaddr: tuple[str, int] | None = None
+        self.sockaddr: tuple | None = None  # (addr, 0) or (addr, 0, 0, scope_id)
         self.handle: asyncio.TimerHandle | None = None  # the next send, or the deadline
         self.spacing = 0.0
         self.size = 0
