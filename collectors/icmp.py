@@ -44,6 +44,7 @@ READ_BATCH = 4096  # replies read per wake-up of the reader at most
 RECV_BYTES = 60 + 8 + SERIAL_BYTES
 _SEQ_SPACE = 1 << 16
 RESOLVE_TIMEOUT = 5.0  # seconds a name may take to resolve
+_MAX_RETRY_SECONDS = 60.0  # a send waiting for queue or sequence space gives up after this
 
 _HDR = struct.Struct("!BBHHH")
 _ID_SEQ = struct.Struct("!HH").unpack_from
@@ -449,10 +450,13 @@ class Pinger:
         loop = waiter.future.get_loop()
         if error is not None:
             if _transient(error):
+                delay = _retry_delay(rnd.family, error)
                 now = loop.time()
-                retry_until = retry_until or now + rnd.timeout + 0.5
-                if now < retry_until:
-                    rnd.handle = loop.call_at(now + 0.001, self._tick, rnd, index, retry_until)
+                if not retry_until:  # queue full: briefly; sequence space: until echoes expire
+                    window = _MAX_RETRY_SECONDS if error is _SEQ_FULL else rnd.timeout + 0.5
+                    retry_until = now + window
+                if now + delay < retry_until:
+                    rnd.handle = loop.call_at(now + delay, self._tick, rnd, index, retry_until)
                     return
             rnd.error = f"send failed: {error}"
             rnd.family.send_errors += 1
@@ -509,9 +513,15 @@ class Pinger:
 
     async def _emit_again(self, rnd: EchoRound, index: int, error: OSError) -> OSError | None:
         """Retry a send that found the queue or the sequence space full, for a bounded time."""
-        deadline = time.monotonic() + rnd.timeout + 0.5
-        while _transient(error) and time.monotonic() < deadline:
-            await asyncio.sleep(0.001)
+        start = time.monotonic()
+        deadline = start + rnd.timeout + 0.5
+        while _transient(error):
+            delay = _retry_delay(rnd.family, error)
+            now = time.monotonic()
+            deadline = min(max(deadline, now + delay + 0.5), start + _MAX_RETRY_SECONDS)
+            if now + delay >= deadline:
+                break
+            await asyncio.sleep(delay)
             error = self._emit(rnd, index, *self._payload(rnd.size))
             if error is None:
                 return None
@@ -577,6 +587,27 @@ def _packet(fam: _Family, seq: int, padding: bytes) -> bytes:
     if fam.raw4:
         csum = checksum(_HDR.pack(fam.req_type, 0, 0, fam.ident, seq) + padding)
     return _HDR.pack(fam.req_type, 0, csum, fam.ident, seq) + padding
+
+
+def _retry_delay(fam: _Family, error: OSError) -> float:
+    """Seconds to wait before sending again; a full sequence space first drops lost echoes."""
+    if error is not _SEQ_FULL:
+        return 0.001
+    # Echoes past their timeout are lost whatever comes: free their numbers now rather than
+    # when their round or sweep ends (a sweep of 65,536+ echoes would otherwise wait for itself).
+    now = time.monotonic()
+    pending = fam.pending
+    expired = []
+    next_expiry = float("inf")
+    for seq, (rnd, _index, _addr, _serial, sent) in pending.items():
+        expiry = sent + rnd.timeout
+        if expiry < now:
+            expired.append(seq)
+        elif expiry < next_expiry:
+            next_expiry = expiry
+    for seq in expired:
+        del pending[seq]
+    return 0.0 if expired else max(next_expiry - now, 0.001)
 
 
 def _transient(error: OSError) -> bool:

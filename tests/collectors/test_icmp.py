@@ -568,3 +568,49 @@ def test_runtime_pings_devices_through_the_scheduler(netlab):
         "35.10.07.2002": VillageStatus.DOWN,  # its only AP is silent
     }
     assert [p.get("message") for p in problems] == []
+
+
+async def test_more_echoes_than_sequence_numbers(netlab):
+    """75,000 echoes to silent hosts in one sweep: past 65,536 outstanding, lost echoes free
+    their sequence numbers at their timeout and the rest are still sent."""
+    core, vil, _ = _two_villages(netlab)
+    core.run("ip", "route", "add", "127.200.0.0/16", "via", "127.100.0.2")
+    vil.nft(
+        """
+        table inet nwsilent {
+            chain input {
+                type filter hook input priority 0; policy accept;
+                icmp type echo-request drop
+            }
+        }
+        """
+    )
+    silent = [f"127.200.{i // 250}.{i % 250 + 1}" for i in range(25_000)]
+    pinger = core.call(Pinger.open)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        sweep = asyncio.create_task(
+            pinger.sweep([*silent, "127.0.0.1"], count=3, spacing=0.0, timeout=0.5)
+        )
+        full = False
+        for _ in range(400):  # bounded: 4 s
+            (stats,) = [s for s in pinger.stats() if s["family"] == "ipv4"]
+            if stats["outstanding"] >= 65_536:
+                full = True
+                break
+            await asyncio.sleep(0.01)
+        assert full, stats
+        # While the sweep holds the sequence space, single rounds wait for numbers too.
+        single = await pinger.ping("127.0.0.1", count=2, spacing=0.0, timeout=0.5)
+        results = await asyncio.wait_for(sweep, 20.0)
+        (stats,) = [s for s in pinger.stats() if s["family"] == "ipv4"]
+    finally:
+        pinger.close()
+    elapsed = loop.time() - started
+    assert {(r.sent, r.received, r.error) for r in results[:-1]} == {(3, 0, None)}
+    assert (results[-1].sent, results[-1].received) == (3, 3)
+    assert (single.sent, single.received, single.error) == (2, 2, None)
+    assert stats["outstanding"] == 0
+    assert stats["send_errors"] == 0
+    assert elapsed < 15.0
