@@ -433,6 +433,13 @@ class Pinger:
             packet = _packet(fam, seq, padding)
         try:
             fam.sock.sendto(packet, rnd.sockaddr)
+        except PermissionError:
+            # A firewall on this host dropped the echo (an nftables/iptables OUTPUT rule):
+            # as ping(8) does, count it sent and lost, so a filtered path reads as loss
+            # rather than aborting the round.
+            fam.send_errors += 1
+            rnd.sent += 1
+            return None
         except OSError as exc:
             return exc
         pending[seq] = (rnd, index, rnd.target, serial, time.monotonic())

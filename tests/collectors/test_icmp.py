@@ -13,8 +13,8 @@ import subprocess
 import sys
 
 import pytest
-from netwatch.collectors.icmp import Pinger, checksum, probe
 
+from netwatch.collectors.icmp import Pinger, checksum, probe
 from netwatch.model import Device, District, Inventory, PingSettings, Role, Settings
 from netwatch.state import State
 from tests.helpers.netns import Netlab, requires_root
@@ -440,9 +440,10 @@ async def test_forged_replies_match_only_host_serial_and_identifier(netlab):
 
 
 async def test_self_metrics_count_late_replies_and_send_errors(netlab):
-    from netwatch.collectors import icmp_metrics
     from prometheus_client import CollectorRegistry, generate_latest
     from prometheus_client.parser import text_string_to_metric_families
+
+    from netwatch.collectors import icmp_metrics
 
     ns = netlab.add("metrics")
     pinger = ns.call(Pinger.open)
