@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import time
 from collections.abc import Mapping
@@ -140,7 +141,10 @@ class V1Transport:
         self._params = {"db": database, "precision": V1_PRECISION[precision]}
         if retention_policy:
             self._params["rp"] = retention_policy
-        self._auth = aiohttp.BasicAuth(username, password or "") if username else None
+        self._headers = {"Content-Type": "text/plain; charset=utf-8"}
+        if username:
+            pair = f"{username}:{password or ''}".encode()
+            self._headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._ssl: object = None
         if not verify_tls:
@@ -159,9 +163,8 @@ class V1Transport:
                 self._url,
                 params=self._params,
                 data=body,
-                auth=self._auth,
                 ssl=self._ssl,  # type: ignore[arg-type]
-                headers={"Content-Type": "text/plain; charset=utf-8"},
+                headers=self._headers,
             ) as resp:
                 if resp.status in (200, 204):
                     return

@@ -7,14 +7,12 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from influxdb_client import Point
-
 from netwatch.exporters.influxdb.lineproto import format_point, timestamp
+
 from tests.helpers.lineproto import parse_line
 
 # Printable text with every character line protocol treats specially.
-TEXT = st.text(
-    alphabet=st.sampled_from(list("abcXYZ019 ,=\"'\\._-/é")), min_size=1, max_size=12
-)
+TEXT = st.text(alphabet=st.sampled_from(list("abcXYZ019 ,=\"'\\._-/é")), min_size=1, max_size=12)
 KEY = TEXT.filter(lambda s: not s.startswith("#"))
 # A key ending in a backslash is ambiguous in line protocol (it escapes the next separator);
 # netwatch's keys and measurements are constants, only tag values come from config.
