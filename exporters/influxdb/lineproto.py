@@ -1,14 +1,18 @@
-"""A lean InfluxDB line-protocol formatter (escaping as influxdb-client's Point, much faster)."""
+"""A lean InfluxDB line-protocol formatter: influxdb-client's Point output, much faster."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 
-# Same escaping tables as influxdb-client's Point, so its output serves as our test oracle.
-_ESCAPE_MEASUREMENT = str.maketrans({",": r"\,", " ": r"\ ", "\n": r"\n", "\t": r"\t", "\r": r"\r"})
+# influxdb-client's escaping, except that we also double backslashes. The client leaves them
+# alone, so a backslash before a space it escapes reads, for InfluxDB 2.x/3.x and VictoriaMetrics,
+# as an escaped backslash then a bare space: the line splits (tests/…/test_lineproto.py shows it).
+_ESCAPE_MEASUREMENT = str.maketrans(
+    {"\\": "\\\\", ",": r"\,", " ": r"\ ", "\n": r"\n", "\t": r"\t", "\r": r"\r"}
+)
 _ESCAPE_KEY = str.maketrans(
-    {",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\n", "\t": r"\t", "\r": r"\r"}
+    {"\\": "\\\\", ",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\n", "\t": r"\t", "\r": r"\r"}
 )
 _ESCAPE_STRING = str.maketrans({'"': r"\"", "\\": r"\\"})
 
@@ -30,9 +34,7 @@ def escape_key(key: str) -> str:
 
 
 def escape_tag_value(value: str) -> str:
-    out = value.translate(_ESCAPE_KEY)
-    # A trailing backslash would escape the separator after it; influxdb-client pads it.
-    return out + " " if out.endswith("\\") else out
+    return value.translate(_ESCAPE_KEY)
 
 
 def tag_block(tags: Mapping[str, str | None]) -> str:

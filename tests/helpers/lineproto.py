@@ -2,7 +2,8 @@
 
 Spec: https://docs.influxdata.com/influxdb/v2/reference/syntax/line-protocol/ — in measurements a
 backslash escapes comma and space; in tag keys/values and field keys also equals sign; in string
-field values, double quote and backslash. A backslash before any other character is literal.
+field values, double quote and backslash. Two backslashes are one literal backslash (InfluxDB 2.x,
+VictoriaMetrics); a backslash before any other character is literal.
 """
 
 from __future__ import annotations
@@ -76,15 +77,15 @@ def parse_line(text: str) -> Line:
     """Parse one line (no trailing newline); raises ParseError on malformed input."""
     if not text or text.startswith("#"):
         raise ParseError("empty or comment line")
-    measurement, i = _scan(text, 0, ", ", ", ")
+    measurement, i = _scan(text, 0, ", ", ", \\")
     if not measurement:
         raise ParseError("empty measurement")
     line = Line(measurement)
     while i < len(text) and text[i] == ",":
-        key, i = _scan(text, i + 1, "=, ", ",= ")
+        key, i = _scan(text, i + 1, "=, ", ",= \\")
         if i >= len(text) or text[i] != "=" or not key:
             raise ParseError(f"bad tag at {i}")
-        value, i = _scan(text, i + 1, ", ", ",= ")
+        value, i = _scan(text, i + 1, ", ", ",= \\")
         if not value:
             raise ParseError(f"empty tag value for {key!r}")
         line.tags[key] = value
@@ -92,7 +93,7 @@ def parse_line(text: str) -> Line:
         raise ParseError("no field set")
     i += 1
     while True:
-        key, i = _scan(text, i, "=", ",= ")
+        key, i = _scan(text, i, "=", ",= \\")
         if i >= len(text) or not key:
             raise ParseError("bad field key")
         value, i = _field_value(text, i + 1)
