@@ -10,11 +10,11 @@ VILLAGE_NAME = 'Kampung "Baru", Timur=1 \\ Ujung'
 DISTRICT_NAME = "Gambiran, Kota=Lama"
 
 
-def inventory(settings: Settings | None = None) -> Inventory:
+def inventory(settings: Settings | None = None, village_name: str = VILLAGE_NAME) -> Inventory:
     district = District("35.10.07", DISTRICT_NAME, villages=("35.10.07.2001",), devices=("pop 1",))
     village = Village(
         "35.10.07.2001",
-        VILLAGE_NAME,
+        village_name,
         VillageKind.DESA,
         "35.10.07",
         devices=("rtr,desa=1", "ap 1"),
