@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.procs import free_port, http_ok, stop_process, wait_until
+from tests.helpers.procs import free_port, http_get, stop, wait_for
 
 BINARY = "influxd"
 
@@ -59,11 +59,16 @@ class InfluxDB1:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_until(lambda: http_ok(self.url + "/ping"), timeout, "influxd /ping")
+        wait_for(
+            lambda: http_get(self.url + "/ping", 1.0)[0] in (200, 204),
+            timeout,
+            "influxd /ping",
+            step=0.05,
+        )
 
     def stop(self) -> None:
         if self.proc is not None:
-            stop_process(self.proc)
+            stop(self.proc)
             self.proc = None
 
     def query(self, q: str, db: str | None = None, epoch: str = "ms") -> dict:

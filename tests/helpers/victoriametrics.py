@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.procs import free_port, http_ok, stop_process, wait_until
+from tests.helpers.procs import free_port, http_get, stop, wait_for
 
 BINARY = "victoria-metrics"
 
@@ -44,11 +44,16 @@ class VictoriaMetrics:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_until(lambda: http_ok(self.url + "/health"), timeout, "victoria-metrics /health")
+        wait_for(
+            lambda: http_get(self.url + "/health", 1.0)[0] in (200, 204),
+            timeout,
+            "victoria-metrics /health",
+            step=0.05,
+        )
 
     def stop(self) -> None:
         if self.proc is not None:
-            stop_process(self.proc)
+            stop(self.proc)
             self.proc = None
 
     def export(self, match: str = '{__name__=~"netwatch_.*"}') -> list[dict]:
