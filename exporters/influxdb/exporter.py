@@ -10,7 +10,12 @@ import time
 from netwatch.exporters.influxdb.lineproto import PRECISIONS
 from netwatch.exporters.influxdb.points import PointBuilder
 from netwatch.exporters.influxdb.spool import Spool
-from netwatch.exporters.influxdb.transport import Transport, V1Transport, V2Transport
+from netwatch.exporters.influxdb.transport import (
+    SocketFactory,
+    Transport,
+    V1Transport,
+    V2Transport,
+)
 from netwatch.exporters.influxdb.writer import Writer
 
 from netwatch.model import InfluxSettings, Inventory, Settings
@@ -38,7 +43,7 @@ def check_settings(cfg: InfluxSettings) -> None:
             raise ValueError(f"influxdb.{key}: must be a positive duration")
 
 
-def build_transport(cfg: InfluxSettings) -> Transport:
+def build_transport(cfg: InfluxSettings, socket_factory: SocketFactory | None = None) -> Transport:
     """The transport for cfg.mode; secrets are resolved here, at start."""
     if cfg.mode == "v1":
         db, _, rp = cfg.bucket.partition("/")
@@ -52,6 +57,7 @@ def build_transport(cfg: InfluxSettings) -> Transport:
             password=cfg.password.resolve() if cfg.password else None,
             verify_tls=cfg.verify_tls,
             ca_file=cfg.ca_file,
+            socket_factory=socket_factory,
         )
     token = cfg.token.resolve() if cfg.token else None
     return V2Transport(
@@ -63,6 +69,7 @@ def build_transport(cfg: InfluxSettings) -> Transport:
         cfg.timeout,
         verify_tls=cfg.verify_tls,
         ca_file=cfg.ca_file,
+        socket_factory=socket_factory,
     )
 
 
@@ -75,6 +82,7 @@ class InfluxExporter:
         state: State,
         inventory: Inventory | None = None,
         transport: Transport | None = None,
+        socket_factory: SocketFactory | None = None,
     ) -> None:
         cfg = settings.influxdb if isinstance(settings, Settings) else settings
         if cfg is None:
@@ -86,6 +94,7 @@ class InfluxExporter:
         self._snapshot_interval = cfg.snapshot_interval or inventory.settings.ping.interval
         self.points = PointBuilder(inventory, cfg.precision)
         self._transport = transport
+        self._socket_factory = socket_factory
         self.writer: Writer | None = None
         self._snapshot_task: asyncio.Task[None] | None = None
         self._listening = False
@@ -96,7 +105,7 @@ class InfluxExporter:
         if spool.unread_points:
             log.info("InfluxDB spool %s: %d points to replay", spool.dir, spool.unread_points)
         self.writer = Writer(
-            self._transport or build_transport(self.cfg),
+            self._transport or build_transport(self.cfg, self._socket_factory),
             spool,
             batch_size=self.cfg.batch_size,
             flush_interval=self.cfg.flush_interval,

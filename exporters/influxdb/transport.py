@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import socket
 import time
-from collections.abc import Mapping
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import aiohttp
 from netwatch.exporters.influxdb.lineproto import V1_PRECISION
@@ -34,6 +35,25 @@ class WriteError(Exception):
     @property
     def bad_data(self) -> bool:
         return self.status in REJECTED or self.status == TOO_LARGE
+
+
+SocketFactory = Callable[[tuple], socket.socket]
+
+
+def _session_type(socket_factory: SocketFactory) -> type[aiohttp.ClientSession]:
+    """A ClientSession whose connector opens sockets with socket_factory (for influxdb-client)."""
+
+    class _Session(aiohttp.ClientSession):
+        def __init__(self, *args: Any, connector: aiohttp.TCPConnector | None = None, **kw: Any):
+            # influxdb-client's connector (unused, holds no connection) carries its TLS settings.
+            ssl_ctx = getattr(connector, "_ssl", True) if connector is not None else True
+            super().__init__(
+                *args,
+                connector=aiohttp.TCPConnector(ssl=ssl_ctx, socket_factory=socket_factory),
+                **kw,
+            )
+
+    return _Session
 
 
 class Transport(Protocol):
@@ -89,12 +109,15 @@ class V2Transport:
         timeout: float,
         verify_tls: bool = True,
         ca_file: str | None = None,
+        socket_factory: SocketFactory | None = None,
     ) -> None:
         from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 
         kwargs: dict[str, object] = {"verify_ssl": verify_tls}
         if ca_file:
             kwargs["ssl_ca_cert"] = ca_file
+        if socket_factory is not None:
+            kwargs["client_session_type"] = _session_type(socket_factory)
         self._client = InfluxDBClientAsync(
             url=url, token=token or "", org=org, timeout=int(timeout * 1000), **kwargs
         )
@@ -136,8 +159,10 @@ class V1Transport:
         password: str | None = None,
         verify_tls: bool = True,
         ca_file: str | None = None,
+        socket_factory: SocketFactory | None = None,
     ) -> None:
         self._url = url.rstrip("/") + "/write"
+        self._socket_factory = socket_factory
         self._params = {"db": database, "precision": V1_PRECISION[precision]}
         if retention_policy:
             self._params["rp"] = retention_policy
@@ -157,7 +182,10 @@ class V1Transport:
 
     async def send(self, body: bytes) -> None:
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+            connector = None
+            if self._socket_factory is not None:
+                connector = aiohttp.TCPConnector(socket_factory=self._socket_factory)
+            self._session = aiohttp.ClientSession(timeout=self._timeout, connector=connector)
         try:
             async with self._session.post(
                 self._url,
