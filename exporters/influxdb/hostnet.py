@@ -49,12 +49,16 @@ class HostNetwork:
             except OSError as exc:
                 fut.set_exception(exc)
 
-    def socket(self, family: int, type_: int, proto: int = 0) -> socket.socket:
-        """A new socket of the host namespace (blocks briefly on the helper thread)."""
+    def check(self) -> None:
+        """Enter the host namespace now; raises OSError when not allowed (not root)."""
         if self._thread is None:
             self._thread = threading.Thread(target=self._serve, name="hostnet", daemon=True)
             self._thread.start()
         self._ready.result(timeout=5)
+
+    def socket(self, family: int, type_: int, proto: int = 0) -> socket.socket:
+        """A new socket of the host namespace (blocks briefly on the helper thread)."""
+        self.check()
         fut: Future[socket.socket] = Future()
         self._requests.put(((family, type_, proto), fut))
         return fut.result(timeout=5)
