@@ -9,6 +9,7 @@ import time
 
 from netwatch.exporters.influxdb.lineproto import PRECISIONS
 from netwatch.exporters.influxdb.points import PointBuilder
+from netwatch.exporters.influxdb.snmp_points import is_snmp_observation, snmp_lines
 from netwatch.exporters.influxdb.spool import Spool
 from netwatch.exporters.influxdb.transport import (
     SocketFactory,
@@ -138,6 +139,8 @@ class InfluxExporter:
         try:
             if isinstance(obs, PingObservation):
                 writer.add(self.points.ping(ds, obs, self.state.inventory))
+            elif is_snmp_observation(obs):
+                writer.add_many(snmp_lines(self.points, ds, obs, self.state.inventory))
         except Exception:
             log.exception("InfluxDB: cannot format observation of %s", ds.device.name)
 

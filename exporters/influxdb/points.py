@@ -53,7 +53,7 @@ class PointBuilder:
     def __init__(self, inventory: Inventory, precision: str = "ms") -> None:
         self.precision = precision
         self._inventory = inventory
-        self._device_heads: dict[str, str] = {}
+        self._device_heads: dict[tuple, str] = {}
         self._village_heads: dict[str, str] = {}
 
     def _check_inventory(self, inventory: Inventory) -> None:
@@ -62,14 +62,26 @@ class PointBuilder:
             self._device_heads.clear()
             self._village_heads.clear()
 
-    def device_head(self, measurement: str, device: Device, inventory: Inventory) -> str:
+    def device_head(
+        self,
+        measurement: str,
+        device: Device,
+        inventory: Inventory,
+        extra: tuple[tuple[str, str], ...] = (),
+    ) -> str:
+        """Escaped 'measurement,tags' of a device, with extra tags (a device tag wins)."""
         self._check_inventory(inventory)
-        key = measurement + "\0" + device.name
+        key = (measurement, device.name, extra)
         head = self._device_heads.get(key)
         if head is None:
-            head = escape_measurement(measurement) + tag_block(device_tags(inventory, device))
+            tags: dict[str, str | None] = dict(extra)
+            tags.update(device_tags(inventory, device))
+            head = escape_measurement(measurement) + tag_block(tags)
             self._device_heads[key] = head
         return head
+
+    def timestamp(self, seconds: float) -> int:
+        return timestamp(seconds, self.precision)
 
     def ping(self, ds: DeviceState, obs: PingObservation, inventory: Inventory) -> str:
         res = obs.result
