@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable, Iterable
 
 from netwatch.exporters.influxdb.lineproto import PRECISIONS
 from netwatch.exporters.influxdb.points import PointBuilder
@@ -84,6 +85,7 @@ class InfluxExporter:
         inventory: Inventory | None = None,
         transport: Transport | None = None,
         socket_factory: SocketFactory | None = None,
+        alert_source: Callable[[], Iterable[object]] | None = None,
     ) -> None:
         cfg = settings.influxdb if isinstance(settings, Settings) else settings
         if cfg is None:
@@ -96,6 +98,7 @@ class InfluxExporter:
         self.points = PointBuilder(inventory, cfg.precision)
         self._transport = transport
         self._socket_factory = socket_factory
+        self.alert_source = alert_source  # the alert engine's open alerts (Alert-shaped)
         self.writer: Writer | None = None
         self._snapshot_task: asyncio.Task[None] | None = None
         self._listening = False
@@ -150,10 +153,8 @@ class InfluxExporter:
             return
         now = time.time() if now is None else now
         self.writer.add_many(self.points.villages(self.state, now))
-        alerts = getattr(self.state, "alerts", None)
-        if alerts:
-            values = alerts.values() if isinstance(alerts, dict) else alerts
-            self.writer.add_many(self.points.alerts(values, now))
+        if self.alert_source is not None:
+            self.writer.add_many(self.points.alerts(self.alert_source(), now))
 
     async def _snapshots(self) -> None:
         interval = self._snapshot_interval

@@ -133,7 +133,7 @@ class PointBuilder:
             yield f"{head} {fields} {ts}"
 
     def alerts(self, alerts: Iterable[object], now: float) -> Iterator[str]:
-        """One netwatch_alert point per firing alert (duck-typed netwatch.alerting Alert)."""
+        """One netwatch_alert point per firing alert (Alert or the engine's OpenAlert)."""
         ts = timestamp(now, self.precision)
         for alert in alerts:
             labels = dict(getattr(alert, "labels", {}) or {})
