@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from netwatch.exporters.influxdb.lineproto import PRECISIONS
 from netwatch.exporters.influxdb.points import PointBuilder
 from netwatch.exporters.influxdb.snmp_points import is_snmp_observation, snmp_lines
-from netwatch.exporters.influxdb.spool import Spool
+from netwatch.exporters.influxdb.spool import Spool, SpoolError
 from netwatch.exporters.influxdb.transport import (
     SocketFactory,
     Transport,
@@ -104,12 +104,22 @@ class InfluxExporter:
         self._listening = False
 
     async def start(self) -> None:
+        """Open the spool and start sending; raises ValueError with a clear message."""
+        try:
+            transport = self._transport or build_transport(self.cfg, self._socket_factory)
+        except (KeyError, OSError) as exc:
+            key = "password" if self.cfg.mode == "v1" else "token"
+            raise ValueError(f"influxdb.{key}: {exc.args[0] if exc.args else exc}") from exc
         spool = Spool(self.cfg.spool_dir, self.cfg.spool_max_bytes)
-        spool.open()
+        try:
+            spool.open()
+        except SpoolError as exc:
+            await transport.close()
+            raise ValueError(f"influxdb.spool_dir: {exc}") from exc
         if spool.unread_points:
             log.info("InfluxDB spool %s: %d points to replay", spool.dir, spool.unread_points)
         self.writer = Writer(
-            self._transport or build_transport(self.cfg, self._socket_factory),
+            transport,
             spool,
             batch_size=self.cfg.batch_size,
             flush_interval=self.cfg.flush_interval,

@@ -20,6 +20,8 @@ from netwatch.exporters.influxdb.transport import Transport, WriteError
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_CAP = 3600.0  # a server asking for more than an hour is misconfigured
+# While the spool cannot be written, at most this many batches wait in memory (newest kept).
+MEMORY_HOLD_BATCHES = 20
 
 
 class _Stopping(Exception):
@@ -60,6 +62,8 @@ class Writer:
         self._task: asyncio.Task[None] | None = None
         self._sync_task: asyncio.Task[None] | None = None
         self._reported_drops = 0
+        self._spool_error_logged = False
+        self._retry_timer: asyncio.TimerHandle | None = None
 
     # -- input ---------------------------------------------------------------------------
 
@@ -76,8 +80,13 @@ class Writer:
         if len(self._pending) >= self.batch_size:
             self.flush_pending()
         elif not self._flush_scheduled:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # called outside the loop: no later, so now
+                self.flush_pending()
+                return
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush_pending)
+            loop.call_soon(self.flush_pending)
 
     def flush_pending(self) -> None:
         """Append what add() collected to the spool, as records of at most batch_size lines."""
@@ -86,7 +95,13 @@ class Writer:
         step = self.batch_size
         for i in range(0, len(pending), step):
             chunk = pending[i : i + step]
-            self.spool.append("\n".join(chunk).encode(), len(chunk))
+            try:
+                self.spool.append("\n".join(chunk).encode(), len(chunk))
+            except OSError as exc:  # disk full, spool dir gone: keep the lines in memory
+                self._spool_failed(pending[i:], exc)
+                break
+        else:
+            self._spool_error_logged = False
         if pending:
             self._account_drops()
             self._wake.set()
@@ -106,6 +121,13 @@ class Writer:
         """Send what can be sent within timeout; the rest stays in the spool for next time."""
         self.flush_pending()
         await self.flush(timeout)
+        if self._retry_timer is not None:
+            self._retry_timer.cancel()
+            self._retry_timer = None
+        if self._pending:
+            log.error("InfluxDB: %d points could not be spooled and are lost", len(self._pending))
+            m.POINTS_DROPPED.labels("spool_error").inc(len(self._pending))
+            self._pending = []
         self._stop.set()
         self._wake.set()
         for task in (self._task, self._sync_task):
@@ -224,6 +246,30 @@ class Writer:
         while True:
             await asyncio.sleep(self.sync_interval)
             self.spool.sync()
+
+    def _spool_failed(self, lines: list[str], exc: OSError) -> None:
+        if not self._spool_error_logged:
+            log.error(
+                "InfluxDB spool %s: cannot write (%s); holding points in memory",
+                self.spool.dir,
+                exc,
+            )
+            self._spool_error_logged = True
+        keep = MEMORY_HOLD_BATCHES * self.batch_size - len(self._pending)
+        if keep < len(lines):
+            m.POINTS_DROPPED.labels("spool_error").inc(len(lines) - max(keep, 0))
+            lines = lines[len(lines) - max(keep, 0) :]
+        self._pending[:0] = lines
+        if self._retry_timer is None:  # retry shortly; a full disk may get space back
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return  # the next add() retries
+            self._retry_timer = loop.call_later(self.flush_interval, self._retry_spool)
+
+    def _retry_spool(self) -> None:
+        self._retry_timer = None
+        self.flush_pending()
 
     def _account_drops(self) -> None:
         new = self.spool.dropped_points - self._reported_drops
