@@ -204,10 +204,18 @@ class Spool:
             self._remove_first()
 
     def rewind(self) -> None:
-        """Forget what was read but not committed (for tests and a restart in place)."""
+        """Forget what was read but not committed: the next read starts at the commit."""
         cseq, coff = self._load_commit()
         first = self._segments[0]
-        self._read_seq, self._read_off = (cseq, coff) if cseq >= first.seq else (first.seq, 0)
+        if cseq < first.seq:
+            cseq, coff = first.seq, 0
+        self._read_seq, self._read_off = cseq, coff
+        for seg in self._segments:
+            if seg.seq < cseq:
+                seg.unread_points = 0
+            else:
+                start = coff if seg.seq == cseq else 0
+                seg.unread_points = self._scan(seg.path, start)[1]
 
     # -- figures ------------------------------------------------------------------------
 

@@ -163,29 +163,41 @@ class Writer:
 
     async def _run(self) -> None:
         while not self._stop.is_set():
-            self.flush_pending()
-            if self.spool.unread_points == 0:
-                self._wake.clear()
-                await self._wake.wait()
-                continue
-            if self.spool.unread_points < self.batch_size and not self._urgent:
-                self._full.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._full.wait(), self.flush_interval)
-                self.flush_pending()
-            records = self.spool.read(self.batch_size)
-            if not records:
-                continue
-            self._inflight = sum(r.points for r in records)
             try:
-                await self._deliver(records)
+                await self._step()
             except _Stopping:
                 return  # uncommitted: the spool resends this batch on the next start
-            finally:
-                self._inflight = 0
-            last = records[-1]
-            self.spool.commit(last.seq, last.end)
-            self._update_gauges()
+            except Exception:  # a bug or an I/O error must not end the export for good
+                log.exception("InfluxDB writer: unexpected error; retrying")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self.retry_initial)
+
+    async def _step(self) -> None:
+        """Wait for a batch, send it, commit it."""
+        self.flush_pending()
+        if self.spool.unread_points == 0:
+            self._wake.clear()
+            await self._wake.wait()
+            return
+        if self.spool.unread_points < self.batch_size and not self._urgent:
+            self._full.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._full.wait(), self.flush_interval)
+            self.flush_pending()
+        records = self.spool.read(self.batch_size)
+        if not records:
+            return
+        self._inflight = sum(r.points for r in records)
+        try:
+            await self._deliver(records)
+        except BaseException:
+            self.spool.rewind()  # read again from the last commit: nothing skipped
+            raise
+        finally:
+            self._inflight = 0
+        last = records[-1]
+        self.spool.commit(last.seq, last.end)
+        self._update_gauges()
 
     async def _deliver(self, records: list[Record]) -> None:
         body = b"\n".join(r.payload for r in records)

@@ -111,3 +111,29 @@ async def test_spool_write_failure_holds_points_until_the_disk_recovers(
         )
         == dropped
     )
+
+
+async def test_unexpected_transport_error_does_not_end_the_export(tmp_path: Path) -> None:
+    class Flaky(Capture):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls = 0
+
+        async def send(self, body: bytes) -> None:
+            self.calls += 1
+            if self.calls == 1:
+                raise RuntimeError("a bug in a client library")
+            await super().send(body)
+
+    flaky = Flaky()
+    state = State(sample.inventory())
+    exporter = InfluxExporter(cfg(tmp_path, retry_initial=0.05), state, transport=flaky)
+    await exporter.start()
+    try:
+        for i in range(3):
+            state.record_ping(sample.ping("pop 1", 200.0 + i, [0.002]))
+        assert exporter.writer is not None and await exporter.writer.flush(5.0)
+    finally:
+        await exporter.stop()
+    times = [x.timestamp for x in parse(b"\n".join(flaky.bodies).decode())]
+    assert times == [200_000, 201_000, 202_000]
