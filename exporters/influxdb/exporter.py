@@ -168,11 +168,11 @@ class InfluxExporter:
 
     async def _snapshots(self) -> None:
         interval = self._snapshot_interval
-        # Align to the interval so snapshots of different runs share timestamps.
-        await asyncio.sleep(interval - time.time() % interval)
         while True:
+            # Stamped with the interval boundary, so every run's snapshots share timestamps.
+            tick = (time.time() // interval + 1) * interval
+            await asyncio.sleep(max(0.0, tick - time.time()))
             try:
-                self.snapshot()
+                self.snapshot(now=tick)
             except Exception:
                 log.exception("InfluxDB: village snapshot failed")
-            await asyncio.sleep(interval - time.time() % interval)
