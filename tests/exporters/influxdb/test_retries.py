@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from aiohttp import web
 from netwatch.exporters.influxdb import metrics as m
 from netwatch.exporters.influxdb.exporter import InfluxExporter
+from netwatch.exporters.influxdb.transport import parse_retry_after
 
 from netwatch.model import InfluxSettings, SecretRef
 from netwatch.state import State
@@ -90,10 +92,9 @@ def counter(name: str, **labels: str) -> float:
     return m.REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-async def run(fake: FakeInflux, tmp_path: Path, mode: str, lines: list[str]) -> None:
-    exporter = InfluxExporter(
-        settings(fake.port, tmp_path / "spool", mode), State(sample.inventory())
-    )
+async def run(fake: FakeInflux, tmp_path: Path, mode: str, lines: list[str], **kw: str) -> None:
+    cfg = dataclasses.replace(settings(fake.port, tmp_path / "spool", mode), **kw)
+    exporter = InfluxExporter(cfg, State(sample.inventory()))
     await exporter.start()
     try:
         assert exporter.writer is not None
@@ -202,3 +203,22 @@ async def test_connection_refused_keeps_points_until_server_comes(fake, tmp_path
     finally:
         await exporter.stop(0.5)
     await asyncio.sleep(0)
+
+
+async def test_influxdb_18_compat_sends_user_password_token_and_db_rp_bucket(
+    fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NW_TEST_INFLUX_TOKEN", "netwatch:rahasia")
+    server = await fake([])
+    await run(server, tmp_path, "v2", LINES[:2], bucket="netwatch/autogen")
+    _, path, query, auth = server.requests[-1]
+    assert path == "/api/v2/write"
+    assert query["bucket"] == "netwatch/autogen" and auth == "Token netwatch:rahasia"
+    assert server.accepted == LINES[:2]
+
+
+def test_retry_after_forms() -> None:
+    # RFC 9110 §10.2.3: delay-seconds or an HTTP-date.
+    assert parse_retry_after("120") == 120.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None

@@ -122,6 +122,8 @@ async def test_outage_loses_nothing_and_duplicates_nothing(
         spooled = m.REGISTRY.get_sample_value("netwatch_influxdb_points_queued")
         assert spooled is not None and spooled > 0
         assert exporter.writer.spool.bytes > 0
+        spool_gauge = m.REGISTRY.get_sample_value("netwatch_influxdb_spool_bytes")
+        assert spool_gauge is not None and spool_gauge > 0
         victoriametrics.start()
         i = await produce(state, names, t0, i, 300)
         assert await exporter.writer.flush(20.0)
