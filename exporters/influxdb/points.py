@@ -127,9 +127,11 @@ class PointBuilder:
             status = state.village_status(code)
             devices = [state.devices[n] for n in village.devices if n in state.devices]
             up = sum(1 for d in devices if d.up)
+            code_num = STATUS_CODE.get(status)  # a status added later has no code yet
             fields = (
-                f'status="{status.value}",status_code={STATUS_CODE[status]}i,'
-                f"devices={len(devices)}i,devices_up={up}i"
+                f'status="{status.value}",'
+                + ("" if code_num is None else f"status_code={code_num}i,")
+                + f"devices={len(devices)}i,devices_up={up}i"
             )
             yield f"{head} {fields} {ts}"
 
