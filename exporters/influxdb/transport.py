@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import re
 import socket
 import time
 from collections.abc import Callable, Mapping
@@ -17,6 +18,11 @@ REJECTED = frozenset({400, 422})
 TOO_LARGE = 413
 
 
+# InfluxDB 1.x (and 2.x for some errors) answers 400 "partial write: ... dropped=N" after
+# writing every other point of the request: nothing to resend then.
+_PARTIAL = re.compile(r"partial write.*?dropped=(\d+)", re.S)
+
+
 class WriteError(Exception):
     """A failed write; reason is a bounded metric label."""
 
@@ -26,11 +32,14 @@ class WriteError(Exception):
         message: str,
         status: int | None = None,
         retry_after: float | None = None,
+        partial_dropped: int | None = None,
     ) -> None:
         super().__init__(message)
         self.reason = reason
         self.status = status
         self.retry_after = retry_after
+        # Set when the server wrote the rest of the request and dropped this many points.
+        self.partial_dropped = partial_dropped
 
     @property
     def bad_data(self) -> bool:
@@ -93,7 +102,11 @@ def classify(status: int, body: str, headers: Mapping[str, str] | None) -> Write
         reason = "not_found"
     else:
         reason = "http"
-    return WriteError(reason, message, status, retry_after)
+    partial = None
+    if status in REJECTED and (match := _PARTIAL.search(body)):
+        # A line that did not parse is not in "dropped": count it as one.
+        partial = max(int(match.group(1)), 1 if "unable to parse" in body else 0)
+    return WriteError(reason, message, status, retry_after, partial)
 
 
 class V2Transport:
