@@ -26,6 +26,7 @@ class FakeInflux:
         self.script = list(script)
         self.requests: list[tuple[float, str, dict, str]] = []  # (time, path, query, auth)
         self.accepted: list[str] = []
+        self.bodies: list[list[str]] = []  # lines of each accepted request
         self.runner: web.AppRunner | None = None
         self.port = 0
 
@@ -52,6 +53,7 @@ class FakeInflux:
                 # As InfluxDB's field type conflict answer.
                 return web.Response(status=400, text=f'{{"message":"line {n}: type conflict"}}')
         self.accepted.extend(lines)
+        self.bodies.append(lines)
         return web.Response(status=204)
 
     async def start(self) -> None:
@@ -222,3 +224,39 @@ def test_retry_after_forms() -> None:
     assert parse_retry_after("120") == 120.0
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+async def test_batches_by_size_and_by_time(fake, tmp_path: Path) -> None:
+    server = await fake([])
+    cfg = dataclasses.replace(
+        settings(server.port, tmp_path / "spool", "v2"), batch_size=100, flush_interval=1.0
+    )
+    exporter = InfluxExporter(cfg, State(sample.inventory()))
+    await exporter.start()
+    try:
+        assert exporter.writer is not None
+        lines = [f"m,d=x v={i}i {i}" for i in range(250)]
+        start = time.monotonic()
+        exporter.writer.add_many(lines)
+        # Two full batches go at once; the last 50 wait for flush_interval.
+        deadline = start + 5
+        while len(server.accepted) < 250 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert server.accepted == lines
+        sizes = [len(b) for b in server.bodies]
+        assert sizes == [100, 100, 50]
+        assert server.requests[1][0] - start < 0.8  # full batches do not wait
+        assert server.requests[2][0] - start >= 1.0
+    finally:
+        await exporter.stop()
+
+
+def test_backoff_doubles_to_the_cap_with_jitter() -> None:
+    from netwatch.exporters.influxdb.writer import Writer
+
+    for r, factor in ((0.0, 0.5), (1.0, 1.0)):
+        w = Writer(None, None, retry_initial=1.0, retry_max=60.0, rng=lambda r=r: r)  # type: ignore[arg-type]
+        assert [w._delay(a, None) for a in range(8)] == [
+            factor * x for x in (1, 2, 4, 8, 16, 32, 60, 60)
+        ]
+        assert w._delay(3, 7.0) == 7.0 * (1 + 0.1 * r)  # Retry-After wins over backoff
