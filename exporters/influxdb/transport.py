@@ -49,20 +49,16 @@ class WriteError(Exception):
 SocketFactory = Callable[[tuple], socket.socket]
 
 
-def _session_type(socket_factory: SocketFactory) -> type[aiohttp.ClientSession]:
-    """A ClientSession whose connector opens sockets with socket_factory (for influxdb-client)."""
+def _session_type(socket_factory: SocketFactory) -> Callable[..., aiohttp.ClientSession]:
+    """influxdb-client's client_session_type: a session whose sockets come from socket_factory."""
 
-    class _Session(aiohttp.ClientSession):
-        def __init__(self, *args: Any, connector: aiohttp.TCPConnector | None = None, **kw: Any):
-            # influxdb-client's connector (unused, holds no connection) carries its TLS settings.
-            ssl_ctx = getattr(connector, "_ssl", True) if connector is not None else True
-            super().__init__(
-                *args,
-                connector=aiohttp.TCPConnector(ssl=ssl_ctx, socket_factory=socket_factory),
-                **kw,
-            )
+    def make(*args: Any, connector: aiohttp.TCPConnector | None = None, **kw: Any):
+        # influxdb-client's connector (never used, holds no connection) carries its TLS settings.
+        ssl_ctx = getattr(connector, "_ssl", True) if connector is not None else True
+        ours = aiohttp.TCPConnector(ssl=ssl_ctx, socket_factory=socket_factory)
+        return aiohttp.ClientSession(*args, connector=ours, **kw)
 
-    return _Session
+    return make
 
 
 class Transport(Protocol):
