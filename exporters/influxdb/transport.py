@@ -52,7 +52,9 @@ SocketFactory = Callable[[tuple], socket.socket]
 def _session_type(socket_factory: SocketFactory) -> Callable[..., aiohttp.ClientSession]:
     """influxdb-client's client_session_type: a session whose sockets come from socket_factory."""
 
-    def make(*args: Any, connector: aiohttp.TCPConnector | None = None, **kw: Any):
+    def make(
+        *args: Any, connector: aiohttp.TCPConnector | None = None, **kw: Any
+    ) -> aiohttp.ClientSession:
         # influxdb-client's connector (never used, holds no connection) carries its TLS settings.
         ssl_ctx = getattr(connector, "_ssl", True) if connector is not None else True
         ours = aiohttp.TCPConnector(ssl=ssl_ctx, socket_factory=socket_factory)
