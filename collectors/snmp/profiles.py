@@ -7,6 +7,7 @@ profile only adds its own tables on top of system + IF-MIB + HOST-RESOURCES.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -14,16 +15,19 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from netwatch.collectors.snmp.normalize import CONVERSIONS
+from netwatch.collectors.snmp.types import OID, format_oid, parse_oid
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from netwatch.collectors.snmp.normalize import CONVERSIONS
-from netwatch.collectors.snmp.types import OID, format_oid, parse_oid
-
 METRIC_TYPES = ("gauge", "counter", "info", "label", "field")
+AGGREGATES = ("avg", "min", "max", "sum", "count")
 INDEX_FORMATS = ("int", "mac", "string", "fixed_string", "rest", "oid")
 # Metric names the collector files into typed observation fields instead of extra samples.
-WELL_KNOWN = ("wifi_clients", "optical_rx_dbm", "optical_tx_dbm", "cpu_load_ratio")
+WELL_KNOWN = (
+    "wifi_clients", "optical_rx_dbm", "optical_tx_dbm", "cpu_load_ratio",
+    "memory_used_bytes", "memory_total_bytes",
+)  # fmt: skip
 INTERFACE_FIELDS = (
     "descr", "name", "alias", "if_type", "admin_status", "oper_status", "speed",
     "high_speed", "in_octets", "out_octets", "hc_in_octets", "hc_out_octets",
@@ -47,6 +51,7 @@ class IndexPart:
     length: int = 1  # sub-ids, for fixed_string/oid
     label: str | None = None
     lookup: str | None = None  # ifName/ifAlias/ifDescr or "<table id>.<label column>"
+    lookup_by: str = "part"  # part: key is this part's sub-ids; prefix: the index up to here
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +78,7 @@ class Column:
     precision_column: int | None = None  # Cisco entSensorPrecision
     labels: tuple[tuple[str, str], ...] = ()  # constant labels
     help: str = ""
+    aggregate: str | None = None  # avg | min | max | sum | count over rows with equal labels
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,10 +208,8 @@ class _Ctx:
     def err(self, node: Any, msg: str, key: Any = None) -> ProfileError:
         line = _line(node)
         if key is not None and hasattr(node, "lc"):
-            try:
+            with contextlib.suppress(KeyError, TypeError, IndexError):
                 line = node.lc.key(key)[0] + 1
-            except (KeyError, TypeError, IndexError):
-                pass
         return ProfileError(f"{self.path}:{line}: {msg}")
 
     def mapping(self, node: Any, what: str, allowed: Iterable[str]) -> dict[str, Any]:
@@ -215,7 +219,9 @@ class _Ctx:
         for key in node:
             if key not in allowed:
                 raise self.err(
-                    node, f"{what}: unknown key {key!r} (allowed: {', '.join(sorted(allowed))})", key
+                    node,
+                    f"{what}: unknown key {key!r} (allowed: {', '.join(sorted(allowed))})",
+                    key,
                 )
         return node
 
@@ -305,7 +311,7 @@ def _scalar(ctx: _Ctx, node: Any) -> Scalar:
 
 def _column(ctx: _Ctx, node: Any, kind: str) -> Column:
     allowed = ("col", "type", "metric", "name", "field", "multiply_by", "scale_column",
-               "precision_column", *_VALUE_KEYS)  # fmt: skip
+               "precision_column", "aggregate", *_VALUE_KEYS)  # fmt: skip
     node = ctx.mapping(node, "column", allowed)
     if "col" not in node or not isinstance(node["col"], int) or node["col"] < 1:
         raise ctx.err(node, "column needs 'col', a positive integer")
@@ -322,6 +328,12 @@ def _column(ctx: _Ctx, node: Any, kind: str) -> Column:
             if not isinstance(node[key], int) or node[key] < 1:
                 raise ctx.err(node, f"{key} must be a column number", key)
             extra[key] = node[key]
+    if "aggregate" in node:
+        if node["aggregate"] not in AGGREGATES or typ not in ("gauge", "counter"):
+            raise ctx.err(
+                node, f"aggregate must be one of {', '.join(AGGREGATES)} on a gauge", "aggregate"
+            )
+        extra["aggregate"] = node["aggregate"]
     col = Column(col=node["col"], type=typ, name=name, **extra, **_value_opts(ctx, node))
     if col.conversion == "cisco_sensor" and col.scale_column is None:
         raise ctx.err(node, "conversion cisco_sensor needs scale_column")
@@ -333,7 +345,7 @@ def _index(ctx: _Ctx, node: Any) -> tuple[IndexPart, ...]:
         raise ctx.err(node, "index must be a non-empty list")
     parts = []
     for i, item in enumerate(node):
-        item = ctx.mapping(item, "index part", ("format", "length", "label", "lookup"))
+        item = ctx.mapping(item, "index part", ("format", "length", "label", "lookup", "lookup_by"))
         fmt = str(item.get("format", "int"))
         if fmt not in INDEX_FORMATS:
             raise ctx.err(item, f"index format {fmt!r} must be one of {', '.join(INDEX_FORMATS)}")
@@ -346,7 +358,12 @@ def _index(ctx: _Ctx, node: Any) -> tuple[IndexPart, ...]:
         lookup = str(item["lookup"]) if "lookup" in item else None
         if lookup is not None and label is None:
             raise ctx.err(item, "a lookup needs a 'label' to write into")
-        parts.append(IndexPart(format=fmt, length=length, label=label, lookup=lookup))
+        lookup_by = str(item.get("lookup_by", "part"))
+        if lookup_by not in ("part", "prefix"):
+            raise ctx.err(item, "lookup_by must be part or prefix", "lookup_by")
+        parts.append(
+            IndexPart(format=fmt, length=length, label=label, lookup=lookup, lookup_by=lookup_by)
+        )
     return tuple(parts)
 
 
@@ -409,7 +426,9 @@ def parse_profile(text: str, path: str) -> Profile:
     doc = ctx.mapping(doc, "profile", allowed)
     name = doc.get("name")
     if not isinstance(name, str) or not _PROFILE_NAME.match(name):
-        raise ctx.err(doc, "profile needs a 'name' of [a-z0-9_.-]", "name" if "name" in doc else None)
+        raise ctx.err(
+            doc, "profile needs a 'name' of [a-z0-9_.-]", "name" if "name" in doc else None
+        )
     extends = doc.get("extends", [])
     if isinstance(extends, str):
         extends = [extends]
@@ -481,7 +500,9 @@ def load_profiles(dirs: Sequence[Path] | None = None) -> ProfileSet:
     for path, text in sources:
         prof = parse_profile(text, path)
         if prof.name in origin and not any(str(d) in path for d in dirs or ()):
-            raise ProfileError(f"{path}: profile {prof.name!r} already defined in {origin[prof.name]}")
+            raise ProfileError(
+                f"{path}: profile {prof.name!r} already defined in {origin[prof.name]}"
+            )
         origin[prof.name] = path
         profiles[prof.name] = prof
     _check_set(profiles)
