@@ -85,33 +85,34 @@ def _length(data: bytes, pos: int, limit: int) -> tuple[int, int]:
 
 
 def _int(data: bytes, start: int, end: int) -> int:
-    """A signed 32-bit INTEGER, minimally encoded."""
+    """A signed 32-bit INTEGER.
+
+    Redundant leading 0x00/0xFF octets are tolerated (pyasn1, hence snmpsim, pads some
+    negative values); the value itself must fit in 32 bits.
+    """
     n = end - start
     if n == 1:
         b = data[start]
         return b - 256 if b & 0x80 else b
-    if n == 0 or n > 4:
+    if n == 0 or n > 8:
         raise _fail(f"INTEGER of {n} bytes at offset {start}")
-    b0, b1 = data[start], data[start + 1]
-    if (b0 == 0 and b1 < 0x80) or (b0 == 0xFF and b1 >= 0x80):
-        raise _fail(f"non-minimal INTEGER at offset {start}")
-    return int.from_bytes(data[start:end], "big", signed=True)
+    value = int.from_bytes(data[start:end], "big", signed=True)
+    if not -0x80000000 <= value <= 0x7FFFFFFF:
+        raise _fail(f"INTEGER {value} out of 32-bit range at offset {start}")
+    return value
 
 
-def _uint(data: bytes, start: int, end: int, max_bytes: int) -> int:
-    """An unsigned value (Counter32/Gauge32/TimeTicks: 5 bytes; Counter64: 9 bytes)."""
+def _uint(data: bytes, start: int, end: int, limit: int) -> int:
+    """An unsigned value: Counter32/Gauge32/TimeTicks up to 2^32-1, Counter64 up to 2^64-1."""
     n = end - start
-    if n == 0 or n > max_bytes:
+    if n == 0 or n > 12:
         raise _fail(f"unsigned value of {n} bytes at offset {start}")
-    b0 = data[start]
-    if b0 & 0x80:
+    if data[start] & 0x80:
         raise _fail(f"negative unsigned value at offset {start}")
-    if n > 1:
-        if b0 == 0 and data[start + 1] < 0x80:
-            raise _fail(f"non-minimal unsigned value at offset {start}")
-        if n == max_bytes and b0 != 0:
-            raise _fail(f"unsigned value out of range at offset {start}")
-    return int.from_bytes(data[start:end], "big")
+    value = int.from_bytes(data[start:end], "big")
+    if value > limit:
+        raise _fail(f"unsigned value {value} out of range at offset {start}")
+    return value
 
 
 def _oid(data: bytes, start: int, end: int) -> OID:
@@ -210,9 +211,9 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> list[tuple[OID, Value]]:
         elif tag == 0x02:
             value = Value(Kind.INTEGER, _int(data, pos, v_end))
         elif tag in _UINT32_TAGS:
-            value = Value(kinds[tag], _uint(data, pos, v_end, 5))
+            value = Value(kinds[tag], _uint(data, pos, v_end, 0xFFFFFFFF))
         elif tag == 0x46:
-            value = Value(Kind.COUNTER64, _uint(data, pos, v_end, 9))
+            value = Value(Kind.COUNTER64, _uint(data, pos, v_end, 0xFFFFFFFFFFFFFFFF))
         elif tag == 0x06:
             value = Value(Kind.OBJECT_IDENTIFIER, _oid(data, pos, v_end))
         elif tag == 0x40:

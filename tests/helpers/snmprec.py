@@ -46,7 +46,7 @@ def read(path: Path) -> dict[tuple[int, ...], Record]:
     out: dict[tuple[int, ...], Record] = {}
     with open(path, encoding="utf-8", errors="replace") as fh:
         for line in fh:
-            line = line.rstrip("\n")
+            line = line.strip()  # as snmpsim does (grammar/snmprec.py)
             if not line or line.startswith("#"):
                 continue
             oid_s, tag, raw = line.split("|", 2)

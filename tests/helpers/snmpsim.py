@@ -1,6 +1,7 @@
-"""Serve .snmprec recordings with snmpsim on a free 127.0.0.1 port (HOWTO.md recipe).
+"""Serve ../shared/snmprec recordings with snmpsim on a free 127.0.0.1 port.
 
-`with running_snmpsim(data_dir) as agent: agent.port` — the community is the file name.
+`shared_dir()` finds the shared folder (env NETWATCH_SHARED, else <repo>/../shared);
+`running_snmpsim(data_dir)` runs snmpsim on a temporary copy and yields (host, port).
 """
 
 from __future__ import annotations
@@ -9,86 +10,132 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from tests.helpers.snmpd import free_udp_port
+
 SNMPSIM = os.environ.get("SNMPSIM_BIN", "/opt/netwatch-snmpsim/bin/snmpsim-command-responder")
-SNMPGET = shutil.which("snmpget") or "/usr/bin/snmpget"
+REPO = Path(__file__).resolve().parents[2]
 
 
-@dataclass(frozen=True)
-class SimAgent:
-    host: str
-    port: int
-    work: Path
-    pid: int
+def shared_dir() -> Path | None:
+    path = Path(os.environ.get("NETWATCH_SHARED", REPO.parent / "shared"))
+    return path if path.is_dir() else None
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def available() -> bool:
-    return Path(SNMPSIM).exists()
+def snmprec_dir() -> Path | None:
+    shared = shared_dir()
+    return shared / "snmprec" if shared and (shared / "snmprec").is_dir() else None
 
 
 @contextlib.contextmanager
 def running_snmpsim(
-    sources: Sequence[Path],
+    source: Path,
     *,
+    transform: Callable[[Path], None] | None = None,
     probe_community: str | None = None,
-    v3_args: Sequence[str] = (),
-    timeout: float = 15.0,
-) -> Iterator[SimAgent]:
-    """Copy the .snmprec files/dirs into a temp data dir and serve them; stop by PID."""
+    start_timeout: float = 20.0,
+    extra_args: Sequence[str] = (),
+) -> Iterator[tuple[str, int]]:
+    """snmpsim serving a copy of every *.snmprec in source; transform may edit the copy.
+
+    extra_args go first on the command line (the --v3-engine-id/--v3-user... group).
+    """
     work = Path(tempfile.mkdtemp(prefix="nw-snmpsim-"))
     data, cache = work / "data", work / "cache"
-    data.mkdir()
+    shutil.copytree(source, data, ignore=shutil.ignore_patterns("*.py", "*.md"))
+    if transform is not None:
+        transform(data)
     cache.mkdir()
-    for src in sources:
-        if src.is_dir():
-            for f in src.glob("*.snmprec"):
-                shutil.copy(f, data / f.name)
-        else:
-            shutil.copy(src, data / src.name)
-    for root, _dirs, files in os.walk(work):  # readable by 'nobody'
+    for root, _dirs, files in os.walk(work):  # snmpsim drops to 'nobody'
         os.chmod(root, 0o777 if Path(root) == cache else 0o755)
-        for f in files:
-            os.chmod(os.path.join(root, f), 0o644)
-    probe_community = probe_community or sorted(data.glob("*.snmprec"))[0].stem
+        for name in files:
+            os.chmod(os.path.join(root, name), 0o644)
     port = free_udp_port()
-    cmd = [SNMPSIM, *v3_args, f"--data-dir={data}", f"--cache-dir={cache}",
-           f"--agent-udpv4-endpoint=127.0.0.1:{port}", "--log-level=error"]  # fmt: skip
-    if os.geteuid() == 0:  # snmpsim refuses to run as root
+    cmd = [
+        SNMPSIM,
+        *extra_args,
+        f"--data-dir={data}",
+        f"--cache-dir={cache}",
+        f"--agent-udpv4-endpoint=127.0.0.1:{port}",
+        "--log-level=error",
+    ]
+    if os.geteuid() == 0:
         cmd += ["--process-user=nobody", "--process-group=nogroup"]
-    log = open(work / "snmpsim.log", "w")  # noqa: SIM115 - closed in finally
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    community = probe_community or next(data.glob("*.snmprec")).stem
+    probe = [
+        "snmpget",
+        "-v2c",
+        "-c",
+        community,
+        "-t",
+        "0.2",
+        "-r",
+        "0",
+        "-m",
+        "",
+        f"127.0.0.1:{port}",
+        "1.3.6.1.2.1.1.3.0",
+    ]
+    env = {**os.environ, "SNMP_PERSISTENT_DIR": str(work / "p")}
+    with open(work / "snmpsim.log", "w") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     try:
-        probe = [SNMPGET, "-v2c", "-c", probe_community, "-t", "0.2", "-r", "0", "-m", "",
-                 f"127.0.0.1:{port}", "1.3.6.1.2.1.1.3.0"]  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while True:
+        deadline = time.monotonic() + start_timeout
+        while subprocess.run(probe, capture_output=True, env=env).returncode != 0:
             if proc.poll() is not None:
-                raise RuntimeError(f"snmpsim exited: {(work / 'snmpsim.log').read_text()[-2000:]}")
-            if subprocess.run(probe, capture_output=True).returncode == 0:
-                break
+                text = (work / "snmpsim.log").read_text(errors="replace")
+                raise RuntimeError(f"snmpsim exited: {text[-2000:]}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"snmpsim did not answer within {timeout} s")
+                raise RuntimeError(f"snmpsim did not answer within {start_timeout}s")
             time.sleep(0.05)
-        yield SimAgent("127.0.0.1", port, work, proc.pid)
+        yield ("127.0.0.1", port)
     finally:
-        proc.send_signal(signal.SIGTERM)  # only the process we started
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        log.close()
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def parse_snmprec(path: Path) -> list[tuple[tuple[int, ...], int, object]]:
+    """The (oid, type tag, value) lines of a .snmprec file, in file order, decoded.
+
+    Values: ints for numeric tags, bytes for 4/4x/4e/64/68, OID tuples for 6.
+    """
+    out = []
+    for line in path.read_text(encoding="latin-1").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        # snmpsim strips each whole line (grammar/snmprec.py), trailing spaces of values too.
+        oid_text, tag, raw = line.strip().split("|", 2)
+        oid = tuple(int(x) for x in oid_text.split("."))
+        code = int(tag.rstrip("xe"))
+        value: object
+        if tag.endswith("x"):
+            value = bytes.fromhex(raw)
+        elif tag.endswith("e"):
+            value = raw.encode("latin-1").decode("unicode_escape").encode("latin-1")
+        elif code in (4, 68):
+            value = raw.encode("latin-1")
+        elif code == 64:
+            value = bytes(int(x) for x in raw.split("."))
+        elif code == 6:
+            value = tuple(int(x) for x in raw.split(".")) if raw else ()
+        elif code == 5:
+            value = None
+        else:
+            value = int(raw)
+        out.append((oid, code, value))
+    return out
+
+
+def available() -> bool:
+    return Path(SNMPSIM).exists()

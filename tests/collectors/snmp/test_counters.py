@@ -17,6 +17,7 @@ from netwatch.observations import SnmpInterface, SnmpObservation
 from netwatch.state import State
 from tests.collectors.snmp.support import FAST_TIMEOUT, SETTINGS, device, v2c
 from tests.helpers import snmprec, snmpsim
+from tests.helpers.snmpd import free_udp_port
 
 
 def one_device_state(name: str = "dev") -> State:
@@ -57,8 +58,8 @@ def test_animated_counters_give_the_recorded_rate(recordings_dir, tmp_path):
     recs = snmprec.read(recordings_dir / "routeros.snmprec")
     uptime_s = snmprec.scalar(recs, "1.3.6.1.2.1.1.3.0").number / 100
     hc_in = snmprec.column(recs, "1.3.6.1.2.1.31.1.1.1.6")
-    with snmpsim.running_snmpsim([anim], probe_community="routeros") as agent:
-        state, obs = asyncio.run(poll_twice(agent.port, "routeros", 1.0))
+    with snmpsim.running_snmpsim(anim, probe_community="routeros") as (_host, port):
+        state, obs = asyncio.run(poll_twice(port, "routeros", 1.0))
     assert obs[1].uptime_ticks > obs[0].uptime_ticks  # the animated sysUpTime moves
     snmp = state.devices["dev"].snmp
     assert snmp.reboots_total == 0
@@ -91,13 +92,15 @@ def test_counter32_wrap_gives_the_right_delta(tmp_path):
     need_snmpsim()
     rate = 2_000_000
     initial = 2**32 - 5 * rate // 2  # wraps about 2.5 s after snmpsim starts
-    (tmp_path / "wrap.snmprec").write_text(WRAP_REC.format(initial=initial, rate=rate))
-    with snmpsim.running_snmpsim([tmp_path / "wrap.snmprec"]) as agent:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "wrap.snmprec").write_text(WRAP_REC.format(initial=initial, rate=rate))
+    with snmpsim.running_snmpsim(data) as (_host, port):
         started = time.monotonic()
 
         async def run() -> tuple[State, list[SnmpObservation]]:
             state = one_device_state()
-            cred = v2c("wrap", agent.port)
+            cred = v2c("wrap", port)
             out = []
             async with SnmpEngine() as engine:
                 out.append(await probe(device(), cred, SETTINGS, engine))
@@ -159,7 +162,7 @@ def test_counter64_drop_without_reboot_is_a_discontinuity():
 def test_unknown_community_times_out(recordings_agent):
     async def run() -> SnmpObservation:
         async with SnmpEngine() as engine:
-            return await probe(device(), v2c("no-such-device", recordings_agent.port),
+            return await probe(device(), v2c("no-such-device", recordings_agent[1]),
                                FAST_TIMEOUT, engine)  # fmt: skip
 
     obs = asyncio.run(run())
@@ -168,7 +171,7 @@ def test_unknown_community_times_out(recordings_agent):
 
 
 def test_nobody_listening_times_out():
-    port = snmpsim.free_udp_port()  # bound then released: nothing answers there
+    port = free_udp_port()  # bound then released: nothing answers there
 
     async def run() -> SnmpObservation:
         async with SnmpEngine() as engine:
@@ -204,14 +207,15 @@ def v3cred(port: int, auth_key: str) -> SnmpCredential:
     )  # fmt: skip
 
 
-def test_v3_right_and_wrong_key(recordings_dir: Path):
+def test_v3_right_and_wrong_key(recordings_dir: Path, tmp_path: Path):
     need_snmpsim()
     recs = snmprec.read(recordings_dir / "routeros.snmprec")
-    with snmpsim.running_snmpsim([recordings_dir / "routeros.snmprec"], v3_args=V3) as agent:
+    (tmp_path / "routeros.snmprec").write_bytes((recordings_dir / "routeros.snmprec").read_bytes())
+    with snmpsim.running_snmpsim(tmp_path, extra_args=V3) as (_host, port):
 
         async def run(key: str) -> SnmpObservation:
             async with SnmpEngine() as engine:
-                return await probe(device(), v3cred(agent.port, key), SETTINGS, engine)
+                return await probe(device(), v3cred(port, key), SETTINGS, engine)
 
         good = asyncio.run(run("authpass123"))
         bad = asyncio.run(run("wrongpass999"))

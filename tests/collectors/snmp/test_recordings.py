@@ -50,7 +50,7 @@ def polled(recordings_agent, recordings_dir: Path) -> dict[str, SnmpObservation]
         async with SnmpEngine() as engine:
             out = {}
             for name in RECORDINGS:
-                cred = v2c(name, recordings_agent.port)
+                cred = v2c(name, recordings_agent[1])
                 out[name] = await probe(device(name), cred, SETTINGS, engine)
             return out
 

@@ -13,7 +13,7 @@ from netwatch.collectors.snmp.traps import TrapListener
 from netwatch.model import Inventory, SecretRef, Settings, SnmpCredential, SnmpTrapSettings
 from netwatch.telemetry import REGISTRY
 from tests.collectors.snmp.support import device
-from tests.helpers.snmpsim import free_udp_port
+from tests.helpers.snmpd import free_udp_port
 
 SNMPTRAP = shutil.which("snmptrap") or "/usr/bin/snmptrap"
 SNMPINFORM = shutil.which("snmpinform") or "/usr/bin/snmpinform"
