@@ -87,8 +87,8 @@ def families(state: State) -> Iterable[Metric]:
         "netwatch_snmp_interface_admin_up", "1 if ifAdminStatus is up(1), else 0.", labels=IF_LABELS
     )
     speed = g(
-        "netwatch_snmp_interface_speed_bits_per_second",
-        "Interface speed (ifHighSpeed × 10^6, else ifSpeed).",
+        "netwatch_snmp_interface_speed_bytes_per_second",
+        "Interface speed in bytes/s (ifHighSpeed × 10^6 / 8, else ifSpeed / 8).",
         labels=IF_LABELS,
     )
     rx = c(
@@ -150,7 +150,7 @@ def families(state: State) -> Iterable[Metric]:
             if i.admin_status is not None:
                 admin.add_metric(il, 1.0 if i.admin_status == 1 else 0.0)
             if i.speed_bps is not None:
-                speed.add_metric(il, i.speed_bps)
+                speed.add_metric(il, i.speed_bps / 8)
             for name, acc in ifs.counters.items():
                 counter_fams[name].add_metric(il, acc.total)
         wifi.extend((dl, s) for s in ok.wifi_clients)

@@ -62,10 +62,10 @@ def make_target(device: Device, credential: SnmpCredential, settings: SnmpSettin
 
 
 async def _select(
-    client: SnmpClient, target: Target, pset: ProfileSet, device: Device, obs: SnmpObservation
+    client: SnmpClient, target: Target, pset: ProfileSet, profile: str | None, obs: SnmpObservation
 ) -> list[Profile]:
-    if device.profile:
-        return pset.stack(device.profile)
+    if profile:
+        return pset.stack(profile)
     sys_oid = parse_oid(obs.sys_object_id) if obs.sys_object_id else None
     for prof in pset.candidates(sys_oid, obs.sys_descr):
         probe_oid = prof.match.probe if prof.match else None
@@ -102,40 +102,53 @@ async def probe(
     profiles: ProfileSet | None = None,
 ) -> SnmpObservation:
     """Poll one device; never raises (errors are in the observation)."""
+    try:
+        target = make_target(device, credential, settings)
+    except (KeyError, OSError) as exc:  # an unresolvable SecretRef
+        obs = SnmpObservation(device=device.name, time=time.time(), error="credential")
+        obs.message = f"credential {credential.name}: {exc}"
+        return obs
+    return await probe_target(device.name, target, client, profiles, device.profile)
+
+
+async def probe_target(
+    name: str,
+    target: Target,
+    client: SnmpClient,
+    profiles: ProfileSet | None = None,
+    profile: str | None = None,
+) -> SnmpObservation:
+    """Poll one agent by Target (the CLI's entry); never raises."""
     started = time.time()
     t0 = time.perf_counter()
-    obs = SnmpObservation(device=device.name, time=started)
+    obs = SnmpObservation(device=name, time=started)
     try:
-        await _poll(device, credential, settings, client, profiles or default_profiles(), obs)
+        await _poll(target, profile, client, profiles or default_profiles(), obs)
     except SnmpError as exc:
         obs.error, obs.message = exc.reason, str(exc)
     except ProfileError as exc:
         obs.error, obs.message = "profile", str(exc)
-    except (KeyError, OSError) as exc:  # an unresolvable SecretRef
-        obs.error, obs.message = "credential", f"credential {credential.name}: {exc}"
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a bad value from a device must not reach the scheduler
-        log.exception("SNMP poll of %s failed", device.name)
+        log.exception("SNMP poll of %s failed", name)
         obs.error, obs.message = "decode", f"{type(exc).__name__}: {exc}"
     obs.duration = time.perf_counter() - t0
     return obs
 
 
 async def _poll(
-    device: Device,
-    credential: SnmpCredential,
-    settings: SnmpSettings,
+    target: Target,
+    profile: str | None,
     client: SnmpClient,
     pset: ProfileSet,
     obs: SnmpObservation,
 ) -> None:
-    target = make_target(device, credential, settings)
     sys_fields = system_fields(pset.stack("system"))
     values = await client.get(target, list(sys_fields.values()))
     if not apply_system(obs, sys_fields, values):
-        raise SnmpError("no_such_object", f"{device.address}: no system group (sysDescr...)")
-    stack = await _select(client, target, pset, device, obs)
+        raise SnmpError("no_such_object", f"{target.address}: no system group (sysDescr...)")
+    stack = await _select(client, target, pset, profile, obs)
     obs.profiles = tuple(p.name for p in stack)
     scalar_oids = [s.oid for p in stack for s in p.get if s.type != "field"]
     roots: list[OID] = []
