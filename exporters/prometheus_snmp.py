@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.samples import Sample
 
 from netwatch.observations import SnmpSample
 from netwatch.state import State
@@ -18,8 +19,15 @@ DEVICE_LABELS = ["device", "role", "village", "district"]
 IF_LABELS = [*DEVICE_LABELS, "interface"]
 
 
+def add(family: Metric, labels: dict[str, str], value: float) -> None:
+    """Append a sample sharing the caller's labels dict (as exporters.prometheus does: the
+    lean encoder formats each dict once; add_metric would copy it per sample)."""
+    name = family.name + "_total" if family.type == "counter" else family.name
+    family.samples.append(Sample(name, labels, value))
+
+
 def _sample_families(
-    name: str, help_text: str, kind: str, rows: Sequence[tuple[list[str], SnmpSample]]
+    name: str, help_text: str, kind: str, rows: Sequence[tuple[dict[str, str], SnmpSample]]
 ) -> Metric:
     """One family from samples whose label keys may differ: the union, '' where absent."""
     keys = sorted({k for _, s in rows for k, _ in s.labels} - set(DEVICE_LABELS))
@@ -27,7 +35,7 @@ def _sample_families(
     fam = cls(name, help_text, labels=[*DEVICE_LABELS, *keys])
     for dev_labels, sample in rows:
         lab = dict(sample.labels)
-        fam.add_metric([*dev_labels, *(lab.get(k, "") for k in keys)], sample.value)
+        add(fam, {**dev_labels, **{k: lab.get(k, "") for k in keys}}, sample.value)
     return fam
 
 
@@ -109,9 +117,9 @@ def families(state: State) -> Iterable[Metric]:
         "in_octets": rx, "out_octets": tx, "in_errors": rx_err, "out_errors": tx_err,
         "in_discards": rx_drop, "out_discards": tx_drop,
     }  # fmt: skip
-    wifi: list[tuple[list[str], SnmpSample]] = []
-    optical: dict[str, list[tuple[list[str], SnmpSample]]] = defaultdict(list)
-    extras: dict[tuple[str, str], list[tuple[list[str], SnmpSample]]] = defaultdict(list)
+    wifi: list[tuple[dict[str, str], SnmpSample]] = []
+    optical: dict[str, list[tuple[dict[str, str], SnmpSample]]] = defaultdict(list)
+    extras: dict[tuple[str, str], list[tuple[dict[str, str], SnmpSample]]] = defaultdict(list)
     helps: dict[str, str] = {}
 
     for ds in list(state.devices.values()):
@@ -119,40 +127,42 @@ def families(state: State) -> Iterable[Metric]:
         if snmp is None or snmp.last is None:
             continue
         d = ds.device
-        dl = [d.name, d.role.value, d.village or "", d.district]
+        dl = {"device": d.name, "role": d.role.value, "village": d.village or "",
+              "district": d.district}  # fmt: skip
         obs = snmp.last
-        up.add_metric(dl, 0.0 if obs.error else 1.0)
-        last.add_metric(dl, obs.time)
-        reboots.add_metric(dl, snmp.reboots_total)
+        add(up, dl, 0.0 if obs.error else 1.0)
+        add(last, dl, obs.time)
+        add(reboots, dl, snmp.reboots_total)
         for reason, n in sorted(snmp.errors_total.items()):
-            poll_errors.add_metric([*dl, reason], n)
+            add(poll_errors, {**dl, "reason": reason}, n)
         ok = snmp.last_ok
         if obs.error or ok is None:
             continue  # stale values vanish while the device does not answer
-        info.add_metric([*dl, ok.sys_name, ok.sys_object_id, ",".join(ok.profiles)], 1)
+        info_labels = {**dl, "sys_name": ok.sys_name, "sys_object_id": ok.sys_object_id,
+                       "profile": ",".join(ok.profiles)}  # fmt: skip
+        add(info, info_labels, 1)
         if ok.uptime_ticks is not None:
-            uptime.add_metric(dl, ok.uptime_ticks / 100.0)
+            add(uptime, dl, ok.uptime_ticks / 100.0)
         if ok.cpu_load_ratio is not None:
-            cpu.add_metric(dl, ok.cpu_load_ratio)
+            add(cpu, dl, ok.cpu_load_ratio)
         if ok.memory_used_bytes is not None:
-            mem_used.add_metric(dl, ok.memory_used_bytes)
+            add(mem_used, dl, ok.memory_used_bytes)
         if ok.memory_total_bytes is not None:
-            mem_total.add_metric(dl, ok.memory_total_bytes)
+            add(mem_total, dl, ok.memory_total_bytes)
         for ifs in snmp.interfaces.values():
             i = ifs.iface
-            il = [*dl, i.name]
-            if_info.add_metric(
-                [*il, str(i.index), i.alias, str(i.if_type or ""), "1" if i.radio else "0"], 1
-            )
+            il = {**dl, "interface": i.name}
+            facts = {"ifindex": str(i.index), "alias": i.alias, "type": str(i.if_type or "")}
+            add(if_info, {**il, **facts, "radio": "1" if i.radio else "0"}, 1)
             if i.oper_status is not None:
-                oper.add_metric(il, 1.0 if i.oper_status == 1 else 0.0)
-                oper_status.add_metric(il, i.oper_status)
+                add(oper, il, 1.0 if i.oper_status == 1 else 0.0)
+                add(oper_status, il, i.oper_status)
             if i.admin_status is not None:
-                admin.add_metric(il, 1.0 if i.admin_status == 1 else 0.0)
+                add(admin, il, 1.0 if i.admin_status == 1 else 0.0)
             if i.speed_bps is not None:
-                speed.add_metric(il, i.speed_bps / 8)
+                add(speed, il, i.speed_bps / 8)
             for name, acc in ifs.counters.items():
-                counter_fams[name].add_metric(il, acc.total)
+                add(counter_fams[name], il, acc.total)
         wifi.extend((dl, s) for s in ok.wifi_clients)
         for s in ok.optical:
             optical[s.metric].append((dl, s))

@@ -11,6 +11,7 @@ import sys
 import pytest
 from netwatch.collectors.snmp.collector import probe
 from netwatch.collectors.snmp.engine import SnmpEngine
+from netwatch.exporters.prometheus import render_text
 from netwatch.exporters.prometheus_snmp import families
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -77,6 +78,18 @@ def test_families_pass_promtool_and_carry_recorded_values(recordings_agent, reco
     }
     key = ("netwatch_snmp_interface_receive_bytes_total", "routeros", "WAN")
     assert samples[key] == hc
+    # The service renders state families with its lean encoder: same samples as client_python.
+    lean = {
+        (s.name, tuple(sorted(s.labels.items())), s.value)
+        for fam in text_string_to_metric_families(render_text(families(state)))
+        for s in fam.samples
+    }
+    reference = {
+        (s.name, tuple(sorted(s.labels.items())), s.value)
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+    }
+    assert lean == reference
     assert 'netwatch_snmp_wifi_clients{device="routeros"' in text
     assert "netwatch_snmp_optical_rx_power_dbm" in text
     if PROMTOOL is None:
