@@ -223,3 +223,22 @@ def test_v3_right_and_wrong_key(recordings_dir: Path, tmp_path: Path):
     assert good.uptime_ticks == snmprec.scalar(recs, "1.3.6.1.2.1.1.3.0").number
     assert sorted(s.value for s in good.wifi_clients) == [0, 0, 4, 7]
     assert bad.error == "auth", (bad.error, bad.message)
+
+
+def test_hr_system_uptime_fallback_when_sysuptime_is_missing(recordings_dir: Path, tmp_path: Path):
+    need_snmpsim()
+    lines = (recordings_dir / "linux_ntc.snmprec").read_text().splitlines(keepends=True)
+    kept = [ln for ln in lines if not ln.startswith("1.3.6.1.2.1.1.3.0|")]
+    assert len(kept) == len(lines) - 1
+    (tmp_path / "nouptime.snmprec").write_text("".join(kept))
+    recs = snmprec.read(recordings_dir / "linux_ntc.snmprec")
+    with snmpsim.running_snmpsim(tmp_path) as (_host, port):
+        obs = asyncio.run(poll_once(port, "nouptime"))
+    assert obs.error is None, obs.message
+    assert obs.uptime_source == "hrSystemUptime"
+    assert obs.uptime_ticks == snmprec.scalar(recs, "1.3.6.1.2.1.25.1.1.0").number
+
+
+async def poll_once(port: int, community: str) -> SnmpObservation:
+    async with SnmpEngine() as engine:
+        return await probe(device(), v2c(community, port), SETTINGS, engine)
