@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 from netwatch.collectors.snmp.traps import TrapListener
@@ -154,3 +155,17 @@ async def test_reload_adopts_new_communities(listener):
     assert await run_tool(*inform, "-c", "village-secret", f"{host}:{port}", "", LINK_DOWN) != 0
     assert await run_tool(*inform, "-c", "rotated-secret", f"{host}:{port}", "", LINK_DOWN) == 0
     assert requests == [("ap-1", "snmp", "trap linkDown")]
+
+
+def test_snmp_traps_settings_parse_from_yaml(tmp_path):
+    from netwatch.config import load_inventory
+
+    src = (Path(__file__).resolve().parents[3] / "configs" / "banyuwangi.yaml").read_text()
+    line = "  scheduler: {max_concurrency: 1000, misfire_grace: 5s}\n"
+    assert line in src
+    src = src.replace(
+        line, line + "  snmp_traps: {enabled: true, port: 10162, credentials: [demo-v2]}\n"
+    )
+    (tmp_path / "inv.yaml").write_text(src)
+    traps = load_inventory(tmp_path / "inv.yaml").settings.snmp_traps
+    assert traps == SnmpTrapSettings(enabled=True, port=10162, credentials=("demo-v2",))
