@@ -88,7 +88,9 @@ async def _walk_all(
             try:
                 out[root] = await client.walk(target, root, max_rows=_MAX_ROWS)
             except SnmpError as exc:
-                obs.partial_errors.append(f"{exc.reason}: walk {'.'.join(map(str, root))}: {exc}")
+                oid = ".".join(map(str, root))
+                obs.failed_walks.append(oid)
+                obs.partial_errors.append(f"{exc.reason}: walk {oid}: {exc}")
 
     await asyncio.gather(*(one(r) for r in roots))
     return out

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from netwatch.collectors.snmp.normalize import CONVERSIONS
-from netwatch.collectors.snmp.types import OID, format_oid, parse_oid
+from netwatch.collectors.snmp.types import OID, parse_oid
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -507,7 +507,3 @@ def load_profiles(dirs: Sequence[Path] | None = None) -> ProfileSet:
         profiles[prof.name] = prof
     _check_set(profiles)
     return ProfileSet(profiles)
-
-
-def describe(oid: OID) -> str:
-    return format_oid(oid)

@@ -249,3 +249,17 @@ def test_hr_system_uptime_fallback_when_sysuptime_is_missing(recordings_dir: Pat
 async def poll_once(port: int, community: str) -> SnmpObservation:
     async with SnmpEngine() as engine:
         return await probe(device(), v2c(community, port), SETTINGS, engine)
+
+
+def test_failed_interface_walk_keeps_the_totals():
+    state = one_device_state()
+    state.record(fake(1000.0, 100_000, 5_000))
+    broken = fake(1060.0, 106_000, 0)
+    broken.interfaces = []  # the ifXTable walk timed out: no interface rows this time
+    broken.failed_walks = ["1.3.6.1.2.1.31.1.1.1.6"]
+    state.record(broken)
+    snmp = state.devices["dev"].snmp
+    assert snmp.interfaces[1].counters["in_octets"].total == 5_000
+    state.record(fake(1120.0, 112_000, 17_000))
+    assert snmp.interfaces[1].counters["in_octets"].total == 17_000
+    assert snmp.interfaces[1].in_bps == pytest.approx(12_000 * 8 / 120)
