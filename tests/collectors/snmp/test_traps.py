@@ -169,3 +169,14 @@ def test_snmp_traps_settings_parse_from_yaml(tmp_path):
     (tmp_path / "inv.yaml").write_text(src)
     traps = load_inventory(tmp_path / "inv.yaml").settings.snmp_traps
     assert traps == SnmpTrapSettings(enabled=True, port=10162, credentials=("demo-v2",))
+
+
+async def test_v1_generic_trap_maps_to_its_v2_name(listener):
+    _lst, (host, port), requests, _ = listener
+    # SNMPv1 generic-trap 3 = linkUp (RFC 1157); RFC 3584 maps it to snmpTrapOID linkUp.
+    enterprise, agent = "1.3.6.1.4.1.8072.3.2.10", "127.0.0.1"
+    rc = await run_tool(SNMPTRAP, "-v1", "-c", "village-secret", "-m", "", f"{host}:{port}",
+                        enterprise, agent, "3", "0", "", *IF_INDEX_1)  # fmt: skip
+    assert rc == 0
+    assert await wait_for(lambda: requests)
+    assert requests == [("ap-1", "snmp", "trap linkUp")]
