@@ -272,7 +272,9 @@ class Evaluator:
                 else None,
             }
         try:
-            number = normalize.convert(value, col.conversion, col.scale, col.sentinels, extra)
+            number = normalize.convert(
+                value, col.conversion, col.scale, col.sentinels, extra, col.offset
+            )
         except ConversionError as exc:
             self.obs.partial_errors.append(f"decode: {col.name} ({source}): {exc}")
             return None

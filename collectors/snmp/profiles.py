@@ -71,6 +71,7 @@ class Column:
     name: str  # label name, metric name or interface field
     unit: str = ""
     scale: float = 1.0
+    offset: float = 0.0  # added after scale: raw × scale + offset (ZTE: × 0.002 − 30 dBm)
     conversion: str = "none"
     sentinels: frozenset[float] = frozenset()
     multiply_by: int | None = None  # column whose value multiplies this one (hrStorageUnits)
@@ -106,6 +107,7 @@ class Scalar:
     name: str
     unit: str = ""
     scale: float = 1.0
+    offset: float = 0.0  # added after scale: raw × scale + offset (ZTE: × 0.002 − 30 dBm)
     conversion: str = "none"
     sentinels: frozenset[float] = frozenset()
     labels: tuple[tuple[str, str], ...] = ()
@@ -256,7 +258,7 @@ class _Ctx:
         return tuple((self.name(value, k, k), str(v)) for k, v in value.items())
 
 
-_VALUE_KEYS = ("unit", "scale", "conversion", "sentinels", "labels", "help")
+_VALUE_KEYS = ("unit", "scale", "offset", "conversion", "sentinels", "labels", "help")
 
 
 def _value_opts(ctx: _Ctx, node: dict[str, Any]) -> dict[str, Any]:
@@ -265,6 +267,8 @@ def _value_opts(ctx: _Ctx, node: dict[str, Any]) -> dict[str, Any]:
         opts["unit"] = str(node["unit"])
     if "scale" in node:
         opts["scale"] = ctx.number(node, "scale", node["scale"])
+    if "offset" in node:
+        opts["offset"] = ctx.number(node, "offset", node["offset"])
     if "conversion" in node:
         conv = str(node["conversion"])
         if conv not in CONVERSIONS:
