@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
+
 from netwatch.collectors.snmp.collector import probe
 from netwatch.collectors.snmp.engine import SnmpEngine
-
 from netwatch.model import Inventory, SecretRef, Settings, SnmpCredential
 from netwatch.observations import SnmpInterface, SnmpObservation
 from netwatch.state import State

@@ -6,7 +6,6 @@ import asyncio
 
 from netwatch.collectors.snmp.collector import probe
 from netwatch.collectors.snmp.engine import SnmpEngine
-
 from netwatch.demo_agents import serve_demo_agents
 from netwatch.model import Inventory, Role, Settings, Village, VillageKind
 from netwatch.observations import PingObservation, PingResult

@@ -8,9 +8,9 @@ import re
 from pathlib import Path
 
 import pytest
+
 from netwatch.collectors.snmp.collector import probe
 from netwatch.collectors.snmp.engine import SnmpEngine
-
 from netwatch.observations import SnmpObservation
 from tests.collectors.snmp.support import SETTINGS, device, v2c
 from tests.helpers import snmprec

@@ -10,10 +10,10 @@ import shutil
 import time
 
 import pytest
+
 from netwatch.collectors.snmp.collector import SnmpCollector
 from netwatch.collectors.snmp.engine import SnmpEngine
 from netwatch.collectors.snmp.traps import TrapListener
-
 from netwatch.model import Inventory, SecretRef, Settings, SnmpCredential, SnmpTrapSettings
 from netwatch.scheduler import Scheduler
 from netwatch.state import State

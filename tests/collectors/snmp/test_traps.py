@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from netwatch.collectors.snmp.traps import TrapListener
 
+from netwatch.collectors.snmp.traps import TrapListener
 from netwatch.model import Inventory, SecretRef, Settings, SnmpCredential, SnmpTrapSettings
 from netwatch.telemetry import REGISTRY
 from tests.collectors.snmp.support import device
