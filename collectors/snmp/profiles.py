@@ -15,10 +15,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from netwatch.collectors.snmp.normalize import CONVERSIONS
-from netwatch.collectors.snmp.types import OID, parse_oid
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
+
+from netwatch.collectors.snmp.normalize import CONVERSIONS
+from netwatch.collectors.snmp.types import OID, parse_oid
 
 METRIC_TYPES = ("gauge", "counter", "info", "label", "field")
 AGGREGATES = ("avg", "min", "max", "sum", "count")
