@@ -221,6 +221,7 @@ class DeliverySettings:
     timeout: float = 10.0  # per HTTP request / SMTP session
     concurrency: int = 8  # sends in flight at once
     poll_interval: float = 1.0  # seconds between outbox scans when idle
+    keep_done: float = 604800.0  # delivered/dropped rows kept this long for inspection
 
 
 @dataclass(frozen=True, slots=True)
