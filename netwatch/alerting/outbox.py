@@ -32,10 +32,10 @@ from netwatch.alerting.notifiers import (
     Rejected,
     default_notifiers,
 )
-from netwatch.alerting.notifiers.alertmanager import am_alert, post_alerts
+from netwatch.alerting.notifiers.alertmanager import am_alert, closes, post_alerts
 from netwatch.alerting.routing import Receiver, route
 from netwatch.alerting.serialize import dumps, loads
-from netwatch.alerting.types import Event, Notification
+from netwatch.alerting.types import Notification
 from netwatch.model import NotificationSettings
 
 log = logging.getLogger(__name__)
@@ -143,13 +143,13 @@ class Outbox:
                  rcv.notifier, rcv.key, n.created_at),
             )  # fmt: skip
             added += cur.rowcount
-            if rcv.notifier == "alertmanager" and n.event is not Event.RESOLVED:
+            if rcv.notifier == "alertmanager" and not closes(n):
                 conn.execute(
                     "INSERT OR REPLACE INTO outbox_firing (fingerprint, receiver, payload)"
                     " VALUES (?,?,?)",
                     (fp, rcv.key, payload),
                 )
-        if n.event is Event.RESOLVED:
+        if closes(n):
             conn.execute("DELETE FROM outbox_firing WHERE fingerprint = ?", (fp,))
         if not added:
             log.debug("notification %s: no new receivers", n.id)

@@ -44,15 +44,21 @@ def test_resolved_duration_both_languages() -> None:
 
 def test_root_cause_lists_villages_by_name() -> None:
     alert = Alert(
-        labels={"alertname": "UpstreamDown", "severity": "critical", "device": "pesanggaran-pop"},
+        labels={
+            "alertname": "UpstreamDown",
+            "severity": "critical",
+            "device": "pesanggaran-pop",
+            "district": "35.10.01",
+            "district_name": "Pesanggaran",
+        },
         starts_at=STARTS,
         affected_villages=("35.10.01.2001", "35.10.01.2002"),
     )
     names = {"35.10.01.2001": "Sarongan", "35.10.01.2002": "Kandangan"}
     msg = render(n(Event.FIRING, alert), village_names=names)
     assert msg.lines[0] == (
-        "🔴 Gangguan hulu: pesanggaran-pop mati — 2 desa terdampak: Sarongan (35.10.01.2001), "
-        "Kandangan (35.10.01.2002). Sejak 28 Nov 2026 10:05 WIB."
+        "🔴 Gangguan hulu: pesanggaran-pop (Kec. Pesanggaran) mati — 2 desa terdampak: "
+        "Sarongan (35.10.01.2001), Kandangan (35.10.01.2002). Sejak 28 Nov 2026 10:05 WIB."
     )
     assert msg.subject == "[GANGGUAN HULU] pesanggaran-pop — 2 desa"
 
@@ -89,3 +95,11 @@ def test_durations(seconds: float, id_text: str, en_text: str) -> None:
 def test_unknown_language_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="unsupported language 'fr'"):
         render(n(Event.FIRING, village_alert()), "fr")
+
+
+def test_all_devices_down_cause_english() -> None:
+    alert = village_alert(cause="all_devices_down")
+    lines = render(n(Event.FIRING, alert), "en").lines
+    assert (
+        "Suspected cause: every device in the village down at once (power outage likely)." in lines
+    )
