@@ -67,12 +67,16 @@ def pick_scenario(inv: Inventory) -> Scenario:
 
 
 def nft_ruleset(inv: Inventory, sc: Scenario) -> str:
-    """Echo requests to the cut-off devices are dropped; the lossy one loses some."""
+    """Echo requests to the cut-off devices are dropped; the lossy one loses some.
+
+    The drop happens on input, as on a real far-away link: a drop on output would fail the
+    sender's sendto() with EPERM instead of losing the echo silently.
+    """
     cut = ", ".join(inv.devices[n].address for n in (sc.down_device, sc.degraded_device))
     lossy = inv.devices[sc.lossy_device].address
     return f"""table inet netwatch_demo {{
-  chain output {{
-    type filter hook output priority 0; policy accept;
+  chain input {{
+    type filter hook input priority 0; policy accept;
     ip daddr {{ {cut} }} icmp type echo-request drop
     ip daddr {lossy} icmp type echo-request numgen random mod 100 < {sc.loss_percent} drop
   }}

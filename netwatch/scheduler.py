@@ -77,6 +77,7 @@ class Scheduler:
         self._running: set[str] = set()
         self._again: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
         self._aps = AsyncIOScheduler(timezone=UTC)
         self._aps.add_listener(
             self._on_event, EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED
@@ -89,6 +90,7 @@ class Scheduler:
         self._aps.start()
 
     async def shutdown(self) -> None:
+        self._stopping = True
         self._aps.shutdown(wait=False)
         for task in list(self._tasks):
             task.cancel()
@@ -197,6 +199,8 @@ class Scheduler:
                 try:
                     obs = await collector.collect(device)
                 except asyncio.CancelledError:
+                    if self._stopping:  # shutdown cancels rounds in flight: not an error
+                        return
                     raise
                 except Exception as exc:  # a collector bug must not stop the others
                     log.exception("%s collector failed for %s", collector.name, device.name)

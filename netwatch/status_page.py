@@ -17,7 +17,7 @@ WIB = timezone(timedelta(hours=7), "WIB")
 TEXT: dict[str, dict[str, str]] = {
     "id": {
         "title": "Status Wi-Fi Gratis Desa",
-        "regency": "Kabupaten",
+        "regency": "Kabupaten {name}",
         "district": "Kecamatan",
         "village": "Desa/Kelurahan",
         "status": "Status",
@@ -33,7 +33,7 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "en": {
         "title": "Village Free Wi-Fi Status",
-        "regency": "Regency",
+        "regency": "{name} Regency",
         "district": "District",
         "village": "Village",
         "status": "Status",
@@ -132,7 +132,7 @@ td,th{{padding:.3rem .5rem;border-bottom:1px solid #d0d7de;text-align:left}}
 .badge{{color:#fff;background:var(--c);border-radius:.3rem;padding:.1rem .4rem}}
 small{{color:#57606a}}
 </style></head><body>
-<h1>{e(t["title"])} — {e(t["regency"])} {e(inv.regency_name)}</h1>
+<h1>{e(t["title"])} — {e(t["regency"].format(name=inv.regency_name))}</h1>
 <ul class="summary" id="summary">{summary}</ul>
 <table id="villages"><thead><tr><th>{e(t["district"])}</th><th>{e(t["village"])}</th>
 <th>{e(t["status"])}</th><th>{e(t["problem"])}</th><th>{e(t["since"])}</th></tr></thead>
