@@ -36,7 +36,7 @@ from netwatch.alerting.notifiers.alertmanager import am_alert, closes, post_aler
 from netwatch.alerting.routing import Receiver, route
 from netwatch.alerting.serialize import dumps, loads
 from netwatch.alerting.types import Notification
-from netwatch.model import NotificationSettings
+from netwatch.model import Inventory, NotificationSettings
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,21 @@ class Outbox:
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._wake = asyncio.Event()
         self._last_purge = 0.0
+
+    @classmethod
+    def for_inventory(cls, inventory: Inventory, db_path: str | None = None) -> Outbox:
+        """The runtime's outbox: own connection to the alert database, names from inventory."""
+        alerting = getattr(inventory.settings, "alerting", None)
+        path = db_path or getattr(alerting, "db_path", None) or "netwatch-alerts.sqlite3"
+        outbox = cls(path, inventory.settings.notifications, inventory.settings.language)
+        outbox.reload(inventory)
+        return outbox
+
+    def reload(self, inventory: Inventory) -> None:
+        """Adopt reloaded settings and village names; queued rows keep their receivers."""
+        self.settings = inventory.settings.notifications
+        self.language = inventory.settings.language
+        self.village_names = {code: v.name for code, v in inventory.villages.items()}
 
     # -- enqueue (engine's transaction) -------------------------------------------------------
 

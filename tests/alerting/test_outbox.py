@@ -150,3 +150,48 @@ async def test_resolved_waits_for_firing_of_same_alert(
     reqs = await sink.wait_for(lambda rs: len(rs) >= 3)
     order = [r.headers["X-Netwatch-Notification-Id"] for r in reqs]
     assert order == ["f-1", "f-1", "r-1"]
+
+
+async def test_for_inventory_names_villages_in_texts(
+    tmp_path: Path, sink: HttpSink, running
+) -> None:
+    from dataclasses import replace
+
+    from netwatch.alerting.types import Alert
+    from netwatch.model import Role, Settings
+    from tests.core.inventories import make_inventory
+
+    s = Settings(
+        language="en",
+        notifications=settings(ContactList("noc", webhook=(WebhookTarget(f"{sink.url}/h"),))),
+    )
+    inv = make_inventory({"35.10.07.2001": [("r1", Role.ROUTER, "127.0.0.2")]}, settings=s)
+    ob = Outbox.for_inventory(inv, db_path=str(tmp_path / "alerts.db"))
+    running(ob)
+    upstream = Alert(
+        labels={"alertname": "UpstreamDown", "severity": "critical", "device": "gambiran-pop"},
+        starts_at=village_alert().starts_at,
+        affected_villages=("35.10.07.2001",),
+    )
+    enqueue(ob, tmp_path / "alerts.db", notification("u-1", alert=upstream))
+    (req,) = await sink.wait_for(lambda rs: len(rs) == 1)
+    assert "1 villages affected: Desa 2001 (35.10.07.2001)." in req.json()["text"]
+    ob.reload(replace(inv, settings=replace(s, language="id")))
+    enqueue(ob, tmp_path / "alerts.db", notification("u-2", alert=upstream))
+    reqs = await sink.wait_for(lambda rs: len(rs) == 2)
+    assert "1 desa terdampak: Desa 2001 (35.10.07.2001)." in reqs[1].json()["text"]
+
+
+def test_alertmanager_firing_set_follows_enqueues(tmp_path: Path) -> None:
+    db = tmp_path / "alerts.db"
+    ob = Outbox(str(db), settings(ContactList("noc", alertmanager=("http://127.0.0.1:9",))))
+    firing = lambda: ob._conn.execute("SELECT count(*) FROM outbox_firing").fetchone()[0]  # noqa: E731
+    enqueue(ob, db, notification("a-1"))
+    assert firing() == 1
+    ends = village_alert().starts_at + 60
+    # Flapping noticed on a resolve carries ends_at: Alertmanager must see it end.
+    enqueue(ob, db, notification("a-2", Event.FLAPPING, village_alert(ends_at=ends)))
+    assert firing() == 0
+    enqueue(ob, db, notification("a-3"))
+    enqueue(ob, db, notification("a-4", Event.RESOLVED, village_alert(ends_at=ends)))
+    assert firing() == 0
