@@ -22,14 +22,15 @@ def smtp(tmp_path: Path) -> Iterator[SmtpServer]:
     server.stop()
 
 
-def contacts(smtp: SmtpServer, password_env: str = "NW_TEST_SMTP_PW") -> ContactList:
+def contacts(smtp: SmtpServer, tls: bool = False) -> ContactList:
     target = EmailTarget(
         to=("noc@kominfo.example", "oncall@kominfo.example"),
         host="127.0.0.1",
         port=smtp.port,
         starttls=True,
+        tls=tls,
         username="noc",
-        password=SecretRef(env=password_env),
+        password=SecretRef(env="NW_TEST_SMTP_PW"),
         sender="netwatch@kominfo.example",
         ca_file=str(smtp.cert_path),
     )
@@ -102,3 +103,19 @@ async def test_wrong_password_is_retried(
     monkeypatch.setenv("NW_TEST_SMTP_PW", "pa55word")  # the operator fixes the secret
     (mail,) = await wait_mail(smtp, 1)
     assert mail["X-Netwatch-Notification-Id"] == "m-3"
+
+
+# aiosmtpd cannot tell that an implicit-TLS session is encrypted, so it warns about AUTH.
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+async def test_implicit_tls(tmp_path: Path, running, monkeypatch) -> None:
+    monkeypatch.setenv("NW_TEST_SMTP_PW", "pa55word")
+    smtp = SmtpServer(tmp_path, {"noc": "pa55word"}, implicit_tls=True).start()
+    try:
+        ob = make_outbox(tmp_path, settings(contacts(smtp, tls=True)))
+        running(ob)
+        enqueue(ob, tmp_path / "alerts.db", notification("m-4"))
+        (mail,) = await wait_mail(smtp, 1)
+        assert mail["Subject"] == "[MATI] Sarongan (35.10.01.2001), Kec. Pesanggaran"
+        assert smtp.handler.messages[0].login == b"noc"
+    finally:
+        smtp.stop()

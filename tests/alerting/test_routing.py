@@ -92,3 +92,21 @@ def test_check_names_bad_references() -> None:
         "notifications.default_contacts: unknown contact list 'ghost'",
     ]
     assert check(SETTINGS) == []
+
+
+def test_check_names_bad_values() -> None:
+    s = NotificationSettings(
+        language="jv",
+        timezone="Asia/Banyuwangi",
+        contacts=(
+            ContactList("a", alertmanager=("127.0.0.1:9093",)),
+            ContactList("a", telegram=(TelegramTarget((), TOKEN),)),
+        ),
+    )
+    assert check(s) == [
+        "notifications.language: 'jv' is not one of id, en",
+        "notifications.timezone: unknown time zone 'Asia/Banyuwangi'",
+        "notifications.contacts: duplicate contact list names",
+        "notifications.contacts[0] (a): not an http(s) URL: '127.0.0.1:9093'",
+        "notifications.contacts[1] (a): telegram without chat_ids",
+    ]

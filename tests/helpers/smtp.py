@@ -81,9 +81,9 @@ class Handler:
 
 
 class SmtpServer:
-    """STARTTLS required, AUTH (PLAIN/LOGIN) required with `users`."""
+    """STARTTLS (or, with implicit_tls, TLS from the first byte) and AUTH with `users`."""
 
-    def __init__(self, directory: Path, users: dict[str, str]) -> None:
+    def __init__(self, directory: Path, users: dict[str, str], implicit_tls: bool = False) -> None:
         self.cert_path, key_path = self_signed(directory)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.cert_path, key_path)
@@ -92,14 +92,16 @@ class SmtpServer:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
+        tls = {"ssl_context": context} if implicit_tls else {"tls_context": context}
         self.controller = Controller(
             self.handler,
             hostname="127.0.0.1",
             port=self.port,
-            tls_context=context,
-            require_starttls=True,
+            **tls,
+            require_starttls=not implicit_tls,
             auth_required=True,
-            auth_require_tls=True,
+            # aiosmtpd only sees STARTTLS as TLS; with implicit TLS every byte is encrypted.
+            auth_require_tls=not implicit_tls,
             authenticator=self._authenticate,
         )
 
