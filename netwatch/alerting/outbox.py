@@ -123,6 +123,7 @@ class Outbox:
         self._session: aiohttp.ClientSession | None = None
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._wake = asyncio.Event()
+        self._inflight: dict[str, asyncio.Task[bool]] = {}
         self._last_purge = 0.0
 
     @classmethod
@@ -188,23 +189,38 @@ class Outbox:
         return base * (0.5 + 0.5 * self._rng())
 
     async def deliver_due(self) -> int:
-        """One pass: expire old rows, send every due row; returns rows delivered."""
-        now = self._clock()
-        self._expire(now)
-        limit = max(self.settings.delivery.concurrency * 4, 1)
-        rows = self._conn.execute(_DUE, (now, limit)).fetchall()
-        delivered = 0
-        if rows:
-            ctx = self._context()
-            gate = asyncio.Semaphore(max(self.settings.delivery.concurrency, 1))
-
-            async def one(row: tuple[Any, ...]) -> bool:
-                async with gate:
-                    return await self._deliver(ctx, row)
-
-            delivered = sum(await asyncio.gather(*(one(r) for r in rows)))
+        """Send the rows due now (up to `concurrency`) and wait for them; returns delivered."""
+        tasks = self._start_due()
+        delivered = sum(await asyncio.gather(*tasks)) if tasks else 0
         self.update_gauges()
         return delivered
+
+    def _start_due(self) -> list[asyncio.Task[bool]]:
+        """Start a task per due row, keeping at most `concurrency` in flight.
+
+        Sends run independently: a slow mail server never holds up a webhook.
+        """
+        now = self._clock()
+        self._expire(now)
+        room = max(self.settings.delivery.concurrency, 1) - len(self._inflight)
+        if room <= 0:
+            return []
+        rows = self._conn.execute(_DUE, (now, room + len(self._inflight))).fetchall()
+        rows = [r for r in rows if r[1] not in self._inflight][:room]
+        if not rows:
+            return []
+        ctx = self._context()
+        tasks = []
+        for row in rows:
+            rid = row[1]
+            self._inflight[rid] = task = asyncio.create_task(self._deliver(ctx, row))
+            task.add_done_callback(lambda _t, rid=rid: self._finished(rid))
+            tasks.append(task)
+        return tasks
+
+    def _finished(self, rid: str) -> None:
+        self._inflight.pop(rid, None)
+        self._wake.set()  # a slot is free, and the same alert's next row may now be due
 
     async def _deliver(self, ctx: Context, row: tuple[Any, ...]) -> bool:
         _, rid, notifier_name, receiver, payload, attempts, fp = row
@@ -348,17 +364,24 @@ class Outbox:
         repost = asyncio.create_task(self._repost_loop())
         try:
             while True:
+                self._wake.clear()  # before the scan: a wake during it is not lost
                 try:
-                    await self.deliver_due()
+                    self._start_due()
+                    self.update_gauges()
                 except Exception:
                     log.exception("outbox delivery pass failed")
-                self._wake.clear()
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel that
+                # lands as the wake fires, and the loop would never stop.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.settings.delivery.poll_interval)
+                    async with asyncio.timeout(self.settings.delivery.poll_interval):
+                        await self._wake.wait()
         finally:
             repost.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await repost
+            pending = [repost, *self._inflight.values()]
+            for task in pending:
+                task.cancel()
+            # A cancelled send stays claimed and pending: it is retried after a restart.
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def _repost_loop(self) -> None:
         while True:
