@@ -124,7 +124,7 @@ class Outbox:
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._wake = asyncio.Event()
         self._inflight: dict[str, asyncio.Task[bool]] = {}
-        self._last_purge = 0.0
+        self._last_purge = self._last_expire = self._last_gauges = 0.0
 
     @classmethod
     def for_inventory(cls, inventory: Inventory, db_path: str | None = None) -> Outbox:
@@ -201,7 +201,9 @@ class Outbox:
         Sends run independently: a slow mail server never holds up a webhook.
         """
         now = self._clock()
-        self._expire(now)
+        if now - self._last_expire >= 1.0:  # scans follow every send; expiry needs no such rate
+            self._last_expire = now
+            self._expire(now)
         room = max(self.settings.delivery.concurrency, 1) - len(self._inflight)
         if room <= 0:
             return []
@@ -367,7 +369,9 @@ class Outbox:
                 self._wake.clear()  # before the scan: a wake during it is not lost
                 try:
                     self._start_due()
-                    self.update_gauges()
+                    if self._clock() - self._last_gauges >= 1.0:
+                        self._last_gauges = self._clock()
+                        self.update_gauges()
                 except Exception:
                     log.exception("outbox delivery pass failed")
                 # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel that
