@@ -151,7 +151,15 @@ class Outbox:
         payload = dumps(n)
         added = 0
         fp = n.alert.fingerprint
-        for rcv in route(n, self.settings):
+        receivers = route(n, self.settings)
+        if not receivers:
+            log.warning(
+                "notification %s (%s %s) has no receiver: no route matches and no default_contacts",
+                n.id,
+                n.event.value,
+                n.alert.name,
+            )
+        for rcv in receivers:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO outbox (id, notification_id, fingerprint, created_at,"
                 " event, payload, notifier, receiver, next_attempt) VALUES (?,?,?,?,?,?,?,?,?)",
@@ -167,8 +175,6 @@ class Outbox:
                 )
         if closes(n):
             conn.execute("DELETE FROM outbox_firing WHERE fingerprint = ?", (fp,))
-        if not added:
-            log.debug("notification %s: no new receivers", n.id)
         return added
 
     def wake(self) -> None:
