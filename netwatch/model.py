@@ -252,3 +252,11 @@ class NotificationSettings:
     default_contacts: str | None = None  # contact list when no route matches
     alertmanager_repost_interval: float = 60.0  # keep below Alertmanager's resolve_timeout
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+
+    def __post_init__(self) -> None:
+        # Lazy: routing imports this module. A ValueError here is reported at the config line.
+        from netwatch.alerting.routing import check
+
+        problems = check(self)
+        if problems:
+            raise ValueError("; ".join(problems))
