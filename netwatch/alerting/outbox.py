@@ -167,7 +167,8 @@ class Outbox:
                  rcv.notifier, rcv.key, n.created_at),
             )  # fmt: skip
             added += cur.rowcount
-            if rcv.notifier == "alertmanager" and not closes(n):
+            # A repeated enqueue of an old "firing" must not revive a resolved alert.
+            if rcv.notifier == "alertmanager" and cur.rowcount and not closes(n):
                 conn.execute(
                     "INSERT OR REPLACE INTO outbox_firing (fingerprint, receiver, payload)"
                     " VALUES (?,?,?)",
@@ -191,7 +192,8 @@ class Outbox:
     def backoff(self, attempts: int) -> float:
         """Seconds before attempt number attempts+1: doubling, capped, half of it jittered."""
         d = self.settings.delivery
-        base = min(d.max_backoff, d.min_backoff * 2 ** max(attempts - 1, 0))
+        # The exponent is capped: 2**1100 would overflow a float long before max_age ends.
+        base = min(d.max_backoff, d.min_backoff * 2 ** min(max(attempts - 1, 0), 60))
         return base * (0.5 + 0.5 * self._rng())
 
     async def deliver_due(self) -> int:

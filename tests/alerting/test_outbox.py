@@ -195,6 +195,20 @@ def test_alertmanager_firing_set_follows_enqueues(tmp_path: Path) -> None:
     enqueue(ob, db, notification("a-3"))
     enqueue(ob, db, notification("a-4", Event.RESOLVED, village_alert(ends_at=ends)))
     assert firing() == 0
+    enqueue(ob, db, notification("a-3"))  # the engine retrying an old enqueue
+    assert firing() == 0
+
+
+def test_backoff_doubles_caps_and_jitters(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    s = settings()
+    s = replace(s, delivery=replace(s.delivery, min_backoff=2.0, max_backoff=600.0))
+    low = Outbox(str(tmp_path / "a.db"), s, rng=lambda: 0.0)
+    high = Outbox(str(tmp_path / "b.db"), s, rng=lambda: 0.999999)
+    assert [low.backoff(a) for a in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, 8.0]
+    assert high.backoff(3) == pytest.approx(8.0, rel=1e-5)
+    assert low.backoff(20) == 300.0 and high.backoff(5000) == pytest.approx(600.0)
 
 
 async def test_slow_receiver_does_not_hold_up_others(tmp_path: Path, running) -> None:
