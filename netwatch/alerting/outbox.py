@@ -233,6 +233,14 @@ class Outbox:
         self._wake.set()  # a slot is free, and the same alert's next row may now be due
 
     async def _deliver(self, ctx: Context, row: tuple[Any, ...]) -> bool:
+        try:
+            return await self._deliver_row(ctx, row)
+        except sqlite3.Error:
+            # The database was busy or broken: the row stays pending and is tried again.
+            log.exception("notification %s: outbox database error", row[1])
+            return False
+
+    async def _deliver_row(self, ctx: Context, row: tuple[Any, ...]) -> bool:
         _, rid, notifier_name, receiver, payload, attempts, fp = row
         attempts += 1
         with self._conn:  # claim: a crash from here on retries this row after the backoff
