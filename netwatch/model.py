@@ -165,6 +165,7 @@ class Settings:
     ping: PingSettings = field(default_factory=PingSettings)
     snmp: SnmpSettings = field(default_factory=SnmpSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    influxdb: InfluxSettings | None = None  # off unless configured
     # Defined at the end of this file; the lambda defers the name lookup.
     notifications: NotificationSettings = field(default_factory=lambda: NotificationSettings())
 
@@ -182,6 +183,53 @@ class Inventory:
 
     def village_devices(self, code: str) -> list[Device]:
         return [self.devices[n] for n in self.villages[code].devices]
+
+
+def _one_of(*choices: str):
+    def check(value: str) -> None:
+        if value not in choices:
+            raise ValueError(f"{value!r} is not one of {', '.join(choices)}")
+
+    return check
+
+
+def _positive(value: float) -> None:
+    if value <= 0:
+        raise ValueError(f"must be positive, not {value}")
+
+
+def _http_url(value: str) -> None:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"{value!r} is not an http:// or https:// URL")
+
+
+def _check(fn) -> dict:
+    return {"check": fn}
+
+
+@dataclass(frozen=True, slots=True)
+class InfluxSettings:
+    """Push to InfluxDB (docs/influxdb.md); mode v2 = /api/v2/write, v1 = /write?db= (≤ 1.7)."""
+
+    url: str = field(metadata=_check(_http_url))
+    bucket: str  # v2: bucket (1.8+: "db/rp"); v1: database, or "db/rp"
+    mode: str = field(default="v2", metadata=_check(_one_of("v2", "v1")))
+    org: str = ""
+    token: SecretRef | None = None  # v2 token (1.8+: "user:password")
+    username: str | None = None  # v1 basic auth
+    password: SecretRef | None = None
+    verify_tls: bool = True
+    ca_file: str | None = None
+    timeout: float = field(default=10.0, metadata=_check(_positive))  # per write request
+    precision: str = field(default="ms", metadata=_check(_one_of("s", "ms", "us", "ns")))
+    batch_size: int = field(default=5000, metadata=_check(_positive))  # points per request
+    flush_interval: float = field(default=1.0, metadata=_check(_positive))  # max wait to batch
+    retry_initial: float = field(default=1.0, metadata=_check(_positive))  # doubles, jittered
+    retry_max: float = field(default=60.0, metadata=_check(_positive))
+    spool_dir: str = "/var/lib/netwatch/influxdb-spool"
+    spool_max_bytes: int = field(default=512 << 20, metadata=_check(_positive))
+    spool_sync_interval: float = field(default=1.0, metadata=_check(_positive))  # fsync period
+    snapshot_interval: float | None = None  # village/alert snapshot; None = ping interval
 
 
 # --- Notifications (netwatch.alerting.notifiers): contact lists, routes, delivery ---------------

@@ -60,6 +60,7 @@ class Runtime:
         self.started_at = 0.0
         self.ready = False
         self._pinger: Any = None
+        self._unregister_icmp: Any = None
         self._extra_stops: list[Any] = []
         self._reload_lock = asyncio.Lock()
 
@@ -76,9 +77,11 @@ class Runtime:
         return [PingCollector(self, self._pinger)]
 
     async def start(self) -> None:
+        from netwatch.collectors import icmp_metrics
         from netwatch.collectors.icmp import Pinger
 
         self._pinger = await Pinger.create()
+        self._unregister_icmp = icmp_metrics.register(self._pinger)
         settings = self.inventory.settings.scheduler
         self.scheduler = Scheduler(
             self.collectors(),
@@ -106,6 +109,7 @@ class Runtime:
         if self.scheduler is not None:
             await self.scheduler.shutdown()
         if self._pinger is not None:
+            self._unregister_icmp()
             self._pinger.close()
 
     def on_stop(self, coro_fn: Any) -> None:
