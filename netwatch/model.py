@@ -166,6 +166,7 @@ class Settings:
     snmp: SnmpSettings = field(default_factory=SnmpSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     influxdb: InfluxSettings | None = None  # off unless configured
+    snmp_traps: SnmpTrapSettings = field(default_factory=lambda: SnmpTrapSettings())
     # Defined at the end of this file; the lambda defers the name lookup.
     notifications: NotificationSettings = field(default_factory=lambda: NotificationSettings())
 
@@ -230,6 +231,18 @@ class InfluxSettings:
     spool_max_bytes: int = field(default=512 << 20, metadata=_check(_positive))
     spool_sync_interval: float = field(default=1.0, metadata=_check(_positive))  # fsync period
     snapshot_interval: float | None = None  # village/alert snapshot; None = ping interval
+
+
+@dataclass(frozen=True, slots=True)
+class SnmpTrapSettings:
+    """The SNMP trap listener (settings.snmp_traps); traps only trigger an early poll."""
+
+    enabled: bool = False
+    address: str = "0.0.0.0"
+    port: int = 162
+    # Inventory credential names whose communities (v1/v2c) and users (v3) are accepted;
+    # empty accepts every credential of the inventory.
+    credentials: tuple[str, ...] = ()
 
 
 # --- Notifications (netwatch.alerting.notifiers): contact lists, routes, delivery ---------------

@@ -63,6 +63,8 @@ class Runtime:
         self._unregister_icmp: Any = None
         self._extra_stops: list[Any] = []
         self._reload_lock = asyncio.Lock()
+        # Where sinks on the host reach from (the demo probes from a private namespace).
+        self.host_network: Any = None
 
     @classmethod
     def from_file(cls, config_path: str | Path) -> Runtime:
@@ -90,6 +92,9 @@ class Runtime:
             misfire_grace=settings.misfire_grace,
         )
         self.scheduler.start(self.inventory)
+        from netwatch.exporters.influxdb.hook import attach as attach_influxdb
+
+        await attach_influxdb(self, self.host_network)
         self.started_at = time.time()
         self.ready = True
         log.info(

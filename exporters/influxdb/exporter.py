@@ -20,7 +20,6 @@ from netwatch.exporters.influxdb.transport import (
     V2Transport,
 )
 from netwatch.exporters.influxdb.writer import Writer
-
 from netwatch.model import InfluxSettings, Inventory, SecretRef, Settings
 from netwatch.observations import PingObservation
 from netwatch.state import DeviceState, State

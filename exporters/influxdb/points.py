@@ -16,7 +16,6 @@ from netwatch.exporters.influxdb.lineproto import (
     tag_block,
     timestamp,
 )
-
 from netwatch.model import Device, Inventory
 from netwatch.observations import PingObservation
 from netwatch.state import DeviceState, State, VillageStatus

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import aiohttp
+
 from netwatch.exporters.influxdb.lineproto import V1_PRECISION
 
 # Statuses that mean "this data is bad": the batch is split to find and drop the bad lines.

@@ -117,11 +117,8 @@ async def _main(
     runner = web.AppRunner(build_app(runtime), access_log=None)
     await runner.setup()
     await web.SockSite(runner, sock).start()
+    runtime.host_network = host_network
     await runtime.start()
-    if host_network is not None:
-        from netwatch.exporters.influxdb.hook import attach
-
-        await attach(runtime, host_network)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGINT, stop.set)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 from netwatch import telemetry
@@ -65,7 +66,7 @@ async def test_each_device_runs_once_per_interval_spread_over_it() -> None:
     runs = [len(v) for v in col.starts.values()]
     assert all(2 <= r <= 4 for r in runs), runs
     for starts in col.starts.values():
-        gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(starts)]
         assert all(0.8 < g < 1.2 for g in gaps), gaps
     first = sorted(v[0] - t0 for v in col.starts.values())
     assert first[-1] - first[0] > 0.5  # spread, not all at once

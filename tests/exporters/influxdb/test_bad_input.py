@@ -9,11 +9,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
 from netwatch.exporters.influxdb import metrics as m
 from netwatch.exporters.influxdb.exporter import InfluxExporter
 from netwatch.exporters.influxdb.hook import attach
 from netwatch.exporters.influxdb.spool import Spool, SpoolError
-
 from netwatch.model import InfluxSettings, SecretRef
 from netwatch.state import State
 from tests.exporters.influxdb import sample

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+
 from netwatch.exporters.influxdb import metrics as m
 from netwatch.exporters.influxdb.exporter import InfluxExporter
 from netwatch.exporters.influxdb.transport import parse_retry_after
-
 from netwatch.model import InfluxSettings, SecretRef
 from netwatch.state import State
 from tests.exporters.influxdb import sample

@@ -6,10 +6,10 @@ import shutil
 import subprocess
 
 import pytest
-from netwatch.exporters.influxdb import metrics as m
 from prometheus_client import generate_latest
 
 from netwatch import telemetry
+from netwatch.exporters.influxdb import metrics as m
 
 NAMES = (
     "netwatch_influxdb_points_written_total",

@@ -13,9 +13,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
 from netwatch.exporters.influxdb import metrics as m
 from netwatch.exporters.influxdb.exporter import InfluxExporter
-
 from netwatch.model import InfluxSettings
 from netwatch.state import State
 from tests.exporters.influxdb import sample

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from netwatch.exporters.influxdb import metrics as m
 from netwatch.exporters.influxdb.exporter import InfluxExporter
-
 from netwatch.model import InfluxSettings
 from netwatch.state import State
 from tests.exporters.influxdb import sample
