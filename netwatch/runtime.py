@@ -70,9 +70,9 @@ class Runtime:
 
     @classmethod
     def from_file(cls, config_path: str | Path) -> Runtime:
-        from netwatch.config import load_inventory
+        from netwatch.config.isolated import load
 
-        inventory = load_inventory(config_path)
+        inventory = load(config_path)
         telemetry.RELOAD_SUCCESS.set(1)
         telemetry.RELOAD_TIME.set(time.time())
         return cls(config_path, inventory)
@@ -157,13 +157,13 @@ class Runtime:
 
     async def reload(self) -> ReloadResult:
         """Load the config file again; on any error keep the running inventory."""
-        from netwatch.config import ConfigError, load_inventory
+        from netwatch.config import ConfigError
+        from netwatch.config.isolated import load_async
 
         async with self._reload_lock:
-            loop = asyncio.get_running_loop()
             try:
-                # Parsing ~700 devices takes a noticeable while: keep it off the loop.
-                new = await loop.run_in_executor(None, load_inventory, self.config_path)
+                # A child process parses: neither its memory peak nor its CPU lands here.
+                new = await load_async(self.config_path)
             except ConfigError as exc:
                 telemetry.RELOAD_SUCCESS.set(0)
                 telemetry.RELOADS.labels("failure").inc()
