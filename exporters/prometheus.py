@@ -31,6 +31,19 @@ MetricSource = Callable[[State], Iterable[Metric]]
 
 DEVICE_LABELS = ["device", "role", "village", "district"]
 
+_new_sample = tuple.__new__  # Sample's generated __new__ costs more than the rest of add
+_SAMPLE_PAD = (None,) * (len(Sample._fields) - 3)  # timestamp, exemplar, ... unused here
+
+
+def add_sample(family: Metric, labels: dict[str, str], value: float) -> None:
+    """Append a sample that shares the caller's labels dict.
+
+    One dict per device for all its samples is cheaper to build, and render_text formats it
+    once; client_python's add_metric would copy it for every sample.
+    """
+    name = family.name + "_total" if family.type == "counter" else family.name
+    family.samples.append(_new_sample(Sample, (name, labels, value, *_SAMPLE_PAD)))
+
 
 def device_families(state: State) -> Iterable[Metric]:
     """Device up and ping round figures, one sample per device."""
@@ -86,15 +99,7 @@ def device_families(state: State) -> Iterable[Metric]:
         labels=DEVICE_LABELS,
     )
 
-    def add(family: Metric, labels: dict[str, str], value: float) -> None:
-        # One labels dict per device shared by all its samples: cheaper to build, and
-        # render_text formats it once (client_python's add_metric would copy it each time).
-        family.samples.append(
-            Sample(
-                family.name + "_total" if family.type == "counter" else family.name, labels, value
-            )
-        )
-
+    add = add_sample
     for ds in list(state.devices.values()):
         d = ds.device
         labels = {

@@ -10,23 +10,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.samples import Sample
 
+from netwatch.exporters.prometheus import DEVICE_LABELS, add_sample
 from netwatch.observations import SnmpSample
 from netwatch.state import State
 
-DEVICE_LABELS = ["device", "role", "village", "district"]
 IF_LABELS = [*DEVICE_LABELS, "interface"]
-
-
-_new_sample = tuple.__new__  # Sample's generated __new__ costs more than the rest of add
-
-
-def add(family: Metric, labels: dict[str, str], value: float) -> None:
-    """Append a sample sharing the caller's labels dict (as exporters.prometheus does: the
-    lean encoder formats each dict once; add_metric would copy it per sample)."""
-    name = family.name + "_total" if family.type == "counter" else family.name
-    family.samples.append(_new_sample(Sample, (name, labels, value, None, None, None)))
+add = add_sample
 
 
 def _sample_families(
