@@ -180,7 +180,7 @@ def village_verdict(
     worst_rtt = 0.0
     for n in watched:
         v = views[n]
-        if v.failing or v.samples * 2 < settings.degraded_rounds:
+        if v.failing or v.samples < settings.degraded_rounds:
             continue  # in a down hold-down, or too few rounds to call anything sustained
         worst_loss = max(worst_loss, v.loss_avg or 0.0)
         worst_rtt = max(worst_rtt, v.rtt_avg or 0.0)
