@@ -63,6 +63,17 @@ class State:
             self.devices[name] = ds
         self.inventory = inventory
 
+    def record(self, obs: object) -> None:
+        """Apply any observation; dispatch by its type (one recorder per collector)."""
+        recorder = _RECORDERS.get(type(obs))
+        if recorder is None:
+            raise TypeError(f"no recorder for {type(obs).__name__}")
+        recorder(self, obs)
+
+    def _notify(self, ds: DeviceState, obs: object) -> None:
+        for listener in self._listeners:
+            listener(ds, obs)
+
     def record_ping(self, obs: PingObservation) -> None:
         ds = self.devices.get(obs.device)
         if ds is None:  # removed by a reload while its round was in flight
@@ -80,16 +91,20 @@ class State:
         if up != ds.up:
             ds.since = obs.time
         ds.up, ds.reason = up, reason
-        for listener in self._listeners:
-            listener(ds, obs)
+        self._notify(ds, obs)
 
     def village_status(self, code: str) -> VillageStatus:
         """Up: router and every AP answer; degraded: router and some APs; else down."""
-        village = self.inventory.villages[code]
+        village = self.inventory.villages.get(code)
+        if village is None:
+            return VillageStatus.UNKNOWN
         routers: list[bool | None] = []
         aps: list[bool | None] = []
+        devices = self.devices  # one read: a reload swaps the dict, never mutates it
         for name in village.devices:
-            ds = self.devices[name]
+            ds = devices.get(name)
+            if ds is None:
+                return VillageStatus.UNKNOWN
             if ds.device.role is Role.ROUTER:
                 routers.append(ds.up)
             elif ds.device.role is Role.AP:
@@ -109,6 +124,12 @@ class State:
         for code in self.inventory.villages:
             counts[self.village_status(code)] += 1
         return counts
+
+
+# Observation type → State method; a new collector adds its own entry.
+_RECORDERS: dict[type, Callable[[State, object], None]] = {
+    PingObservation: State.record_ping,  # type: ignore[dict-item]
+}
 
 
 def now() -> float:

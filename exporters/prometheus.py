@@ -1,0 +1,192 @@
+"""Prometheus exporter: /metrics built from a snapshot of state at scrape time.
+
+A custom collector (client_python's pattern): metric families are made per scrape from the
+state, and no per-series objects live between scrapes, so series of removed devices vanish
+at once and memory does not grow with history. Other parts add families through *metric
+sources*: functions ``families(state) -> Iterable[Metric]``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from netwatch import telemetry
+from netwatch.state import State, VillageStatus
+
+log = logging.getLogger(__name__)
+
+MetricSource = Callable[[State], Iterable[Metric]]
+
+DEVICE_LABELS = ["device", "role", "village", "district"]
+
+
+def device_families(state: State) -> Iterable[Metric]:
+    """Device up and ping round figures, one sample per device."""
+    up = GaugeMetricFamily(
+        "netwatch_device_up",
+        "1 if the device answered its last round, 0 if not.",
+        labels=DEVICE_LABELS,
+    )
+    info = GaugeMetricFamily(
+        "netwatch_device_info",
+        "Device facts from the inventory; always 1.",
+        labels=[*DEVICE_LABELS, "address", "parent"],
+    )
+    since = GaugeMetricFamily(
+        "netwatch_device_status_change_timestamp_seconds",
+        "When the device last went up or down.",
+        labels=DEVICE_LABELS,
+    )
+    rtt_min = GaugeMetricFamily(
+        "netwatch_ping_rtt_min_seconds",
+        "Fastest echo reply of the last round.",
+        labels=DEVICE_LABELS,
+    )
+    rtt_avg = GaugeMetricFamily(
+        "netwatch_ping_rtt_avg_seconds",
+        "Mean echo round-trip time of the last round.",
+        labels=DEVICE_LABELS,
+    )
+    rtt_max = GaugeMetricFamily(
+        "netwatch_ping_rtt_max_seconds",
+        "Slowest echo reply of the last round.",
+        labels=DEVICE_LABELS,
+    )
+    jitter = GaugeMetricFamily(
+        "netwatch_ping_jitter_seconds",
+        "Mean absolute difference of consecutive RTTs in the last round.",
+        labels=DEVICE_LABELS,
+    )
+    loss = GaugeMetricFamily(
+        "netwatch_ping_loss_ratio",
+        "Share of echo requests of the last round left unanswered.",
+        labels=DEVICE_LABELS,
+    )
+    sent = CounterMetricFamily(
+        "netwatch_ping_echo_requests", "ICMP echo requests sent.", labels=DEVICE_LABELS
+    )
+    received = CounterMetricFamily(
+        "netwatch_ping_echo_replies", "ICMP echo replies received in time.", labels=DEVICE_LABELS
+    )
+    last = GaugeMetricFamily(
+        "netwatch_ping_last_round_timestamp_seconds",
+        "Start of the last completed ping round.",
+        labels=DEVICE_LABELS,
+    )
+    for ds in list(state.devices.values()):
+        d = ds.device
+        labels = [d.name, d.role.value, d.village or "", d.district]
+        info.add_metric([*labels, d.address, d.parent or ""], 1)
+        if ds.up is None:
+            continue
+        up.add_metric(labels, 1.0 if ds.up else 0.0)
+        since.add_metric(labels, ds.since)
+        obs = ds.last_ping
+        if obs is None:
+            continue
+        res = obs.result
+        sent.add_metric(labels, ds.echo_sent_total)
+        received.add_metric(labels, ds.echo_received_total)
+        loss.add_metric(labels, res.loss_ratio)
+        last.add_metric(labels, obs.time)
+        if res.rtts:
+            rtt_min.add_metric(labels, res.rtt_min)
+            rtt_avg.add_metric(labels, res.rtt_avg)
+            rtt_max.add_metric(labels, res.rtt_max)
+        if (j := res.jitter) is not None:
+            jitter.add_metric(labels, j)
+    return (up, info, since, rtt_min, rtt_avg, rtt_max, jitter, loss, sent, received, last)
+
+
+def village_families(state: State) -> Iterable[Metric]:
+    """Village rollup and the village info metric (coordinates for map panels)."""
+    inventory = state.inventory
+    info = GaugeMetricFamily(
+        "netwatch_village_info",
+        "Village facts from the inventory (names, kind, coordinates); always 1.",
+        labels=[
+            "village",
+            "village_name",
+            "district",
+            "district_name",
+            "kind",
+            "latitude",
+            "longitude",
+        ],
+    )
+    wifi_up = GaugeMetricFamily(
+        "netwatch_village_wifi_up",
+        "1 if the village's free Wi-Fi is up (up or degraded), 0 if down; absent while unknown.",
+        labels=["village", "district"],
+    )
+    status = GaugeMetricFamily(
+        "netwatch_village_status",
+        "1 for the village's current status (up, degraded, down, unknown), 0 for the others.",
+        labels=["village", "district", "status"],
+    )
+    for code, village in inventory.villages.items():
+        district = inventory.districts[village.district]
+        info.add_metric(
+            [
+                code,
+                village.name,
+                district.code,
+                district.name,
+                village.kind.value,
+                "" if village.lat is None else f"{village.lat:.6f}",
+                "" if village.lon is None else f"{village.lon:.6f}",
+            ],
+            1,
+        )
+        current = state.village_status(code)
+        for s in VillageStatus:
+            status.add_metric([code, district.code, s.value], 1.0 if s is current else 0.0)
+        if current is not VillageStatus.UNKNOWN:
+            wifi_up.add_metric([code, district.code], 0.0 if current is VillageStatus.DOWN else 1.0)
+    district_info = GaugeMetricFamily(
+        "netwatch_district_info",
+        "District facts from the inventory; always 1.",
+        labels=["district", "district_name", "regency", "regency_name"],
+    )
+    for district in inventory.districts.values():
+        district_info.add_metric(
+            [district.code, district.name, inventory.regency_code, inventory.regency_name], 1
+        )
+    return (info, district_info, wifi_up, status)
+
+
+DEFAULT_SOURCES: tuple[MetricSource, ...] = (device_families, village_families)
+
+
+class StateCollector(Collector):
+    """Builds every state metric family at scrape time from the registered sources."""
+
+    def __init__(self, state: State, sources: Iterable[MetricSource] = DEFAULT_SOURCES) -> None:
+        self.state = state
+        self.sources = list(sources)
+
+    def collect(self) -> Iterable[Metric]:
+        for source in self.sources:
+            try:
+                yield from source(self.state)
+            except Exception:  # one broken source must not empty the whole scrape
+                log.exception("metric source %s failed", getattr(source, "__name__", source))
+
+
+class _TelemetryCollector(Collector):
+    def collect(self) -> Iterable[Metric]:
+        return telemetry.REGISTRY.collect()
+
+
+def build_registry(
+    state: State, sources: Iterable[MetricSource] = DEFAULT_SOURCES
+) -> CollectorRegistry:
+    """A registry holding the state metrics and netwatch's own health metrics."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StateCollector(state, sources))
+    registry.register(_TelemetryCollector())
+    return registry

@@ -1,0 +1,143 @@
+"""`netwatch demo`: the default Banyuwangi inventory on a simulated village network."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+import time
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="run netwatch on the default inventory and a simulated network")
+    p.add_argument("--config", help="inventory to use (default: the packaged Banyuwangi one)")
+    p.add_argument("--listen", default="127.0.0.1:9108", help="web address (default %(default)s)")
+    p.add_argument("--interval", type=float, default=5.0, help="ping interval in seconds")
+    p.add_argument("--duration", type=float, default=0, help="stop after N seconds (0 = Ctrl-C)")
+    p.add_argument("--refresh", type=float, default=2.0, help="summary refresh in seconds")
+    p.set_defaults(handler=handle)
+
+
+def _bind(listen: str) -> socket.socket:
+    """Bind the web socket before entering the private namespace, so it stays reachable."""
+    from netwatch.web import parse_listen
+
+    host, port = parse_listen(listen)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.bind((host, 0))  # the usual port is taken: any free one will do for a demo
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def handle(args: argparse.Namespace) -> int:
+    from netwatch.commands.run import setup_logging
+    from netwatch.config import ConfigError, default_config_path, load_inventory
+    from netwatch.demo import build_network, demo_inventory, pick_scenario
+    from netwatch.sandbox import SandboxError, enter_private_network
+
+    setup_logging("warning")
+    path = args.config or str(default_config_path())
+    try:
+        inventory = demo_inventory(load_inventory(path), args.interval)
+    except ConfigError as exc:
+        print("\n".join(exc.errors), file=sys.stderr)
+        return 1
+    scenario = pick_scenario(inventory)
+    sock = _bind(args.listen)
+    try:
+        mode = enter_private_network()
+        build_network(inventory, scenario)
+    except (SandboxError, OSError) as exc:
+        print(f"netwatch demo: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # e.g. nft missing: say what to install
+        print(f"netwatch demo: cannot build the demo network: {exc}", file=sys.stderr)
+        return 2
+    host, port = sock.getsockname()[:2]
+    url = f"http://{host}:{port}"
+    print(
+        f"netwatch demo: {len(inventory.villages)} villages, {len(inventory.devices)} devices "
+        f"from {path}"
+    )
+    print(f"simulated network: loopback addresses in a private network namespace ({mode})")
+    for line in scenario.describe(inventory):
+        print(f"  {line}")
+    print(f"metrics:     {url}/metrics")
+    print(f"status page: {url}/")
+    print("Ctrl-C stops the demo.", flush=True)
+    try:
+        return asyncio.run(_main(path, inventory, sock, args))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _main(path: str, inventory, sock: socket.socket, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from netwatch.runtime import Runtime
+    from netwatch.web import build_app
+
+    runtime = Runtime(path, inventory)
+    runner = web.AppRunner(build_app(runtime), access_log=None)
+    await runner.setup()
+    await web.SockSite(runner, sock).start()
+    await runtime.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    tty = sys.stdout.isatty()
+    started = time.monotonic()
+    try:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=args.refresh)
+            print(_summary(runtime, tty), end="" if tty else "\n", flush=True)
+            if args.duration and time.monotonic() - started >= args.duration:
+                break
+    finally:
+        if tty:
+            print()
+        await runtime.stop()
+        await runner.cleanup()
+    print("netwatch demo stopped.", flush=True)
+    return 0
+
+
+def _summary(runtime, tty: bool) -> str:
+    from netwatch.state import VillageStatus
+
+    state, inv = runtime.state, runtime.inventory
+    counts = state.village_counts()
+    down = [
+        f"{inv.villages[c].name} ({c})"
+        for c in inv.villages
+        if state.village_status(c) is VillageStatus.DOWN
+    ]
+    degraded = [
+        f"{inv.villages[c].name} ({c})"
+        for c in inv.villages
+        if state.village_status(c) is VillageStatus.DEGRADED
+    ]
+    line = (
+        f"{time.strftime('%H:%M:%S')} villages: {counts[VillageStatus.UP]} up, "
+        f"{counts[VillageStatus.DEGRADED]} degraded, {counts[VillageStatus.DOWN]} down, "
+        f"{counts[VillageStatus.UNKNOWN]} unknown"
+    )
+    if down:
+        line += " | down: " + ", ".join(down[:3])
+    if degraded:
+        line += " | degraded: " + ", ".join(degraded[:3])
+    if tty:
+        width = os.get_terminal_size().columns if sys.stdout.isatty() else 120
+        return "\r" + line[: width - 1].ljust(width - 1)
+    return line

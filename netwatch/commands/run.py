@@ -1,0 +1,67 @@
+"""`netwatch run`: monitor the inventory of a config file until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run netwatch on a config file")
+    p.add_argument("--config", required=True, help="root config file (YAML)")
+    p.add_argument("--listen", help="override settings.listen, e.g. 127.0.0.1:9108")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.set_defaults(handler=handle)
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # APScheduler logs every job run at INFO: far too much at thousands of devices.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from netwatch.config import ConfigError
+
+    setup_logging(args.log_level)
+    try:
+        return asyncio.run(serve(args.config, args.listen))
+    except ConfigError as exc:
+        for line in exc.errors:
+            print(line, file=sys.stderr)
+        return 1
+
+
+async def serve(config: str, listen: str | None, ready: asyncio.Event | None = None) -> int:
+    """Run until SIGINT/SIGTERM; SIGHUP reloads the config."""
+    from netwatch.runtime import Runtime
+    from netwatch.web import build_app
+    from netwatch.web import serve as serve_http
+
+    log = logging.getLogger("netwatch")
+    runtime = Runtime.from_file(config)
+    listen = listen or runtime.inventory.settings.listen
+    app = build_app(runtime)
+    runner = await serve_http(app, listen)
+    await runtime.start()
+    log.info("serving /metrics on http://%s/metrics", listen)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(runtime.reload()))
+    if ready is not None:
+        ready.set()
+    try:
+        await stop.wait()
+    finally:
+        await runtime.stop()
+        await runner.cleanup()
+    return 0

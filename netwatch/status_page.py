@@ -1,0 +1,152 @@
+"""The public status page (Bahasa Indonesia by default) and its JSON API."""
+
+from __future__ import annotations
+
+import html
+import time
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from aiohttp import web
+
+from netwatch.runtime import Runtime
+from netwatch.state import State, VillageStatus
+
+WIB = timezone(timedelta(hours=7), "WIB")
+
+TEXT: dict[str, dict[str, str]] = {
+    "id": {
+        "title": "Status Wi-Fi Gratis Desa",
+        "regency": "Kabupaten {name}",
+        "district": "Kecamatan",
+        "village": "Desa/Kelurahan",
+        "status": "Status",
+        "problem": "Keterangan",
+        "since": "Sejak",
+        "updated": "Diperbarui",
+        "up": "Aktif",
+        "degraded": "Terganggu",
+        "down": "Mati",
+        "unknown": "Belum diketahui",
+        "no reply": "tidak menjawab ping",
+        "refresh": "Halaman ini diperbarui otomatis setiap 30 detik.",
+    },
+    "en": {
+        "title": "Village Free Wi-Fi Status",
+        "regency": "{name} Regency",
+        "district": "District",
+        "village": "Village",
+        "status": "Status",
+        "problem": "Details",
+        "since": "Since",
+        "updated": "Updated",
+        "up": "Up",
+        "degraded": "Degraded",
+        "down": "Down",
+        "unknown": "Unknown",
+        "no reply": "does not answer ping",
+        "refresh": "This page refreshes itself every 30 seconds.",
+    },
+}
+
+_COLOURS = {"up": "#1a7f37", "degraded": "#b35900", "down": "#c62828", "unknown": "#6e7781"}
+
+
+def villages_json(state: State) -> list[dict[str, Any]]:
+    """Every village with its status and the devices that are down."""
+    inv = state.inventory
+    out = []
+    for code, village in inv.villages.items():
+        district = inv.districts[village.district]
+        down = []
+        for name in village.devices:
+            ds = state.devices.get(name)
+            if ds is not None and ds.up is False:
+                down.append(
+                    {
+                        "device": name,
+                        "role": ds.device.role.value,
+                        "reason": ds.reason,
+                        "since": ds.since,
+                    }
+                )
+        out.append(
+            {
+                "village": code,
+                "village_name": village.name,
+                "district": district.code,
+                "district_name": district.name,
+                "kind": village.kind.value,
+                "latitude": village.lat,
+                "longitude": village.lon,
+                "status": state.village_status(code).value,
+                "down_devices": down,
+            }
+        )
+    return out
+
+
+def _fmt_time(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).astimezone(WIB).strftime("%d-%m-%Y %H:%M WIB")
+
+
+def render(state: State, lang: str) -> str:
+    t = TEXT.get(lang, TEXT["id"])
+    inv = state.inventory
+    rows = villages_json(state)
+    counts = {s.value: 0 for s in VillageStatus}
+    for r in rows:
+        counts[r["status"]] += 1
+    order = {"down": 0, "degraded": 1, "unknown": 2, "up": 3}
+    rows.sort(key=lambda r: (order[r["status"]], r["district_name"], r["village_name"]))
+    e = html.escape
+    summary = "".join(
+        f'<li class="{s}"><strong>{counts[s]}</strong> {e(t[s])}</li>'
+        for s in ("up", "degraded", "down", "unknown")
+    )
+    body = []
+    for r in rows:
+        problems = "; ".join(
+            f"{e(d['device'])}: {e(t.get(d['reason'], d['reason']))}" for d in r["down_devices"]
+        )
+        since = min((d["since"] for d in r["down_devices"]), default=None)
+        body.append(
+            f'<tr class="{r["status"]}"><td>{e(r["district_name"])}</td>'
+            f"<td>{e(r['village_name'])} <small>{e(r['village'])}</small></td>"
+            f'<td><span class="badge {r["status"]}">{e(t[r["status"]])}</span></td>'
+            f"<td>{problems}</td><td>{_fmt_time(since) if since else ''}</td></tr>"
+        )
+    css = "".join(f".{k}{{--c:{v}}}" for k, v in _COLOURS.items())
+    return f"""<!doctype html>
+<html lang="{e(lang)}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="30">
+<title>{e(t["title"])} — {e(inv.regency_name)}</title>
+<style>
+body{{font-family:system-ui,sans-serif;margin:1.5rem;color:#1f2328}}
+h1{{font-size:1.4rem}} {css}
+ul.summary{{display:flex;gap:1rem;list-style:none;padding:0;flex-wrap:wrap}}
+ul.summary li{{border-left:.4rem solid var(--c);padding:.4rem .8rem;background:#f6f8fa}}
+table{{border-collapse:collapse;width:100%}}
+td,th{{padding:.3rem .5rem;border-bottom:1px solid #d0d7de;text-align:left}}
+.badge{{color:#fff;background:var(--c);border-radius:.3rem;padding:.1rem .4rem}}
+small{{color:#57606a}}
+</style></head><body>
+<h1>{e(t["title"])} — {e(t["regency"].format(name=inv.regency_name))}</h1>
+<ul class="summary" id="summary">{summary}</ul>
+<table id="villages"><thead><tr><th>{e(t["district"])}</th><th>{e(t["village"])}</th>
+<th>{e(t["status"])}</th><th>{e(t["problem"])}</th><th>{e(t["since"])}</th></tr></thead>
+<tbody>{"".join(body)}</tbody></table>
+<p><small>{e(t["updated"])}: {_fmt_time(time.time())}. {e(t["refresh"])}</small></p>
+</body></html>"""
+
+
+def routes(runtime: Runtime) -> list[web.RouteDef]:
+    async def page(request: web.Request) -> web.Response:
+        lang = request.query.get("lang") or runtime.inventory.settings.language
+        return web.Response(text=render(runtime.state, lang), content_type="text/html")
+
+    async def api_villages(_: web.Request) -> web.Response:
+        return web.json_response(villages_json(runtime.state))
+
+    return [web.get("/", page), web.get("/api/v1/villages", api_villages)]

@@ -1,0 +1,83 @@
+"""HTTP endpoints: /metrics, /healthz, /readyz, /-/reload, the status page and its JSON API."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from aiohttp import web
+from prometheus_client.exposition import choose_encoder
+
+from netwatch.exporters.prometheus import MetricSource, build_registry
+from netwatch.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+RouteFactory = Callable[[Runtime], list[web.RouteDef]]
+
+
+def build_app(
+    runtime: Runtime,
+    sources: list[MetricSource] | None = None,
+    extra_routes: list[RouteFactory] | None = None,
+) -> web.Application:
+    from netwatch.exporters.prometheus import DEFAULT_SOURCES
+
+    registry = build_registry(runtime.state, sources if sources is not None else DEFAULT_SOURCES)
+
+    async def metrics(request: web.Request) -> web.Response:
+        encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+        # Rendering 100k samples takes a while: a worker thread keeps the scheduler's loop free.
+        body = await asyncio.get_running_loop().run_in_executor(None, encoder, registry)
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.Response(text="ok\n")
+
+    async def readyz(_: web.Request) -> web.Response:
+        if runtime.ready:
+            return web.Response(text="ready\n")
+        return web.Response(status=503, text="starting\n")
+
+    async def reload(_: web.Request) -> web.Response:
+        result = await runtime.reload()
+        if result.ok:
+            return web.Response(
+                text=f"reloaded: {result.added} added, {result.removed} removed, "
+                f"{result.changed} changed\n"
+            )
+        # Prometheus answers a failed /-/reload with 500 and the error; so do we.
+        return web.Response(status=500, text="reload failed:\n" + "\n".join(result.errors) + "\n")
+
+    app = web.Application()
+    app.add_routes(
+        [
+            web.get("/metrics", metrics),
+            web.get("/healthz", healthz),
+            web.get("/readyz", readyz),
+            web.post("/-/reload", reload),
+        ]
+    )
+    from netwatch import status_page
+
+    app.add_routes(status_page.routes(runtime))
+    for factory in extra_routes or []:
+        app.add_routes(factory(runtime))
+    return app
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """'127.0.0.1:9108' / '[::1]:9108' / ':9108' → (host, port)."""
+    host, _, port = listen.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    return host, int(port)
+
+
+async def serve(app: web.Application, listen: str) -> web.AppRunner:
+    host, port = parse_listen(listen)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    await site.start()
+    return runner

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# One command: set everything up, then lint and run the whole test suite against real servers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --test
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+set +e
+.venv/bin/python -m pytest -ra "$@"
+rc=$?
+set -e
+if [[ $rc -eq 5 ]]; then
+  echo "test: pytest collected no tests" >&2
+fi
+exit $rc

@@ -1,0 +1,135 @@
+"""Scheduler behaviour with a collector that records when it runs (the clock is real)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from netwatch import telemetry
+from netwatch.model import Device, Role
+from netwatch.scheduler import Scheduler, spread_offset
+from tests.core.inventories import make_inventory
+
+
+class RecordingCollector:
+    name = "rec"
+
+    def __init__(self, interval: float, work: float = 0.0) -> None:
+        self._interval = interval
+        self.work = work
+        self.starts: dict[str, list[float]] = {}
+        self.running = 0
+        self.max_running = 0
+
+    def applies(self, device: Device) -> bool:
+        return True
+
+    def interval(self, device: Device) -> float:
+        return self._interval
+
+    async def collect(self, device: Device) -> str:
+        self.starts.setdefault(device.name, []).append(time.monotonic())
+        self.running += 1
+        self.max_running = max(self.max_running, self.running)
+        try:
+            await asyncio.sleep(self.work)
+        finally:
+            self.running -= 1
+        return device.name
+
+
+def _inventory(n: int):
+    return make_inventory(
+        {f"35.10.07.{2000 + i}": [(f"d{i}", Role.ROUTER, f"127.0.7.{i + 1}")] for i in range(n)}
+    )
+
+
+def test_spread_offset_is_stable_and_within_interval() -> None:
+    offsets = [spread_offset(f"ping\x1fd{i}", 30.0) for i in range(1000)]
+    assert all(0 <= o < 30.0 for o in offsets)
+    assert offsets == [spread_offset(f"ping\x1fd{i}", 30.0) for i in range(1000)]
+    # Spread: every 3-second slice of the interval holds some of 1000 jobs.
+    assert len({int(o // 3) for o in offsets}) == 10
+
+
+async def test_each_device_runs_once_per_interval_spread_over_it() -> None:
+    col = RecordingCollector(interval=1.0)
+    seen: list[str] = []
+    sched = Scheduler([col], seen.append)
+    t0 = time.monotonic()
+    sched.start(_inventory(20))
+    await asyncio.sleep(2.6)
+    await sched.shutdown()
+    assert set(col.starts) == {f"d{i}" for i in range(20)}
+    runs = [len(v) for v in col.starts.values()]
+    assert all(2 <= r <= 3 for r in runs), runs
+    first = sorted(v[0] - t0 for v in col.starts.values())
+    assert first[-1] - first[0] > 0.5  # spread, not all at once
+    assert len(seen) == sum(runs)
+
+
+async def test_no_overlap_and_skips_counted() -> None:
+    col = RecordingCollector(interval=1.0, work=2.5)
+    before = telemetry.SCHEDULER_SKIPPED.labels("rec")._value.get()
+    sched = Scheduler([col], lambda obs: None)
+    sched.start(_inventory(1))
+    await asyncio.sleep(4.5)
+    await sched.shutdown()
+    assert col.max_running == 1
+    assert telemetry.SCHEDULER_SKIPPED.labels("rec")._value.get() > before
+
+
+async def test_request_poll_runs_now_and_after_a_running_round() -> None:
+    col = RecordingCollector(interval=60.0, work=0.3)
+    sched = Scheduler([col], lambda obs: None)
+    sched.start(_inventory(1))
+    await asyncio.sleep(0.05)
+    assert sched.request_poll("d0", "rec", "test") is True
+    await asyncio.sleep(0.05)
+    assert sched.request_poll("d0", "rec", "again while running") is True
+    await asyncio.sleep(1.0)
+    await sched.shutdown()
+    starts = col.starts["d0"]
+    assert len(starts) >= 2
+    assert starts[1] - starts[0] >= 0.3  # the second waited for the first: no overlap
+    assert col.max_running == 1
+    assert sched.request_poll("nope", "rec") is False
+
+
+async def test_sync_adds_and_removes_without_disturbing_others() -> None:
+    col = RecordingCollector(interval=30.0)
+    sched = Scheduler([col], lambda obs: None)
+    sched.start(_inventory(3))
+    jobs = {j.id: j.next_run_time for j in sched._aps.get_jobs()}
+    inv2 = make_inventory(
+        {
+            "35.10.07.2000": [("d0", Role.ROUTER, "127.0.7.1")],
+            "35.10.07.2001": [("d1", Role.ROUTER, "127.0.7.2")],
+            "35.10.07.2009": [("d9", Role.ROUTER, "127.0.7.10")],
+        }
+    )
+    assert sched.sync(inv2) == (1, 1, 0)
+    after = {j.id: j.next_run_time for j in sched._aps.get_jobs()}
+    for name in ("d0", "d1"):
+        key = f"rec\x1f{name}"
+        assert after[key] == jobs[key]
+    assert "rec\x1fd2" not in after and "rec\x1fd9" in after
+    await sched.shutdown()
+
+
+async def test_a_failing_collector_is_counted_and_others_go_on() -> None:
+    class Broken(RecordingCollector):
+        async def collect(self, device: Device) -> str:
+            if device.name == "d0":
+                raise RuntimeError("bug")
+            return await super().collect(device)
+
+    col = Broken(interval=0.5)
+    seen: list[str] = []
+    before = telemetry.POLL_ERRORS.labels("rec", "RuntimeError")._value.get()
+    sched = Scheduler([col], seen.append)
+    sched.start(_inventory(3))
+    await asyncio.sleep(1.3)
+    await sched.shutdown()
+    assert {"d1", "d2"} <= set(seen)
+    assert telemetry.POLL_ERRORS.labels("rec", "RuntimeError")._value.get() > before
