@@ -149,6 +149,8 @@ class Settings:
     snmp: SnmpSettings = field(default_factory=SnmpSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     alerting: AlertingSettings = field(default_factory=lambda: AlertingSettings())
+    # Defined at the end of this file; the lambda defers the name lookup.
+    notifications: NotificationSettings = field(default_factory=lambda: NotificationSettings())
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,3 +211,72 @@ class AlertingSettings:
     traceroute_wait: float = 3.0  # seconds a firing alert waits for its traceroute
     tick: float = 1.0  # seconds between timer evaluations (re-notify, windows)
     maintenance: tuple[MaintenanceWindow, ...] = ()
+
+
+# --- Notifications (netwatch.alerting.notifiers): contact lists, routes, delivery ---------------
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookTarget:
+    url: str
+    secret: SecretRef | None = None  # HMAC-SHA256 key for X-Netwatch-Signature
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramTarget:
+    chat_ids: tuple[str, ...]
+    token: SecretRef
+    base_url: str = "https://api.telegram.org"
+
+
+@dataclass(frozen=True, slots=True)
+class EmailTarget:
+    to: tuple[str, ...]
+    host: str
+    port: int = 587
+    starttls: bool = True
+    username: str | None = None
+    password: SecretRef | None = None
+    sender: str = "netwatch@localhost"
+    ca_file: str | None = None  # extra CA to trust for STARTTLS (a private mail server)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactList:
+    name: str
+    alertmanager: tuple[str, ...] = ()  # Alertmanager base URLs
+    webhook: tuple[WebhookTarget, ...] = ()
+    telegram: tuple[TelegramTarget, ...] = ()
+    email: tuple[EmailTarget, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRoute:
+    contacts: str  # contact list name
+    districts: tuple[str, ...] = ()  # district codes; empty = any
+    severities: tuple[str, ...] = ()  # critical | warning; empty = any
+    continue_routing: bool = False  # as Alertmanager's `continue`: keep matching after this one
+    escalation: str | None = None  # contact list for escalations (escalation_level >= 1)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    min_backoff: float = 2.0  # seconds before the first retry
+    max_backoff: float = 600.0
+    max_age: float = 86400.0  # undelivered this long: dropped and counted
+    timeout: float = 10.0  # per HTTP request / SMTP session
+    concurrency: int = 8  # sends in flight at once
+    poll_interval: float = 1.0  # seconds between outbox scans when idle
+    keep_done: float = 604800.0  # delivered/dropped rows kept this long for inspection
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationSettings:
+    language: str | None = None  # None = Settings.language
+    timezone: str = "Asia/Jakarta"
+    link_base_url: str = ""  # e.g. https://noc.example/villages/ (code appended)
+    contacts: tuple[ContactList, ...] = ()
+    routes: tuple[NotificationRoute, ...] = ()
+    default_contacts: str | None = None  # contact list when no route matches
+    alertmanager_repost_interval: float = 60.0  # keep below Alertmanager's resolve_timeout
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)

@@ -8,6 +8,7 @@ causes commit together, so a killed process neither loses nor repeats one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
@@ -118,13 +119,19 @@ class Engine:
         *,
         request_poll: PollRequest | None = None,
         sink: Sink | None = None,
+        outbox: Outbox | None = None,
         tracer: Tracer | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings or inventory.settings.alerting
         self.conn = conn if conn is not None else store.connect(self.settings.db_path)
-        # The default sink writes the outbox inside the engine's open transaction.
-        self.sink: Sink = sink or (lambda n: Outbox.enqueue(self.conn, n) and None)
+        if sink is None:
+            if outbox is None:
+                raise ValueError("the alert engine needs an outbox or a sink")
+            # The outbox rows are written inside the engine's open transaction.
+            sink = lambda n: outbox.enqueue(self.conn, n) and None  # noqa: E731
+        self.sink: Sink = sink
+        self.outbox = outbox
         self.request_poll = request_poll
         self.tracer = tracer
         self.clock = clock
@@ -274,6 +281,7 @@ class Engine:
         self.stats.evaluations += 1
         self._refresh_external(now)
         self._dirty = False
+        sent_before = sum(self.stats.notifications.values())
         try:
             with store.transaction(self.conn):
                 for name in self.topology.upstream:
@@ -290,6 +298,8 @@ class Engine:
             raise
         if self._dirty:
             self._load(now)
+        if self.outbox is not None and sum(self.stats.notifications.values()) != sent_before:
+            self.outbox.wake()  # committed: deliver now rather than at the next outbox poll
 
     def _guarded(self, what: str, fn: Callable[..., None], *args: Any) -> None:
         self.conn.execute("SAVEPOINT item")
@@ -417,7 +427,9 @@ class Engine:
 
     # -- alert lifecycle -------------------------------------------------------------------
 
-    def _scope(self, labels: dict[str, str]) -> tuple[str | None, str | None, list[Device], list[str]]:
+    def _scope(
+        self, labels: dict[str, str]
+    ) -> tuple[str | None, str | None, list[Device], list[str]]:
         """(village, district, devices, outside parents) an alert is about."""
         code = labels.get("village")
         name = labels.get("device")
@@ -455,13 +467,19 @@ class Engine:
             return "flapping"
         return None
 
-    def _notify(self, alert: OpenAlert, event: Event, now: float, ends_at: float | None = None) -> None:
+    def _notify(
+        self, alert: OpenAlert, event: Event, now: float, ends_at: float | None = None
+    ) -> None:
+        extra: dict[str, str] = {}
+        if event is Event.FLAPPING:
+            extra["changes"] = str(len(self.changes.get(alert.fingerprint, ())))
         n = Notification(
             id=f"{alert.fingerprint}-{alert.id}-{event}-{round(now * 1000)}",
             event=event,
             alert=alert.snapshot(ends_at),
             created_at=now,
             escalation_level=alert.escalation_level,
+            extra=extra,
         )
         self.sink(n)
         self.stats.notifications[str(event)] += 1
@@ -506,7 +524,8 @@ class Engine:
         )
         cur = self.conn.execute(
             "INSERT INTO alerts(fingerprint, alertname, labels, state, starts_at, cause,"
-            " down_devices, affected_villages, path_break) VALUES (?, ?, ?, 'firing', ?, ?, ?, ?, ?)",
+            " down_devices, affected_villages, path_break)"
+            " VALUES (?, ?, ?, 'firing', ?, ?, ?, ?, ?)",
             (
                 alert.fingerprint,
                 labels["alertname"],
@@ -596,7 +615,11 @@ class Engine:
         if fp in self.flaps or a.acknowledged_by:
             return
         last = a.last_notified_at or a.notified_at
-        if s.escalate_after > 0 and a.escalation_level == 0 and now - a.notified_at >= s.escalate_after:
+        if (
+            s.escalate_after > 0
+            and a.escalation_level == 0
+            and now - a.notified_at >= s.escalate_after
+        ):
             a.escalation_level = 1
             a.last_notified_at = now
             self._notify(a, Event.ESCALATION, now)
@@ -638,7 +661,5 @@ class Engine:
                 self.evaluate()
             except Exception:
                 log.exception("alerting: evaluation failed; retrying next tick")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.settings.tick)
-            except TimeoutError:
-                pass

@@ -52,10 +52,7 @@ class Window:
             return True
         if district is not None and district in s.districts:
             return True
-        for d in devices:
-            if d.name in s.devices or any(t in s.tags for t in d.tags):
-                return True
-        return False
+        return any(d.name in s.devices or any(t in s.tags for t in d.tags) for d in devices)
 
 
 def _where(spec: MaintenanceWindow) -> str:

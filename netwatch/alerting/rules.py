@@ -40,7 +40,9 @@ class DeviceView:
 @dataclass(slots=True)
 class Verdict:
     state: ServiceState
-    cause: str | None = None  # router_down | all_aps_down | all_devices_down | aps_down | ...
+    cause: str | None = (
+        None  # router_down | ap_down | all_devices_down | devices_down | high_loss | ...
+    )
     down_devices: tuple[str, ...] = ()
     root_cause: str | None = None  # the topmost down parent, for unreachable-upstream
     pending: bool = False  # a parent's verdict is awaited: hold any alert change
@@ -106,10 +108,10 @@ def _upstream_check(
             continue
         if v.confirmed_up is False:
             root = p
-        elif v.failing or v.last_round_at is None or v.last_round_at < since:
-            # Its verdict is not in yet: wait, but never longer than upstream_wait.
-            if now - since < settings.upstream_wait:
-                pending = True
+        elif (
+            v.failing or v.last_round_at is None or v.last_round_at < since
+        ) and now - since < settings.upstream_wait:
+            pending = True  # its verdict is not in yet: wait, but never past upstream_wait
     if root is not None:
         pending = False
     return root, pending
@@ -132,13 +134,9 @@ def village_verdict(
         dev = inventory.devices.get(name)
         if dev is None or not dev.ping:
             continue
-        (
-            routers
-            if dev.role is Role.ROUTER
-            else aps
-            if dev.role is Role.AP
-            else others
-        ).append(name)
+        (routers if dev.role is Role.ROUTER else aps if dev.role is Role.AP else others).append(
+            name
+        )
     watched = routers + aps + others
     if not watched:
         return Verdict(ServiceState.UNKNOWN)
@@ -156,7 +154,7 @@ def village_verdict(
         if r_down:
             cause = "router_down"
         elif rule == "router_or_all_aps" and aps and len(a_down) == len(aps):
-            cause = "all_aps_down"
+            cause = "ap_down"
         elif not routers and not aps and len(all_down) == len(watched):
             cause = "all_devices_down"
     if cause is not None:

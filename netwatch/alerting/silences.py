@@ -65,9 +65,7 @@ def expire(conn: sqlite3.Connection, silence_id: int, now: float) -> bool:
 
 def load(conn: sqlite3.Connection, now: float) -> list[Silence]:
     """Silences not yet ended."""
-    rows = conn.execute(
-        "SELECT * FROM silences WHERE ends_at > ? ORDER BY id", (now,)
-    ).fetchall()
+    rows = conn.execute("SELECT * FROM silences WHERE ends_at > ? ORDER BY id", (now,)).fetchall()
     return [
         Silence(
             r["id"],

@@ -88,8 +88,9 @@ def connect(path: str) -> sqlite3.Connection:
     # WAL + NORMAL survives a killed process (not a power cut) without an fsync per commit.
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
+    outbox.create_schema(conn)  # the notifiers' tables, same file: one transaction spans both
     with transaction(conn):
-        for stmt in _statements(_SCHEMA + outbox.SCHEMA):
+        for stmt in _statements(_SCHEMA):
             conn.execute(stmt)
         row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         if row is None:

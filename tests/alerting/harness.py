@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 
 from netwatch.alerting import store
 from netwatch.alerting.engine import Engine
-from netwatch.model import Inventory
+from netwatch.alerting.outbox import Outbox
+from netwatch.model import ContactList, Inventory, NotificationSettings, WebhookTarget
+
+# One receiver, never delivered to here: the outbox rows are what the tests read.
+ONE_RECEIVER = NotificationSettings(
+    contacts=(ContactList("oncall", webhook=(WebhookTarget("http://127.0.0.1:9/hook"),)),),
+    default_contacts="oncall",
+)
 
 
 @dataclass
@@ -34,6 +41,7 @@ class Harness:
         return Engine(
             self.inventory,
             conn=conn,
+            outbox=Outbox(conn, ONE_RECEIVER),
             request_poll=lambda d, c, r: self.polls.append((d, c, r)),
             clock=self.clock,
         )

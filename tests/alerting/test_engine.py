@@ -58,7 +58,7 @@ def test_ap_down_fires_once_after_hold_down_and_resolves_once(tmp_path):
     assert h.events() == [("firing", "VillageWifiDown")]
     n = h.outbox()[0]
     assert n["alert"]["labels"]["village"] == V1
-    assert n["alert"]["cause"] == "all_aps_down"
+    assert n["alert"]["cause"] == "ap_down"
     assert n["alert"]["down_devices"] == ["ap-1-1-1"]
     h.rounds(with_down(h, "ap-1-1-1"), 10)
     h.round(all_up(h))
@@ -225,7 +225,7 @@ def test_one_failing_village_does_not_stop_the_others(tmp_path, monkeypatch):
 
 def test_sustained_loss_is_degraded_warning_not_down(tmp_path):
     h = make(tmp_path)
-    for i in range(30):
+    for _ in range(30):
         # 3 of 5 echoes answered: 40% loss, every round answered
         for name in h.inventory.devices:
             rec = 3 if name == "ap-1-2-1" else 5

@@ -51,7 +51,9 @@ def build(
                 ap = f"ap-{di}-{vi}-{ai}"
                 devices[ap] = Device(ap, Role.AP, addr(), dcode, vcode, parent=rtr)
                 names.append(ap)
-            vmap[vcode] = Village(vcode, f"Desa {di}-{vi}", VillageKind.DESA, dcode, devices=tuple(names))
+            vmap[vcode] = Village(
+                vcode, f"Desa {di}-{vi}", VillageKind.DESA, dcode, devices=tuple(names)
+            )
         dmap[dcode] = District(
             dcode, f"Kecamatan {di}", tuple(vcodes), (pop_name,) if pop_name else ()
         )
