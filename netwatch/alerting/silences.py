@@ -63,9 +63,10 @@ def expire(conn: sqlite3.Connection, silence_id: int, now: float) -> bool:
     return cur.rowcount == 1
 
 
-def load(conn: sqlite3.Connection, now: float) -> list[Silence]:
-    """Silences not yet ended."""
-    rows = conn.execute("SELECT * FROM silences WHERE ends_at > ? ORDER BY id", (now,)).fetchall()
+def load(conn: sqlite3.Connection, now: float, include_ended: bool = False) -> list[Silence]:
+    """Silences not yet ended (or all of them)."""
+    since = float("-inf") if include_ended else now
+    rows = conn.execute("SELECT * FROM silences WHERE ends_at > ? ORDER BY id", (since,)).fetchall()
     return [
         Silence(
             r["id"],
