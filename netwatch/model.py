@@ -207,8 +207,8 @@ class AlertingSettings:
     degraded_rounds: int = 10  # rounds averaged for "sustained"
     traceroute: bool = True  # locate the path break when a village router goes down
     traceroute_max_hops: int = 16
-    traceroute_timeout: float = 2.0  # seconds waiting for the hops' answers
-    traceroute_wait: float = 3.0  # seconds a firing alert waits for its traceroute
+    traceroute_timeout: float = 1.0  # seconds waiting for the hops' answers (one try)
+    traceroute_wait: float = 4.0  # seconds a firing alert waits for its traceroute
     tick: float = 1.0  # seconds between timer evaluations (re-notify, windows)
     maintenance: tuple[MaintenanceWindow, ...] = ()
 
