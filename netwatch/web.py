@@ -7,9 +7,10 @@ import logging
 from collections.abc import Callable
 
 from aiohttp import web
-from prometheus_client.exposition import choose_encoder
+from prometheus_client.exposition import choose_encoder, generate_latest
 
-from netwatch.exporters.prometheus import MetricSource, build_registry
+from netwatch import telemetry
+from netwatch.exporters.prometheus import MetricSource, StateCollector, build_registry, render_text
 from netwatch.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -24,12 +25,22 @@ def build_app(
 ) -> web.Application:
     from netwatch.exporters.prometheus import DEFAULT_SOURCES
 
-    registry = build_registry(runtime.state, sources if sources is not None else DEFAULT_SOURCES)
+    chosen = sources if sources is not None else DEFAULT_SOURCES
+    registry = build_registry(runtime.state, chosen)
+    state_collector = StateCollector(runtime.state, chosen)
+
+    def render_fast() -> bytes:
+        body = render_text(state_collector.collect())
+        return body.encode() + generate_latest(telemetry.REGISTRY)
 
     async def metrics(request: web.Request) -> web.Response:
         encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+        loop = asyncio.get_running_loop()
         # Rendering 100k samples takes a while: a worker thread keeps the scheduler's loop free.
-        body = await asyncio.get_running_loop().run_in_executor(None, encoder, registry)
+        if encoder is generate_latest:
+            body = await loop.run_in_executor(None, render_fast)
+        else:
+            body = await loop.run_in_executor(None, encoder, registry)
         return web.Response(body=body, headers={"Content-Type": content_type})
 
     async def healthz(_: web.Request) -> web.Response:

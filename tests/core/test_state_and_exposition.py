@@ -93,3 +93,37 @@ def test_exposition_carries_the_recorded_values() -> None:
         == 1
     )
     assert value("netwatch_build_info") == 1
+
+
+def test_fast_text_encoder_matches_client_python() -> None:
+    """render_text must say exactly what client_python's generate_latest says."""
+    from netwatch.exporters.prometheus import StateCollector, render_text
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+    s = _state()
+    _round(s, "r", [0.010, 0.030, 0.020], sent=4)
+    _round(s, "ap1", [])
+    tricky = GaugeMetricFamily("netwatch_tricky", "help with \\ and\nnewline", labels=["v"])
+    for v in ['a"b', "back\\slash", "new\nline", "Kalibaru Wétan", ""]:
+        tricky.add_metric([v], 1.5)
+    tricky.add_metric(["inf"], float("inf"))
+    tricky.add_metric(["big"], 1e22)
+    tricky.add_metric(["tiny"], 1e-7)
+    count = CounterMetricFamily("netwatch_things", "Things.", labels=["k"])
+    count.add_metric(["x"], 3)
+    families = [*StateCollector(s).collect(), tricky, count]
+
+    class Fixed:
+        def collect(self):
+            return families
+
+    from prometheus_client.registry import CollectorRegistry
+
+    reg = CollectorRegistry(auto_describe=False)
+    reg.register(Fixed())
+    ours = list(text_string_to_metric_families(render_text(families)))
+    theirs = list(text_string_to_metric_families(generate_latest(reg).decode()))
+    assert [(f.name, f.type, f.documentation) for f in ours] == [
+        (f.name, f.type, f.documentation) for f in theirs
+    ]
+    assert [f.samples for f in ours] == [f.samples for f in theirs]
