@@ -235,6 +235,7 @@ class EmailTarget:
     host: str
     port: int = 587
     starttls: bool = True
+    tls: bool = False  # implicit TLS from the first byte (port 465); starttls is then ignored
     username: str | None = None
     password: SecretRef | None = None
     sender: str = "netwatch@localhost"

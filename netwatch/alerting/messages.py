@@ -19,6 +19,10 @@ CAUSES: dict[str, dict[str, str]] = {
         "id": "listrik padam (semua perangkat desa mati bersamaan)",
         "en": "power outage (every device in the village went down at once)",
     },
+    "all_devices_down": {
+        "id": "semua perangkat desa mati bersamaan (kemungkinan listrik padam)",
+        "en": "every device in the village down at once (power outage likely)",
+    },
     "upstream_down": {
         "id": "gangguan di jaringan hulu ({arg})",
         "en": "upstream network failure ({arg})",
@@ -39,8 +43,8 @@ _T: dict[str, dict[str, str]] = {
     "id": {
         "down": "🔴 Wi-Fi desa MATI: {village}, Kec. {district} — sejak {since}.",
         "degraded": "🟠 Wi-Fi desa TERGANGGU: {village}, Kec. {district} — sejak {since}.",
-        "upstream": "🔴 Gangguan hulu: {device} mati — {count} desa terdampak: {villages}. "
-        "Sejak {since}.",
+        "upstream": "🔴 Gangguan hulu: {device}{where} mati — {count} desa terdampak: "
+        "{villages}. Sejak {since}.",
         "generic": "🔴 {name}: {what} — sejak {since}.",
         "resolved_village": "✅ PULIH: Wi-Fi desa {village}, Kec. {district} kembali normal "
         "pukul {end} — durasi {duration}.",
@@ -71,7 +75,7 @@ _T: dict[str, dict[str, str]] = {
     "en": {
         "down": "🔴 Village Wi-Fi DOWN: {village}, {district} district — since {since}.",
         "degraded": "🟠 Village Wi-Fi DEGRADED: {village}, {district} district — since {since}.",
-        "upstream": "🔴 Upstream failure: {device} down — {count} villages affected: "
+        "upstream": "🔴 Upstream failure: {device}{where} down — {count} villages affected: "
         "{villages}. Since {since}.",
         "generic": "🔴 {name}: {what} — since {since}.",
         "resolved_village": "✅ RESOLVED: village Wi-Fi {village}, {district} district back "
@@ -141,6 +145,14 @@ def _district(alert: Alert) -> str:
     return alert.labels.get("district_name") or alert.labels.get("district", "?")
 
 
+def _where(alert: Alert, language: str) -> str:
+    """(Kec. Pesanggaran) after a device name, when the alert names a district."""
+    if "district_name" not in alert.labels and "district" not in alert.labels:
+        return ""
+    name = _district(alert)
+    return f" (Kec. {name})" if language == "id" else f" ({name} district)"
+
+
 def _kind(alert: Alert) -> str:
     if "village" in alert.labels:
         return "down" if alert.severity is Severity.CRITICAL else "degraded"
@@ -172,6 +184,7 @@ def render(
         "villages": join_list(affected, lang),
         "since": format_datetime(alert.starts_at, lang, tz),
         "name": alert.name,
+        "where": _where(alert, lang),
         "what": alert.labels.get("summary") or ", ".join(alert.down_devices) or alert.name,
     }
     target = {

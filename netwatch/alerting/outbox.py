@@ -32,11 +32,11 @@ from netwatch.alerting.notifiers import (
     Rejected,
     default_notifiers,
 )
-from netwatch.alerting.notifiers.alertmanager import am_alert, post_alerts
+from netwatch.alerting.notifiers.alertmanager import am_alert, closes, post_alerts
 from netwatch.alerting.routing import Receiver, route
 from netwatch.alerting.serialize import dumps, loads
-from netwatch.alerting.types import Event, Notification
-from netwatch.model import NotificationSettings
+from netwatch.alerting.types import Notification
+from netwatch.model import Inventory, NotificationSettings
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +125,21 @@ class Outbox:
         self._wake = asyncio.Event()
         self._last_purge = 0.0
 
+    @classmethod
+    def for_inventory(cls, inventory: Inventory, db_path: str | None = None) -> Outbox:
+        """The runtime's outbox: own connection to the alert database, names from inventory."""
+        alerting = getattr(inventory.settings, "alerting", None)
+        path = db_path or getattr(alerting, "db_path", None) or "netwatch-alerts.sqlite3"
+        outbox = cls(path, inventory.settings.notifications, inventory.settings.language)
+        outbox.reload(inventory)
+        return outbox
+
+    def reload(self, inventory: Inventory) -> None:
+        """Adopt reloaded settings and village names; queued rows keep their receivers."""
+        self.settings = inventory.settings.notifications
+        self.language = inventory.settings.language
+        self.village_names = {code: v.name for code, v in inventory.villages.items()}
+
     # -- enqueue (engine's transaction) -------------------------------------------------------
 
     def enqueue(self, conn: sqlite3.Connection, n: Notification) -> int:
@@ -143,13 +158,13 @@ class Outbox:
                  rcv.notifier, rcv.key, n.created_at),
             )  # fmt: skip
             added += cur.rowcount
-            if rcv.notifier == "alertmanager" and n.event is not Event.RESOLVED:
+            if rcv.notifier == "alertmanager" and not closes(n):
                 conn.execute(
                     "INSERT OR REPLACE INTO outbox_firing (fingerprint, receiver, payload)"
                     " VALUES (?,?,?)",
                     (fp, rcv.key, payload),
                 )
-        if n.event is Event.RESOLVED:
+        if closes(n):
             conn.execute("DELETE FROM outbox_firing WHERE fingerprint = ?", (fp,))
         if not added:
             log.debug("notification %s: no new receivers", n.id)

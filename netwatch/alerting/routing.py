@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from netwatch.alerting.types import Event, Notification
+from netwatch.i18n import LANGUAGES
 from netwatch.model import ContactList, NotificationRoute, NotificationSettings, SecretRef
 
 # Alertmanager repeats and escalates by its own config; it only needs state changes.
@@ -53,6 +56,7 @@ def expand(contacts: ContactList, event: Event) -> list[Receiver]:
             "host": em.host,
             "port": em.port,
             "starttls": em.starttls,
+            "tls": em.tls,
             "username": em.username,
             "password": _ref(em.password),
             "sender": em.sender,
@@ -95,10 +99,36 @@ def route(n: Notification, settings: NotificationSettings) -> list[Receiver]:
     return out
 
 
+def _url_problem(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"not an http(s) URL: {url!r}"
+    return None
+
+
+def _contact_problems(i: int, c: ContactList) -> list[str]:
+    where = f"notifications.contacts[{i}] ({c.name})"
+    urls = [*c.alertmanager, *(w.url for w in c.webhook), *(t.base_url for t in c.telegram)]
+    problems = [f"{where}: {p}" for p in map(_url_problem, urls) if p]
+    problems += [f"{where}: telegram without chat_ids" for t in c.telegram if not t.chat_ids]
+    problems += [f"{where}: email without recipients" for e in c.email if not e.to]
+    return problems
+
+
 def check(settings: NotificationSettings) -> list[str]:
-    """Config problems: routes naming unknown contact lists, unknown severities."""
+    """Config problems, each naming its key: unknown lists, severities, languages, bad URLs."""
     names = {c.name for c in settings.contacts}
     problems = []
+    if settings.language is not None and settings.language not in LANGUAGES:
+        problems.append(f"notifications.language: {settings.language!r} is not one of id, en")
+    try:
+        ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"notifications.timezone: unknown time zone {settings.timezone!r}")
+    if len(names) != len(settings.contacts):
+        problems.append("notifications.contacts: duplicate contact list names")
+    for i, c in enumerate(settings.contacts):
+        problems += _contact_problems(i, c)
     for i, r in enumerate(settings.routes):
         for name in (r.contacts, r.escalation):
             if name is not None and name not in names:

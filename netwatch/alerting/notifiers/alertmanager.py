@@ -9,6 +9,11 @@ from netwatch.alerting.serialize import iso
 from netwatch.alerting.types import Event, Notification
 
 
+def closes(n: Notification) -> bool:
+    """Whether n ends the alert at Alertmanager (a resolve, or flapping noticed on a resolve)."""
+    return n.event is Event.RESOLVED or n.alert.ends_at is not None
+
+
 def am_alert(ctx: Context, n: Notification) -> dict[str, Any]:
     """One postableAlert: labels as the engine set them, texts as annotations."""
     msg = ctx.message(n)
@@ -19,7 +24,7 @@ def am_alert(ctx: Context, n: Notification) -> dict[str, Any]:
     }
     if n.alert.cause:
         alert["annotations"]["cause"] = n.alert.cause
-    if n.event is Event.RESOLVED:
+    if closes(n):
         alert["endsAt"] = iso(n.alert.ends_at if n.alert.ends_at is not None else n.created_at)
     link = ctx.link(n)
     if link:

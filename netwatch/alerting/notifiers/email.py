@@ -28,10 +28,15 @@ def build(ctx: Context, target: dict[str, Any], n: Notification, delivery_id: st
 
 
 def _send(target: dict[str, Any], mail: EmailMessage, password: str | None, timeout: float) -> None:
-    with smtplib.SMTP(target["host"], int(target["port"]), timeout=timeout) as smtp:
+    context = ssl.create_default_context(cafile=target.get("ca_file"))
+    host, port = target["host"], int(target["port"])
+    if target.get("tls"):
+        client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
+    else:
+        client = smtplib.SMTP(host, port, timeout=timeout)
+    with client as smtp:
         smtp.ehlo()
-        if target.get("starttls"):
-            context = ssl.create_default_context(cafile=target.get("ca_file"))
+        if target.get("starttls") and not target.get("tls"):
             smtp.starttls(context=context)
             smtp.ehlo()
         if target.get("username"):
