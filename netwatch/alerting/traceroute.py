@@ -10,7 +10,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-_lock = threading.Lock()  # scapy's conf and route table are process-global
+_lock = threading.Lock()  # scapy's route table is process-global
 
 
 @dataclass(slots=True)
@@ -61,15 +61,16 @@ def _trace_once(address: str, max_hops: int, timeout: float) -> Path:
 
     path = Path(address)
     with _lock:
-        # The kernel routes (and picks the source address): works in any network namespace
-        # and on 127.x veth links, where scapy's own route table and ARP would not.
+        # scapy's route table only fills IP.src here; the kernel routes (L3RawSocket), which
+        # works in any network namespace and on 127.x veth links, where scapy's ARP would not.
         conf.route.resync()
-        probes = IP(dst=address, ttl=(1, max_hops)) / ICMP(id=0x6E77)
-        sock = L3RawSocket()
-        try:
-            answered, _ = sock.sr(probes, timeout=timeout, verbose=0)
-        finally:
-            sock.close()
+        src = conf.route.route(address)[1]
+    probes = IP(src=src, dst=address, ttl=(1, max_hops)) / ICMP(id=0x6E77)
+    sock = L3RawSocket()  # one per trace: traces run side by side, each matches its own
+    try:
+        answered, _ = sock.sr(probes, timeout=timeout, verbose=0)
+    finally:
+        sock.close()
     reached_at: int | None = None
     for sent, got in answered:
         icmp = got.getlayer(ICMP)
