@@ -19,8 +19,8 @@ from tests.helpers.village_lab import District, monitoring
 
 pytestmark = [requires_root, pytest.mark.root]
 
-FAST = PingSettings(interval=0.2, count=5, spacing=0.02, timeout=0.15)
-RUN_SECONDS = 40.0
+FAST = PingSettings(interval=0.1, count=5, spacing=0.01, timeout=0.1)
+RUN_SECONDS = 25.0
 
 
 async def test_lossy_links_never_page(tmp_path):
