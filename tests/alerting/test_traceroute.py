@@ -37,3 +37,12 @@ def test_reached_and_broken_paths():
         assert not broken.reached
         assert broken.last_hop == ping_ttl_hop(district, ap, 3) == "127.100.0.2"
         assert broken.describe() == "127.100.0.2 (hop 1)"
+
+
+def test_first_link_cut_breaks_at_hop_0():
+    with Netlab() as lab:
+        district = District(lab, villages=1)
+        district.uplink.set_up(False, side="b")  # the POP's end of core's only link
+        broken = district.core.call(trace, "127.101.1.2", 4, 0.3)
+        assert not broken.reached and broken.hops == {}
+        assert broken.describe() == "127.100.0.1 (hop 0)"  # core's own address on that link
