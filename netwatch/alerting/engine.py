@@ -39,6 +39,8 @@ log = logging.getLogger("netwatch.alerting")
 VILLAGE_DOWN = "VillageWifiDown"
 VILLAGE_DEGRADED = "VillageWifiDegraded"
 UPSTREAM_DOWN = "UpstreamDown"
+UPSTREAM_DEGRADED = "UpstreamDegraded"
+DEGRADED_ALERTS = frozenset({VILLAGE_DEGRADED, UPSTREAM_DEGRADED})
 
 Sink = Callable[[Notification], None]
 PollRequest = Callable[[str, str, str], None]
@@ -148,6 +150,8 @@ class Engine:
         self.trace_queue: deque[str] = deque()
         self.paths: dict[str, tuple[float, str | None]] = {}
         self._last_check_request: dict[str, float] = {}
+        self.lossy_seen: dict[str, float] = {}  # parent device → last evaluation it was lossy
+        self.degraded_since: dict[str, float] = {}  # degraded alert fingerprint → first seen
         self._data_version = -1
         self.set_inventory(inventory)
         self._load(self.clock())
@@ -384,16 +388,30 @@ class Engine:
         d = self.inventory.districts.get(dev.district)
         base = {"device": name, "district": dev.district}
         base["district_name"] = d.name if d else dev.district
+        affected = tuple(sorted(self.topology.behind.get(name, ())))
         self._reconcile(
             UPSTREAM_DOWN,
             Severity.CRITICAL,
             base,
             verdict,
             want=verdict.state in OUTAGE_STATES,
-            may_resolve=verdict.state is ServiceState.UP,
+            may_resolve=verdict.state in (ServiceState.UP, ServiceState.DEGRADED),
             trace_target=name,
             now=now,
-            affected=tuple(sorted(self.topology.behind.get(name, ()))),
+            affected=affected,
+        )
+        if verdict.state is ServiceState.DEGRADED:
+            self.lossy_seen[name] = now
+        self._reconcile(
+            UPSTREAM_DEGRADED,
+            Severity.WARNING,
+            base,
+            verdict,
+            want=verdict.state is ServiceState.DEGRADED,
+            may_resolve=verdict.state is not ServiceState.DEGRADED,
+            trace_target=None,
+            now=now,
+            affected=affected,
         )
 
     def _reconcile(
@@ -412,6 +430,14 @@ class Engine:
         labels = {"alertname": alertname, "severity": str(severity), **base}
         fp = fingerprint(labels)
         cur = self.open.get(fp)
+        if alertname in DEGRADED_ALERTS:
+            # A warning must hold for degraded_for: a lossy parent shows up in that time too.
+            if not want:
+                self.degraded_since.pop(fp, None)
+            elif cur is None:
+                first = self.degraded_since.setdefault(fp, now)
+                if now - first < self.settings.degraded_for:
+                    return
         if want and cur is None:
             path: str | None = None
             if trace_target is not None and trace_target in self.trace_requested:
@@ -463,6 +489,12 @@ class Engine:
                 return f"upstream:{p}"
             if t.recovered_at is not None and now - t.recovered_at < self.settings.dependency_grace:
                 return f"upstream:{p}"
+        if alert.labels.get("alertname") in DEGRADED_ALERTS:
+            # Loss on a parent's link shows on everything behind it: one warning, the parent's.
+            for p in parents:
+                seen = self.lossy_seen.get(p)
+                if seen is not None and now - seen < self.settings.dependency_grace:
+                    return f"upstream-degraded:{p}"
         window = self.maintenance.active(now, village, district, devices)
         if window is not None:
             return f"maintenance:{window}"

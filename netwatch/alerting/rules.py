@@ -190,6 +190,21 @@ def village_verdict(
     return Verdict(ServiceState.UP, details=details)
 
 
+def lossy(v: DeviceView, settings: AlertingSettings) -> str | None:
+    """`high_loss` / `high_rtt` when the sustained window says so (a full one), else None."""
+    if v.failing or v.samples < settings.degraded_rounds:
+        return None
+    if (v.loss_avg or 0.0) > settings.degraded_loss_ratio:
+        return "high_loss"
+    if (v.rtt_avg or 0.0) > settings.degraded_rtt:
+        return "high_rtt"
+    return None
+
+
+def _details(v: DeviceView) -> dict[str, float]:
+    return {"loss_ratio": v.loss_avg or 0.0, "rtt_seconds": v.rtt_avg or 0.0}
+
+
 def upstream_verdict(
     name: str,
     topology: Topology,
@@ -197,11 +212,14 @@ def upstream_verdict(
     settings: AlertingSettings,
     now: float,
 ) -> Verdict:
-    """Whether a parent device is a root cause (down, with its own parents up)."""
+    """Whether a parent device is down (a root cause if its own parents are up) or lossy."""
     v = views.get(name)
     if v is None or v.confirmed_up is None:
         return Verdict(ServiceState.UNKNOWN)
     if v.confirmed_up:
+        cause = lossy(v, settings)
+        if cause is not None:
+            return Verdict(ServiceState.DEGRADED, cause, details=_details(v))
         return Verdict(ServiceState.UP)
     since = v.fail_since if v.fail_since is not None else now
     root, pending = _upstream_check(list(topology.ancestors[name]), views, since, now, settings)

@@ -225,7 +225,7 @@ def test_one_failing_village_does_not_stop_the_others(tmp_path, monkeypatch):
 
 def test_sustained_loss_is_degraded_warning_not_down(tmp_path):
     h = make(tmp_path)
-    for _ in range(30):
+    for _ in range(50):  # 100 s: a full window (20 s), then degraded_for (60 s)
         # 3 of 5 echoes answered: 40% loss, every round answered
         for name in h.inventory.devices:
             rec = 3 if name == "ap-1-2-1" else 5
@@ -290,3 +290,22 @@ async def test_service_reload_keeps_windows_when_new_ones_are_bad(tmp_path):
         assert [w.spec.name for w in service.engine.maintenance.windows] == ["ok"]
     finally:
         await service.stop()
+
+
+def test_lossy_district_link_one_upstream_warning_not_one_per_village(tmp_path):
+    h = make(tmp_path)
+    for _ in range(60):  # everything behind the POP loses 40% (the POP's link is lossy)
+        for name in h.inventory.devices:
+            h.engine.observe(name, h.clock.t, 5, 3, 0.002)
+        h.engine.evaluate()
+        h.clock.t += 2
+    assert h.events() == [("firing", "UpstreamDegraded")]
+    alert = h.outbox()[0]["alert"]
+    assert alert["labels"]["device"] == "pop-1" and alert["cause"] == "high_loss"
+    assert alert["affected_villages"] == ["35.10.01.2001", "35.10.01.2002", "35.10.01.2003"]
+    for _ in range(60):  # the link heals
+        for name in h.inventory.devices:
+            h.engine.observe(name, h.clock.t, 5, 5, 0.002)
+        h.engine.evaluate()
+        h.clock.t += 2
+    assert h.events() == [("firing", "UpstreamDegraded"), ("resolved", "UpstreamDegraded")]
