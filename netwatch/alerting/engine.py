@@ -8,6 +8,7 @@ causes commit together, so a killed process neither loses nor repeats one.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import logging
@@ -150,6 +151,7 @@ class Engine:
         self.trace_queue: deque[str] = deque()
         self.paths: dict[str, tuple[float, str | None]] = {}
         self._last_check_request: dict[str, float] = {}
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self.lossy_seen: dict[str, float] = {}  # parent device → last evaluation it was lossy
         self.degraded_since: dict[str, float] = {}  # degraded alert fingerprint → first seen
         self._data_version = -1
@@ -278,6 +280,11 @@ class Engine:
         self.trace_requested[name] = self.clock()
         self.paths.pop(name, None)
         self.trace_queue.append(name)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (tests driving the engine by hand): run() starts it later
+        self._start_traces(loop)
 
     def set_path(self, device: str, last_hop: str | None, at: float | None = None) -> None:
         """Record a traceroute result toward device (last hop that answered)."""
@@ -678,10 +685,16 @@ class Engine:
             name = self.trace_queue.popleft()
             dev = self.inventory.devices.get(name)
             track = self.tracker.tracks.get(name)
-            if dev is None or track is None or not track.failing:
+            if dev is None or track is None or not track.failing or not self._traceable(name):
                 self.trace_requested.pop(name, None)
-                continue  # answered again since: no path to locate
-            fut = loop.run_in_executor(None, tracer, dev.address)
+                continue  # answered again, or a parent is failing and traced instead
+            if self._executor is None:
+                # Own threads: a burst of traces (a district going dark) must not queue
+                # behind the default executor's few workers, nor block other users of it.
+                self._executor = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=16, thread_name_prefix="traceroute"
+                )
+            fut = loop.run_in_executor(self._executor, tracer, dev.address)
 
             def done(f: asyncio.Future[str | None], name: str = name) -> None:
                 try:
@@ -695,11 +708,16 @@ class Engine:
     async def run(self, stop: asyncio.Event) -> None:
         """Evaluate every tick until stop is set; errors are logged and counted, never fatal."""
         loop = asyncio.get_running_loop()
-        while not stop.is_set():
-            self._start_traces(loop)
-            try:
-                self.evaluate()
-            except Exception:
-                log.exception("alerting: evaluation failed; retrying next tick")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.settings.tick)
+        try:
+            while not stop.is_set():
+                self._start_traces(loop)
+                try:
+                    self.evaluate()
+                except Exception:
+                    log.exception("alerting: evaluation failed; retrying next tick")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.settings.tick)
+        finally:
+            if self._executor is not None:
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = None

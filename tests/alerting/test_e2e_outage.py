@@ -182,7 +182,7 @@ async def test_district_cut_one_root_cause_then_resolution(tmp_path, receivers):
             body = next(r.json() for r in sink.requests if r.path == "/hook")
             assert body["alert"]["labels"]["device"] == "pop-1"
             assert body["alert"]["affected_villages"] == ["35.10.01.2001", "35.10.01.2002"]
-            assert body["alert"]["path_break"] is not None
+            assert body["alert"]["path_break"] == "127.100.0.1 (hop 0)"  # core's own link
             assert {s for s in service.engine.history.values()} == {"unreachable-upstream"}
             district.restore(district.uplink)
             await until(lambda: len(hook_events(sink)) >= 2, 30, "the resolution")
