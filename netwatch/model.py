@@ -167,6 +167,7 @@ class Settings:
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     influxdb: InfluxSettings | None = None  # off unless configured
     snmp_traps: SnmpTrapSettings = field(default_factory=lambda: SnmpTrapSettings())
+    alerting: AlertingSettings = field(default_factory=lambda: AlertingSettings())
     # Defined at the end of this file; the lambda defers the name lookup.
     notifications: NotificationSettings = field(default_factory=lambda: NotificationSettings())
 
@@ -243,6 +244,52 @@ class SnmpTrapSettings:
     # Inventory credential names whose communities (v1/v2c) and users (v3) are accepted;
     # empty accepts every credential of the inventory.
     credentials: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceWindow:
+    """A planned window: one-off (ISO start/end) or recurring (days + HH:MM start/end)."""
+
+    name: str
+    start: str  # one-off: "2026-12-01T22:00"; recurring: "22:00"
+    end: str  # one-off: "2026-12-02T02:00"; recurring: "02:00" (before start = next day)
+    days: tuple[str, ...] = ()  # recurring: mon tue wed thu fri sat sun; empty = one-off
+    timezone: str = "Asia/Jakarta"  # WIB
+    villages: tuple[str, ...] = ()  # village codes
+    districts: tuple[str, ...] = ()  # district codes
+    devices: tuple[str, ...] = ()  # device names
+    tags: tuple[str, ...] = ()  # device tags
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertingSettings:
+    """Alert engine: hold-downs, flapping, suppression, re-notify, escalation, persistence."""
+
+    db_path: str = "netwatch-alerts.sqlite3"  # SQLite: alerts, history, silences, outbox
+    down_rounds: int = 3  # consecutive failed rounds (confirmation bursts count) before down
+    up_rounds: int = 2  # consecutive answered rounds before up again
+    down_after: float = 0.0  # seconds failing at least, on top of down_rounds
+    up_after: float = 0.0  # seconds answering at least, on top of up_rounds
+    confirm: bool = True  # ask the scheduler for an immediate re-check after a changed round
+    upstream_wait: float = 20.0  # seconds a village waits for its parents' verdict
+    dependency_grace: float = 60.0  # seconds after a parent recovers before children may fire
+    flap_window: float = 1800.0  # seconds over which alert state changes are counted
+    flap_threshold: int = 4  # changes within flap_window that make an alert flapping
+    flap_quiet: float = 900.0  # seconds without change that end flapping
+    renotify_interval: float = 14400.0  # reminder while firing and unacknowledged; 0 = never
+    escalate_after: float = 1800.0  # unacknowledged firing time before escalation; 0 = never
+    village_down_when: str = "router_or_all_aps"  # | router | all_devices
+    degraded_loss_ratio: float = 0.2  # mean echo loss over degraded_rounds above this
+    degraded_rtt: float = 0.3  # seconds: mean RTT over degraded_rounds above this
+    degraded_rounds: int = 10  # rounds averaged for "sustained"
+    degraded_for: float = 60.0  # seconds a degraded state must last before its warning
+    traceroute: bool = True  # locate the path break when a village router goes down
+    traceroute_max_hops: int = 16
+    traceroute_timeout: float = 1.0  # seconds waiting for the hops' answers (one try)
+    traceroute_wait: float = 4.0  # seconds a firing alert waits for its traceroute
+    tick: float = 1.0  # seconds between timer evaluations (re-notify, windows)
+    maintenance: tuple[MaintenanceWindow, ...] = ()
 
 
 # --- Notifications (netwatch.alerting.notifiers): contact lists, routes, delivery ---------------
