@@ -11,6 +11,7 @@ packets throughout; nothing outside the namespace is touched.
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 from dataclasses import dataclass
 
@@ -104,9 +105,13 @@ def build_network(inv: Inventory, sc: Scenario) -> None:
     )
 
 
-def demo_inventory(inv: Inventory, interval: float) -> Inventory:
-    """The default inventory with short intervals, so the demo shows results quickly."""
+def demo_inventory(inv: Inventory, interval: float, state_dir: str) -> Inventory:
+    """The default inventory with short intervals, so the demo shows results quickly, and its
+    alert database in state_dir (a temporary folder: the demo leaves nothing behind)."""
     ping = dataclasses.replace(inv.settings.ping, interval=interval)
     snmp = dataclasses.replace(inv.settings.snmp, interval=max(interval, 10.0))
-    settings = dataclasses.replace(inv.settings, ping=ping, snmp=snmp)
+    alerting = dataclasses.replace(
+        inv.settings.alerting, db_path=os.path.join(state_dir, "alerts.sqlite3")
+    )
+    settings = dataclasses.replace(inv.settings, ping=ping, snmp=snmp, alerting=alerting)
     return dataclasses.replace(inv, settings=settings)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,8 @@ class Runtime:
         self._unregister_icmp: Any = None
         self._snmp: Any = None
         self._traps: Any = None
+        self.alerts: Any = None  # netwatch.alerting.service.AlertService once started
+        self.alert_engine: Any = None
         self._extra_stops: list[Any] = []
         self._reload_lock = asyncio.Lock()
         # Where sinks on the host reach from (the demo probes from a private namespace).
@@ -89,7 +92,15 @@ class Runtime:
         """The /metrics families of every part that is running."""
         from netwatch.exporters import prometheus, prometheus_snmp
 
-        return [*prometheus.DEFAULT_SOURCES, prometheus_snmp.families]
+        def alert_families(state: Any) -> Any:
+            # The alert service starts after the web server: look it up at scrape time.
+            if self.alerts is None:
+                return ()
+            from netwatch.exporters import prometheus_alerts
+
+            return prometheus_alerts.families(self.alerts.engine)
+
+        return [*prometheus.DEFAULT_SOURCES, prometheus_snmp.families, alert_families]
 
     async def start(self) -> None:
         import netwatch.collectors.snmp.telemetry  # noqa: F401 (registers the engine's metrics)
@@ -110,6 +121,7 @@ class Runtime:
         self.scheduler.start(self.inventory)
         if self.inventory.settings.snmp_traps.enabled:
             await self._start_traps()
+        await self._start_alerting()
         from netwatch.exporters.influxdb.hook import attach as attach_influxdb
 
         await attach_influxdb(self, self.host_network)
@@ -121,6 +133,22 @@ class Runtime:
             len(self.inventory.villages),
             self.scheduler.job_count,
         )
+
+    async def _start_alerting(self) -> None:
+        from netwatch.alerting.maintenance import MaintenanceError
+        from netwatch.alerting.service import AlertService
+
+        assert self.scheduler is not None
+        try:
+            service = AlertService.create(self.inventory, self.state, self.scheduler.request_poll)
+        except (MaintenanceError, OSError, sqlite3.Error) as exc:
+            # Monitoring and /metrics go on; the operator sees why nobody will be paged.
+            log.error("alerting not started: %s", exc)
+            return
+        await service.start()
+        self.alerts = service
+        self.alert_engine = service.engine  # firing alerts for the InfluxDB exporter
+        self.on_stop(service.stop)
 
     async def _start_traps(self) -> None:
         from netwatch.collectors.snmp.traps import TrapListener
@@ -182,6 +210,9 @@ class Runtime:
                 added, removed, changed = self.scheduler.sync(new)
             if self._traps is not None:
                 await self._traps.reload()
+            if self.alerts is not None:
+                for error in self.alerts.reload(new):
+                    log.error("reload: %s", error)
             telemetry.RELOAD_SUCCESS.set(1)
             telemetry.RELOAD_TIME.set(time.time())
             telemetry.RELOADS.labels("success").inc()

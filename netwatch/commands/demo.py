@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import time
 
 
@@ -57,7 +58,9 @@ def handle(args: argparse.Namespace) -> int:
     os.environ.setdefault("NETWATCH_SNMP_COMMUNITY", DEMO_COMMUNITY)
     path = args.config or str(default_config_path())
     try:
-        inventory = demo_inventory(load_inventory(path), args.interval)
+        state_dir = tempfile.TemporaryDirectory(prefix="netwatch-demo-")
+        args.state_dir = state_dir  # removed at exit, like the rest of the demo
+        inventory = demo_inventory(load_inventory(path), args.interval, state_dir.name)
     except ConfigError as exc:
         print("\n".join(exc.errors), file=sys.stderr)
         return 1
@@ -65,8 +68,6 @@ def handle(args: argparse.Namespace) -> int:
     sock = _bind(args.listen)
     host_network = None
     if args.influxdb:
-        import tempfile
-
         from netwatch.exporters.influxdb.demo import with_influxdb
         from netwatch.exporters.influxdb.hostnet import HostNetwork
 
@@ -177,6 +178,10 @@ def _summary(runtime, tty: bool) -> str:
         line += " | down: " + ", ".join(down[:3])
     if degraded:
         line += " | degraded: " + ", ".join(degraded[:3])
+    if runtime.alerts is not None:
+        firing = [a.labels["alertname"] for a in runtime.alerts.engine.open.values()]
+        if firing:
+            line += f" | alerts firing: {len(firing)} ({', '.join(sorted(set(firing)))})"
     if tty:
         width = os.get_terminal_size().columns if sys.stdout.isatty() else 120
         return "\r" + line[: width - 1].ljust(width - 1)

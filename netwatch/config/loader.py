@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 
@@ -154,13 +154,25 @@ def build_inventory(docs: list[Document], issues: Issues, path: str) -> Inventor
     return Inventory(
         regency_code=regency_code or "",
         regency_name=regency_name or "",
-        settings=settings,
+        settings=_anchor_paths(settings, os.path.dirname(os.path.abspath(path))),
         districts={p.item.code: p.item for p in tree.districts},
         villages={p.item.code: p.item for p in tree.villages},
         devices={p.item.name: p.item for p in tree.devices},
         credentials=credentials,
         source=path,
     )
+
+
+def _anchor_paths(settings: Settings, base: str) -> Settings:
+    """Relative state paths are relative to the root config's folder (as Prometheus does),
+    so `netwatch run` and `netwatch alerts` find the same database from any directory."""
+    alerting = settings.alerting
+    if not os.path.isabs(alerting.db_path):
+        alerting = replace(alerting, db_path=os.path.join(base, alerting.db_path))
+    influx = settings.influxdb
+    if influx is not None and not os.path.isabs(influx.spool_dir):
+        influx = replace(influx, spool_dir=os.path.join(base, influx.spool_dir))
+    return replace(settings, alerting=alerting, influxdb=influx)
 
 
 def _regency(data: Mapping, top: Loc, issues: Issues, tree: Tree) -> tuple[str | None, str | None]:
