@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import os
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 
 class Role(enum.StrEnum):
@@ -118,33 +119,49 @@ class District:
     source: Source | None = None
 
 
+def _bounded(default: float, low: float, *, strict: bool = False) -> Any:
+    """A settings field with a lower bound (strict: value > low), checked by the config loader."""
+
+    def check(value: float) -> None:
+        if value < low or (strict and value == low):
+            raise ValueError(f"{value:g} must be {'>' if strict else '>='} {low:g}")
+
+    return field(default=default, metadata={"check": check})
+
+
+def _check_listen(value: str) -> None:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r} is not host:port (e.g. 127.0.0.1:9108, [::1]:9108)")
+
+
 @dataclass(frozen=True, slots=True)
 class PingSettings:
-    interval: float = 30.0  # seconds between rounds per device
-    count: int = 5  # echo requests per round
-    spacing: float = 0.2  # seconds between the echoes of one round
-    timeout: float = 1.0  # seconds to wait for the last echo's reply
-    size: int = 56  # ICMP payload bytes, as ping(8)
+    interval: float = _bounded(30.0, 0, strict=True)  # seconds between rounds per device
+    count: int = _bounded(5, 1)  # echo requests per round
+    spacing: float = _bounded(0.2, 0)  # seconds between the echoes of one round
+    timeout: float = _bounded(1.0, 0, strict=True)  # seconds to wait for the last echo's reply
+    size: int = _bounded(56, 0)  # ICMP payload bytes, as ping(8)
 
 
 @dataclass(frozen=True, slots=True)
 class SnmpSettings:
-    interval: float = 60.0
-    timeout: float = 2.0
-    retries: int = 1
-    max_repetitions: int = 25
+    interval: float = _bounded(60.0, 0, strict=True)
+    timeout: float = _bounded(2.0, 0, strict=True)
+    retries: int = _bounded(1, 0)
+    max_repetitions: int = _bounded(25, 1)
 
 
 @dataclass(frozen=True, slots=True)
 class SchedulerSettings:
-    max_concurrency: int = 1000  # device jobs running at once
-    misfire_grace: float = 5.0  # seconds a late job may still start
+    max_concurrency: int = _bounded(1000, 1)  # device jobs running at once
+    misfire_grace: float = _bounded(5.0, 0)  # seconds a late job may still start
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    language: str = "id"  # id | en: text people read (alerts, status page)
-    listen: str = "127.0.0.1:9108"
+    language: Literal["id", "en"] = "id"  # text people read (alerts, status page)
+    listen: str = field(default="127.0.0.1:9108", metadata={"check": _check_listen})
     ping: PingSettings = field(default_factory=PingSettings)
     snmp: SnmpSettings = field(default_factory=SnmpSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)

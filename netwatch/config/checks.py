@@ -1,0 +1,74 @@
+"""Checks across the whole inventory: duplicates, parents, parent cycles, credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from netwatch.config.errors import Issues
+from netwatch.config.regency import Placed, Tree
+from netwatch.config.values import check_address
+
+
+def _duplicates(
+    placed: Iterable[Placed], key: Callable[[Any], str], field: str, what: str, issues: Issues
+) -> None:
+    first: dict[str, Placed] = {}
+    for p in placed:
+        try:
+            k = key(p.item)
+        except ValueError:  # already reported as a bad value
+            continue
+        if k in first:
+            where = p.loc.key(p.node, field)
+            was = first[k].loc.key(first[k].node, field)
+            issues.at(
+                where,
+                f"duplicate {what} {getattr(p.item, field)!r} (first at {was.file}:{was.line})",
+            )
+        else:
+            first[k] = p
+
+
+def check_tree(
+    tree: Tree, credentials: Iterable[str], issues: Issues, broken_creds: Iterable[str] = ()
+) -> None:
+    """Record every cross-reference problem of tree in issues.
+
+    broken_creds: credentials written but invalid (already reported; not "unknown").
+    """
+    broken_creds = set(broken_creds)
+    _duplicates(tree.districts, lambda d: d.code, "code", "district code", issues)
+    _duplicates(tree.villages, lambda v: v.code, "code", "village code", issues)
+    _duplicates(tree.devices, lambda d: d.name, "name", "device name", issues)
+    _duplicates(tree.devices, lambda d: check_address(d.address), "address", "address", issues)
+    by_name = {p.item.name: p for p in tree.devices}
+    creds = set(credentials)
+    for p in tree.devices:
+        dev = p.item
+        if dev.parent is not None and dev.parent not in by_name and dev.parent not in tree.broken:
+            where = p.loc.key(p.node, "parent")
+            issues.at(where, f"unknown parent device {dev.parent!r}")
+        if dev.snmp is not None and dev.snmp not in creds and dev.snmp not in broken_creds:
+            where = p.loc.key(p.node, "snmp")
+            known = ", ".join(sorted(creds)) or "none defined"
+            issues.at(where, f"unknown SNMP credential {dev.snmp!r} ({known})")
+    _cycles(tree.devices, by_name, issues)
+
+
+def _cycles(devices: list[Placed], by_name: dict[str, Placed], issues: Issues) -> None:
+    done: set[str] = set()
+    for p in devices:
+        chain: list[str] = []
+        seen: dict[str, int] = {}
+        name: str | None = p.item.name
+        while name is not None and name in by_name and name not in done and name not in seen:
+            seen[name] = len(chain)
+            chain.append(name)
+            name = by_name[name].item.parent
+        if name is not None and name in seen:
+            cycle = [*chain[seen[name] :], name]
+            at = by_name[cycle[0]]
+            where = at.loc.key(at.node, "parent")
+            issues.at(where, f"parent cycle: {' -> '.join(cycle)}")
+        done.update(chain)

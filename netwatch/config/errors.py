@@ -1,0 +1,50 @@
+"""Config errors: every problem found, each as `file:line: path: message`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem in a config file; line is 1-based (0 when the file itself is at fault)."""
+
+    file: str
+    line: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class ConfigError(Exception):
+    """A config that did not validate; .errors lists every problem as a string."""
+
+    def __init__(self, issues: list[Issue]) -> None:
+        self.issues = list(issues)
+        self.errors = [str(i) for i in self.issues]
+        super().__init__("\n".join(self.errors))
+
+
+class Issues:
+    """Collects problems so that one pass reports all of them."""
+
+    def __init__(self) -> None:
+        self.items: list[Issue] = []
+
+    def add(self, file: str, line: int, path: str, message: str) -> None:
+        self.items.append(Issue(file, line, path, message))
+
+    def at(self, loc: Any, message: str) -> None:
+        """Record message at a Loc (anything with file, line and path)."""
+        self.add(loc.file, loc.line, loc.path, message)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ConfigError(self.items)

@@ -1,0 +1,207 @@
+"""load_inventory: read the root file and its includes, validate everything, build Inventory."""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from netwatch.config.builder import _INVALID, build, convert, unknown_keys
+from netwatch.config.checks import check_tree
+from netwatch.config.credentials import parse_credentials
+from netwatch.config.errors import ConfigError, Issues
+from netwatch.config.nodes import Loc, node_line, parse, type_name
+from netwatch.config.regency import REGENCY_CODE, Tree, parse_districts
+from netwatch.model import Inventory, Settings
+
+ROOT_KEYS = ("settings", "credentials", "include", "regency")
+INCLUDED_KEYS = ("districts", "include")
+REGENCY_KEYS = ("code", "name", "districts")
+
+
+def default_config_path() -> str:
+    """The packaged default inventory (configs/banyuwangi.yaml)."""
+    return str(resources.files("netwatch.configs").joinpath("banyuwangi.yaml"))
+
+
+@dataclass(slots=True)
+class Document:
+    """One parsed file: the root or an included one (path as displayed in errors)."""
+
+    path: str
+    data: Any
+    text: str
+    root: bool
+
+
+def read_documents(path: str, texts: Mapping[str, str] | None = None) -> list[Document]:
+    """Parse the root file and every include (depth first); texts replaces file contents."""
+    issues = Issues()
+    docs: list[Document] = []
+    _read(os.path.normpath(path), texts or {}, issues, docs, [], None)
+    issues.raise_if_any()
+    return docs
+
+
+def _read(
+    path: str,
+    texts: Mapping[str, str],
+    issues: Issues,
+    docs: list[Document],
+    stack: list[str],
+    origin: Loc | None,
+) -> None:
+    real = os.path.realpath(path)
+    if real in stack:
+        cycle = " -> ".join([*stack[stack.index(real) :], real])
+        where = origin or Loc(path, 0, "")
+        issues.at(where, f"include cycle: {cycle}")
+        return
+    if path in texts:
+        text = texts[path]
+    else:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            where = origin or Loc(path, 0, "")
+            issues.at(where, f"cannot read {path}: {exc.strerror}")
+            return
+    try:
+        data = parse(text, path)
+    except ConfigError as exc:
+        issues.items.extend(exc.issues)
+        return
+    doc = Document(path, data, text, root=not stack)
+    docs.append(doc)
+    if not isinstance(data, Mapping):
+        if data is not None or not stack:
+            issues.add(path, 1, "", f"the file must hold a mapping, not {type_name(data)}")
+        return
+    top = Loc(path, 1, "")
+    patterns = data.get("include")
+    if patterns is None:
+        return
+    iloc = top.key(data, "include")
+    if not isinstance(patterns, list):
+        issues.at(iloc, f"must be a list, not {type_name(patterns)}")
+        return
+    base = os.path.dirname(path)
+    for i, pattern in enumerate(patterns):
+        ploc = iloc.item(patterns, i)
+        if not isinstance(pattern, str) or not pattern:
+            issues.at(ploc, "must be a file path or glob")
+            continue
+        full = os.path.normpath(os.path.join(base, pattern))
+        if glob.has_magic(full):
+            matches = sorted(glob.glob(full))
+            if not matches:
+                issues.at(ploc, f"{pattern!r} matches no file")
+        else:
+            matches = [full]
+            if full not in texts and not os.path.isfile(full):
+                issues.at(ploc, f"include file {full} not found")
+                continue
+        for match in matches:
+            _read(os.path.normpath(match), texts, issues, docs, [*stack, real], ploc)
+
+
+def load_inventory(path: str | os.PathLike, texts: Mapping[str, str] | None = None) -> Inventory:
+    """Load and validate; raise ConfigError listing every problem at once."""
+    path = os.fspath(path)
+    issues = Issues()
+    # Files that parsed are validated even when another one did not: report everything at once.
+    docs: list[Document] = []
+    _read(os.path.normpath(path), texts or {}, issues, docs, [], None)
+    return build_inventory(docs, issues, path)
+
+
+def build_inventory(docs: list[Document], issues: Issues, path: str) -> Inventory:
+    """Validate parsed documents into an Inventory, or raise ConfigError with all issues."""
+    settings = Settings()
+    credentials: dict = {}
+    tree = Tree()
+    regency_code = regency_name = None
+    for doc in docs:
+        data = doc.data
+        if not isinstance(data, Mapping):
+            continue
+        top = Loc(doc.path, 1, "")
+        if doc.root:
+            unknown_keys(data, ROOT_KEYS, top, issues)
+            if "settings" in data:
+                built = build(Settings, data["settings"], top.key(data, "settings"), issues)
+                settings = built or settings
+            credentials = parse_credentials(
+                data.get("credentials"), top.key(data, "credentials"), issues
+            )
+            regency_code, regency_name = _regency(data, top, issues, tree)
+        else:
+            unknown_keys(data, INCLUDED_KEYS, top, issues)
+            seq = data.get("districts")
+            dloc = top.key(data, "districts")
+            if seq is None:
+                issues.add(doc.path, 1, "", "an included file holds 'districts:' (a list)")
+            elif not isinstance(seq, list):
+                issues.at(dloc, f"must be a list, not {type_name(seq)}")
+            else:
+                parse_districts(seq, dloc, regency_code, issues, tree)
+    check_tree(tree, credentials, issues, _written_credentials(docs))
+    issues.raise_if_any()
+    return Inventory(
+        regency_code=regency_code or "",
+        regency_name=regency_name or "",
+        settings=settings,
+        districts={p.item.code: p.item for p in tree.districts},
+        villages={p.item.code: p.item for p in tree.villages},
+        devices={p.item.name: p.item for p in tree.devices},
+        credentials=credentials,
+        source=path,
+    )
+
+
+def _regency(data: Mapping, top: Loc, issues: Issues, tree: Tree) -> tuple[str | None, str | None]:
+    if "regency" not in data:
+        issues.add(top.file, 1, "", "missing required key 'regency'")
+        return None, None
+    node = data["regency"]
+    loc = top.key(data, "regency")
+    if not isinstance(node, Mapping):
+        issues.at(loc, f"must be a mapping, not {type_name(node)}")
+        return None, None
+    loc = Loc(loc.file, node_line(node, loc.line), loc.path)
+    unknown_keys(node, REGENCY_KEYS, loc, issues)
+    values = []
+    for key in ("code", "name"):
+        if key not in node:
+            issues.at(loc, f"missing required key '{key}'")
+            values.append(None)
+            continue
+        value = convert(str, node[key], loc.key(node, key), issues)
+        values.append(None if value is _INVALID else value)
+    code, name = values
+    if code is not None and not REGENCY_CODE.fullmatch(code):
+        where = loc.key(node, "code")
+        issues.at(where, f"{code!r} is not a regency code NN.NN")
+        code = None
+    seq = node.get("districts")
+    dloc = loc.key(node, "districts")
+    if seq is None:
+        pass  # all districts may come from included files
+    elif not isinstance(seq, list):
+        issues.at(dloc, f"must be a list, not {type_name(seq)}")
+    else:
+        parse_districts(seq, dloc, code, issues, tree)
+    return code, name
+
+
+def _written_credentials(docs: list[Document]) -> list[str]:
+    for doc in docs:
+        if doc.root and isinstance(doc.data, Mapping):
+            creds = doc.data.get("credentials")
+            snmp = creds.get("snmp") if isinstance(creds, Mapping) else None
+            return [str(k) for k in snmp] if isinstance(snmp, Mapping) else []
+    return []

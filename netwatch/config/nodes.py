@@ -1,0 +1,106 @@
+"""Reading YAML with positions: ruamel.yaml round-trip nodes and their 1-based lines."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from netwatch.config.errors import ConfigError, Issue
+
+
+def new_yaml() -> YAML:
+    """The one round-trip YAML setup, so that an unchanged file dumps byte-identical."""
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def parse(text: str, file: str) -> Any:
+    """Parse one document; a syntax error becomes a ConfigError at the parser's line."""
+    try:
+        return new_yaml().load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 0
+        problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise ConfigError([Issue(file, line, "", f"YAML syntax error: {problem}")]) from None
+    except YAMLError as exc:
+        raise ConfigError([Issue(file, 0, "", f"YAML error: {exc}")]) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Loc:
+    """Where a value sits: file, 1-based line and its dotted path in the document."""
+
+    file: str
+    line: int
+    path: str
+
+    def key(self, m: Mapping, key: str) -> Loc:
+        """The location of m[key]'s value (the key's line when the value spans lines)."""
+        return Loc(self.file, value_line(m, key, self.line), join(self.path, key))
+
+    def item(self, seq: list, index: int) -> Loc:
+        return Loc(self.file, item_line(seq, index, self.line), f"{self.path}[{index}]")
+
+
+def join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def node_line(node: Any, default: int) -> int:
+    if isinstance(node, CommentedMap | CommentedSeq):
+        return node.lc.line + 1
+    return default
+
+
+def key_line(m: Mapping, key: str, default: int) -> int:
+    if isinstance(m, CommentedMap):
+        try:
+            return m.lc.key(key)[0] + 1
+        except (KeyError, TypeError):
+            pass
+    return default
+
+
+def value_line(m: Mapping, key: str, default: int) -> int:
+    if isinstance(m, CommentedMap):
+        try:
+            return m.lc.value(key)[0] + 1
+        except (KeyError, TypeError):
+            return key_line(m, key, default)
+    return default
+
+
+def item_line(seq: list, index: int, default: int) -> int:
+    if isinstance(seq, CommentedSeq):
+        try:
+            return seq.lc.item(index)[0] + 1
+        except (KeyError, TypeError, IndexError):
+            pass
+    return default
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
