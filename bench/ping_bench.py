@@ -1,0 +1,139 @@
+"""Benchmark: `netwatch ping` vs fping, 3 echoes to each of N loopback hosts (127.x.y.z).
+
+Both run as subprocesses in the same run, alternately, under GNU time; wall, CPU (user + sys),
+peak RSS and lost replies are the median over the repetitions. Run as root (raw sockets):
+
+    .venv/bin/python bench/ping_bench.py [--hosts 1000 5000] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+COUNT = 3
+GNU_TIME = "/usr/bin/time"  # Debian package `time`
+TARGET_CPU_RATIO = 1.5
+
+
+@dataclass
+class Run:
+    wall: float
+    cpu: float
+    rss_mib: float
+    lost: int
+    rc: int
+
+
+def addresses(n: int) -> list[str]:
+    """n distinct loopback addresses, 127.1.0.1 upwards, skipping .0 and .255."""
+    out = []
+    i = 0
+    while len(out) < n:
+        hi, lo = divmod(i, 254)
+        out.append(f"127.{1 + hi // 256}.{hi % 256}.{lo + 1}")
+        i += 1
+    return out
+
+
+def lost_echoes(text: str, hosts: int) -> int:
+    """Count '-' in fping -C style lines ("addr : 0.05 - 0.04"); missing lines lose all."""
+    lost = 0
+    lines = 0
+    for line in text.splitlines():
+        if " : " not in line:
+            continue
+        lines += 1
+        lost += line.split(" : ", 1)[1].split().count("-")
+    return lost + (hosts - lines) * COUNT
+
+
+def measure(argv: list[str], hosts: int, output_on_stderr: bool) -> Run:
+    """Run argv under GNU time. CPU: wait4 on time (microseconds; includes its waited-for child
+    and ~2 ms of time itself). Peak RSS: GNU time's, the program's own (wait4 on a child forked
+    from this Python would count the parent's pages from before exec)."""
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile("r", suffix=".time") as timing,
+    ):
+        start = time.monotonic()
+        proc = subprocess.Popen(
+            [GNU_TIME, "-q", "-o", timing.name, "-f", "%M", *argv],
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        rss_kib = int(timing.read().split()[-1])
+        (err if output_on_stderr else out).seek(0)
+        text = (err if output_on_stderr else out).read().decode()
+    return Run(
+        wall=wall,
+        cpu=usage.ru_utime + usage.ru_stime,
+        rss_mib=rss_kib / 1024,
+        lost=lost_echoes(text, hosts),
+        rc=proc.returncode,
+    )
+
+
+def median(runs: list[Run]) -> Run:
+    return Run(
+        wall=statistics.median(r.wall for r in runs),
+        cpu=statistics.median(r.cpu for r in runs),
+        rss_mib=statistics.median(r.rss_mib for r in runs),
+        lost=max(r.lost for r in runs),
+        rc=max(r.rc for r in runs),
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hosts", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    fping = shutil.which("fping")
+    if fping is None or not os.path.exists(GNU_TIME):
+        print("needs fping and /usr/bin/time (apt-get install fping time)", file=sys.stderr)
+        return 2
+    ok = True
+    print(f"{COUNT} echoes per host, median of {args.repeat}; lost = worst run")
+    print(f"{'hosts':>6} {'tool':<9} {'wall s':>7} {'CPU s':>7} {'RSS MiB':>8} {'lost':>5}")
+    for n in args.hosts:
+        with tempfile.NamedTemporaryFile("w", suffix=".txt") as f:
+            f.write("\n".join(addresses(n)) + "\n")
+            f.flush()
+            ours_argv = [sys.executable, "-m", "netwatch", "ping", "-c", str(COUNT)]
+            ours_argv += ["-p", "10", "-t", "1", "-f", f.name]
+            peer_argv = [fping, "-C", str(COUNT), "-i", "0", "-p", "10", "-q", "-f", f.name]
+            ours: list[Run] = []
+            peer: list[Run] = []
+            for _ in range(args.repeat):
+                ours.append(measure(ours_argv, n, output_on_stderr=False))
+                peer.append(measure(peer_argv, n, output_on_stderr=True))
+        o, p = median(ours), median(peer)
+        for name, r in (("netwatch", o), ("fping", p)):
+            print(f"{n:>6} {name:<9} {r.wall:7.3f} {r.cpu:7.3f} {r.rss_mib:8.1f} {r.lost:>5}")
+        ratio = o.cpu / p.cpu if p.cpu else float("inf")
+        print(
+            f"{n:>6} ratio     {o.wall / p.wall:7.2f} {ratio:7.2f} {o.rss_mib / p.rss_mib:8.2f}"
+            f"   (netwatch / fping)"
+        )
+        if o.lost or (n >= 5000 and ratio > TARGET_CPU_RATIO):
+            ok = False
+    print(f"target: CPU <= {TARGET_CPU_RATIO}x fping at 5,000 hosts, no reply lost:", end=" ")
+    print("met" if ok else "NOT met")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

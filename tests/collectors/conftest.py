@@ -1,0 +1,1 @@
+from tests.helpers.netns import netlab  # noqa: F401  (fixture)

@@ -1,0 +1,461 @@
+"""ICMP collector: real echoes over loopback and test-made namespaces, checked against fping."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+
+import pytest
+from netwatch.collectors.icmp import Pinger, checksum, probe
+
+from netwatch.model import Device, District, Inventory, PingSettings, Role, Settings
+from netwatch.state import State
+from tests.helpers.netns import Netlab, requires_root
+
+pytestmark = [pytest.mark.root, requires_root]
+
+FPING = shutil.which("fping")
+LOOPBACK = ["127.0.0.1", "127.0.0.2", "127.3.4.5", "127.255.0.9"]
+
+
+def fping_alive(addresses: list[str], argv_prefix: list[str] | None = None) -> set[str]:
+    """Addresses fping (an independent C implementation) finds alive."""
+    assert FPING, "fping is a test dependency (apt-get install fping)"
+    argv = [*(argv_prefix or []), FPING, "-a", "-r", "1", "-t", "300", *addresses]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=30).stdout
+    return set(out.split())
+
+
+def one_device_state(address: str) -> State:
+    """A State with one router at address (the minimal inventory record_ping needs)."""
+    device = Device(name="r1", role=Role.ROUTER, address=address, district="35.10.07")
+    district = District(code="35.10.07", name="Gambiran", devices=("r1",))
+    inv = Inventory(
+        regency_code="35.10",
+        regency_name="Banyuwangi",
+        settings=Settings(),
+        districts={district.code: district},
+        villages={},
+        devices={"r1": device},
+        credentials={},
+    )
+    return State(inv)
+
+
+@pytest.fixture
+async def pinger():
+    p = await Pinger.create()
+    yield p
+    p.close()
+
+
+def test_checksum_rfc1071_example():
+    # RFC 1071 section 3: these bytes sum to 0xddf2, so the checksum is its complement.
+    assert checksum(bytes.fromhex("0001f203f4f5f6f7")) == 0xFFFF - 0xDDF2
+
+
+async def test_loopback_hosts_answer(pinger):
+    assert pinger.mode == "raw"  # root: the privileged socket is preferred
+    results = await pinger.sweep(LOOPBACK, count=3, spacing=0.01, timeout=1.0)
+    assert [r.address for r in results] == LOOPBACK
+    for r in results:
+        assert (r.sent, r.received, r.error) == (3, 3, None)
+        assert r.loss_ratio == 0.0
+        assert len(r.rtts) == 3
+        assert all(0 < t < 0.5 for t in r.rtts)
+        assert r.jitter is not None and r.jitter >= 0
+    assert fping_alive(LOOPBACK) == set(LOOPBACK)
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with open("/proc/net/if_inet6") as f:
+            return any(line.startswith("00000000000000000000000000000001") for line in f)
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="::1 is not configured on this machine")
+async def test_ipv6_loopback_answers(pinger):
+    r = await pinger.ping("::1", count=4, spacing=0.01)
+    assert (r.sent, r.received, r.error) == (4, 4, None)
+    assert all(0 < t < 0.5 for t in r.rtts)
+    assert fping_alive(["::1"]) == {"::1"}
+
+
+async def test_concurrent_rounds_to_one_address_count_their_own(pinger):
+    a, b, c = await asyncio.gather(
+        pinger.ping("127.0.0.1", count=40, spacing=0.001),
+        pinger.ping("127.0.0.1", count=25, spacing=0.002),
+        pinger.ping("127.0.0.7", count=30, spacing=0.001),
+    )
+    assert (a.sent, a.received) == (40, 40)
+    assert (b.sent, b.received) == (25, 25)
+    assert (c.sent, c.received) == (30, 30)
+
+
+async def test_sweep_of_many_hosts_counts_each_exactly(pinger):
+    addresses = [f"127.9.{i // 250}.{i % 250 + 1}" for i in range(2000)]
+    results = await pinger.sweep(addresses, count=3, spacing=0.01, timeout=2.0)
+    assert len(results) == 2000
+    assert {(r.sent, r.received) for r in results} == {(3, 3)}
+    assert all(len(r.rtts) == 3 for r in results)
+
+
+async def test_late_replies_are_ignored(pinger):
+    # With a zero timeout every reply is late (loopback takes microseconds, not zero).
+    late = await pinger.ping("127.0.0.1", count=5, spacing=0.001, timeout=0.0)
+    assert (late.sent, late.received, late.rtts) == (5, 0, [])
+    # The next round to the same host sees exactly its own replies, none left over.
+    again = await pinger.ping("127.0.0.1", count=5, spacing=0.001, timeout=1.0)
+    assert (again.sent, again.received) == (5, 5)
+
+
+async def test_names_use_the_injected_resolver_only():
+    asked: list[str] = []
+
+    async def resolver(name: str) -> list[str]:
+        asked.append(name)
+        if name == "router.desa.test":
+            return ["127.0.0.8"]
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    p = await Pinger.create(resolver=resolver)
+    try:
+        ok, bad = await p.sweep(["router.desa.test", "nowhere.invalid"], count=2, spacing=0.01)
+    finally:
+        p.close()
+    assert sorted(asked) == ["nowhere.invalid", "router.desa.test"]
+    assert (ok.address, ok.sent, ok.received, ok.error) == ("router.desa.test", 2, 2, None)
+    assert bad.error is not None and bad.error.startswith("unresolvable: nowhere.invalid")
+    assert (bad.sent, bad.received, bad.loss_ratio) == (0, 0, 1.0)
+
+
+async def test_probe_builds_an_observation(pinger):
+    device = Device(name="ap-1", role=Role.AP, address="127.0.0.9", district="35.10.07")
+    settings = PingSettings(count=3, spacing=0.01, timeout=1.0, size=56)
+    obs = await probe(device, settings, pinger)
+    assert obs.device == "ap-1"
+    assert (obs.result.sent, obs.result.received) == (3, 3)
+    assert 0 < obs.duration < 2.0
+
+
+@pytest.mark.parametrize("size", [0, 7, 56, 1400])
+async def test_payload_sizes(pinger, size):
+    r = await pinger.ping("127.0.0.1", count=2, spacing=0.01, size=size)
+    assert (r.sent, r.received) == (2, 2)
+
+
+def _two_villages(lab: Netlab):
+    core, village = lab.add("core"), lab.add("vil")
+    link = lab.link(core, "127.100.0.1", village, "127.100.0.2")
+    return core, village, link
+
+
+async def test_unreachable_host_is_down(netlab):
+    core, _, link = _two_villages(netlab)
+    pinger = core.call(Pinger.open)
+    try:
+        up = await pinger.ping("127.100.0.2", count=3, spacing=0.01)
+        assert (up.sent, up.received) == (3, 3)
+        link.set_up(False, side="b")
+        down = await pinger.ping("127.100.0.2", count=3, spacing=0.01, timeout=0.3)
+        # no route out of the namespace
+        noroute = await pinger.ping("127.200.0.1", count=3, spacing=0.01)
+    finally:
+        pinger.close()
+    assert (down.sent, down.received, down.loss_ratio, down.error) == (3, 0, 1.0, None)
+    assert fping_alive(["127.100.0.2"], core.argv()) == set()
+
+    state = one_device_state("127.100.0.2")
+    from netwatch.observations import PingObservation
+
+    state.record_ping(PingObservation("r1", 1000.0, down))
+    ds = state.devices["r1"]
+    assert (ds.up, ds.reason) == (False, "no reply")
+
+    assert noroute.error is not None and noroute.error.startswith("send failed:")
+    assert "unreachable" in noroute.error.lower()
+    state.record_ping(PingObservation("r1", 1001.0, noroute))
+    assert (ds.up, ds.reason) == (False, noroute.error)
+
+
+async def test_thirty_percent_inbound_loss(netlab):
+    core, _, _ = _two_villages(netlab)
+    # nft's one-line form does not parse this rule: one statement a line.
+    core.nft(
+        """
+        table inet nwloss {
+            chain input {
+                type filter hook input priority 0; policy accept;
+                icmp type echo-reply numgen random mod 100 < 30 drop
+            }
+        }
+        """
+    )
+    pinger = core.call(Pinger.open)
+    n = 400
+    try:
+        r = await pinger.ping("127.100.0.2", count=n, spacing=0.001, timeout=0.5)
+    finally:
+        pinger.close()
+    assert r.sent == n
+    # Binomial(400, 0.3): sd = 0.0229; 4.5 sd keeps a false failure below 1e-5.
+    sd = math.sqrt(0.3 * 0.7 / n)
+    assert abs(r.loss_ratio - 0.3) < 4.5 * sd, r.loss_ratio
+    state = one_device_state("127.100.0.2")
+    from netwatch.observations import PingObservation
+
+    state.record_ping(PingObservation("r1", 1000.0, r))
+    assert state.devices["r1"].up is True
+
+
+async def test_datagram_socket_mode(netlab):
+    core, _, _ = _two_villages(netlab)
+    core.sysctl("net.ipv4.ping_group_range", f"{os.getgid()} {os.getgid()}")
+    pinger = core.call(Pinger.open, mode="dgram")
+    try:
+        assert pinger.mode == "dgram"
+        a, b, far = await asyncio.gather(
+            pinger.ping("127.0.0.1", count=30, spacing=0.001),
+            pinger.ping("127.0.0.1", count=20, spacing=0.001),
+            pinger.ping("127.100.0.2", count=10, spacing=0.001),
+        )
+    finally:
+        pinger.close()
+    assert (a.sent, a.received) == (30, 30)
+    assert (b.sent, b.received) == (20, 20)
+    assert (far.sent, far.received) == (10, 10)
+
+
+# --- the CLI -------------------------------------------------------------------------------
+
+CLI = [sys.executable, "-m", "netwatch", "ping"]
+
+
+def cli(*args: str, prefix: list[str] | None = None, stdin: str | None = None):
+    return subprocess.run(
+        [*(prefix or []), *CLI, *args], capture_output=True, text=True, input=stdin, timeout=60
+    )
+
+
+def test_cli_lines_like_fping():
+    out = cli("-c", "3", "-p", "10", "127.0.0.1", "127.0.0.22")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert [line.split(" : ")[0].rstrip() for line in lines] == ["127.0.0.1", "127.0.0.22"]
+    assert len({line.index(" : ") for line in lines}) == 1  # aligned as fping aligns
+    for line in lines:
+        values = line.split(" : ")[1].split()
+        assert len(values) == 3
+        assert all(0 < float(v) < 500 for v in values)  # milliseconds
+    assert "2 hosts: 2 answered" in out.stderr
+
+
+def test_cli_json_and_stdin_file():
+    out = cli(
+        "--json", "-c", "2", "-p", "10", "-f", "-", stdin="127.0.0.1\n\n# comment\n127.0.0.3\n"
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert [d["address"] for d in data] == ["127.0.0.1", "127.0.0.3"]
+    for d in data:
+        assert (d["sent"], d["received"], d["loss_ratio"], d["error"]) == (2, 2, 0.0, None)
+        assert d["rtt_min_seconds"] <= d["rtt_avg_seconds"] <= d["rtt_max_seconds"]
+        assert len(d["rtts_seconds"]) == 2
+        assert d["jitter_seconds"] == pytest.approx(
+            abs(d["rtts_seconds"][1] - d["rtts_seconds"][0])
+        )
+
+
+def test_cli_dead_host_exit_1(netlab):
+    core, _, link = _two_villages(netlab)
+    link.set_up(False)
+    out = cli("-c", "2", "-p", "10", "-t", "0.2", "127.0.0.1", "127.100.0.2", prefix=core.argv())
+    assert out.returncode == 1, out.stderr
+    lines = dict(line.split(" : ") for line in out.stdout.splitlines())
+    lines = {k.rstrip(): v.split() for k, v in lines.items()}
+    assert lines["127.100.0.2"] == ["-", "-"]
+    assert len(lines["127.0.0.1"]) == 2 and "-" not in lines["127.0.0.1"]
+    assert "1 lost all echoes" in out.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["-c", "0", "127.0.0.1"], ["-p", "-1", "127.0.0.1"], ["-f", "/nonexistent/hosts"]],
+)
+def test_cli_usage_errors_exit_2(args):
+    out = cli(*args)
+    assert out.returncode == 2
+    assert out.stderr.strip()
+
+
+def test_cli_file_error_names_file_and_line(tmp_path):
+    hosts = tmp_path / "hosts.txt"
+    hosts.write_text("127.0.0.1\n# ok\n127.0.0.2 127.0.0.3\n")
+    out = cli("-f", str(hosts))
+    assert out.returncode == 2
+    assert f"{hosts}:3:" in out.stderr
+    assert out.stdout == ""  # nothing was pinged
+
+
+def test_cli_without_privilege_names_the_fix(netlab):
+    core = netlab.add("nopriv")
+    core.sysctl("net.ipv4.ping_group_range", "1 0")  # no group may open datagram ICMP
+    setpriv = ["setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw", "--"]
+    out = cli("127.0.0.1", prefix=core.argv(*setpriv))
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "CAP_NET_RAW" in out.stderr
+    assert "ping_group_range" in out.stderr
+
+
+# --- forged replies: the matching rules, with real packets ---------------------------------
+
+
+def _forge(src: str, dst: str, ident: int, seq: int, payload: bytes) -> bytes:
+    """An IPv4 echo reply with a chosen source (IP_HDRINCL); the kernel fills length and sum."""
+    icmp = struct.pack("!BBHHH", 0, 0, 0, ident, seq) + payload
+    icmp = icmp[:2] + struct.pack("!H", checksum(icmp)) + icmp[4:]
+    ip = struct.pack(
+        "!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 0, 0, 64, socket.IPPROTO_ICMP, 0,
+        socket.inet_aton(src), socket.inet_aton(dst),
+    )  # fmt: skip
+    return ip + icmp
+
+
+async def test_forged_replies_match_only_host_serial_and_identifier(netlab):
+    ns = netlab.add("forge")
+    for addr in ("127.0.0.2/32", "127.0.0.3/32"):
+        ns.run("ip", "addr", "add", addr, "dev", "lo")
+    # 127.0.0.2 stays silent: only the replies this test forges come back.
+    ns.nft(
+        """
+        table inet nwforge {
+            chain input {
+                type filter hook input priority 0; policy accept;
+                icmp type echo-request ip daddr 127.0.0.2 drop
+            }
+        }
+        """
+    )
+    pinger = ns.call(Pinger.open)
+    forger = ns.call(socket.socket, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    try:
+        task = asyncio.create_task(pinger.ping("127.0.0.2", count=1, timeout=3.0))
+        fam = pinger._families[socket.AF_INET]
+        for _ in range(100):
+            if fam.pending:
+                break
+            await asyncio.sleep(0.005)
+        ((seq, entry),) = fam.pending.items()
+        serial = entry[3]
+        good = struct.pack("!Q", serial) + bytes(48)
+        bad_serial = struct.pack("!Q", serial ^ 1) + bytes(48)
+        forged = [
+            _forge("127.0.0.3", "127.0.0.1", fam.ident, seq, good),  # wrong host
+            _forge("127.0.0.2", "127.0.0.1", fam.ident, seq, bad_serial),  # wrong serial
+            _forge("127.0.0.2", "127.0.0.1", fam.ident ^ 0xFFFF, seq, good),  # not our id
+        ]
+        for packet in forged:
+            forger.sendto(packet, ("127.0.0.1", 0))
+        await asyncio.sleep(0.05)
+        assert not task.done()  # none of them answered the echo
+        right = _forge("127.0.0.2", "127.0.0.1", fam.ident, seq, good)
+        forger.sendto(right, ("127.0.0.1", 0))
+        forger.sendto(right, ("127.0.0.1", 0))  # a duplicate
+        result = await asyncio.wait_for(task, 2.0)  # ends at the reply, not the timeout
+        await asyncio.sleep(0.05)
+        (stats,) = [s for s in pinger.stats() if s["family"] == "ipv4"]
+    finally:
+        forger.close()
+        pinger.close()
+    assert (result.sent, result.received, result.error) == (1, 1, None)
+    # wrong host + wrong serial + the duplicate; another identifier is not even ours.
+    assert stats["unmatched_replies"] == 3
+    assert stats["outstanding"] == 0
+
+
+async def test_self_metrics_count_late_replies_and_send_errors(netlab):
+    from netwatch.collectors import icmp_metrics
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    ns = netlab.add("metrics")
+    pinger = ns.call(Pinger.open)
+    registry = CollectorRegistry()
+    undo = icmp_metrics.register(pinger, registry)
+    try:
+        # Every loopback reply is later than a zero timeout: 5 late (or, once the round has
+        # ended, unmatched) replies. 127.200.0.1 has no route in the namespace: 1 failed send.
+        late = await pinger.ping("127.0.0.1", count=5, spacing=0.001, timeout=0.0)
+        noroute = await pinger.ping("127.200.0.1", count=3, spacing=0.001)
+        await asyncio.sleep(0.05)
+        text = generate_latest(registry).decode()
+    finally:
+        undo()
+        pinger.close()
+    assert (late.sent, late.received) == (5, 0)
+    assert noroute.error is not None
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+    }
+    v4 = (("family", "ipv4"),)
+    late_n = samples[("netwatch_icmp_late_replies_total", v4)]
+    unmatched_n = samples[("netwatch_icmp_unmatched_replies_total", v4)]
+    assert late_n + unmatched_n == 5
+    assert samples[("netwatch_icmp_send_errors_total", v4)] == 1
+    assert samples[("netwatch_icmp_outstanding_echoes", v4)] == 0
+    assert samples[("netwatch_icmp_socket_info", (("family", "ipv4"), ("mode", "raw")))] == 1
+
+
+def test_ipv6_link_local_with_scope_in_a_namespace(netlab):
+    core, village, link = _two_villages(netlab)
+    peer = village.link_local(link.dev_b)
+    ifindex = core.run("cat", f"/sys/class/net/{link.dev_a}/ifindex").stdout.strip()
+    targets = [f"{peer}%{link.dev_a}", f"{peer}%{ifindex}", "127.100.0.2", f"{peer}%nosuchif"]
+
+    async def sweep():
+        p = await Pinger.create()
+        try:
+            return await p.sweep(targets, count=3, spacing=0.01, timeout=1.0)
+        finally:
+            p.close()
+
+    # The whole loop runs inside the namespace, so interface names resolve there.
+    by_name, by_index, v4, bad = core.call(asyncio.run, sweep())
+    for r in (by_name, by_index, v4):
+        assert (r.sent, r.received, r.error) == (3, 3, None), r
+    assert bad.error is not None and bad.error.startswith("unresolvable:")
+    assert fping_alive([f"{peer}%{link.dev_a}"], core.argv()) == {f"{peer}%{link.dev_a}"}
+
+
+async def test_close_ends_running_rounds_cleanly(netlab):
+    core, _, link = _two_villages(netlab)
+    link.set_up(False, side="b")  # silent: the rounds would run to their timeouts
+    loop = asyncio.get_running_loop()
+    problems: list[dict] = []
+    loop.set_exception_handler(lambda _loop, ctx: problems.append(ctx))
+    pinger = core.call(Pinger.open)
+    one = asyncio.create_task(pinger.ping("127.100.0.2", count=5, spacing=0.2, timeout=5.0))
+    many = asyncio.create_task(
+        pinger.sweep(["127.100.0.2", "127.0.0.1"], count=5, spacing=0.2, timeout=5.0)
+    )
+    await asyncio.sleep(0.1)
+    pinger.close()
+    r1, (r2, r3) = await asyncio.wait_for(asyncio.gather(one, many), 1.0)
+    await asyncio.sleep(0.3)  # past the next echo's timer
+    assert problems == []
+    assert (r1.sent, r1.received) == (1, 0)
+    assert (r2.sent, r2.received) == (1, 0)
+    assert (r3.sent, r3.received) == (1, 1)  # 127.0.0.1 answered before the close
+    after = await pinger.ping("127.0.0.1", count=1)
+    assert (after.sent, after.error) == (0, "send failed: the pinger is closed")
