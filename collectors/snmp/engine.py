@@ -1,0 +1,371 @@
+"""SnmpEngine: the SnmpClient for v1/v2c over one shared asyncio UDP socket; v3 via pysnmp.
+
+Replies are matched by request-id and by source address/port; anything else is counted
+(`SnmpEngine.stats`) and dropped. Timeouts re-send the same datagram (same request-id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import random
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from netwatch.collectors.snmp import ber
+from netwatch.collectors.snmp.types import OID, Kind, SnmpError, Target, Value
+
+Resolver = Callable[[str], Awaitable[str]]
+_TIMEOUT = object()
+_ERROR_REASONS = {
+    ber.TOO_BIG: "too_big",
+    ber.NO_SUCH_NAME: "no_such_object",
+    ber.AUTHORIZATION_ERROR: "auth",
+}
+# RFC 3416 error-status names, by value.
+_ERROR_NAMES = (
+    *("noError", "tooBig", "noSuchName", "badValue", "readOnly", "genErr", "noAccess"),
+    *("wrongType", "wrongLength", "wrongEncoding", "wrongValue", "noCreation"),
+    *("inconsistentValue", "resourceUnavailable", "commitFailed", "undoFailed"),
+    *("authorizationError", "notWritable", "inconsistentName"),
+)
+MAX_OIDS_PER_GET = 32
+
+
+@dataclass
+class EngineStats:
+    """Counters of dropped or odd datagrams (monotonic; read them for self-metrics)."""
+
+    sent: int = 0
+    received: int = 0
+    retries: int = 0
+    timeouts: int = 0
+    decode_errors: int = 0
+    unknown_request_id: int = 0
+    wrong_source: int = 0
+    wrong_pdu: int = 0
+    bulk_fallbacks: int = 0
+    repetition_reductions: int = 0
+    truncated_walks: int = 0
+
+
+@dataclass
+class _Pending:
+    addr: tuple[str, int]
+    waiter: asyncio.Future[object] | None = None
+
+
+def error_reason(status: int) -> str:
+    return _ERROR_REASONS.get(status, "protocol")
+
+
+def error_name(status: int) -> str:
+    return _ERROR_NAMES[status] if 0 <= status < len(_ERROR_NAMES) else f"error {status}"
+
+
+class _Protocol(asyncio.DatagramProtocol):
+    def __init__(self, engine: SnmpEngine) -> None:
+        self.engine = engine
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:  # type: ignore[override]
+        self.engine._on_datagram(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable and the like: the request simply times out.
+        pass
+
+
+@dataclass
+class _TargetState:
+    semaphore: asyncio.Semaphore
+    no_bulk: bool = False
+
+
+@dataclass
+class SnmpEngine:
+    """SNMP v1/v2c (own codec) and v3 (pysnmp) behind the SnmpClient API."""
+
+    max_in_flight: int = 4  # concurrent requests per target (address, port)
+    resolver: Resolver | None = None  # for non-literal addresses; default: loop.getaddrinfo
+    local_address: str = "0.0.0.0"
+    stats: EngineStats = field(default_factory=EngineStats)
+
+    def __post_init__(self) -> None:
+        self._transports: dict[int, asyncio.DatagramTransport] = {}
+        self._pending: dict[int, _Pending] = {}
+        self._targets: dict[tuple[str, int], _TargetState] = {}
+        self._literals: dict[str, tuple[int, str]] = {}
+        self._next_id = random.randrange(1, 1 << 30)
+        self._v3: object | None = None
+        self._lock = asyncio.Lock()
+
+    # ---- lifecycle --------------------------------------------------------------------
+
+    async def close(self) -> None:
+        for transport in self._transports.values():
+            transport.close()
+        self._transports.clear()
+        if self._v3 is not None:
+            self._v3.close()  # type: ignore[attr-defined]
+            self._v3 = None
+
+    async def __aenter__(self) -> SnmpEngine:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _transport(self, family: int) -> asyncio.DatagramTransport:
+        transport = self._transports.get(family)
+        if transport is None or transport.is_closing():
+            async with self._lock:
+                transport = self._transports.get(family)
+                if transport is None or transport.is_closing():
+                    loop = asyncio.get_running_loop()
+                    local = self.local_address if family == socket.AF_INET else "::"
+                    transport, _ = await loop.create_datagram_endpoint(
+                        lambda: _Protocol(self), local_addr=(local, 0), family=family
+                    )
+                    self._transports[family] = transport
+        return transport
+
+    # ---- datagrams --------------------------------------------------------------------
+
+    def _on_datagram(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.stats.received += 1
+        try:
+            msg = ber.decode_message(data)
+        except SnmpError:
+            self.stats.decode_errors += 1
+            return
+        pending = self._pending.get(msg.request_id)
+        if pending is None:
+            self.stats.unknown_request_id += 1
+            return
+        if (addr[0], addr[1]) != pending.addr:
+            self.stats.wrong_source += 1
+            return
+        if msg.pdu_type != ber.RESPONSE:
+            self.stats.wrong_pdu += 1
+            return
+        waiter = pending.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(msg)
+
+    def _new_request_id(self) -> int:
+        rid = self._next_id
+        while rid in self._pending:
+            rid = rid + 1 if rid < 0x7FFFFFFF else 1
+        self._next_id = rid + 1 if rid < 0x7FFFFFFF else 1
+        return rid
+
+    async def _address(self, target: Target) -> tuple[int, tuple[str, int]]:
+        host = target.address
+        literal = self._literals.get(host)
+        if literal is not None:
+            return literal[0], (literal[1], target.port)
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            ip = ipaddress.ip_address(await self._resolve(host))
+        else:  # only literals are cached: a name may resolve differently next time
+            family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+            self._literals[host] = (family, str(ip))
+        family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+        return family, (str(ip), target.port)
+
+    async def _resolve(self, host: str) -> str:
+        try:
+            if self.resolver is not None:
+                return await self.resolver(host)
+            infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_DGRAM)
+            return str(infos[0][4][0])
+        except (OSError, LookupError, ValueError) as exc:
+            raise SnmpError("resolve", f"{host}: cannot resolve: {exc}") from None
+
+    def _state(self, addr: tuple[str, int]) -> _TargetState:
+        state = self._targets.get(addr)
+        if state is None:
+            state = self._targets[addr] = _TargetState(asyncio.Semaphore(self.max_in_flight))
+        return state
+
+    async def _request(
+        self,
+        target: Target,
+        pdu_type: int,
+        oids: Sequence[OID],
+        max_repetitions: int = 0,
+        *,
+        tries: int | None = None,
+    ) -> ber.Message:
+        """Send one PDU, re-sending on timeout; returns the matched Response."""
+        family, addr = await self._address(target)
+        transport = await self._transport(family)
+        version = ber.VERSION_1 if target.version == "1" else ber.VERSION_2C
+        community = target.community.encode()
+        loop = asyncio.get_running_loop()
+        if tries is None:
+            tries = target.retries + 1
+        async with self._state(addr).semaphore:
+            rid = self._new_request_id()
+            data = ber.encode_request(
+                version, community, pdu_type, rid, oids, max_repetitions=max_repetitions
+            )
+            pending = self._pending[rid] = _Pending(addr)
+            try:
+                for attempt in range(tries):
+                    waiter: asyncio.Future[object] = loop.create_future()
+                    pending.waiter = waiter
+                    transport.sendto(data, addr)
+                    self.stats.sent += 1
+                    if attempt:
+                        self.stats.retries += 1
+                    handle = loop.call_later(target.timeout, _expire, waiter)
+                    try:
+                        result = await waiter
+                    finally:
+                        handle.cancel()
+                    if result is not _TIMEOUT:
+                        return result  # type: ignore[return-value]
+            finally:
+                del self._pending[rid]
+        self.stats.timeouts += 1
+        raise SnmpError(
+            "timeout", f"{addr[0]}:{addr[1]}: no response after {tries} tries of {target.timeout}s"
+        )
+
+    # ---- SnmpClient -------------------------------------------------------------------
+
+    async def get(self, target: Target, oids: Sequence[OID]) -> dict[OID, Value]:
+        """GET the OIDs; exceptions (noSuchObject...) come back as Values, not errors."""
+        if target.version == "3":
+            return await self._v3_client().get(target, oids)
+        out: dict[OID, Value] = {}
+        for i in range(0, len(oids), MAX_OIDS_PER_GET):
+            await self._get_chunk(target, list(oids[i : i + MAX_OIDS_PER_GET]), out)
+        return out
+
+    async def _get_chunk(self, target: Target, oids: list[OID], out: dict[OID, Value]) -> None:
+        msg = await self._request(target, ber.GET, oids)
+        if msg.error_status == ber.TOO_BIG and len(oids) > 1:
+            half = len(oids) // 2
+            await self._get_chunk(target, oids[:half], out)
+            await self._get_chunk(target, oids[half:], out)
+            return
+        check_status(target, msg, oids)
+        if len(msg.varbinds) != len(oids):
+            raise SnmpError(
+                "protocol",
+                f"{target.address}: {len(msg.varbinds)} varbinds for {len(oids)} requested",
+            )
+        out.update(msg.varbinds)
+
+    async def walk(
+        self, target: Target, root: OID, *, max_rows: int = 100_000
+    ) -> list[tuple[OID, Value]]:
+        """All (oid, value) below root in OID order, at most max_rows of them."""
+        if target.version == "3":
+            return await self._v3_client().walk(target, root, max_rows=max_rows)
+        _, addr = await self._address(target)
+        state = self._state(addr)
+        walker = Walker(root, max_rows)
+        reps = max(1, target.max_repetitions)
+        while not walker.done:
+            bulk = target.version != "1" and not state.no_bulk
+            if not bulk:
+                msg = await self._request(target, ber.GETNEXT, [walker.last])
+                if target.version == "1" and msg.error_status == ber.NO_SUCH_NAME:
+                    break  # v1's end of MIB view
+                check_status(target, msg, [walker.last])
+                if len(msg.varbinds) != 1:
+                    raise SnmpError(
+                        "protocol",
+                        f"{target.address}: GETNEXT answered with {len(msg.varbinds)} varbinds",
+                    )
+                walker.feed(target, msg.varbinds)
+                continue
+            try:
+                # A big reply that never comes is often one the agent could not send:
+                # below full repetitions, try once then halve.
+                tries = None if reps == 1 else 1
+                msg = await self._request(target, ber.GETBULK, [walker.last], reps, tries=tries)
+            except SnmpError as exc:
+                if exc.reason == "timeout" and reps > 1:
+                    reps //= 2
+                    self.stats.repetition_reductions += 1
+                    continue
+                raise
+            if msg.error_status == ber.TOO_BIG and reps > 1:
+                reps //= 2
+                self.stats.repetition_reductions += 1
+                continue
+            if (
+                msg.error_status not in (0, ber.TOO_BIG, ber.AUTHORIZATION_ERROR)
+                or not msg.varbinds
+            ):
+                # Agents that mishandle GETBULK: answer it with an error or nothing.
+                state.no_bulk = True
+                self.stats.bulk_fallbacks += 1
+                continue
+            check_status(target, msg, [walker.last])
+            walker.feed(target, msg.varbinds)
+        if walker.truncated:
+            self.stats.truncated_walks += 1
+        return walker.rows
+
+    def _v3_client(self):  # type: ignore[no-untyped-def]
+        if self._v3 is None:
+            from netwatch.collectors.snmp.v3 import V3Client
+
+            self._v3 = V3Client()
+        return self._v3
+
+
+def _expire(waiter: asyncio.Future[object]) -> None:
+    if not waiter.done():
+        waiter.set_result(_TIMEOUT)
+
+
+def check_status(target: Target, msg: ber.Message, oids: Sequence[OID]) -> None:
+    """Raise SnmpError for a non-zero error-status."""
+    status = msg.error_status
+    if status == 0:
+        return
+    where = ""
+    if 0 < msg.error_index <= len(oids):
+        where = " at " + ".".join(map(str, oids[msg.error_index - 1]))
+    raise SnmpError(error_reason(status), f"{target.address}: {error_name(status)}{where}")
+
+
+class Walker:
+    """The walk state machine shared by v1/v2c and v3: subtree, order and row bounds."""
+
+    def __init__(self, root: OID, max_rows: int) -> None:
+        self.root = tuple(root)
+        self.last: OID = self.root
+        self.rows: list[tuple[OID, Value]] = []
+        self.max_rows = max_rows
+        self.done = False
+        self.truncated = False
+
+    def feed(self, target: Target, varbinds: Sequence[tuple[OID, Value]]) -> None:
+        root, n = self.root, len(self.root)
+        rows = self.rows
+        last = self.last
+        for oid, value in varbinds:
+            if value.kind == Kind.END_OF_MIB_VIEW or oid[:n] != root:
+                self.done = True
+                break
+            if oid <= last:
+                raise SnmpError(
+                    "protocol",
+                    f"{target.address}: OID not increasing: "
+                    f"{'.'.join(map(str, oid))} after {'.'.join(map(str, last))}",
+                )
+            if len(rows) >= self.max_rows:
+                self.done = self.truncated = True
+                break
+            rows.append((oid, value))
+            last = oid
+        self.last = last

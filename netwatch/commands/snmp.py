@@ -1,0 +1,242 @@
+"""`netwatch snmp get|walk`: one-shot SNMP queries with netwatch's engine, output as snmpwalk -On.
+
+More subcommands plug in through `SUBCOMMANDS` (each adds its own parser); they can reuse
+`add_target_arguments` and `target_from_args` for the agent address and credentials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from netwatch.collectors.snmp.types import OID, Kind, SnmpError, Target, Value, parse_oid
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("snmp", help="query an SNMP agent (get, walk)")
+    sub = parser.add_subparsers(dest="snmp_command", required=True, metavar="SUBCOMMAND")
+    for add in SUBCOMMANDS:
+        add(sub)
+
+
+def _add_get(sub: Any) -> None:
+    p = sub.add_parser("get", help="GET one or more OIDs")
+    add_target_arguments(p)
+    p.add_argument("oids", nargs="+", metavar="OID", help="numeric OIDs")
+    p.add_argument("--json", action="store_true", help="print JSON instead of snmpget-like text")
+    p.set_defaults(handler=_run_get)
+
+
+def _add_walk(sub: Any) -> None:
+    p = sub.add_parser("walk", help="walk a subtree (GETBULK on v2c/v3, GETNEXT on v1)")
+    add_target_arguments(p)
+    p.add_argument("oid", metavar="OID", help="numeric OID of the subtree")
+    p.add_argument("--max-rows", type=int, default=100_000, help="stop after this many rows")
+    p.add_argument("--json", action="store_true", help="print JSON instead of snmpwalk-like text")
+    p.set_defaults(handler=_run_walk)
+
+
+SUBCOMMANDS: list[Callable[[Any], None]] = [_add_get, _add_walk]
+
+
+def add_target_arguments(p: argparse.ArgumentParser) -> None:
+    """TARGET plus version, credentials and timing options."""
+    p.add_argument("target", metavar="TARGET", help="agent IP address (or ADDRESS:PORT)")
+    p.add_argument("--version", "-v", dest="snmp_version", choices=("1", "2c", "3"),
+                   default="2c", help="SNMP version (default 2c)")  # fmt: skip
+    p.add_argument("--port", type=int, default=None, help="UDP port (default 161)")
+    p.add_argument("--community", "-c", default=None, help="v1/v2c community (default public)")
+    p.add_argument("--community-env", metavar="VAR", help="read the community from $VAR")
+    p.add_argument("--v3-user", "-u", help="SNMPv3 USM user name")
+    p.add_argument("--auth-proto", "-a", help="md5|sha|sha224|sha256|sha384|sha512")
+    p.add_argument("--auth-key", "-A",
+                   help="auth passphrase (visible in ps: prefer --auth-key-env)")  # fmt: skip
+    p.add_argument("--auth-key-env", metavar="VAR", help="read the auth passphrase from $VAR")
+    p.add_argument("--priv-proto", "-x", help="des|aes128|aes192|aes256|aes192c|aes256c")
+    p.add_argument("--priv-key", "-X",
+                   help="privacy passphrase (visible in ps: prefer --priv-key-env)")  # fmt: skip
+    p.add_argument("--priv-key-env", metavar="VAR", help="read the privacy passphrase from $VAR")
+    p.add_argument("--context", "-n", default="", help="SNMPv3 context name")
+    p.add_argument("--timeout", "-t", type=float, default=2.0, help="seconds per try")
+    p.add_argument("--retries", "-r", type=int, default=1, help="re-sends after a timeout")
+    p.add_argument("--max-repetitions", type=int, default=25, help="GETBULK max-repetitions")
+
+
+def _secret(value: str | None, env: str | None, what: str) -> str | None:
+    if env:
+        try:
+            return os.environ[env]
+        except KeyError:
+            raise SystemExit(
+                f"netwatch snmp: environment variable {env} ({what}) is not set"
+            ) from None
+    return value
+
+
+def target_from_args(args: argparse.Namespace) -> Target:
+    """A Target from the options of add_target_arguments; exits with a message on bad input."""
+    address, port = args.target, args.port
+    if address.count(":") == 1:  # ADDRESS:PORT (an IPv6 address has several colons)
+        address, _, port_text = address.partition(":")
+        if port is None:
+            try:
+                port = int(port_text)
+            except ValueError:
+                raise SystemExit(f"netwatch snmp: bad port in {args.target!r}") from None
+    community = _secret(args.community, args.community_env, "community") or "public"
+    if args.snmp_version == "3" and not args.v3_user:
+        raise SystemExit("netwatch snmp: --version 3 needs --v3-user")
+    return Target(
+        address=address,
+        port=port or 161,
+        version=args.snmp_version,
+        community=community,
+        user=args.v3_user,
+        auth_protocol=args.auth_proto,
+        auth_key=_secret(args.auth_key, args.auth_key_env, "auth key"),
+        priv_protocol=args.priv_proto,
+        priv_key=_secret(args.priv_key, args.priv_key_env, "privacy key"),
+        context=args.context,
+        timeout=args.timeout,
+        retries=args.retries,
+        max_repetitions=args.max_repetitions,
+    )
+
+
+def _oid_arg(text: str) -> OID:
+    try:
+        oid = parse_oid(text)
+    except ValueError:
+        raise SystemExit(f"netwatch snmp: {text!r} is not a numeric OID") from None
+    if len(oid) < 2:
+        raise SystemExit(f"netwatch snmp: {text!r} is too short for an OID")
+    return oid
+
+
+def _run_get(args: argparse.Namespace) -> int:
+    target = target_from_args(args)
+    oids = [_oid_arg(o) for o in args.oids]
+    return _run(args, target, lambda engine: engine.get(target, oids), lambda r: list(r.items()))
+
+
+def _run_walk(args: argparse.Namespace) -> int:
+    target = target_from_args(args)
+    root = _oid_arg(args.oid)
+    return _run(
+        args, target, lambda engine: engine.walk(target, root, max_rows=args.max_rows), list
+    )
+
+
+def _run(args: argparse.Namespace, target: Target, call: Any, rows_of: Any) -> int:
+    from netwatch.collectors.snmp.engine import SnmpEngine
+
+    async def main() -> Any:
+        async with SnmpEngine() as engine:
+            return await call(engine)
+
+    try:
+        rows = rows_of(asyncio.run(main()))
+    except SnmpError as exc:
+        print(f"netwatch snmp: {exc.reason}: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        json.dump([to_json(oid, value) for oid, value in rows], sys.stdout, indent=1)
+        print()
+    else:
+        for oid, value in rows:
+            print(format_varbind(oid, value))
+    return 0
+
+
+# ---- output -----------------------------------------------------------------------------
+
+_TYPE_NAMES = {
+    Kind.INTEGER: "INTEGER",
+    Kind.COUNTER32: "Counter32",
+    Kind.GAUGE32: "Gauge32",
+    Kind.COUNTER64: "Counter64",
+    Kind.TIMETICKS: "Timeticks",
+    Kind.IP_ADDRESS: "IpAddress",
+    Kind.OBJECT_IDENTIFIER: "OID",
+    Kind.OPAQUE: "Opaque",
+    Kind.OCTET_STRING: "STRING",
+    Kind.NULL: "NULL",
+}
+_EXCEPTIONS = {
+    Kind.NO_SUCH_OBJECT: "No Such Object available on this agent at this OID",
+    Kind.NO_SUCH_INSTANCE: "No Such Instance currently exists at this OID",
+    Kind.END_OF_MIB_VIEW: "No more variables left in this MIB View "
+    "(It is past the end of the MIB tree)",
+}
+
+
+def _printable(data: bytes) -> bool:
+    # net-snmp's rule: print as text when every byte is printable ASCII or whitespace.
+    return all(32 <= b < 127 or b in (9, 10, 13) for b in data)
+
+
+def _hex(data: bytes) -> str:
+    return " ".join(f"{b:02X}" for b in data)
+
+
+def _ticks(t: int) -> str:
+    days, rest = divmod(t, 8_640_000)
+    hours, rest = divmod(rest, 360_000)
+    minutes, rest = divmod(rest, 6_000)
+    seconds, cs = divmod(rest, 100)
+    clock = f"{hours}:{minutes:02d}:{seconds:02d}.{cs:02d}"
+    if days:
+        return f"{days} day{'s' if days != 1 else ''}, {clock}"
+    return clock
+
+
+def format_value(value: Value) -> str:
+    """A value as net-snmp prints it with -On (no MIBs)."""
+    kind, v = value.kind, value.value
+    if kind in _EXCEPTIONS:
+        return _EXCEPTIONS[kind]
+    if kind == Kind.NULL:
+        return "NULL"
+    if kind == Kind.OCTET_STRING:
+        assert isinstance(v, bytes)
+        if not v:
+            return '""'
+        if _printable(v):
+            return f'STRING: "{v.decode("ascii")}"'
+        return f"Hex-STRING: {_hex(v)}"
+    if kind == Kind.OPAQUE:
+        return f"Opaque: {_hex(v)}"  # type: ignore[arg-type]
+    if kind == Kind.IP_ADDRESS:
+        return "IpAddress: " + ".".join(map(str, v))  # type: ignore[arg-type]
+    if kind == Kind.OBJECT_IDENTIFIER:
+        return "OID: ." + ".".join(map(str, v))  # type: ignore[arg-type]
+    if kind == Kind.TIMETICKS:
+        return f"Timeticks: ({v}) {_ticks(v)}"  # type: ignore[arg-type]
+    return f"{_TYPE_NAMES[kind]}: {v}"
+
+
+def format_varbind(oid: OID, value: Value) -> str:
+    return "." + ".".join(map(str, oid)) + " = " + format_value(value)
+
+
+def to_json(oid: OID, value: Value) -> dict[str, Any]:
+    """{"oid", "type", "value"}; strings as text when printable, else "hex"."""
+    kind, v = value.kind, value.value
+    out: dict[str, Any] = {"oid": "." + ".".join(map(str, oid)), "type": kind.name.lower()}
+    if isinstance(v, bytes):
+        if kind == Kind.IP_ADDRESS:
+            out["value"] = ".".join(map(str, v))
+        elif _printable(v):
+            out["value"] = v.decode("ascii")
+        else:
+            out["hex"] = v.hex()
+    elif isinstance(v, tuple):
+        out["value"] = "." + ".".join(map(str, v))
+    else:
+        out["value"] = v
+    return out
