@@ -165,6 +165,7 @@ class Settings:
     ping: PingSettings = field(default_factory=PingSettings)
     snmp: SnmpSettings = field(default_factory=SnmpSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    snmp_traps: SnmpTrapSettings = field(default_factory=lambda: SnmpTrapSettings())
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,3 +181,15 @@ class Inventory:
 
     def village_devices(self, code: str) -> list[Device]:
         return [self.devices[n] for n in self.villages[code].devices]
+
+
+@dataclass(frozen=True, slots=True)
+class SnmpTrapSettings:
+    """The SNMP trap listener (settings.snmp_traps); traps only trigger an early poll."""
+
+    enabled: bool = False
+    address: str = "0.0.0.0"
+    port: int = 162
+    # Inventory credential names whose communities (v1/v2c) and users (v3) are accepted;
+    # empty accepts every credential of the inventory.
+    credentials: tuple[str, ...] = ()

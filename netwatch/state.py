@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from netwatch.model import Device, Inventory, Role
-from netwatch.observations import PingObservation
+from netwatch.observations import PingObservation, SnmpObservation
+from netwatch.snmp_state import SnmpDeviceState
 
 
 class VillageStatus(enum.StrEnum):
@@ -31,6 +32,7 @@ class DeviceState:
     last_ping: PingObservation | None = None
     echo_sent_total: int = 0
     echo_received_total: int = 0
+    snmp: SnmpDeviceState | None = None  # None until the first SNMP poll
 
 
 Listener = Callable[[DeviceState, object], None]
@@ -93,6 +95,15 @@ class State:
         ds.up, ds.reason = up, reason
         self._notify(ds, obs)
 
+    def record_snmp(self, obs: SnmpObservation) -> None:
+        ds = self.devices.get(obs.device)
+        if ds is None:  # removed by a reload while its poll was in flight
+            return
+        if ds.snmp is None:
+            ds.snmp = SnmpDeviceState()
+        ds.snmp.apply(obs)
+        self._notify(ds, obs)
+
     def village_status(self, code: str) -> VillageStatus:
         """Up: router and every AP answer; degraded: router and some APs; else down."""
         village = self.inventory.villages.get(code)
@@ -108,7 +119,11 @@ class State:
             if ds.device.role is Role.ROUTER:
                 routers.append(ds.up)
             elif ds.device.role is Role.AP:
-                aps.append(ds.up)
+                # An AP that answers ping but whose radios are all oper-down serves no Wi-Fi.
+                serving = ds.up
+                if serving and ds.snmp is not None and ds.snmp.wifi_down():
+                    serving = False
+                aps.append(serving)
         states = routers + aps
         if not states or any(s is None for s in states):
             return VillageStatus.UNKNOWN
@@ -129,6 +144,7 @@ class State:
 # Observation type → State method; a new collector adds its own entry.
 _RECORDERS: dict[type, Callable[[State, object], None]] = {
     PingObservation: State.record_ping,  # type: ignore[dict-item]
+    SnmpObservation: State.record_snmp,  # type: ignore[dict-item]
 }
 
 

@@ -41,7 +41,23 @@ def _add_walk(sub: Any) -> None:
     p.set_defaults(handler=_run_walk)
 
 
-SUBCOMMANDS: list[Callable[[Any], None]] = [_add_get, _add_walk]
+def _add_poll(sub: Any) -> None:
+    p = sub.add_parser("poll", help="poll one agent through its vendor profile, as netwatch does")
+    add_target_arguments(p)
+    p.add_argument("--profile", help="profile name (default: detect by sysObjectID)")
+    p.add_argument("--profiles-dir", action="append", default=[], metavar="DIR",
+                   help="extra directory of profile *.yaml (repeatable)")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print the observation as JSON")
+    p.set_defaults(handler=_run_poll)
+
+
+def _run_poll(args: argparse.Namespace) -> int:
+    from netwatch.commands.snmp_poll import run_poll
+
+    return run_poll(args, target_from_args(args))
+
+
+SUBCOMMANDS: list[Callable[[Any], None]] = [_add_get, _add_walk, _add_poll]
 
 
 def add_target_arguments(p: argparse.ArgumentParser) -> None:

@@ -13,7 +13,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from tests.helpers.snmpd import free_udp_port
@@ -39,8 +39,12 @@ def running_snmpsim(
     transform: Callable[[Path], None] | None = None,
     probe_community: str | None = None,
     start_timeout: float = 20.0,
+    extra_args: Sequence[str] = (),
 ) -> Iterator[tuple[str, int]]:
-    """snmpsim serving a copy of every *.snmprec in source; transform may edit the copy."""
+    """snmpsim serving a copy of every *.snmprec in source; transform may edit the copy.
+
+    extra_args go first on the command line (the --v3-engine-id/--v3-user... group).
+    """
     work = Path(tempfile.mkdtemp(prefix="nw-snmpsim-"))
     data, cache = work / "data", work / "cache"
     shutil.copytree(source, data, ignore=shutil.ignore_patterns("*.py", "*.md"))
@@ -54,6 +58,7 @@ def running_snmpsim(
     port = free_udp_port()
     cmd = [
         SNMPSIM,
+        *extra_args,
         f"--data-dir={data}",
         f"--cache-dir={cache}",
         f"--agent-udpv4-endpoint=127.0.0.1:{port}",
@@ -130,3 +135,7 @@ def parse_snmprec(path: Path) -> list[tuple[tuple[int, ...], int, object]]:
             value = int(raw)
         out.append((oid, code, value))
     return out
+
+
+def available() -> bool:
+    return Path(SNMPSIM).exists()

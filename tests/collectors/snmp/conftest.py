@@ -51,3 +51,14 @@ def snmprec() -> Path:
 def snmpsim(snmprec: Path) -> Iterator[tuple[str, int]]:
     with running_snmpsim(snmprec, probe_community="routeros") as endpoint:
         yield endpoint
+
+
+# Names used by the profile/collector tests (same agents).
+@pytest.fixture(scope="session")
+def recordings_dir(snmprec: Path) -> Path:
+    return snmprec
+
+
+@pytest.fixture(scope="session")
+def recordings_agent(snmpsim: tuple[str, int]) -> tuple[str, int]:
+    return snmpsim

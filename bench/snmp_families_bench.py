@@ -1,0 +1,83 @@
+"""Scrape cost of the SNMP metric source: families() + the lean encoder for N devices.
+
+Devices carry 24 interfaces, 4 Wi-Fi client samples and 2 optical readings each (a village
+AP/router mix); peer: client_python's own text encoder on the same families.
+
+    .venv/bin/python bench/snmp_families_bench.py [--devices 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.registry import Collector
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from netwatch.exporters.prometheus import render_text
+from netwatch.exporters.prometheus_snmp import families
+
+from netwatch.model import Device, Inventory, Role, Settings
+from netwatch.observations import SnmpInterface, SnmpObservation, SnmpSample
+from netwatch.state import State
+
+
+def build(n: int) -> State:
+    devs = {f"ap-{i}": Device(f"ap-{i}", Role.AP, f"127.1.{i // 250}.{i % 250 + 1}", "35.10.07",
+                              "35.10.07.2001") for i in range(n)}  # fmt: skip
+    state = State(Inventory("35.10", "Banyuwangi", Settings(), {}, {}, devs, {}))
+    for t in (0.0, 60.0):
+        for name in devs:
+            ifs = [SnmpInterface(index=k, name=f"ether{k}", oper_status=1, admin_status=1,
+                                 speed_bps=1e9, in_octets=int(1e6 * k + t * 1e4),
+                                 out_octets=int(2e6 * k + t * 1e4), in_errors=0, out_errors=0,
+                                 in_discards=0, out_discards=0, radio=k < 2)
+                   for k in range(1, 25)]  # fmt: skip
+            wifi = [
+                SnmpSample("wifi_clients", 3.0, (("interface", f"wlan{k}"), ("scope", "interface")))
+                for k in range(4)
+            ]
+            opt = [SnmpSample("optical_rx_dbm", -17.3, (("port", "sfp1"),)),
+                   SnmpSample("optical_tx_dbm", 2.1, (("port", "sfp1"),))]  # fmt: skip
+            state.record(SnmpObservation(name, t, uptime_ticks=int(1e6 + t * 100), interfaces=ifs,
+                                         wifi_clients=wifi, optical=opt))  # fmt: skip
+    return state
+
+
+class _Src(Collector):
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    def collect(self):
+        return families(self.state)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--devices", type=int, default=1000)
+    n = ap.parse_args().devices
+    state = build(n)
+    reg = CollectorRegistry()
+    reg.register(_Src(state))
+    lean = peer = float("inf")
+    for _ in range(3):  # best of three: the first run also pays for GC of the build
+        t0 = time.perf_counter()
+        text = render_text(families(state))
+        lean = min(lean, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        ref = generate_latest(reg)
+        peer = min(peer, time.perf_counter() - t0)
+    samples = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
+    mb, peer_mb = len(text) / 1e6, len(ref) / 1e6
+    print(f"{n} devices, {samples} SNMP samples ({mb:.1f} MB; peer {peer_mb:.1f} MB)")
+    per = lean / samples * 1e6
+    print(f"  families + lean encoder   {lean * 1000:7.0f} ms  ({per:.2f} µs/sample)")
+    print(f"  families + client_python  {peer * 1000:7.0f} ms  (lean = {lean / peer:.2f}× peer)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""The SNMP collector: one poll of one device through its profile stack.
+
+`probe` GETs the system scalars, picks the profile stack (the inventory's `profile` wins, else
+the most specific sysObjectID match whose refinements hold), walks only the columns the stack
+needs and evaluates them. It never raises: a failure is an observation with an error reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from netwatch.collectors.snmp.evaluate import Evaluator, apply_system, column_oid, system_fields
+from netwatch.collectors.snmp.profiles import Profile, ProfileError, ProfileSet, load_profiles
+from netwatch.collectors.snmp.types import OID, SnmpClient, SnmpError, Target, Value, parse_oid
+
+from netwatch import telemetry
+from netwatch.model import Device, Inventory, SnmpCredential, SnmpSettings
+from netwatch.observations import SnmpObservation
+
+log = logging.getLogger(__name__)
+
+# Column walks of one device in flight at once; the engine bounds per-target requests too.
+_WALK_CONCURRENCY = 4
+# A column with more rows than this is a misconfigured profile, not data we want.
+_MAX_ROWS = 20_000
+
+_default_profiles: ProfileSet | None = None
+
+
+def default_profiles() -> ProfileSet:
+    """The packaged profiles, loaded once."""
+    global _default_profiles
+    if _default_profiles is None:
+        _default_profiles = load_profiles()
+    return _default_profiles
+
+
+def make_target(device: Device, credential: SnmpCredential, settings: SnmpSettings) -> Target:
+    """Resolve the credential's secrets now (poll time); KeyError/OSError name the reference."""
+    community = credential.community.resolve() if credential.community else "public"
+    auth_key = credential.auth_key.resolve() if credential.auth_key else None
+    priv_key = credential.priv_key.resolve() if credential.priv_key else None
+    return Target(
+        address=device.address,
+        port=credential.port,
+        version=credential.version,
+        community=community,
+        user=credential.user,
+        auth_protocol=credential.auth_protocol,
+        auth_key=auth_key,
+        priv_protocol=credential.priv_protocol,
+        priv_key=priv_key,
+        context=credential.context,
+        timeout=settings.timeout,
+        retries=settings.retries,
+        max_repetitions=settings.max_repetitions,
+    )
+
+
+async def _select(
+    client: SnmpClient, target: Target, pset: ProfileSet, profile: str | None, obs: SnmpObservation
+) -> list[Profile]:
+    if profile:
+        return pset.stack(profile)
+    sys_oid = parse_oid(obs.sys_object_id) if obs.sys_object_id else None
+    for prof in pset.candidates(sys_oid, obs.sys_descr):
+        probe_oid = prof.match.probe if prof.match else None
+        if probe_oid is None:
+            return pset.stack(prof.name)
+        rows = await client.walk(target, probe_oid, max_rows=1)
+        if any(oid[: len(probe_oid)] == probe_oid and not v.is_exception for oid, v in rows):
+            return pset.stack(prof.name)
+    return pset.stack("generic") if "generic" in pset.profiles else []
+
+
+async def _walk_all(
+    client: SnmpClient, target: Target, roots: Sequence[OID], obs: SnmpObservation
+) -> dict[OID, list[tuple[OID, Value]]]:
+    sem = asyncio.Semaphore(_WALK_CONCURRENCY)
+    out: dict[OID, list[tuple[OID, Value]]] = {}
+
+    async def one(root: OID) -> None:
+        async with sem:
+            try:
+                out[root] = await client.walk(target, root, max_rows=_MAX_ROWS)
+            except SnmpError as exc:
+                obs.partial_errors.append(f"{exc.reason}: walk {'.'.join(map(str, root))}: {exc}")
+
+    await asyncio.gather(*(one(r) for r in roots))
+    return out
+
+
+async def probe(
+    device: Device,
+    credential: SnmpCredential,
+    settings: SnmpSettings,
+    client: SnmpClient,
+    profiles: ProfileSet | None = None,
+) -> SnmpObservation:
+    """Poll one device; never raises (errors are in the observation)."""
+    try:
+        target = make_target(device, credential, settings)
+    except (KeyError, OSError) as exc:  # an unresolvable SecretRef
+        obs = SnmpObservation(device=device.name, time=time.time(), error="credential")
+        obs.message = f"credential {credential.name}: {exc}"
+        return obs
+    return await probe_target(device.name, target, client, profiles, device.profile)
+
+
+async def probe_target(
+    name: str,
+    target: Target,
+    client: SnmpClient,
+    profiles: ProfileSet | None = None,
+    profile: str | None = None,
+) -> SnmpObservation:
+    """Poll one agent by Target (the CLI's entry); never raises."""
+    started = time.time()
+    t0 = time.perf_counter()
+    obs = SnmpObservation(device=name, time=started)
+    try:
+        await _poll(target, profile, client, profiles or default_profiles(), obs)
+    except SnmpError as exc:
+        obs.error, obs.message = exc.reason, str(exc)
+    except ProfileError as exc:
+        obs.error, obs.message = "profile", str(exc)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # a bad value from a device must not reach the scheduler
+        log.exception("SNMP poll of %s failed", name)
+        obs.error, obs.message = "decode", f"{type(exc).__name__}: {exc}"
+    obs.duration = time.perf_counter() - t0
+    return obs
+
+
+async def _poll(
+    target: Target,
+    profile: str | None,
+    client: SnmpClient,
+    pset: ProfileSet,
+    obs: SnmpObservation,
+) -> None:
+    sys_fields = system_fields(pset.stack("system"))
+    values = await client.get(target, list(sys_fields.values()))
+    if not apply_system(obs, sys_fields, values):
+        raise SnmpError("no_such_object", f"{target.address}: no system group (sysDescr...)")
+    stack = await _select(client, target, pset, profile, obs)
+    obs.profiles = tuple(p.name for p in stack)
+    scalar_oids = [s.oid for p in stack for s in p.get if s.type != "field"]
+    roots: list[OID] = []
+    for prof in stack:
+        for table in prof.walk:
+            for col in table.walked_columns():
+                root = column_oid(table, col)
+                if root not in roots:
+                    roots.append(root)
+    scalars: dict[OID, Value] = {}
+    if scalar_oids:
+        try:
+            scalars = await client.get(target, scalar_oids)
+        except SnmpError as exc:
+            obs.partial_errors.append(f"{exc.reason}: get: {exc}")
+    walked = await _walk_all(client, target, roots, obs)
+    ev = Evaluator(stack, obs)
+    ev.interfaces(walked)
+    ev.build_lookups(walked)
+    ev.tables(walked)
+    ev.scalars(scalars)
+    ev.finish()
+
+
+class SnmpCollector:
+    """The scheduler's view of SNMP: which devices, how often, and one poll."""
+
+    name = "snmp"
+
+    def __init__(
+        self,
+        inventory: Callable[[], Inventory],
+        client: SnmpClient,
+        profiles: ProfileSet | None = None,
+    ) -> None:
+        self._inventory = inventory
+        self._client = client
+        self._profiles = profiles
+
+    def applies(self, device: Device) -> bool:
+        return device.snmp is not None
+
+    def interval(self, device: Device) -> float:
+        return device.snmp_interval or self._inventory().settings.snmp.interval
+
+    async def collect(self, device: Device) -> Any:
+        inv = self._inventory()
+        credential = inv.credentials.get(device.snmp or "")
+        if credential is None:
+            obs = SnmpObservation(device=device.name, time=time.time(), error="credential")
+            obs.message = f"device {device.name}: unknown SNMP credential {device.snmp!r}"
+        else:
+            obs = await probe(device, credential, inv.settings.snmp, self._client, self._profiles)
+        if obs.error:
+            telemetry.POLL_ERRORS.labels(self.name, obs.error).inc()
+        for entry in obs.partial_errors:
+            telemetry.POLL_ERRORS.labels(self.name, entry.split(":", 1)[0]).inc()
+        return obs

@@ -1,0 +1,513 @@
+"""Vendor profiles: YAML of numeric OIDs loaded, validated (file:line errors) and matched.
+
+A profile says which scalars to GET and which table columns to walk, how to turn each value
+into a number in base units, and how to label it. Profiles stack with `extends`, so a vendor
+profile only adds its own tables on top of system + IF-MIB + HOST-RESOURCES.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from netwatch.collectors.snmp.normalize import CONVERSIONS
+from netwatch.collectors.snmp.types import OID, format_oid, parse_oid
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+METRIC_TYPES = ("gauge", "counter", "info", "label", "field")
+AGGREGATES = ("avg", "min", "max", "sum", "count")
+INDEX_FORMATS = ("int", "mac", "string", "fixed_string", "rest", "oid")
+# Metric names the collector files into typed observation fields instead of extra samples.
+WELL_KNOWN = (
+    "wifi_clients", "optical_rx_dbm", "optical_tx_dbm", "cpu_load_ratio",
+    "memory_used_bytes", "memory_total_bytes",
+)  # fmt: skip
+INTERFACE_FIELDS = (
+    "descr", "name", "alias", "if_type", "admin_status", "oper_status", "speed",
+    "high_speed", "in_octets", "out_octets", "hc_in_octets", "hc_out_octets",
+    "in_errors", "out_errors", "in_discards", "out_discards",
+)  # fmt: skip
+SYSTEM_FIELDS = ("sys_descr", "sys_object_id", "uptime", "sys_name", "hr_uptime")
+BUILTIN_LOOKUPS = ("ifName", "ifAlias", "ifDescr")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+class ProfileError(ValueError):
+    """A profile file that cannot be used; the message names the file and line."""
+
+
+@dataclass(frozen=True, slots=True)
+class IndexPart:
+    """One piece of a table index: how many sub-ids it spans and what label it becomes."""
+
+    format: str = "int"  # int | mac | string (length-prefixed) | fixed_string | rest | oid
+    length: int = 1  # sub-ids, for fixed_string/oid
+    label: str | None = None
+    lookup: str | None = None  # ifName/ifAlias/ifDescr or "<table id>.<label column>"
+    lookup_by: str = "part"  # part: key is this part's sub-ids; prefix: the index up to here
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """Keep a row only when a column (or a label) matches."""
+
+    column: int | None = None
+    label: str | None = None
+    equals: tuple[str, ...] = ()
+    regex: re.Pattern[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    col: int
+    type: str  # gauge | counter | info | label | field
+    name: str  # label name, metric name or interface field
+    unit: str = ""
+    scale: float = 1.0
+    conversion: str = "none"
+    sentinels: frozenset[float] = frozenset()
+    multiply_by: int | None = None  # column whose value multiplies this one (hrStorageUnits)
+    scale_column: int | None = None  # Cisco entSensorScale
+    precision_column: int | None = None  # Cisco entSensorPrecision
+    labels: tuple[tuple[str, str], ...] = ()  # constant labels
+    help: str = ""
+    aggregate: str | None = None  # avg | min | max | sum | count over rows with equal labels
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    oid: OID  # the table entry (…Entry), columns are oid + (col,)
+    columns: tuple[Column, ...]
+    id: str | None = None
+    kind: str = "samples"  # samples | interfaces
+    index: tuple[IndexPart, ...] = (IndexPart(),)
+    filters: tuple[Filter, ...] = ()
+    source: str = ""
+
+    def walked_columns(self) -> list[int]:
+        cols = {c.col for c in self.columns}
+        for c in self.columns:
+            cols.update(x for x in (c.multiply_by, c.scale_column, c.precision_column) if x)
+        cols.update(f.column for f in self.filters if f.column is not None)
+        return sorted(cols)
+
+
+@dataclass(frozen=True, slots=True)
+class Scalar:
+    oid: OID
+    type: str  # gauge | counter | info | field
+    name: str
+    unit: str = ""
+    scale: float = 1.0
+    conversion: str = "none"
+    sentinels: frozenset[float] = frozenset()
+    labels: tuple[tuple[str, str], ...] = ()
+    help: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    sys_object_id: tuple[OID, ...] = ()
+    sys_descr: re.Pattern[str] | None = None
+    probe: OID | None = None  # a subtree that must hold at least one value
+
+
+@dataclass(frozen=True, slots=True)
+class Radio:
+    """How to tell radio (Wi-Fi) interfaces apart: ifType and/or ifName/ifDescr regex."""
+
+    if_types: tuple[int, ...] = ()
+    name_regex: re.Pattern[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    name: str
+    description: str = ""
+    extends: tuple[str, ...] = ()
+    match: Match | None = None
+    radio: Radio | None = None
+    get: tuple[Scalar, ...] = ()
+    walk: tuple[Table, ...] = ()
+    source: str = ""
+
+
+@dataclass(slots=True)
+class ProfileSet:
+    """All loaded profiles by name, with stacking and sysObjectID matching."""
+
+    profiles: dict[str, Profile] = field(default_factory=dict)
+
+    def stack(self, name: str) -> list[Profile]:
+        """The profile and everything it extends, bases first, each once."""
+        out: list[Profile] = []
+        seen: set[str] = set()
+
+        def visit(n: str, chain: tuple[str, ...]) -> None:
+            if n in chain:
+                raise ProfileError(f"profile {n}: extends cycle {' -> '.join((*chain, n))}")
+            if n in seen:
+                return
+            prof = self.profiles.get(n)
+            if prof is None:
+                raise ProfileError(f"unknown profile {n!r}")
+            for base in prof.extends:
+                visit(base, (*chain, n))
+            seen.add(n)
+            out.append(prof)
+
+        visit(name, ())
+        return out
+
+    def candidates(self, sys_object_id: OID | None, sys_descr: str) -> list[Profile]:
+        """Profiles whose sysObjectID prefix and sysDescr regex fit, most specific first.
+
+        Probes are not checked here (they need the device); the caller tries them in order.
+        """
+        scored: list[tuple[tuple[int, int], Profile]] = []
+        for prof in self.profiles.values():
+            m = prof.match
+            if m is None:
+                continue
+            best = -1
+            if not m.sys_object_id:
+                best = 0
+            elif sys_object_id is not None:
+                for prefix in m.sys_object_id:
+                    if sys_object_id[: len(prefix)] == prefix:
+                        best = max(best, len(prefix))
+            if best < 0:
+                continue
+            if m.sys_descr is not None and not m.sys_descr.search(sys_descr):
+                continue
+            refinements = (m.sys_descr is not None) + (m.probe is not None)
+            scored.append(((best, refinements), prof))
+        scored.sort(key=lambda item: (item[0], item[1].name), reverse=True)
+        return [p for _, p in scored]
+
+
+# ---------------------------------------------------------------- loading and validation
+
+
+def _line(node: Any) -> int:
+    lc = getattr(node, "lc", None)
+    return (lc.line + 1) if lc is not None else 0
+
+
+class _Ctx:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def err(self, node: Any, msg: str, key: Any = None) -> ProfileError:
+        line = _line(node)
+        if key is not None and hasattr(node, "lc"):
+            with contextlib.suppress(KeyError, TypeError, IndexError):
+                line = node.lc.key(key)[0] + 1
+        return ProfileError(f"{self.path}:{line}: {msg}")
+
+    def mapping(self, node: Any, what: str, allowed: Iterable[str]) -> dict[str, Any]:
+        if not isinstance(node, dict):
+            raise self.err(node, f"{what} must be a mapping")
+        allowed = set(allowed)
+        for key in node:
+            if key not in allowed:
+                raise self.err(
+                    node,
+                    f"{what}: unknown key {key!r} (allowed: {', '.join(sorted(allowed))})",
+                    key,
+                )
+        return node
+
+    def oid(self, node: Any, key: str, value: Any) -> OID:
+        try:
+            oid = parse_oid(str(value))
+        except ValueError:
+            raise self.err(node, f"{key}: {value!r} is not a numeric OID", key) from None
+        if len(oid) < 2:
+            raise self.err(node, f"{key}: OID {value!r} is too short", key)
+        return oid
+
+    def regex(self, node: Any, key: str, value: Any) -> re.Pattern[str]:
+        try:
+            return re.compile(str(value))
+        except re.error as exc:
+            raise self.err(node, f"{key}: bad regex {value!r}: {exc}", key) from None
+
+    def name(self, node: Any, key: str, value: Any) -> str:
+        if not isinstance(value, str) or not _NAME.match(value):
+            raise self.err(node, f"{key}: {value!r} must match [a-z][a-z0-9_]*", key)
+        return value
+
+    def number(self, node: Any, key: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.err(node, f"{key}: {value!r} is not a number", key)
+        return float(value)
+
+    def labels(self, node: Any, key: str, value: Any) -> tuple[tuple[str, str], ...]:
+        if not isinstance(value, dict):
+            raise self.err(node, f"{key} must be a mapping of label: value", key)
+        return tuple((self.name(value, k, k), str(v)) for k, v in value.items())
+
+
+_VALUE_KEYS = ("unit", "scale", "conversion", "sentinels", "labels", "help")
+
+
+def _value_opts(ctx: _Ctx, node: dict[str, Any]) -> dict[str, Any]:
+    opts: dict[str, Any] = {}
+    if "unit" in node:
+        opts["unit"] = str(node["unit"])
+    if "scale" in node:
+        opts["scale"] = ctx.number(node, "scale", node["scale"])
+    if "conversion" in node:
+        conv = str(node["conversion"])
+        if conv not in CONVERSIONS:
+            raise ctx.err(
+                node,
+                f"conversion {conv!r} unknown (known: {', '.join(sorted(CONVERSIONS))})",
+                "conversion",
+            )
+        opts["conversion"] = conv
+    if "sentinels" in node:
+        raw = node["sentinels"]
+        if not isinstance(raw, list):
+            raise ctx.err(node, "sentinels must be a list of numbers", "sentinels")
+        opts["sentinels"] = frozenset(ctx.number(node, "sentinels", v) for v in raw)
+    if "labels" in node:
+        opts["labels"] = ctx.labels(node, "labels", node["labels"])
+    if "help" in node:
+        opts["help"] = str(node["help"])
+    return opts
+
+
+def _check_type_name(ctx: _Ctx, node: dict[str, Any], allowed: Sequence[str]) -> tuple[str, str]:
+    typ = node.get("type", "gauge")
+    if typ not in allowed:
+        raise ctx.err(node, f"type {typ!r} must be one of {', '.join(allowed)}", "type")
+    key = "field" if typ == "field" else ("name" if typ == "label" else "metric")
+    if key not in node:
+        raise ctx.err(node, f"a {typ} needs {key!r}")
+    name = ctx.name(node, key, node[key])
+    return typ, name
+
+
+def _scalar(ctx: _Ctx, node: Any) -> Scalar:
+    allowed = ("oid", "type", "metric", "field", *_VALUE_KEYS)
+    node = ctx.mapping(node, "get entry", allowed)
+    if "oid" not in node:
+        raise ctx.err(node, "get entry needs 'oid'")
+    typ, name = _check_type_name(ctx, node, ("gauge", "counter", "info", "field"))
+    if typ == "field" and name not in SYSTEM_FIELDS:
+        raise ctx.err(node, f"field {name!r} unknown (known: {', '.join(SYSTEM_FIELDS)})", "field")
+    return Scalar(oid=ctx.oid(node, "oid", node["oid"]), type=typ, name=name,
+                  **_value_opts(ctx, node))  # fmt: skip
+
+
+def _column(ctx: _Ctx, node: Any, kind: str) -> Column:
+    allowed = ("col", "type", "metric", "name", "field", "multiply_by", "scale_column",
+               "precision_column", "aggregate", *_VALUE_KEYS)  # fmt: skip
+    node = ctx.mapping(node, "column", allowed)
+    if "col" not in node or not isinstance(node["col"], int) or node["col"] < 1:
+        raise ctx.err(node, "column needs 'col', a positive integer")
+    typ, name = _check_type_name(ctx, node, METRIC_TYPES)
+    if typ == "field" and (kind != "interfaces" or name not in INTERFACE_FIELDS):
+        raise ctx.err(
+            node,
+            f"field {name!r}: fields exist only in 'kind: interfaces' tables "
+            f"({', '.join(INTERFACE_FIELDS)})",
+        )
+    extra: dict[str, Any] = {}
+    for key in ("multiply_by", "scale_column", "precision_column"):
+        if key in node:
+            if not isinstance(node[key], int) or node[key] < 1:
+                raise ctx.err(node, f"{key} must be a column number", key)
+            extra[key] = node[key]
+    if "aggregate" in node:
+        if node["aggregate"] not in AGGREGATES or typ not in ("gauge", "counter"):
+            raise ctx.err(
+                node, f"aggregate must be one of {', '.join(AGGREGATES)} on a gauge", "aggregate"
+            )
+        extra["aggregate"] = node["aggregate"]
+    col = Column(col=node["col"], type=typ, name=name, **extra, **_value_opts(ctx, node))
+    if col.conversion == "cisco_sensor" and col.scale_column is None:
+        raise ctx.err(node, "conversion cisco_sensor needs scale_column")
+    return col
+
+
+def _index(ctx: _Ctx, node: Any) -> tuple[IndexPart, ...]:
+    if not isinstance(node, list) or not node:
+        raise ctx.err(node, "index must be a non-empty list")
+    parts = []
+    for i, item in enumerate(node):
+        item = ctx.mapping(item, "index part", ("format", "length", "label", "lookup", "lookup_by"))
+        fmt = str(item.get("format", "int"))
+        if fmt not in INDEX_FORMATS:
+            raise ctx.err(item, f"index format {fmt!r} must be one of {', '.join(INDEX_FORMATS)}")
+        if fmt == "rest" and i != len(node) - 1:
+            raise ctx.err(item, "index format 'rest' must be the last part")
+        length = item.get("length", 6 if fmt == "mac" else 1)
+        if not isinstance(length, int) or length < 1:
+            raise ctx.err(item, "length must be a positive integer", "length")
+        label = ctx.name(item, "label", item["label"]) if "label" in item else None
+        lookup = str(item["lookup"]) if "lookup" in item else None
+        if lookup is not None and label is None:
+            raise ctx.err(item, "a lookup needs a 'label' to write into")
+        lookup_by = str(item.get("lookup_by", "part"))
+        if lookup_by not in ("part", "prefix"):
+            raise ctx.err(item, "lookup_by must be part or prefix", "lookup_by")
+        parts.append(
+            IndexPart(format=fmt, length=length, label=label, lookup=lookup, lookup_by=lookup_by)
+        )
+    return tuple(parts)
+
+
+def _filter(ctx: _Ctx, node: Any) -> Filter:
+    node = ctx.mapping(node, "filter", ("col", "label", "equals", "regex"))
+    if ("col" in node) == ("label" in node):
+        raise ctx.err(node, "a filter needs exactly one of 'col' or 'label'")
+    equals = node.get("equals", [])
+    if not isinstance(equals, list):
+        equals = [equals]
+    regex = ctx.regex(node, "regex", node["regex"]) if "regex" in node else None
+    if not equals and regex is None:
+        raise ctx.err(node, "a filter needs 'equals' or 'regex'")
+    return Filter(
+        column=node.get("col"),
+        label=node.get("label"),
+        equals=tuple(str(e) for e in equals),
+        regex=regex,
+    )
+
+
+def _table(ctx: _Ctx, node: Any) -> Table:
+    allowed = ("oid", "id", "kind", "index", "columns", "filters", "help")
+    node = ctx.mapping(node, "walk entry", allowed)
+    if "oid" not in node or "columns" not in node:
+        raise ctx.err(node, "walk entry needs 'oid' (the table entry) and 'columns'")
+    kind = str(node.get("kind", "samples"))
+    if kind not in ("samples", "interfaces"):
+        raise ctx.err(node, "kind must be samples or interfaces", "kind")
+    cols = node["columns"]
+    if not isinstance(cols, list) or not cols:
+        raise ctx.err(node, "columns must be a non-empty list", "columns")
+    filters = node.get("filters", [])
+    if not isinstance(filters, list):
+        raise ctx.err(node, "filters must be a list", "filters")
+    table = Table(
+        oid=ctx.oid(node, "oid", node["oid"]),
+        columns=tuple(_column(ctx, c, kind) for c in cols),
+        id=ctx.name(node, "id", node["id"]) if "id" in node else None,
+        kind=kind,
+        index=_index(ctx, node["index"]) if "index" in node else (IndexPart(),),
+        filters=tuple(_filter(ctx, f) for f in filters),
+        source=f"{ctx.path}:{_line(node)}",
+    )
+    if kind == "interfaces" and (len(table.index) != 1 or table.index[0].format != "int"):
+        raise ctx.err(node, "an interfaces table is indexed by ifIndex (one int)")
+    return table
+
+
+def parse_profile(text: str, path: str) -> Profile:
+    """Parse one profile document; errors name path:line."""
+    ctx = _Ctx(path)
+    try:
+        doc = YAML(typ="rt").load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 0
+        raise ProfileError(f"{path}:{line}: YAML error: {exc}") from None
+    allowed = ("name", "description", "extends", "match", "radio", "get", "walk")
+    doc = ctx.mapping(doc, "profile", allowed)
+    name = doc.get("name")
+    if not isinstance(name, str) or not _PROFILE_NAME.match(name):
+        raise ctx.err(
+            doc, "profile needs a 'name' of [a-z0-9_.-]", "name" if "name" in doc else None
+        )
+    extends = doc.get("extends", [])
+    if isinstance(extends, str):
+        extends = [extends]
+    match = None
+    if "match" in doc:
+        m = ctx.mapping(doc["match"], "match", ("sys_object_id", "sys_descr", "probe"))
+        ids = m.get("sys_object_id", [])
+        if not isinstance(ids, list):
+            ids = [ids]
+        match = Match(
+            sys_object_id=tuple(ctx.oid(m, "sys_object_id", i) for i in ids),
+            sys_descr=ctx.regex(m, "sys_descr", m["sys_descr"]) if "sys_descr" in m else None,
+            probe=ctx.oid(m, "probe", m["probe"]) if "probe" in m else None,
+        )
+    radio = None
+    if "radio" in doc:
+        r = ctx.mapping(doc["radio"], "radio", ("if_types", "name_regex"))
+        radio = Radio(
+            if_types=tuple(int(t) for t in r.get("if_types", [])),
+            name_regex=ctx.regex(r, "name_regex", r["name_regex"]) if "name_regex" in r else None,
+        )
+    gets = doc.get("get", [])
+    walks = doc.get("walk", [])
+    if not isinstance(gets, list) or not isinstance(walks, list):
+        raise ctx.err(doc, "'get' and 'walk' must be lists")
+    return Profile(
+        name=name,
+        description=str(doc.get("description", "")),
+        extends=tuple(str(e) for e in extends),
+        match=match,
+        radio=radio,
+        get=tuple(_scalar(ctx, g) for g in gets),
+        walk=tuple(_table(ctx, w) for w in walks),
+        source=path,
+    )
+
+
+def _check_set(profiles: dict[str, Profile]) -> None:
+    pset = ProfileSet(profiles)
+    for prof in profiles.values():
+        stack = pset.stack(prof.name)  # raises on unknown bases and cycles
+        lookups = set(BUILTIN_LOOKUPS)
+        for p in stack:
+            for t in p.walk:
+                if t.id:
+                    lookups.update(f"{t.id}.{c.name}" for c in t.columns if c.type == "label")
+        for p in stack:
+            for t in p.walk:
+                for part in t.index:
+                    if part.lookup and part.lookup not in lookups:
+                        raise ProfileError(
+                            f"{t.source}: lookup {part.lookup!r} is not defined in the stack of "
+                            f"profile {prof.name!r} (known: {', '.join(sorted(lookups))})"
+                        )
+
+
+def load_profiles(dirs: Sequence[Path] | None = None) -> ProfileSet:
+    """Load the packaged profiles, then each extra dir's *.yaml (a later name replaces)."""
+    profiles: dict[str, Profile] = {}
+    sources: list[tuple[str, str]] = []
+    packaged = resources.files("netwatch.configs").joinpath("profiles")
+    for entry in sorted(packaged.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml"):
+            sources.append((f"profiles/{entry.name}", entry.read_text(encoding="utf-8")))
+    for d in dirs or ():
+        for path in sorted(Path(d).glob("*.yaml")):
+            sources.append((str(path), path.read_text(encoding="utf-8")))
+    origin: dict[str, str] = {}
+    for path, text in sources:
+        prof = parse_profile(text, path)
+        if prof.name in origin and not any(str(d) in path for d in dirs or ()):
+            raise ProfileError(
+                f"{path}: profile {prof.name!r} already defined in {origin[prof.name]}"
+            )
+        origin[prof.name] = path
+        profiles[prof.name] = prof
+    _check_set(profiles)
+    return ProfileSet(profiles)
+
+
+def describe(oid: OID) -> str:
+    return format_oid(oid)

@@ -1,0 +1,109 @@
+"""Profile validation errors name file:line; conversions against hand-computed values; rollup."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from netwatch.collectors.snmp import normalize
+from netwatch.collectors.snmp.profiles import ProfileError, load_profiles, parse_profile
+from netwatch.collectors.snmp.types import Kind, Value, parse_oid
+
+from netwatch.model import Inventory, Role, Settings, Village, VillageKind
+from netwatch.observations import PingObservation, PingResult, SnmpInterface, SnmpObservation
+from netwatch.state import State, VillageStatus
+from tests.collectors.snmp.support import device
+
+BAD_CONVERSION = """name: broken
+walk:
+  - oid: 1.3.6.1.4.1.9999.1
+    columns:
+      - {col: 2, metric: optical_rx_dbm, conversion: furlongs}
+"""
+
+
+def test_unknown_conversion_names_file_and_line():
+    with pytest.raises(ProfileError, match=r"^vendor/broken\.yaml:5: conversion 'furlongs'"):
+        parse_profile(BAD_CONVERSION, "vendor/broken.yaml")
+
+
+def test_unknown_key_and_bad_oid_name_the_line():
+    with pytest.raises(ProfileError, match=r"x\.yaml:2: .*unknown key 'wlak'"):
+        parse_profile("name: x\nwlak: []\n", "x.yaml")
+    with pytest.raises(ProfileError, match=r"x\.yaml:3: oid: '1\.3\.six' is not a numeric OID"):
+        parse_profile("name: x\nget:\n  - {oid: 1.3.six, metric: m}\n", "x.yaml")
+
+
+def test_unknown_base_and_lookup_are_rejected(tmp_path):
+    (tmp_path / "a.yaml").write_text("name: a\nextends: [nowhere]\n")
+    with pytest.raises(ProfileError, match="unknown profile 'nowhere'"):
+        load_profiles([tmp_path])
+    (tmp_path / "a.yaml").write_text(
+        "name: a\nextends: [if-mib]\nwalk:\n  - oid: 1.3.6.1.4.1.1.1\n"
+        "    index: [{label: x, lookup: nope.name}]\n    columns: [{col: 2, metric: m}]\n"
+    )
+    with pytest.raises(ProfileError, match=r"a\.yaml:4: lookup 'nope\.name'"):
+        load_profiles([tmp_path])
+
+
+def test_most_specific_match_wins():
+    pset = load_profiles()
+    names = [p.name for p in pset.candidates(parse_oid("1.3.6.1.4.1.41112.1.5"), "EdgeOS v4")]
+    # The OLT needs its ONU table (a probe); the EdgeOS sysDescr rule comes next; then generic.
+    assert names[:2] == ["ubiquiti-ufiber-olt", "ubiquiti-edgeos"] and names[-1] == "generic"
+    swos = pset.candidates(parse_oid("1.3.6.1.4.1.14988.2"), "CSS106 SwOS v2.11")
+    assert swos[0].name == "mikrotik-swos"
+    assert pset.candidates(parse_oid("1.3.6.1.4.1.14988.1"), "router")[0].name == (
+        "mikrotik-routeros"
+    )
+
+
+def test_conversions_against_independent_arithmetic():
+    assert normalize.convert(Value(Kind.INTEGER, 536), "uw_to_dbm") == pytest.approx(
+        10 * math.log10(0.536)
+    )
+    assert normalize.convert(Value(Kind.INTEGER, -5673), "mdbm_to_dbm") == -5.673
+    assert normalize.convert(Value(Kind.INTEGER, 2147483647), "centi_dbm",
+                             sentinels=frozenset({2147483647})) is None  # fmt: skip
+    assert normalize.convert(Value(Kind.OCTET_STRING, b"0.03 mW (-14.61 dBm)"),
+                             "mw_string_to_dbm") == -14.61  # fmt: skip
+    assert normalize.convert(Value(Kind.OCTET_STRING, b"2.00 mW"), "mw_string_to_dbm") == (
+        pytest.approx(10 * math.log10(2.0))
+    )
+    assert normalize.convert(Value(Kind.OCTET_STRING, b"6.56 dbm"), "dbm_string") == 6.56
+    with pytest.raises(normalize.ConversionError):
+        normalize.convert(Value(Kind.OCTET_STRING, b"N/A"), "dbm_string")
+    assert normalize.convert(Value(Kind.INTEGER, -47), "cisco_sensor",
+                             extra={"scale": 9, "precision": 1}) == pytest.approx(-4.7)  # fmt: skip
+
+
+def village_state() -> State:
+    router = device("r1", role=Role.ROUTER)
+    ap = device("ap1", role=Role.AP)
+    village = Village("35.10.07.2001", "Purwodadi", VillageKind.DESA, "35.10.07",
+                      devices=("r1", "ap1"))  # fmt: skip
+    inv = Inventory("35.10", "Banyuwangi", Settings(), {}, {village.code: village},
+                    {"r1": router, "ap1": ap}, {})  # fmt: skip
+    state = State(inv)
+    for name in ("r1", "ap1"):
+        res = PingResult(address="127.0.0.1", sent=1, received=1, rtts=[0.001])
+        state.record(PingObservation(device=name, time=1.0, result=res))
+    return state
+
+
+def radio_obs(oper: int, t: float) -> SnmpObservation:
+    return SnmpObservation(device="ap1", time=t, uptime_ticks=int(t * 100), interfaces=[
+        SnmpInterface(index=1, name="ether1", oper_status=1, admin_status=1),
+        SnmpInterface(index=2, name="wlan1", oper_status=oper, admin_status=1, radio=True),
+    ])  # fmt: skip
+
+
+def test_ap_answering_ping_with_radio_down_means_wifi_down():
+    state = village_state()
+    assert state.village_status("35.10.07.2001") is VillageStatus.UP
+    state.record(radio_obs(oper=2, t=10.0))
+    assert state.village_status("35.10.07.2001") is VillageStatus.DOWN
+    state.record(radio_obs(oper=1, t=70.0))
+    assert state.village_status("35.10.07.2001") is VillageStatus.UP
+    state.record(SnmpObservation(device="ap1", time=130.0, error="timeout"))
+    assert state.village_status("35.10.07.2001") is VillageStatus.UP  # SNMP silent: ping decides
