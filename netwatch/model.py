@@ -166,6 +166,7 @@ class Settings:
     snmp: SnmpSettings = field(default_factory=SnmpSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     snmp_traps: SnmpTrapSettings = field(default_factory=lambda: SnmpTrapSettings())
+    influxdb: InfluxSettings | None = None  # off unless configured
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,3 +194,28 @@ class SnmpTrapSettings:
     # Inventory credential names whose communities (v1/v2c) and users (v3) are accepted;
     # empty accepts every credential of the inventory.
     credentials: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class InfluxSettings:
+    """Push to InfluxDB (docs/influxdb.md); mode v2 = /api/v2/write, v1 = /write?db= (≤ 1.7)."""
+
+    url: str
+    bucket: str  # v2: bucket (1.8+: "db/rp"); v1: database, or "db/rp"
+    mode: str = "v2"  # v2 | v1
+    org: str = ""
+    token: SecretRef | None = None  # v2 token (1.8+: "user:password")
+    username: str | None = None  # v1 basic auth
+    password: SecretRef | None = None
+    verify_tls: bool = True
+    ca_file: str | None = None
+    timeout: float = 10.0  # seconds per write request
+    precision: str = "ms"  # s | ms | us | ns
+    batch_size: int = 5000  # points per request
+    flush_interval: float = 1.0  # seconds a point may wait for a fuller batch
+    retry_initial: float = 1.0  # first backoff, seconds (doubles, full jitter)
+    retry_max: float = 60.0  # backoff cap, seconds
+    spool_dir: str = "/var/lib/netwatch/influxdb-spool"
+    spool_max_bytes: int = 512 << 20
+    spool_sync_interval: float = 1.0  # seconds between fsyncs of the spool
+    snapshot_interval: float | None = None  # village/alert snapshot; None = ping interval

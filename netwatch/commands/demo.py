@@ -19,6 +19,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--interval", type=float, default=5.0, help="ping interval in seconds")
     p.add_argument("--duration", type=float, default=0, help="stop after N seconds (0 = Ctrl-C)")
     p.add_argument("--refresh", type=float, default=2.0, help="summary refresh in seconds")
+    p.add_argument(
+        "--influxdb",
+        metavar="URL",
+        help="also push to InfluxDB 2.x/3.x/1.8+ or VictoriaMetrics at URL on this host "
+        "(token from $NETWATCH_INFLUX_TOKEN)",
+    )
+    p.add_argument("--influxdb-bucket", default="netwatch", help="bucket (default %(default)s)")
+    p.add_argument("--influxdb-org", default="", help="organization")
     p.set_defaults(handler=handle)
 
 
@@ -53,8 +61,23 @@ def handle(args: argparse.Namespace) -> int:
         return 1
     scenario = pick_scenario(inventory)
     sock = _bind(args.listen)
+    host_network = None
+    if args.influxdb:
+        import tempfile
+
+        from netwatch.exporters.influxdb.demo import with_influxdb
+        from netwatch.exporters.influxdb.hostnet import HostNetwork
+
+        spool = tempfile.TemporaryDirectory(prefix="netwatch-demo-spool-")
+        args.influxdb_spool = spool  # removed at exit: the demo leaves nothing behind
+        inventory = with_influxdb(
+            inventory, args.influxdb, args.influxdb_bucket, args.influxdb_org, spool.name
+        )
+        host_network = HostNetwork.capture()  # before leaving the host's network
     try:
         mode = enter_private_network()
+        if host_network is not None:
+            host_network.check()
         build_network(inventory, scenario)
     except (SandboxError, OSError) as exc:
         print(f"netwatch demo: {exc}", file=sys.stderr)
@@ -73,14 +96,18 @@ def handle(args: argparse.Namespace) -> int:
         print(f"  {line}")
     print(f"metrics:     {url}/metrics")
     print(f"status page: {url}/")
+    if host_network is not None:
+        print(f"InfluxDB:    {args.influxdb} bucket {args.influxdb_bucket}")
     print("Ctrl-C stops the demo.", flush=True)
     try:
-        return asyncio.run(_main(path, inventory, sock, args))
+        return asyncio.run(_main(path, inventory, sock, args, host_network))
     except KeyboardInterrupt:
         return 0
 
 
-async def _main(path: str, inventory, sock: socket.socket, args: argparse.Namespace) -> int:
+async def _main(
+    path: str, inventory, sock: socket.socket, args: argparse.Namespace, host_network=None
+) -> int:
     from aiohttp import web
 
     from netwatch.runtime import Runtime
@@ -91,6 +118,10 @@ async def _main(path: str, inventory, sock: socket.socket, args: argparse.Namesp
     await runner.setup()
     await web.SockSite(runner, sock).start()
     await runtime.start()
+    if host_network is not None:
+        from netwatch.exporters.influxdb.hook import attach
+
+        await attach(runtime, host_network)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGINT, stop.set)

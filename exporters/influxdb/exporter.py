@@ -1,0 +1,167 @@
+"""InfluxExporter: subscribes to state, snapshots villages and alerts, owns writer and spool."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from netwatch.exporters.influxdb.lineproto import PRECISIONS
+from netwatch.exporters.influxdb.points import PointBuilder
+from netwatch.exporters.influxdb.snmp_points import is_snmp_observation, snmp_lines
+from netwatch.exporters.influxdb.spool import Spool
+from netwatch.exporters.influxdb.transport import (
+    SocketFactory,
+    Transport,
+    V1Transport,
+    V2Transport,
+)
+from netwatch.exporters.influxdb.writer import Writer
+
+from netwatch.model import InfluxSettings, Inventory, Settings
+from netwatch.observations import PingObservation
+from netwatch.state import DeviceState, State
+
+log = logging.getLogger(__name__)
+
+
+def check_settings(cfg: InfluxSettings) -> None:
+    """Raise ValueError naming the bad influxdb.* key."""
+    if cfg.mode not in ("v2", "v1"):
+        raise ValueError(f"influxdb.mode: {cfg.mode!r} is not one of v2, v1")
+    if cfg.precision not in PRECISIONS:
+        raise ValueError(f"influxdb.precision: {cfg.precision!r} is not one of s, ms, us, ns")
+    if not cfg.url.startswith(("http://", "https://")):
+        raise ValueError(f"influxdb.url: {cfg.url!r} is not an http:// or https:// URL")
+    if not cfg.bucket:
+        raise ValueError("influxdb.bucket: must not be empty")
+    for key in ("batch_size", "spool_max_bytes"):
+        if getattr(cfg, key) <= 0:
+            raise ValueError(f"influxdb.{key}: must be positive")
+    for key in ("timeout", "flush_interval", "retry_initial", "retry_max", "spool_sync_interval"):
+        if getattr(cfg, key) <= 0:
+            raise ValueError(f"influxdb.{key}: must be a positive duration")
+
+
+def build_transport(cfg: InfluxSettings, socket_factory: SocketFactory | None = None) -> Transport:
+    """The transport for cfg.mode; secrets are resolved here, at start."""
+    if cfg.mode == "v1":
+        db, _, rp = cfg.bucket.partition("/")
+        return V1Transport(
+            cfg.url,
+            db,
+            rp or None,
+            cfg.precision,
+            cfg.timeout,
+            username=cfg.username,
+            password=cfg.password.resolve() if cfg.password else None,
+            verify_tls=cfg.verify_tls,
+            ca_file=cfg.ca_file,
+            socket_factory=socket_factory,
+        )
+    token = cfg.token.resolve() if cfg.token else None
+    return V2Transport(
+        cfg.url,
+        token,
+        cfg.org,
+        cfg.bucket,
+        cfg.precision,
+        cfg.timeout,
+        verify_tls=cfg.verify_tls,
+        ca_file=cfg.ca_file,
+        socket_factory=socket_factory,
+    )
+
+
+class InfluxExporter:
+    """Push observations and village/alert snapshots to InfluxDB; start() then stop()."""
+
+    def __init__(
+        self,
+        settings: Settings | InfluxSettings,
+        state: State,
+        inventory: Inventory | None = None,
+        transport: Transport | None = None,
+        socket_factory: SocketFactory | None = None,
+    ) -> None:
+        cfg = settings.influxdb if isinstance(settings, Settings) else settings
+        if cfg is None:
+            raise ValueError("influxdb: not configured")
+        check_settings(cfg)
+        self.cfg = cfg
+        self.state = state
+        inventory = inventory or state.inventory
+        self._snapshot_interval = cfg.snapshot_interval or inventory.settings.ping.interval
+        self.points = PointBuilder(inventory, cfg.precision)
+        self._transport = transport
+        self._socket_factory = socket_factory
+        self.writer: Writer | None = None
+        self._snapshot_task: asyncio.Task[None] | None = None
+        self._listening = False
+
+    async def start(self) -> None:
+        spool = Spool(self.cfg.spool_dir, self.cfg.spool_max_bytes)
+        spool.open()
+        if spool.unread_points:
+            log.info("InfluxDB spool %s: %d points to replay", spool.dir, spool.unread_points)
+        self.writer = Writer(
+            self._transport or build_transport(self.cfg, self._socket_factory),
+            spool,
+            batch_size=self.cfg.batch_size,
+            flush_interval=self.cfg.flush_interval,
+            retry_initial=self.cfg.retry_initial,
+            retry_max=self.cfg.retry_max,
+            sync_interval=self.cfg.spool_sync_interval,
+        )
+        await self.writer.start()
+        if not self._listening:
+            self.state.add_listener(self._on_observation)
+            self._listening = True
+        self._snapshot_task = asyncio.create_task(self._snapshots(), name="influxdb-snapshots")
+
+    async def stop(self, timeout: float | None = None) -> None:
+        """Flush what can be sent within timeout (default: the request timeout); rest spools."""
+        if self._snapshot_task is not None:
+            self._snapshot_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._snapshot_task
+            self._snapshot_task = None
+        if self.writer is not None:
+            await self.writer.stop(self.cfg.timeout if timeout is None else timeout)
+            self.writer = None
+
+    def _on_observation(self, ds: DeviceState, obs: object) -> None:
+        # Called inside state.record_*: never raise into it.
+        writer = self.writer
+        if writer is None:
+            return
+        try:
+            if isinstance(obs, PingObservation):
+                writer.add(self.points.ping(ds, obs, self.state.inventory))
+            elif is_snmp_observation(obs):
+                writer.add_many(snmp_lines(self.points, ds, obs, self.state.inventory))
+        except Exception:
+            log.exception("InfluxDB: cannot format observation of %s", ds.device.name)
+
+    def snapshot(self, now: float | None = None) -> None:
+        """Queue the village (and alert, when present) snapshot now."""
+        if self.writer is None:
+            return
+        now = time.time() if now is None else now
+        self.writer.add_many(self.points.villages(self.state, now))
+        alerts = getattr(self.state, "alerts", None)
+        if alerts:
+            values = alerts.values() if isinstance(alerts, dict) else alerts
+            self.writer.add_many(self.points.alerts(values, now))
+
+    async def _snapshots(self) -> None:
+        interval = self._snapshot_interval
+        # Align to the interval so snapshots of different runs share timestamps.
+        await asyncio.sleep(interval - time.time() % interval)
+        while True:
+            try:
+                self.snapshot()
+            except Exception:
+                log.exception("InfluxDB: village snapshot failed")
+            await asyncio.sleep(interval - time.time() % interval)

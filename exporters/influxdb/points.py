@@ -1,0 +1,160 @@
+"""State → line protocol: a point per observation, and periodic village and alert snapshots.
+
+Tag blocks are escaped once per device/village and cached (rebuilt when the inventory object
+changes), so a point costs one f-string. Field types never change per field name (InfluxDB
+rejects a type change), and no tag shares a name with a field (InfluxDB 3 forbids it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from netwatch.exporters.influxdb.lineproto import (
+    escape_measurement,
+    field_block,
+    format_float,
+    tag_block,
+    timestamp,
+)
+
+from netwatch.model import Device, Inventory
+from netwatch.observations import PingObservation
+from netwatch.state import DeviceState, State, VillageStatus
+
+PING = "netwatch_ping"
+VILLAGE = "netwatch_village"
+ALERT = "netwatch_alert"
+
+# Integer codes for the village status, so InfluxQL/Flux can aggregate it (0 = no data yet).
+STATUS_CODE = {
+    VillageStatus.UNKNOWN: 0,
+    VillageStatus.UP: 1,
+    VillageStatus.DEGRADED: 2,
+    VillageStatus.DOWN: 3,
+}
+
+
+def device_tags(inventory: Inventory, device: Device) -> dict[str, str | None]:
+    district = inventory.districts.get(device.district)
+    village = inventory.villages.get(device.village) if device.village else None
+    return {
+        "device": device.name,
+        "role": str(device.role),
+        "district": device.district,
+        "district_name": district.name if district else None,
+        "village": device.village,
+        "village_name": village.name if village else None,
+    }
+
+
+class PointBuilder:
+    """Formats netwatch's data as lines at one precision."""
+
+    def __init__(self, inventory: Inventory, precision: str = "ms") -> None:
+        self.precision = precision
+        self._inventory = inventory
+        self._device_heads: dict[tuple, str] = {}
+        self._village_heads: dict[str, str] = {}
+
+    def _check_inventory(self, inventory: Inventory) -> None:
+        if inventory is not self._inventory:  # reloaded: names may have changed
+            self._inventory = inventory
+            self._device_heads.clear()
+            self._village_heads.clear()
+
+    def device_head(
+        self,
+        measurement: str,
+        device: Device,
+        inventory: Inventory,
+        extra: tuple[tuple[str, str], ...] = (),
+    ) -> str:
+        """Escaped 'measurement,tags' of a device, with extra tags (a device tag wins)."""
+        self._check_inventory(inventory)
+        key = (measurement, device.name, extra)
+        head = self._device_heads.get(key)
+        if head is None:
+            tags: dict[str, str | None] = dict(extra)
+            tags.update(device_tags(inventory, device))
+            head = escape_measurement(measurement) + tag_block(tags)
+            self._device_heads[key] = head
+        return head
+
+    def timestamp(self, seconds: float) -> int:
+        return timestamp(seconds, self.precision)
+
+    def ping(self, ds: DeviceState, obs: PingObservation, inventory: Inventory) -> str:
+        res = obs.result
+        parts = [
+            f"sent={res.sent}i",
+            f"received={res.received}i",
+            f"up={1 if ds.up else 0}i",
+            f"loss_ratio={format_float(float(res.loss_ratio))}",
+            f"duration_seconds={format_float(float(obs.duration))}",
+        ]
+        if res.rtts:
+            for name, value in (
+                ("rtt_min_seconds", res.rtt_min),
+                ("rtt_avg_seconds", res.rtt_avg),
+                ("rtt_max_seconds", res.rtt_max),
+                ("jitter_seconds", res.jitter),
+            ):
+                text = None if value is None else format_float(float(value))
+                if text is not None:
+                    parts.append(f"{name}={text}")
+        head = self.device_head(PING, ds.device, inventory)
+        return f"{head} {','.join(parts)} {timestamp(obs.time, self.precision)}"
+
+    def villages(self, state: State, now: float) -> Iterator[str]:
+        """One netwatch_village point per village: status and device counts."""
+        inventory = state.inventory
+        self._check_inventory(inventory)
+        ts = timestamp(now, self.precision)
+        for code, village in inventory.villages.items():
+            head = self._village_heads.get(code)
+            if head is None:
+                district = inventory.districts.get(village.district)
+                head = escape_measurement(VILLAGE) + tag_block(
+                    {
+                        "village": code,
+                        "village_name": village.name,
+                        "district": village.district,
+                        "district_name": district.name if district else None,
+                    }
+                )
+                self._village_heads[code] = head
+            status = state.village_status(code)
+            devices = [state.devices[n] for n in village.devices if n in state.devices]
+            up = sum(1 for d in devices if d.up)
+            fields = (
+                f'status="{status.value}",status_code={STATUS_CODE[status]}i,'
+                f"devices={len(devices)}i,devices_up={up}i"
+            )
+            yield f"{head} {fields} {ts}"
+
+    def alerts(self, alerts: Iterable[object], now: float) -> Iterator[str]:
+        """One netwatch_alert point per firing alert (duck-typed netwatch.alerting Alert)."""
+        ts = timestamp(now, self.precision)
+        for alert in alerts:
+            labels = dict(getattr(alert, "labels", {}) or {})
+            starts_at = getattr(alert, "starts_at", None)
+            if getattr(alert, "ends_at", None) is not None or "alertname" not in labels:
+                continue
+            tags = {
+                k: labels.get(k)
+                for k in (
+                    "alertname",
+                    "severity",
+                    "village",
+                    "village_name",
+                    "district",
+                    "district_name",
+                    "device",
+                )
+            }
+            fields: dict[str, object] = {"firing": 1}
+            if isinstance(starts_at, int | float):
+                fields["active_seconds"] = max(0.0, float(now - starts_at))
+            fields["acknowledged"] = 1 if getattr(alert, "acknowledged_by", None) else 0
+            fb = field_block(fields)  # type: ignore[arg-type]
+            yield f"{escape_measurement(ALERT)}{tag_block(tags)} {fb} {ts}"

@@ -1,0 +1,283 @@
+"""A bounded, crash-safe on-disk queue of line-protocol records.
+
+Segment files `<seq>.seg` hold records `[length u32][crc32 u32][points u32][payload]`; the file
+`committed` names the position up to which the server has acknowledged. Every record is written
+with one write(2) as soon as it is appended, so a kill -9 loses nothing already appended (the
+page cache keeps it); `sync()` fsyncs, which the exporter calls every `spool_sync_interval`, so
+a power cut loses at most that interval. A torn last record (crash mid-write) fails its length or
+CRC check and is cut off on open. The commit file is replaced atomically and not fsynced: after a
+power cut it may name an older position, which only means re-sending (at-least-once).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_HEADER = struct.Struct("<III")
+_COMMIT_FILE = "committed"
+_SUFFIX = ".seg"
+
+
+def _crc(payload: bytes, points: int) -> int:
+    return zlib.crc32(payload, zlib.crc32(points.to_bytes(4, "little")))
+
+
+@dataclass(slots=True)
+class Record:
+    seq: int  # segment
+    end: int  # offset just after this record in its segment
+    points: int
+    payload: bytes
+
+
+@dataclass(slots=True)
+class _Segment:
+    seq: int
+    path: Path
+    size: int = 0  # bytes of valid records
+    unread_points: int = 0  # points not yet handed to the sender
+
+
+class Spool:
+    """Append records, read them in order, commit what the server acknowledged."""
+
+    def __init__(self, directory: str | os.PathLike[str], max_bytes: int) -> None:
+        self.dir = Path(directory)
+        self.max_bytes = max_bytes
+        # Eviction works per segment: small enough to drop little, large enough for few files.
+        self.segment_bytes = max(4096, min(64 << 20, max_bytes // 8))
+        self.dropped_points = 0  # evicted before being read, since open
+        self._segments: list[_Segment] = []
+        self._fd = -1
+        self._dirty = False
+        self._read_seq = 0
+        self._read_off = 0
+        self._read_fh = None
+        self._read_fh_seq = -1
+
+    # -- open / close -------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Recover from the directory: drop committed segments, cut a torn tail."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        seqs = sorted(
+            int(p.name[: -len(_SUFFIX)])
+            for p in self.dir.iterdir()
+            if p.name.endswith(_SUFFIX) and p.name[: -len(_SUFFIX)].isdigit()
+        )
+        cseq, coff = self._load_commit()
+        for seq in seqs:
+            path = self._path(seq)
+            if seq < cseq:
+                path.unlink(missing_ok=True)
+                continue
+            seg = _Segment(seq, path)
+            start = coff if seq == cseq else 0
+            seg.size, seg.unread_points, counted_from = self._scan(path, start)
+            if counted_from != start:  # commit offset not on a record boundary: resend all
+                log.warning("spool %s: commit offset %d is not a record start", path, start)
+                start = 0
+            if seg.size < path.stat().st_size:
+                log.warning(
+                    "spool %s: cut torn or corrupt tail at byte %d of %d",
+                    path,
+                    seg.size,
+                    path.stat().st_size,
+                )
+                os.truncate(path, seg.size)
+            self._segments.append(seg)
+            if len(self._segments) == 1:
+                self._read_seq, self._read_off = seq, start
+        next_seq = (self._segments[-1].seq + 1) if self._segments else max(cseq, 1)
+        self._start_segment(next_seq)
+        if len(self._segments) == 1:
+            self._read_seq, self._read_off = next_seq, 0
+        self._evict(0)
+
+    def close(self) -> None:
+        self.sync()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        if self._read_fh is not None:
+            self._read_fh.close()
+            self._read_fh = None
+
+    # -- writing ------------------------------------------------------------------------
+
+    def append(self, payload: bytes, points: int) -> None:
+        """Write one record now (one write(2)); evict the oldest segments if over the bound."""
+        crc = _crc(payload, points)
+        data = _HEADER.pack(len(payload), crc, points) + payload
+        active = self._segments[-1]
+        if active.size and active.size + len(data) > self.segment_bytes:
+            self._start_segment(active.seq + 1)
+            active = self._segments[-1]
+        self._evict(len(data))
+        os.write(self._fd, data)
+        active.size += len(data)
+        active.unread_points += points
+        self._dirty = True
+
+    def sync(self) -> None:
+        if self._dirty and self._fd >= 0:
+            os.fsync(self._fd)
+            self._dirty = False
+
+    # -- reading ------------------------------------------------------------------------
+
+    def read(self, max_points: int) -> list[Record]:
+        """Next records after the read cursor, up to max_points (always at least one record)."""
+        out: list[Record] = []
+        total = 0
+        while True:
+            seg = self._segment(self._read_seq)
+            if seg is None:
+                return out
+            if self._read_off >= seg.size:
+                if seg is self._segments[-1]:
+                    return out
+                self._read_seq, self._read_off = self._next_seq(seg.seq), 0
+                continue
+            fh = self._reader(seg)
+            fh.seek(self._read_off)
+            header = fh.read(_HEADER.size)
+            length, crc, points = _HEADER.unpack(header)
+            if out and total + points > max_points:
+                return out
+            payload = fh.read(length)
+            end = self._read_off + _HEADER.size + length
+            if _crc(payload, points) != crc:
+                # Only an older run's segment can hold this (ours are written whole).
+                log.error("spool %s: bad record at %d, skipping segment", seg.path, self._read_off)
+                seg.unread_points = 0
+                self._read_off = seg.size
+                continue
+            seg.unread_points -= points
+            out.append(Record(seg.seq, end, points, payload))
+            total += points
+            self._read_off = end
+            if total >= max_points:
+                return out
+
+    def commit(self, seq: int, end: int) -> None:
+        """The server has everything up to (seq, end): persist that and delete spent segments."""
+        tmp = self.dir / (_COMMIT_FILE + ".tmp")
+        tmp.write_text(f"{seq} {end} {zlib.crc32(f'{seq} {end}'.encode())}\n")
+        os.replace(tmp, self.dir / _COMMIT_FILE)
+        while len(self._segments) > 1 and (
+            self._segments[0].seq < seq
+            or (self._segments[0].seq == seq and end >= self._segments[0].size)
+        ):
+            self._remove_first()
+
+    def rewind(self) -> None:
+        """Forget what was read but not committed (for tests and a restart in place)."""
+        cseq, coff = self._load_commit()
+        first = self._segments[0]
+        self._read_seq, self._read_off = (cseq, coff) if cseq >= first.seq else (first.seq, 0)
+
+    # -- figures ------------------------------------------------------------------------
+
+    @property
+    def bytes(self) -> int:
+        return sum(s.size for s in self._segments)
+
+    @property
+    def unread_points(self) -> int:
+        return sum(s.unread_points for s in self._segments)
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _path(self, seq: int) -> Path:
+        return self.dir / f"{seq:016d}{_SUFFIX}"
+
+    def _segment(self, seq: int) -> _Segment | None:
+        for s in self._segments:
+            if s.seq == seq:
+                return s
+        return None
+
+    def _next_seq(self, seq: int) -> int:
+        for s in self._segments:
+            if s.seq > seq:
+                return s.seq
+        return seq
+
+    def _reader(self, seg: _Segment):
+        if self._read_fh_seq != seg.seq:
+            if self._read_fh is not None:
+                self._read_fh.close()
+            self._read_fh = open(seg.path, "rb")  # noqa: SIM115
+            self._read_fh_seq = seg.seq
+        return self._read_fh
+
+    def _start_segment(self, seq: int) -> None:
+        if self._fd >= 0:
+            self.sync()
+            os.close(self._fd)
+        path = self._path(seq)
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC, 0o600)
+        self._segments.append(_Segment(seq, path))
+        self._dirty = True
+
+    def _evict(self, incoming: int) -> None:
+        while len(self._segments) > 1 and self.bytes + incoming > self.max_bytes:
+            seg = self._segments[0]
+            self.dropped_points += seg.unread_points
+            log.warning(
+                "spool full (%d bytes): dropped %d unsent points of %s",
+                self.max_bytes,
+                seg.unread_points,
+                seg.path.name,
+            )
+            self._remove_first()
+
+    def _remove_first(self) -> None:
+        seg = self._segments.pop(0)
+        if self._read_fh_seq == seg.seq and self._read_fh is not None:
+            self._read_fh.close()
+            self._read_fh, self._read_fh_seq = None, -1
+        if self._read_seq <= seg.seq:
+            self._read_seq, self._read_off = self._segments[0].seq, 0
+        seg.path.unlink(missing_ok=True)
+
+    def _load_commit(self) -> tuple[int, int]:
+        try:
+            seq_s, off_s, crc_s = (self.dir / _COMMIT_FILE).read_text().split()
+            seq, off = int(seq_s), int(off_s)
+            if zlib.crc32(f"{seq} {off}".encode()) == int(crc_s):
+                return seq, off
+            log.warning("spool %s: corrupt commit file, resending all", self.dir)
+        except FileNotFoundError:
+            pass
+        except (ValueError, OSError) as exc:
+            log.warning("spool %s: unreadable commit file (%s), resending all", self.dir, exc)
+        return 0, 0
+
+    @staticmethod
+    def _scan(path: Path, start: int) -> tuple[int, int, int]:
+        """(valid size, points from start, where counting started) of one segment file."""
+        with open(path, "rb") as fh:
+            data = fh.read()
+        off = 0
+        records: list[tuple[int, int]] = []  # (offset, points)
+        while off + _HEADER.size <= len(data):
+            length, crc, n = _HEADER.unpack_from(data, off)
+            end = off + _HEADER.size + length
+            if end > len(data):
+                break
+            if _crc(data[off + _HEADER.size : end], n) != crc:
+                break
+            records.append((off, n))
+            off = end
+        if start != off and start not in {o for o, _ in records}:
+            start = 0
+        return off, sum(n for o, n in records if o >= start), start

@@ -1,0 +1,236 @@
+"""Batching, retrying writer: lines → spool → server, acknowledged batches committed.
+
+Every line goes through the spool (write-ahead), so an outage, a restart or a kill -9 loses
+nothing appended; only the batch in flight at a crash is sent twice (at-least-once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable
+
+from netwatch.exporters.influxdb import metrics as m
+from netwatch.exporters.influxdb.spool import Record, Spool
+from netwatch.exporters.influxdb.transport import Transport, WriteError
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_CAP = 3600.0  # a server asking for more than an hour is misconfigured
+
+
+class _Stopping(Exception):
+    """Raised inside the sender when stop() interrupts a retry wait."""
+
+
+class Writer:
+    """Feed lines with add(); start() runs the sender; stop() flushes what it can."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        spool: Spool,
+        *,
+        batch_size: int = 5000,
+        flush_interval: float = 1.0,
+        retry_initial: float = 1.0,
+        retry_max: float = 60.0,
+        sync_interval: float = 1.0,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.transport = transport
+        self.spool = spool
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.retry_initial = retry_initial
+        self.retry_max = retry_max
+        self.sync_interval = sync_interval
+        self._rng = rng
+        self._pending: list[str] = []
+        self._flush_scheduled = False
+        self._inflight = 0
+        self._wake = asyncio.Event()
+        self._full = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._urgent = False
+        self._failing = False
+        self._task: asyncio.Task[None] | None = None
+        self._sync_task: asyncio.Task[None] | None = None
+        self._reported_drops = 0
+
+    # -- input ---------------------------------------------------------------------------
+
+    def add(self, line: str) -> None:
+        """Queue one line; it reaches the spool at the end of this event-loop iteration."""
+        self._pending.append(line)
+        self._schedule_flush()
+
+    def add_many(self, lines: Iterable[str]) -> None:
+        self._pending.extend(lines)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if len(self._pending) >= self.batch_size:
+            self.flush_pending()
+        elif not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush_pending)
+
+    def flush_pending(self) -> None:
+        """Append what add() collected to the spool, as records of at most batch_size lines."""
+        self._flush_scheduled = False
+        pending, self._pending = self._pending, []
+        step = self.batch_size
+        for i in range(0, len(pending), step):
+            chunk = pending[i : i + step]
+            self.spool.append("\n".join(chunk).encode(), len(chunk))
+        if pending:
+            self._account_drops()
+            self._wake.set()
+            if self.spool.unread_points >= self.batch_size:
+                self._full.set()
+            self._update_gauges()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._stop.clear()
+        self._task = asyncio.create_task(self._run(), name="influxdb-writer")
+        self._sync_task = asyncio.create_task(self._sync_loop(), name="influxdb-spool-sync")
+        self._update_gauges()
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Send what can be sent within timeout; the rest stays in the spool for next time."""
+        self.flush_pending()
+        await self.flush(timeout)
+        self._stop.set()
+        self._wake.set()
+        for task in (self._task, self._sync_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._sync_task = None
+        await self.transport.close()
+        self.spool.close()
+
+    async def flush(self, timeout: float) -> bool:
+        """Send everything queued now without waiting for fuller batches; True when done."""
+        self.flush_pending()
+        self._urgent = True
+        self._full.set()
+        self._wake.set()
+        deadline = time.monotonic() + timeout
+        try:
+            while self.queued:
+                if time.monotonic() >= deadline or self._task is None or self._task.done():
+                    return False
+                await asyncio.sleep(0.01)
+            return True
+        finally:
+            self._urgent = False
+
+    @property
+    def queued(self) -> int:
+        return len(self._pending) + self.spool.unread_points + self._inflight
+
+    # -- sender --------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while not self._stop.is_set():
+            self.flush_pending()
+            if self.spool.unread_points == 0:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            if self.spool.unread_points < self.batch_size and not self._urgent:
+                self._full.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._full.wait(), self.flush_interval)
+                self.flush_pending()
+            records = self.spool.read(self.batch_size)
+            if not records:
+                continue
+            self._inflight = sum(r.points for r in records)
+            try:
+                await self._deliver(records)
+            except _Stopping:
+                return  # uncommitted: the spool resends this batch on the next start
+            finally:
+                self._inflight = 0
+            last = records[-1]
+            self.spool.commit(last.seq, last.end)
+            self._update_gauges()
+
+    async def _deliver(self, records: list[Record]) -> None:
+        body = b"\n".join(r.payload for r in records)
+        await self._send_isolating(body, sum(r.points for r in records))
+
+    async def _send_isolating(self, body: bytes, count: int) -> None:
+        """Send body; on a bad-data answer, bisect until only the bad lines are dropped."""
+        error = await self._send_retrying(body)
+        if error is None:
+            m.POINTS_WRITTEN.inc(count)
+            m.LAST_SUCCESS.set(time.time())
+            return
+        lines = body.split(b"\n")
+        if len(lines) == 1:
+            m.POINTS_DROPPED.labels("rejected").inc()
+            log.error("InfluxDB rejected a point, dropped: %s (line: %.300r)", error, body)
+            return
+        mid = len(lines) // 2
+        await self._send_isolating(b"\n".join(lines[:mid]), mid)
+        await self._send_isolating(b"\n".join(lines[mid:]), len(lines) - mid)
+
+    async def _send_retrying(self, body: bytes) -> WriteError | None:
+        """Send until the server acknowledges (None) or calls the data bad (the error)."""
+        attempt = 0
+        while True:
+            try:
+                await self.transport.send(body)
+            except WriteError as exc:
+                m.WRITE_ERRORS.labels(exc.reason).inc()
+                if exc.bad_data:
+                    return exc
+                delay = self._delay(attempt, exc.retry_after)
+                if not self._failing:
+                    log.warning("InfluxDB write failed (%s); retrying, spooling meanwhile", exc)
+                    self._failing = True
+                else:
+                    log.debug("InfluxDB write failed again (%s); retry in %.1fs", exc, delay)
+                attempt += 1
+                self._update_gauges()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay)
+                if self._stop.is_set():
+                    raise _Stopping from None
+                continue
+            if self._failing:
+                log.warning("InfluxDB writes succeed again; %d points to replay", self.queued)
+                self._failing = False
+            return None
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        """Retry-After when given (plus ≤10% jitter), else capped doubling, jittered 50–100%."""
+        if retry_after is not None:
+            return min(retry_after, RETRY_AFTER_CAP) * (1.0 + 0.1 * self._rng())
+        base = min(self.retry_max, self.retry_initial * 2 ** min(attempt, 30))
+        return base * (0.5 + 0.5 * self._rng())
+
+    async def _sync_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.sync_interval)
+            self.spool.sync()
+
+    def _account_drops(self) -> None:
+        new = self.spool.dropped_points - self._reported_drops
+        if new:
+            m.POINTS_DROPPED.labels("spool_full").inc(new)
+            self._reported_drops = self.spool.dropped_points
+
+    def _update_gauges(self) -> None:
+        m.POINTS_QUEUED.set(self.queued)
+        m.SPOOL_BYTES.set(self.spool.bytes)
