@@ -167,6 +167,9 @@ class Settings:
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     snmp_traps: SnmpTrapSettings = field(default_factory=lambda: SnmpTrapSettings())
     influxdb: InfluxSettings | None = None  # off unless configured
+    alerting: AlertingSettings = field(default_factory=lambda: AlertingSettings())
+    # Defined at the end of this file; the lambda defers the name lookup.
+    notifications: NotificationSettings = field(default_factory=lambda: NotificationSettings())
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,3 +222,118 @@ class InfluxSettings:
     spool_max_bytes: int = 512 << 20
     spool_sync_interval: float = 1.0  # seconds between fsyncs of the spool
     snapshot_interval: float | None = None  # village/alert snapshot; None = ping interval
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceWindow:
+    """A planned window: one-off (ISO start/end) or recurring (days + HH:MM start/end)."""
+
+    name: str
+    start: str  # one-off: "2026-12-01T22:00"; recurring: "22:00"
+    end: str  # one-off: "2026-12-02T02:00"; recurring: "02:00" (before start = next day)
+    days: tuple[str, ...] = ()  # recurring: mon tue wed thu fri sat sun; empty = one-off
+    timezone: str = "Asia/Jakarta"  # WIB
+    villages: tuple[str, ...] = ()  # village codes
+    districts: tuple[str, ...] = ()  # district codes
+    devices: tuple[str, ...] = ()  # device names
+    tags: tuple[str, ...] = ()  # device tags
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertingSettings:
+    """Alert engine: hold-downs, flapping, suppression, re-notify, escalation, persistence."""
+
+    db_path: str = "netwatch-alerts.sqlite3"  # SQLite: alerts, history, silences, outbox
+    down_rounds: int = 3  # consecutive failed rounds (confirmation bursts count) before down
+    up_rounds: int = 2  # consecutive answered rounds before up again
+    down_after: float = 0.0  # seconds failing at least, on top of down_rounds
+    up_after: float = 0.0  # seconds answering at least, on top of up_rounds
+    confirm: bool = True  # ask the scheduler for an immediate re-check after a changed round
+    upstream_wait: float = 20.0  # seconds a village waits for its parents' verdict
+    dependency_grace: float = 60.0  # seconds after a parent recovers before children may fire
+    flap_window: float = 1800.0  # seconds over which alert state changes are counted
+    flap_threshold: int = 4  # changes within flap_window that make an alert flapping
+    flap_quiet: float = 900.0  # seconds without change that end flapping
+    renotify_interval: float = 14400.0  # reminder while firing and unacknowledged; 0 = never
+    escalate_after: float = 1800.0  # unacknowledged firing time before escalation; 0 = never
+    village_down_when: str = "router_or_all_aps"  # | router | all_devices
+    degraded_loss_ratio: float = 0.2  # mean echo loss over degraded_rounds above this
+    degraded_rtt: float = 0.3  # seconds: mean RTT over degraded_rounds above this
+    degraded_rounds: int = 10  # rounds averaged for "sustained"
+    traceroute: bool = True  # locate the path break when a village router goes down
+    traceroute_max_hops: int = 16
+    traceroute_timeout: float = 1.0  # seconds waiting for the hops' answers (one try)
+    traceroute_wait: float = 4.0  # seconds a firing alert waits for its traceroute
+    tick: float = 1.0  # seconds between timer evaluations (re-notify, windows)
+    maintenance: tuple[MaintenanceWindow, ...] = ()
+
+
+# --- Notifications (netwatch.alerting.notifiers): contact lists, routes, delivery ---------------
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookTarget:
+    url: str
+    secret: SecretRef | None = None  # HMAC-SHA256 key for X-Netwatch-Signature
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramTarget:
+    chat_ids: tuple[str, ...]
+    token: SecretRef
+    base_url: str = "https://api.telegram.org"
+
+
+@dataclass(frozen=True, slots=True)
+class EmailTarget:
+    to: tuple[str, ...]
+    host: str
+    port: int = 587
+    starttls: bool = True
+    tls: bool = False  # implicit TLS from the first byte (port 465); starttls is then ignored
+    username: str | None = None
+    password: SecretRef | None = None
+    sender: str = "netwatch@localhost"
+    ca_file: str | None = None  # extra CA to trust for STARTTLS (a private mail server)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactList:
+    name: str
+    alertmanager: tuple[str, ...] = ()  # Alertmanager base URLs
+    webhook: tuple[WebhookTarget, ...] = ()
+    telegram: tuple[TelegramTarget, ...] = ()
+    email: tuple[EmailTarget, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRoute:
+    contacts: str  # contact list name
+    districts: tuple[str, ...] = ()  # district codes; empty = any
+    severities: tuple[str, ...] = ()  # critical | warning; empty = any
+    continue_routing: bool = False  # as Alertmanager's `continue`: keep matching after this one
+    escalation: str | None = None  # contact list for escalations (escalation_level >= 1)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    min_backoff: float = 2.0  # seconds before the first retry
+    max_backoff: float = 600.0
+    max_age: float = 86400.0  # undelivered this long: dropped and counted
+    timeout: float = 10.0  # per HTTP request / SMTP session
+    concurrency: int = 8  # sends in flight at once
+    poll_interval: float = 1.0  # seconds between outbox scans when idle
+    keep_done: float = 604800.0  # delivered/dropped rows kept this long for inspection
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationSettings:
+    language: str | None = None  # None = Settings.language
+    timezone: str = "Asia/Jakarta"
+    link_base_url: str = ""  # e.g. https://noc.example/villages/ (code appended)
+    contacts: tuple[ContactList, ...] = ()
+    routes: tuple[NotificationRoute, ...] = ()
+    default_contacts: str | None = None  # contact list when no route matches
+    alertmanager_repost_interval: float = 60.0  # keep below Alertmanager's resolve_timeout
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)

@@ -1,0 +1,102 @@
+"""Metric source for alert state: village service state after hold-downs, and firing alerts.
+
+`source(engine)` returns a `families(state)` function for exporters.prometheus; everything is
+built from the engine's snapshot at scrape time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from netwatch.alerting.engine import Engine
+from netwatch.alerting.rules import OUTAGE_STATES, ServiceState
+from netwatch.state import State
+
+
+def source(engine: Engine) -> Callable[[State], Iterable[Metric]]:
+    """The metric source for this engine."""
+
+    def alert_families(state: State) -> Iterable[Metric]:
+        return families(engine)
+
+    return alert_families
+
+
+def families(engine: Engine) -> list[Metric]:
+    """Village service state, firing alerts and the engine's own counters."""
+    inventory = engine.inventory
+    svc = GaugeMetricFamily(
+        "netwatch_village_service_state",
+        "1 for the village's service state after hold-downs (up, degraded, down, "
+        "unreachable-upstream, maintenance, unknown), 0 for the others.",
+        labels=["village", "district", "state"],
+    )
+    svc_up = GaugeMetricFamily(
+        "netwatch_village_service_up",
+        "1 if the village's Wi-Fi service is up or degraded after hold-downs, 0 if down or "
+        "unreachable behind a broken parent (also during maintenance); absent while unknown.",
+        labels=["village", "district"],
+    )
+    for code, village in inventory.villages.items():
+        shown = engine.display.get(code, ServiceState.UNKNOWN)
+        for s in ServiceState:
+            svc.add_metric([code, village.district, s.value], 1.0 if s is shown else 0.0)
+        truth = engine.history.get(code)
+        if truth is not None and shown is not ServiceState.UNKNOWN:
+            svc_up.add_metric([code, village.district], 0.0 if truth in OUTAGE_STATES else 1.0)
+    active = GaugeMetricFamily(
+        "netwatch_alert_active",
+        "1 per open alert; notified=false while held back (parent down, maintenance, silence, "
+        "flapping).",
+        labels=["alertname", "severity", "village", "district", "device", "notified"],
+    )
+    firing = GaugeMetricFamily(
+        "netwatch_alerts_firing",
+        "Open alerts by name and severity.",
+        labels=["alertname", "severity"],
+    )
+    counts: Counter[tuple[str, str]] = Counter()
+    for a in engine.open.values():
+        lab = a.labels
+        counts[(lab["alertname"], lab["severity"])] += 1
+        active.add_metric(
+            [
+                lab["alertname"],
+                lab["severity"],
+                lab.get("village", ""),
+                lab.get("district", ""),
+                lab.get("device", ""),
+                "true" if a.notified_at is not None else "false",
+            ],
+            1.0,
+        )
+    for (name, sev), n in sorted(counts.items()):
+        firing.add_metric([name, sev], float(n))
+    flapping = GaugeMetricFamily(
+        "netwatch_alerts_flapping", "Alerts being held as flapping.", value=len(engine.flaps)
+    )
+    silences = GaugeMetricFamily(
+        "netwatch_silences_active",
+        "Silences in force now.",
+        value=sum(1 for s in engine.silences if s.active(engine.clock())),
+    )
+    sent = CounterMetricFamily(
+        "netwatch_alert_notifications",
+        "Notifications the engine enqueued, by event (firing, resolved, reminder, escalation, "
+        "flapping).",
+        labels=["event"],
+    )
+    for event in ("firing", "resolved", "reminder", "escalation", "flapping"):
+        sent.add_metric([event], float(engine.stats.notifications.get(event, 0)))
+    evals = CounterMetricFamily(
+        "netwatch_alert_evaluations", "Engine evaluations run.", value=engine.stats.evaluations
+    )
+    errors = CounterMetricFamily(
+        "netwatch_alert_evaluation_errors",
+        "Errors while evaluating a village, a device or an alert (logged; the rest went on).",
+        value=engine.stats.errors,
+    )
+    return [svc, svc_up, active, firing, flapping, silences, sent, evals, errors]

@@ -1,0 +1,42 @@
+"""Self-metrics of notification delivery (label `notifier` has four values)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+from netwatch.telemetry import REGISTRY
+
+SENT = Counter(
+    "netwatch_notifications_sent_total",
+    "Notifications delivered, by notifier.",
+    ["notifier"],
+    registry=REGISTRY,
+)
+FAILED = Counter(
+    "netwatch_notification_attempts_failed_total",
+    "Delivery attempts that failed (each will be retried unless dropped), by notifier.",
+    ["notifier"],
+    registry=REGISTRY,
+)
+DROPPED = Counter(
+    "netwatch_notifications_dropped_total",
+    "Notifications given up: reason expired (older than max_age) or rejected by the receiver.",
+    ["notifier", "reason"],
+    registry=REGISTRY,
+)
+PENDING = Gauge(
+    "netwatch_notification_outbox_pending",
+    "Notifications waiting in the outbox (one per receiver).",
+    registry=REGISTRY,
+)
+OLDEST = Gauge(
+    "netwatch_notification_outbox_oldest_pending_age_seconds",
+    "Age of the oldest undelivered notification; 0 when the outbox is empty.",
+    registry=REGISTRY,
+)
+REPOSTS = Counter(
+    "netwatch_alertmanager_reposts_total",
+    "Re-posts of firing alerts to Alertmanager, by result (ok, error).",
+    ["result"],
+    registry=REGISTRY,
+)

@@ -1,0 +1,212 @@
+"""Village service state from device verdicts and the inventory's topology (pure functions).
+
+The engine turns rounds into per-device verdicts (hold-downs); this module only reads them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from netwatch.model import AlertingSettings, Inventory, Role
+
+
+class ServiceState(enum.StrEnum):
+    UP = "up"
+    DEGRADED = "degraded"
+    DOWN = "down"
+    UNREACHABLE_UPSTREAM = "unreachable-upstream"
+    MAINTENANCE = "maintenance"  # shown while a window covers the village; history keeps the truth
+    UNKNOWN = "unknown"  # not every device has a verdict yet
+
+
+OUTAGE_STATES = frozenset({ServiceState.DOWN, ServiceState.UNREACHABLE_UPSTREAM})
+
+
+@dataclass(slots=True)
+class DeviceView:
+    """What the engine knows of one device: verdict after hold-downs, and the latest rounds."""
+
+    confirmed_up: bool | None = None  # None until the hold-down has decided
+    failing: bool = False  # the latest round got no reply
+    fail_since: float | None = None  # start of the current run of failed rounds
+    last_round_at: float | None = None
+    loss_avg: float | None = None  # mean echo loss over the sustained window
+    rtt_avg: float | None = None  # seconds
+    samples: int = 0  # rounds in the sustained window
+
+
+@dataclass(slots=True)
+class Verdict:
+    state: ServiceState
+    cause: str | None = (
+        None  # router_down | ap_down | all_devices_down | devices_down | high_loss | ...
+    )
+    down_devices: tuple[str, ...] = ()
+    root_cause: str | None = None  # the topmost down parent, for unreachable-upstream
+    pending: bool = False  # a parent's verdict is awaited: hold any alert change
+    details: dict[str, float] = field(default_factory=dict)
+
+
+class Topology:
+    """Parent chains, children and the villages behind each device."""
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self.ancestors: dict[str, tuple[str, ...]] = {}
+        for name in inventory.devices:
+            chain: list[str] = []
+            seen = {name}
+            parent = inventory.devices[name].parent
+            # Bounded by the device count; a cycle in config stops the walk, never loops.
+            while parent is not None and parent in inventory.devices and parent not in seen:
+                chain.append(parent)
+                seen.add(parent)
+                parent = inventory.devices[parent].parent
+            self.ancestors[name] = tuple(chain)
+        self.behind: dict[str, list[str]] = {}  # device → village codes whose devices hang below
+        for code, village in inventory.villages.items():
+            ups: set[str] = set()
+            for dev in village.devices:
+                ups.update(a for a in self.ancestors.get(dev, ()) if a not in village.devices)
+            for a in ups:
+                self.behind.setdefault(a, []).append(code)
+        self.descendants: dict[str, list[str]] = {}
+        for name, chain in self.ancestors.items():
+            for a in chain:
+                self.descendants.setdefault(a, []).append(name)
+        # Root-cause candidates: district-level devices and any device that villages hang on.
+        self.upstream = [
+            n for n, d in inventory.devices.items() if d.village is None or n in self.behind
+        ]
+
+    def outside_ancestors(self, code: str) -> list[str]:
+        """Parents of the village's devices that are not in the village, nearest first."""
+        village = self.inventory.villages[code]
+        out: list[str] = []
+        for dev in village.devices:
+            for a in self.ancestors.get(dev, ()):
+                if a not in village.devices and a not in out:
+                    out.append(a)
+        return out
+
+
+def _upstream_check(
+    parents: list[str],
+    views: Mapping[str, DeviceView],
+    since: float,
+    now: float,
+    settings: AlertingSettings,
+) -> tuple[str | None, bool]:
+    """(topmost confirmed-down parent, pending) for something that went down at `since`."""
+    root: str | None = None
+    pending = False
+    for p in parents:  # nearest first: the last down one found is the topmost
+        v = views.get(p)
+        if v is None:
+            continue
+        if v.confirmed_up is False:
+            root = p
+        elif (
+            v.failing or v.last_round_at is None or v.last_round_at < since
+        ) and now - since < settings.upstream_wait:
+            pending = True  # its verdict is not in yet: wait, but never past upstream_wait
+    if root is not None:
+        pending = False
+    return root, pending
+
+
+def village_verdict(
+    code: str,
+    inventory: Inventory,
+    topology: Topology,
+    views: Mapping[str, DeviceView],
+    settings: AlertingSettings,
+    now: float,
+) -> Verdict:
+    """Service state of one village now."""
+    village = inventory.villages[code]
+    routers: list[str] = []
+    aps: list[str] = []
+    others: list[str] = []
+    for name in village.devices:
+        dev = inventory.devices.get(name)
+        if dev is None or not dev.ping:
+            continue
+        (routers if dev.role is Role.ROUTER else aps if dev.role is Role.AP else others).append(
+            name
+        )
+    watched = routers + aps + others
+    if not watched:
+        return Verdict(ServiceState.UNKNOWN)
+
+    def down(names: list[str]) -> list[str]:
+        return [n for n in names if views[n].confirmed_up is False]
+
+    r_down, a_down, all_down = down(routers), down(aps), down(watched)
+    cause: str | None = None
+    rule = settings.village_down_when
+    if rule == "all_devices":
+        if len(all_down) == len(watched):
+            cause = "all_devices_down"
+    else:
+        if r_down:
+            cause = "router_down"
+        elif rule == "router_or_all_aps" and aps and len(a_down) == len(aps):
+            cause = "ap_down"
+        elif not routers and not aps and len(all_down) == len(watched):
+            cause = "all_devices_down"
+    if cause is not None:
+        since = min((views[n].fail_since or now) for n in all_down)
+        root, pending = _upstream_check(
+            topology.outside_ancestors(code), views, since, now, settings
+        )
+        if root is not None:
+            return Verdict(
+                ServiceState.UNREACHABLE_UPSTREAM,
+                f"upstream_down:{root}",
+                tuple(all_down),
+                root_cause=root,
+            )
+        return Verdict(ServiceState.DOWN, cause, tuple(all_down), pending=pending)
+    if any(views[n].confirmed_up is None for n in routers + aps):
+        return Verdict(ServiceState.UNKNOWN, down_devices=tuple(all_down))
+    if all_down:
+        return Verdict(ServiceState.DEGRADED, "devices_down", tuple(all_down))
+    worst_loss = 0.0
+    worst_rtt = 0.0
+    for n in watched:
+        v = views[n]
+        if v.failing or v.samples < settings.degraded_rounds:
+            continue  # in a down hold-down, or too few rounds to call anything sustained
+        worst_loss = max(worst_loss, v.loss_avg or 0.0)
+        worst_rtt = max(worst_rtt, v.rtt_avg or 0.0)
+    details = {"loss_ratio": worst_loss, "rtt_seconds": worst_rtt}
+    if worst_loss > settings.degraded_loss_ratio:
+        return Verdict(ServiceState.DEGRADED, "high_loss", details=details)
+    if worst_rtt > settings.degraded_rtt:
+        return Verdict(ServiceState.DEGRADED, "high_rtt", details=details)
+    return Verdict(ServiceState.UP, details=details)
+
+
+def upstream_verdict(
+    name: str,
+    topology: Topology,
+    views: Mapping[str, DeviceView],
+    settings: AlertingSettings,
+    now: float,
+) -> Verdict:
+    """Whether a parent device is a root cause (down, with its own parents up)."""
+    v = views.get(name)
+    if v is None or v.confirmed_up is None:
+        return Verdict(ServiceState.UNKNOWN)
+    if v.confirmed_up:
+        return Verdict(ServiceState.UP)
+    since = v.fail_since if v.fail_since is not None else now
+    root, pending = _upstream_check(list(topology.ancestors[name]), views, since, now, settings)
+    if root is not None:
+        return Verdict(
+            ServiceState.UNREACHABLE_UPSTREAM, f"upstream_down:{root}", (name,), root_cause=root
+        )
+    return Verdict(ServiceState.DOWN, "device_down", (name,), pending=pending)

@@ -1,0 +1,76 @@
+"""`netwatch report uptime`: per-village uptime, outage count and duration for a period."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from netwatch.commands._alertdb import (
+    UsageError,
+    add_source_args,
+    fmt_time,
+    load_inventory,
+    open_db,
+    parse_time,
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="reports from the alert history (SPBE uptime)")
+    rsub = p.add_subparsers(dest="report_command", required=True, metavar="REPORT")
+    up = rsub.add_parser("uptime", help="per-village uptime % and outages for a period")
+    add_source_args(up)
+    up.add_argument("--from", dest="start", required=True, help="start date, e.g. 2026-11-01")
+    up.add_argument("--to", dest="end", required=True, help="end date (exclusive), 2026-12-01")
+    up.add_argument("--district", help="only this district (code)")
+    up.add_argument("--format", choices=["csv", "md"], default="csv")
+    up.add_argument("--output", "-o", help="write to this file instead of stdout")
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from netwatch.alerting import report
+
+    try:
+        inventory = load_inventory(args)
+        conn = open_db(args, inventory)
+        start = parse_time(args.start, "--from", args.tz)
+        end = parse_time(args.end, "--to", args.tz)
+        if end <= start:
+            raise UsageError("--to must be after --from")
+        now = time.time()
+        codes = None
+        if inventory is not None:
+            codes = [
+                c
+                for c, v in inventory.villages.items()
+                if args.district is None or v.district == args.district
+            ]
+        rows = report.uptime(conn, start, end, min(now, end), codes)
+        if inventory is None and args.district:
+            rows = {c: u for c, u in rows.items() if c.startswith(args.district + ".")}
+        if inventory is not None:
+            for code, u in rows.items():
+                v = inventory.villages[code]
+                d = inventory.districts.get(v.district)
+                u.village_name, u.district = v.name, v.district
+                u.district_name = d.name if d else ""
+        else:
+            for code, u in rows.items():
+                u.district = code.rsplit(".", 1)[0]
+        ordered = [rows[c] for c in sorted(rows)]
+        if args.format == "csv":
+            text = report.to_csv(ordered)
+        else:
+            title = f"Uptime {fmt_time(start, args.tz)} – {fmt_time(end, args.tz)} ({args.tz})"
+            text = report.to_markdown(ordered, title)
+    except (UsageError, ValueError) as exc:
+        print(f"netwatch report: {exc}", file=sys.stderr)
+        return 2
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0

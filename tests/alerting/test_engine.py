@@ -1,0 +1,245 @@
+"""Alert engine behaviour with an injected clock and synthetic rounds (no network)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from netwatch.alerting import silences
+from netwatch.model import AlertingSettings, MaintenanceWindow
+from tests.alerting.harness import Harness
+from tests.helpers import regency
+
+V1 = "35.10.01.2001"
+
+
+def make(tmp_path, **kw) -> Harness:
+    settings = AlertingSettings(**kw)
+    inv = regency.build(districts=1, villages=3, aps=1, settings=settings)
+    h = Harness(inv, str(tmp_path / "alerts.sqlite3"))
+    h.rounds(all_up(h), 2)  # every device confirmed up
+    return h
+
+
+def all_up(h: Harness, **down: bool) -> dict[str, bool]:
+    states = dict.fromkeys(h.inventory.devices, True)
+    for name, ok in down.items():
+        states[name.replace("_", "-")] = ok
+    return states
+
+
+def with_down(h: Harness, *names: str) -> dict[str, bool]:
+    states = dict.fromkeys(h.inventory.devices, True)
+    for n in names:
+        states[n] = False
+    return states
+
+
+def test_one_lost_round_never_alerts(tmp_path):
+    h = make(tmp_path)
+    for _ in range(20):  # a lost round now and then, never three in a row
+        h.round(with_down(h, "ap-1-1-1"))
+        h.round(all_up(h))
+        h.round(with_down(h, "ap-1-1-1"))
+        h.rounds(all_up(h), 8)
+    assert h.events() == []
+    assert h.history(V1) == ["up"]
+
+
+def test_ap_down_fires_once_after_hold_down_and_resolves_once(tmp_path):
+    h = make(tmp_path)
+    h.polls.clear()
+    h.round(with_down(h, "ap-1-1-1"))
+    h.round(with_down(h, "ap-1-1-1"))
+    assert h.events() == []  # two failed rounds: still within the hold-down
+    assert ("ap-1-1-1", "ping", "confirm") in h.polls  # a re-check burst, not a wait
+    h.round(with_down(h, "ap-1-1-1"))
+    assert h.events() == [("firing", "VillageWifiDown")]
+    n = h.outbox()[0]
+    assert n["alert"]["labels"]["village"] == V1
+    assert n["alert"]["cause"] == "ap_down"
+    assert n["alert"]["down_devices"] == ["ap-1-1-1"]
+    h.rounds(with_down(h, "ap-1-1-1"), 10)
+    h.round(all_up(h))
+    assert h.events() == [("firing", "VillageWifiDown")]  # one good round is not a recovery
+    h.round(all_up(h))
+    assert h.events() == [("firing", "VillageWifiDown"), ("resolved", "VillageWifiDown")]
+    assert h.history(V1) == ["up", "down", "up"]
+    h.rounds(all_up(h), 5)
+    assert len(h.events()) == 2
+
+
+def test_recovery_at_the_hold_down_boundary_is_not_lost(tmp_path):
+    h = make(tmp_path)
+    h.rounds(with_down(h, "rtr-1-2"), 3)  # fires on the third
+    h.round(all_up(h))
+    h.round(all_up(h))  # resolves exactly at up_rounds
+    assert [e for e, _ in h.events()] == ["firing", "resolved"]
+    # down again right at the boundary: a new alert, not a lost one
+    h.rounds(with_down(h, "rtr-1-2"), 3)
+    assert [e for e, _ in h.events()] == ["firing", "resolved", "firing"]
+
+
+def test_district_cut_one_root_cause_listing_villages(tmp_path):
+    h = make(tmp_path)
+    cut = with_down(h, "pop-1", *[n for n in h.inventory.devices if n != "pop-1"])
+    # Villages see their rounds fail before the POP router is polled again.
+    villages_only = {n: False for n in h.inventory.devices if n != "pop-1"}
+    h.round(villages_only)
+    h.round(villages_only)
+    h.round(villages_only)
+    assert h.events() == []  # held: the parent's verdict is due
+    assert ("pop-1", "ping", "upstream-check") in h.polls
+    h.rounds(cut, 3)
+    assert h.events() == [("firing", "UpstreamDown")]
+    alert = h.outbox()[0]["alert"]
+    assert alert["labels"]["device"] == "pop-1"
+    assert alert["affected_villages"] == ["35.10.01.2001", "35.10.01.2002", "35.10.01.2003"]
+    assert h.history(V1) == ["up", "unreachable-upstream"]
+    h.rounds(cut, 20)
+    h.polls.clear()
+    h.rounds(all_up(h), 2)
+    assert ("rtr-1-1", "ping", "upstream-restored") in h.polls  # children re-checked at once
+    h.rounds(all_up(h), 40)  # past the dependency grace
+    assert h.events() == [("firing", "UpstreamDown"), ("resolved", "UpstreamDown")]
+    assert h.history(V1) == ["up", "unreachable-upstream", "up"]
+
+
+def test_village_still_down_after_parent_returns_fires_after_grace(tmp_path):
+    h = make(tmp_path, dependency_grace=10.0)
+    everything = {n: False for n in h.inventory.devices}
+    h.rounds(everything, 4)
+    assert h.events() == [("firing", "UpstreamDown")]
+    h.rounds(with_down(h, "rtr-1-1", "ap-1-1-1"), 2)  # pop back, village 1 still dark
+    assert h.events() == [("firing", "UpstreamDown"), ("resolved", "UpstreamDown")]
+    h.rounds(with_down(h, "rtr-1-1", "ap-1-1-1"), 6)
+    assert h.events()[-1] == ("firing", "VillageWifiDown")
+    assert h.outbox()[-1]["alert"]["labels"]["village"] == V1
+    assert len(h.events()) == 3
+
+
+def test_flapping_notified_once_then_settles(tmp_path):
+    h = make(tmp_path, flap_threshold=4, flap_quiet=60.0)
+    for _ in range(6):
+        h.rounds(with_down(h, "rtr-1-1"), 3)
+        h.rounds(all_up(h), 2)
+    events = [e for e, _ in h.events()]
+    assert events == ["firing", "resolved", "firing", "flapping"]
+    h.rounds(all_up(h), 40)  # 80 s quiet
+    assert [e for e, _ in h.events()] == ["firing", "resolved", "firing", "flapping", "resolved"]
+
+
+def test_maintenance_suppresses_notifications_not_history(tmp_path):
+    h = make(tmp_path)
+    start = h.clock.t
+    window = MaintenanceWindow(
+        "fibre work", start="2000-01-01T00:00", end="2000-01-01T00:00", villages=(V1,)
+    )
+    # A one-off window given in UTC around the harness clock (checked against plain arithmetic).
+    import datetime as dt
+
+    a = dt.datetime.fromtimestamp(start, dt.UTC).isoformat()
+    b = dt.datetime.fromtimestamp(start + 60, dt.UTC).isoformat()
+    window = replace(window, start=a, end=b)
+    settings = replace(h.inventory.settings.alerting, maintenance=(window,))
+    inv = replace(h.inventory, settings=replace(h.inventory.settings, alerting=settings))
+    h.engine.conn.close()
+    h.inventory = inv
+    h.engine = h.start()
+    h.rounds(with_down(h, "rtr-1-1"), 10)  # 20 s, inside the window
+    assert h.events() == []
+    assert h.history(V1)[-1] == "down"
+    assert h.engine.display[V1] == "maintenance"
+    h.rounds(with_down(h, "rtr-1-1"), 25)  # the window ends with the village still down
+    assert h.events() == [("firing", "VillageWifiDown")]
+
+
+def test_silence_from_cli_table_suppresses(tmp_path):
+    h = make(tmp_path)
+    import sqlite3
+
+    other = sqlite3.connect(str(tmp_path / "alerts.sqlite3"), isolation_level=None)
+    other.row_factory = sqlite3.Row
+    silences.add(other, {"village": V1}, h.clock.t, h.clock.t + 3600, "tester", "works", h.clock.t)
+    h.rounds(with_down(h, "rtr-1-1", "rtr-1-2"), 4)
+    assert [n["alert"]["labels"]["village"] for n in h.outbox()] == ["35.10.01.2002"]
+
+
+def test_reminder_escalation_and_ack(tmp_path):
+    h = make(tmp_path, escalate_after=30.0, renotify_interval=100.0)
+    h.rounds(with_down(h, "rtr-1-1"), 3)
+    h.rounds(with_down(h, "rtr-1-1"), 16)  # 32 s
+    assert [e for e, _ in h.events()] == ["firing", "escalation"]
+    assert h.outbox()[-1]["escalation_level"] == 1
+    h.rounds(with_down(h, "rtr-1-1"), 50)  # 100 s more
+    assert [e for e, _ in h.events()] == ["firing", "escalation", "reminder"]
+    import sqlite3
+
+    other = sqlite3.connect(str(tmp_path / "alerts.sqlite3"), isolation_level=None)
+    other.execute("UPDATE alerts SET acknowledged_by = 'budi' WHERE state = 'firing'")
+    h.rounds(with_down(h, "rtr-1-1"), 200)
+    assert [e for e, _ in h.events()] == ["firing", "escalation", "reminder"]
+    h.rounds(all_up(h), 2)
+    assert h.events()[-1] == ("resolved", "VillageWifiDown")
+    assert h.outbox()[-1]["alert"]["acknowledged_by"] == "budi"
+    assert h.outbox()[-1]["escalation_level"] == 1  # the second list hears the end too
+
+
+def test_restart_mid_outage_no_duplicate_and_resolution_arrives(tmp_path):
+    h = make(tmp_path)
+    h.rounds(with_down(h, "rtr-1-1"), 5)
+    assert h.events() == [("firing", "VillageWifiDown")]
+    h.restart()
+    h.rounds(with_down(h, "rtr-1-1"), 5)  # verdicts start over: held down again, no new alert
+    assert h.events() == [("firing", "VillageWifiDown")]
+    h.rounds(all_up(h), 2)
+    assert h.events() == [("firing", "VillageWifiDown"), ("resolved", "VillageWifiDown")]
+
+
+def test_unknown_after_restart_never_resolves(tmp_path):
+    h = make(tmp_path)
+    h.rounds(with_down(h, "rtr-1-1"), 3)
+    h.restart()
+    h.clock.t += 600
+    h.engine.evaluate()  # no rounds yet: verdicts unknown
+    assert h.events() == [("firing", "VillageWifiDown")]
+
+
+def test_one_failing_village_does_not_stop_the_others(tmp_path, monkeypatch):
+    h = make(tmp_path)
+    from netwatch.alerting import engine as engine_mod
+
+    real = engine_mod.village_verdict
+
+    def broken(code, *a, **kw):
+        if code == V1:
+            raise RuntimeError("boom")
+        return real(code, *a, **kw)
+
+    monkeypatch.setattr(engine_mod, "village_verdict", broken)
+    h.rounds(with_down(h, "rtr-1-1", "rtr-1-2"), 3)
+    assert [n["alert"]["labels"]["village"] for n in h.outbox()] == ["35.10.01.2002"]
+    assert h.engine.stats.errors >= 1
+
+
+def test_sustained_loss_is_degraded_warning_not_down(tmp_path):
+    h = make(tmp_path)
+    for _ in range(30):
+        # 3 of 5 echoes answered: 40% loss, every round answered
+        for name in h.inventory.devices:
+            rec = 3 if name == "ap-1-2-1" else 5
+            h.engine.observe(name, h.clock.t, 5, rec, 0.002)
+        h.engine.evaluate()
+        h.clock.t += 2
+    assert h.events() == [("firing", "VillageWifiDegraded")]
+    assert h.outbox()[0]["alert"]["labels"]["severity"] == "warning"
+
+
+@pytest.mark.parametrize("rounds", [3, 4])
+def test_down_rounds_setting(tmp_path, rounds):
+    h = make(tmp_path, down_rounds=rounds)
+    h.rounds(with_down(h, "rtr-1-3"), rounds - 1)
+    assert h.events() == []
+    h.round(with_down(h, "rtr-1-3"))
+    assert h.events() == [("firing", "VillageWifiDown")]

@@ -1,0 +1,37 @@
+"""The repo's Prometheus rules, checked and unit-tested by promtool (the peer tool)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+RULES = Path(__file__).resolve().parents[2] / "rules"
+
+pytestmark = pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
+
+
+def test_rules_file_is_valid():
+    out = subprocess.run(
+        ["promtool", "check", "rules", str(RULES / "netwatch.rules.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "SUCCESS" in out.stdout
+
+
+def test_rule_unit_tests_pass():
+    tests = sorted((RULES / "tests").glob("*.yml"))
+    assert tests
+    out = subprocess.run(
+        ["promtool", "test", "rules", *map(str, tests)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=RULES / "tests",
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
