@@ -10,6 +10,8 @@ from typing import Any
 
 from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.cog.plugins import register_default_plugins
+from grafana_foundation_sdk.models.dashboard import Dashboard as DashboardModel
 
 from dashboards.generator import (
     influx_overview,
@@ -19,6 +21,7 @@ from dashboards.generator import (
     prom_overview,
     prom_village,
 )
+from dashboards.generator.influxql import register_dataquery
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,8 +42,8 @@ def layout(panels: list[dict[str, Any]]) -> None:
     heights = [0] * 24
     for n, panel in enumerate(panels, 1):
         panel["id"] = n
-        if panel.get("options") is None:
-            panel["options"] = {}  # let Grafana fill the plugin's defaults
+        if panel.get("options") is None and panel["type"] != "row":
+            panel["options"] = {}  # the schema round trip in render() fills the defaults
         pos = panel["gridPos"]
         w, h = min(pos["w"], 24), pos["h"]
         if panel["type"] == "row":
@@ -55,11 +58,18 @@ def layout(panels: list[dict[str, Any]]) -> None:
             heights = [y + h] * 24
 
 
+def canonical(model: dict[str, Any]) -> dict[str, Any]:
+    """The dashboard decoded into the SDK's schema types and encoded again (defaults filled)."""
+    register_default_plugins()
+    register_dataquery()
+    return json.loads(JSONEncoder(sort_keys=True).encode(DashboardModel.from_json(model)))
+
+
 def render(builder: Callable[[], dash.Dashboard]) -> str:
     """The dashboard as stable JSON text (sorted keys, one trailing newline)."""
     model = json.loads(JSONEncoder(sort_keys=True).encode(builder().build()))
     layout(model["panels"])
-    return json.dumps(model, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(canonical(model), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
 def main(argv: list[str]) -> int:

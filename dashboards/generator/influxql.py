@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Self
 
 from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.cog import runtime as cogruntime
 from grafana_foundation_sdk.cog import variants as cogvariants
 
 from dashboards.generator.common import INFLUX_DS
@@ -51,3 +52,10 @@ class InfluxQL(cogbuilder.Builder[InfluxQLQuery]):
 
     def build(self) -> InfluxQLQuery:
         return self._internal
+
+
+def register_dataquery() -> None:
+    """Let the SDK decode InfluxDB targets as InfluxQLQuery (a schema check on the round trip)."""
+    cogruntime.register_dataquery_variant(
+        cogruntime.DataqueryConfig(identifier="influxdb", from_json_hook=InfluxQLQuery.from_json)
+    )
