@@ -187,6 +187,28 @@ class Inventory:
         return [self.devices[n] for n in self.villages[code].devices]
 
 
+def _one_of(*choices: str):
+    def check(value: str) -> None:
+        if value not in choices:
+            raise ValueError(f"{value!r} is not one of {', '.join(choices)}")
+
+    return check
+
+
+def _positive(value: float) -> None:
+    if value <= 0:
+        raise ValueError(f"must be positive, not {value}")
+
+
+def _http_url(value: str) -> None:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"{value!r} is not an http:// or https:// URL")
+
+
+def _check(fn) -> dict:
+    return {"check": fn}
+
+
 @dataclass(frozen=True, slots=True)
 class SnmpTrapSettings:
     """The SNMP trap listener (settings.snmp_traps); traps only trigger an early poll."""
@@ -203,24 +225,24 @@ class SnmpTrapSettings:
 class InfluxSettings:
     """Push to InfluxDB (docs/influxdb.md); mode v2 = /api/v2/write, v1 = /write?db= (≤ 1.7)."""
 
-    url: str
+    url: str = field(metadata=_check(_http_url))
     bucket: str  # v2: bucket (1.8+: "db/rp"); v1: database, or "db/rp"
-    mode: str = "v2"  # v2 | v1
+    mode: str = field(default="v2", metadata=_check(_one_of("v2", "v1")))
     org: str = ""
     token: SecretRef | None = None  # v2 token (1.8+: "user:password")
     username: str | None = None  # v1 basic auth
     password: SecretRef | None = None
     verify_tls: bool = True
     ca_file: str | None = None
-    timeout: float = 10.0  # seconds per write request
-    precision: str = "ms"  # s | ms | us | ns
-    batch_size: int = 5000  # points per request
-    flush_interval: float = 1.0  # seconds a point may wait for a fuller batch
-    retry_initial: float = 1.0  # first backoff, seconds (doubles, full jitter)
-    retry_max: float = 60.0  # backoff cap, seconds
+    timeout: float = field(default=10.0, metadata=_check(_positive))  # per write request
+    precision: str = field(default="ms", metadata=_check(_one_of("s", "ms", "us", "ns")))
+    batch_size: int = field(default=5000, metadata=_check(_positive))  # points per request
+    flush_interval: float = field(default=1.0, metadata=_check(_positive))  # max wait to batch
+    retry_initial: float = field(default=1.0, metadata=_check(_positive))  # doubles, jittered
+    retry_max: float = field(default=60.0, metadata=_check(_positive))
     spool_dir: str = "/var/lib/netwatch/influxdb-spool"
-    spool_max_bytes: int = 512 << 20
-    spool_sync_interval: float = 1.0  # seconds between fsyncs of the spool
+    spool_max_bytes: int = field(default=512 << 20, metadata=_check(_positive))
+    spool_sync_interval: float = field(default=1.0, metadata=_check(_positive))  # fsync period
     snapshot_interval: float | None = None  # village/alert snapshot; None = ping interval
 
 

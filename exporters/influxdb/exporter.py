@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable, Iterable
 
 from netwatch.exporters.influxdb.lineproto import PRECISIONS
 from netwatch.exporters.influxdb.points import PointBuilder
 from netwatch.exporters.influxdb.snmp_points import is_snmp_observation, snmp_lines
-from netwatch.exporters.influxdb.spool import Spool
+from netwatch.exporters.influxdb.spool import Spool, SpoolError
 from netwatch.exporters.influxdb.transport import (
     SocketFactory,
     Transport,
@@ -84,6 +85,7 @@ class InfluxExporter:
         inventory: Inventory | None = None,
         transport: Transport | None = None,
         socket_factory: SocketFactory | None = None,
+        alert_source: Callable[[], Iterable[object]] | None = None,
     ) -> None:
         cfg = settings.influxdb if isinstance(settings, Settings) else settings
         if cfg is None:
@@ -96,17 +98,28 @@ class InfluxExporter:
         self.points = PointBuilder(inventory, cfg.precision)
         self._transport = transport
         self._socket_factory = socket_factory
+        self.alert_source = alert_source  # the alert engine's open alerts (Alert-shaped)
         self.writer: Writer | None = None
         self._snapshot_task: asyncio.Task[None] | None = None
         self._listening = False
 
     async def start(self) -> None:
+        """Open the spool and start sending; raises ValueError with a clear message."""
+        try:
+            transport = self._transport or build_transport(self.cfg, self._socket_factory)
+        except (KeyError, OSError) as exc:
+            key = "password" if self.cfg.mode == "v1" else "token"
+            raise ValueError(f"influxdb.{key}: {exc.args[0] if exc.args else exc}") from exc
         spool = Spool(self.cfg.spool_dir, self.cfg.spool_max_bytes)
-        spool.open()
+        try:
+            spool.open()
+        except SpoolError as exc:
+            await transport.close()
+            raise ValueError(f"influxdb.spool_dir: {exc}") from exc
         if spool.unread_points:
             log.info("InfluxDB spool %s: %d points to replay", spool.dir, spool.unread_points)
         self.writer = Writer(
-            self._transport or build_transport(self.cfg, self._socket_factory),
+            transport,
             spool,
             batch_size=self.cfg.batch_size,
             flush_interval=self.cfg.flush_interval,
@@ -150,18 +163,16 @@ class InfluxExporter:
             return
         now = time.time() if now is None else now
         self.writer.add_many(self.points.villages(self.state, now))
-        alerts = getattr(self.state, "alerts", None)
-        if alerts:
-            values = alerts.values() if isinstance(alerts, dict) else alerts
-            self.writer.add_many(self.points.alerts(values, now))
+        if self.alert_source is not None:
+            self.writer.add_many(self.points.alerts(self.alert_source(), now))
 
     async def _snapshots(self) -> None:
         interval = self._snapshot_interval
-        # Align to the interval so snapshots of different runs share timestamps.
-        await asyncio.sleep(interval - time.time() % interval)
         while True:
+            # Stamped with the interval boundary, so every run's snapshots share timestamps.
+            tick = (time.time() // interval + 1) * interval
+            await asyncio.sleep(max(0.0, tick - time.time()))
             try:
-                self.snapshot()
+                self.snapshot(now=tick)
             except Exception:
                 log.exception("InfluxDB: village snapshot failed")
-            await asyncio.sleep(interval - time.time() % interval)

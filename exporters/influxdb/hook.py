@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from netwatch.exporters.influxdb.exporter import InfluxExporter
 from netwatch.exporters.influxdb.hostnet import HostNetwork
+
+log = logging.getLogger(__name__)
+
+
+def alerts(runtime: Any) -> Callable[[], Iterable[object]] | None:
+    """The firing alerts of the runtime's alert engine (its `open` dict), if it has one."""
+    for name in ("alert_engine", "alerts", "engine"):
+        engine = getattr(runtime, name, None)
+        if engine is not None and isinstance(getattr(engine, "open", None), dict):
+            return lambda: list(engine.open.values())
+    return None
 
 
 async def attach(runtime: Any, host_network: HostNetwork | None = None) -> InfluxExporter | None:
@@ -17,7 +30,17 @@ async def attach(runtime: Any, host_network: HostNetwork | None = None) -> Influ
     if cfg is None:
         return None
     factory = host_network.socket_factory if host_network is not None else None
-    exporter = InfluxExporter(cfg, runtime.state, runtime.inventory, socket_factory=factory)
-    await exporter.start()
+    try:
+        exporter = InfluxExporter(
+            cfg,
+            runtime.state,
+            runtime.inventory,
+            socket_factory=factory,
+            alert_source=alerts(runtime),
+        )
+        await exporter.start()
+    except ValueError as exc:  # monitoring goes on without the export
+        log.error("InfluxDB export disabled: %s", exc)
+        return None
     runtime.on_stop(exporter.stop)
     return exporter

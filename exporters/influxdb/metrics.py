@@ -20,7 +20,7 @@ WRITE_ERROR_REASONS = (
     "not_found",
     "http",
 )
-DROP_REASONS = ("spool_full", "rejected")
+DROP_REASONS = ("spool_full", "rejected", "spool_error")
 
 POINTS_WRITTEN = Counter(
     "netwatch_influxdb_points_written_total",
@@ -29,7 +29,8 @@ POINTS_WRITTEN = Counter(
 )
 POINTS_DROPPED = Counter(
     "netwatch_influxdb_points_dropped_total",
-    "Points given up: evicted from a full spool, or rejected by the server as bad data.",
+    "Points given up: evicted from a full spool, rejected by the server as bad data, "
+    "or beyond the memory hold while the spool could not be written.",
     ["reason"],
     registry=REGISTRY,
 )

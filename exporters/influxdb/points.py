@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from netwatch.exporters.influxdb.lineproto import (
+    PRECISIONS,
     escape_measurement,
     field_block,
-    format_float,
     tag_block,
     timestamp,
 )
@@ -52,6 +52,7 @@ class PointBuilder:
 
     def __init__(self, inventory: Inventory, precision: str = "ms") -> None:
         self.precision = precision
+        self._ts_scale = PRECISIONS[precision]
         self._inventory = inventory
         self._device_heads: dict[tuple, str] = {}
         self._village_heads: dict[str, str] = {}
@@ -84,26 +85,26 @@ class PointBuilder:
         return timestamp(seconds, self.precision)
 
     def ping(self, ds: DeviceState, obs: PingObservation, inventory: Inventory) -> str:
+        # The hot path (one point per round): plain repr() floats, no per-field helpers.
         res = obs.result
-        parts = [
-            f"sent={res.sent}i",
-            f"received={res.received}i",
-            f"up={1 if ds.up else 0}i",
-            f"loss_ratio={format_float(float(res.loss_ratio))}",
-            f"duration_seconds={format_float(float(obs.duration))}",
-        ]
+        fields = (
+            f"sent={res.sent}i,received={res.received}i,up={1 if ds.up else 0}i,"
+            f"loss_ratio={float(res.loss_ratio)!r},duration_seconds={float(obs.duration)!r}"
+        )
         if res.rtts:
-            for name, value in (
+            extra = [
                 ("rtt_min_seconds", res.rtt_min),
                 ("rtt_avg_seconds", res.rtt_avg),
                 ("rtt_max_seconds", res.rtt_max),
                 ("jitter_seconds", res.jitter),
-            ):
-                text = None if value is None else format_float(float(value))
-                if text is not None:
-                    parts.append(f"{name}={text}")
+            ]
+            for name, value in extra:
+                if value is not None:
+                    text = repr(float(value))
+                    if text[-1] not in "fn":  # inf, nan: line protocol has no such value
+                        fields += f",{name}={text}"
         head = self.device_head(PING, ds.device, inventory)
-        return f"{head} {','.join(parts)} {timestamp(obs.time, self.precision)}"
+        return f"{head} {fields} {round(obs.time * self._ts_scale)}"
 
     def villages(self, state: State, now: float) -> Iterator[str]:
         """One netwatch_village point per village: status and device counts."""
@@ -139,7 +140,7 @@ class PointBuilder:
             yield f"{head} {fields} {ts}"
 
     def alerts(self, alerts: Iterable[object], now: float) -> Iterator[str]:
-        """One netwatch_alert point per firing alert (duck-typed netwatch.alerting Alert)."""
+        """One netwatch_alert point per firing alert (Alert or the engine's OpenAlert)."""
         ts = timestamp(now, self.precision)
         for alert in alerts:
             labels = dict(getattr(alert, "labels", {}) or {})

@@ -11,6 +11,7 @@ power cut it may name an older position, which only means re-sending (at-least-o
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import struct
@@ -22,11 +23,16 @@ log = logging.getLogger(__name__)
 
 _HEADER = struct.Struct("<III")
 _COMMIT_FILE = "committed"
+_LOCK_FILE = "lock"  # flock: one process per spool (released by the kernel on kill -9)
 _SUFFIX = ".seg"
 
 
 def _crc(payload: bytes, points: int) -> int:
     return zlib.crc32(payload, zlib.crc32(points.to_bytes(4, "little")))
+
+
+class SpoolError(Exception):
+    """The spool directory cannot be used (message names it)."""
 
 
 @dataclass(slots=True)
@@ -61,12 +67,28 @@ class Spool:
         self._read_off = 0
         self._read_fh = None
         self._read_fh_seq = -1
+        self._lock_fd = -1
 
     # -- open / close -------------------------------------------------------------------
 
     def open(self) -> None:
-        """Recover from the directory: drop committed segments, cut a torn tail."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        """Recover from the directory: drop committed segments, cut a torn tail.
+
+        Raises SpoolError naming the directory when it cannot be used.
+        """
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self._lock_fd = os.open(self.dir / _LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise SpoolError(f"spool directory {self.dir}: {exc.strerror or exc}") from exc
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+            raise SpoolError(
+                f"spool directory {self.dir} is in use by another netwatch process"
+            ) from None
         seqs = sorted(
             int(p.name[: -len(_SUFFIX)])
             for p in self.dir.iterdir()
@@ -106,6 +128,9 @@ class Spool:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)  # releases the flock
+            self._lock_fd = -1
         if self._read_fh is not None:
             self._read_fh.close()
             self._read_fh = None
@@ -179,10 +204,18 @@ class Spool:
             self._remove_first()
 
     def rewind(self) -> None:
-        """Forget what was read but not committed (for tests and a restart in place)."""
+        """Forget what was read but not committed: the next read starts at the commit."""
         cseq, coff = self._load_commit()
         first = self._segments[0]
-        self._read_seq, self._read_off = (cseq, coff) if cseq >= first.seq else (first.seq, 0)
+        if cseq < first.seq:
+            cseq, coff = first.seq, 0
+        self._read_seq, self._read_off = cseq, coff
+        for seg in self._segments:
+            if seg.seq < cseq:
+                seg.unread_points = 0
+            else:
+                start = coff if seg.seq == cseq else 0
+                seg.unread_points = self._scan(seg.path, start)[1]
 
     # -- figures ------------------------------------------------------------------------
 

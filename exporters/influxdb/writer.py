@@ -20,6 +20,8 @@ from netwatch.exporters.influxdb.transport import Transport, WriteError
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_CAP = 3600.0  # a server asking for more than an hour is misconfigured
+# While the spool cannot be written, at most this many batches wait in memory (newest kept).
+MEMORY_HOLD_BATCHES = 20
 
 
 class _Stopping(Exception):
@@ -60,6 +62,8 @@ class Writer:
         self._task: asyncio.Task[None] | None = None
         self._sync_task: asyncio.Task[None] | None = None
         self._reported_drops = 0
+        self._spool_error_logged = False
+        self._retry_timer: asyncio.TimerHandle | None = None
 
     # -- input ---------------------------------------------------------------------------
 
@@ -76,8 +80,13 @@ class Writer:
         if len(self._pending) >= self.batch_size:
             self.flush_pending()
         elif not self._flush_scheduled:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # called outside the loop: no later, so now
+                self.flush_pending()
+                return
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush_pending)
+            loop.call_soon(self.flush_pending)
 
     def flush_pending(self) -> None:
         """Append what add() collected to the spool, as records of at most batch_size lines."""
@@ -86,7 +95,13 @@ class Writer:
         step = self.batch_size
         for i in range(0, len(pending), step):
             chunk = pending[i : i + step]
-            self.spool.append("\n".join(chunk).encode(), len(chunk))
+            try:
+                self.spool.append("\n".join(chunk).encode(), len(chunk))
+            except OSError as exc:  # disk full, spool dir gone: keep the lines in memory
+                self._spool_failed(pending[i:], exc)
+                break
+        else:
+            self._spool_error_logged = False
         if pending:
             self._account_drops()
             self._wake.set()
@@ -106,6 +121,13 @@ class Writer:
         """Send what can be sent within timeout; the rest stays in the spool for next time."""
         self.flush_pending()
         await self.flush(timeout)
+        if self._retry_timer is not None:
+            self._retry_timer.cancel()
+            self._retry_timer = None
+        if self._pending:
+            log.error("InfluxDB: %d points could not be spooled and are lost", len(self._pending))
+            m.POINTS_DROPPED.labels("spool_error").inc(len(self._pending))
+            self._pending = []
         self._stop.set()
         self._wake.set()
         for task in (self._task, self._sync_task):
@@ -141,29 +163,41 @@ class Writer:
 
     async def _run(self) -> None:
         while not self._stop.is_set():
-            self.flush_pending()
-            if self.spool.unread_points == 0:
-                self._wake.clear()
-                await self._wake.wait()
-                continue
-            if self.spool.unread_points < self.batch_size and not self._urgent:
-                self._full.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._full.wait(), self.flush_interval)
-                self.flush_pending()
-            records = self.spool.read(self.batch_size)
-            if not records:
-                continue
-            self._inflight = sum(r.points for r in records)
             try:
-                await self._deliver(records)
+                await self._step()
             except _Stopping:
                 return  # uncommitted: the spool resends this batch on the next start
-            finally:
-                self._inflight = 0
-            last = records[-1]
-            self.spool.commit(last.seq, last.end)
-            self._update_gauges()
+            except Exception:  # a bug or an I/O error must not end the export for good
+                log.exception("InfluxDB writer: unexpected error; retrying")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self.retry_initial)
+
+    async def _step(self) -> None:
+        """Wait for a batch, send it, commit it."""
+        self.flush_pending()
+        if self.spool.unread_points == 0:
+            self._wake.clear()
+            await self._wake.wait()
+            return
+        if self.spool.unread_points < self.batch_size and not self._urgent:
+            self._full.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._full.wait(), self.flush_interval)
+            self.flush_pending()
+        records = self.spool.read(self.batch_size)
+        if not records:
+            return
+        self._inflight = sum(r.points for r in records)
+        try:
+            await self._deliver(records)
+        except BaseException:
+            self.spool.rewind()  # read again from the last commit: nothing skipped
+            raise
+        finally:
+            self._inflight = 0
+        last = records[-1]
+        self.spool.commit(last.seq, last.end)
+        self._update_gauges()
 
     async def _deliver(self, records: list[Record]) -> None:
         body = b"\n".join(r.payload for r in records)
@@ -224,6 +258,30 @@ class Writer:
         while True:
             await asyncio.sleep(self.sync_interval)
             self.spool.sync()
+
+    def _spool_failed(self, lines: list[str], exc: OSError) -> None:
+        if not self._spool_error_logged:
+            log.error(
+                "InfluxDB spool %s: cannot write (%s); holding points in memory",
+                self.spool.dir,
+                exc,
+            )
+            self._spool_error_logged = True
+        keep = MEMORY_HOLD_BATCHES * self.batch_size - len(self._pending)
+        if keep < len(lines):
+            m.POINTS_DROPPED.labels("spool_error").inc(len(lines) - max(keep, 0))
+            lines = lines[len(lines) - max(keep, 0) :]
+        self._pending[:0] = lines
+        if self._retry_timer is None:  # retry shortly; a full disk may get space back
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return  # the next add() retries
+            self._retry_timer = loop.call_later(self.flush_interval, self._retry_spool)
+
+    def _retry_spool(self) -> None:
+        self._retry_timer = None
+        self.flush_pending()
 
     def _account_drops(self) -> None:
         new = self.spool.dropped_points - self._reported_drops

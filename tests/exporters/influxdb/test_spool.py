@@ -120,3 +120,17 @@ def test_spent_segments_are_deleted(tmp_path: Path) -> None:
     assert len(list(tmp_path.glob("*.seg"))) == 1
     assert s.unread_points == 0
     s.close()
+
+
+def test_rewind_rereads_from_the_commit_and_restores_counts(tmp_path: Path) -> None:
+    s = Spool(tmp_path, 1 << 20)
+    s.open()
+    for i in range(6):
+        s.append(f"m v={i}i".encode(), 1)
+    first = s.read(2)
+    s.commit(first[-1].seq, first[-1].end)
+    assert len(s.read(3)) == 3 and s.unread_points == 1
+    s.rewind()
+    assert s.unread_points == 4
+    assert payloads(s) == [f"m v={i}i".encode() for i in range(2, 6)]
+    s.close()
