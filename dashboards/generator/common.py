@@ -14,7 +14,12 @@ PROM_DS = DataSourceRef(type_val="prometheus", uid="${datasource}")
 INFLUX_DS = DataSourceRef(type_val="influxdb", uid="${datasource}")
 
 # Village state as one number, the same in both datasources (the InfluxDB exporter's status_code).
-STATE_CODES = {0: ("unknown", "text"), 1: ("up", "green"), 2: ("degraded", "orange"), 3: ("down", "red")}
+STATE_CODES = {
+    0: ("unknown", "text"),
+    1: ("up", "green"),
+    2: ("degraded", "orange"),
+    3: ("down", "red"),
+}
 
 # 3 for down, 2 degraded, 1 up, 0 unknown, from the one-hot netwatch_village_status gauge.
 PROM_STATE_CODE = (
@@ -131,7 +136,9 @@ def organize(rename: dict[str, str], hide: list[str], order: list[str] | None = 
 
 def override(name: str, **props: object) -> tuple[str, list[dm.DynamicConfigValue]]:
     """(series name, properties) for panel.override_by_name / override_by_regexp."""
-    return name, [dm.DynamicConfigValue(id_val=k.replace("__", "."), value=v) for k, v in props.items()]
+    return name, [
+        dm.DynamicConfigValue(id_val=k.replace("__", "."), value=v) for k, v in props.items()
+    ]
 
 
 def query_variable(

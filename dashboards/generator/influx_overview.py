@@ -108,7 +108,15 @@ def state_counts() -> table.Panel:
             )
         )
         .with_transformation(organize({"state": "State", "village (count)": "Villages"}, []))
-        .override_by_name("State", [dm.DynamicConfigValue(id_val="mappings", value=[m.to_json() for m in state_mappings()]), dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-text"})])
+        .override_by_name(
+            "State",
+            [
+                dm.DynamicConfigValue(
+                    id_val="mappings", value=[m.to_json() for m in state_mappings()]
+                ),
+                dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-text"}),
+            ],
+        )
         .thresholds(state_thresholds())
         .unit("none")
         .height(5)
@@ -143,7 +151,13 @@ def worst(title: str, query: str, field: str, unit: str, label: str) -> table.Pa
         .with_target(InfluxQL(query, table=True))
         .with_transformation(transform("sortBy", {"sort": [{"field": field, "desc": True}]}))
         .with_transformation(transform("limit", {"limitField": 10}))
-        .with_transformation(organize({**TAG_COLUMNS, field: label}, ["Time"], ["village_name", "district_name", "village", field]))
+        .with_transformation(
+            organize(
+                {**TAG_COLUMNS, field: label},
+                ["Time"],
+                ["village_name", "district_name", "village", field],
+            )
+        )
         .override_by_name(label, [dm.DynamicConfigValue(id_val="unit", value=unit)])
         .unit(unit)
         .height(9)
@@ -158,7 +172,18 @@ def open_alerts() -> table.Panel:
         .description("Alerts netwatch reported firing in its latest snapshots.")
         .datasource(INFLUX_DS)
         .with_target(InfluxQL(ALERTS, table=True))
-        .with_transformation(organize({"alertname": "Alert", "severity": "Severity", "village_name": "Village", "device": "Device", "active": "Firing for"}, ["Time", "village"]))
+        .with_transformation(
+            organize(
+                {
+                    "alertname": "Alert",
+                    "severity": "Severity",
+                    "village_name": "Village",
+                    "device": "Device",
+                    "active": "Firing for",
+                },
+                ["Time", "village"],
+            )
+        )
         .override_by_name("Firing for", [dm.DynamicConfigValue(id_val="unit", value="s")])
         .unit("none")
         .no_value("No alert is firing")

@@ -26,10 +26,11 @@ VILLAGE_QUERY = (
     'SHOW TAG VALUES FROM "netwatch_village" WITH KEY = "village" WHERE "district" = \'$district\''
 )
 
+UPTIME = 'SELECT mean("wifi_up") FROM "netwatch_village"'
 QUERIES = {
-    "district_uptime": 'SELECT mean("wifi_up") FROM "netwatch_village" WHERE "district" = \'$district\' AND $timeFilter',
-    "uptime": f'SELECT mean("wifi_up") FROM "netwatch_village" WHERE {V} AND $timeFilter',
-    "uptime_30d": f'SELECT mean("wifi_up") FROM "netwatch_village" WHERE {V} AND time > now() - 30d',
+    "district_uptime": f"{UPTIME} WHERE \"district\" = '$district' AND $timeFilter",
+    "uptime": f"{UPTIME} WHERE {V} AND $timeFilter",
+    "uptime_30d": f"{UPTIME} WHERE {V} AND time > now() - 30d",
     "state": (
         f'SELECT last("status_code") AS "Wi-Fi" FROM "netwatch_village" WHERE {V} AND $timeFilter '
         "GROUP BY time($__interval) fill(none)"
@@ -49,7 +50,7 @@ QUERIES = {
     ),
     "bandwidth": (
         'SELECT mean("in_bits_per_second") AS "in", mean("out_bits_per_second") AS "out" '
-        f"FROM \"netwatch_interface\" WHERE {V} AND \"role\" = 'router' AND $timeFilter "
+        f'FROM "netwatch_interface" WHERE {V} AND "role" = \'router\' AND $timeFilter '
         'GROUP BY time($__interval), "device", "interface" fill(none)'
     ),
     "clients": (
@@ -82,7 +83,10 @@ def build() -> dash.Dashboard:
     return (
         dash.Dashboard("netwatch / District and village (InfluxDB)")
         .uid(UID)
-        .description("One district and one of its villages from InfluxDB: uptime, state, latency, bandwidth, clients.")
+        .description(
+            "One district and one of its villages from InfluxDB: uptime, state, latency, "
+            "bandwidth, clients."
+        )
         .tags(["netwatch", "influxdb"])
         .refresh("30s")
         .time("now-24h", "now")
@@ -101,7 +105,14 @@ def build() -> dash.Dashboard:
             .with_target(InfluxQL(q["devices"], "B", alias="$tag_device"))
             .mappings(state_mappings())
             .thresholds(state_thresholds())
-            .override_by_query("B", [dm.DynamicConfigValue(id_val="mappings", value=[m.to_json() for m in up_mappings()])])
+            .override_by_query(
+                "B",
+                [
+                    dm.DynamicConfigValue(
+                        id_val="mappings", value=[m.to_json() for m in up_mappings()]
+                    )
+                ],
+            )
             .unit("none")
             .merge_values(True)
             .show_value(cm.VisibilityMode.NEVER)
@@ -115,7 +126,9 @@ def build() -> dash.Dashboard:
             .datasource(INFLUX_DS)
             .with_target(InfluxQL(q["rtt"], "A", alias="$tag_device $col"))
             .with_target(InfluxQL(q["loss"], "B", alias="$tag_device loss"))
-            .override_by_regexp(".* max$", [dm.DynamicConfigValue(id_val="custom.fillOpacity", value=20)])
+            .override_by_regexp(
+                ".* max$", [dm.DynamicConfigValue(id_val="custom.fillOpacity", value=20)]
+            )
             .override_by_query(
                 "B",
                 [
@@ -134,7 +147,9 @@ def build() -> dash.Dashboard:
             .title("Uplink bandwidth (village router)")
             .datasource(INFLUX_DS)
             .with_target(InfluxQL(q["bandwidth"], "A", alias="$tag_device $tag_interface $col"))
-            .override_by_regexp(".* out$", [dm.DynamicConfigValue(id_val="custom.transform", value="negative-Y")])
+            .override_by_regexp(
+                ".* out$", [dm.DynamicConfigValue(id_val="custom.transform", value="negative-Y")]
+            )
             .unit("bps")
             .height(8)
             .span(12)

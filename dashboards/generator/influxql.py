@@ -1,4 +1,4 @@
-"""A raw InfluxQL target for Grafana's InfluxDB datasource (the SDK ships no InfluxDB query type)."""
+"""A raw InfluxQL target for Grafana's InfluxDB datasource (the SDK has no InfluxDB query)."""
 
 from __future__ import annotations
 

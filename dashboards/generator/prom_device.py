@@ -1,4 +1,4 @@
-"""Device detail on Prometheus: interfaces (traffic, errors, status), optical power, uptime, reboots."""
+"""Device detail on Prometheus: interfaces (traffic, errors, status), optical power, reboots."""
 
 from __future__ import annotations
 
@@ -64,7 +64,9 @@ def traffic() -> timeseries.Panel:
         .datasource(PROM_DS)
         .with_target(pq(rx, "{{interface}} in", ref="A"))
         .with_target(pq(tx, "{{interface}} out", ref="B"))
-        .override_by_regexp(".* out$", [dm.DynamicConfigValue(id_val="custom.transform", value="negative-Y")])
+        .override_by_regexp(
+            ".* out$", [dm.DynamicConfigValue(id_val="custom.transform", value="negative-Y")]
+        )
         .unit("bps")
         .fill_opacity(10)
         .height(9)
@@ -73,11 +75,13 @@ def traffic() -> timeseries.Panel:
 
 
 def errors() -> timeseries.Panel:
-    t = "rate(netwatch_snmp_interface_{}_total{{%s}}[$__rate_interval])" % D
+    t = "rate(netwatch_snmp_interface_{}_total{{" + D + "}}[$__rate_interval])"
     return (
         timeseries.Panel()
         .title("Interface errors and discards")
-        .description("Packets per second counted as errors or discards (ifIn/OutErrors, ifIn/OutDiscards).")
+        .description(
+            "Packets per second counted as errors or discards (ifIn/OutErrors, ifIn/OutDiscards)."
+        )
         .datasource(PROM_DS)
         .with_target(pq(t.format("receive_errors"), "{{interface}} in errors", ref="A"))
         .with_target(pq(t.format("transmit_errors"), "{{interface}} out errors", ref="B"))
@@ -122,8 +126,19 @@ def interface_table() -> table.Panel:
                 ["interface", "Value #A", "Value #C", "Value #B"],
             )
         )
-        .override_by_name("Oper status", [dm.DynamicConfigValue(id_val="mappings", value=[m.to_json() for m in mappings]), dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-background"})])
-        .override_by_name("Admin up", [dm.DynamicConfigValue(id_val="mappings", value=[m.to_json() for m in up_mappings()])])
+        .override_by_name(
+            "Oper status",
+            [
+                dm.DynamicConfigValue(id_val="mappings", value=[m.to_json() for m in mappings]),
+                dm.DynamicConfigValue(
+                    id_val="custom.cellOptions", value={"type": "color-background"}
+                ),
+            ],
+        )
+        .override_by_name(
+            "Admin up",
+            [dm.DynamicConfigValue(id_val="mappings", value=[m.to_json() for m in up_mappings()])],
+        )
         .override_by_name("Speed", [dm.DynamicConfigValue(id_val="unit", value="bps")])
         .unit("none")
         .height(9)
@@ -137,8 +152,12 @@ def optical() -> timeseries.Panel:
         .title("Optical power")
         .description("Receive and transmit power in dBm (OLT ports, ONUs).")
         .datasource(PROM_DS)
-        .with_target(pq(f"netwatch_snmp_optical_rx_power_dbm{{{D}}}", "rx {{port}}{{onu}}", ref="A"))
-        .with_target(pq(f"netwatch_snmp_optical_tx_power_dbm{{{D}}}", "tx {{port}}{{onu}}", ref="B"))
+        .with_target(
+            pq(f"netwatch_snmp_optical_rx_power_dbm{{{D}}}", "rx {{port}}{{onu}}", ref="A")
+        )
+        .with_target(
+            pq(f"netwatch_snmp_optical_tx_power_dbm{{{D}}}", "tx {{port}}{{onu}}", ref="B")
+        )
         .unit("dBm")
         .height(9)
         .span(12)
@@ -181,12 +200,18 @@ def build() -> dash.Dashboard:
         .time("now-6h", "now")
         .timezone("browser")
         .with_variable(datasource_variable("prometheus"))
-        .with_variable(query_variable("district", "District", DISTRICT_QUERY, PROM_DS, DISTRICT_REGEX))
+        .with_variable(
+            query_variable("district", "District", DISTRICT_QUERY, PROM_DS, DISTRICT_REGEX)
+        )
         .with_variable(query_variable("device", "Device", DEVICE_QUERY, PROM_DS))
         .with_panel(single("Ping", f"netwatch_device_up{{{D}}}", "none", mappings=True))
         .with_panel(single("SNMP", f"netwatch_snmp_up{{{D}}}", "none", mappings=True))
         .with_panel(single("Uptime", f"netwatch_snmp_uptime_seconds{{{D}}}", "s"))
-        .with_panel(single("Reboots (range)", f"increase(netwatch_snmp_reboots_total{{{D}}}[$__range])", "none"))
+        .with_panel(
+            single(
+                "Reboots (range)", f"increase(netwatch_snmp_reboots_total{{{D}}}[$__range])", "none"
+            )
+        )
         .with_panel(single("Reboots (total seen)", f"netwatch_snmp_reboots_total{{{D}}}", "none"))
         .with_panel(single("Mean RTT", f"netwatch_ping_rtt_avg_seconds{{{D}}}", "s"))
         .with_panel(traffic())

@@ -21,12 +21,18 @@ J = 'job="$job"'
 RI = "[$__rate_interval]"
 
 
-def zero_when_quiet(expr: str, by: str, like: str) -> str:
-    """expr, or 0 per `by` group of `like` while the counter has no series (no error yet)."""
-    return f"{expr} or sum by ({by}) ({like}) * 0"
+def zero_when_quiet(expr: str, by: str, like: str, label: str = "") -> str:
+    """expr, or 0 per `by` group of `like` while the counter has no series (no error yet);
+    `label` (e.g. reason) is set to "none" there so legends still resolve."""
+    fallback = f"sum by ({by}) ({like}) * 0"
+    if label:
+        fallback = f'label_replace({fallback}, "{label}", "none", "", "")'
+    return f"{expr} or {fallback}"
 
 
-def series(title: str, unit: str, *targets: tuple[str, str], desc: str = "", w: int = 12) -> timeseries.Panel:
+def series(
+    title: str, unit: str, *targets: tuple[str, str], desc: str = "", w: int = 12
+) -> timeseries.Panel:
     panel = timeseries.Panel().title(title).datasource(PROM_DS).unit(unit).height(8).span(w)
     if desc:
         panel = panel.description(desc)
@@ -61,6 +67,7 @@ def build() -> dash.Dashboard:
         f"sum by (collector, reason) (rate(netwatch_poll_errors_total{{{J}}}{RI}))",
         "collector",
         f"rate({polls}{RI})",
+        "reason",
     )
     skipped = zero_when_quiet(
         f"sum by (collector) (rate(netwatch_scheduler_skipped_runs_total{{{J}}}{RI}))",
@@ -79,18 +86,36 @@ def build() -> dash.Dashboard:
     return (
         dash.Dashboard("netwatch / netwatch itself")
         .uid(UID)
-        .description("Is netwatch keeping up? Polls, errors, scheduler lag, notification and InfluxDB queues.")
+        .description(
+            "Is netwatch keeping up? Polls, errors, scheduler lag, notification and InfluxDB "
+            "queues."
+        )
         .tags(["netwatch", "prometheus"])
         .refresh("30s")
         .time("now-3h", "now")
         .timezone("browser")
         .with_variable(datasource_variable("prometheus"))
-        .with_variable(query_variable("job", "Job", "label_values(netwatch_build_info, job)", PROM_DS))
+        .with_variable(
+            query_variable("job", "Job", "label_values(netwatch_build_info, job)", PROM_DS)
+        )
         .with_panel(single("netwatch up", f"up{{{J}}}", "none", mappings=True))
-        .with_panel(single("Config loaded", f"netwatch_config_last_reload_successful{{{J}}}", "none", mappings=True))
+        .with_panel(
+            single(
+                "Config loaded",
+                f"netwatch_config_last_reload_successful{{{J}}}",
+                "none",
+                mappings=True,
+            )
+        )
         .with_panel(single("Scheduled jobs", f"sum(netwatch_scheduler_jobs{{{J}}})", "none"))
         .with_panel(single("Running jobs", f"netwatch_scheduler_running_jobs{{{J}}}", "none"))
-        .with_panel(single("Last config load", f"time() - netwatch_config_last_reload_success_timestamp_seconds{{{J}}}", "s"))
+        .with_panel(
+            single(
+                "Last config load",
+                f"time() - netwatch_config_last_reload_success_timestamp_seconds{{{J}}}",
+                "s",
+            )
+        )
         .with_panel(single("Version", f"netwatch_build_info{{{J}}}", "none"))
         .with_row(dash.Row("Polls"))
         .with_panel(
@@ -102,8 +127,21 @@ def build() -> dash.Dashboard:
                 desc="Time one poll of one device took.",
             )
         )
-        .with_panel(series("Polls per second", "reqps", (f"sum by (collector) (rate({polls}{RI}))", "{{collector}}")))
-        .with_panel(series("Poll errors", "reqps", (errors, "{{collector}} {{reason}}"), desc="Failed polls per second by reason."))
+        .with_panel(
+            series(
+                "Polls per second",
+                "reqps",
+                (f"sum by (collector) (rate({polls}{RI}))", "{{collector}}"),
+            )
+        )
+        .with_panel(
+            series(
+                "Poll errors",
+                "reqps",
+                (errors, "{{collector}} {{reason}}"),
+                desc="Failed polls per second by reason.",
+            )
+        )
         .with_panel(
             series(
                 "Scheduler lag",
@@ -119,7 +157,7 @@ def build() -> dash.Dashboard:
                 "reqps",
                 (skipped, "{{collector}} skipped"),
                 (missed, "{{collector}} missed"),
-                desc="Runs skipped (previous still going) or dropped (later than the misfire grace).",
+                desc="Runs skipped (previous still going) or dropped (past the misfire grace).",
                 w=24,
             )
         )
@@ -145,14 +183,42 @@ def build() -> dash.Dashboard:
             series(
                 "Notifications sent and failed",
                 "reqps",
-                (f"sum by (notifier) (rate(netwatch_notifications_sent_total{{{J}}}{RI}))", "{{notifier}} sent"),
-                (f"sum by (notifier) (rate(netwatch_notification_attempts_failed_total{{{J}}}{RI}))", "{{notifier}} failed"),
+                (
+                    zero_when_quiet(
+                        f"sum by (notifier) (rate(netwatch_notifications_sent_total{{{J}}}{RI}))",
+                        "job",
+                        f"netwatch_notification_outbox_pending{{{J}}}",
+                        "notifier",
+                    ),
+                    "{{notifier}} sent",
+                ),
+                (
+                    zero_when_quiet(
+                        "sum by (notifier) "
+                        f"(rate(netwatch_notification_attempts_failed_total{{{J}}}{RI}))",
+                        "job",
+                        f"netwatch_notification_outbox_pending{{{J}}}",
+                        "notifier",
+                    ),
+                    "{{notifier}} failed",
+                ),
                 w=8,
             )
         )
         .with_row(dash.Row("InfluxDB"))
-        .with_panel(series("InfluxDB queue", "none", (f"netwatch_influxdb_points_queued{{{J}}}", "points queued"), w=6))
-        .with_panel(series("InfluxDB spool", "bytes", (f"netwatch_influxdb_spool_bytes{{{J}}}", "spool"), w=6))
+        .with_panel(
+            series(
+                "InfluxDB queue",
+                "none",
+                (f"netwatch_influxdb_points_queued{{{J}}}", "points queued"),
+                w=6,
+            )
+        )
+        .with_panel(
+            series(
+                "InfluxDB spool", "bytes", (f"netwatch_influxdb_spool_bytes{{{J}}}", "spool"), w=6
+            )
+        )
         .with_panel(
             series(
                 "InfluxDB writes",
@@ -163,6 +229,7 @@ def build() -> dash.Dashboard:
                         f"sum by (reason) (rate(netwatch_influxdb_write_errors_total{{{J}}}{RI}))",
                         "job",
                         f"rate(netwatch_influxdb_points_written_total{{{J}}}{RI})",
+                        "reason",
                     ),
                     "errors {{reason}}",
                 ),

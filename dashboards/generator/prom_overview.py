@@ -89,17 +89,35 @@ def state_counts() -> stat.Panel:
         .unit("none")
         .decimals(0)
         .color_scheme(dash.FieldColor().mode(dm.FieldColorModeId.FIXED))
-        .override_by_name("up", [dm.DynamicConfigValue(id_val="color", value={"mode": "fixed", "fixedColor": "green"})])
-        .override_by_name("degraded", [dm.DynamicConfigValue(id_val="color", value={"mode": "fixed", "fixedColor": "orange"})])
-        .override_by_name("down", [dm.DynamicConfigValue(id_val="color", value={"mode": "fixed", "fixedColor": "red"})])
-        .override_by_name("unknown", [dm.DynamicConfigValue(id_val="color", value={"mode": "fixed", "fixedColor": "text"})])
+        .override_by_name(
+            "up",
+            [dm.DynamicConfigValue(id_val="color", value={"mode": "fixed", "fixedColor": "green"})],
+        )
+        .override_by_name(
+            "degraded",
+            [
+                dm.DynamicConfigValue(
+                    id_val="color", value={"mode": "fixed", "fixedColor": "orange"}
+                )
+            ],
+        )
+        .override_by_name(
+            "down",
+            [dm.DynamicConfigValue(id_val="color", value={"mode": "fixed", "fixedColor": "red"})],
+        )
+        .override_by_name(
+            "unknown",
+            [dm.DynamicConfigValue(id_val="color", value={"mode": "fixed", "fixedColor": "text"})],
+        )
         .reduce_options(cb.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
         .height(6)
         .span(10)
     )
 
 
-def uptime_stat(title: str, expr: str, description: str, time_from: str | None = None) -> stat.Panel:
+def uptime_stat(
+    title: str, expr: str, description: str, time_from: str | None = None
+) -> stat.Panel:
     panel = (
         stat.Panel()
         .title(title)
@@ -129,7 +147,12 @@ def worst(title: str, expr: str, unit: str, value_name: str) -> table.Panel:
         .with_target(pq(f"topk(10, {expr} * {NAMES})", instant=True, table=True))
         .with_transformation(
             organize(
-                {"Value": value_name, "village_name": "Village", "district_name": "District", "village": "Code"},
+                {
+                    "Value": value_name,
+                    "village_name": "Village",
+                    "district_name": "District",
+                    "village": "Code",
+                },
                 ["Time", "district", "__name__", "instance", "job"],
                 ["village_name", "district_name", "village", "Value"],
             )
@@ -151,7 +174,12 @@ def open_alerts() -> table.Panel:
         .with_target(pq('ALERTS{alertstate="firing"}', instant=True, table=True))
         .with_transformation(
             organize(
-                {"alertname": "Alert", "severity": "Severity", "village": "Village", "district": "District"},
+                {
+                    "alertname": "Alert",
+                    "severity": "Severity",
+                    "village": "Village",
+                    "district": "District",
+                },
                 ["Time", "Value", "__name__", "alertstate", "instance", "job"],
             )
         )

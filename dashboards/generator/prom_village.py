@@ -92,7 +92,10 @@ def state_timeline() -> statetimeline.Panel:
         .mappings(state_mappings() + up_mappings())
         .thresholds(state_thresholds())
         .unit("none")
-        .override_by_query("B", [dm.DynamicConfigValue(id_val="mappings", value=[m.to_json() for m in up_mappings()])])
+        .override_by_query(
+            "B",
+            [dm.DynamicConfigValue(id_val="mappings", value=[m.to_json() for m in up_mappings()])],
+        )
         .merge_values(True)
         .show_value(cm.VisibilityMode.NEVER)
         .height(7)
@@ -102,13 +105,18 @@ def state_timeline() -> statetimeline.Panel:
 
 def bandwidth() -> timeseries.Panel:
     sel = f'{V}, role="router"'
-    rx = f"sum by (device, interface) (rate(netwatch_snmp_interface_receive_bytes_total{{{sel}}}[$__rate_interval])) * 8"
-    tx = f"sum by (device, interface) (rate(netwatch_snmp_interface_transmit_bytes_total{{{sel}}}[$__rate_interval])) * 8"
+    rx, tx = (
+        "sum by (device, interface) "
+        f"(rate(netwatch_snmp_interface_{way}_bytes_total{{{sel}}}[$__rate_interval])) * 8"
+        for way in ("receive", "transmit")
+    )
     name, props = override("/ out$/", custom__transform="negative-Y")
     return (
         timeseries.Panel()
         .title("Uplink bandwidth (village router)")
-        .description("Bits per second through the village router's interfaces; out drawn below zero.")
+        .description(
+            "Bits per second through the village router's interfaces; out drawn below zero."
+        )
         .datasource(PROM_DS)
         .with_target(pq(rx, "{{device}} {{interface}} in", ref="A"))
         .with_target(pq(tx, "{{device}} {{interface}} out", ref="B"))
@@ -123,9 +131,7 @@ def bandwidth() -> timeseries.Panel:
 def wifi_clients() -> timeseries.Panel:
     # Profiles count clients at several scopes (ssid, radio...): sum within a scope, then take
     # the most complete scope per device, never a sum across scopes.
-    expr = (
-        f"max by (device) (sum by (device, scope) (netwatch_snmp_wifi_clients{{{V}}}))"
-    )
+    expr = f"max by (device) (sum by (device, scope) (netwatch_snmp_wifi_clients{{{V}}}))"
     return (
         timeseries.Panel()
         .title("Wi-Fi clients")
@@ -159,11 +165,12 @@ def smokeping() -> timeseries.Panel:
         .line_width(1)
         .override_by_regexp(
             ".* max$",
-            [dm.DynamicConfigValue(id_val="custom.fillOpacity", value=20), dm.DynamicConfigValue(id_val="custom.lineWidth", value=0)],
+            [
+                dm.DynamicConfigValue(id_val="custom.fillOpacity", value=20),
+                dm.DynamicConfigValue(id_val="custom.lineWidth", value=0),
+            ],
         )
-        .override_by_regexp(
-            ".* min$", [dm.DynamicConfigValue(id_val="custom.lineWidth", value=0)]
-        )
+        .override_by_regexp(".* min$", [dm.DynamicConfigValue(id_val="custom.lineWidth", value=0)])
         .override_by_query(
             "D",
             [
@@ -183,7 +190,9 @@ def build() -> dash.Dashboard:
     d = (
         dash.Dashboard("netwatch / District and village")
         .uid(UID)
-        .description("One district and one of its villages: uptime, state, latency, bandwidth, clients.")
+        .description(
+            "One district and one of its villages: uptime, state, latency, bandwidth, clients."
+        )
         .tags(["netwatch", "prometheus"])
         .refresh("30s")
         .time("now-24h", "now")
@@ -194,15 +203,38 @@ def build() -> dash.Dashboard:
         d = d.with_variable(var)
     return (
         d.with_row(dash.Row("District $district"))
-        .with_panel(uptime("District uptime 24 h", 'district:netwatch_village_wifi_up:avg_over_time_1d{district="$district"}'))
-        .with_panel(uptime("District uptime 7 d", 'district:netwatch_village_wifi_up:avg_over_time_7d{district="$district"}'))
-        .with_panel(uptime("District uptime 30 d", 'district:netwatch_village_wifi_up:avg_over_time_30d{district="$district"}'))
+        .with_panel(
+            uptime(
+                "District uptime 24 h",
+                'district:netwatch_village_wifi_up:avg_over_time_1d{district="$district"}',
+            )
+        )
+        .with_panel(
+            uptime(
+                "District uptime 7 d",
+                'district:netwatch_village_wifi_up:avg_over_time_7d{district="$district"}',
+            )
+        )
+        .with_panel(
+            uptime(
+                "District uptime 30 d",
+                'district:netwatch_village_wifi_up:avg_over_time_30d{district="$district"}',
+            )
+        )
         .with_panel(district_table())
         .with_row(dash.Row("Village $village"))
-        .with_panel(uptime("Uptime (range)", f"avg_over_time(netwatch_village_wifi_up{{{V}}}[$__range])"))
-        .with_panel(uptime("Uptime 24 h", f"village:netwatch_village_wifi_up:avg_over_time_1d{{{V}}}"))
-        .with_panel(uptime("Uptime 7 d", f"village:netwatch_village_wifi_up:avg_over_time_7d{{{V}}}"))
-        .with_panel(uptime("Uptime 30 d", f"village:netwatch_village_wifi_up:avg_over_time_30d{{{V}}}"))
+        .with_panel(
+            uptime("Uptime (range)", f"avg_over_time(netwatch_village_wifi_up{{{V}}}[$__range])")
+        )
+        .with_panel(
+            uptime("Uptime 24 h", f"village:netwatch_village_wifi_up:avg_over_time_1d{{{V}}}")
+        )
+        .with_panel(
+            uptime("Uptime 7 d", f"village:netwatch_village_wifi_up:avg_over_time_7d{{{V}}}")
+        )
+        .with_panel(
+            uptime("Uptime 30 d", f"village:netwatch_village_wifi_up:avg_over_time_30d{{{V}}}")
+        )
         .with_panel(state_timeline())
         .with_panel(smokeping())
         .with_panel(bandwidth())

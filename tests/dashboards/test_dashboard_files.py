@@ -1,4 +1,4 @@
-"""The committed dashboards: generated, schema-valid, datasource-agnostic, units, documented metrics."""
+"""The committed dashboards: generated, schema-valid, datasource-agnostic, units, documented."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def test_units_of_the_key_panels() -> None:
 
 
 def documented_metrics() -> set[str]:
-    """Metric names in docs/metrics.md tables; `..._x_total` shorthand expands from the name before."""
+    """Metric names in docs/metrics.md tables; `..._x_total` expands from the name before it."""
     names: set[str] = set()
     for line in (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8").splitlines():
         if not line.startswith("| `"):
@@ -106,22 +106,10 @@ def documented_metrics() -> set[str]:
 
 
 def recorded_metrics() -> set[str]:
-    rules = YAML(typ="safe").load((ROOT / "rules" / "netwatch.rules.yml").read_text(encoding="utf-8"))
+    rules = YAML(typ="safe").load(
+        (ROOT / "rules" / "netwatch.rules.yml").read_text(encoding="utf-8")
+    )
     return {r["record"] for g in rules["groups"] for r in g["rules"] if "record" in r}
-
-
-def promql_metrics(expr: str) -> set[str]:
-    expr = re.sub(r'"[^"]*"', '""', expr)  # label values are not metric names
-    expr = re.sub(r"\[[^\]]*\]", "", expr)
-    names = set(re.findall(r"(?<![\w:])([a-zA-Z_:][\w:]*)\s*(?=\{|\)|\s|$|\*|/|-|\+)", expr))
-    keywords = {
-        "sum", "avg", "max", "min", "count", "topk", "by", "without", "on", "ignoring",
-        "group_left", "group_right", "or", "and", "unless", "rate", "increase", "bool",
-        "avg_over_time", "histogram_quantile", "time", "label_values", "query_result",
-        "le", "village_name", "district_name", "status", "collector", "reason", "device",
-        "interface", "scope", "village", "district", "notifier", "job",
-    }  # fmt: skip
-    return {n for n in names if n not in keywords and not n.isdigit()}
 
 
 def test_every_prometheus_panel_metric_is_documented() -> None:
@@ -132,7 +120,7 @@ def test_every_prometheus_panel_metric_is_documented() -> None:
     exprs += [(f"{d}:${v['name']}", v["query"]) for d, v in grafana.variables("prometheus")]
     assert len(exprs) > 40
     for where, expr in exprs:
-        for name in promql_metrics(expr):
+        for name in grafana.promql_metrics(expr):
             base = next((name[: -len(p)] for p in histogram_parts if name.endswith(p)), name)
             if name not in documented and base not in documented:
                 missing[where] = name
@@ -141,7 +129,7 @@ def test_every_prometheus_panel_metric_is_documented() -> None:
 
 def test_metric_extraction_finds_names() -> None:
     # The check above is only as good as this parser.
-    got = promql_metrics(
+    got = grafana.promql_metrics(
         'topk(10, 1 - sum by (village) (rate(netwatch_ping_echo_replies_total{village!=""}[5m]))'
         " * on (village) group_left (village_name) netwatch_village_info)"
         " or village:netwatch_village_wifi_up:avg_over_time_1d"

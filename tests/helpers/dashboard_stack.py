@@ -66,7 +66,8 @@ regency:
              {{name: pesanggaran-ap-2, role: ap, address: 127.1.2.3, parent: pesanggaran-router}}]}}
         - {{code: "35.10.01.2004", name: Sumberagung, kind: desa, lat: -8.612791, lon: 114.052311,
            devices: [
-             {{name: sumberagung-router, role: router, address: 127.1.3.1, parent: pesanggaran-pop}},
+             {{name: sumberagung-router, role: router, address: 127.1.3.1,
+               parent: pesanggaran-pop}},
              {{name: sumberagung-ap-1, role: ap, address: 127.1.3.2, parent: sumberagung-router}}]}}
     - code: "35.10.02"
       name: Bangorejo

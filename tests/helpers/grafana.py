@@ -76,7 +76,9 @@ def substitute(text: str, values: Mapping[str, str]) -> str:
     """Replace $name and ${name} as Grafana does before sending a query; longest names first."""
     for name in sorted(values, key=len, reverse=True):
         text = text.replace("${" + name + "}", values[name])
-        text = re.sub(r"\$" + re.escape(name) + r"(?![A-Za-z0-9_])", lambda _m, n=name: values[n], text)
+        text = re.sub(
+            r"\$" + re.escape(name) + r"(?![A-Za-z0-9_])", lambda _m, n=name: values[n], text
+        )
     left = re.findall(r"\$\{?[A-Za-z_]\w*", text)
     assert not left, f"unsubstituted Grafana variables {left} in {text!r}"
     return text
@@ -94,3 +96,19 @@ def regex_options(regex: str, lines: list[str]) -> list[tuple[str, str]]:
             value = groups.get("value") or m.group(1 if m.groups() else 0)
             out.append((groups.get("text") or value, value))
     return out
+
+
+def promql_metrics(expr: str) -> set[str]:
+    """Metric names a PromQL expression reads (label names and functions left out)."""
+    expr = re.sub(r'"[^"]*"', '""', expr)  # label values are not metric names
+    expr = re.sub(r"\[[^\]]*\]", "", expr)
+    names = set(re.findall(r"(?<![\w:])([a-zA-Z_:][\w:]*)\s*(?=\{|\)|\s|$|\*|/|-|\+)", expr))
+    keywords = {
+        "sum", "avg", "max", "min", "count", "topk", "by", "without", "on", "ignoring",
+        "group_left", "group_right", "or", "and", "unless", "rate", "increase", "bool",
+        "avg_over_time", "histogram_quantile", "time", "label_values", "query_result",
+        "label_replace",
+        "le", "village_name", "district_name", "status", "collector", "reason", "device",
+        "interface", "scope", "village", "district", "notifier", "job",
+    }  # fmt: skip
+    return {n for n in names if n not in keywords and not n.isdigit()}

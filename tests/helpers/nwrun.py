@@ -22,8 +22,9 @@ def _attached_influx(runtime: Any) -> bool:
 
 
 def patch() -> None:
-    from netwatch import runtime as rt
     from netwatch.exporters import prometheus
+
+    from netwatch import runtime as rt
 
     original_start = rt.Runtime.start
     original_collectors = rt.Runtime.collectors
