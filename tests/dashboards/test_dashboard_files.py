@@ -153,3 +153,23 @@ def test_every_influxql_measurement_and_field_is_documented() -> None:
         seen |= set(re.findall(r'GROUP BY [^f]*?"([^"]+)"', q))
     assert {"netwatch_village", "netwatch_ping", "wifi_up", "latitude"} <= seen
     assert seen - documented == set()
+
+
+def test_provisioning_files() -> None:
+    yaml = YAML(typ="safe")
+    prov = ROOT / "dashboards" / "provisioning"
+    ds = yaml.load((prov / "datasources" / "netwatch.yaml").read_text(encoding="utf-8"))
+    assert ds["apiVersion"] == 1
+    kinds = {d["type"] for d in ds["datasources"]}
+    assert kinds == {"prometheus", "influxdb"}  # the kinds the datasource variables ask for
+    assert all(d["url"].startswith("${") for d in ds["datasources"])  # no address baked in
+    provider = yaml.load((prov / "dashboards" / "netwatch.yaml").read_text(encoding="utf-8"))
+    (p,) = provider["providers"]
+    assert p["type"] == "file" and p["options"]["foldersFromFilesStructure"] is True
+    assert "folder" not in p  # Grafana ignores folders from files when `folder` is set
+
+
+def test_dashboard_uids_and_titles_are_unique() -> None:
+    models = [grafana.load(ROOT / "dashboards" / rel) for rel in FILES]
+    assert len({m["uid"] for m in models}) == len({m["title"] for m in models}) == len(models)
+    assert all(len(m["uid"]) <= 40 for m in models)  # Grafana's uid limit
