@@ -3,6 +3,7 @@
 Decoding is strict: any malformed input (overrun, truncation, wrong tag, non-minimal or
 indefinite length, out-of-range integer, trailing bytes) raises SnmpError("decode", ...).
 Values are decoded straight into `Value` objects, with no intermediate object tree.
+`decode_message` handles every v1/v2c PDU but the v1 Trap-PDU, which `decode_trap_v1` decodes.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ AUTHORIZATION_ERROR = 16
 _KIND = {int(k): k for k in Kind}
 _UINT32_TAGS = frozenset((0x41, 0x42, 0x43))
 _EXCEPTION_TAGS = frozenset((0x80, 0x81, 0x82))
-_BYTES_TAGS = frozenset((0x04, 0x44))
 _EXC_VALUES = {t: Value(_KIND[t], None) for t in _EXCEPTION_TAGS}
 _NULL = Value(Kind.NULL, None)
 _MAX_SUBID = 0xFFFFFFFF
@@ -163,11 +163,27 @@ def _header(data: bytes, pos: int, limit: int, tag: int, what: str) -> tuple[int
     return pos, pos + length
 
 
+_OID_CACHE: dict[bytes, OID] = {}
+_OID_CACHE_MAX = 200_000  # entries; polls repeat the same OIDs, so most lookups hit
+
+
+def _cached_oid(raw: bytes, data: bytes, start: int, end: int) -> OID:
+    oid = _OID_CACHE.get(raw)
+    if oid is None:
+        oid = _oid(data, start, end)
+        if len(_OID_CACHE) >= _OID_CACHE_MAX:
+            _OID_CACHE.clear()
+        _OID_CACHE[raw] = oid
+    return oid
+
+
 def decode_varbinds(data: bytes, pos: int, end: int) -> list[tuple[OID, Value]]:
     """Decode the varbinds in data[pos:end] (the content of a VarBindList)."""
     out: list[tuple[OID, Value]] = []
     append = out.append
     kinds = _KIND
+    cache_get = _OID_CACHE.get
+    from_bytes = int.from_bytes
     while pos < end:
         # SEQUENCE header, short-form fast path.
         if data[pos] != 0x30:
@@ -191,7 +207,10 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> list[tuple[OID, Value]]:
                 raise _fail(f"OID overruns its varbind at offset {pos}")
         else:
             pos, oid_end = _header(data, pos, vb_end, 0x06, "OID")
-        oid = _oid(data, pos, oid_end)
+        raw = data[pos:oid_end]
+        oid = cache_get(raw)
+        if oid is None:
+            oid = _cached_oid(raw, data, pos, oid_end)
         pos = oid_end
         # value
         if pos + 1 >= vb_end:
@@ -206,22 +225,33 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> list[tuple[OID, Value]]:
             v_end = pos + n
         if v_end != vb_end:
             raise _fail(f"value does not end its varbind at offset {pos}")
-        if tag in _BYTES_TAGS:
-            value = Value(kinds[tag], data[pos:v_end])
+        if tag == 0x04:
+            value = Value(Kind.OCTET_STRING, data[pos:v_end])
         elif tag == 0x02:
-            value = Value(Kind.INTEGER, _int(data, pos, v_end))
+            if 0 < n < 5:  # up to 4 octets always fits 32-bit signed
+                value = Value(Kind.INTEGER, from_bytes(data[pos:v_end], "big", signed=True))
+            else:
+                value = Value(Kind.INTEGER, _int(data, pos, v_end))
         elif tag in _UINT32_TAGS:
-            value = Value(kinds[tag], _uint(data, pos, v_end, 0xFFFFFFFF))
+            if 0 < n < 5 and data[pos] < 0x80:
+                value = Value(kinds[tag], from_bytes(data[pos:v_end], "big"))
+            else:
+                value = Value(kinds[tag], _uint(data, pos, v_end, 0xFFFFFFFF))
         elif tag == 0x46:
-            value = Value(Kind.COUNTER64, _uint(data, pos, v_end, 0xFFFFFFFFFFFFFFFF))
+            if 0 < n < 9 and data[pos] < 0x80:
+                value = Value(Kind.COUNTER64, from_bytes(data[pos:v_end], "big"))
+            else:
+                value = Value(Kind.COUNTER64, _uint(data, pos, v_end, 0xFFFFFFFFFFFFFFFF))
         elif tag == 0x06:
             value = Value(Kind.OBJECT_IDENTIFIER, _oid(data, pos, v_end))
         elif tag == 0x40:
-            if v_end - pos != 4:
-                raise _fail(f"IpAddress of {v_end - pos} bytes at offset {pos}")
+            if n != 4:
+                raise _fail(f"IpAddress of {n} bytes at offset {pos}")
             value = Value(Kind.IP_ADDRESS, data[pos:v_end])
+        elif tag == 0x44:
+            value = Value(Kind.OPAQUE, data[pos:v_end])
         elif tag == 0x05 or tag in _EXCEPTION_TAGS:
-            if v_end != pos:
+            if n:
                 raise _fail(f"non-empty NULL/exception value at offset {pos}")
             value = _NULL if tag == 0x05 else _EXC_VALUES[tag]
         else:
@@ -257,7 +287,8 @@ def _decode_message(data: bytes) -> Message:
         raise _fail("truncated before the PDU")
     pdu_type = data[pos]
     if pdu_type not in _PDU_TAGS:
-        raise _fail(f"unsupported PDU tag 0x{pdu_type:02x}")
+        hint = " (a v1 Trap-PDU: use decode_trap_v1)" if pdu_type == TRAP_V1 else ""
+        raise _fail(f"unsupported PDU tag 0x{pdu_type:02x}{hint}")
     pos, pdu_end = _header(data, pos, end, pdu_type, "PDU")
     if pdu_end != end:
         raise _fail("the PDU does not end the message")
@@ -272,6 +303,60 @@ def _decode_message(data: bytes) -> Message:
         raise _fail("the varbind list does not end the PDU")
     varbinds = decode_varbinds(data, start, stop)
     return Message(version, community, pdu_type, request_id, error_status, error_index, varbinds)
+
+
+class TrapV1(NamedTuple):
+    """A decoded SNMPv1 Trap-PDU (RFC 1157 §4.1.6)."""
+
+    community: bytes
+    enterprise: OID
+    agent_addr: bytes
+    generic_trap: int
+    specific_trap: int
+    time_stamp: int
+    varbinds: list[tuple[OID, Value]]
+
+
+def decode_trap_v1(data: bytes) -> TrapV1:
+    """Decode a whole SNMPv1 message carrying a Trap-PDU."""
+    try:
+        return _decode_trap_v1(data)
+    except SnmpError:
+        raise
+    except (IndexError, ValueError, TypeError) as exc:
+        raise _fail(f"malformed trap: {exc}") from None
+
+
+def _decode_trap_v1(data: bytes) -> TrapV1:
+    limit = len(data)
+    pos, end = _header(data, 0, limit, 0x30, "message SEQUENCE")
+    if end != limit:
+        raise _fail(f"{limit - end} trailing bytes after the message")
+    start, stop = _header(data, pos, end, 0x02, "version")
+    if _int(data, start, stop) != VERSION_1:
+        raise _fail("a Trap-PDU needs SNMP version 1")
+    start, stop = _header(data, stop, end, 0x04, "community")
+    community = data[start:stop]
+    pos, pdu_end = _header(data, stop, end, TRAP_V1, "Trap-PDU")
+    if pdu_end != end:
+        raise _fail("the PDU does not end the message")
+    start, stop = _header(data, pos, pdu_end, 0x06, "enterprise")
+    enterprise = _oid(data, start, stop)
+    start, stop = _header(data, stop, pdu_end, 0x40, "agent-addr")
+    if stop - start != 4:
+        raise _fail(f"agent-addr of {stop - start} bytes")
+    agent_addr = data[start:stop]
+    start, stop = _header(data, stop, pdu_end, 0x02, "generic-trap")
+    generic = _int(data, start, stop)
+    start, stop = _header(data, stop, pdu_end, 0x02, "specific-trap")
+    specific = _int(data, start, stop)
+    start, stop = _header(data, stop, pdu_end, 0x43, "time-stamp")
+    stamp = _uint(data, start, stop, 0xFFFFFFFF)
+    start, stop = _header(data, stop, pdu_end, 0x30, "varbind list")
+    if stop != pdu_end:
+        raise _fail("the varbind list does not end the PDU")
+    varbinds = decode_varbinds(data, start, stop)
+    return TrapV1(community, enterprise, agent_addr, generic, specific, stamp, varbinds)
 
 
 # ---- encoding ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import asyncio
 import ipaddress
 import random
 import socket
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ from netwatch.collectors.snmp.types import OID, Kind, SnmpError, Target, Value
 
 Resolver = Callable[[str], Awaitable[str]]
 _TIMEOUT = object()
+_CLOSED = object()
 _ERROR_REASONS = {
     ber.TOO_BIG: "too_big",
     ber.NO_SUCH_NAME: "no_such_object",
@@ -31,6 +33,33 @@ _ERROR_NAMES = (
     *("authorizationError", "notWritable", "inconsistentName"),
 )
 MAX_OIDS_PER_GET = 32
+_END_OF_MIB_VIEW = Kind.END_OF_MIB_VIEW
+REPS_RECOVERY = 16  # clean walks before a reduced max-repetitions is doubled again
+_ENGINES: weakref.WeakSet[SnmpEngine] = weakref.WeakSet()
+_RETIRED: list[EngineStats] = []  # stats of collected engines, so totals never go down
+
+
+def stats_totals() -> dict[str, int]:
+    """EngineStats summed over every engine ever created (monotonic, for self-metrics)."""
+    engines = list(_ENGINES)  # strong references: none of these is retired while we sum
+    totals = dict.fromkeys(EngineStats.__dataclass_fields__, 0)
+    for stats in [*_RETIRED, *(e.stats for e in engines)]:
+        for name in totals:
+            totals[name] += getattr(stats, name)
+    return totals
+
+
+def in_flight_total() -> int:
+    return sum(e.in_flight for e in list(_ENGINES))
+
+
+def _retire(stats: EngineStats) -> None:
+    # Fold into one record so that short-lived engines (CLI, tests) do not pile up.
+    if not _RETIRED:
+        _RETIRED.append(EngineStats())
+    total = _RETIRED[0]
+    for name in total.__dataclass_fields__:
+        setattr(total, name, getattr(total, name) + getattr(stats, name))
 
 
 @dataclass
@@ -80,9 +109,11 @@ class _Protocol(asyncio.DatagramProtocol):
 class _TargetState:
     semaphore: asyncio.Semaphore
     no_bulk: bool = False
+    # Per walked root: (max-repetitions that worked after a reduction, clean walks since).
+    reps_cap: dict[OID, tuple[int, int]] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(eq=False)  # identity semantics: engines are tracked in a WeakSet
 class SnmpEngine:
     """SNMP v1/v2c (own codec) and v3 (pysnmp) behind the SnmpClient API."""
 
@@ -99,10 +130,21 @@ class SnmpEngine:
         self._next_id = random.randrange(1, 1 << 30)
         self._v3: object | None = None
         self._lock = asyncio.Lock()
+        _ENGINES.add(self)
+        weakref.finalize(self, _retire, self.stats)
+
+    @property
+    def in_flight(self) -> int:
+        """v1/v2c requests waiting for an answer."""
+        return len(self._pending)
 
     # ---- lifecycle --------------------------------------------------------------------
 
     async def close(self) -> None:
+        """Close the sockets; requests still waiting fail at once instead of timing out."""
+        for pending in self._pending.values():
+            if pending.waiter is not None and not pending.waiter.done():
+                pending.waiter.set_result(_CLOSED)
         for transport in self._transports.values():
             transport.close()
         self._transports.clear()
@@ -200,6 +242,10 @@ class SnmpEngine:
         tries: int | None = None,
     ) -> ber.Message:
         """Send one PDU, re-sending on timeout; returns the matched Response."""
+        if target.version not in ("1", "2c"):
+            raise SnmpError(
+                "protocol", f"{target.address}: unknown SNMP version {target.version!r}"
+            )
         family, addr = await self._address(target)
         transport = await self._transport(family)
         version = ber.VERSION_1 if target.version == "1" else ber.VERSION_2C
@@ -209,9 +255,12 @@ class SnmpEngine:
             tries = target.retries + 1
         async with self._state(addr).semaphore:
             rid = self._new_request_id()
-            data = ber.encode_request(
-                version, community, pdu_type, rid, oids, max_repetitions=max_repetitions
-            )
+            try:
+                data = ber.encode_request(
+                    version, community, pdu_type, rid, oids, max_repetitions=max_repetitions
+                )
+            except ValueError as exc:  # an OID no agent could be asked for (e.g. 3.1)
+                raise SnmpError("protocol", f"{addr[0]}:{addr[1]}: bad request: {exc}") from None
             pending = self._pending[rid] = _Pending(addr)
             try:
                 for attempt in range(tries):
@@ -226,6 +275,8 @@ class SnmpEngine:
                         result = await waiter
                     finally:
                         handle.cancel()
+                    if result is _CLOSED:
+                        raise SnmpError("protocol", f"{addr[0]}:{addr[1]}: engine closed")
                     if result is not _TIMEOUT:
                         return result  # type: ignore[return-value]
             finally:
@@ -270,7 +321,10 @@ class SnmpEngine:
         _, addr = await self._address(target)
         state = self._state(addr)
         walker = Walker(root, max_rows)
-        reps = max(1, target.max_repetitions)
+        full = max(1, target.max_repetitions)
+        cap, clean = state.reps_cap.get(walker.root, (full, 0))
+        reps = min(cap, full)
+        reduced = False
         while not walker.done:
             bulk = target.version != "1" and not state.no_bulk
             if not bulk:
@@ -293,11 +347,13 @@ class SnmpEngine:
             except SnmpError as exc:
                 if exc.reason == "timeout" and reps > 1:
                     reps //= 2
+                    reduced = True
                     self.stats.repetition_reductions += 1
                     continue
                 raise
             if msg.error_status == ber.TOO_BIG and reps > 1:
                 reps //= 2
+                reduced = True
                 self.stats.repetition_reductions += 1
                 continue
             if (
@@ -312,7 +368,25 @@ class SnmpEngine:
             walker.feed(target, msg.varbinds)
         if walker.truncated:
             self.stats.truncated_walks += 1
+        self._learn_repetitions(state, walker.root, full, reps, reduced, clean)
         return walker.rows
+
+    @staticmethod
+    def _learn_repetitions(
+        state: _TargetState, root: OID, full: int, reps: int, reduced: bool, clean: int
+    ) -> None:
+        # Start the next walk of this root where this one succeeded, so that a table whose
+        # full-size answers never arrive costs one timeout, not one per poll; after
+        # REPS_RECOVERY clean walks try twice as many again (the loss may have been transient).
+        if reduced:
+            state.reps_cap[root] = (reps, 0)
+        elif root in state.reps_cap:
+            if clean + 1 < REPS_RECOVERY:
+                state.reps_cap[root] = (reps, clean + 1)
+            elif reps * 2 >= full:
+                del state.reps_cap[root]
+            else:
+                state.reps_cap[root] = (reps * 2, 0)
 
     def _v3_client(self):  # type: ignore[no-untyped-def]
         if self._v3 is None:
@@ -353,8 +427,11 @@ class Walker:
         root, n = self.root, len(self.root)
         rows = self.rows
         last = self.last
+        room = self.max_rows - len(rows)
+        end_kind = _END_OF_MIB_VIEW
+        taken = 0
         for oid, value in varbinds:
-            if value.kind == Kind.END_OF_MIB_VIEW or oid[:n] != root:
+            if value.kind is end_kind or oid[:n] != root:
                 self.done = True
                 break
             if oid <= last:
@@ -363,9 +440,10 @@ class Walker:
                     f"{target.address}: OID not increasing: "
                     f"{'.'.join(map(str, oid))} after {'.'.join(map(str, last))}",
                 )
-            if len(rows) >= self.max_rows:
+            if taken == room:
                 self.done = self.truncated = True
                 break
-            rows.append((oid, value))
             last = oid
+            taken += 1
+        rows.extend(varbinds[:taken])
         self.last = last

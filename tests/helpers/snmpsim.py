@@ -18,7 +18,10 @@ from pathlib import Path
 
 from tests.helpers.snmpd import free_udp_port
 
-SNMPSIM = os.environ.get("SNMPSIM_BIN", "/opt/netwatch-snmpsim/bin/snmpsim-command-responder")
+# SNMPSIM_BIN, else the venv scripts/setup.sh makes (SNMPSIM_VENV, default /opt/netwatch-snmpsim).
+SNMPSIM = os.environ.get("SNMPSIM_BIN") or os.path.join(
+    os.environ.get("SNMPSIM_VENV", "/opt/netwatch-snmpsim"), "bin", "snmpsim-command-responder"
+)
 REPO = Path(__file__).resolve().parents[2]
 
 

@@ -34,7 +34,7 @@ varbinds = st.lists(st.tuples(oids, values), max_size=30)
 request_ids = st.integers(-(2**31), 2**31 - 1)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(varbinds, request_ids, st.binary(max_size=40), st.integers(0, 18), st.integers(0, 30))
 def test_round_trip(vbs, rid, community, status, index) -> None:
     data = ber.encode_message(1, community, ber.RESPONSE, rid, vbs, status, index)
@@ -153,3 +153,44 @@ def test_rejects_framing_errors() -> None:
         with pytest.raises(SnmpError) as err:
             ber.decode_message(data)
         assert err.value.reason == "decode", why
+
+
+def test_v1_trap_from_net_snmp_snmptrap() -> None:
+    import socket
+    import subprocess
+
+    from tests.collectors.snmp.pyasn1_oracle import V1
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(5)
+        port = sock.getsockname()[1]
+        subprocess.run(
+            ["snmptrap", "-v1", "-c", "village", "-m", "", f"127.0.0.1:{port}",
+             ".1.3.6.1.4.1.8072.4", "127.0.0.9", "6", "17", "12345",
+             ".1.3.6.1.2.1.1.5.0", "s", "desa-ap-01", ".1.3.6.1.2.1.2.2.1.8.3", "i", "2"],
+            check=True, capture_output=True, timeout=10,
+            env={"SNMP_PERSISTENT_DIR": "/tmp", "PATH": "/usr/bin:/bin"},
+        )  # fmt: skip
+        data = sock.recv(65535)
+    trap = ber.decode_trap_v1(data)
+    # Values as given on the snmptrap command line.
+    assert trap.community == b"village"
+    assert trap.enterprise == (1, 3, 6, 1, 4, 1, 8072, 4)
+    assert trap.agent_addr == bytes([127, 0, 0, 9])
+    assert (trap.generic_trap, trap.specific_trap, trap.time_stamp) == (6, 17, 12345)
+    assert trap.varbinds == [
+        ((1, 3, 6, 1, 2, 1, 1, 5, 0), Value(Kind.OCTET_STRING, b"desa-ap-01")),
+        ((1, 3, 6, 1, 2, 1, 2, 2, 1, 8, 3), Value(Kind.INTEGER, 2)),
+    ]
+    # pyasn1 reads the same varbinds
+    from pyasn1.codec.ber import decoder
+
+    msg, _ = decoder.decode(data, asn1Spec=V1.Message())
+    pdu = V1.apiMessage.get_pdu(msg)
+    assert [tuple(o) for o, _ in V1.apiTrapPDU.get_varbinds(pdu)] == [o for o, _ in trap.varbinds]
+    with pytest.raises(SnmpError, match="decode_trap_v1"):
+        ber.decode_message(data)
+    for cut in range(len(data)):
+        with pytest.raises(SnmpError):
+            ber.decode_trap_v1(data[:cut])

@@ -11,6 +11,7 @@ from netwatch.collectors.snmp.types import SnmpError, parse_oid
 
 from tests.collectors.snmp.pyasn1_oracle import pyasn1_decode
 from tests.helpers.snmpd import Snmpd
+from tests.helpers.snmpsim import snmprec_dir
 
 MUTATIONS_PER_DATAGRAM = 600
 
@@ -30,17 +31,22 @@ def capture(host: str, port: int, community: str, pdu: int, oid: str, reps: int 
 
 
 @pytest.fixture(scope="module")
-def datagrams(snmpd: Snmpd, snmpsim: tuple[str, int]) -> list[bytes]:
-    host, port = snmpsim
-    return [
+def datagrams(snmpd: Snmpd, request: pytest.FixtureRequest) -> list[bytes]:
+    captured = [
         capture(snmpd.host, snmpd.port, "public", ber.GETBULK, "1.3.6.1.2.1.2.2"),
         capture(snmpd.host, snmpd.port, "public", ber.GETBULK, "1.3.6.1.2.1.1"),
+    ]
+    if snmprec_dir() is None:
+        return captured  # the real-device recordings are absent: fuzz snmpd's answers only
+    host, port = request.getfixturevalue("snmpsim")
+    recorded = [
         capture(host, port, "routeros", ber.GETBULK, "1.3.6.1.2.1.31.1.1.1.6"),
         capture(host, port, "smartax", ber.GETBULK, "1.3.6.1.2.1.2.2.1.2"),
         capture(host, port, "zxa10_c320", ber.GETBULK, "1.0.8802.1.1.2.1.3"),
         capture(host, port, "vsolution_v1600d", ber.GETBULK, "1.3.6.1.4.1.37950.1.1.5.12.2.1.8"),
         capture(host, port, "routeros", ber.GET, "1.3.6.1.2.1.1.3.0"),
     ]
+    return [*captured, *recorded]
 
 
 def mutate(rng: random.Random, data: bytes) -> bytes:

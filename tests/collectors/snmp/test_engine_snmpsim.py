@@ -82,7 +82,7 @@ def add_big_values(data: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def big_agent(snmprec: Path, tmp_path_factory) -> Iterator[tuple[str, int]]:
+def big_agent(tmp_path_factory) -> Iterator[tuple[str, int]]:  # no recordings needed
     only = tmp_path_factory.mktemp("big")
     with running_snmpsim(only, transform=add_big_values, probe_community="bigvalues") as ep:
         yield ep
@@ -93,7 +93,33 @@ async def test_dropped_bulk_answer_reduces_repetitions(big_agent: tuple[str, int
     async with SnmpEngine() as engine:
         target = Target(host, port, community="bigvalues", timeout=0.5, max_repetitions=25)
         rows = await engine.walk(target, BIG)
-        assert engine.stats.repetition_reductions >= 1
+        reductions, timeouts = engine.stats.repetition_reductions, engine.stats.timeouts
+        assert reductions >= 1 and timeouts >= 1
+        # The next walk starts at the repetitions that worked: no timeout again.
+        assert await engine.walk(target, BIG) == rows
+        assert engine.stats.repetition_reductions == reductions
+        assert engine.stats.timeouts == timeouts
     assert [(oid[-1], v.kind, v.value) for oid, v in rows] == [
         (i, Kind.OCTET_STRING, bytes([i]) * 3000) for i in range(1, 41)
     ]
+
+
+async def test_concurrent_walks_of_every_recording_share_one_socket(
+    snmpsim: tuple[str, int], snmprec: Path
+) -> None:
+    import asyncio
+
+    host, port = snmpsim
+    roots = [parse_oid("1.3.6.1.2.1.2.2"), parse_oid("1.3.6.1.2.1.31.1.1")]
+    names = sorted(p.stem for p in snmprec.glob("*.snmprec"))
+    assert len(names) == 19
+    async with SnmpEngine() as engine:
+        results = await asyncio.gather(*(
+            engine.walk(Target(host, port, community=name, timeout=5), root)
+            for name in names for root in roots
+        ))  # fmt: skip
+        assert len(engine._transports) == 1
+    for (name, root), rows in zip([(n, r) for n in names for r in roots], results, strict=True):
+        expected = [row for row in expected_rows(snmprec / f"{name}.snmprec")
+                    if row[0][: len(root)] == root]  # fmt: skip
+        assert plain(rows) == expected, name

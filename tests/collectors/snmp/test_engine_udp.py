@@ -220,3 +220,101 @@ async def test_max_rows_bounds_the_walk() -> None:
             assert engine.stats.truncated_walks == 1
     finally:
         agent.transport.close()
+
+
+def _scrape() -> dict[tuple[str, str], float]:
+    import netwatch.collectors.snmp.telemetry  # noqa: F401  (registers the collector)
+    from prometheus_client import generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from netwatch.telemetry import REGISTRY
+
+    out = {}
+    for family in text_string_to_metric_families(generate_latest(REGISTRY).decode()):
+        for sample in family.samples:
+            if sample.name.startswith("netwatch_snmp_"):
+                out[(sample.name, sample.labels.get("reason", ""))] = sample.value
+    return out
+
+
+async def test_self_metrics_count_dropped_replies() -> None:
+    # Two stray replies (wrong request-id, then garbage) before the right one.
+    agent, port = await start_fake_agent(
+        lambda m: [reply(m, request_id=m.request_id + 7), b"\x30\x00", reply(m)]
+    )
+    try:
+        async with SnmpEngine() as engine:
+            before = _scrape()
+            await engine.get(Target("127.0.0.1", port, timeout=1), [OID])
+            await asyncio.sleep(0.05)  # the reply datagrams all arrive before this returns
+            after = _scrape()
+        dropped = "netwatch_snmp_datagrams_dropped_total"
+        delta = {k: after[k] - before.get(k, 0) for k in after}
+        assert delta[(dropped, "unknown_request_id")] == 1
+        assert delta[(dropped, "decode")] == 1
+        assert delta[("netwatch_snmp_datagrams_sent_total", "")] == 1
+        assert delta[("netwatch_snmp_datagrams_received_total", "")] == 3
+    finally:
+        agent.transport.close()
+
+
+async def test_reduced_repetitions_are_remembered_then_retried() -> None:
+    agent, port = await start_fake_agent(table_agent(bulk="toobig"))
+    walks: list[list[int]] = []
+    try:
+        async with SnmpEngine() as engine:
+            target = Target("127.0.0.1", port, max_repetitions=25)
+            for _ in range(18):
+                seen = len(agent.requests)
+                assert await engine.walk(target, ROOT) == TABLE
+                walks.append([m.error_index for _, m in agent.requests[seen:]])
+    finally:
+        agent.transport.close()
+    # Walk 1 finds 3; walks 2..17 start at 3; walk 18 tries 6 again (REPS_RECOVERY = 16).
+    assert walks[0][:4] == [25, 12, 6, 3] and set(walks[0][4:]) == {3}
+    assert all(set(w) == {3} for w in walks[1:17])
+    assert walks[17][:2] == [6, 3] and set(walks[17][2:]) == {3}
+
+
+async def test_bad_requests_are_clear_errors() -> None:
+    async with SnmpEngine() as engine:
+        with pytest.raises(SnmpError, match="unknown SNMP version"):
+            await engine.get(Target("127.0.0.1", 9, version="2"), [OID])
+        with pytest.raises(SnmpError, match="bad request") as err:
+            await engine.get(Target("127.0.0.1", 9), [(3, 1, 2)])
+        assert err.value.reason == "protocol"
+        assert engine.stats.sent == 0
+
+
+async def test_self_metrics_survive_engine_collection() -> None:
+    import gc
+
+    agent, port = await start_fake_agent(lambda m: [reply(m)])
+    try:
+        engine = SnmpEngine()
+        await engine.get(Target("127.0.0.1", port, timeout=1), [OID])
+        await engine.close()
+        during = _scrape()[("netwatch_snmp_datagrams_sent_total", "")]
+        del engine
+        gc.collect()
+        assert _scrape()[("netwatch_snmp_datagrams_sent_total", "")] == during
+    finally:
+        agent.transport.close()
+
+
+async def test_close_fails_waiting_requests_at_once() -> None:
+    agent, port = await start_fake_agent(lambda m: [])
+    try:
+        engine = SnmpEngine()
+        task = asyncio.create_task(engine.get(Target("127.0.0.1", port, timeout=30), [OID]))
+        for _ in range(100):
+            if agent.requests:
+                break
+            await asyncio.sleep(0.01)
+        start = time.monotonic()
+        await engine.close()
+        with pytest.raises(SnmpError, match="engine closed"):
+            await task
+        assert time.monotonic() - start < 1
+    finally:
+        agent.transport.close()
