@@ -44,6 +44,8 @@ ALERTS = (
 )
 UPTIME_RANGE = 'SELECT mean("wifi_up") FROM "netwatch_village" WHERE $timeFilter'
 UPTIME_30D = 'SELECT mean("wifi_up") FROM "netwatch_village" WHERE time > now() - 30d'
+# InfluxQL answers one series per tag set: one table for the map, counts and sorting.
+MERGE = transform("merge", {})
 TAG_COLUMNS = {"village_name": "Village", "district_name": "District", "village": "Code"}
 
 
@@ -77,6 +79,7 @@ def villages_map() -> geomap.Panel:
         .description("Each village at its coordinates; green up, orange degraded, red down.")
         .datasource(INFLUX_DS)
         .with_target(InfluxQL(LATEST_VILLAGES, table=True))
+        .with_transformation(MERGE)
         .view(geomap.MapViewConfig().id("coords").lat(-8).lon(114).zoom(9))
         .basemap(cb.MapLayerOptions().type("default").name("Basemap"))
         .layers([layer])
@@ -96,6 +99,7 @@ def state_counts() -> table.Panel:
         .description("Villages per state from each village's latest snapshot.")
         .datasource(INFLUX_DS)
         .with_target(InfluxQL(LATEST_VILLAGES, table=True))
+        .with_transformation(MERGE)
         .with_transformation(
             transform(
                 "groupBy",
@@ -149,6 +153,7 @@ def worst(title: str, query: str, field: str, unit: str, label: str) -> table.Pa
         .title(title)
         .datasource(INFLUX_DS)
         .with_target(InfluxQL(query, table=True))
+        .with_transformation(MERGE)
         .with_transformation(transform("sortBy", {"sort": [{"field": field, "desc": True}]}))
         .with_transformation(transform("limit", {"limitField": 10}))
         .with_transformation(
@@ -172,6 +177,7 @@ def open_alerts() -> table.Panel:
         .description("Alerts netwatch reported firing in its latest snapshots.")
         .datasource(INFLUX_DS)
         .with_target(InfluxQL(ALERTS, table=True))
+        .with_transformation(MERGE)
         .with_transformation(
             organize(
                 {
