@@ -34,7 +34,6 @@ def write_config(path: Path, devices: int, interval: int) -> None:
     districts = (villages + 124) // 125
     lines = [
         "settings:",
-        "  listen: 127.0.0.1:0",
         f"  ping: {{interval: {interval}s, count: 5, spacing: 200ms, timeout: 1s}}",
         "  scheduler: {max_concurrency: 2000}",
         "regency:",

@@ -20,7 +20,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from netwatch.exporters.prometheus import render_text
 from netwatch.exporters.prometheus_snmp import families
-
 from netwatch.model import Device, Inventory, Role, Settings
 from netwatch.observations import SnmpInterface, SnmpObservation, SnmpSample
 from netwatch.state import State

@@ -38,7 +38,13 @@ RCVBUF_BYTES = 16 << 20
 SNDBUF_BYTES = 4 << 20
 SERIAL_BYTES = 8  # payloads at least this long carry a per-echo serial
 SEND_BATCH = 64  # sends between yields to the loop, so the reader drains the socket
+READ_BATCH = 4096  # replies read per wake-up of the reader at most
+# Enough for an IPv4 header with options, the ICMP header and the serial: the rest of a longer
+# reply is not needed, and a small buffer is cheaper to allocate per datagram than 64 KiB.
+RECV_BYTES = 60 + 8 + SERIAL_BYTES
 _SEQ_SPACE = 1 << 16
+RESOLVE_TIMEOUT = 5.0  # seconds a name may take to resolve
+_MAX_RETRY_SECONDS = 60.0  # a send waiting for queue or sequence space gives up after this
 
 _HDR = struct.Struct("!BBHHH")
 _ID_SEQ = struct.Struct("!HH").unpack_from
@@ -85,8 +91,8 @@ class _Family:
         "loop",
         "mode",
         "name",
-        "offset",
         "pending",
+        "raw4",
         "req_type",
         "send_errors",
         "seq",
@@ -99,8 +105,9 @@ class _Family:
         self.fd = sock.fileno()
         self.mode = mode
         self.req_type = ICMP6_ECHO_REQUEST if v6 else ICMP_ECHO_REQUEST
-        # Only raw IPv4 sockets deliver the IP header before the ICMP message.
-        self.offset = -1 if (mode == "raw" and not v6) else 0
+        # Only raw IPv4 sockets deliver the IP header before the ICMP message, and only there
+        # does the kernel leave the ICMP checksum to us.
+        self.raw4 = mode == "raw" and not v6
         self.ident = int.from_bytes(os.urandom(2), "big")
         self.seq = int.from_bytes(os.urandom(2), "big")
         self.pending: dict[int, tuple] = {}  # seq -> (round, index, address, serial, sent)
@@ -160,7 +167,7 @@ class EchoRound:
         self.seqs: list[int] = []
         self.timeout = timeout
         self.waiter: _Waiter | None = None
-        self.sockaddr: tuple[str, int] | None = None
+        self.sockaddr: tuple | None = None  # (addr, 0) or (addr, 0, 0, scope_id)
         self.handle: asyncio.TimerHandle | None = None  # the next send, or the deadline
         self.spacing = 0.0
         self.size = 0
@@ -180,6 +187,8 @@ class Pinger:
         self._serial = int.from_bytes(os.urandom(8), "big")
         self._payloads: dict[int, tuple[bytes, int]] = {}  # size -> (padding, its word sum)
         self._waiters: set[_Waiter] = set()  # rounds and sweeps running now
+        # A stuck system resolver must not hold a round (or a sweep) for its own timeouts.
+        self.resolve_timeout = RESOLVE_TIMEOUT
         self.closed = False
         first = next((f for f in families.values() if isinstance(f, _Family)), None)
         self.mode: str = first.mode if first else "none"
@@ -192,6 +201,8 @@ class Pinger:
     @classmethod
     def open(cls, *, resolver: Resolver | None = None, mode: str | None = None) -> Pinger:
         """Synchronous create(): the sockets belong to the calling thread's network namespace."""
+        if mode not in (None, "raw", "dgram"):
+            raise ValueError(f"mode must be 'raw' or 'dgram', not {mode!r}")
         kinds = [mode] if mode else ["raw", "dgram"]
         families: dict[int, _Family | str] = {}
         errors = []
@@ -244,10 +255,12 @@ class Pinger:
         _check(count, size)
         loop = asyncio.get_running_loop()
         rnd = EchoRound(address, count, timeout)
-        if _literal(address.partition("%")[0]) is None:
+        bare, _, scope = address.partition("%")
+        literal = _literal(bare)
+        if literal is None:
             await self._resolve([rnd])
         else:
-            self._bind(rnd, address)
+            self._bind_literal(rnd, literal, scope)
         if self.closed and rnd.error is None:
             rnd.error = _CLOSED
         if rnd.error is not None:
@@ -321,13 +334,15 @@ class Pinger:
     async def _resolve(self, rounds: list[EchoRound]) -> None:
         names = []
         for rnd in rounds:
-            if _literal(rnd.address.partition("%")[0]) is None:
+            bare, _, scope = rnd.address.partition("%")
+            literal = _literal(bare)
+            if literal is None:
                 names.append(rnd)
             else:
-                self._bind(rnd, rnd.address)
+                self._bind_literal(rnd, literal, scope)
         if names:
             answers = await asyncio.gather(
-                *(self._resolver(r.address) for r in names), return_exceptions=True
+                *(self._resolve_one(r.address) for r in names), return_exceptions=True
             )
             for rnd, ans in zip(names, answers, strict=True):
                 if isinstance(ans, BaseException):
@@ -341,12 +356,21 @@ class Pinger:
                     continue
                 self._bind(rnd, addrs[0])
 
+    async def _resolve_one(self, name: str) -> Sequence[str] | str:
+        try:
+            return await asyncio.wait_for(self._resolver(name), self.resolve_timeout)
+        except TimeoutError:
+            raise TimeoutError(f"no answer in {self.resolve_timeout:g} s") from None
+
     def _bind(self, rnd: EchoRound, addr: str) -> None:
         bare, _, scope = addr.partition("%")
         norm = _literal(bare)
         if norm is None:
             rnd.error = f"unresolvable: {rnd.address}: not an IP address: {addr}"
             return
+        self._bind_literal(rnd, norm, scope)
+
+    def _bind_literal(self, rnd: EchoRound, norm: str, scope: str) -> None:
         v6 = ":" in norm
         fam = self._families.get(socket.AF_INET6 if v6 else socket.AF_INET)
         if not isinstance(fam, _Family):
@@ -376,7 +400,7 @@ class Pinger:
             cached = self._payloads[size] = (padding, wsum)
         return cached
 
-    def _emit(self, rnd: EchoRound, index: int) -> OSError | None:
+    def _emit(self, rnd: EchoRound, index: int, padding: bytes, pad_sum: int) -> OSError | None:
         """Send echo index of rnd now and register it; a failure is returned, not raised."""
         fam = rnd.family
         pending = fam.pending
@@ -386,11 +410,10 @@ class Pinger:
         while seq in pending:
             seq = (seq + 1) & 0xFFFF
         fam.seq = (seq + 1) & 0xFFFF
-        padding, pad_sum = self._payload(rnd.size)
         if rnd.size >= SERIAL_BYTES:
             serial = self._serial = (self._serial + 1) & 0xFFFFFFFFFFFFFFFF
             csum = 0
-            if fam.offset:  # raw IPv4: the kernel leaves the checksum to us
+            if fam.raw4:  # raw IPv4: the kernel leaves the checksum to us
                 s = (
                     (fam.req_type << 8)
                     + fam.ident
@@ -410,6 +433,13 @@ class Pinger:
             packet = _packet(fam, seq, padding)
         try:
             fam.sock.sendto(packet, rnd.sockaddr)
+        except PermissionError:
+            # A firewall on this host dropped the echo (an nftables/iptables OUTPUT rule):
+            # as ping(8) does, count it sent and lost, so a filtered path reads as loss
+            # rather than aborting the round.
+            fam.send_errors += 1
+            rnd.sent += 1
+            return None
         except OSError as exc:
             return exc
         pending[seq] = (rnd, index, rnd.target, serial, time.monotonic())
@@ -423,14 +453,17 @@ class Pinger:
         waiter = rnd.waiter
         if waiter.future.done():  # closed, or the caller went away
             return
-        error = self._emit(rnd, index)
+        error = self._emit(rnd, index, *self._payload(rnd.size))
         loop = waiter.future.get_loop()
         if error is not None:
             if _transient(error):
+                delay = _retry_delay(rnd.family, error)
                 now = loop.time()
-                retry_until = retry_until or now + rnd.timeout + 0.5
-                if now < retry_until:
-                    rnd.handle = loop.call_at(now + 0.001, self._tick, rnd, index, retry_until)
+                if not retry_until:  # queue full: briefly; sequence space: until echoes expire
+                    window = _MAX_RETRY_SECONDS if error is _SEQ_FULL else rnd.timeout + 0.5
+                    retry_until = now + window
+                if now + delay < retry_until:
+                    rnd.handle = loop.call_at(now + delay, self._tick, rnd, index, retry_until)
                     return
             rnd.error = f"send failed: {error}"
             rnd.family.send_errors += 1
@@ -456,6 +489,7 @@ class Pinger:
     ) -> None:
         start = loop.time()
         emit = self._emit
+        padding, pad_sum = self._payload(size)
         for index in range(count):
             if index:
                 delay = start + index * spacing - loop.time()
@@ -467,7 +501,7 @@ class Pinger:
                     return
                 if rnd.error is not None:
                     continue
-                error = emit(rnd, index)
+                error = emit(rnd, index, padding, pad_sum)
                 if error is not None:
                     error = await self._emit_again(rnd, index, error)
                     if error is not None:
@@ -486,10 +520,16 @@ class Pinger:
 
     async def _emit_again(self, rnd: EchoRound, index: int, error: OSError) -> OSError | None:
         """Retry a send that found the queue or the sequence space full, for a bounded time."""
-        deadline = time.monotonic() + rnd.timeout + 0.5
-        while _transient(error) and time.monotonic() < deadline:
-            await asyncio.sleep(0.001)
-            error = self._emit(rnd, index)
+        start = time.monotonic()
+        deadline = start + rnd.timeout + 0.5
+        while _transient(error):
+            delay = _retry_delay(rnd.family, error)
+            now = time.monotonic()
+            deadline = min(max(deadline, now + delay + 0.5), start + _MAX_RETRY_SECONDS)
+            if now + delay >= deadline:
+                break
+            await asyncio.sleep(delay)
+            error = self._emit(rnd, index, *self._payload(rnd.size))
             if error is None:
                 return None
         return error
@@ -504,23 +544,19 @@ class Pinger:
 def _on_readable(fam: _Family) -> None:
     recv = fam.sock.recvfrom
     pending = fam.pending
-    raw4 = fam.offset
+    raw4 = fam.raw4
     ident = fam.ident
     check_ident = fam.mode == "raw"
     reply_type = ICMP_ECHO_REPLY if fam.req_type == ICMP_ECHO_REQUEST else ICMP6_ECHO_REPLY
     monotonic = time.monotonic
-    errors = 0
-    while True:
+    # Bounded per wake-up so a flood cannot starve the loop; the fd stays readable.
+    for _ in range(READ_BATCH):
         try:
-            data, src = recv(65536)
+            data, src = recv(RECV_BYTES)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
-            # A datagram socket reports an ICMP error once as a socket error: skip it.
-            errors += 1
-            if errors > 64:
-                return
-            continue
+            continue  # a datagram socket reports an ICMP error once as a socket error
         now = monotonic()
         if not data:
             continue
@@ -555,9 +591,30 @@ def _on_readable(fam: _Family) -> None:
 
 def _packet(fam: _Family, seq: int, padding: bytes) -> bytes:
     csum = 0
-    if fam.offset:
+    if fam.raw4:
         csum = checksum(_HDR.pack(fam.req_type, 0, 0, fam.ident, seq) + padding)
     return _HDR.pack(fam.req_type, 0, csum, fam.ident, seq) + padding
+
+
+def _retry_delay(fam: _Family, error: OSError) -> float:
+    """Seconds to wait before sending again; a full sequence space first drops lost echoes."""
+    if error is not _SEQ_FULL:
+        return 0.001
+    # Echoes past their timeout are lost whatever comes: free their numbers now rather than
+    # when their round or sweep ends (a sweep of 65,536+ echoes would otherwise wait for itself).
+    now = time.monotonic()
+    pending = fam.pending
+    expired = []
+    next_expiry = float("inf")
+    for seq, (rnd, _index, _addr, _serial, sent) in pending.items():
+        expiry = sent + rnd.timeout
+        if expiry < now:
+            expired.append(seq)
+        elif expiry < next_expiry:
+            next_expiry = expiry
+    for seq in expired:
+        del pending[seq]
+    return 0.0 if expired else max(next_expiry - now, 0.001)
 
 
 def _transient(error: OSError) -> bool:

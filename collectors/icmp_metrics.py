@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from netwatch.collectors.icmp import Pinger
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import CollectorRegistry
+
+from netwatch.collectors.icmp import Pinger
 
 
 class IcmpMetrics:

@@ -2,8 +2,10 @@
 
 Inside the namespace every 127.x address answers on `lo`; nftables rules then make the
 scenario: one village's router unreachable (village down), one AP of a two-AP village
-unreachable (degraded), and one village router behind a lossy link (20% of echoes dropped,
-still up). Real packets throughout; nothing outside the namespace is touched.
+unreachable (degraded), one village router behind a lossy link (20% of echoes dropped,
+still up), and one AP that answers ping while its radio is off, which only SNMP shows
+(degraded). Every device answers SNMP from a simulated agent on its own address. Real
+packets throughout; nothing outside the namespace is touched.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from dataclasses import dataclass
 
 from netwatch.model import Inventory, Role
 
+DEMO_COMMUNITY = "netwatch-demo"  # the simulated agents' community (not a secret)
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -23,6 +27,8 @@ class Scenario:
     degraded_device: str
     lossy_village: str
     lossy_device: str
+    radio_village: str  # village code with an AP whose radio is off (seen only by SNMP)
+    radio_device: str
     loss_percent: int = 20
 
     def describe(self, inv: Inventory) -> list[str]:
@@ -35,6 +41,8 @@ class Scenario:
             f"degraded: {v(self.degraded_village)}: access point {self.degraded_device} is cut off",
             f"lossy:    {v(self.lossy_village)}: {self.loss_percent}% of echoes to "
             f"{self.lossy_device} are dropped (still up)",
+            f"radio:    {v(self.radio_village)}: access point {self.radio_device} answers ping "
+            "but its Wi-Fi radio is off (seen over SNMP: degraded)",
         ]
 
 
@@ -54,7 +62,8 @@ def pick_scenario(inv: Inventory) -> Scenario:
     if len(with_router) < 3 or not two_aps:
         raise ValueError("the demo needs 3 villages with a router, one of them with two APs")
     degraded = two_aps[len(two_aps) // 2]
-    rest = [c for c in with_router if c != degraded]
+    radio = two_aps[len(two_aps) // 4]
+    rest = [c for c in with_router if c not in (degraded, radio)]
     down, lossy = rest[len(rest) // 3], rest[(2 * len(rest)) // 3]
     return Scenario(
         down_village=down,
@@ -63,6 +72,8 @@ def pick_scenario(inv: Inventory) -> Scenario:
         degraded_device=device(degraded, Role.AP, 1),
         lossy_village=lossy,
         lossy_device=device(lossy, Role.ROUTER),
+        radio_village=radio,
+        radio_device=device(radio, Role.AP, 0),
     )
 
 
@@ -78,6 +89,7 @@ def nft_ruleset(inv: Inventory, sc: Scenario) -> str:
   chain input {{
     type filter hook input priority 0; policy accept;
     ip daddr {{ {cut} }} icmp type echo-request drop
+    ip daddr {{ {cut} }} udp dport 161 drop
     ip daddr {lossy} icmp type echo-request numgen random mod 100 < {sc.loss_percent} drop
   }}
 }}
@@ -93,6 +105,8 @@ def build_network(inv: Inventory, sc: Scenario) -> None:
 
 
 def demo_inventory(inv: Inventory, interval: float) -> Inventory:
-    """The default inventory with a short ping interval, so the demo shows results quickly."""
+    """The default inventory with short intervals, so the demo shows results quickly."""
     ping = dataclasses.replace(inv.settings.ping, interval=interval)
-    return dataclasses.replace(inv, settings=dataclasses.replace(inv.settings, ping=ping))
+    snmp = dataclasses.replace(inv.settings.snmp, interval=max(interval, 10.0))
+    settings = dataclasses.replace(inv.settings, ping=ping, snmp=snmp)
+    return dataclasses.replace(inv, settings=settings)

@@ -1,8 +1,9 @@
 """SNMP for the demo: one net-snmp snmpd inside the demo namespace answers for every 127.x
-device address (all addresses are local there), with a generated config and community.
+device address (all addresses are local there), with a generated config.
 
-The demo calls start_demo_snmpd() after build_network() (inside the namespace) and
-stop_demo_snmpd() at exit; devices then need `snmp: demo` and the credential demo_credential().
+The default inventory's devices all use credential `demo-v2`, whose community is read from
+NETWATCH_SNMP_COMMUNITY. The demo calls start_demo_snmpd() after build_network() (inside the
+namespace; it sets that variable when unset) and stop_demo_snmpd() at exit.
 """
 
 from __future__ import annotations
@@ -17,15 +18,16 @@ from pathlib import Path
 
 from netwatch.model import SecretRef, SnmpCredential
 
-DEMO_COMMUNITY_ENV = "NETWATCH_DEMO_COMMUNITY"
+DEMO_COMMUNITY_ENV = "NETWATCH_SNMP_COMMUNITY"  # as configs/banyuwangi.yaml's demo-v2
 DEMO_COMMUNITY = "netwatch-demo"
 
 
 def demo_credential(port: int = 161) -> SnmpCredential:
     """The credential the demo inventory's devices use (community from the environment)."""
     os.environ.setdefault(DEMO_COMMUNITY_ENV, DEMO_COMMUNITY)
-    return SnmpCredential(name="demo", version="2c", community=SecretRef(env=DEMO_COMMUNITY_ENV),
-                          port=port)  # fmt: skip
+    return SnmpCredential(
+        name="demo-v2", version="2c", community=SecretRef(env=DEMO_COMMUNITY_ENV), port=port
+    )  # fmt: skip
 
 
 def snmpd_config(community: str) -> str:
@@ -38,19 +40,22 @@ def snmpd_config(community: str) -> str:
     )
 
 
-def start_demo_snmpd(port: int = 161, timeout: float = 5.0) -> tuple[subprocess.Popen[bytes], Path]:
-    """Start snmpd listening on every address of the current namespace; wait until it answers."""
+def start_demo_snmpd(
+    port: int = 161, timeout: float = 5.0, netns: str | None = None
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start snmpd on every address of this namespace (or of netns); wait until it answers."""
+    prefix = ["ip", "netns", "exec", netns] if netns else []
     snmpd = shutil.which("snmpd") or "/usr/sbin/snmpd"
     work = Path(tempfile.mkdtemp(prefix="nw-demo-snmpd-"))
     community = os.environ.setdefault(DEMO_COMMUNITY_ENV, DEMO_COMMUNITY)
     (work / "snmpd.conf").write_text(snmpd_config(community))
     env = {**os.environ, "SNMP_PERSISTENT_DIR": str(work / "p")}
     proc = subprocess.Popen(
-        [snmpd, "-f", "-Lf", str(work / "snmpd.log"), "-C", "-c", str(work / "snmpd.conf"),
+        [*prefix, snmpd, "-f", "-Lf", str(work / "snmpd.log"), "-C", "-c", str(work / "snmpd.conf"),
          "-m", "", f"udp:0.0.0.0:{port}"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    probe = ["snmpget", "-v2c", "-c", community, "-t", "0.2", "-r", "0", "-m", "",
+    probe = [*prefix, "snmpget", "-v2c", "-c", community, "-t", "0.2", "-r", "0", "-m", "",
              f"127.0.0.1:{port}", "1.3.6.1.2.1.1.3.0"]  # fmt: skip
     deadline = time.monotonic() + timeout
     while subprocess.run(probe, capture_output=True).returncode != 0:

@@ -165,8 +165,8 @@ class Settings:
     ping: PingSettings = field(default_factory=PingSettings)
     snmp: SnmpSettings = field(default_factory=SnmpSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
-    snmp_traps: SnmpTrapSettings = field(default_factory=lambda: SnmpTrapSettings())
     influxdb: InfluxSettings | None = None  # off unless configured
+    snmp_traps: SnmpTrapSettings = field(default_factory=lambda: SnmpTrapSettings())
     alerting: AlertingSettings = field(default_factory=lambda: AlertingSettings())
     # Defined at the end of this file; the lambda defers the name lookup.
     notifications: NotificationSettings = field(default_factory=lambda: NotificationSettings())
@@ -210,18 +210,6 @@ def _check(fn) -> dict:
 
 
 @dataclass(frozen=True, slots=True)
-class SnmpTrapSettings:
-    """The SNMP trap listener (settings.snmp_traps); traps only trigger an early poll."""
-
-    enabled: bool = False
-    address: str = "0.0.0.0"
-    port: int = 162
-    # Inventory credential names whose communities (v1/v2c) and users (v3) are accepted;
-    # empty accepts every credential of the inventory.
-    credentials: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class InfluxSettings:
     """Push to InfluxDB (docs/influxdb.md); mode v2 = /api/v2/write, v1 = /write?db= (≤ 1.7)."""
 
@@ -244,6 +232,18 @@ class InfluxSettings:
     spool_max_bytes: int = field(default=512 << 20, metadata=_check(_positive))
     spool_sync_interval: float = field(default=1.0, metadata=_check(_positive))  # fsync period
     snapshot_interval: float | None = None  # village/alert snapshot; None = ping interval
+
+
+@dataclass(frozen=True, slots=True)
+class SnmpTrapSettings:
+    """The SNMP trap listener (settings.snmp_traps); traps only trigger an early poll."""
+
+    enabled: bool = False
+    address: str = "0.0.0.0"
+    port: int = 162
+    # Inventory credential names whose communities (v1/v2c) and users (v3) are accepted;
+    # empty accepts every credential of the inventory.
+    credentials: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,3 +359,11 @@ class NotificationSettings:
     default_contacts: str | None = None  # contact list when no route matches
     alertmanager_repost_interval: float = 60.0  # keep below Alertmanager's resolve_timeout
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+
+    def __post_init__(self) -> None:
+        # Lazy: routing imports this module. A ValueError here is reported at the config line.
+        from netwatch.alerting.routing import check
+
+        problems = check(self)
+        if problems:
+            raise ValueError("; ".join(problems))

@@ -108,4 +108,5 @@ class SnmpObservation:
     memory_used_bytes: float | None = None
     memory_total_bytes: float | None = None
     samples: list[SnmpSample] = field(default_factory=list)  # vendor extras
-    partial_errors: list[str] = field(default_factory=list)  # "<table oid>: reason" of failed walks
+    partial_errors: list[str] = field(default_factory=list)  # "reason: what: message"
+    failed_walks: list[str] = field(default_factory=list)  # column OIDs whose walk failed

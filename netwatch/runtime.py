@@ -60,25 +60,46 @@ class Runtime:
         self.started_at = 0.0
         self.ready = False
         self._pinger: Any = None
+        self._unregister_icmp: Any = None
+        self._snmp: Any = None
+        self._traps: Any = None
         self._extra_stops: list[Any] = []
         self._reload_lock = asyncio.Lock()
+        # Where sinks on the host reach from (the demo probes from a private namespace).
+        self.host_network: Any = None
 
     @classmethod
     def from_file(cls, config_path: str | Path) -> Runtime:
-        from netwatch.config import load_inventory
+        from netwatch.config.isolated import load
 
-        inventory = load_inventory(config_path)
+        inventory = load(config_path)
         telemetry.RELOAD_SUCCESS.set(1)
         telemetry.RELOAD_TIME.set(time.time())
         return cls(config_path, inventory)
 
     def collectors(self) -> list[Collector]:
-        return [PingCollector(self, self._pinger)]
+        from netwatch.collectors.snmp.collector import SnmpCollector
+
+        return [
+            PingCollector(self, self._pinger),
+            SnmpCollector(lambda: self.inventory, self._snmp),
+        ]
+
+    def metric_sources(self) -> list[Any]:
+        """The /metrics families of every part that is running."""
+        from netwatch.exporters import prometheus, prometheus_snmp
+
+        return [*prometheus.DEFAULT_SOURCES, prometheus_snmp.families]
 
     async def start(self) -> None:
+        import netwatch.collectors.snmp.telemetry  # noqa: F401 (registers the engine's metrics)
+        from netwatch.collectors import icmp_metrics
         from netwatch.collectors.icmp import Pinger
+        from netwatch.collectors.snmp.engine import SnmpEngine
 
         self._pinger = await Pinger.create()
+        self._unregister_icmp = icmp_metrics.register(self._pinger)
+        self._snmp = SnmpEngine()
         settings = self.inventory.settings.scheduler
         self.scheduler = Scheduler(
             self.collectors(),
@@ -87,6 +108,11 @@ class Runtime:
             misfire_grace=settings.misfire_grace,
         )
         self.scheduler.start(self.inventory)
+        if self.inventory.settings.snmp_traps.enabled:
+            await self._start_traps()
+        from netwatch.exporters.influxdb.hook import attach as attach_influxdb
+
+        await attach_influxdb(self, self.host_network)
         self.started_at = time.time()
         self.ready = True
         log.info(
@@ -95,6 +121,20 @@ class Runtime:
             len(self.inventory.villages),
             self.scheduler.job_count,
         )
+
+    async def _start_traps(self) -> None:
+        from netwatch.collectors.snmp.traps import TrapListener
+
+        assert self.scheduler is not None
+        listener = TrapListener(lambda: self.inventory, self.scheduler.request_poll)
+        try:
+            host, port = await listener.start()
+        except OSError as exc:  # a taken or privileged port must not stop the polling
+            log.error("SNMP trap listener not started: %s", exc)
+            return
+        log.info("listening for SNMP traps on %s:%d", host, port)
+        self._traps = listener
+        self.on_stop(listener.stop)
 
     async def stop(self) -> None:
         self.ready = False
@@ -106,7 +146,10 @@ class Runtime:
         if self.scheduler is not None:
             await self.scheduler.shutdown()
         if self._pinger is not None:
+            self._unregister_icmp()
             self._pinger.close()
+        if self._snmp is not None:
+            await self._snmp.close()
 
     def on_stop(self, coro_fn: Any) -> None:
         """Register an async callable run at stop (exporters, listeners), last first."""
@@ -114,13 +157,13 @@ class Runtime:
 
     async def reload(self) -> ReloadResult:
         """Load the config file again; on any error keep the running inventory."""
-        from netwatch.config import ConfigError, load_inventory
+        from netwatch.config import ConfigError
+        from netwatch.config.isolated import load_async
 
         async with self._reload_lock:
-            loop = asyncio.get_running_loop()
             try:
-                # Parsing ~700 devices takes a noticeable while: keep it off the loop.
-                new = await loop.run_in_executor(None, load_inventory, self.config_path)
+                # A child process parses: neither its memory peak nor its CPU lands here.
+                new = await load_async(self.config_path)
             except ConfigError as exc:
                 telemetry.RELOAD_SUCCESS.set(0)
                 telemetry.RELOADS.labels("failure").inc()
@@ -137,6 +180,8 @@ class Runtime:
             added = removed = changed = 0
             if self.scheduler is not None:
                 added, removed, changed = self.scheduler.sync(new)
+            if self._traps is not None:
+                await self._traps.reload()
             telemetry.RELOAD_SUCCESS.set(1)
             telemetry.RELOAD_TIME.set(time.time())
             telemetry.RELOADS.labels("success").inc()

@@ -8,11 +8,13 @@ expects of a counter reset.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from netwatch.observations import SnmpInterface, SnmpObservation
 
 TICKS_WRAP = 2**32
+IF_MIB_ROOTS = ("1.3.6.1.2.1.2.2.1.", "1.3.6.1.2.1.31.1.1.1.")
 # How far the uptime may stray from the wall clock (agent jitter, slow polls) and still
 # count as the same boot: 10% of the elapsed time, at least 30 s.
 _TICK_SLACK_RATIO = 0.10
@@ -67,6 +69,7 @@ class SnmpDeviceState:
     errors_total: dict[str, int] = field(default_factory=dict)
     _ticks: int | None = None
     _ticks_time: float = 0.0
+    _if_time: float | None = None  # time of the observation the interface counters are from
 
     def apply(self, obs: SnmpObservation) -> None:
         self.last = obs
@@ -74,8 +77,17 @@ class SnmpDeviceState:
         if obs.error:
             self.errors_total[obs.error] = self.errors_total.get(obs.error, 0) + 1
             return
-        prev_time = self.last_ok.time if self.last_ok else None
         reboot = self._uptime(obs)
+        if any(w.startswith(IF_MIB_ROOTS) for w in obs.failed_walks):
+            # Half an interface table would look like vanished interfaces or a switch to
+            # 32-bit counters (both reset the totals): keep the last good interface state.
+            if reboot:
+                for st in self.interfaces.values():
+                    st.in_bps = st.out_bps = None
+            self.last_ok = dataclasses.replace(obs, interfaces=self._last_interfaces())
+            return
+        prev_time = self._if_time
+        self._if_time = obs.time
         elapsed = obs.time - prev_time if prev_time is not None else None
         seen: dict[int, InterfaceState] = {}
         for iface in obs.interfaces:
@@ -101,6 +113,9 @@ class SnmpDeviceState:
             seen[iface.index] = st
         self.interfaces = seen  # interfaces gone from the device drop out
         self.last_ok = obs
+
+    def _last_interfaces(self) -> list[SnmpInterface]:
+        return [st.iface for st in self.interfaces.values()]
 
     def _uptime(self, obs: SnmpObservation) -> bool:
         """True when this observation shows a reboot since the last one."""

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from netwatch.model import Role
 from netwatch.runtime import Runtime
 from netwatch.state import State, VillageStatus
 
@@ -29,6 +30,7 @@ TEXT: dict[str, dict[str, str]] = {
         "down": "Mati",
         "unknown": "Belum diketahui",
         "no reply": "tidak menjawab ping",
+        "radio down": "radio Wi-Fi mati (SNMP)",
         "refresh": "Halaman ini diperbarui otomatis setiap 30 detik.",
     },
     "en": {
@@ -45,6 +47,7 @@ TEXT: dict[str, dict[str, str]] = {
         "down": "Down",
         "unknown": "Unknown",
         "no reply": "does not answer ping",
+        "radio down": "Wi-Fi radio is off (SNMP)",
         "refresh": "This page refreshes itself every 30 seconds.",
     },
 }
@@ -61,15 +64,17 @@ def villages_json(state: State) -> list[dict[str, Any]]:
         down = []
         for name in village.devices:
             ds = state.devices.get(name)
-            if ds is not None and ds.up is False:
-                down.append(
-                    {
-                        "device": name,
-                        "role": ds.device.role.value,
-                        "reason": ds.reason,
-                        "since": ds.since,
-                    }
-                )
+            if ds is None:
+                continue
+            if ds.up is False:
+                reason = ds.reason
+            elif ds.device.role is Role.AP and ds.snmp is not None and ds.snmp.wifi_down():
+                reason = "radio down"  # answers ping, serves no Wi-Fi
+            else:
+                continue
+            down.append(
+                {"device": name, "role": ds.device.role.value, "reason": reason, "since": ds.since}
+            )
         out.append(
             {
                 "village": code,

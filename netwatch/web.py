@@ -23,9 +23,7 @@ def build_app(
     sources: list[MetricSource] | None = None,
     extra_routes: list[RouteFactory] | None = None,
 ) -> web.Application:
-    from netwatch.exporters.prometheus import DEFAULT_SOURCES
-
-    chosen = sources if sources is not None else DEFAULT_SOURCES
+    chosen = sources if sources is not None else runtime.metric_sources()
     registry = build_registry(runtime.state, chosen)
     state_collector = StateCollector(runtime.state, chosen)
 

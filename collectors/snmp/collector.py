@@ -13,11 +13,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from netwatch import telemetry
 from netwatch.collectors.snmp.evaluate import Evaluator, apply_system, column_oid, system_fields
 from netwatch.collectors.snmp.profiles import Profile, ProfileError, ProfileSet, load_profiles
 from netwatch.collectors.snmp.types import OID, SnmpClient, SnmpError, Target, Value, parse_oid
-
-from netwatch import telemetry
 from netwatch.model import Device, Inventory, SnmpCredential, SnmpSettings
 from netwatch.observations import SnmpObservation
 
@@ -29,6 +28,10 @@ _WALK_CONCURRENCY = 4
 _MAX_ROWS = 20_000
 
 _default_profiles: ProfileSet | None = None
+# Detection result per agent identity: probes cost a walk each, and what a device is does not
+# change while its sysObjectID and sysDescr stay the same.
+_selected: dict[tuple[str, int, str, str, str, str], str] = {}
+_SELECTED_MAX = 100_000
 
 
 def default_profiles() -> ProfileSet:
@@ -66,15 +69,31 @@ async def _select(
 ) -> list[Profile]:
     if profile:
         return pset.stack(profile)
+    # Community/context too: one agent may front several devices (proxies, snmpsim).
+    key = (target.address, target.port, target.community, target.context, obs.sys_object_id,
+           obs.sys_descr)  # fmt: skip
+    cached = _selected.get(key)
+    if cached is not None and cached in pset.profiles:
+        return pset.stack(cached)
+    name = await _detect(client, target, pset, obs)
+    if len(_selected) >= _SELECTED_MAX:
+        _selected.clear()
+    _selected[key] = name
+    return pset.stack(name)
+
+
+async def _detect(
+    client: SnmpClient, target: Target, pset: ProfileSet, obs: SnmpObservation
+) -> str:
     sys_oid = parse_oid(obs.sys_object_id) if obs.sys_object_id else None
     for prof in pset.candidates(sys_oid, obs.sys_descr):
         probe_oid = prof.match.probe if prof.match else None
         if probe_oid is None:
-            return pset.stack(prof.name)
+            return prof.name
         rows = await client.walk(target, probe_oid, max_rows=1)
         if any(oid[: len(probe_oid)] == probe_oid and not v.is_exception for oid, v in rows):
-            return pset.stack(prof.name)
-    return pset.stack("generic") if "generic" in pset.profiles else []
+            return prof.name
+    return "generic"
 
 
 async def _walk_all(
@@ -88,7 +107,9 @@ async def _walk_all(
             try:
                 out[root] = await client.walk(target, root, max_rows=_MAX_ROWS)
             except SnmpError as exc:
-                obs.partial_errors.append(f"{exc.reason}: walk {'.'.join(map(str, root))}: {exc}")
+                oid = ".".join(map(str, root))
+                obs.failed_walks.append(oid)
+                obs.partial_errors.append(f"{exc.reason}: walk {oid}: {exc}")
 
     await asyncio.gather(*(one(r) for r in roots))
     return out

@@ -16,7 +16,6 @@ from netwatch.collectors.snmp.profiles import (
     Table,
 )
 from netwatch.collectors.snmp.types import OID, Kind, Value, format_oid
-
 from netwatch.observations import SnmpInterface, SnmpObservation, SnmpSample
 
 Labels = dict[str, str]
@@ -272,7 +271,9 @@ class Evaluator:
                 else None,
             }
         try:
-            number = normalize.convert(value, col.conversion, col.scale, col.sentinels, extra)
+            number = normalize.convert(
+                value, col.conversion, col.scale, col.sentinels, extra, col.offset
+            )
         except ConversionError as exc:
             self.obs.partial_errors.append(f"decode: {col.name} ({source}): {exc}")
             return None

@@ -122,8 +122,9 @@ def convert(
     scale: float = 1.0,
     sentinels: frozenset[float] = frozenset(),
     extra: dict[str, int | None] | None = None,
+    offset: float = 0.0,
 ) -> float | None:
-    """Apply sentinel check, scale and conversion; None means 'no reading', never a number.
+    """Apply sentinel check, scale, offset and conversion; None means 'no reading', not a number.
 
     Raises ConversionError when the value is present but unreadable (a string in a
     numeric column), so the caller can count it instead of silently dropping it.
@@ -152,7 +153,7 @@ def convert(
         extra = extra or {}
         number = cisco_sensor(number, extra.get("scale"), extra.get("precision"))
         return number * scale
-    result = NUMERIC_CONVERSIONS[conversion](number * scale)
+    result = NUMERIC_CONVERSIONS[conversion](number * scale + offset)
     return result
 
 

@@ -15,10 +15,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from netwatch.collectors.snmp.normalize import CONVERSIONS
-from netwatch.collectors.snmp.types import OID, format_oid, parse_oid
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
+
+from netwatch.collectors.snmp.normalize import CONVERSIONS
+from netwatch.collectors.snmp.types import OID, parse_oid
 
 METRIC_TYPES = ("gauge", "counter", "info", "label", "field")
 AGGREGATES = ("avg", "min", "max", "sum", "count")
@@ -71,6 +72,7 @@ class Column:
     name: str  # label name, metric name or interface field
     unit: str = ""
     scale: float = 1.0
+    offset: float = 0.0  # added after scale: raw × scale + offset (ZTE: × 0.002 − 30 dBm)
     conversion: str = "none"
     sentinels: frozenset[float] = frozenset()
     multiply_by: int | None = None  # column whose value multiplies this one (hrStorageUnits)
@@ -106,6 +108,7 @@ class Scalar:
     name: str
     unit: str = ""
     scale: float = 1.0
+    offset: float = 0.0  # added after scale: raw × scale + offset (ZTE: × 0.002 − 30 dBm)
     conversion: str = "none"
     sentinels: frozenset[float] = frozenset()
     labels: tuple[tuple[str, str], ...] = ()
@@ -256,7 +259,7 @@ class _Ctx:
         return tuple((self.name(value, k, k), str(v)) for k, v in value.items())
 
 
-_VALUE_KEYS = ("unit", "scale", "conversion", "sentinels", "labels", "help")
+_VALUE_KEYS = ("unit", "scale", "offset", "conversion", "sentinels", "labels", "help")
 
 
 def _value_opts(ctx: _Ctx, node: dict[str, Any]) -> dict[str, Any]:
@@ -265,6 +268,8 @@ def _value_opts(ctx: _Ctx, node: dict[str, Any]) -> dict[str, Any]:
         opts["unit"] = str(node["unit"])
     if "scale" in node:
         opts["scale"] = ctx.number(node, "scale", node["scale"])
+    if "offset" in node:
+        opts["offset"] = ctx.number(node, "offset", node["offset"])
     if "conversion" in node:
         conv = str(node["conversion"])
         if conv not in CONVERSIONS:
@@ -507,7 +512,3 @@ def load_profiles(dirs: Sequence[Path] | None = None) -> ProfileSet:
         profiles[prof.name] = prof
     _check_set(profiles)
     return ProfileSet(profiles)
-
-
-def describe(oid: OID) -> str:
-    return format_oid(oid)

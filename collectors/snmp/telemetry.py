@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from netwatch.collectors.snmp.engine import in_flight_total, stats_totals
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from netwatch.collectors.snmp.engine import in_flight_total, stats_totals
 from netwatch.telemetry import REGISTRY
 
 _COUNTERS = (

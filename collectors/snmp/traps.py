@@ -7,6 +7,7 @@ unknown senders or with bad credentials are counted and dropped.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import socket
 from collections.abc import Callable
@@ -59,9 +60,12 @@ class TrapListener:
     ) -> None:
         self._inventory = inventory
         self._request_poll = request_poll
+        self._fixed_settings = settings
         self._settings = settings or inventory().settings.snmp_traps
         self._engine: Any = None
         self._receiver: Any = None
+        self._transport: Any = None
+        self._sock: socket.socket | None = None
         self.address: tuple[str, int] | None = None
 
     def _credentials(self) -> list[SnmpCredential]:
@@ -102,7 +106,9 @@ class TrapListener:
         sock.bind((self._settings.address, self._settings.port))
         sock.setblocking(False)
         self.address = sock.getsockname()[:2]
-        config.add_transport(snmp, udp.DOMAIN_NAME, udp.UdpTransport().open_server_mode(sock=sock))
+        self._transport = udp.UdpTransport().open_server_mode(sock=sock)
+        self._sock = sock
+        config.add_transport(snmp, udp.DOMAIN_NAME, self._transport)
         snmp.observer.register_observer(
             self._bad_credentials,
             "rfc2576.prepareDataElements:sm-failure",
@@ -113,12 +119,30 @@ class TrapListener:
         log.info("SNMP trap listener on %s:%d", *self.address)
         return self.address
 
+    async def reload(self) -> None:
+        """Adopt the reloaded inventory's credentials and settings (closes and re-binds).
+
+        A port of 0 keeps the port bound first, so senders need no new address.
+        """
+        old = self.address
+        await self.stop()
+        self._settings = self._fixed_settings or self._inventory().settings.snmp_traps
+        if old is not None and self._settings.port == 0:
+            self._settings = dataclasses.replace(self._settings, port=old[1])
+        await self.start()
+
     async def stop(self) -> None:
         if self._engine is not None:
             if self._receiver is not None:
                 self._receiver.close(self._engine)
             self._engine.close_dispatcher()
             self._engine = None
+        if self._transport is not None:
+            self._transport.close_transport()
+            self._transport = None
+        if self._sock is not None:
+            self._sock.close()  # the port is free again when stop() returns (reload re-binds)
+            self._sock = None
 
     def _bad_credentials(self, _engine: Any, _point: str, variables: Any, _ctx: Any) -> None:
         TRAPS.labels("unknown", "bad_credentials").inc()

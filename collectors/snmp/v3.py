@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from netwatch.collectors.snmp.types import OID, Kind, SnmpError, Target, Value
 from pyasn1.type import univ
 from pysnmp.hlapi.v3arch import asyncio as hl
 from pysnmp.proto import errind, rfc1902, rfc1905
+
+from netwatch.collectors.snmp.types import OID, Kind, SnmpError, Target, Value
 
 AUTH_PROTOCOLS = {
     "md5": hl.usmHMACMD5AuthProtocol,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import time
 from collections.abc import Callable, Iterable
 
@@ -19,8 +20,7 @@ from netwatch.exporters.influxdb.transport import (
     V2Transport,
 )
 from netwatch.exporters.influxdb.writer import Writer
-
-from netwatch.model import InfluxSettings, Inventory, Settings
+from netwatch.model import InfluxSettings, Inventory, SecretRef, Settings
 from netwatch.observations import PingObservation
 from netwatch.state import DeviceState, State
 
@@ -45,34 +45,47 @@ def check_settings(cfg: InfluxSettings) -> None:
             raise ValueError(f"influxdb.{key}: must be a positive duration")
 
 
+def _secret(ref: SecretRef | None, key: str) -> str | None:
+    if ref is None:
+        return None
+    try:
+        return ref.resolve()
+    except KeyError as exc:
+        raise ValueError(f"influxdb.{key}: {exc.args[0]}") from exc
+    except OSError as exc:
+        raise ValueError(f"influxdb.{key}: {exc.filename}: {exc.strerror}") from exc
+
+
 def build_transport(cfg: InfluxSettings, socket_factory: SocketFactory | None = None) -> Transport:
-    """The transport for cfg.mode; secrets are resolved here, at start."""
-    if cfg.mode == "v1":
-        db, _, rp = cfg.bucket.partition("/")
-        return V1Transport(
+    """The transport for cfg.mode; secrets are resolved now (a ValueError names the key)."""
+    try:
+        if cfg.mode == "v1":
+            db, _, rp = cfg.bucket.partition("/")
+            return V1Transport(
+                cfg.url,
+                db,
+                rp or None,
+                cfg.precision,
+                cfg.timeout,
+                username=cfg.username,
+                password=_secret(cfg.password, "password"),
+                verify_tls=cfg.verify_tls,
+                ca_file=cfg.ca_file,
+                socket_factory=socket_factory,
+            )
+        return V2Transport(
             cfg.url,
-            db,
-            rp or None,
+            _secret(cfg.token, "token"),
+            cfg.org,
+            cfg.bucket,
             cfg.precision,
             cfg.timeout,
-            username=cfg.username,
-            password=cfg.password.resolve() if cfg.password else None,
             verify_tls=cfg.verify_tls,
             ca_file=cfg.ca_file,
             socket_factory=socket_factory,
         )
-    token = cfg.token.resolve() if cfg.token else None
-    return V2Transport(
-        cfg.url,
-        token,
-        cfg.org,
-        cfg.bucket,
-        cfg.precision,
-        cfg.timeout,
-        verify_tls=cfg.verify_tls,
-        ca_file=cfg.ca_file,
-        socket_factory=socket_factory,
-    )
+    except (OSError, ssl.SSLError) as exc:  # the CA file: missing, unreadable, not PEM
+        raise ValueError(f"influxdb.ca_file: {cfg.ca_file}: {exc}") from exc
 
 
 class InfluxExporter:
@@ -105,11 +118,7 @@ class InfluxExporter:
 
     async def start(self) -> None:
         """Open the spool and start sending; raises ValueError with a clear message."""
-        try:
-            transport = self._transport or build_transport(self.cfg, self._socket_factory)
-        except (KeyError, OSError) as exc:
-            key = "password" if self.cfg.mode == "v1" else "token"
-            raise ValueError(f"influxdb.{key}: {exc.args[0] if exc.args else exc}") from exc
+        transport = self._transport or build_transport(self.cfg, self._socket_factory)
         spool = Spool(self.cfg.spool_dir, self.cfg.spool_max_bytes)
         try:
             spool.open()

@@ -16,7 +16,6 @@ from netwatch.exporters.influxdb.lineproto import (
     tag_block,
     timestamp,
 )
-
 from netwatch.model import Device, Inventory
 from netwatch.observations import PingObservation
 from netwatch.state import DeviceState, State, VillageStatus
@@ -127,9 +126,11 @@ class PointBuilder:
             status = state.village_status(code)
             devices = [state.devices[n] for n in village.devices if n in state.devices]
             up = sum(1 for d in devices if d.up)
+            code_num = STATUS_CODE.get(status)  # a status added later has no code yet
             fields = (
-                f'status="{status.value}",status_code={STATUS_CODE[status]}i,'
-                f"devices={len(devices)}i,devices_up={up}i"
+                f'status="{status.value}",'
+                + ("" if code_num is None else f"status_code={code_num}i,")
+                + f"devices={len(devices)}i,devices_up={up}i"
             )
             # wifi_up (as netwatch_village_wifi_up) lets InfluxQL take uptime as mean("wifi_up");
             # coordinates feed the Geomap panel of the InfluxDB overview dashboard.

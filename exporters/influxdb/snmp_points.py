@@ -17,6 +17,7 @@ OPTICAL = "netwatch_optical"
 EXTRA = "netwatch_snmp_extra"
 
 IF_OPER_UP = 1
+DEVICE_TAGS = frozenset({"device", "role", "district", "district_name", "village", "village_name"})
 
 
 def is_snmp_observation(obs: object) -> bool:
@@ -88,6 +89,8 @@ def snmp_lines(builder: Any, ds: Any, obs: Any, inventory: Any) -> list[str]:
             key = tuple(sorted((k, str(v)) for k, v in s.labels))
             value = s.value
             name = rename(s.metric)
+            if name in DEVICE_TAGS or any(k == name for k, _ in key):
+                name += "_value"  # InfluxDB 3 forbids a field named as a tag
             # Client counts stay integers; every other sample is a float, always.
             grouped.setdefault(key, {})[name] = int(value) if name == "clients" else float(value)
         for key, f in grouped.items():

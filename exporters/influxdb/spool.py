@@ -117,7 +117,8 @@ class Spool:
             self._segments.append(seg)
             if len(self._segments) == 1:
                 self._read_seq, self._read_off = seq, start
-        next_seq = (self._segments[-1].seq + 1) if self._segments else max(cseq, 1)
+        # Never reuse the committed segment's number: its offset must not apply to a new file.
+        next_seq = (self._segments[-1].seq + 1) if self._segments else cseq + 1
         self._start_segment(next_seq)
         if len(self._segments) == 1:
             self._read_seq, self._read_off = next_seq, 0

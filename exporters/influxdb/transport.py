@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import re
 import socket
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import aiohttp
+
 from netwatch.exporters.influxdb.lineproto import V1_PRECISION
 
 # Statuses that mean "this data is bad": the batch is split to find and drop the bad lines.
 REJECTED = frozenset({400, 422})
 TOO_LARGE = 413
+
+
+# InfluxDB 1.x (and 2.x for some errors) answers 400 "partial write: ... dropped=N" after
+# writing every other point of the request: nothing to resend then.
+_PARTIAL = re.compile(r"partial write.*?dropped=(\d+)", re.S)
 
 
 class WriteError(Exception):
@@ -26,11 +33,14 @@ class WriteError(Exception):
         message: str,
         status: int | None = None,
         retry_after: float | None = None,
+        partial_dropped: int | None = None,
     ) -> None:
         super().__init__(message)
         self.reason = reason
         self.status = status
         self.retry_after = retry_after
+        # Set when the server wrote the rest of the request and dropped this many points.
+        self.partial_dropped = partial_dropped
 
     @property
     def bad_data(self) -> bool:
@@ -40,20 +50,18 @@ class WriteError(Exception):
 SocketFactory = Callable[[tuple], socket.socket]
 
 
-def _session_type(socket_factory: SocketFactory) -> type[aiohttp.ClientSession]:
-    """A ClientSession whose connector opens sockets with socket_factory (for influxdb-client)."""
+def _session_type(socket_factory: SocketFactory) -> Callable[..., aiohttp.ClientSession]:
+    """influxdb-client's client_session_type: a session whose sockets come from socket_factory."""
 
-    class _Session(aiohttp.ClientSession):
-        def __init__(self, *args: Any, connector: aiohttp.TCPConnector | None = None, **kw: Any):
-            # influxdb-client's connector (unused, holds no connection) carries its TLS settings.
-            ssl_ctx = getattr(connector, "_ssl", True) if connector is not None else True
-            super().__init__(
-                *args,
-                connector=aiohttp.TCPConnector(ssl=ssl_ctx, socket_factory=socket_factory),
-                **kw,
-            )
+    def make(
+        *args: Any, connector: aiohttp.TCPConnector | None = None, **kw: Any
+    ) -> aiohttp.ClientSession:
+        # influxdb-client's connector (never used, holds no connection) carries its TLS settings.
+        ssl_ctx = getattr(connector, "_ssl", True) if connector is not None else True
+        ours = aiohttp.TCPConnector(ssl=ssl_ctx, socket_factory=socket_factory)
+        return aiohttp.ClientSession(*args, connector=ours, **kw)
 
-    return _Session
+    return make
 
 
 class Transport(Protocol):
@@ -93,7 +101,11 @@ def classify(status: int, body: str, headers: Mapping[str, str] | None) -> Write
         reason = "not_found"
     else:
         reason = "http"
-    return WriteError(reason, message, status, retry_after)
+    partial = None
+    if status in REJECTED and (match := _PARTIAL.search(body)):
+        # A line that did not parse is not in "dropped": count it as one.
+        partial = max(int(match.group(1)), 1 if "unable to parse" in body else 0)
+    return WriteError(reason, message, status, retry_after, partial)
 
 
 class V2Transport:

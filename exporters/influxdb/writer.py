@@ -210,6 +210,13 @@ class Writer:
             m.POINTS_WRITTEN.inc(count)
             m.LAST_SUCCESS.set(time.time())
             return
+        if error.partial_dropped is not None:  # the server kept the rest: no resend
+            dropped = min(error.partial_dropped, count)
+            m.POINTS_DROPPED.labels("rejected").inc(dropped)
+            m.POINTS_WRITTEN.inc(count - dropped)
+            m.LAST_SUCCESS.set(time.time())
+            log.error("InfluxDB rejected %d of %d points: %s", dropped, count, error)
+            return
         lines = body.split(b"\n")
         if len(lines) == 1:
             m.POINTS_DROPPED.labels("rejected").inc()

@@ -118,8 +118,28 @@ class Message:
 
     @property
     def html(self) -> str:
-        """Telegram HTML: every line escaped, the first one bold."""
-        escaped = [html.escape(line, quote=False) for line in self.lines]
+        return self.html_limited(None)
+
+    def html_limited(self, limit: int | None) -> str:
+        """Telegram HTML: every line escaped, the first one bold.
+
+        limit caps the visible text (Telegram counts it after parsing): whole lines are
+        dropped, or the line cut, before escaping, so no entity or tag is ever cut in half.
+        """
+        lines = list(self.lines)
+        if limit is not None and len("\n".join(lines)) > limit:
+            kept: list[str] = []
+            used = 1  # the ellipsis
+            for line in lines:
+                if used + len(line) + (1 if kept else 0) > limit:
+                    if not kept:
+                        kept.append(line[: limit - 1])
+                    break
+                used += len(line) + (1 if kept else 0)
+                kept.append(line)
+            kept[-1] += "…"
+            lines = kept
+        escaped = [html.escape(line, quote=False) for line in lines]
         if escaped:
             escaped[0] = f"<b>{escaped[0]}</b>"
         return "\n".join(escaped)

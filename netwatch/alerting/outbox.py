@@ -123,7 +123,8 @@ class Outbox:
         self._session: aiohttp.ClientSession | None = None
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._wake = asyncio.Event()
-        self._last_purge = 0.0
+        self._inflight: dict[str, asyncio.Task[bool]] = {}
+        self._last_purge = self._last_expire = self._last_gauges = 0.0
 
     @classmethod
     def for_inventory(cls, inventory: Inventory, db_path: str | None = None) -> Outbox:
@@ -150,7 +151,15 @@ class Outbox:
         payload = dumps(n)
         added = 0
         fp = n.alert.fingerprint
-        for rcv in route(n, self.settings):
+        receivers = route(n, self.settings)
+        if not receivers:
+            log.warning(
+                "notification %s (%s %s) has no receiver: no route matches and no default_contacts",
+                n.id,
+                n.event.value,
+                n.alert.name,
+            )
+        for rcv in receivers:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO outbox (id, notification_id, fingerprint, created_at,"
                 " event, payload, notifier, receiver, next_attempt) VALUES (?,?,?,?,?,?,?,?,?)",
@@ -158,7 +167,8 @@ class Outbox:
                  rcv.notifier, rcv.key, n.created_at),
             )  # fmt: skip
             added += cur.rowcount
-            if rcv.notifier == "alertmanager" and not closes(n):
+            # A repeated enqueue of an old "firing" must not revive a resolved alert.
+            if rcv.notifier == "alertmanager" and cur.rowcount and not closes(n):
                 conn.execute(
                     "INSERT OR REPLACE INTO outbox_firing (fingerprint, receiver, payload)"
                     " VALUES (?,?,?)",
@@ -166,8 +176,6 @@ class Outbox:
                 )
         if closes(n):
             conn.execute("DELETE FROM outbox_firing WHERE fingerprint = ?", (fp,))
-        if not added:
-            log.debug("notification %s: no new receivers", n.id)
         return added
 
     def wake(self) -> None:
@@ -184,29 +192,55 @@ class Outbox:
     def backoff(self, attempts: int) -> float:
         """Seconds before attempt number attempts+1: doubling, capped, half of it jittered."""
         d = self.settings.delivery
-        base = min(d.max_backoff, d.min_backoff * 2 ** max(attempts - 1, 0))
+        # The exponent is capped: 2**1100 would overflow a float long before max_age ends.
+        base = min(d.max_backoff, d.min_backoff * 2 ** min(max(attempts - 1, 0), 60))
         return base * (0.5 + 0.5 * self._rng())
 
     async def deliver_due(self) -> int:
-        """One pass: expire old rows, send every due row; returns rows delivered."""
-        now = self._clock()
-        self._expire(now)
-        limit = max(self.settings.delivery.concurrency * 4, 1)
-        rows = self._conn.execute(_DUE, (now, limit)).fetchall()
-        delivered = 0
-        if rows:
-            ctx = self._context()
-            gate = asyncio.Semaphore(max(self.settings.delivery.concurrency, 1))
-
-            async def one(row: tuple[Any, ...]) -> bool:
-                async with gate:
-                    return await self._deliver(ctx, row)
-
-            delivered = sum(await asyncio.gather(*(one(r) for r in rows)))
+        """Send the rows due now (up to `concurrency`) and wait for them; returns delivered."""
+        tasks = self._start_due()
+        delivered = sum(await asyncio.gather(*tasks)) if tasks else 0
         self.update_gauges()
         return delivered
 
+    def _start_due(self) -> list[asyncio.Task[bool]]:
+        """Start a task per due row, keeping at most `concurrency` in flight.
+
+        Sends run independently: a slow mail server never holds up a webhook.
+        """
+        now = self._clock()
+        if now - self._last_expire >= 1.0:  # scans follow every send; expiry needs no such rate
+            self._last_expire = now
+            self._expire(now)
+        room = max(self.settings.delivery.concurrency, 1) - len(self._inflight)
+        if room <= 0:
+            return []
+        rows = self._conn.execute(_DUE, (now, room + len(self._inflight))).fetchall()
+        rows = [r for r in rows if r[1] not in self._inflight][:room]
+        if not rows:
+            return []
+        ctx = self._context()
+        tasks = []
+        for row in rows:
+            rid = row[1]
+            self._inflight[rid] = task = asyncio.create_task(self._deliver(ctx, row))
+            task.add_done_callback(lambda _t, rid=rid: self._finished(rid))
+            tasks.append(task)
+        return tasks
+
+    def _finished(self, rid: str) -> None:
+        self._inflight.pop(rid, None)
+        self._wake.set()  # a slot is free, and the same alert's next row may now be due
+
     async def _deliver(self, ctx: Context, row: tuple[Any, ...]) -> bool:
+        try:
+            return await self._deliver_row(ctx, row)
+        except sqlite3.Error:
+            # The database was busy or broken: the row stays pending and is tried again.
+            log.exception("notification %s: outbox database error", row[1])
+            return False
+
+    async def _deliver_row(self, ctx: Context, row: tuple[Any, ...]) -> bool:
         _, rid, notifier_name, receiver, payload, attempts, fp = row
         attempts += 1
         with self._conn:  # claim: a crash from here on retries this row after the backoff
@@ -348,17 +382,26 @@ class Outbox:
         repost = asyncio.create_task(self._repost_loop())
         try:
             while True:
+                self._wake.clear()  # before the scan: a wake during it is not lost
                 try:
-                    await self.deliver_due()
+                    self._start_due()
+                    if self._clock() - self._last_gauges >= 1.0:
+                        self._last_gauges = self._clock()
+                        self.update_gauges()
                 except Exception:
                     log.exception("outbox delivery pass failed")
-                self._wake.clear()
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel that
+                # lands as the wake fires, and the loop would never stop.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.settings.delivery.poll_interval)
+                    async with asyncio.timeout(self.settings.delivery.poll_interval):
+                        await self._wake.wait()
         finally:
             repost.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await repost
+            pending = [repost, *self._inflight.values()]
+            for task in pending:
+                task.cancel()
+            # A cancelled send stays claimed and pending: it is retried after a restart.
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def _repost_loop(self) -> None:
         while True:

@@ -49,10 +49,12 @@ def _bind(listen: str) -> socket.socket:
 def handle(args: argparse.Namespace) -> int:
     from netwatch.commands.run import setup_logging
     from netwatch.config import ConfigError, default_config_path, load_inventory
-    from netwatch.demo import build_network, demo_inventory, pick_scenario
+    from netwatch.demo import DEMO_COMMUNITY, build_network, demo_inventory, pick_scenario
     from netwatch.sandbox import SandboxError, enter_private_network
 
     setup_logging("warning")
+    # The default inventory's SNMP credential reads its community from this variable.
+    os.environ.setdefault("NETWATCH_SNMP_COMMUNITY", DEMO_COMMUNITY)
     path = args.config or str(default_config_path())
     try:
         inventory = demo_inventory(load_inventory(path), args.interval)
@@ -117,11 +119,16 @@ async def _main(
     runner = web.AppRunner(build_app(runtime), access_log=None)
     await runner.setup()
     await web.SockSite(runner, sock).start()
-    await runtime.start()
-    if host_network is not None:
-        from netwatch.exporters.influxdb.hook import attach
+    from netwatch.demo import DEMO_COMMUNITY, pick_scenario
+    from netwatch.demo_agents import serve_demo_agents
 
-        await attach(runtime, host_network)
+    agents = await serve_demo_agents(
+        inventory,
+        os.environ.get("NETWATCH_SNMP_COMMUNITY", DEMO_COMMUNITY),
+        radio_down=[pick_scenario(inventory).radio_device],
+    )
+    runtime.host_network = host_network
+    await runtime.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGINT, stop.set)
@@ -140,6 +147,8 @@ async def _main(
             print()
         await runtime.stop()
         await runner.cleanup()
+        for transport in agents:
+            transport.close()
     print("netwatch demo stopped.", flush=True)
     return 0
 

@@ -167,21 +167,28 @@ def _summary(rounds: list, elapsed: float) -> str:
 
 
 def _count(text: str) -> int:
-    value = int(text)
+    value = _number(text, int)
     if not 1 <= value <= 10000:
         raise argparse.ArgumentTypeError(f"count must be 1..10000, not {value}")
     return value
 
 
 def _size(text: str) -> int:
-    value = int(text)
+    value = _number(text, int)
     if not 0 <= value <= 65000:
         raise argparse.ArgumentTypeError(f"size must be 0..65000 bytes, not {value}")
     return value
 
 
 def _non_negative(text: str) -> float:
-    value = float(text)
+    value = _number(text, float)
     if not value >= 0:  # also rejects nan
         raise argparse.ArgumentTypeError(f"must be a number >= 0, not {text}")
     return value
+
+
+def _number(text: str, kind: type) -> int | float:
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None

@@ -103,3 +103,13 @@ def test_all_devices_down_cause_english() -> None:
     assert (
         "Suspected cause: every device in the village down at once (power outage likely)." in lines
     )
+
+
+def test_html_limit_cuts_whole_lines_before_escaping() -> None:
+    from netwatch.alerting.messages import Message
+
+    msg = Message("s", ("A & B", "x" * 10, "<tail>"))
+    assert msg.html_limited(None) == "<b>A &amp; B</b>\n" + "x" * 10 + "\n&lt;tail&gt;"
+    # "A & B\n" + 10 x = 16 visible characters; the ellipsis takes the 17th.
+    assert msg.html_limited(17) == "<b>A &amp; B</b>\n" + "x" * 10 + "…"
+    assert msg.html_limited(4) == "<b>A &…</b>".replace("&", "&amp;")

@@ -195,3 +195,49 @@ def test_alertmanager_firing_set_follows_enqueues(tmp_path: Path) -> None:
     enqueue(ob, db, notification("a-3"))
     enqueue(ob, db, notification("a-4", Event.RESOLVED, village_alert(ends_at=ends)))
     assert firing() == 0
+    enqueue(ob, db, notification("a-3"))  # the engine retrying an old enqueue
+    assert firing() == 0
+
+
+def test_backoff_doubles_caps_and_jitters(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    s = settings()
+    s = replace(s, delivery=replace(s.delivery, min_backoff=2.0, max_backoff=600.0))
+    low = Outbox(str(tmp_path / "a.db"), s, rng=lambda: 0.0)
+    high = Outbox(str(tmp_path / "b.db"), s, rng=lambda: 0.999999)
+    assert [low.backoff(a) for a in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, 8.0]
+    assert high.backoff(3) == pytest.approx(8.0, rel=1e-5)
+    assert low.backoff(20) == 300.0 and high.backoff(5000) == pytest.approx(600.0)
+
+
+async def test_slow_receiver_does_not_hold_up_others(tmp_path: Path, running) -> None:
+    from aiohttp import web
+
+    release = asyncio.Event()
+
+    async def slow_answer(req):
+        await release.wait()  # held until the test has seen the fast receiver move on
+        return web.Response(status=200)
+
+    slow, fast = HttpSink(slow_answer), HttpSink()
+    await slow.start()
+    await fast.start()
+    try:
+        hooks = (WebhookTarget(f"{slow.url}/s"), WebhookTarget(f"{fast.url}/f"))
+        db = tmp_path / "alerts.db"
+        ob = Outbox(str(db), settings(ContactList("noc", webhook=hooks)))
+        running(ob)
+        enqueue(ob, db, notification("s-1"))
+        await slow.wait_for(lambda rs: len(rs) == 1)
+        other = village_alert(code="35.10.01.2002", name="Kandangan")
+        enqueue(ob, db, notification("s-2", alert=other))
+        reqs = await fast.wait_for(lambda rs: len(rs) == 2, timeout=2)
+        assert [r.headers["X-Netwatch-Notification-Id"] for r in reqs] == ["s-1", "s-2"]
+        assert not release.is_set()
+        release.set()
+        await slow.wait_for(lambda rs: len(rs) == 2)
+    finally:
+        release.set()
+        await slow.stop()
+        await fast.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from netwatch.alerting.routing import check, route
 from netwatch.alerting.types import Event
 from netwatch.model import (
@@ -81,12 +83,13 @@ def test_default_contacts_when_nothing_matches() -> None:
 
 
 def test_check_names_bad_references() -> None:
-    s = NotificationSettings(
-        contacts=LISTS,
-        routes=(NotificationRoute("nobody", severities=("fatal",)),),
-        default_contacts="ghost",
-    )
-    assert check(s) == [
+    with pytest.raises(ValueError) as err:
+        NotificationSettings(
+            contacts=LISTS,
+            routes=(NotificationRoute("nobody", severities=("fatal",)),),
+            default_contacts="ghost",
+        )
+    assert str(err.value).split("; ") == [
         "notifications.routes[0]: unknown contact list 'nobody'",
         "notifications.routes[0]: unknown severity 'fatal'",
         "notifications.default_contacts: unknown contact list 'ghost'",
@@ -95,15 +98,16 @@ def test_check_names_bad_references() -> None:
 
 
 def test_check_names_bad_values() -> None:
-    s = NotificationSettings(
-        language="jv",
-        timezone="Asia/Banyuwangi",
-        contacts=(
-            ContactList("a", alertmanager=("127.0.0.1:9093",)),
-            ContactList("a", telegram=(TelegramTarget((), TOKEN),)),
-        ),
-    )
-    assert check(s) == [
+    with pytest.raises(ValueError) as err:
+        NotificationSettings(
+            language="jv",
+            timezone="Asia/Banyuwangi",
+            contacts=(
+                ContactList("a", alertmanager=("127.0.0.1:9093",)),
+                ContactList("a", telegram=(TelegramTarget((), TOKEN),)),
+            ),
+        )
+    assert str(err.value).split("; ") == [
         "notifications.language: 'jv' is not one of id, en",
         "notifications.timezone: unknown time zone 'Asia/Banyuwangi'",
         "notifications.contacts: duplicate contact list names",

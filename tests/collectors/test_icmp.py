@@ -13,8 +13,8 @@ import subprocess
 import sys
 
 import pytest
-from netwatch.collectors.icmp import Pinger, checksum, probe
 
+from netwatch.collectors.icmp import Pinger, checksum, probe
 from netwatch.model import Device, District, Inventory, PingSettings, Role, Settings
 from netwatch.state import State
 from tests.helpers.netns import Netlab, requires_root
@@ -138,6 +138,21 @@ async def test_names_use_the_injected_resolver_only():
     assert (bad.sent, bad.received, bad.loss_ratio) == (0, 0, 1.0)
 
 
+async def test_a_stuck_resolver_is_bounded():
+    async def stuck(name: str) -> list[str]:
+        await asyncio.sleep(3600)
+        return []
+
+    p = await Pinger.create(resolver=stuck)
+    p.resolve_timeout = 0.2
+    try:
+        r = await asyncio.wait_for(p.ping("slow.desa.test", count=1), 2.0)
+    finally:
+        p.close()
+    assert r.error == "unresolvable: slow.desa.test: no answer in 0.2 s"
+    assert r.sent == 0
+
+
 async def test_probe_builds_an_observation(pinger):
     device = Device(name="ap-1", role=Role.AP, address="127.0.0.9", district="35.10.07")
     settings = PingSettings(count=3, spacing=0.01, timeout=1.0, size=56)
@@ -145,6 +160,15 @@ async def test_probe_builds_an_observation(pinger):
     assert obs.device == "ap-1"
     assert (obs.result.sent, obs.result.received) == (3, 3)
     assert 0 < obs.duration < 2.0
+
+
+async def test_bad_arguments_are_value_errors(pinger):
+    with pytest.raises(ValueError, match="mode"):
+        Pinger.open(mode="udp")
+    with pytest.raises(ValueError, match="count"):
+        await pinger.ping("127.0.0.1", count=0)
+    with pytest.raises(ValueError, match="size"):
+        await pinger.sweep(["127.0.0.1"], size=70000)
 
 
 @pytest.mark.parametrize("size", [0, 7, 56, 1400])
@@ -187,6 +211,26 @@ async def test_unreachable_host_is_down(netlab):
     assert (ds.up, ds.reason) == (False, noroute.error)
 
 
+async def test_village_behind_its_district_router(netlab):
+    core, dist, vil = netlab.add("core"), netlab.add("dist", router=True), netlab.add("vil")
+    netlab.link(core, "127.101.0.1", dist, "127.101.0.2")
+    uplink = netlab.link(dist, "127.102.0.1", vil, "127.102.0.2")
+    netlab.route(core, "127.102.0.0/24", via="127.101.0.2")
+    netlab.route(vil, "127.101.0.0/24", via="127.102.0.1")
+    targets = ["127.101.0.2", "127.102.0.2"]  # the district router, the village behind it
+    pinger = core.call(Pinger.open)
+    try:
+        before = await pinger.sweep(targets, count=3, spacing=0.01, timeout=0.5)
+        assert fping_alive(targets, core.argv()) == set(targets)
+        uplink.set_up(False)  # the district's link to the village fails
+        after = await pinger.sweep(targets, count=3, spacing=0.01, timeout=0.5)
+    finally:
+        pinger.close()
+    assert [(r.sent, r.received) for r in before] == [(3, 3), (3, 3)]
+    assert [(r.sent, r.received, r.error) for r in after] == [(3, 3, None), (3, 0, None)]
+    assert fping_alive(targets, core.argv()) == {"127.101.0.2"}
+
+
 async def test_thirty_percent_inbound_loss(netlab):
     core, _, _ = _two_villages(netlab)
     # nft's one-line form does not parse this rule: one statement a line.
@@ -223,16 +267,22 @@ async def test_datagram_socket_mode(netlab):
     pinger = core.call(Pinger.open, mode="dgram")
     try:
         assert pinger.mode == "dgram"
-        a, b, far = await asyncio.gather(
+        assert {s["family"]: s["mode"] for s in pinger.stats()} == {
+            "ipv4": "dgram",
+            "ipv6": "dgram",
+        }
+        a, b, far, v6 = await asyncio.gather(
             pinger.ping("127.0.0.1", count=30, spacing=0.001),
             pinger.ping("127.0.0.1", count=20, spacing=0.001),
             pinger.ping("127.100.0.2", count=10, spacing=0.001),
+            pinger.ping("::1", count=10, spacing=0.001),
         )
     finally:
         pinger.close()
     assert (a.sent, a.received) == (30, 30)
     assert (b.sent, b.received) == (20, 20)
     assert (far.sent, far.received) == (10, 10)
+    assert (v6.sent, v6.received) == (10, 10)
 
 
 # --- the CLI -------------------------------------------------------------------------------
@@ -289,7 +339,14 @@ def test_cli_dead_host_exit_1(netlab):
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["-c", "0", "127.0.0.1"], ["-p", "-1", "127.0.0.1"], ["-f", "/nonexistent/hosts"]],
+    [
+        [],
+        ["-c", "0", "127.0.0.1"],
+        ["-c", "abc", "127.0.0.1"],
+        ["-p", "-1", "127.0.0.1"],
+        ["-t", "nan", "127.0.0.1"],
+        ["-f", "/nonexistent/hosts"],
+    ],
 )
 def test_cli_usage_errors_exit_2(args):
     out = cli(*args)
@@ -383,9 +440,10 @@ async def test_forged_replies_match_only_host_serial_and_identifier(netlab):
 
 
 async def test_self_metrics_count_late_replies_and_send_errors(netlab):
-    from netwatch.collectors import icmp_metrics
     from prometheus_client import CollectorRegistry, generate_latest
     from prometheus_client.parser import text_string_to_metric_families
+
+    from netwatch.collectors import icmp_metrics
 
     ns = netlab.add("metrics")
     pinger = ns.call(Pinger.open)
@@ -445,17 +503,117 @@ async def test_close_ends_running_rounds_cleanly(netlab):
     problems: list[dict] = []
     loop.set_exception_handler(lambda _loop, ctx: problems.append(ctx))
     pinger = core.call(Pinger.open)
-    one = asyncio.create_task(pinger.ping("127.100.0.2", count=5, spacing=0.2, timeout=5.0))
+    # Echo 1 is due at 0.5 s; the close comes at 0.1 s (a loop stall under 0.4 s is harmless).
+    one = asyncio.create_task(pinger.ping("127.100.0.2", count=5, spacing=0.5, timeout=5.0))
     many = asyncio.create_task(
-        pinger.sweep(["127.100.0.2", "127.0.0.1"], count=5, spacing=0.2, timeout=5.0)
+        pinger.sweep(["127.100.0.2", "127.0.0.1"], count=5, spacing=0.5, timeout=5.0)
     )
     await asyncio.sleep(0.1)
     pinger.close()
     r1, (r2, r3) = await asyncio.wait_for(asyncio.gather(one, many), 1.0)
-    await asyncio.sleep(0.3)  # past the next echo's timer
+    await asyncio.sleep(0.5)  # past the next echo's time: no timer may fire on the closed pinger
     assert problems == []
     assert (r1.sent, r1.received) == (1, 0)
     assert (r2.sent, r2.received) == (1, 0)
     assert (r3.sent, r3.received) == (1, 1)  # 127.0.0.1 answered before the close
     after = await pinger.ping("127.0.0.1", count=1)
     assert (after.sent, after.error) == (0, "send failed: the pinger is closed")
+
+
+def test_runtime_pings_devices_through_the_scheduler(netlab):
+    """The collector as `netwatch run` drives it: scheduler → probe() → state, then stop."""
+    from netwatch.model import PingSettings, Settings
+    from netwatch.runtime import Runtime
+    from netwatch.state import VillageStatus
+    from tests.core.inventories import make_inventory
+
+    core, _, link = _two_villages(netlab)
+    core.run("ip", "addr", "add", "127.0.0.5/32", "dev", "lo")
+    link.set_up(False, side="b")  # the AP behind the link is silent
+    # Rounds of ~1 s at a 1 s interval: some are always mid-flight when the runtime stops.
+    settings = Settings(ping=PingSettings(interval=1.0, count=5, spacing=0.2, timeout=0.3))
+    inv = make_inventory(
+        {
+            "35.10.07.2001": [("r1", Role.ROUTER, "127.0.0.1"), ("ap1", Role.AP, "127.0.0.5")],
+            "35.10.07.2002": [("r2", Role.ROUTER, "127.0.0.1"), ("ap2", Role.AP, "127.100.0.2")],
+        },
+        settings,
+    )
+
+    async def run():
+        problems: list[dict] = []
+        asyncio.get_running_loop().set_exception_handler(lambda _l, ctx: problems.append(ctx))
+        rt = Runtime("/nonexistent/netwatch.yaml", inv)
+        await rt.start()
+        try:
+            for _ in range(100):  # bounded: 10 s
+                if all(ds.last_ping for ds in rt.state.devices.values()):
+                    break
+                await asyncio.sleep(0.1)
+            snapshot = {n: (ds.up, ds.reason) for n, ds in rt.state.devices.items()}
+            villages = {c: rt.state.village_status(c) for c in inv.villages}
+        finally:
+            await rt.stop()
+        await asyncio.sleep(0.2)
+        return snapshot, villages, problems
+
+    snapshot, villages, problems = core.call(asyncio.run, run())
+    assert snapshot == {
+        "r1": (True, ""),
+        "ap1": (True, ""),
+        "r2": (True, ""),
+        "ap2": (False, "no reply"),
+    }
+    assert villages == {
+        "35.10.07.2001": VillageStatus.UP,
+        "35.10.07.2002": VillageStatus.DOWN,  # its only AP is silent
+    }
+    assert [p.get("message") for p in problems] == []
+
+
+async def test_more_echoes_than_sequence_numbers(netlab):
+    """75,000 echoes to silent hosts in one sweep: past 65,536 outstanding, lost echoes free
+    their sequence numbers at their timeout and the rest are still sent."""
+    core, vil, _ = _two_villages(netlab)
+    core.run("ip", "route", "add", "127.200.0.0/16", "via", "127.100.0.2")
+    vil.nft(
+        """
+        table inet nwsilent {
+            chain input {
+                type filter hook input priority 0; policy accept;
+                icmp type echo-request drop
+            }
+        }
+        """
+    )
+    silent = [f"127.200.{i // 250}.{i % 250 + 1}" for i in range(25_000)]
+    pinger = core.call(Pinger.open)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        sweep = asyncio.create_task(
+            pinger.sweep([*silent, "127.0.0.1"], count=3, spacing=0.0, timeout=2.0)
+        )
+        # 65,536 sends take well under the 2 s timeout, so the space stays full until the
+        # first echoes expire.
+        full = False
+        for _ in range(400):  # bounded: 4 s
+            (stats,) = [s for s in pinger.stats() if s["family"] == "ipv4"]
+            if stats["outstanding"] >= 65_536:
+                full = True
+                break
+            await asyncio.sleep(0.01)
+        assert full, stats
+        # While the sweep holds the sequence space, single rounds wait for numbers too.
+        single = await pinger.ping("127.0.0.1", count=2, spacing=0.0, timeout=0.5)
+        results = await asyncio.wait_for(sweep, 30.0)
+        (stats,) = [s for s in pinger.stats() if s["family"] == "ipv4"]
+    finally:
+        pinger.close()
+    elapsed = loop.time() - started
+    assert {(r.sent, r.received, r.error) for r in results[:-1]} == {(3, 0, None)}
+    assert (results[-1].sent, results[-1].received) == (3, 3)
+    assert (single.sent, single.received, single.error) == (2, 2, None)
+    assert stats["outstanding"] == 0
+    assert stats["send_errors"] == 0
+    assert elapsed < 20.0

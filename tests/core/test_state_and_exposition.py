@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from netwatch.exporters.prometheus import build_registry
 from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from netwatch.exporters.prometheus import build_registry
 from netwatch.model import Role
 from netwatch.observations import PingObservation, PingResult
 from netwatch.state import State, VillageStatus
@@ -97,8 +97,9 @@ def test_exposition_carries_the_recorded_values() -> None:
 
 def test_fast_text_encoder_matches_client_python() -> None:
     """render_text must say exactly what client_python's generate_latest says."""
-    from netwatch.exporters.prometheus import StateCollector, render_text
     from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+    from netwatch.exporters.prometheus import StateCollector, render_text
 
     s = _state()
     _round(s, "r", [0.010, 0.030, 0.020], sent=4)

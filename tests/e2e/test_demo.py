@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -16,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.helpers.procs import free_port, http_get, netwatch_bin, stop, wait_for
 
 SCENARIO = re.compile(
-    r"^\s+(down|degraded):\s+.*\((\d\d\.\d\d\.\d\d\.\d{4})\), .*(?:router|point) (\S+) is cut off"
+    r"^\s+(down|degraded|radio):\s+.*\((\d\d\.\d\d\.\d\d\.\d{4})\), .*?(?:router|point) (\S+) "
 )
 
 
@@ -48,7 +49,6 @@ def _nsping(pid: int, address: str) -> bool:
 
 
 def test_demo_reports_down_and_degraded_then_stops_cleanly() -> None:
-    netns_before = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -80,7 +80,7 @@ def test_demo_reports_down_and_degraded_then_stops_cleanly() -> None:
             seen.append(line)
             if m := SCENARIO.match(line):
                 scenario[m.group(1)] = (m.group(2), m.group(3))
-            if "1 degraded, 1 down, 0 unknown" in line:
+            if "2 degraded, 1 down, 0 unknown" in line:
                 break
         else:
             raise AssertionError("no complete summary within 60 s:\n" + "\n".join(seen))
@@ -95,7 +95,12 @@ def test_demo_reports_down_and_degraded_then_stops_cleanly() -> None:
         assert by_code[down_code]["status"] == "down"
         assert [d["device"] for d in by_code[down_code]["down_devices"]] == [down_device]
         assert by_code[degraded_code]["status"] == "degraded"
-        assert sum(v["status"] == "up" for v in villages) == 215
+        assert sum(v["status"] == "up" for v in villages) == 214
+        # The radio-off AP answers ping (iputils agrees below) but SNMP says its radio is down.
+        radio_code, radio_device = scenario["radio"]
+        assert by_code[radio_code]["status"] == "degraded"
+        assert by_code[radio_code]["down_devices"][0]["device"] == radio_device
+        assert by_code[radio_code]["down_devices"][0]["reason"] == "radio down"
 
         metrics = http_get(f"http://127.0.0.1:{port}/metrics")[1]
         addresses = {
@@ -109,7 +114,31 @@ def test_demo_reports_down_and_degraded_then_stops_cleanly() -> None:
         assert not _nsping(proc.pid, addresses[degraded_device])
         up_router = next(n for n in addresses if n.endswith("-router") and n != down_device)
         assert _nsping(proc.pid, addresses[up_router])
+        assert _nsping(proc.pid, addresses[radio_device])
+        # net-snmp's snmpget, in the demo's namespace, reads the radio's ifOperStatus: down (2).
+        oper = subprocess.run(
+            [
+                "nsenter",
+                f"--net=/proc/{proc.pid}/ns/net",
+                "snmpwalk",
+                "-v2c",
+                "-c",
+                "netwatch-demo",
+                "-m",
+                "",
+                "-On",
+                "-Oqv",
+                addresses[radio_device],
+                "1.3.6.1.2.1.2.2.1.8",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.split()
+        assert "2" in oper and "1" in oper  # the radio down, the ethernet port up
 
+        demo_ns = os.readlink(f"/proc/{proc.pid}/ns/net")
+        assert demo_ns != os.readlink("/proc/self/ns/net")  # it really ran in its own namespace
         children = subprocess.run(
             ["ps", "-o", "pid=", "--ppid", str(proc.pid)], capture_output=True, text=True
         ).stdout.split()
@@ -119,10 +148,19 @@ def test_demo_reports_down_and_degraded_then_stops_cleanly() -> None:
         wait_for(lambda: "netwatch demo stopped." in _drain(lines, seen), 5, "goodbye line")
         for child in children:
             assert not os.path.exists(f"/proc/{child}"), f"child {child} left behind"
-        netns_after = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-        assert netns_after == netns_before
+        # Nothing is left in the demo's namespace: no process holds it any more.
+        assert demo_ns not in _namespaces_in_use()
     finally:
         stop(proc)
+
+
+def _namespaces_in_use() -> set[str]:
+    found = set()
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            with contextlib.suppress(OSError):  # the process ended meanwhile
+                found.add(os.readlink(f"/proc/{pid}/ns/net"))
+    return found
 
 
 def _drain(lines: queue.Queue[str], seen: list[str]) -> str:

@@ -162,3 +162,15 @@ def test_reload_broken_file_keeps_monitoring_then_good_file_adds_device(netwatch
         10,
         "device removed on SIGHUP",
     )
+
+
+def test_run_refuses_a_broken_config_naming_file_and_line(tmp_path: Path) -> None:
+    cfg = tmp_path / "broken.yaml"
+    text = CONFIG.format(extra="").replace("role: ap", "role: antenna")
+    cfg.write_text(text)
+    line_no = next(i for i, line in enumerate(text.splitlines(), 1) if "antenna" in line)
+    r = subprocess.run(
+        [netwatch_bin(), "run", "--config", str(cfg)], capture_output=True, text=True, timeout=30
+    )
+    assert r.returncode == 1
+    assert f"{cfg}:{line_no}:" in r.stderr and "antenna" in r.stderr

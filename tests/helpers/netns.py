@@ -5,6 +5,7 @@
         link = lab.link(core, "127.100.0.1", village, "127.100.0.2")
         village.nft("table inet t {\n chain i {\n type filter hook input priority 0; drop\n }\n}")
         link.set_up(False)                        # outage: both ends down
+        lab.add("district", router=True)          # forwards; add routes with lab.route()
         core.run("fping", "127.100.0.2", check=False)
         pinger = core.call(Pinger.open)           # a socket opened inside the namespace
         core.call(asyncio.run, main())            # or a whole event loop inside it
@@ -167,8 +168,13 @@ class Netlab:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def add(self, key: str, *, sysctls: Sequence[tuple[str, str]] = ()) -> Namespace:
-        """A new namespace with lo up (127.0.0.1/32 only) and ICMP rate limits off."""
+    def add(
+        self, key: str, *, router: bool = False, sysctls: Sequence[tuple[str, str]] = ()
+    ) -> Namespace:
+        """A new namespace with lo up (127.0.0.1/32 only) and ICMP rate limits off.
+
+        router=True forwards packets between its links (a district router between the core
+        and its villages; 127.x forwards because each link end has route_localnet=1)."""
         if key in self.namespaces:
             raise ValueError(f"namespace {key!r} already exists in this lab")
         name = f"{_PREFIX}-{self._id}-{key}"
@@ -183,6 +189,9 @@ class Netlab:
         # IPv6 link-local addresses of new links are usable at once, not after DAD (~1 s).
         ns.sysctl("net.ipv6.conf.default.accept_dad", "0")
         ns.sysctl("net.ipv6.conf.all.accept_dad", "0")
+        if router:
+            ns.sysctl("net.ipv4.ip_forward", "1")
+            ns.sysctl("net.ipv6.conf.all.forwarding", "1")
         for k, v in sysctls:
             ns.sysctl(k, v)
         return ns
@@ -212,7 +221,7 @@ class Netlab:
         return link
 
     def route(self, ns: Namespace, destination: str, via: str) -> None:
-        """Add a route in ns (e.g. a village reached through its district router)."""
+        """Add a route in ns, e.g. lab.route(core, "127.102.0.0/24", via="127.101.0.2")."""
         ns.run("ip", "route", "add", destination, "via", via)
 
     def close(self) -> None:

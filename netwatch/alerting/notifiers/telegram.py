@@ -10,7 +10,7 @@ import aiohttp
 from netwatch.alerting.notifiers.base import Context, DeliveryError, Rejected, secret
 from netwatch.alerting.types import Notification
 
-MAX_TEXT = 4096  # Bot API limit for one message, in characters
+MAX_TEXT = 4096  # Bot API limit for one message, in characters after entity parsing
 
 
 class TelegramNotifier:
@@ -22,9 +22,7 @@ class TelegramNotifier:
         token = secret(target.get("token"))
         if not token:
             raise DeliveryError("telegram: no bot token")
-        text = ctx.message(n).html
-        if len(text) > MAX_TEXT:
-            text = text[: MAX_TEXT - 1] + "…"
+        text = ctx.message(n).html_limited(MAX_TEXT)
         payload = {
             "chat_id": target["chat_id"],
             "text": text,

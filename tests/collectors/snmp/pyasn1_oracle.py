@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from netwatch.collectors.snmp.types import Kind
 from pyasn1.codec.ber import decoder, encoder
 from pyasn1.error import PyAsn1Error
 from pysnmp.proto import api
+
+from netwatch.collectors.snmp.types import Kind
 
 V2C = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
 V1 = api.PROTOCOL_MODULES[api.SNMP_VERSION_1]

@@ -8,7 +8,6 @@ import tempfile
 
 from netwatch.collectors.snmp.agent import Counter, Table, serve
 from netwatch.collectors.snmp.types import Kind, Value
-
 from tests.helpers.netsnmp import NETSNMP_FLAGS, parse_netsnmp
 
 IF_DESCR = (1, 3, 6, 1, 2, 1, 2, 2, 1, 2)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from netwatch.collectors.snmp import ber
 from netwatch.collectors.snmp.types import Kind, SnmpError, Value
-
 from tests.collectors.snmp.pyasn1_oracle import pyasn1_decode, pyasn1_encode_response
 
 U32 = st.integers(0, 2**32 - 1)

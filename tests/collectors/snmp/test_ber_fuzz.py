@@ -6,9 +6,9 @@ import random
 import socket
 
 import pytest
+
 from netwatch.collectors.snmp import ber
 from netwatch.collectors.snmp.types import SnmpError, parse_oid
-
 from tests.collectors.snmp.pyasn1_oracle import pyasn1_decode
 from tests.helpers.snmpd import Snmpd
 from tests.helpers.snmpsim import snmprec_dir

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import shutil
+import subprocess
+import sys
 
 import pytest
+
 from netwatch.collectors.snmp.collector import probe
 from netwatch.collectors.snmp.engine import SnmpEngine
-
 from netwatch.demo_snmp import demo_credential, start_demo_snmpd, stop_demo_snmpd
 from tests.collectors.snmp.support import SETTINGS, device
 from tests.helpers.snmpd import free_udp_port
@@ -32,3 +36,27 @@ def test_demo_snmpd_is_polled_as_a_linux_device():
     assert obs.sys_name == "netwatch-demo"
     assert obs.profiles[-1] == "linux"
     assert "lo" in {i.name for i in obs.interfaces}
+
+
+@pytest.mark.root
+def test_demo_device_address_answers_inside_a_namespace():
+    if os.geteuid() != 0 or not shutil.which("snmpd"):
+        pytest.skip("needs root (network namespace) and snmpd")
+    ns = f"nw-demosnmp-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", ns], check=True, capture_output=True)
+    proc = work = None
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        proc, work = start_demo_snmpd(161, netns=ns)
+        out = subprocess.run(
+            ["ip", "netns", "exec", ns, sys.executable, "-m", "netwatch", "snmp", "poll",
+             "--community-env", "NETWATCH_SNMP_COMMUNITY", "--json", "127.1.1.2"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        if proc is not None and work is not None:
+            stop_demo_snmpd(proc, work)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["sys_name"] == "netwatch-demo" and doc["profiles"][-1] == "linux"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from netwatch.collectors.snmp.engine import SnmpEngine
 from netwatch.collectors.snmp.types import Kind, SnmpError, Target, parse_oid
-
 from tests.collectors.snmp.conftest import AUTH_KEY, AUTH_MATRIX, PRIV_KEY, PRIV_MATRIX
 from tests.helpers.netsnmp import NETSNMP_FLAGS, parse_netsnmp
 from tests.helpers.snmpd import Snmpd

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from netwatch.collectors.snmp.engine import SnmpEngine
 from netwatch.collectors.snmp.types import Kind, Target, parse_oid
-
 from tests.helpers.snmpsim import parse_snmprec, running_snmpsim
 
 ROOTS = [(1, 0), (1, 2), (1, 3)]  # every OID in the recordings starts with one of these

@@ -7,10 +7,10 @@ import socket
 import time
 
 import pytest
+
 from netwatch.collectors.snmp import ber
 from netwatch.collectors.snmp.engine import SnmpEngine
 from netwatch.collectors.snmp.types import Kind, SnmpError, Target, Value
-
 from tests.collectors.snmp.fake_agent import start_fake_agent
 
 OID = (1, 3, 6, 1, 2, 1, 1, 5, 0)
@@ -223,10 +223,10 @@ async def test_max_rows_bounds_the_walk() -> None:
 
 
 def _scrape() -> dict[tuple[str, str], float]:
-    import netwatch.collectors.snmp.telemetry  # noqa: F401  (registers the collector)
     from prometheus_client import generate_latest
     from prometheus_client.parser import text_string_to_metric_families
 
+    import netwatch.collectors.snmp.telemetry  # noqa: F401  (registers the collector)
     from netwatch.telemetry import REGISTRY
 
     out = {}

@@ -9,14 +9,14 @@ import subprocess
 import sys
 
 import pytest
-from netwatch.collectors.snmp.collector import probe
-from netwatch.collectors.snmp.engine import SnmpEngine
-from netwatch.exporters.prometheus import render_text
-from netwatch.exporters.prometheus_snmp import families
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
+from netwatch.collectors.snmp.collector import probe
+from netwatch.collectors.snmp.engine import SnmpEngine
+from netwatch.exporters.prometheus import render_text
+from netwatch.exporters.prometheus_snmp import families
 from netwatch.model import Inventory, Settings
 from netwatch.state import State
 from tests.collectors.snmp.support import SETTINGS, device, v2c

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
+
 from netwatch.collectors.snmp import normalize
 from netwatch.collectors.snmp.profiles import ProfileError, load_profiles, parse_profile
 from netwatch.collectors.snmp.types import Kind, Value, parse_oid
-
 from netwatch.model import Inventory, Role, Settings, Village, VillageKind
 from netwatch.observations import PingObservation, PingResult, SnmpInterface, SnmpObservation
 from netwatch.state import State, VillageStatus
@@ -107,3 +107,12 @@ def test_ap_answering_ping_with_radio_down_means_wifi_down():
     assert state.village_status("35.10.07.2001") is VillageStatus.UP
     state.record(SnmpObservation(device="ap1", time=130.0, error="timeout"))
     assert state.village_status("35.10.07.2001") is VillageStatus.UP  # SNMP silent: ping decides
+
+
+def test_scale_then_offset():
+    # ZTE ONU rx power: raw × 0.002 − 30 dBm (raw 7500 → -15 dBm), 65535 = no reading.
+    sentinel = frozenset({65535.0})
+    zte = normalize.convert(Value(Kind.INTEGER, 7500), scale=0.002, offset=-30, sentinels=sentinel)
+    assert zte == pytest.approx(7500 * 0.002 - 30)
+    assert normalize.convert(Value(Kind.INTEGER, 65535), scale=0.002, offset=-30,
+                             sentinels=sentinel) is None  # fmt: skip

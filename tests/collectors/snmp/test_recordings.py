@@ -8,9 +8,9 @@ import re
 from pathlib import Path
 
 import pytest
+
 from netwatch.collectors.snmp.collector import probe
 from netwatch.collectors.snmp.engine import SnmpEngine
-
 from netwatch.observations import SnmpObservation
 from tests.collectors.snmp.support import SETTINGS, device, v2c
 from tests.helpers import snmprec
@@ -243,3 +243,16 @@ def test_host_resources_memory(polled, recordings_dir):
     loads = snmprec.column(r, "1.3.6.1.2.1.25.3.3.1.2")
     mean = sum(v.number for v in loads.values()) / len(loads) / 100
     assert polled["routeros"].cpu_load_ratio == pytest.approx(mean)
+
+
+def test_inventory_profile_wins_and_unknown_profile_is_an_error(recordings_agent, recordings_dir):
+    async def run(profile: str) -> SnmpObservation:
+        async with SnmpEngine() as engine:
+            dev = device("routeros", profile=profile)
+            return await probe(dev, v2c("routeros", recordings_agent[1]), SETTINGS, engine)
+
+    forced = asyncio.run(run("if-mib"))
+    assert forced.error is None and forced.profiles == ("system", "if-mib")
+    assert forced.wifi_clients == []  # the vendor tables are not polled
+    bad = asyncio.run(run("no-such-profile"))
+    assert bad.error == "profile" and "no-such-profile" in bad.message

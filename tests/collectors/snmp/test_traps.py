@@ -6,10 +6,11 @@ import asyncio
 import os
 import shutil
 import time
+from pathlib import Path
 
 import pytest
-from netwatch.collectors.snmp.traps import TrapListener
 
+from netwatch.collectors.snmp.traps import TrapListener
 from netwatch.model import Inventory, SecretRef, Settings, SnmpCredential, SnmpTrapSettings
 from netwatch.telemetry import REGISTRY
 from tests.collectors.snmp.support import device
@@ -107,3 +108,75 @@ async def test_unknown_sender_is_counted_and_ignored(listener):
     assert rc == 0
     assert count("linkDown", "unknown_sender") == before + 1
     assert requests == []
+
+
+async def test_v3_inform_right_and_wrong_key():
+    if not shutil.which("snmpinform"):
+        pytest.skip("net-snmp's snmpinform is not installed (apt-get install snmp)")
+    os.environ["NW_TEST_TRAP_AUTH"] = "authpass123"
+    os.environ["NW_TEST_TRAP_PRIV"] = "privpass123"
+    cred = SnmpCredential(
+        name="v3", version="3", user="trapuser", auth_protocol="sha",
+        auth_key=SecretRef(env="NW_TEST_TRAP_AUTH"), priv_protocol="aes128",
+        priv_key=SecretRef(env="NW_TEST_TRAP_PRIV"),
+    )  # fmt: skip
+    dev = device("olt-1", address="127.0.0.1", snmp="v3")
+    inv = Inventory("35.10", "Banyuwangi", Settings(), {}, {}, {dev.name: dev}, {"v3": cred})
+    requests: list[tuple[str, str, str]] = []
+    settings = SnmpTrapSettings(enabled=True, address="127.0.0.1", port=free_udp_port())
+    lst = TrapListener(lambda: inv, lambda *a: requests.append(a), settings)
+    host, port = await lst.start()
+    try:
+        base = [SNMPINFORM, "-v3", "-u", "trapuser", "-l", "authPriv", "-a", "SHA", "-x", "AES",
+                "-X", "privpass123", "-m", "", "-t", "1", "-r", "0"]  # fmt: skip
+        before = count("unknown", "bad_credentials")
+        rc = await run_tool(*base, "-A", "authpass123", f"{host}:{port}", "", "1.3.6.1.6.3.1.1.5.4")
+        assert rc == 0
+        assert requests == [("olt-1", "snmp", "trap linkUp")]
+        rc = await run_tool(*base, "-A", "wrongpass999", f"{host}:{port}", "", LINK_DOWN)
+        assert rc != 0
+        assert await wait_for(lambda: count("unknown", "bad_credentials") > before)
+        assert len(requests) == 1
+    finally:
+        await lst.stop()
+
+
+async def test_reload_adopts_new_communities(listener):
+    lst, (host, port), requests, holder = listener
+    os.environ["NW_TEST_TRAP_COMMUNITY_2"] = "rotated-secret"
+    cred = SnmpCredential(name="v2", version="2c",
+                          community=SecretRef(env="NW_TEST_TRAP_COMMUNITY_2"))  # fmt: skip
+    dev = device("ap-1", address="127.0.0.1", snmp="v2")
+    holder["inv"] = Inventory("35.10", "Banyuwangi", Settings(), {}, {}, {dev.name: dev},
+                              {"v2": cred})  # fmt: skip
+    await lst.reload()
+    assert lst.address == (host, port)
+    inform = [SNMPINFORM, "-v2c", "-m", "", "-t", "0.5", "-r", "0"]
+    assert await run_tool(*inform, "-c", "village-secret", f"{host}:{port}", "", LINK_DOWN) != 0
+    assert await run_tool(*inform, "-c", "rotated-secret", f"{host}:{port}", "", LINK_DOWN) == 0
+    assert requests == [("ap-1", "snmp", "trap linkDown")]
+
+
+def test_snmp_traps_settings_parse_from_yaml(tmp_path):
+    from netwatch.config import load_inventory
+
+    src = (Path(__file__).resolve().parents[3] / "configs" / "banyuwangi.yaml").read_text()
+    line = "  scheduler: {max_concurrency: 1000, misfire_grace: 5s}\n"
+    assert line in src
+    src = src.replace(
+        line, line + "  snmp_traps: {enabled: true, port: 10162, credentials: [demo-v2]}\n"
+    )
+    (tmp_path / "inv.yaml").write_text(src)
+    traps = load_inventory(tmp_path / "inv.yaml").settings.snmp_traps
+    assert traps == SnmpTrapSettings(enabled=True, port=10162, credentials=("demo-v2",))
+
+
+async def test_v1_generic_trap_maps_to_its_v2_name(listener):
+    _lst, (host, port), requests, _ = listener
+    # SNMPv1 generic-trap 3 = linkUp (RFC 1157); RFC 3584 maps it to snmpTrapOID linkUp.
+    enterprise, agent = "1.3.6.1.4.1.8072.3.2.10", "127.0.0.1"
+    rc = await run_tool(SNMPTRAP, "-v1", "-c", "village-secret", "-m", "", f"{host}:{port}",
+                        enterprise, agent, "3", "0", "", *IF_INDEX_1)  # fmt: skip
+    assert rc == 0
+    assert await wait_for(lambda: requests)
+    assert requests == [("ap-1", "snmp", "trap linkUp")]

@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 
 from netwatch.exporters.influxdb.exporter import InfluxExporter
 from netwatch.exporters.influxdb.hostnet import HostNetwork
-
 from netwatch.model import InfluxSettings
 from netwatch.sandbox import enter_private_network
 from netwatch.state import State

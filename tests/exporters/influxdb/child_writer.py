@@ -10,7 +10,6 @@ import asyncio
 import sys
 
 from netwatch.exporters.influxdb.exporter import InfluxExporter
-
 from netwatch.model import InfluxSettings
 from netwatch.state import State
 from tests.exporters.influxdb import sample

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from netwatch.exporters.influxdb.exporter import InfluxExporter
-
 from netwatch.alerting.types import Alert
+from netwatch.exporters.influxdb.exporter import InfluxExporter
 from netwatch.model import InfluxSettings
 from netwatch.state import State
 from tests.exporters.influxdb import sample

@@ -9,11 +9,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
 from netwatch.exporters.influxdb import metrics as m
 from netwatch.exporters.influxdb.exporter import InfluxExporter
 from netwatch.exporters.influxdb.hook import attach
 from netwatch.exporters.influxdb.spool import Spool, SpoolError
-
 from netwatch.model import InfluxSettings, SecretRef
 from netwatch.state import State
 from tests.exporters.influxdb import sample
@@ -137,3 +137,16 @@ async def test_unexpected_transport_error_does_not_end_the_export(tmp_path: Path
         await exporter.stop()
     times = [x.timestamp for x in parse(b"\n".join(flaky.bodies).decode())]
     assert times == [200_000, 201_000, 202_000]
+
+
+async def test_missing_ca_file_and_secret_file_name_their_key(tmp_path: Path) -> None:
+    state = State(sample.inventory())
+    missing = str(tmp_path / "nope.pem")
+    with pytest.raises(ValueError, match=r"influxdb\.ca_file: .*nope\.pem"):
+        await InfluxExporter(
+            cfg(tmp_path, url="https://127.0.0.1:9", ca_file=missing), state
+        ).start()
+    secret = SecretRef(file=str(tmp_path / "no-password"))
+    bad_v1 = cfg(tmp_path, mode="v1", username="nw", password=secret)
+    with pytest.raises(ValueError, match=r"influxdb\.password: .*no-password"):
+        await InfluxExporter(bad_v1, state).start()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
+import urllib.request
 from pathlib import Path
 
 from netwatch.exporters.influxdb import metrics as m
 from netwatch.exporters.influxdb.exporter import InfluxExporter
-
 from netwatch.model import InfluxSettings
 from netwatch.state import State
 from tests.exporters.influxdb import sample
@@ -77,3 +77,51 @@ async def test_v1_write_reads_back_through_influxql(influxdb1: InfluxDB1, tmp_pa
     village = influxdb1.rows('SELECT * FROM "netwatch_village"', "netwatch")
     assert len(village) == 1
     assert village[0]["status"] == "down" and village[0]["status_code"] == 3
+
+
+async def test_partial_write_drops_only_conflicting_points_without_resending(
+    influxdb1: InfluxDB1, tmp_path: Path
+) -> None:
+    influxdb1.query("CREATE DATABASE netwatch")
+    # Someone's older schema: netwatch_ping.sent as a float. Our integer field conflicts
+    # (InfluxDB 1.x keeps field types per shard: same week as our points).
+    t0 = float(int(time.time()) - 60)
+    data = f"netwatch_ping,device=old sent=1.5 {int(t0) - 10}".encode()
+    urllib.request.urlopen(
+        urllib.request.Request(influxdb1.url + "/write?db=netwatch&precision=s", data=data),
+        timeout=10,
+    ).read()
+    state = State(sample.inventory())
+    cfg = InfluxSettings(
+        url=influxdb1.url, bucket="netwatch", mode="v1", flush_interval=0.05,
+        retry_initial=0.05, spool_dir=str(tmp_path / "spool"), snapshot_interval=3600.0,
+    )  # fmt: skip
+
+    def value(name: str, **labels: str) -> float:
+        return m.REGISTRY.get_sample_value(name, labels) or 0.0
+
+    before = (
+        value("netwatch_influxdb_points_dropped_total", reason="rejected"),
+        value("netwatch_influxdb_write_errors_total", reason="rejected"),
+        value("netwatch_influxdb_points_written_total"),
+    )
+    exporter = InfluxExporter(cfg, state)
+    await exporter.start()
+    try:
+        state.record_ping(sample.ping("rtr,desa=1", t0, [0.001], sent=4))
+        state.record_ping(sample.ping("ap 1", t0, [0.002], sent=4))
+        exporter.snapshot(now=t0 + 1)
+        assert exporter.writer is not None
+        assert await exporter.writer.flush(10.0)
+    finally:
+        await exporter.stop()
+    after = (
+        value("netwatch_influxdb_points_dropped_total", reason="rejected"),
+        value("netwatch_influxdb_write_errors_total", reason="rejected"),
+        value("netwatch_influxdb_points_written_total"),
+    )
+    assert after[0] - before[0] == 2  # the two ping points
+    assert after[1] - before[1] == 1  # one 400 answer: no bisecting resends
+    assert after[2] - before[2] == 1  # the village snapshot
+    assert len(influxdb1.rows('SELECT * FROM "netwatch_village"', "netwatch")) == 1
+    assert len(influxdb1.rows('SELECT * FROM "netwatch_ping"', "netwatch")) == 1  # the old one

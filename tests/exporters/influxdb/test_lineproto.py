@@ -7,8 +7,8 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from influxdb_client import Point
-from netwatch.exporters.influxdb.lineproto import format_point, timestamp
 
+from netwatch.exporters.influxdb.lineproto import format_point, timestamp
 from tests.helpers.lineproto import parse_line
 
 # Printable text with every character line protocol treats specially.

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from pathlib import Path
 
 import pytest
 from aiohttp import web
+
 from netwatch.exporters.influxdb import metrics as m
 from netwatch.exporters.influxdb.exporter import InfluxExporter
-
+from netwatch.exporters.influxdb.transport import parse_retry_after
 from netwatch.model import InfluxSettings, SecretRef
 from netwatch.state import State
 from tests.exporters.influxdb import sample
@@ -24,6 +26,7 @@ class FakeInflux:
         self.script = list(script)
         self.requests: list[tuple[float, str, dict, str]] = []  # (time, path, query, auth)
         self.accepted: list[str] = []
+        self.bodies: list[list[str]] = []  # lines of each accepted request
         self.runner: web.AppRunner | None = None
         self.port = 0
 
@@ -50,6 +53,7 @@ class FakeInflux:
                 # As InfluxDB's field type conflict answer.
                 return web.Response(status=400, text=f'{{"message":"line {n}: type conflict"}}')
         self.accepted.extend(lines)
+        self.bodies.append(lines)
         return web.Response(status=204)
 
     async def start(self) -> None:
@@ -90,10 +94,9 @@ def counter(name: str, **labels: str) -> float:
     return m.REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-async def run(fake: FakeInflux, tmp_path: Path, mode: str, lines: list[str]) -> None:
-    exporter = InfluxExporter(
-        settings(fake.port, tmp_path / "spool", mode), State(sample.inventory())
-    )
+async def run(fake: FakeInflux, tmp_path: Path, mode: str, lines: list[str], **kw: str) -> None:
+    cfg = dataclasses.replace(settings(fake.port, tmp_path / "spool", mode), **kw)
+    exporter = InfluxExporter(cfg, State(sample.inventory()))
     await exporter.start()
     try:
         assert exporter.writer is not None
@@ -153,7 +156,7 @@ async def test_429_waits_for_retry_after(fake, tmp_path: Path, mode: str) -> Non
     await run(server, tmp_path, mode, LINES)
     assert server.accepted == LINES
     gap = server.requests[1][0] - server.requests[0][0]
-    assert 1.0 <= gap < 1.5
+    assert 1.0 <= gap < 3.0  # a backoff of ≤ 0.05 s would have retried at once
     assert counter("netwatch_influxdb_write_errors_total", reason="throttled") - before == 1
 
 
@@ -202,3 +205,58 @@ async def test_connection_refused_keeps_points_until_server_comes(fake, tmp_path
     finally:
         await exporter.stop(0.5)
     await asyncio.sleep(0)
+
+
+async def test_influxdb_18_compat_sends_user_password_token_and_db_rp_bucket(
+    fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NW_TEST_INFLUX_TOKEN", "netwatch:rahasia")
+    server = await fake([])
+    await run(server, tmp_path, "v2", LINES[:2], bucket="netwatch/autogen")
+    _, path, query, auth = server.requests[-1]
+    assert path == "/api/v2/write"
+    assert query["bucket"] == "netwatch/autogen" and auth == "Token netwatch:rahasia"
+    assert server.accepted == LINES[:2]
+
+
+def test_retry_after_forms() -> None:
+    # RFC 9110 §10.2.3: delay-seconds or an HTTP-date.
+    assert parse_retry_after("120") == 120.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+async def test_batches_by_size_and_by_time(fake, tmp_path: Path) -> None:
+    server = await fake([])
+    cfg = dataclasses.replace(
+        settings(server.port, tmp_path / "spool", "v2"), batch_size=100, flush_interval=1.0
+    )
+    exporter = InfluxExporter(cfg, State(sample.inventory()))
+    await exporter.start()
+    try:
+        assert exporter.writer is not None
+        lines = [f"m,d=x v={i}i {i}" for i in range(250)]
+        start = time.monotonic()
+        exporter.writer.add_many(lines)
+        # Two full batches go at once; the last 50 wait for flush_interval.
+        deadline = start + 5
+        while len(server.accepted) < 250 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert server.accepted == lines
+        sizes = [len(b) for b in server.bodies]
+        assert sizes == [100, 100, 50]
+        assert server.requests[1][0] - start < 0.8  # full batches do not wait
+        assert server.requests[2][0] - start >= 1.0
+    finally:
+        await exporter.stop()
+
+
+def test_backoff_doubles_to_the_cap_with_jitter() -> None:
+    from netwatch.exporters.influxdb.writer import Writer
+
+    for r, factor in ((0.0, 0.5), (1.0, 1.0)):
+        w = Writer(None, None, retry_initial=1.0, retry_max=60.0, rng=lambda r=r: r)  # type: ignore[arg-type]
+        assert [w._delay(a, None) for a in range(8)] == [
+            factor * x for x in (1, 2, 4, 8, 16, 32, 60, 60)
+        ]
+        assert w._delay(3, 7.0) == 7.0 * (1 + 0.1 * r)  # Retry-After wins over backoff

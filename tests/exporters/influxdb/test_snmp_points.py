@@ -9,7 +9,6 @@ from types import SimpleNamespace as NS
 
 from netwatch.exporters.influxdb.points import PointBuilder
 from netwatch.exporters.influxdb.snmp_points import is_snmp_observation, snmp_lines
-
 from tests.exporters.influxdb import sample
 from tests.helpers.lineproto import parse
 

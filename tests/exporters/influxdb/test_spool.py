@@ -134,3 +134,22 @@ def test_rewind_rereads_from_the_commit_and_restores_counts(tmp_path: Path) -> N
     assert s.unread_points == 4
     assert payloads(s) == [f"m v={i}i".encode() for i in range(2, 6)]
     s.close()
+
+
+def test_new_segment_never_takes_the_committed_number(tmp_path: Path) -> None:
+    s = Spool(tmp_path, 1 << 20)
+    s.open()
+    s.append(b"a x=1i", 1)
+    r = s.read(10)
+    s.commit(r[-1].seq, r[-1].end)
+    s.close()
+    for seg in tmp_path.glob("*.seg"):  # an operator cleaned the directory by hand
+        seg.unlink()
+    s2 = Spool(tmp_path, 1 << 20)
+    s2.open()
+    s2.append(b"b x=2i", 1)
+    s2.close()
+    s3 = Spool(tmp_path, 1 << 20)
+    s3.open()
+    assert payloads(s3) == [b"b x=2i"]
+    s3.close()

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from netwatch.exporters.influxdb import metrics as m
 from netwatch.exporters.influxdb.exporter import InfluxExporter
-
 from netwatch.model import InfluxSettings
 from netwatch.state import State
 from tests.exporters.influxdb import sample
@@ -122,6 +121,8 @@ async def test_outage_loses_nothing_and_duplicates_nothing(
         spooled = m.REGISTRY.get_sample_value("netwatch_influxdb_points_queued")
         assert spooled is not None and spooled > 0
         assert exporter.writer.spool.bytes > 0
+        spool_gauge = m.REGISTRY.get_sample_value("netwatch_influxdb_spool_bytes")
+        assert spool_gauge is not None and spool_gauge > 0
         victoriametrics.start()
         i = await produce(state, names, t0, i, 300)
         assert await exporter.writer.flush(20.0)
