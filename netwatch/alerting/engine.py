@@ -262,7 +262,13 @@ class Engine:
         if self.tracer is None or not self.settings.traceroute:
             return False
         dev = self.inventory.devices[name]
-        return dev.role is Role.ROUTER or name in self.topology.behind or dev.village is None
+        if not (dev.role is Role.ROUTER or name in self.topology.behind or dev.village is None):
+            return False
+        # Behind a failing parent the parent's own trace says where the path breaks.
+        return not any(
+            (t := self.tracker.tracks.get(a)) is not None and t.failing
+            for a in self.topology.ancestors.get(name, ())
+        )
 
     def _request_trace(self, name: str, at: float) -> None:
         self.trace_requested[name] = self.clock()
@@ -639,8 +645,10 @@ class Engine:
         while self.trace_queue:
             name = self.trace_queue.popleft()
             dev = self.inventory.devices.get(name)
-            if dev is None:
-                continue
+            track = self.tracker.tracks.get(name)
+            if dev is None or track is None or not track.failing:
+                self.trace_requested.pop(name, None)
+                continue  # answered again since: no path to locate
             fut = loop.run_in_executor(None, tracer, dev.address)
 
             def done(f: asyncio.Future[str | None], name: str = name) -> None:

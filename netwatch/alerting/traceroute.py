@@ -10,12 +10,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-_lock = threading.Lock()  # scapy's conf and route table are process-global
+_lock = threading.Lock()  # scapy's route table is process-global
 
 
 @dataclass(slots=True)
 class Path:
     target: str
+    source: str = ""  # our own address on the way (hop 0)
     hops: dict[int, str] = field(default_factory=dict)  # TTL → address that answered
     reached: bool = False  # the target itself answered
 
@@ -28,11 +29,14 @@ class Path:
         return self.hops[ttl]
 
     def describe(self) -> str | None:
-        """Path break as `last answering hop ADDR (hop N)`; None when the target answered."""
+        """Path break as `ADDR (hop N)`, the last hop that answered; None if the target did.
+
+        When not even the first hop answers, the break is right after ourselves: hop 0.
+        """
         if self.reached:
             return None
         if not self.hops:
-            return "no hop answered"
+            return f"{self.source or 'monitoring host'} (hop 0)"
         last = self.hops[max(self.hops)]
         # A router past which nothing routes answers "unreachable" for every later TTL too.
         ttl = min(t for t, a in self.hops.items() if a == last)
@@ -59,17 +63,18 @@ def _trace_once(address: str, max_hops: int, timeout: float) -> Path:
     from scapy.layers.inet import ICMP, IP
     from scapy.supersocket import L3RawSocket
 
-    path = Path(address)
     with _lock:
-        # The kernel routes (and picks the source address): works in any network namespace
-        # and on 127.x veth links, where scapy's own route table and ARP would not.
+        # scapy's route table only fills IP.src here; the kernel routes (L3RawSocket), which
+        # works in any network namespace and on 127.x veth links, where scapy's ARP would not.
         conf.route.resync()
-        probes = IP(dst=address, ttl=(1, max_hops)) / ICMP(id=0x6E77)
-        sock = L3RawSocket()
-        try:
-            answered, _ = sock.sr(probes, timeout=timeout, verbose=0)
-        finally:
-            sock.close()
+        src = conf.route.route(address)[1]
+    path = Path(address, src)
+    probes = IP(src=src, dst=address, ttl=(1, max_hops)) / ICMP(id=0x6E77)
+    sock = L3RawSocket()  # one per trace: traces run side by side, each matches its own
+    try:
+        answered, _ = sock.sr(probes, timeout=timeout, verbose=0)
+    finally:
+        sock.close()
     reached_at: int | None = None
     for sent, got in answered:
         icmp = got.getlayer(ICMP)

@@ -243,3 +243,50 @@ def test_down_rounds_setting(tmp_path, rounds):
     assert h.events() == []
     h.round(with_down(h, "rtr-1-3"))
     assert h.events() == [("firing", "VillageWifiDown")]
+
+
+def test_alert_notified_before_its_parent_broke_keeps_its_course(tmp_path):
+    h = make(tmp_path)
+    h.rounds(with_down(h, "rtr-1-1"), 3)
+    assert h.events() == [("firing", "VillageWifiDown")]
+    everything = {n: False for n in h.inventory.devices}
+    h.rounds(everything, 4)
+    assert h.events() == [("firing", "VillageWifiDown"), ("firing", "UpstreamDown")]
+    h.rounds(with_down(h, "rtr-1-1"), 40)  # the POP is back, village 1 is not
+    assert [e for e, _ in h.events()] == ["firing", "firing", "resolved"]
+    h.rounds(all_up(h), 2)
+    assert h.events()[-1] == ("resolved", "VillageWifiDown")
+    assert len(h.events()) == 4
+
+
+def test_parent_without_a_verdict_delays_a_village_by_upstream_wait_only(tmp_path):
+    h = make(tmp_path, upstream_wait=10.0)
+    t0 = h.clock.t
+    villages = {n: n != "rtr-1-1" for n in h.inventory.devices if n != "pop-1"}
+    for _ in range(10):  # the POP is never polled again
+        h.round(villages)
+        if h.events():
+            break
+    assert h.events() == [("firing", "VillageWifiDown")]
+    fired = h.outbox()[0]["alert"]["starts_at"]
+    assert t0 + 10.0 <= fired <= t0 + 12.0
+
+
+async def test_service_reload_keeps_windows_when_new_ones_are_bad(tmp_path):
+    from netwatch.alerting.service import AlertService
+    from netwatch.state import State
+
+    good = MaintenanceWindow("ok", start="01:00", end="02:00", days=("sun",))
+    inv = regency.build(
+        settings=AlertingSettings(db_path=str(tmp_path / "a.db"), maintenance=(good,))
+    )
+    service = AlertService.create(inv, State(inv), None, tracer=None)
+    try:
+        bad = MaintenanceWindow("broken", start="26:00", end="02:00", days=("sun",))
+        s = replace(inv.settings.alerting, maintenance=(bad,))
+        new = replace(inv, settings=replace(inv.settings, alerting=s))
+        errors = service.reload(new)
+        assert len(errors) == 1 and "'broken'" in errors[0]
+        assert [w.spec.name for w in service.engine.maintenance.windows] == ["ok"]
+    finally:
+        await service.stop()

@@ -9,6 +9,8 @@ from netwatch.model import (
     Device,
     District,
     Inventory,
+    NotificationSettings,
+    PingSettings,
     Role,
     Settings,
     Village,
@@ -23,6 +25,8 @@ def build(
     pop: bool = True,
     settings: AlertingSettings | None = None,
     address_of=None,
+    ping: PingSettings | None = None,
+    notifications: NotificationSettings | None = None,
 ) -> Inventory:
     """Inventory with codes 35.10.DD and 35.10.DD.20VV; devices pop-D, rtr-D-V, ap-D-V-A."""
     devices: dict[str, Device] = {}
@@ -58,5 +62,10 @@ def build(
             dcode, f"Kecamatan {di}", tuple(vcodes), (pop_name,) if pop_name else ()
         )
     base = Settings()
-    s = replace(base, alerting=settings or AlertingSettings())
+    s = replace(
+        base,
+        alerting=settings or AlertingSettings(),
+        ping=ping or base.ping,
+        notifications=notifications or base.notifications,
+    )
     return Inventory("35.10", "Banyuwangi", s, dmap, vmap, devices, {})

@@ -1,0 +1,102 @@
+"""Alerting as a running part of netwatch: engine + outbox delivery on one SQLite file.
+
+service = AlertService.create(inventory, state, scheduler.request_poll)
+await service.start(); ...; service.reload(new_inventory); ...; await service.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections.abc import Callable
+
+from netwatch.alerting import store
+from netwatch.alerting.engine import Engine, PollRequest, Tracer
+from netwatch.alerting.maintenance import Maintenance, MaintenanceError
+from netwatch.alerting.outbox import Outbox
+from netwatch.model import Inventory
+from netwatch.state import State
+
+log = logging.getLogger("netwatch.alerting")
+
+
+def default_tracer(inventory: Inventory) -> Tracer | None:
+    """The scapy traceroute with the configured limits, or None when disabled."""
+    s = inventory.settings.alerting
+    if not s.traceroute:
+        return None
+    from netwatch.alerting.traceroute import last_hop_text
+
+    return functools.partial(
+        last_hop_text, max_hops=s.traceroute_max_hops, timeout=s.traceroute_timeout
+    )
+
+
+class AlertService:
+    """Owns the engine, the outbox delivery loop and their tasks."""
+
+    def __init__(self, engine: Engine, outbox: Outbox, state: State) -> None:
+        self.engine = engine
+        self.outbox = outbox
+        self.state = state
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @classmethod
+    def create(
+        cls,
+        inventory: Inventory,
+        state: State,
+        request_poll: PollRequest | None,
+        *,
+        tracer: Tracer | bool | None = True,
+        clock: Callable[[], float] = time.time,
+    ) -> AlertService:
+        """Open the database, build engine and outbox; raises MaintenanceError on bad windows."""
+        path = inventory.settings.alerting.db_path
+        conn = store.connect(path)
+        outbox = Outbox.for_inventory(inventory, path)
+        engine = Engine(
+            inventory,
+            conn=conn,
+            outbox=outbox,
+            request_poll=request_poll,
+            tracer=default_tracer(inventory) if tracer is True else tracer or None,
+            clock=clock,
+        )
+        state.add_listener(engine.on_observation)
+        return cls(engine, outbox, state)
+
+    async def start(self) -> None:
+        self._stop.clear()
+        self._tasks = [
+            asyncio.create_task(self.engine.run(self._stop), name="alert-engine"),
+            asyncio.create_task(self.outbox.run(), name="alert-outbox"),
+        ]
+
+    def reload(self, inventory: Inventory) -> list[str]:
+        """Adopt a reloaded inventory; a bad maintenance window keeps the old windows."""
+        errors: list[str] = []
+        self.engine.set_inventory(inventory)
+        try:
+            self.engine.maintenance = Maintenance(inventory.settings.alerting.maintenance)
+        except MaintenanceError as exc:
+            errors.append(str(exc))
+            log.error("reload: %s; keeping the previous maintenance windows", exc)
+        self.outbox.reload(inventory)
+        return errors
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            if task.get_name() == "alert-outbox":
+                task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        await self.outbox.close()
+        self.engine.conn.close()

@@ -1,0 +1,59 @@
+"""10% random loss on every box (nftables) over hundreds of sub-second rounds: no down alert."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from netwatch.model import (
+    ContactList,
+    NotificationSettings,
+    PingSettings,
+    WebhookTarget,
+)
+from tests.alerting.test_e2e_outage import alerting, all_up, hook_events
+from tests.helpers.http_sink import HttpSink
+from tests.helpers.netns import Netlab, requires_root
+from tests.helpers.village_lab import District, monitoring
+
+pytestmark = [requires_root, pytest.mark.root]
+
+FAST = PingSettings(interval=0.1, count=5, spacing=0.01, timeout=0.1)
+RUN_SECONDS = 25.0
+
+
+async def test_lossy_links_never_page(tmp_path):
+    sink = await HttpSink().start()
+    notify = NotificationSettings(
+        contacts=(ContactList("oncall", webhook=(WebhookTarget(sink.url + "/hook"),)),),
+        default_contacts="oncall",
+    )
+    try:
+        with Netlab() as lab:
+            district = District(lab, villages=2)
+            inv = district.inventory(alerting(tmp_path / "a.db"), FAST, notify)
+            async with monitoring(district, inv, traceroute=False) as service:
+                await all_up(service, inv.villages)
+                district.loss(10)
+                before = {n: ds.echo_sent_total for n, ds in service.state.devices.items()}
+                got_before = {n: ds.echo_received_total for n, ds in service.state.devices.items()}
+                await asyncio.sleep(RUN_SECONDS)
+                sent = {
+                    n: ds.echo_sent_total - before[n] for n, ds in service.state.devices.items()
+                }
+                got = {
+                    n: ds.echo_received_total - got_before[n]
+                    for n, ds in service.state.devices.items()
+                }
+    finally:
+        await sink.stop()
+    rounds = min(sent.values()) // FAST.count
+    assert rounds >= 100, f"only {rounds} rounds per device"
+    # The loss really happened: an AP's echo crosses five lossy hops (three in, two back),
+    # so 1 - 0.9**5 = 41% of its echoes are lost; 4 standard deviations either side.
+    ap_loss = 1 - got["ap-1-1-1"] / sent["ap-1-1-1"]
+    assert abs(ap_loss - (1 - 0.9**5)) < 0.08, ap_loss
+    print(f"rounds per device >= {rounds}, AP echo loss {ap_loss:.1%}, {hook_events(sink)}")
+    critical = [e for e in hook_events(sink) if e[1] != "VillageWifiDegraded"]
+    assert critical == [], critical
