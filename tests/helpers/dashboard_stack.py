@@ -2,9 +2,9 @@
 
 Everything runs inside one test network namespace (`Netlab`): device addresses are 127.x on its
 lo, nftables drops the echoes of the "cut" devices (as the demo does), snmpsim answers SNMP for
-one village router from a real MikroTik recording, and netwatch (tests.helpers.nwrun, i.e.
-`netwatch run`), Prometheus (the repo's rule file) and InfluxDB 1.6 (netwatch's v1 writes) all
-listen on 127.0.0.1 there. Queries go through Namespace.call.
+one village router from a real MikroTik recording, and `netwatch run`, Prometheus (the repo's rule
+file) and InfluxDB 1.6 (netwatch's v1 writes) all listen on 127.0.0.1 there. Queries go through
+Namespace.call.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from typing import Any
 
 from tests.helpers.influxdb1 import InfluxDB1
 from tests.helpers.netns import Namespace, Netlab
-from tests.helpers.procs import Prometheus, http_get, repo_root, stop, wait_for
+from tests.helpers.procs import Prometheus, http_get, netwatch_bin, repo_root, stop, wait_for
 from tests.helpers.snmpsim import SNMPSIM, shared_dir
 
 SNMP_PORT = 1161
@@ -149,8 +148,8 @@ class Stack:
         env = {**os.environ, "NW_TEST_COMMUNITY": RECORDING}
         log = open(self.work / "netwatch.log", "w")  # noqa: SIM115 (closed with the process)
         self.netwatch = ns.popen(
-            sys.executable, "-m", "tests.helpers.nwrun", str(config),
-            cwd=repo_root(), env=env, stdout=log, stderr=subprocess.STDOUT,
+            netwatch_bin(), "run", "--config", str(config), "--log-level", "warning",
+            env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         wait_for(
             lambda: ns.call(http_get, f"{self.url}/readyz", 1.0)[0] == 200, 30, "netwatch ready"
