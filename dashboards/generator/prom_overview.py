@@ -168,8 +168,8 @@ def worst(title: str, expr: str, unit: str, value_name: str) -> table.Panel:
 def open_alerts() -> table.Panel:
     return (
         table.Panel()
-        .title("Open alerts")
-        .description("Alerts of the netwatch rule set firing in Prometheus now.")
+        .title("Open alerts (Prometheus rules)")
+        .description("Alerts of rules/netwatch.rules.yml firing in Prometheus now.")
         .datasource(PROM_DS)
         .with_target(pq('ALERTS{alertstate="firing"}', instant=True, table=True))
         .with_transformation(
@@ -186,7 +186,37 @@ def open_alerts() -> table.Panel:
         .unit("none")
         .no_value("No alert is firing")
         .height(8)
-        .span(24)
+        .span(12)
+    )
+
+
+def engine_alerts() -> table.Panel:
+    expr = "netwatch_alert_active == 1"
+    return (
+        table.Panel()
+        .title("Open alerts (netwatch)")
+        .description(
+            "Alerts netwatch's own engine holds open (after hold-downs); notified=false while "
+            "held back by a broken parent, maintenance, a silence or flapping."
+        )
+        .datasource(PROM_DS)
+        .with_target(pq(expr, instant=True, table=True))
+        .with_transformation(
+            organize(
+                {
+                    "alertname": "Alert",
+                    "severity": "Severity",
+                    "village": "Village",
+                    "device": "Device",
+                    "notified": "Notified",
+                },
+                ["Time", "Value", "__name__", "district", "instance", "job"],
+            )
+        )
+        .unit("none")
+        .no_value("No alert is open")
+        .height(8)
+        .span(12)
     )
 
 
@@ -238,5 +268,6 @@ def build() -> dash.Dashboard:
         )
         .with_panel(worst("Worst villages by packet loss", loss, "percentunit", "Loss"))
         .with_panel(worst("Worst villages by latency", rtt, "s", "Mean RTT"))
+        .with_panel(engine_alerts())
         .with_panel(open_alerts())
     )
