@@ -37,7 +37,7 @@ settings:
   listen: 127.0.0.1:{port}
   ping: {{interval: 1s, count: 5, spacing: 50ms, timeout: 400ms}}
   snmp: {{interval: 2s, timeout: 1s, retries: 0}}
-  alerting: {{db_path: "{spool}/alerts.sqlite3"}}  # in the temp dir, not the working dir
+  alerting: {{db_path: "{alerts}"}}  # in the temp dir, not the working directory
   influxdb: {{url: "http://127.0.0.1:{influx_port}", bucket: netwatch, mode: v1,
     spool_dir: "{spool}", flush_interval: 200ms}}
 credentials:
@@ -144,6 +144,7 @@ class Stack:
                 port=self.port,
                 influx_port=self.influx.port,
                 spool=self.work / "spool",
+                alerts=self.work / "alerts.sqlite3",
                 snmp_port=SNMP_PORT,
             )
         )
