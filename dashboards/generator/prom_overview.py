@@ -7,6 +7,7 @@ from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.builders import geomap, stat, table
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
+from grafana_foundation_sdk.models import geomap as gm
 
 from dashboards.generator.common import (
     PROM_DS,
@@ -70,6 +71,7 @@ def villages_map() -> geomap.Panel:
         .view(geomap.MapViewConfig().id("coords").lat(-8).lon(114).zoom(9))
         .basemap(cb.MapLayerOptions().type("default").name("Basemap"))
         .layers([layer])
+        .tooltip(geomap.TooltipOptions().mode(gm.TooltipMode.DETAILS))
         .unit("none")
         .mappings(state_mappings())
         .thresholds(state_thresholds())
