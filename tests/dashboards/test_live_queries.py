@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 
 from tests.helpers import grafana
 from tests.helpers.dashboard_stack import (
+    RECORDING,
     SNMP_DEVICE,
     SNMP_DISTRICT,
     SNMP_VILLAGE,
@@ -22,6 +23,7 @@ from tests.helpers.dashboard_stack import (
     Stack,
 )
 from tests.helpers.procs import repo_root, wait_for
+from tests.helpers.snmpsim import parse_snmprec, shared_dir
 
 # What Grafana would send: short windows, as the stack's history is seconds long.
 PROM_VARS = {
@@ -168,6 +170,26 @@ def test_worst_loss_table_puts_the_cut_village_first(live: Stack) -> None:
     rows = live.query(grafana.substitute(q.text, {**PROM_VARS, "__range": "20s"}))
     worst = max(rows, key=lambda r: float(r["value"][1]))
     assert worst["metric"]["village_name"] == "Sumberagung"  # its router is cut: half the echoes
+
+
+def test_snmp_panels_show_the_recordings_values(live: Stack) -> None:
+    """Clients, optical power and uptime panels against the MikroTik recording's own values."""
+    rec = {
+        ".".join(map(str, oid)): value
+        for oid, _tag, value in parse_snmprec(shared_dir() / "snmprec" / f"{RECORDING}.snmprec")
+    }
+    clients = sum(v for k, v in rec.items() if k.startswith("1.3.6.1.4.1.14988.1.1.1.3.1.6."))
+    rx_dbm = rec["1.3.6.1.4.1.14988.1.1.19.1.1.10.25"] / 1000  # mtxrOpticalRxPower, 0.001 dBm
+    uptime = rec["1.3.6.1.2.1.1.3.0"] / 100  # sysUpTime ticks
+
+    def value(title: str, ref: str = "A") -> float:
+        q = next(q for q in PROM_QUERIES if q.panel == title and q.ref == ref)
+        (series,) = live.query(grafana.substitute(q.text, PROM_VARS))
+        return float(series["value"][1])
+
+    assert value("Wi-Fi clients") == clients == 11
+    assert value("Optical power") == pytest.approx(rx_dbm) == -5.673
+    assert value("Uptime") == pytest.approx(uptime, abs=1)
 
 
 @pytest.mark.parametrize("dashboard,var", grafana.variables("prometheus"), ids=lambda v: str(v))
