@@ -27,9 +27,10 @@ def build_app(
     registry = build_registry(runtime.state, chosen)
     state_collector = StateCollector(runtime.state, chosen)
 
-    def render_fast() -> bytes:
+    def render_fast() -> bytearray:
         body = render_text(state_collector.collect())
-        return body.encode() + generate_latest(telemetry.REGISTRY)
+        body += generate_latest(telemetry.REGISTRY)
+        return body
 
     async def metrics(request: web.Request) -> web.Response:
         encoder, content_type = choose_encoder(request.headers.get("Accept", ""))

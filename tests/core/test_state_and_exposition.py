@@ -122,7 +122,7 @@ def test_fast_text_encoder_matches_client_python() -> None:
 
     reg = CollectorRegistry(auto_describe=False)
     reg.register(Fixed())
-    ours = list(text_string_to_metric_families(render_text(families)))
+    ours = list(text_string_to_metric_families(render_text(families).decode()))
     theirs = list(text_string_to_metric_families(generate_latest(reg).decode()))
     assert [(f.name, f.type, f.documentation) for f in ours] == [
         (f.name, f.type, f.documentation) for f in theirs

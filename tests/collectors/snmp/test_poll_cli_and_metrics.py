@@ -81,7 +81,7 @@ def test_families_pass_promtool_and_carry_recorded_values(recordings_agent, reco
     # The service renders state families with its lean encoder: same samples as client_python.
     lean = {
         (s.name, tuple(sorted(s.labels.items())), s.value)
-        for fam in text_string_to_metric_families(render_text(families(state)))
+        for fam in text_string_to_metric_families(render_text(families(state)).decode())
         for s in fam.samples
     }
     reference = {
