@@ -289,6 +289,16 @@ def test_influx_map_rows_carry_states_and_coordinates(live: Stack) -> None:
     assert got["35.10.01.2001"]["longitude"] == pytest.approx(113.904168)
 
 
+def test_influx_wifi_up_follows_the_scenario(live: Stack) -> None:
+    # The field the InfluxDB uptime panels average: 0 only for the village whose router is cut.
+    q = 'SELECT last("wifi_up") FROM "netwatch_village" WHERE time > now() - 1m GROUP BY "village"'
+    series = live.influxql(q)["results"][0]["series"]
+    got = {s["tags"]["village"]: s["values"][-1][1] for s in series}
+    assert {v: got[v] for v in VILLAGE_STATES} == {
+        v: 0 if state == "down" else 1 for v, state in VILLAGE_STATES.items()
+    }
+
+
 @pytest.mark.parametrize("dashboard,var", grafana.variables("influxdb"), ids=lambda v: str(v))
 def test_influx_variable_lists_options(live: Stack, dashboard: str, var: dict) -> None:
     query = grafana.substitute(var["query"], INFLUX_VARS)
