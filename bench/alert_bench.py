@@ -282,10 +282,9 @@ def med(xs: list[float]) -> str:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    from netwatch.collectors.icmp import Pinger
-
     from netwatch.alerting.service import AlertService
     from netwatch.alerting.traceroute import last_hop_text
+    from netwatch.collectors.icmp import Pinger
     from netwatch.scheduler import Scheduler
     from netwatch.state import State
     from tests.helpers.village_lab import PingCollector

@@ -284,6 +284,7 @@ class AlertingSettings:
     degraded_rtt: float = 0.3  # seconds: mean RTT over degraded_rounds above this
     degraded_rounds: int = 10  # rounds averaged for "sustained"
     degraded_for: float = 60.0  # seconds a degraded state must last before its warning
+
     traceroute: bool = True  # locate the path break when a village router goes down
     traceroute_max_hops: int = 16
     traceroute_timeout: float = 1.0  # seconds waiting for the hops' answers (one try)

@@ -132,6 +132,12 @@ class PointBuilder:
                 + ("" if code_num is None else f"status_code={code_num}i,")
                 + f"devices={len(devices)}i,devices_up={up}i"
             )
+            # wifi_up (as netwatch_village_wifi_up) lets InfluxQL take uptime as mean("wifi_up");
+            # coordinates feed the Geomap panel of the InfluxDB overview dashboard.
+            if status is not VillageStatus.UNKNOWN:
+                fields += f",wifi_up={0 if status is VillageStatus.DOWN else 1}i"
+            if village.lat is not None and village.lon is not None:
+                fields += f",latitude={village.lat:.6f},longitude={village.lon:.6f}"
             yield f"{head} {fields} {ts}"
 
     def alerts(self, alerts: Iterable[object], now: float) -> Iterator[str]:

@@ -6,12 +6,12 @@ import shutil
 import subprocess
 
 import pytest
-from netwatch.exporters import prometheus as prom
-from netwatch.exporters import prometheus_alerts
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
 
+from netwatch.exporters import prometheus as prom
+from netwatch.exporters import prometheus_alerts
 from netwatch.state import State
 from tests.alerting.test_engine import make, with_down
 

@@ -27,9 +27,8 @@ from tests.helpers.village_lab import District, PingCollector
 
 
 async def main(cfg: dict) -> None:
-    from netwatch.collectors.icmp import Pinger
-
     from netwatch.alerting.service import AlertService
+    from netwatch.collectors.icmp import Pinger
 
     notify = NotificationSettings(
         contacts=(ContactList("oncall", webhook=(WebhookTarget(cfg["webhook"]),)),),

@@ -123,9 +123,8 @@ async def monitoring(
     district: District, inventory: Inventory, traceroute: bool = True
 ) -> AsyncIterator[AlertService]:
     """Scheduler + pinger (in core) + alert service running on inventory until exit."""
-    from netwatch.collectors.icmp import Pinger
-
     from netwatch.alerting.traceroute import last_hop_text
+    from netwatch.collectors.icmp import Pinger
 
     pinger = district.core.call(Pinger.open)
     state = State(inventory)

@@ -1,0 +1,1 @@
+"""Grafana dashboards: generated JSON, its generator and provisioning files (not installed)."""

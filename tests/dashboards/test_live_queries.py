@@ -1,0 +1,329 @@
+"""Every dashboard query and every rule runs live: netwatch watching a simulated network, scraped
+by Prometheus (the repo's rules loaded) and writing to InfluxDB 1.6, with the Grafana variables
+substituted. Each must return data of the expected shape; expectations come from the scenario
+(which villages the test cut off), the recording and the dashboards' own legends and columns.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from tests.helpers import grafana
+from tests.helpers.dashboard_stack import (
+    RECORDING,
+    SNMP_DEVICE,
+    SNMP_DISTRICT,
+    SNMP_VILLAGE,
+    VILLAGE_STATES,
+    Stack,
+)
+from tests.helpers.procs import repo_root, wait_for
+from tests.helpers.snmpsim import parse_snmprec, shared_dir
+
+# What Grafana would send: short windows, as the stack's history is seconds long.
+PROM_VARS = {
+    "__rate_interval": "10s",
+    "__interval": "1s",
+    "__range": "1h",
+    "district": SNMP_DISTRICT,
+    "village": SNMP_VILLAGE,
+    "device": SNMP_DEVICE,
+    "job": "netwatch",
+}
+INFLUX_VARS = {
+    "timeFilter": "time > now() - 1h",
+    "__interval": "1s",
+    "district": SNMP_DISTRICT,
+    "village": SNMP_VILLAGE,
+}
+STATE_CODE = {"unknown": 0, "up": 1, "degraded": 2, "down": 3}
+PROM_QUERIES = grafana.queries("prometheus")
+INFLUX_QUERIES = grafana.queries("influxdb")
+OPEN_ALERTS = [q for q in PROM_QUERIES if "ALERTS" in q.text]
+# Labels docs/metrics.md gives only "per vendor": a legend may name them, a series may lack them.
+PER_VENDOR_LABELS = {"onu"}
+# An alert names a village or a device, rarely both (Prometheus drops empty labels).
+ALERT_LABELS = {"village", "device"}
+
+
+def rule_exprs() -> list[tuple[str, str]]:
+    text = (repo_root() / "rules" / "netwatch.rules.yml").read_text(encoding="utf-8")
+    rules = YAML(typ="safe").load(text)
+    return [(r.get("record") or r["alert"], r["expr"]) for g in rules["groups"] for r in g["rules"]]
+
+
+@pytest.fixture(scope="module")
+def live(stack: Stack) -> Stack:
+    """The stack once it has the history every query needs (rates, rules, SNMP, InfluxDB)."""
+
+    def settled() -> bool:
+        states = {
+            r["metric"]["village"]: r["metric"]["status"]
+            for r in stack.query("netwatch_village_status == 1")
+        }
+        enough = stack.query('count_over_time(up{job="netwatch"}[15s]) >= 12')
+        rules = stack.query("regency:netwatch_village_wifi_up:avg_over_time_30d")
+        rate = stack.query(
+            f'rate(netwatch_snmp_interface_receive_bytes_total{{device="{SNMP_DEVICE}"}}[10s])'
+        )
+        bits = stack.influxql('SELECT count("in_bits_per_second") FROM "netwatch_interface"')
+        return (
+            all(states.get(v) == s for v, s in VILLAGE_STATES.items())
+            and bool(enough and rules and rate)
+            and "series" in bits["results"][0]
+        )
+
+    wait_for(settled, 60, "the stack to settle (states, 12 s of scrapes, rules, SNMP rates)", 1)
+    return stack
+
+
+def exported(stack: Stack) -> set[str]:
+    names = set()
+    for line in stack.metrics_text().splitlines():
+        if line.startswith("# TYPE "):
+            name = line.split()[2]
+            names |= {name, f"{name}_total", f"{name}_bucket", f"{name}_count", f"{name}_sum"}
+    return names
+
+
+def source_metrics(expr: str) -> set[str]:
+    """netwatch metrics an expression reads, through the recording rules it uses."""
+    records = {name: e for name, e in rule_exprs() if ":" in name}
+    out: set[str] = set()
+    for name in grafana.promql_metrics(expr):
+        if name in records:
+            out |= source_metrics(records[name])
+        elif name.startswith("netwatch_"):
+            out.add(name)
+    return out
+
+
+def skip_unless_exported(stack: Stack, expr: str) -> None:
+    """Skip a query whose netwatch metrics this build's `netwatch run` does not export at all."""
+    missing = source_metrics(expr) - exported(stack)
+    if missing:
+        pytest.skip(f"netwatch run does not export {sorted(missing)} in this build (not wired)")
+
+
+def legend_labels(legend: str) -> set[str]:
+    return set(re.findall(r"\{\{\s*(\w+)\s*\}\}", legend))
+
+
+def panel(q: grafana.Query) -> dict[str, Any]:
+    model = grafana.load(grafana.DASHBOARDS / q.dashboard)
+    return next(p for p in grafana.panels(model) if p.get("title") == q.panel)
+
+
+def target(q: grafana.Query) -> dict[str, Any]:
+    return next(t for t in panel(q)["targets"] if t["refId"] == q.ref)
+
+
+@pytest.mark.parametrize("q", [q for q in PROM_QUERIES if q not in OPEN_ALERTS], ids=lambda q: q.id)
+def test_prometheus_panel_query_returns_data(live: Stack, q: grafana.Query) -> None:
+    skip_unless_exported(live, q.text)
+    expr = grafana.substitute(q.text, PROM_VARS)
+    result = live.query(expr) if q.instant else live.query_range(expr, 20)
+    assert result, f"no data for {expr}"
+    # Grafana's legend and table columns need these labels on every series.
+    wanted = legend_labels(target(q).get("legendFormat", "")) - PER_VENDOR_LABELS
+    for t in panel(q).get("transformations", []):
+        if t["id"] == "organize":
+            wanted |= {k for k in t["options"]["renameByName"] if not k.startswith("Value")}
+    if "ALERTS" in expr or "netwatch_alert_active" in expr:
+        wanted -= ALERT_LABELS
+    for series in result:
+        labels = series["metric"]
+        assert wanted <= labels.keys(), (expr, labels)
+        for var in ("village", "device", "district", "job"):
+            if f"${var}" in q.text and var in labels:
+                assert labels[var] == PROM_VARS[var], (expr, labels)
+
+
+def test_geomap_places_every_village_with_its_state(live: Stack) -> None:
+    q = next(q for q in PROM_QUERIES if q.panel_type == "geomap")
+    got = {
+        r["metric"]["village"]: (r["metric"], float(r["value"][1]))
+        for r in live.query(grafana.substitute(q.text, PROM_VARS))
+    }
+    assert got.keys() == {*VILLAGE_STATES, "35.10.02.2002"}
+    for village, state in VILLAGE_STATES.items():
+        labels, code = got[village]
+        assert code == STATE_CODE[state], village
+        assert -9 < float(labels["latitude"]) < -8 and 113 < float(labels["longitude"]) < 115
+    assert got["35.10.01.2001"][0]["latitude"] == "-8.498369"  # as written in the config
+
+
+def test_village_counts_match_the_scenario(live: Stack) -> None:
+    q = next(q for q in PROM_QUERIES if q.panel == "Villages by state")
+    counts = {r["metric"]["status"]: float(r["value"][1]) for r in live.query(q.text)}
+    assert counts["degraded"] == 1 and counts["down"] == 1
+    assert counts["up"] + counts["down"] + counts["degraded"] + counts["unknown"] == 5
+
+
+def test_worst_loss_table_puts_the_cut_village_first(live: Stack) -> None:
+    q = next(q for q in PROM_QUERIES if q.panel == "Worst villages by packet loss")
+    rows = live.query(grafana.substitute(q.text, {**PROM_VARS, "__range": "20s"}))
+    worst = max(rows, key=lambda r: float(r["value"][1]))
+    assert worst["metric"]["village_name"] == "Sumberagung"  # its router is cut: half the echoes
+
+
+def test_snmp_panels_show_the_recordings_values(live: Stack) -> None:
+    """Clients, optical power and uptime panels against the MikroTik recording's own values."""
+    rec = {
+        ".".join(map(str, oid)): value
+        for oid, _tag, value in parse_snmprec(shared_dir() / "snmprec" / f"{RECORDING}.snmprec")
+    }
+    clients = sum(v for k, v in rec.items() if k.startswith("1.3.6.1.4.1.14988.1.1.1.3.1.6."))
+    rx_dbm = rec["1.3.6.1.4.1.14988.1.1.19.1.1.10.25"] / 1000  # mtxrOpticalRxPower, 0.001 dBm
+    uptime = rec["1.3.6.1.2.1.1.3.0"] / 100  # sysUpTime ticks
+
+    def value(title: str, ref: str = "A") -> float:
+        q = next(q for q in PROM_QUERIES if q.panel == title and q.ref == ref)
+        (series,) = live.query(grafana.substitute(q.text, PROM_VARS))
+        return float(series["value"][1])
+
+    assert value("Wi-Fi clients") == clients == 11
+    assert value("Optical power") == pytest.approx(rx_dbm) == -5.673
+    assert value("Uptime") == pytest.approx(uptime, abs=1)
+
+
+@pytest.mark.parametrize("dashboard,var", grafana.variables("prometheus"), ids=lambda v: str(v))
+def test_prometheus_variable_lists_options(live: Stack, dashboard: str, var: dict) -> None:
+    query = grafana.substitute(var["query"], PROM_VARS)
+    m = re.fullmatch(r"label_values\((.+), (\w+)\)", query)
+    if m:
+        options = [(v, v) for v in live.label_values(m.group(2), m.group(1))]
+    else:
+        inner = re.fullmatch(r"query_result\((.+)\)", query)
+        assert inner, query
+        lines = []
+        for r in live.query(inner.group(1)):
+            labels = {k: v for k, v in r["metric"].items() if k != "__name__"}
+            body = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+            lines.append(f"{r['metric'].get('__name__', '')}{{{body}}} {r['value'][1]}")
+        options = grafana.regex_options(var.get("regex", ""), lines)
+    expected = {
+        "district": {("Pesanggaran", "35.10.01"), ("Bangorejo", "35.10.02")},
+        "village": {
+            ("Sarongan", "35.10.01.2001"),
+            ("Pesanggaran", "35.10.01.2002"),
+            ("Sumberagung", "35.10.01.2004"),
+        },
+        "job": {("netwatch", "netwatch")},
+    }
+    if var["name"] == "device":
+        assert (SNMP_DEVICE, SNMP_DEVICE) in options and ("bangorejo-pop",) * 2 not in options
+        assert len(options) == 8  # the district's POP and its villages' 7 devices
+    else:
+        assert set(options) == expected[var["name"]], options
+
+
+@pytest.mark.parametrize("name,expr", rule_exprs(), ids=lambda v: str(v)[:60])
+def test_rule_expression_runs(live: Stack, name: str, expr: str) -> None:
+    skip_unless_exported(live, expr)
+    quiet = {  # alerts this network must not fire (no POP is cut); they fire in rules/tests/*.yml
+        "NetwatchDown", "NetwatchAbsent", "NetwatchCollectionFailing", "NetwatchCollectionStalled",
+        "NetwatchSnmpPollFailing", "NetwatchNotificationsStuck", "NetwatchInfluxdbWritesFailing",
+        "NetwatchInfluxdbPointsDropped", "NetwatchAlertEngineErrors", "UpstreamDown",
+    }  # fmt: skip
+    if name in quiet:
+        assert live.query(expr) == [], name
+        return
+    # The alert engine's village alerts come after its hold-downs: allow them a little time.
+    result = wait_for(lambda: live.query(expr), 30, f"{name} to return data ({expr})", 0.5)
+    if name.startswith("village:"):
+        assert {r["metric"]["village"] for r in result} == {*VILLAGE_STATES, "35.10.02.2002"}
+    if name.startswith("district:"):
+        assert {r["metric"]["district"] for r in result} == {"35.10.01", "35.10.02"}
+    if name == "district:netwatch_village_wifi_up:avg":
+        values = {r["metric"]["district"]: float(r["value"][1]) for r in result}
+        assert values["35.10.01"] == pytest.approx(2 / 3)  # Sumberagung down, the rest serving
+
+
+@pytest.mark.parametrize("q", INFLUX_QUERIES, ids=lambda q: q.id)
+def test_influxql_panel_query_returns_data(live: Stack, q: grafana.Query) -> None:
+    query = grafana.substitute(q.text, INFLUX_VARS)
+    if '"netwatch_alert"' in query:
+        skip_unless_exported(live, "netwatch_alert_active")  # the engine's alerts
+
+        def written() -> bool:
+            shown = live.influxql('SHOW MEASUREMENTS WITH MEASUREMENT = "netwatch_alert"')
+            return bool(shown["results"][0].get("series"))
+
+        if not written():
+            pytest.skip("this build writes no netwatch_alert points (state.alerts not wired)")
+    answer = live.influxql(query)
+    result = answer["results"][0]
+    assert "error" not in result, (query, result)
+    assert result.get("series"), f"no data for {query}"
+    for series in result["series"]:
+        tags = series.get("tags", {})
+        for tag in (
+            re.findall(r"GROUP BY (.*?)(?: fill|$)", query)[0].split(", ")
+            if "GROUP BY" in query
+            else []
+        ):
+            tag = tag.strip('"')
+            if not tag.startswith("time("):
+                assert tag in tags, (query, tags)
+        if "'$village'" in q.text:
+            assert tags.get("village", SNMP_VILLAGE) == SNMP_VILLAGE
+        assert any(v is not None for row in series["values"] for v in row[1:]), series
+
+
+def test_influx_map_rows_carry_states_and_coordinates(live: Stack) -> None:
+    q = next(q for q in INFLUX_QUERIES if q.panel_type == "geomap")
+    series = live.influxql(grafana.substitute(q.text, INFLUX_VARS))["results"][0]["series"]
+    got = {}
+    for s in series:
+        row = dict(zip(s["columns"], s["values"][-1], strict=True))
+        got[s["tags"]["village"]] = row
+    for village, state in VILLAGE_STATES.items():
+        assert got[village]["state"] == STATE_CODE[state], village
+    assert got["35.10.01.2001"]["latitude"] == pytest.approx(-8.498369)
+    assert got["35.10.01.2001"]["longitude"] == pytest.approx(113.904168)
+
+
+def test_influx_wifi_up_follows_the_scenario(live: Stack) -> None:
+    # The field the InfluxDB uptime panels average: 0 only for the village whose router is cut.
+    q = 'SELECT last("wifi_up") FROM "netwatch_village" WHERE time > now() - 1m GROUP BY "village"'
+    series = live.influxql(q)["results"][0]["series"]
+    got = {s["tags"]["village"]: s["values"][-1][1] for s in series}
+    assert {v: got[v] for v in VILLAGE_STATES} == {
+        v: 0 if state == "down" else 1 for v, state in VILLAGE_STATES.items()
+    }
+
+
+@pytest.mark.parametrize("dashboard,var", grafana.variables("influxdb"), ids=lambda v: str(v))
+def test_influx_variable_lists_options(live: Stack, dashboard: str, var: dict) -> None:
+    query = grafana.substitute(var["query"], INFLUX_VARS)
+    series = live.influxql(query)["results"][0]["series"]
+    values = {v[1] for s in series for v in s["values"]}
+    expected = {
+        "district": {"35.10.01", "35.10.02"},
+        "village": {"35.10.01.2001", "35.10.01.2002", "35.10.01.2004"},
+    }
+    assert values == expected[var["name"]]
+
+
+def test_open_alerts_panel_and_netwatch_down_alert(live: Stack) -> None:
+    """Last: stop netwatch; NetwatchDown fires (`for` shortened); the Open alerts panel lists it."""
+    assert len(OPEN_ALERTS) == 1
+    live.stop_netwatch()
+
+    def firing() -> list[dict[str, Any]]:
+        return live.query(OPEN_ALERTS[0].text)
+
+    def down_listed() -> list[dict[str, Any]]:
+        rows = firing()
+        return rows if any(r["metric"]["alertname"] == "NetwatchDown" for r in rows) else []
+
+    rows = wait_for(down_listed, 30, "ALERTS to list NetwatchDown", 0.5)
+    down = next(r for r in rows if r["metric"]["alertname"] == "NetwatchDown")
+    assert down["metric"]["severity"] == "critical" and down["metric"]["job"] == "netwatch"
+    time.sleep(0)  # nothing else to wait for: the stack fixture stops the rest
