@@ -28,6 +28,7 @@ from netwatch.alerting.rules import (
     ServiceState,
     Topology,
     Verdict,
+    lossy,
     upstream_verdict,
     village_verdict,
 )
@@ -42,6 +43,8 @@ VILLAGE_DEGRADED = "VillageWifiDegraded"
 UPSTREAM_DOWN = "UpstreamDown"
 UPSTREAM_DEGRADED = "UpstreamDegraded"
 DEGRADED_ALERTS = frozenset({VILLAGE_DEGRADED, UPSTREAM_DEGRADED})
+HOLD_FACTOR = 0.5  # × degraded thresholds: a parent this lossy holds its children's warnings
+RESOLVE_FACTOR = 0.75  # × degraded thresholds: a degraded warning resolves below this
 
 Sink = Callable[[Notification], None]
 PollRequest = Callable[[str, str, str], None]
@@ -376,13 +379,17 @@ class Engine:
             trace_target=trace_target,
             now=now,
         )
+        d = verdict.details
+        calm = d.get("loss_ratio", 0.0) <= RESOLVE_FACTOR * self.settings.degraded_loss_ratio and (
+            d.get("rtt_seconds", 0.0) <= RESOLVE_FACTOR * self.settings.degraded_rtt
+        )
         self._reconcile(
             VILLAGE_DEGRADED,
             Severity.WARNING,
             base,
             verdict,
             want=verdict.state is ServiceState.DEGRADED,
-            may_resolve=settled and verdict.state is not ServiceState.DEGRADED,
+            may_resolve=settled and verdict.state is not ServiceState.DEGRADED and calm,
             trace_target=None,
             now=now,
         )
@@ -407,15 +414,19 @@ class Engine:
             now=now,
             affected=affected,
         )
-        if verdict.state is ServiceState.DEGRADED:
+        track = self.tracker.tracks.get(name)
+        # Hysteresis: half the threshold on a parent explains its children's loss, and its
+        # own warning ends only below three quarters of it (a window near the line flaps).
+        if track is not None and lossy(track, self.settings, HOLD_FACTOR):
             self.lossy_seen[name] = now
+        settled = track is not None and not lossy(track, self.settings, RESOLVE_FACTOR)
         self._reconcile(
             UPSTREAM_DEGRADED,
             Severity.WARNING,
             base,
             verdict,
             want=verdict.state is ServiceState.DEGRADED,
-            may_resolve=verdict.state is not ServiceState.DEGRADED,
+            may_resolve=verdict.state is not ServiceState.DEGRADED and settled,
             trace_target=None,
             now=now,
             affected=affected,

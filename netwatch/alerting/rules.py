@@ -190,13 +190,13 @@ def village_verdict(
     return Verdict(ServiceState.UP, details=details)
 
 
-def lossy(v: DeviceView, settings: AlertingSettings) -> str | None:
-    """`high_loss` / `high_rtt` when the sustained window says so (a full one), else None."""
+def lossy(v: DeviceView, settings: AlertingSettings, factor: float = 1.0) -> str | None:
+    """`high_loss` / `high_rtt` when the full sustained window exceeds factor × threshold."""
     if v.failing or v.samples < settings.degraded_rounds:
         return None
-    if (v.loss_avg or 0.0) > settings.degraded_loss_ratio:
+    if (v.loss_avg or 0.0) > factor * settings.degraded_loss_ratio:
         return "high_loss"
-    if (v.rtt_avg or 0.0) > settings.degraded_rtt:
+    if (v.rtt_avg or 0.0) > factor * settings.degraded_rtt:
         return "high_rtt"
     return None
 

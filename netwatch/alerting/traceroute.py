@@ -82,7 +82,8 @@ def _trace_once(address: str, max_hops: int, timeout: float) -> Path:
             continue
         if icmp.type == 0 and got.src == address:  # echo reply: the target
             reached_at = sent.ttl if reached_at is None else min(reached_at, sent.ttl)
-        elif icmp.type in (11, 3):  # time exceeded, unreachable
+        elif icmp.type in (11, 3) and got.src != src:  # time exceeded, unreachable
+            # (our own stack's "host unreachable", when the next hop's ARP fails, is hop 0)
             path.hops[sent.ttl] = got.src
     if reached_at is not None:
         path.reached = True

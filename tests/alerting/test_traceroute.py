@@ -46,3 +46,8 @@ def test_first_link_cut_breaks_at_hop_0():
         broken = district.core.call(trace, "127.101.1.2", 4, 0.3)
         assert not broken.reached and broken.hops == {}
         assert broken.describe() == "127.100.0.1 (hop 0)"  # core's own address on that link
+        # Once ARP for the POP has failed, core's own stack answers "host unreachable": still
+        # hop 0, not a hop of the path.
+        district.core.run("ip", "neigh", "flush", "dev", district.uplink.dev_a)
+        again = district.core.call(trace, "127.101.1.2", 2, 4.0, 1)  # past ARP's 3 s
+        assert again.describe() == "127.100.0.1 (hop 0)"
