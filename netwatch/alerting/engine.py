@@ -218,11 +218,15 @@ class Engine:
 
     def on_observation(self, device_state: Any, observation: Any) -> None:
         """State listener: apply a ping round to the hold-downs and ask for re-checks."""
-        result = getattr(observation, "result", None)
-        if result is None or not hasattr(result, "received"):
-            return  # not a ping round
         name = device_state.device.name
         if name not in self.inventory.devices:
+            return
+        result = getattr(observation, "result", None)
+        if result is None or not hasattr(result, "received"):
+            snmp = getattr(device_state, "snmp", None)
+            track = self.tracker.tracks.get(name)
+            if snmp is not None and track is not None:  # an SNMP poll: radios of an AP
+                track.radio_down = snmp.wifi_down() is True
             return
         try:
             self.observe(name, observation.time, result.sent, result.received, result.rtt_avg)

@@ -32,6 +32,23 @@ CAUSES: dict[str, dict[str, str]] = {
         "en": "village router down or hung",
     },
     "ap_down": {"id": "access point mati", "en": "access point down"},
+    "devices_down": {
+        "id": "sebagian perangkat desa mati",
+        "en": "some of the village's devices are down",
+    },
+    "device_down": {"id": "perangkat mati", "en": "device down"},
+    "radio_down": {
+        "id": "access point menjawab ping tetapi radio Wi-Fi-nya mati (SNMP)",
+        "en": "access point answers ping but its Wi-Fi radio is off (SNMP)",
+    },
+    "high_loss": {
+        "id": "banyak paket hilang di jalur ke desa",
+        "en": "heavy packet loss on the path to the village",
+    },
+    "high_rtt": {
+        "id": "latensi ke desa tinggi",
+        "en": "high latency to the village",
+    },
     "link_down": {
         "id": "link ke desa putus (kabel/radio)",
         "en": "link to the village broken (cable/radio)",

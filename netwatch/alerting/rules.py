@@ -35,6 +35,7 @@ class DeviceView:
     loss_avg: float | None = None  # mean echo loss over the sustained window
     rtt_avg: float | None = None  # seconds
     samples: int = 0  # rounds in the sustained window
+    radio_down: bool = False  # SNMP: an AP whose enabled radios are all oper-down
 
 
 @dataclass(slots=True)
@@ -144,7 +145,10 @@ def village_verdict(
     def down(names: list[str]) -> list[str]:
         return [n for n in names if views[n].confirmed_up is False]
 
-    r_down, a_down, all_down = down(routers), down(aps), down(watched)
+    # An AP that answers ping with every radio off serves no Wi-Fi: down for the rules.
+    radio_off = [n for n in aps if views[n].confirmed_up and views[n].radio_down]
+    r_down, a_down = down(routers), down(aps) + radio_off
+    all_down = down(watched) + radio_off
     cause: str | None = None
     rule = settings.village_down_when
     if rule == "all_devices":
@@ -154,7 +158,7 @@ def village_verdict(
         if r_down:
             cause = "router_down"
         elif rule == "router_or_all_aps" and aps and len(a_down) == len(aps):
-            cause = "ap_down"
+            cause = "radio_down" if a_down == radio_off else "ap_down"
         elif not routers and not aps and len(all_down) == len(watched):
             cause = "all_devices_down"
     if cause is not None:
@@ -173,7 +177,8 @@ def village_verdict(
     if any(views[n].confirmed_up is None for n in routers + aps):
         return Verdict(ServiceState.UNKNOWN, down_devices=tuple(all_down))
     if all_down:
-        return Verdict(ServiceState.DEGRADED, "devices_down", tuple(all_down))
+        cause = "radio_down" if all_down == radio_off else "devices_down"
+        return Verdict(ServiceState.DEGRADED, cause, tuple(all_down))
     worst_loss = 0.0
     worst_rtt = 0.0
     for n in watched:

@@ -329,3 +329,39 @@ def test_loss_hovering_at_the_threshold_does_not_flap(tmp_path):
     assert h.events() == [("firing", "UpstreamDegraded")]
     rounds(20, lambda i: 5)
     assert h.events() == [("firing", "UpstreamDegraded"), ("resolved", "UpstreamDegraded")]
+
+
+def _radio_poll(state, device: str, at: float, radio_up: bool):
+    """A real SnmpObservation through State: wlan1 (ieee80211) up or down, ether1 up."""
+    from netwatch.observations import SnmpInterface, SnmpObservation
+
+    obs = SnmpObservation(
+        device=device,
+        time=at,
+        uptime_ticks=1000,
+        interfaces=[
+            SnmpInterface(1, "ether1", if_type=6, admin_status=1, oper_status=1),
+            SnmpInterface(
+                2, "wlan1", if_type=71, admin_status=1, oper_status=1 if radio_up else 2, radio=True
+            ),
+        ],
+    )
+    state.record(obs)
+
+
+def test_ap_answering_ping_with_its_radio_off_takes_the_village_down(tmp_path):
+    """Issue 4, item 1: APs "and their radios, where SNMP gives them"."""
+    from netwatch.state import State
+
+    h = make(tmp_path)
+    state = State(h.inventory)
+    state.add_listener(h.engine.on_observation)
+    ap = "ap-1-1-1"  # the only AP of V1: radio off = no Wi-Fi in the village
+    _radio_poll(state, ap, h.clock.t, radio_up=False)
+    h.rounds(all_up(h), 3)  # it still answers every ping
+    assert h.events() == [("firing", "VillageWifiDown")]
+    n = h.outbox()[0]
+    assert (n["alert"]["cause"], n["alert"]["down_devices"]) == ("radio_down", [ap])
+    _radio_poll(state, ap, h.clock.t, radio_up=True)
+    h.rounds(all_up(h), 2)
+    assert h.events() == [("firing", "VillageWifiDown"), ("resolved", "VillageWifiDown")]
