@@ -166,13 +166,14 @@ class Runtime:
 
     async def stop(self) -> None:
         self.ready = False
+        # Collection stops first, so no observation reaches a part already stopped.
+        if self.scheduler is not None:
+            await self.scheduler.shutdown()
         for stop in reversed(self._extra_stops):
             try:
                 await stop()
             except Exception:
                 log.exception("stopping %s failed", stop)
-        if self.scheduler is not None:
-            await self.scheduler.shutdown()
         if self._pinger is not None:
             self._unregister_icmp()
             self._pinger.close()
