@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.builders import prometheus as prom
 from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
@@ -156,3 +158,30 @@ def query_variable(
     if regex:
         var = var.regex(regex)
     return var
+
+
+def village_markers(color_field: str) -> cb.MapLayerOptions:
+    """The villages' Geomap layer: a marker at each village's coordinates, coloured by state."""
+    return (
+        cb.MapLayerOptions()
+        .type("markers")
+        .name("Villages")
+        .location(
+            cb.FrameGeometrySource()
+            .mode(cm.FrameGeometrySourceMode.COORDS)
+            .latitude("latitude")
+            .longitude("longitude")
+        )
+        .config(
+            {
+                "showLegend": True,
+                "style": {
+                    "color": {"field": color_field, "fixed": "dark-green"},
+                    "size": {"fixed": 6, "min": 4, "max": 12},
+                    "symbol": {"fixed": "img/icons/marker/circle.svg", "mode": "fixed"},
+                    "opacity": 0.8,
+                },
+            }
+        )
+        .tooltip(True)
+    )

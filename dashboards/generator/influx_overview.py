@@ -5,7 +5,6 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.builders import geomap, stat, table
-from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models import geomap as gm
 
@@ -17,6 +16,7 @@ from dashboards.generator.common import (
     state_thresholds,
     transform,
     uptime_thresholds,
+    village_markers,
 )
 from dashboards.generator.influxql import InfluxQL
 
@@ -51,29 +51,7 @@ TAG_COLUMNS = {"village_name": "Village", "district_name": "District", "village"
 
 
 def villages_map() -> geomap.Panel:
-    layer = (
-        cb.MapLayerOptions()
-        .type("markers")
-        .name("Villages")
-        .location(
-            cb.FrameGeometrySource()
-            .mode(cm.FrameGeometrySourceMode.COORDS)
-            .latitude("latitude")
-            .longitude("longitude")
-        )
-        .config(
-            {
-                "showLegend": True,
-                "style": {
-                    "color": {"field": "state", "fixed": "dark-green"},
-                    "size": {"fixed": 6, "min": 4, "max": 12},
-                    "symbol": {"fixed": "img/icons/marker/circle.svg", "mode": "fixed"},
-                    "opacity": 0.8,
-                },
-            }
-        )
-        .tooltip(True)
-    )
+    layer = village_markers("state")
     return (
         geomap.Panel()
         .title("Villages by Wi-Fi state")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.builders import geomap, stat, table
-from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models import geomap as gm
 
@@ -19,6 +18,7 @@ from dashboards.generator.common import (
     state_thresholds,
     transform,
     uptime_thresholds,
+    village_markers,
 )
 
 UID = "netwatch-overview"
@@ -28,29 +28,7 @@ NAMES = "on (village) group_left (village_name, district_name) netwatch_village_
 def villages_map() -> geomap.Panel:
     """Every village at its coordinates, coloured by state (the village info metric's labels)."""
     expr = f"netwatch_village_info * on (village) group_left () {prom_state_code()}"
-    layer = (
-        cb.MapLayerOptions()
-        .type("markers")
-        .name("Villages")
-        .location(
-            cb.FrameGeometrySource()
-            .mode(cm.FrameGeometrySourceMode.COORDS)
-            .latitude("latitude")
-            .longitude("longitude")
-        )
-        .config(
-            {
-                "showLegend": True,
-                "style": {
-                    "color": {"field": "Value", "fixed": "dark-green"},
-                    "size": {"fixed": 6, "min": 4, "max": 12},
-                    "symbol": {"fixed": "img/icons/marker/circle.svg", "mode": "fixed"},
-                    "opacity": 0.8,
-                },
-            }
-        )
-        .tooltip(True)
-    )
+    layer = village_markers("Value")
     return (
         geomap.Panel()
         .title("Villages by Wi-Fi state")
