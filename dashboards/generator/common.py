@@ -6,10 +6,12 @@ from typing import Any
 
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as dash
+from grafana_foundation_sdk.builders import geomap
 from grafana_foundation_sdk.builders import prometheus as prom
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
+from grafana_foundation_sdk.models import geomap as gm
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
 PROM_DS = DataSourceRef(type_val="prometheus", uid="${datasource}")
@@ -158,6 +160,22 @@ def query_variable(
     if regex:
         var = var.regex(regex)
     return var
+
+
+def village_map(panel: geomap.Panel, color_field: str) -> geomap.Panel:
+    """The regency view of a villages Geomap: markers coloured by state, over Banyuwangi."""
+    return (
+        panel.view(geomap.MapViewConfig().id("coords").lat(-8).lon(114).zoom(9))
+        .basemap(cb.MapLayerOptions().type("default").name("Basemap"))
+        .layers([village_markers(color_field)])
+        .tooltip(geomap.TooltipOptions().mode(gm.TooltipMode.DETAILS))
+        .unit("none")
+        .mappings(state_mappings())
+        .thresholds(state_thresholds())
+        .color_scheme(dash.FieldColor().mode(dm.FieldColorModeId.THRESHOLDS))
+        .height(14)
+        .span(14)
+    )
 
 
 def village_markers(color_field: str) -> cb.MapLayerOptions:

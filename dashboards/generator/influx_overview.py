@@ -6,7 +6,6 @@ from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.builders import geomap, stat, table
 from grafana_foundation_sdk.models import dashboard as dm
-from grafana_foundation_sdk.models import geomap as gm
 
 from dashboards.generator.common import (
     INFLUX_DS,
@@ -16,7 +15,7 @@ from dashboards.generator.common import (
     state_thresholds,
     transform,
     uptime_thresholds,
-    village_markers,
+    village_map,
 )
 from dashboards.generator.influxql import InfluxQL
 
@@ -51,25 +50,15 @@ TAG_COLUMNS = {"village_name": "Village", "district_name": "District", "village"
 
 
 def villages_map() -> geomap.Panel:
-    layer = village_markers("state")
-    return (
+    panel = (
         geomap.Panel()
         .title("Villages by Wi-Fi state")
         .description("Each village at its coordinates; green up, orange degraded, red down.")
         .datasource(INFLUX_DS)
         .with_target(InfluxQL(LATEST_VILLAGES, table=True))
         .with_transformation(MERGE)
-        .view(geomap.MapViewConfig().id("coords").lat(-8).lon(114).zoom(9))
-        .basemap(cb.MapLayerOptions().type("default").name("Basemap"))
-        .layers([layer])
-        .tooltip(geomap.TooltipOptions().mode(gm.TooltipMode.DETAILS))
-        .unit("none")
-        .mappings(state_mappings())
-        .thresholds(state_thresholds())
-        .color_scheme(dash.FieldColor().mode(dm.FieldColorModeId.THRESHOLDS))
-        .height(14)
-        .span(14)
     )
+    return village_map(panel, "state")
 
 
 def state_counts() -> table.Panel:

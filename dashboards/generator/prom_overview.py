@@ -6,7 +6,6 @@ from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.builders import geomap, stat, table
 from grafana_foundation_sdk.models import dashboard as dm
-from grafana_foundation_sdk.models import geomap as gm
 
 from dashboards.generator.common import (
     PROM_DS,
@@ -14,11 +13,9 @@ from dashboards.generator.common import (
     organize,
     pq,
     prom_state_code,
-    state_mappings,
-    state_thresholds,
     transform,
     uptime_thresholds,
-    village_markers,
+    village_map,
 )
 
 UID = "netwatch-overview"
@@ -28,8 +25,7 @@ NAMES = "on (village) group_left (village_name, district_name) netwatch_village_
 def villages_map() -> geomap.Panel:
     """Every village at its coordinates, coloured by state (the village info metric's labels)."""
     expr = f"netwatch_village_info * on (village) group_left () {prom_state_code()}"
-    layer = village_markers("Value")
-    return (
+    panel = (
         geomap.Panel()
         .title("Villages by Wi-Fi state")
         .description("Each village at its coordinates; green up, orange degraded, red down.")
@@ -46,17 +42,8 @@ def villages_map() -> geomap.Panel:
                 },
             )
         )
-        .view(geomap.MapViewConfig().id("coords").lat(-8).lon(114).zoom(9))
-        .basemap(cb.MapLayerOptions().type("default").name("Basemap"))
-        .layers([layer])
-        .tooltip(geomap.TooltipOptions().mode(gm.TooltipMode.DETAILS))
-        .unit("none")
-        .mappings(state_mappings())
-        .thresholds(state_thresholds())
-        .color_scheme(dash.FieldColor().mode(dm.FieldColorModeId.THRESHOLDS))
-        .height(14)
-        .span(14)
     )
+    return village_map(panel, "Value")
 
 
 def state_counts() -> stat.Panel:
