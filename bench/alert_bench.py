@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from aiohttp import web  # noqa: E402
 
-from netwatch.model import (  # noqa: E402
+from netwatch.core.model import (  # noqa: E402
     AlertingSettings,
     ContactList,
     Device,
@@ -285,8 +285,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     from netwatch.alerting.service import AlertService
     from netwatch.alerting.traceroute import last_hop_text
     from netwatch.collectors.icmp import Pinger
-    from netwatch.scheduler import Scheduler
-    from netwatch.state import State
+    from netwatch.core.scheduler import Scheduler
+    from netwatch.core.state import State
     from tests.helpers.village_lab import PingCollector
 
     out: dict[str, Any] = {}

@@ -20,10 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from influxdb_client import Point
 from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 
+from netwatch.core.model import InfluxSettings
+from netwatch.core.state import State
 from netwatch.exporters.influxdb.exporter import InfluxExporter
 from netwatch.exporters.influxdb.points import device_tags
-from netwatch.model import InfluxSettings
-from netwatch.state import State
 from tests.exporters.influxdb import sample
 from tests.helpers.procs import free_port
 from tests.helpers.victoriametrics import VictoriaMetrics

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from netwatch.alerting.notifiers.webhook import WebhookNotifier  # noqa: E402
 from netwatch.alerting.outbox import Outbox  # noqa: E402
-from netwatch.model import ContactList, WebhookTarget  # noqa: E402
+from netwatch.core.model import ContactList, WebhookTarget  # noqa: E402
 from tests.alerting.factories import notification, settings, village_alert  # noqa: E402
 from tests.helpers.alertmanager import Alertmanager, free_port  # noqa: E402
 

@@ -18,11 +18,11 @@ from prometheus_client.registry import Collector
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from netwatch.core.model import Device, Inventory, Role, Settings
+from netwatch.core.observations import SnmpInterface, SnmpObservation, SnmpSample
+from netwatch.core.state import State
 from netwatch.exporters.prometheus import render_text
 from netwatch.exporters.prometheus_snmp import families
-from netwatch.model import Device, Inventory, Role, Settings
-from netwatch.observations import SnmpInterface, SnmpObservation, SnmpSample
-from netwatch.state import State
 
 
 def build(n: int) -> State:

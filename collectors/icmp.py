@@ -16,10 +16,10 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from netwatch.observations import PingObservation, PingResult
+from netwatch.core.observations import PingObservation, PingResult
 
 if TYPE_CHECKING:
-    from netwatch.model import Device, PingSettings
+    from netwatch.core.model import Device, PingSettings
 
 # resolver(name) -> addresses (the first is used); IPv6 ones may carry a scope, "fe80::1%2".
 Resolver = Callable[[str], Awaitable[Sequence[str] | str]]

@@ -55,7 +55,7 @@ class IcmpMetrics:
 def register(pinger: Pinger, registry: CollectorRegistry | None = None) -> Callable[[], None]:
     """Serve pinger's self-metrics from registry (default: telemetry.REGISTRY); returns undo."""
     if registry is None:
-        from netwatch.telemetry import REGISTRY
+        from netwatch.core.telemetry import REGISTRY
 
         registry = REGISTRY
     collector = IcmpMetrics(pinger)

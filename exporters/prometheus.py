@@ -22,8 +22,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.samples import Sample
 
-from netwatch import telemetry
-from netwatch.state import State, VillageStatus
+from netwatch.core import telemetry
+from netwatch.core.state import State, VillageStatus
 
 log = logging.getLogger(__name__)
 

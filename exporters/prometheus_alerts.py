@@ -13,7 +13,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from netwatch.alerting.engine import Engine
 from netwatch.alerting.rules import OUTAGE_STATES, ServiceState
-from netwatch.state import State
+from netwatch.core.state import State
 
 
 def source(engine: Engine) -> Callable[[State], Iterable[Metric]]:

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Sequence
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from netwatch.core.observations import SnmpSample
+from netwatch.core.state import State
 from netwatch.exporters.prometheus import DEVICE_LABELS, add_sample
-from netwatch.observations import SnmpSample
-from netwatch.state import State
 
 IF_LABELS = [*DEVICE_LABELS, "interface"]
 add = add_sample

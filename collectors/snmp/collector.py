@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from netwatch import telemetry
 from netwatch.collectors.snmp.evaluate import Evaluator, apply_system, column_oid, system_fields
 from netwatch.collectors.snmp.profiles import Profile, ProfileError, ProfileSet, load_profiles
 from netwatch.collectors.snmp.types import OID, SnmpClient, SnmpError, Target, Value, parse_oid
-from netwatch.model import Device, Inventory, SnmpCredential, SnmpSettings
-from netwatch.observations import SnmpObservation
+from netwatch.core import telemetry
+from netwatch.core.model import Device, Inventory, SnmpCredential, SnmpSettings
+from netwatch.core.observations import SnmpObservation
 
 log = logging.getLogger(__name__)
 

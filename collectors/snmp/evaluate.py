@@ -16,7 +16,7 @@ from netwatch.collectors.snmp.profiles import (
     Table,
 )
 from netwatch.collectors.snmp.types import OID, Kind, Value, format_oid
-from netwatch.observations import SnmpInterface, SnmpObservation, SnmpSample
+from netwatch.core.observations import SnmpInterface, SnmpObservation, SnmpSample
 
 Labels = dict[str, str]
 Lookups = dict[str, dict[tuple[int, ...], str]]

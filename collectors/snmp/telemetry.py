@@ -1,4 +1,4 @@
-"""Self-metrics of the SNMP engines, on netwatch.telemetry.REGISTRY (import this module once).
+"""Self-metrics of the SNMP engines, on netwatch.core.telemetry.REGISTRY (import this module once).
 
 Built at scrape time from the `stats` of every SnmpEngine (live ones, plus the totals of
 collected ones, so that counters never go down), as the other metric sources are.
@@ -12,7 +12,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from netwatch.collectors.snmp.engine import in_flight_total, stats_totals
-from netwatch.telemetry import REGISTRY
+from netwatch.core.telemetry import REGISTRY
 
 _COUNTERS = (
     ("sent", "netwatch_snmp_datagrams_sent", "v1/v2c request datagrams sent, retries included."),

@@ -15,8 +15,8 @@ from typing import Any
 
 from prometheus_client import Counter
 
-from netwatch.model import Inventory, SnmpCredential, SnmpTrapSettings
-from netwatch.telemetry import REGISTRY
+from netwatch.core.model import Inventory, SnmpCredential, SnmpTrapSettings
+from netwatch.core.telemetry import REGISTRY
 
 log = logging.getLogger(__name__)
 

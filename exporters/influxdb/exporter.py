@@ -9,6 +9,9 @@ import ssl
 import time
 from collections.abc import Callable, Iterable
 
+from netwatch.core.model import InfluxSettings, Inventory, SecretRef, Settings
+from netwatch.core.observations import PingObservation
+from netwatch.core.state import DeviceState, State
 from netwatch.exporters.influxdb.lineproto import PRECISIONS
 from netwatch.exporters.influxdb.points import PointBuilder
 from netwatch.exporters.influxdb.snmp_points import is_snmp_observation, snmp_lines
@@ -20,9 +23,6 @@ from netwatch.exporters.influxdb.transport import (
     V2Transport,
 )
 from netwatch.exporters.influxdb.writer import Writer
-from netwatch.model import InfluxSettings, Inventory, SecretRef, Settings
-from netwatch.observations import PingObservation
-from netwatch.state import DeviceState, State
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from netwatch.demo.hostnet import HostNetwork
 from netwatch.exporters.influxdb.exporter import InfluxExporter
-from netwatch.exporters.influxdb.hostnet import HostNetwork
 
 log = logging.getLogger(__name__)
 

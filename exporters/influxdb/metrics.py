@@ -5,8 +5,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 try:
-    from netwatch.telemetry import REGISTRY
-except ImportError:  # before netwatch.telemetry exists in this checkout
+    from netwatch.core.telemetry import REGISTRY
+except ImportError:  # before netwatch.core.telemetry exists in this checkout
     REGISTRY = CollectorRegistry()
 
 WRITE_ERROR_REASONS = (

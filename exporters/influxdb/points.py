@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from netwatch.core.model import Device, Inventory
+from netwatch.core.observations import PingObservation
+from netwatch.core.state import DeviceState, State, VillageStatus
 from netwatch.exporters.influxdb.lineproto import (
     PRECISIONS,
     escape_measurement,
@@ -16,9 +19,6 @@ from netwatch.exporters.influxdb.lineproto import (
     tag_block,
     timestamp,
 )
-from netwatch.model import Device, Inventory
-from netwatch.observations import PingObservation
-from netwatch.state import DeviceState, State, VillageStatus
 
 PING = "netwatch_ping"
 VILLAGE = "netwatch_village"

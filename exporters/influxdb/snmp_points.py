@@ -1,6 +1,6 @@
 """SNMP observations → line protocol: device health, interfaces (counters, bits/s), Wi-Fi, optics.
 
-Duck-typed on netwatch.observations.SnmpObservation and DeviceState.snmp (the SNMP state with
+Duck-typed on netwatch.core.observations.SnmpObservation and DeviceState.snmp (the SNMP state with
 wrap-bridged counter totals and rates), so this module does not depend on their import.
 """
 

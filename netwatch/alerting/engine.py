@@ -34,7 +34,7 @@ from netwatch.alerting.rules import (
 )
 from netwatch.alerting.tracker import Tracker
 from netwatch.alerting.types import Alert, Event, Notification, Severity, fingerprint
-from netwatch.model import AlertingSettings, Device, Inventory, Role
+from netwatch.core.model import AlertingSettings, Device, Inventory, Role
 
 log = logging.getLogger("netwatch.alerting")
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from netwatch.model import Device, MaintenanceWindow
+from netwatch.core.model import Device, MaintenanceWindow
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

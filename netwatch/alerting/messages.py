@@ -10,7 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from netwatch.alerting.types import Alert, Event, Notification, Severity
-from netwatch.i18n import check_language, format_datetime, format_duration, format_time, join_list
+from netwatch.core.i18n import (
+    check_language,
+    format_datetime,
+    format_duration,
+    format_time,
+    join_list,
+)
 
 # Suspected causes: the engine writes Alert.cause as "key" or "key:argument"; unknown keys are
 # shown as written, so a new cause never breaks a message.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge
 
-from netwatch.telemetry import REGISTRY
+from netwatch.core.telemetry import REGISTRY
 
 SENT = Counter(
     "netwatch_notifications_sent_total",

@@ -36,7 +36,7 @@ from netwatch.alerting.notifiers.alertmanager import am_alert, closes, post_aler
 from netwatch.alerting.routing import Receiver, route
 from netwatch.alerting.serialize import dumps, loads
 from netwatch.alerting.types import Notification
-from netwatch.model import Inventory, NotificationSettings
+from netwatch.core.model import Inventory, NotificationSettings
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from netwatch.alerting.types import Event, Notification
-from netwatch.i18n import LANGUAGES
-from netwatch.model import ContactList, NotificationRoute, NotificationSettings, SecretRef
+from netwatch.core.i18n import LANGUAGES
+from netwatch.core.model import ContactList, NotificationRoute, NotificationSettings, SecretRef
 
 # Alertmanager repeats and escalates by its own config; it only needs state changes.
 _ALERTMANAGER_EVENTS = frozenset({Event.FIRING, Event.RESOLVED, Event.FLAPPING})

@@ -9,7 +9,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from netwatch.model import AlertingSettings, Inventory, Role
+from netwatch.core.model import AlertingSettings, Inventory, Role
 
 
 class ServiceState(enum.StrEnum):

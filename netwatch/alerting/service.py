@@ -17,8 +17,8 @@ from netwatch.alerting import store
 from netwatch.alerting.engine import Engine, PollRequest, Tracer
 from netwatch.alerting.maintenance import Maintenance, MaintenanceError
 from netwatch.alerting.outbox import Outbox
-from netwatch.model import Inventory
-from netwatch.state import State
+from netwatch.core.model import Inventory
+from netwatch.core.state import State
 
 log = logging.getLogger("netwatch.alerting")
 

@@ -6,7 +6,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from netwatch.alerting.rules import DeviceView
-from netwatch.model import AlertingSettings
+from netwatch.core.model import AlertingSettings
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from netwatch.model import Inventory
+    from netwatch.core.model import Inventory
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _bind(listen: str) -> socket.socket:
     """Bind the web socket before entering the private namespace, so it stays reachable."""
-    from netwatch.web import parse_listen
+    from netwatch.web.server import parse_listen
 
     host, port = parse_listen(listen)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
@@ -50,8 +50,8 @@ def _bind(listen: str) -> socket.socket:
 def handle(args: argparse.Namespace) -> int:
     from netwatch.commands.run import setup_logging
     from netwatch.config import ConfigError, default_config_path, load_inventory
-    from netwatch.demo import DEMO_COMMUNITY, build_network, demo_inventory, pick_scenario
-    from netwatch.sandbox import SandboxError, enter_private_network
+    from netwatch.demo.network import DEMO_COMMUNITY, build_network, demo_inventory, pick_scenario
+    from netwatch.demo.sandbox import SandboxError, enter_private_network
 
     setup_logging("warning")
     # The default inventory's SNMP credential reads its community from this variable.
@@ -68,8 +68,8 @@ def handle(args: argparse.Namespace) -> int:
     sock = _bind(args.listen)
     host_network = None
     if args.influxdb:
-        from netwatch.exporters.influxdb.demo import with_influxdb
-        from netwatch.exporters.influxdb.hostnet import HostNetwork
+        from netwatch.demo.hostnet import HostNetwork
+        from netwatch.demo.influxdb import with_influxdb
 
         spool = tempfile.TemporaryDirectory(prefix="netwatch-demo-spool-")
         args.influxdb_spool = spool  # removed at exit: the demo leaves nothing behind
@@ -113,15 +113,15 @@ async def _main(
 ) -> int:
     from aiohttp import web
 
-    from netwatch.runtime import Runtime
-    from netwatch.web import build_app
+    from netwatch.core.runtime import Runtime
+    from netwatch.web.server import build_app
 
     runtime = Runtime(path, inventory)
     runner = web.AppRunner(build_app(runtime), access_log=None)
     await runner.setup()
     await web.SockSite(runner, sock).start()
-    from netwatch.demo import DEMO_COMMUNITY, pick_scenario
-    from netwatch.demo_agents import serve_demo_agents
+    from netwatch.demo.agents import serve_demo_agents
+    from netwatch.demo.network import DEMO_COMMUNITY, pick_scenario
 
     agents = await serve_demo_agents(
         inventory,
@@ -155,7 +155,7 @@ async def _main(
 
 
 def _summary(runtime, tty: bool) -> str:
-    from netwatch.state import VillageStatus
+    from netwatch.core.state import VillageStatus
 
     state, inv = runtime.state, runtime.inventory
     counts = state.village_counts()

@@ -41,9 +41,9 @@ def handle(args: argparse.Namespace) -> int:
 
 async def serve(config: str, listen: str | None, ready: asyncio.Event | None = None) -> int:
     """Run until SIGINT/SIGTERM; SIGHUP reloads the config."""
-    from netwatch.runtime import Runtime
-    from netwatch.web import build_app
-    from netwatch.web import serve as serve_http
+    from netwatch.core.runtime import Runtime
+    from netwatch.web.server import build_app
+    from netwatch.web.server import serve as serve_http
 
     log = logging.getLogger("netwatch")
     runtime = Runtime.from_file(config)

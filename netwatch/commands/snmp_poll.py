@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from netwatch.collectors.snmp.types import Target
-from netwatch.observations import SnmpObservation, SnmpSample
+from netwatch.core.observations import SnmpObservation, SnmpSample
 
 
 def run_poll(args: argparse.Namespace, target: Target) -> int:

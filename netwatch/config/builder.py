@@ -18,7 +18,7 @@ from typing import Any
 from netwatch.config.errors import Issues
 from netwatch.config.nodes import Loc, key_line, node_line, type_name
 from netwatch.config.values import parse_duration, parse_size
-from netwatch.model import SecretRef
+from netwatch.core.model import SecretRef
 
 _INVALID = object()  # a value that failed; its error is already recorded
 

@@ -9,7 +9,7 @@ from netwatch.config.builder import build, unknown_keys
 from netwatch.config.errors import Issues
 from netwatch.config.nodes import Loc, node_line, type_name
 from netwatch.config.values import check_name
-from netwatch.model import SnmpCredential, Source
+from netwatch.core.model import SnmpCredential, Source
 
 AUTH_PROTOCOLS = ("md5", "sha", "sha224", "sha256", "sha384", "sha512")
 PRIV_PROTOCOLS = ("des", "aes128", "aes192", "aes256", "aes192c", "aes256c")

@@ -14,7 +14,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from netwatch.config.errors import ConfigError, Issue
 from netwatch.config.loader import Document, load_inventory, read_documents
 from netwatch.config.nodes import new_yaml
-from netwatch.model import Device, Inventory
+from netwatch.core.model import Device, Inventory
 
 # Keys a user may set on a device; the loader derives the rest (district, village, source).
 DEVICE_KEYS = (

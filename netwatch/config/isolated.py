@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 from netwatch.config.errors import ConfigError, Issue
-from netwatch.model import Inventory
+from netwatch.core.model import Inventory
 
 _CMD = [sys.executable, "-m", "netwatch.config.isolated"]
 

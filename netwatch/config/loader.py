@@ -15,7 +15,7 @@ from netwatch.config.credentials import parse_credentials
 from netwatch.config.errors import ConfigError, Issues
 from netwatch.config.nodes import Loc, node_line, parse, type_name
 from netwatch.config.regency import REGENCY_CODE, Tree, parse_districts
-from netwatch.model import Inventory, Settings
+from netwatch.core.model import Inventory, Settings
 
 ROOT_KEYS = ("settings", "credentials", "include", "regency")
 INCLUDED_KEYS = ("districts", "include")

@@ -11,7 +11,7 @@ from netwatch.config.builder import _INVALID, build, convert, unknown_keys
 from netwatch.config.errors import Issues
 from netwatch.config.nodes import Loc, node_line, type_name
 from netwatch.config.values import check_address, check_name
-from netwatch.model import Contact, Device, District, Source, Village, VillageKind
+from netwatch.core.model import Contact, Device, District, Source, Village, VillageKind
 
 REGENCY_CODE = re.compile(r"\d{2}\.\d{2}")
 DISTRICT_CODE = re.compile(r"\d{2}\.\d{2}\.\d{2}")

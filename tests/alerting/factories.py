@@ -10,7 +10,12 @@ from typing import Any
 
 from netwatch.alerting.outbox import Outbox
 from netwatch.alerting.types import Alert, Event, Notification
-from netwatch.model import ContactList, DeliverySettings, NotificationRoute, NotificationSettings
+from netwatch.core.model import (
+    ContactList,
+    DeliverySettings,
+    NotificationRoute,
+    NotificationSettings,
+)
 
 # 28 Nov 2026 10:05 WIB (UTC+7) = 03:05 UTC.
 STARTS = datetime(2026, 11, 28, 3, 5, tzinfo=UTC).timestamp()

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from netwatch.alerting import store
 from netwatch.alerting.engine import Engine
 from netwatch.alerting.outbox import Outbox
-from netwatch.model import ContactList, Inventory, NotificationSettings, WebhookTarget
+from netwatch.core.model import ContactList, Inventory, NotificationSettings, WebhookTarget
 
 # One receiver, never delivered to here: the outbox rows are what the tests read.
 ONE_RECEIVER = NotificationSettings(

@@ -15,7 +15,7 @@ from typing import Any
 
 from netwatch.alerting.notifiers.webhook import WebhookNotifier
 from netwatch.alerting.outbox import Outbox
-from netwatch.model import ContactList, WebhookTarget
+from netwatch.core.model import ContactList, WebhookTarget
 from tests.alerting.factories import settings
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from netwatch.alerting.types import Event
-from netwatch.model import ContactList
+from netwatch.core.model import ContactList
 from tests.alerting.factories import (
     STARTS,
     enqueue,

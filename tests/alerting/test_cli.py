@@ -9,7 +9,7 @@ import json
 import subprocess
 import sys
 
-from netwatch.model import AlertingSettings
+from netwatch.core.model import AlertingSettings
 from tests.alerting.harness import Clock, Harness
 from tests.alerting.test_engine import with_down
 from tests.helpers import regency

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from netwatch.config import ConfigError, load_inventory
-from netwatch.model import SecretRef
+from netwatch.core.model import SecretRef
 from tests.helpers.shared import REPO
 
 REGENCY = """

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from netwatch.model import (
+from netwatch.core.model import (
     ContactList,
     NotificationSettings,
     PingSettings,

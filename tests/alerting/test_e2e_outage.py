@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from netwatch.model import (
+from netwatch.core.model import (
     AlertingSettings,
     ContactList,
     EmailTarget,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from netwatch.alerting.types import Event
-from netwatch.model import ContactList, EmailTarget, SecretRef
+from netwatch.core.model import ContactList, EmailTarget, SecretRef
 from tests.alerting.factories import enqueue, make_outbox, notification, settings, village_alert
 from tests.helpers.smtp import SmtpServer
 

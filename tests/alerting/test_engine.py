@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from netwatch.alerting import silences
-from netwatch.model import AlertingSettings, MaintenanceWindow
+from netwatch.core.model import AlertingSettings, MaintenanceWindow
 from tests.alerting.harness import Harness
 from tests.helpers import regency
 
@@ -274,7 +274,7 @@ def test_parent_without_a_verdict_delays_a_village_by_upstream_wait_only(tmp_pat
 
 async def test_service_reload_keeps_windows_when_new_ones_are_bad(tmp_path):
     from netwatch.alerting.service import AlertService
-    from netwatch.state import State
+    from netwatch.core.state import State
 
     good = MaintenanceWindow("ok", start="01:00", end="02:00", days=("sun",))
     inv = regency.build(
@@ -333,7 +333,7 @@ def test_loss_hovering_at_the_threshold_does_not_flap(tmp_path):
 
 def _radio_poll(state, device: str, at: float, radio_up: bool):
     """A real SnmpObservation through State: wlan1 (ieee80211) up or down, ether1 up."""
-    from netwatch.observations import SnmpInterface, SnmpObservation
+    from netwatch.core.observations import SnmpInterface, SnmpObservation
 
     obs = SnmpObservation(
         device=device,
@@ -351,7 +351,7 @@ def _radio_poll(state, device: str, at: float, radio_up: bool):
 
 def test_ap_answering_ping_with_its_radio_off_takes_the_village_down(tmp_path):
     """Issue 4, item 1: APs "and their radios, where SNMP gives them"."""
-    from netwatch.state import State
+    from netwatch.core.state import State
 
     h = make(tmp_path)
     state = State(h.inventory)

@@ -10,9 +10,9 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
 
+from netwatch.core.state import State
 from netwatch.exporters import prometheus as prom
 from netwatch.exporters import prometheus_alerts
-from netwatch.state import State
 from tests.alerting.test_engine import make, with_down
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from netwatch.alerting.maintenance import Maintenance, MaintenanceError, parse
-from netwatch.model import Device, MaintenanceWindow, Role, Source
+from netwatch.core.model import Device, MaintenanceWindow, Role, Source
 
 UTC = dt.UTC
 

@@ -6,7 +6,7 @@ import pytest
 
 from netwatch.alerting.messages import render
 from netwatch.alerting.types import Alert, Event, Notification
-from netwatch.i18n import format_duration
+from netwatch.core.i18n import format_duration
 from tests.alerting.factories import STARTS, village_alert
 
 

@@ -14,8 +14,8 @@ import pytest
 
 from netwatch.alerting.outbox import Outbox
 from netwatch.alerting.types import Event
-from netwatch.model import ContactList, WebhookTarget
-from netwatch.telemetry import REGISTRY
+from netwatch.core.model import ContactList, WebhookTarget
+from netwatch.core.telemetry import REGISTRY
 from tests.alerting.factories import enqueue, notification, settings, village_alert
 from tests.alerting.outbox_worker import outbox_settings
 from tests.helpers.http_sink import HttpSink
@@ -158,7 +158,7 @@ async def test_for_inventory_names_villages_in_texts(
     from dataclasses import replace
 
     from netwatch.alerting.types import Alert
-    from netwatch.model import Role, Settings
+    from netwatch.core.model import Role, Settings
     from tests.core.inventories import make_inventory
 
     s = Settings(

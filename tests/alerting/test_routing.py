@@ -6,7 +6,7 @@ import pytest
 
 from netwatch.alerting.routing import check, route
 from netwatch.alerting.types import Event
-from netwatch.model import (
+from netwatch.core.model import (
     ContactList,
     NotificationRoute,
     NotificationSettings,

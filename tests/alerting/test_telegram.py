@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from netwatch.model import ContactList, SecretRef, TelegramTarget
+from netwatch.core.model import ContactList, SecretRef, TelegramTarget
 from tests.alerting.factories import enqueue, make_outbox, notification, settings, village_alert
 from tests.helpers.http_sink import HttpSink, Request
 

@@ -13,8 +13,8 @@ import pytest
 from aiohttp import web
 
 from netwatch.alerting.types import Event
-from netwatch.model import ContactList, SecretRef, WebhookTarget
-from netwatch.telemetry import REGISTRY
+from netwatch.core.model import ContactList, SecretRef, WebhookTarget
+from netwatch.core.telemetry import REGISTRY
 from tests.alerting.factories import enqueue, make_outbox, notification, settings
 from tests.helpers.http_sink import HttpSink
 

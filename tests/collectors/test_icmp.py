@@ -15,8 +15,8 @@ import sys
 import pytest
 
 from netwatch.collectors.icmp import Pinger, checksum, probe
-from netwatch.model import Device, District, Inventory, PingSettings, Role, Settings
-from netwatch.state import State
+from netwatch.core.model import Device, District, Inventory, PingSettings, Role, Settings
+from netwatch.core.state import State
 from tests.helpers.netns import Netlab, requires_root
 
 pytestmark = [pytest.mark.root, requires_root]
@@ -199,7 +199,7 @@ async def test_unreachable_host_is_down(netlab):
     assert fping_alive(["127.100.0.2"], core.argv()) == set()
 
     state = one_device_state("127.100.0.2")
-    from netwatch.observations import PingObservation
+    from netwatch.core.observations import PingObservation
 
     state.record_ping(PingObservation("r1", 1000.0, down))
     ds = state.devices["r1"]
@@ -255,7 +255,7 @@ async def test_thirty_percent_inbound_loss(netlab):
     sd = math.sqrt(0.3 * 0.7 / n)
     assert abs(r.loss_ratio - 0.3) < 4.5 * sd, r.loss_ratio
     state = one_device_state("127.100.0.2")
-    from netwatch.observations import PingObservation
+    from netwatch.core.observations import PingObservation
 
     state.record_ping(PingObservation("r1", 1000.0, r))
     assert state.devices["r1"].up is True
@@ -522,9 +522,9 @@ async def test_close_ends_running_rounds_cleanly(netlab):
 
 def test_runtime_pings_devices_through_the_scheduler(netlab):
     """The collector as `netwatch run` drives it: scheduler → probe() → state, then stop."""
-    from netwatch.model import PingSettings, Settings
-    from netwatch.runtime import Runtime
-    from netwatch.state import VillageStatus
+    from netwatch.core.model import PingSettings, Settings
+    from netwatch.core.runtime import Runtime
+    from netwatch.core.state import VillageStatus
     from tests.core.inventories import make_inventory
 
     core, _, link = _two_villages(netlab)

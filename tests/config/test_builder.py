@@ -12,7 +12,7 @@ from netwatch.config.builder import build
 from netwatch.config.errors import Issues
 from netwatch.config.nodes import Loc, parse
 from netwatch.config.values import check_address, parse_duration, parse_size
-from netwatch.model import SecretRef, Settings
+from netwatch.core.model import SecretRef, Settings
 
 
 class Mode(enum.StrEnum):

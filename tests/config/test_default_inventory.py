@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from netwatch.config import default_config_path, load_inventory
-from netwatch.model import Role
+from netwatch.core.model import Role
 from tests.helpers.shared import REPO, require_shared
 
 

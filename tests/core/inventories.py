@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from netwatch.model import Device, District, Inventory, Role, Settings, Village, VillageKind
+from netwatch.core.model import Device, District, Inventory, Role, Settings, Village, VillageKind
 
 
 def make_inventory(

@@ -6,9 +6,9 @@ import asyncio
 import itertools
 import time
 
-from netwatch import telemetry
-from netwatch.model import Device, Role
-from netwatch.scheduler import Scheduler, spread_offset
+from netwatch.core import telemetry
+from netwatch.core.model import Device, Role
+from netwatch.core.scheduler import Scheduler, spread_offset
 from tests.core.inventories import make_inventory
 
 

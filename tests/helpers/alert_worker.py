@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 
-from netwatch.model import (
+from netwatch.core.model import (
     AlertingSettings,
     ContactList,
     DeliverySettings,
@@ -20,8 +20,8 @@ from netwatch.model import (
     PingSettings,
     WebhookTarget,
 )
-from netwatch.scheduler import Scheduler
-from netwatch.state import State
+from netwatch.core.scheduler import Scheduler
+from netwatch.core.state import State
 from tests.helpers import regency
 from tests.helpers.village_lab import District, PingCollector
 

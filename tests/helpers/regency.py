@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from netwatch.model import (
+from netwatch.core.model import (
     AlertingSettings,
     Device,
     District,

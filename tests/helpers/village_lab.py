@@ -14,15 +14,15 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from netwatch.alerting.service import AlertService
-from netwatch.model import (
+from netwatch.core.model import (
     AlertingSettings,
     Device,
     Inventory,
     NotificationSettings,
     PingSettings,
 )
-from netwatch.scheduler import Scheduler
-from netwatch.state import State
+from netwatch.core.scheduler import Scheduler
+from netwatch.core.state import State
 from tests.helpers import regency
 from tests.helpers.netns import Link, Namespace, Netlab
 
@@ -98,7 +98,7 @@ class District:
 
 
 class PingCollector:
-    """The scheduler's Collector shape around the shared pinger (as netwatch.runtime's)."""
+    """The scheduler's Collector shape around the shared pinger (as netwatch.core.runtime's)."""
 
     name = "ping"
 

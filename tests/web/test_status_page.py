@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 from aiohttp import web
 
-from netwatch.model import Role
-from netwatch.observations import PingObservation, PingResult
-from netwatch.runtime import Runtime
-from netwatch.web import build_app
+from netwatch.core.model import Role
+from netwatch.core.observations import PingObservation, PingResult
+from netwatch.core.runtime import Runtime
+from netwatch.web.server import build_app
 from tests.core.inventories import make_inventory
 from tests.helpers.browser import chromium_page
 

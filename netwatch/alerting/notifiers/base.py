@@ -10,7 +10,7 @@ import aiohttp
 
 from netwatch.alerting.messages import Message, render
 from netwatch.alerting.types import Notification
-from netwatch.model import NotificationSettings, SecretRef
+from netwatch.core.model import NotificationSettings, SecretRef
 
 
 class DeliveryError(Exception):

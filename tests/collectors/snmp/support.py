@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 
-from netwatch.model import Device, Role, SecretRef, SnmpCredential, SnmpSettings
+from netwatch.core.model import Device, Role, SecretRef, SnmpCredential, SnmpSettings
 
 
 def device(name: str = "dev", address: str = "127.0.0.1", **kw: object) -> Device:

@@ -12,9 +12,9 @@ import pytest
 
 from netwatch.collectors.snmp.collector import probe
 from netwatch.collectors.snmp.engine import SnmpEngine
-from netwatch.model import Inventory, SecretRef, Settings, SnmpCredential
-from netwatch.observations import SnmpInterface, SnmpObservation
-from netwatch.state import State
+from netwatch.core.model import Inventory, SecretRef, Settings, SnmpCredential
+from netwatch.core.observations import SnmpInterface, SnmpObservation
+from netwatch.core.state import State
 from tests.collectors.snmp.support import FAST_TIMEOUT, SETTINGS, device, v2c
 from tests.helpers import snmprec, snmpsim
 from tests.helpers.snmpd import free_udp_port

@@ -6,10 +6,10 @@ import asyncio
 
 from netwatch.collectors.snmp.collector import probe
 from netwatch.collectors.snmp.engine import SnmpEngine
-from netwatch.demo_agents import serve_demo_agents
-from netwatch.model import Inventory, Role, Settings, Village, VillageKind
-from netwatch.observations import PingObservation, PingResult
-from netwatch.state import State, VillageStatus
+from netwatch.core.model import Inventory, Role, Settings, Village, VillageKind
+from netwatch.core.observations import PingObservation, PingResult
+from netwatch.core.state import State, VillageStatus
+from netwatch.demo.agents import serve_demo_agents
 from tests.collectors.snmp.support import SETTINGS, device, v2c
 from tests.helpers.snmpd import free_udp_port
 

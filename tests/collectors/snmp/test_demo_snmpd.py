@@ -13,7 +13,7 @@ import pytest
 
 from netwatch.collectors.snmp.collector import probe
 from netwatch.collectors.snmp.engine import SnmpEngine
-from netwatch.demo_snmp import demo_credential, start_demo_snmpd, stop_demo_snmpd
+from netwatch.demo.snmpd import demo_credential, start_demo_snmpd, stop_demo_snmpd
 from tests.collectors.snmp.support import SETTINGS, device
 from tests.helpers.snmpd import free_udp_port
 

@@ -227,7 +227,7 @@ def _scrape() -> dict[tuple[str, str], float]:
     from prometheus_client.parser import text_string_to_metric_families
 
     import netwatch.collectors.snmp.telemetry  # noqa: F401  (registers the collector)
-    from netwatch.telemetry import REGISTRY
+    from netwatch.core.telemetry import REGISTRY
 
     out = {}
     for family in text_string_to_metric_families(generate_latest(REGISTRY).decode()):

@@ -15,10 +15,10 @@ from prometheus_client.registry import Collector
 
 from netwatch.collectors.snmp.collector import probe
 from netwatch.collectors.snmp.engine import SnmpEngine
+from netwatch.core.model import Inventory, Settings
+from netwatch.core.state import State
 from netwatch.exporters.prometheus import render_text
 from netwatch.exporters.prometheus_snmp import families
-from netwatch.model import Inventory, Settings
-from netwatch.state import State
 from tests.collectors.snmp.support import SETTINGS, device, v2c
 from tests.helpers import snmprec
 

@@ -14,10 +14,10 @@ import pytest
 from netwatch.collectors.snmp.collector import SnmpCollector
 from netwatch.collectors.snmp.engine import SnmpEngine
 from netwatch.collectors.snmp.traps import TrapListener
-from netwatch.model import Inventory, SecretRef, Settings, SnmpCredential, SnmpTrapSettings
-from netwatch.scheduler import Scheduler
-from netwatch.state import State
-from netwatch.telemetry import REGISTRY
+from netwatch.core.model import Inventory, SecretRef, Settings, SnmpCredential, SnmpTrapSettings
+from netwatch.core.scheduler import Scheduler
+from netwatch.core.state import State
+from netwatch.core.telemetry import REGISTRY
 from tests.collectors.snmp.support import device
 from tests.helpers import snmprec
 from tests.helpers.snmpd import free_udp_port

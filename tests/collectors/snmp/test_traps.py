@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from netwatch.collectors.snmp.traps import TrapListener
-from netwatch.model import Inventory, SecretRef, Settings, SnmpCredential, SnmpTrapSettings
-from netwatch.telemetry import REGISTRY
+from netwatch.core.model import Inventory, SecretRef, Settings, SnmpCredential, SnmpTrapSettings
+from netwatch.core.telemetry import REGISTRY
 from tests.collectors.snmp.support import device
 from tests.helpers.snmpd import free_udp_port
 

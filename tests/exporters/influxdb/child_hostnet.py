@@ -10,11 +10,11 @@ import socket
 import sys
 from urllib.parse import urlsplit
 
+from netwatch.core.model import InfluxSettings
+from netwatch.core.state import State
+from netwatch.demo.hostnet import HostNetwork
+from netwatch.demo.sandbox import enter_private_network
 from netwatch.exporters.influxdb.exporter import InfluxExporter
-from netwatch.exporters.influxdb.hostnet import HostNetwork
-from netwatch.model import InfluxSettings
-from netwatch.sandbox import enter_private_network
-from netwatch.state import State
 from tests.exporters.influxdb import sample
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from netwatch.core.model import InfluxSettings
+from netwatch.core.state import State
 from netwatch.exporters.influxdb.exporter import InfluxExporter
-from netwatch.model import InfluxSettings
-from netwatch.state import State
 from tests.exporters.influxdb import sample
 
 BATCH = 100

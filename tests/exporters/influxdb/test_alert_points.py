@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from netwatch.alerting.types import Alert
+from netwatch.core.model import InfluxSettings
+from netwatch.core.state import State
 from netwatch.exporters.influxdb.exporter import InfluxExporter
-from netwatch.model import InfluxSettings
-from netwatch.state import State
 from tests.exporters.influxdb import sample
 from tests.helpers.lineproto import parse
 

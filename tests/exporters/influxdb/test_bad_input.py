@@ -10,12 +10,12 @@ from types import SimpleNamespace
 
 import pytest
 
+from netwatch.core.model import InfluxSettings, SecretRef
+from netwatch.core.state import State
 from netwatch.exporters.influxdb import metrics as m
 from netwatch.exporters.influxdb.exporter import InfluxExporter
 from netwatch.exporters.influxdb.hook import attach
 from netwatch.exporters.influxdb.spool import Spool, SpoolError
-from netwatch.model import InfluxSettings, SecretRef
-from netwatch.state import State
 from tests.exporters.influxdb import sample
 from tests.exporters.influxdb.test_alert_points import Capture
 from tests.helpers.lineproto import parse

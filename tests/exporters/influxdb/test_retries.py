@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from netwatch.core.model import InfluxSettings, SecretRef
+from netwatch.core.state import State
 from netwatch.exporters.influxdb import metrics as m
 from netwatch.exporters.influxdb.exporter import InfluxExporter
 from netwatch.exporters.influxdb.transport import parse_retry_after
-from netwatch.model import InfluxSettings, SecretRef
-from netwatch.state import State
 from tests.exporters.influxdb import sample
 from tests.helpers.lineproto import ParseError, parse_line
 

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from prometheus_client import generate_latest
 
-from netwatch import telemetry
+from netwatch.core import telemetry
 from netwatch.exporters.influxdb import metrics as m
 
 NAMES = (

@@ -1,5 +1,5 @@
-"""SNMP polls → points. SnmpObservation and the SNMP device state live on another branch: these
-stand-ins have the same attribute names (netwatch/observations.py, netwatch/snmp_state.py there).
+"""SNMP polls → points, with stand-ins that have the attribute names of SnmpObservation and
+the SNMP device state (netwatch/core/observations.py, collectors/snmp/state.py).
 """
 
 from __future__ import annotations

@@ -14,10 +14,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from netwatch.core.model import InfluxSettings
+from netwatch.core.state import State
 from netwatch.exporters.influxdb import metrics as m
 from netwatch.exporters.influxdb.exporter import InfluxExporter
-from netwatch.model import InfluxSettings
-from netwatch.state import State
 from tests.exporters.influxdb import sample
 
 LOOPBACK = ipaddress.ip_address("127.0.0.1")

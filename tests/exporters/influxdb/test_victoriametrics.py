@@ -7,10 +7,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from netwatch.core.model import InfluxSettings
+from netwatch.core.state import State
 from netwatch.exporters.influxdb import metrics as m
 from netwatch.exporters.influxdb.exporter import InfluxExporter
-from netwatch.model import InfluxSettings
-from netwatch.state import State
 from tests.exporters.influxdb import sample
 from tests.helpers.victoriametrics import VictoriaMetrics
 

@@ -15,7 +15,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 
-from netwatch.model import Inventory, Role
+from netwatch.core.model import Inventory, Role
 
 DEMO_COMMUNITY = "netwatch-demo"  # the simulated agents' community (not a secret)
 

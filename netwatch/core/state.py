@@ -11,9 +11,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from netwatch.model import Device, Inventory, Role
-from netwatch.observations import PingObservation, SnmpObservation
-from netwatch.snmp_state import SnmpDeviceState
+from netwatch.collectors.snmp.state import SnmpDeviceState
+from netwatch.core.model import Device, Inventory, Role
+from netwatch.core.observations import PingObservation, SnmpObservation
 
 
 class VillageStatus(enum.StrEnum):

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from netwatch import telemetry
-from netwatch.model import Device, Inventory
-from netwatch.scheduler import Collector, Scheduler
-from netwatch.state import State
+from netwatch.core import telemetry
+from netwatch.core.model import Device, Inventory
+from netwatch.core.scheduler import Collector, Scheduler
+from netwatch.core.state import State
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from netwatch.observations import SnmpInterface, SnmpObservation
+from netwatch.core.observations import SnmpInterface, SnmpObservation
 
 TICKS_WRAP = 2**32
 IF_MIB_ROOTS = ("1.3.6.1.2.1.2.2.1.", "1.3.6.1.2.1.31.1.1.1.")

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from netwatch.model import SecretRef, SnmpCredential
+from netwatch.core.model import SecretRef, SnmpCredential
 
 DEMO_COMMUNITY_ENV = "NETWATCH_SNMP_COMMUNITY"  # as configs/banyuwangi.yaml's demo-v2
 DEMO_COMMUNITY = "netwatch-demo"

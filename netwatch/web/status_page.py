@@ -9,9 +9,9 @@ from typing import Any
 
 from aiohttp import web
 
-from netwatch.model import Role
-from netwatch.runtime import Runtime
-from netwatch.state import State, VillageStatus
+from netwatch.core.model import Role
+from netwatch.core.runtime import Runtime
+from netwatch.core.state import State, VillageStatus
 
 WIB = timezone(timedelta(hours=7), "WIB")
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from netwatch.collectors.snmp.agent import Counter, Table, serve
 from netwatch.collectors.snmp.types import OID, Kind, Value
-from netwatch.model import Device, Inventory, Role
+from netwatch.core.model import Device, Inventory, Role
 
 MIKROTIK: OID = (1, 3, 6, 1, 4, 1, 14988, 1)
 IF_ENTRY: OID = (1, 3, 6, 1, 2, 1, 2, 2, 1)

@@ -2,7 +2,8 @@
 
 Jobs are spread over their interval by a stable per-job offset in 100 ms slots (so 10,000
 devices do not all fire at second 0), never overlap (max_instances=1, coalesce), and run
-under a global concurrency bound. Lag, skipped and missed runs are counted in netwatch.telemetry.
+under a global concurrency bound. Lag, skipped and missed runs are counted in
+netwatch.core.telemetry.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from apscheduler.events import (
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from netwatch import telemetry
-from netwatch.model import Device, Inventory
+from netwatch.core import telemetry
+from netwatch.core.model import Device, Inventory
 
 log = logging.getLogger(__name__)
 

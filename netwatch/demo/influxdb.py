@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from netwatch.model import InfluxSettings, Inventory, SecretRef
+from netwatch.core.model import InfluxSettings, Inventory, SecretRef
 
 TOKEN_ENV = "NETWATCH_INFLUX_TOKEN"
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from aiohttp import web
 from prometheus_client.exposition import choose_encoder, generate_latest
 
-from netwatch import telemetry
+from netwatch.core import telemetry
+from netwatch.core.runtime import Runtime
 from netwatch.exporters.prometheus import MetricSource, StateCollector, build_registry, render_text
-from netwatch.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def build_app(
             web.post("/-/reload", reload),
         ]
     )
-    from netwatch import status_page
+    from netwatch.web import status_page
 
     app.add_routes(status_page.routes(runtime))
     for factory in extra_routes or []:

@@ -1,0 +1,1 @@
+"""Core: the inventory model, state, scheduler, runtime and self-telemetry."""

@@ -1,0 +1,1 @@
+"""The demo: a simulated regency network of real packets in a private namespace."""

@@ -1,0 +1,1 @@
+"""HTTP: the admin listener (metrics, health, reload, API) and the status page."""

@@ -1,0 +1,23 @@
+"""Package discovery: one import name, `netwatch`, over the design card's top-level folders.
+
+collectors/, exporters/ and configs/ sit beside netwatch/ in the repository but install as
+netwatch.collectors, netwatch.exporters and netwatch.configs; every package below them is
+found here, so a new collector or exporter package needs no packaging edit.
+"""
+
+from setuptools import find_packages, setup
+
+FOLDERS = {
+    "netwatch": "netwatch",
+    "netwatch.collectors": "collectors",
+    "netwatch.exporters": "exporters",
+    "netwatch.configs": "configs",
+}
+
+packages: list[str] = []
+for name, folder in FOLDERS.items():
+    packages.append(name)
+    packages += [f"{name}.{sub}" for sub in find_packages(folder)]
+packages = sorted(set(packages))
+
+setup(packages=packages, package_dir=FOLDERS)
