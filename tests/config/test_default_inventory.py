@@ -117,7 +117,7 @@ def test_packaged_default_after_plain_install(tmp_path):
     skip = shutil.ignore_patterns(".venv", "__pycache__", "build", "*.egg-info", ".git")
     for name in ("netwatch", "collectors", "exporters", "configs"):
         shutil.copytree(REPO / name, src / name, ignore=skip)
-    for name in ("pyproject.toml", "README.md", "LICENSE", "NOTICE"):
+    for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE", "NOTICE"):
         if (REPO / name).exists():
             shutil.copy(REPO / name, src / name)
     target = tmp_path / "site"
