@@ -316,6 +316,11 @@ def test_cli_json_and_stdin_file():
     )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
+    # Compact: the array's brackets on lines of their own, one whole object on each line between
+    lines = out.stdout.splitlines()
+    assert (lines[0], lines[-1], len(lines)) == ("[", "]", 4)
+    assert [json.loads(line.rstrip(",")) for line in lines[1:-1]] == data
+    assert ", " not in out.stdout and ": " not in out.stdout
     assert [d["address"] for d in data] == ["127.0.0.1", "127.0.0.3"]
     for d in data:
         assert (d["sent"], d["received"], d["loss_ratio"], d["error"]) == (2, 2, 0.0, None)
@@ -324,6 +329,19 @@ def test_cli_json_and_stdin_file():
         assert d["jitter_seconds"] == pytest.approx(
             abs(d["rtts_seconds"][1] - d["rtts_seconds"][0])
         )
+
+
+def test_cli_json_pretty_holds_the_same_fields_indented():
+    out = cli("--json-pretty", "-c", "2", "-p", "10", "127.0.0.1", "127.0.0.2")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert out.stdout.startswith('[\n  {\n    "address": "127.0.0.1",\n')
+    assert [d["address"] for d in data] == ["127.0.0.1", "127.0.0.2"]
+    compact = json.loads(cli("--json", "-c", "2", "-p", "10", "127.0.0.1").stdout)
+    assert list(data[0]) == list(compact[0])  # same keys, same order
+    assert [(d["sent"], d["received"]) for d in data] == [(2, 2), (2, 2)]
+    both = cli("--json", "--json-pretty", "127.0.0.1")
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr
 
 
 def test_cli_dead_host_exit_1(netlab):
