@@ -179,7 +179,7 @@ def _summary(runtime, tty: bool) -> str:
     if degraded:
         line += " | degraded: " + ", ".join(degraded[:3])
     if runtime.alerts is not None:
-        firing = [a.labels["alertname"] for a in runtime.alerts.engine.open.values()]
+        firing = [a.labels["alertname"] for a in runtime.alerts.snapshot().alerts]
         if firing:
             line += f" | alerts firing: {len(firing)} ({', '.join(sorted(set(firing)))})"
     if tty:

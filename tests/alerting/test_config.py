@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from netwatch.alerting.notifiers.alertmanager import AlertmanagerTarget
 from netwatch.config import ConfigError, load_inventory
 from netwatch.core.model import SecretRef
 from tests.helpers.shared import REPO
@@ -37,10 +38,13 @@ def test_documented_example_loads(tmp_path) -> None:
     cfg.write_text(example() + REGENCY)
     n = load_inventory(cfg).settings.notifications
     assert [c.name for c in n.contacts] == ["noc", "kec-pesanggaran", "kadis"]
-    assert n.contacts[0].alertmanager == ("http://10.0.0.5:9093", "http://10.0.0.6:9093")
-    assert n.contacts[0].webhook[0].secret == SecretRef(env="NETWATCH_WEBHOOK_SECRET")
-    assert n.contacts[1].telegram[0].chat_ids == ("-1001234567890",)
-    assert n.contacts[2].email[0].port == 587
+    assert n.contacts[0].of("alertmanager") == (
+        AlertmanagerTarget("http://10.0.0.5:9093"),
+        AlertmanagerTarget("http://10.0.0.6:9093"),
+    )
+    assert n.contacts[0].of("webhook")[0].secret == SecretRef(env="NETWATCH_WEBHOOK_SECRET")
+    assert n.contacts[1].of("telegram")[0].chat_ids == ("-1001234567890",)
+    assert n.contacts[2].of("email")[0].port == 587
     assert n.routes[0].continue_routing is True
     assert n.routes[1].districts == ("35.10.01",)
     assert n.routes[1].escalation == "kadis"

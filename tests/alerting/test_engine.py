@@ -150,7 +150,7 @@ def test_maintenance_suppresses_notifications_not_history(tmp_path):
     h.rounds(with_down(h, "rtr-1-1"), 10)  # 20 s, inside the window
     assert h.events() == []
     assert h.history(V1)[-1] == "down"
-    assert h.engine.display[V1] == "maintenance"
+    assert h.engine.snapshot().shown[V1] == "maintenance"
     h.rounds(with_down(h, "rtr-1-1"), 25)  # the window ends with the village still down
     assert h.events() == [("firing", "VillageWifiDown")]
 
@@ -220,7 +220,7 @@ def test_one_failing_village_does_not_stop_the_others(tmp_path, monkeypatch):
     monkeypatch.setattr(engine_mod, "village_verdict", broken)
     h.rounds(with_down(h, "rtr-1-1", "rtr-1-2"), 3)
     assert [n["alert"]["labels"]["village"] for n in h.outbox()] == ["35.10.01.2002"]
-    assert h.engine.stats.errors >= 1
+    assert h.engine.snapshot().errors >= 1
 
 
 def test_sustained_loss_is_degraded_warning_not_down(tmp_path):

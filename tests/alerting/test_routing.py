@@ -4,27 +4,28 @@ from __future__ import annotations
 
 import pytest
 
-from netwatch.alerting.routing import check, route
+from netwatch.alerting.notifiers.alertmanager import AlertmanagerTarget
+from netwatch.alerting.notifiers.telegram import TelegramTarget
+from netwatch.alerting.notifiers.webhook import WebhookTarget
+from netwatch.alerting.routing import route
 from netwatch.alerting.types import Event
-from netwatch.core.model import (
+from netwatch.core.model import SecretRef
+from netwatch.core.notifications import (
     ContactList,
     NotificationRoute,
     NotificationSettings,
-    SecretRef,
-    TelegramTarget,
-    WebhookTarget,
+    check,
 )
 from tests.alerting.factories import notification, village_alert
 
 TOKEN = SecretRef(env="TG")
 LISTS = (
-    ContactList("pesanggaran", telegram=(TelegramTarget(("-1", "-2"), TOKEN),)),
+    ContactList("pesanggaran", (TelegramTarget(("-1", "-2"), TOKEN),)),
     ContactList(
         "noc",
-        alertmanager=("http://127.0.0.1:9093/",),
-        webhook=(WebhookTarget("http://127.0.0.1:1/h"),),
+        (AlertmanagerTarget("http://127.0.0.1:9093/"), WebhookTarget("http://127.0.0.1:1/h")),
     ),
-    ContactList("kadis", telegram=(TelegramTarget(("-9",), TOKEN),)),
+    ContactList("kadis", (TelegramTarget(("-9",), TOKEN),)),
 )
 SETTINGS = NotificationSettings(
     contacts=LISTS,
@@ -103,8 +104,8 @@ def test_check_names_bad_values() -> None:
             language="jv",
             timezone="Asia/Banyuwangi",
             contacts=(
-                ContactList("a", alertmanager=("127.0.0.1:9093",)),
-                ContactList("a", telegram=(TelegramTarget((), TOKEN),)),
+                ContactList("a", (AlertmanagerTarget("127.0.0.1:9093"),)),
+                ContactList("a", (TelegramTarget((), TOKEN),)),
             ),
         )
     assert str(err.value).split("; ") == [
