@@ -26,7 +26,7 @@ from netwatch.alerting import snapshot as snapshot_mod
 from netwatch.alerting import store as store_mod
 from netwatch.alerting.flapping import Flapping
 from netwatch.alerting.intake import Intake
-from netwatch.alerting.kinds import HOLD_FACTOR, upstream_intents, village_intents
+from netwatch.alerting.kinds import HOLD_FACTOR, Kinds
 from netwatch.alerting.lifecycle import Lifecycle
 from netwatch.alerting.maintenance import Maintenance
 from netwatch.alerting.muting import (
@@ -137,6 +137,7 @@ class Engine:
         """Adopt a (reloaded) inventory; device verdicts of devices that stay are kept."""
         self.inventory = inventory
         self.topology = Topology(inventory)
+        self.kinds = Kinds(self.topology, self.settings)
         for name in list(self.tracker.tracks):
             if name not in inventory.devices:
                 del self.tracker.tracks[name]
@@ -247,7 +248,7 @@ class Engine:
         devices = self.inventory.village_devices(code)
         window = self.maintenance.active(now, code, village.district, devices)
         self.villages.update(code, verdict.state, window, now)
-        for intent in village_intents(self.topology, code, verdict, self.settings):
+        for intent in self.kinds.village(code, verdict):
             self.lifecycle.reconcile(intent, self.topology, now)
 
     def _eval_upstream(self, name: str, now: float) -> None:
@@ -258,7 +259,7 @@ class Engine:
         # Half the threshold on a parent explains its children's loss.
         if track is not None and lossy(track, self.settings, HOLD_FACTOR):
             self.degraded.note_lossy(name, now)
-        for intent in upstream_intents(self.topology, name, verdict, track, self.settings):
+        for intent in self.kinds.upstream(name, verdict, track):
             self.lifecycle.reconcile(intent, self.topology, now)
 
     # -- running ---------------------------------------------------------------------------

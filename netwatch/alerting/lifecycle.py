@@ -12,7 +12,7 @@ from netwatch.alerting.records import OpenAlert
 from netwatch.alerting.rules import Topology
 from netwatch.alerting.store import AlertStore
 from netwatch.alerting.tracing import Tracing
-from netwatch.alerting.types import Event, fingerprint
+from netwatch.alerting.types import Event
 from netwatch.core.model import AlertingSettings
 
 
@@ -38,7 +38,7 @@ class Lifecycle:
 
     def reconcile(self, intent: Intent, topology: Topology, now: float) -> None:
         """Fire, update or resolve the alert that intent names."""
-        fp = fingerprint(intent.labels)
+        fp = intent.fingerprint
         cur = self.open.get(fp)
         if intent.hold_for is not None:
             # A warning must hold for degraded_for: a lossy parent shows up in that time too.
@@ -63,7 +63,7 @@ class Lifecycle:
     def _fire(self, intent: Intent, topology: Topology, now: float, path: str | None) -> None:
         alert = OpenAlert(
             id=0,
-            labels=intent.labels,
+            labels=dict(intent.labels),
             starts_at=now,
             cause=intent.verdict.cause,
             down_devices=intent.verdict.down_devices,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -183,11 +184,11 @@ class Outbox:
         for row in rows:
             rid = row.id
             self._inflight[rid] = task = asyncio.create_task(self._deliver(ctx, row))
-            task.add_done_callback(lambda _t, rid=rid: self._finished(rid))
+            task.add_done_callback(functools.partial(self._finished, rid))
             tasks.append(task)
         return tasks
 
-    def _finished(self, rid: str) -> None:
+    def _finished(self, rid: str, _task: asyncio.Task[bool]) -> None:
         self._inflight.pop(rid, None)
         self._wake.set()  # a slot is free, and the same alert's next row may now be due
 

@@ -77,7 +77,7 @@ def notification_from_dict(d: JSONObject) -> Notification:
     )
     return Notification(
         id=str(d["id"]),
-        event=Event(d["event"]),
+        event=Event(str(d["event"])),
         alert=alert,
         created_at=_number(d["created_at"]),
         escalation_level=int(_number(d.get("escalation_level", 0))),

@@ -134,17 +134,19 @@ def data_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
 
-@contextlib.contextmanager
-def savepoint(conn: sqlite3.Connection) -> Iterator[None]:
+class Savepoint(contextlib.AbstractContextManager[None]):
     """Undo this block's writes if it raises (the enclosing transaction goes on)."""
-    conn.execute("SAVEPOINT item")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK TO item")
-        conn.execute("RELEASE item")
-        raise
-    conn.execute("RELEASE item")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.conn.execute("SAVEPOINT item")
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None:
+            self.conn.execute("ROLLBACK TO item")
+        self.conn.execute("RELEASE item")
 
 
 def _alert_from_row(r: sqlite3.Row) -> OpenAlert:
@@ -181,7 +183,7 @@ class AlertStore:
         return transaction(self.conn)
 
     def savepoint(self) -> contextlib.AbstractContextManager[None]:
-        return savepoint(self.conn)
+        return Savepoint(self.conn)
 
     def data_version(self) -> int:
         return data_version(self.conn)

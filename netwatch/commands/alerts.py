@@ -9,6 +9,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from netwatch.commands import Subparsers
 from netwatch.commands._alertdb import (
     UsageError,
     add_source_args,
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from netwatch.alerting.store import AlertStore
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("alerts", help="list, acknowledge and silence alerts")
     asub = p.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
 

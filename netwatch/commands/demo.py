@@ -12,8 +12,10 @@ import sys
 import tempfile
 import time
 
+from netwatch.commands import Subparsers
 
-def register(sub: argparse._SubParsersAction) -> None:
+
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("demo", help="run netwatch on the default inventory and a simulated network")
     p.add_argument("--config", help="inventory to use (default: the packaged Banyuwangi one)")
     p.add_argument("--listen", default="127.0.0.1:9108", help="web address (default %(default)s)")

@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 
+from netwatch.commands import Subparsers
 from netwatch.commands._alertdb import (
     UsageError,
     add_source_args,
@@ -16,7 +17,7 @@ from netwatch.commands._alertdb import (
 )
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("report", help="reports from the alert history (SPBE uptime)")
     rsub = p.add_subparsers(dest="report_command", required=True, metavar="REPORT")
     up = rsub.add_parser("uptime", help="per-village uptime % and outages for a period")

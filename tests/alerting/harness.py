@@ -44,9 +44,13 @@ class Harness:
             self.inventory,
             conn=conn,
             outbox=Outbox(conn, ONE_RECEIVER),
-            request_poll=lambda d, c, r: self.polls.append((d, c, r)),
+            request_poll=self._request_poll,
             clock=self.clock,
         )
+
+    def _request_poll(self, device: str, collector: str, reason: str) -> bool:
+        self.polls.append((device, collector, reason))
+        return True  # a job took it, as the scheduler answers for a device it polls
 
     def restart(self) -> None:
         self.engine.conn.close()

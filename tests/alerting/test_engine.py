@@ -36,6 +36,23 @@ def with_down(h: Harness, *names: str) -> dict[str, bool]:
     return states
 
 
+def test_a_refused_recheck_is_asked_again(tmp_path):
+    """The scheduler answers False when no job takes a re-check (its PollRequest returns bool):
+    a refused ask of the parent is not debounced, the next failing village asks again."""
+    h = make(tmp_path)
+    answers = iter([False, True])  # the parent's job is not there yet, then it is
+    asked: list[tuple[str, str]] = []
+
+    def request_poll(device: str, collector: str, reason: str) -> bool:
+        asked.append((device, reason))
+        return next(answers) if reason == "upstream-check" else True
+
+    h.engine.intake.request_poll = request_poll
+    h.round(with_down(h, "rtr-1-1", "rtr-1-2", "rtr-1-3"))
+    # Three villages fail at once: refused, asked again and taken, then debounced.
+    assert asked.count(("pop-1", "upstream-check")) == 2
+
+
 def test_one_lost_round_never_alerts(tmp_path):
     h = make(tmp_path)
     for _ in range(20):  # a lost round now and then, never three in a row
