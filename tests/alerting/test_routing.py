@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from netwatch.alerting import notifiers
 from netwatch.alerting.notifiers.alertmanager import AlertmanagerTarget
 from netwatch.alerting.notifiers.telegram import TelegramTarget
 from netwatch.alerting.notifiers.webhook import WebhookTarget
@@ -115,3 +118,14 @@ def test_check_names_bad_values() -> None:
         "notifications.contacts[0] (a): not an http(s) URL: '127.0.0.1:9093'",
         "notifications.contacts[1] (a): telegram without chat_ids",
     ]
+
+
+def test_every_notifier_module_is_a_plugin() -> None:
+    """A notifier is one module: the package finds it and its target by the module's name."""
+    folder = Path(notifiers.__file__).parent
+    modules = sorted(p.stem for p in folder.glob("*.py") if p.stem not in ("__init__", "base"))
+    found = notifiers.plugins()
+    assert sorted(found) == modules
+    for name, plugin in found.items():
+        assert plugin.target.notifier == name
+        assert plugin.notifier().name == name
