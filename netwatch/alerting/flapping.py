@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections import deque
 
 from netwatch.alerting.records import Flap
-from netwatch.alerting.store import AlertStore
+from netwatch.alerting.seams import EngineStore
 from netwatch.core.model import AlertingSettings
 
 
 class Flapping:
-    def __init__(self, settings: AlertingSettings, store: AlertStore) -> None:
+    def __init__(self, settings: AlertingSettings, store: EngineStore) -> None:
         self.settings = settings
         self.store = store
         self.flaps: dict[str, Flap] = {}

@@ -10,7 +10,7 @@ from netwatch.alerting.kinds import Intent
 from netwatch.alerting.notify import NotifyStage
 from netwatch.alerting.records import OpenAlert
 from netwatch.alerting.rules import Topology
-from netwatch.alerting.store import AlertStore
+from netwatch.alerting.seams import EngineStore
 from netwatch.alerting.tracing import Tracing
 from netwatch.alerting.types import Event
 from netwatch.core.model import AlertingSettings
@@ -20,7 +20,7 @@ class Lifecycle:
     def __init__(
         self,
         settings: AlertingSettings,
-        store: AlertStore,
+        store: EngineStore,
         notify: NotifyStage,
         flapping: Flapping,
         tracing: Tracing,

@@ -13,8 +13,7 @@ from netwatch.alerting.flapping import Flapping
 from netwatch.alerting.muting import MuteStage
 from netwatch.alerting.records import OpenAlert
 from netwatch.alerting.rules import Topology
-from netwatch.alerting.seams import Sink
-from netwatch.alerting.store import AlertStore
+from netwatch.alerting.seams import EngineStore, Sink
 from netwatch.alerting.types import Event, Notification
 
 
@@ -22,7 +21,7 @@ class NotifyStage:
     def __init__(
         self,
         sink: Sink,
-        store: AlertStore,
+        store: EngineStore,
         mutes: MuteStage,
         flapping: Flapping,
         sent: Counter[str],

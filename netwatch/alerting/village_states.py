@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from netwatch.alerting.rules import ServiceState
-from netwatch.alerting.store import AlertStore
+from netwatch.alerting.seams import EngineStore
 
 
 class VillageStates:
-    def __init__(self, store: AlertStore) -> None:
+    def __init__(self, store: EngineStore) -> None:
         self.store = store
         self.recorded: dict[str, ServiceState] = {}  # village → last recorded state
         self.shown: dict[str, ServiceState] = {}  # village → state shown (maintenance overlay)

@@ -382,3 +382,28 @@ def test_ap_answering_ping_with_its_radio_off_takes_the_village_down(tmp_path):
     _radio_poll(state, ap, h.clock.t, radio_up=True)
     h.rounds(all_up(h), 2)
     assert h.events() == [("firing", "VillageWifiDown"), ("resolved", "VillageWifiDown")]
+
+
+def test_snapshot_is_read_only_and_stays_as_taken(tmp_path):
+    """Exporters read a snapshot: it never changes under them, and they cannot change it."""
+    import dataclasses
+
+    h = make(tmp_path)
+    v2 = "35.10.01.2002"
+    before = h.engine.snapshot()
+    h.rounds(with_down(h, "rtr-1-2"), 3)
+    after = h.engine.snapshot()
+    assert before.recorded[v2] == "up" and before.alerts == ()
+    assert after.recorded[v2] == "down" and after.shown[v2] == "down"
+    (alert,) = after.alerts
+    assert (alert.labels["alertname"], alert.labels["village"], alert.notified) == (
+        "VillageWifiDown",
+        v2,
+        True,
+    )
+    with pytest.raises(TypeError):
+        after.recorded[v2] = "up"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        alert.labels["severity"] = "warning"  # type: ignore[index]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        after.errors = 0  # type: ignore[misc]
