@@ -32,19 +32,18 @@ sys.path.insert(0, str(ROOT))
 
 from aiohttp import web  # noqa: E402
 
+from netwatch.alerting.notifiers.webhook import WebhookTarget  # noqa: E402
 from netwatch.core.model import (  # noqa: E402
     AlertingSettings,
-    ContactList,
     Device,
     District,
     Inventory,
-    NotificationSettings,
     Role,
     Settings,
     Village,
     VillageKind,
-    WebhookTarget,
 )
+from netwatch.core.notifications import ContactList, NotificationSettings  # noqa: E402
 from tests.helpers.netns import Namespace, Netlab  # noqa: E402
 
 VILLAGES = 9
@@ -76,7 +75,7 @@ def build_inventory(districts: int, db: str, hook: str) -> Inventory:
             codes.append(code)
         dmap[dcode] = District(dcode, f"Kecamatan {d}", tuple(codes), (pop,))
     notify = NotificationSettings(
-        contacts=(ContactList("oncall", webhook=(WebhookTarget(hook),)),), default_contacts="oncall"
+        contacts=(ContactList("oncall", (WebhookTarget(hook),)),), default_contacts="oncall"
     )
     settings = replace(Settings(), alerting=AlertingSettings(db_path=db), notifications=notify)
     return Inventory("35.10", "Banyuwangi", settings, dmap, vmap, devices, {})
@@ -324,8 +323,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         try:
             ok = await wait(
                 lambda: (
-                    len(service.engine.history) == len(inv.villages)
-                    and set(service.engine.history.values()) == {"up"}
+                    len(service.snapshot().recorded) == len(inv.villages)
+                    and set(service.snapshot().recorded.values()) == {"up"}
                 ),
                 120,
             )
@@ -452,7 +451,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "peer_firing": len(am_false),
                 "peer_alerts": sum(len(b["alerts"]) for b in am_false),
             }
-            out["engine_errors"] = service.engine.stats.errors
+            out["engine_errors"] = service.snapshot().errors
         finally:
             await scheduler.shutdown()
             await service.stop()

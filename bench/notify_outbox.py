@@ -23,9 +23,10 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from netwatch.alerting.notifiers.webhook import WebhookNotifier  # noqa: E402
+from netwatch.alerting.notifiers.alertmanager import AlertmanagerTarget  # noqa: E402
+from netwatch.alerting.notifiers.webhook import WebhookNotifier, WebhookTarget  # noqa: E402
 from netwatch.alerting.outbox import Outbox  # noqa: E402
-from netwatch.core.model import ContactList, WebhookTarget  # noqa: E402
+from netwatch.core.notifications import ContactList  # noqa: E402
 from tests.alerting.factories import notification, settings, village_alert  # noqa: E402
 from tests.helpers.alertmanager import Alertmanager, free_port  # noqa: E402
 
@@ -60,7 +61,7 @@ def notifications(n: int):
 
 
 async def bench_outbox(tmp: Path, url: str, n: int) -> tuple[float, float, float]:
-    s = settings(ContactList("noc", webhook=(WebhookTarget(url=url),)))
+    s = settings(ContactList("noc", (WebhookTarget(url=url),)))
     s = replace(s, delivery=replace(s.delivery, concurrency=8))
     db = tmp / "bench.db"
     ob = Outbox(str(db), s)
@@ -111,7 +112,7 @@ async def bench_raw(url: str, n: int) -> tuple[float, float]:
 async def bench_repost(tmp: Path, n: int) -> tuple[float, float]:
     am = await Alertmanager(tmp / "am", "http://127.0.0.1:9/none").start()
     try:
-        s = settings(ContactList("noc", alertmanager=(am.url,)))
+        s = settings(ContactList("noc", (AlertmanagerTarget(am.url),)))
         ob = Outbox(str(tmp / "am.db"), s)
         conn = sqlite3.connect(tmp / "am.db")
         with conn:

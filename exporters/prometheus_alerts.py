@@ -1,7 +1,8 @@
 """Metric source for alert state: village service state after hold-downs, and firing alerts.
 
-`source(engine)` returns a `families(state)` function for exporters.prometheus; everything is
-built from the engine's snapshot at scrape time.
+`source(alerts)` returns a `families(state)` function for exporters.prometheus; everything is
+built from the alert engine's read-only snapshot (netwatch.alerting.snapshot), never from the
+engine itself.
 """
 
 from __future__ import annotations
@@ -11,23 +12,23 @@ from collections.abc import Callable, Iterable
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from netwatch.alerting.engine import Engine
 from netwatch.alerting.rules import OUTAGE_STATES, ServiceState
+from netwatch.alerting.snapshot import SnapshotSource
 from netwatch.core.state import State
 
 
-def source(engine: Engine) -> Callable[[State], Iterable[Metric]]:
-    """The metric source for this engine."""
+def source(alerts: SnapshotSource) -> Callable[[State], Iterable[Metric]]:
+    """The metric source for this engine (or the service running it)."""
 
     def alert_families(state: State) -> Iterable[Metric]:
-        return families(engine)
+        return families(alerts)
 
     return alert_families
 
 
-def families(engine: Engine) -> list[Metric]:
+def families(alerts: SnapshotSource) -> list[Metric]:
     """Village service state, firing alerts and the engine's own counters."""
-    inventory = engine.inventory
+    snap = alerts.snapshot()
     svc = GaugeMetricFamily(
         "netwatch_village_service_state",
         "1 for the village's service state after hold-downs (up, degraded, down, "
@@ -40,13 +41,13 @@ def families(engine: Engine) -> list[Metric]:
         "unreachable behind a broken parent (also during maintenance); absent while unknown.",
         labels=["village", "district"],
     )
-    for code, village in inventory.villages.items():
-        shown = engine.display.get(code, ServiceState.UNKNOWN)
+    for code, district in snap.villages.items():
+        shown = snap.shown.get(code, ServiceState.UNKNOWN)
         for s in ServiceState:
-            svc.add_metric([code, village.district, s.value], 1.0 if s is shown else 0.0)
-        truth = engine.history.get(code)
+            svc.add_metric([code, district, s.value], 1.0 if s is shown else 0.0)
+        truth = snap.recorded.get(code)
         if truth is not None and shown is not ServiceState.UNKNOWN:
-            svc_up.add_metric([code, village.district], 0.0 if truth in OUTAGE_STATES else 1.0)
+            svc_up.add_metric([code, district], 0.0 if truth in OUTAGE_STATES else 1.0)
     active = GaugeMetricFamily(
         "netwatch_alert_active",
         "1 per open alert; notified=false while held back (parent down, maintenance, silence, "
@@ -59,7 +60,7 @@ def families(engine: Engine) -> list[Metric]:
         labels=["alertname", "severity"],
     )
     counts: Counter[tuple[str, str]] = Counter()
-    for a in engine.open.values():
+    for a in snap.alerts:
         lab = a.labels
         counts[(lab["alertname"], lab["severity"])] += 1
         active.add_metric(
@@ -69,19 +70,19 @@ def families(engine: Engine) -> list[Metric]:
                 lab.get("village", ""),
                 lab.get("district", ""),
                 lab.get("device", ""),
-                "true" if a.notified_at is not None else "false",
+                "true" if a.notified else "false",
             ],
             1.0,
         )
     for (name, sev), n in sorted(counts.items()):
         firing.add_metric([name, sev], float(n))
     flapping = GaugeMetricFamily(
-        "netwatch_alerts_flapping", "Alerts being held as flapping.", value=len(engine.flaps)
+        "netwatch_alerts_flapping", "Alerts being held as flapping.", value=snap.flapping
     )
     silences = GaugeMetricFamily(
         "netwatch_silences_active",
         "Silences in force now.",
-        value=sum(1 for s in engine.silences if s.active(engine.clock())),
+        value=snap.silences_active,
     )
     sent = CounterMetricFamily(
         "netwatch_alert_notifications",
@@ -90,13 +91,13 @@ def families(engine: Engine) -> list[Metric]:
         labels=["event"],
     )
     for event in ("firing", "resolved", "reminder", "escalation", "flapping"):
-        sent.add_metric([event], float(engine.stats.notifications.get(event, 0)))
+        sent.add_metric([event], float(snap.notifications.get(event, 0)))
     evals = CounterMetricFamily(
-        "netwatch_alert_evaluations", "Engine evaluations run.", value=engine.stats.evaluations
+        "netwatch_alert_evaluations", "Engine evaluations run.", value=snap.evaluations
     )
     errors = CounterMetricFamily(
         "netwatch_alert_evaluation_errors",
         "Errors while evaluating a village, a device or an alert (logged; the rest went on).",
-        value=engine.stats.errors,
+        value=snap.errors,
     )
     return [svc, svc_up, active, firing, flapping, silences, sent, evals, errors]

@@ -23,13 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"netwatch {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"netwatch.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"netwatch.commands.{name}":
-                raise
-            continue  # a command not built yet in this checkout
-        module.register(sub)
+        importlib.import_module(f"netwatch.commands.{name}").register(sub)
     return parser
 
 

@@ -9,6 +9,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterable
 
+from netwatch.alerting.snapshot import AlertRecord
 from netwatch.core.model import InfluxSettings, Inventory, SecretRef, Settings
 from netwatch.core.observations import PingObservation
 from netwatch.core.state import DeviceState, State
@@ -98,7 +99,7 @@ class InfluxExporter:
         inventory: Inventory | None = None,
         transport: Transport | None = None,
         socket_factory: SocketFactory | None = None,
-        alert_source: Callable[[], Iterable[object]] | None = None,
+        alert_source: Callable[[], Iterable[AlertRecord]] | None = None,
     ) -> None:
         cfg = settings.influxdb if isinstance(settings, Settings) else settings
         if cfg is None:
@@ -111,7 +112,7 @@ class InfluxExporter:
         self.points = PointBuilder(inventory, cfg.precision)
         self._transport = transport
         self._socket_factory = socket_factory
-        self.alert_source = alert_source  # the alert engine's open alerts (Alert-shaped)
+        self.alert_source = alert_source  # open alerts of the alert snapshot
         self.writer: Writer | None = None
         self._snapshot_task: asyncio.Task[None] | None = None
         self._listening = False

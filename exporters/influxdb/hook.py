@@ -6,19 +6,18 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from netwatch.alerting.snapshot import AlertRecord, SnapshotSource
 from netwatch.demo.hostnet import HostNetwork
 from netwatch.exporters.influxdb.exporter import InfluxExporter
 
 log = logging.getLogger(__name__)
 
 
-def alerts(runtime: Any) -> Callable[[], Iterable[object]] | None:
-    """The firing alerts of the runtime's alert engine (its `open` dict), if it has one."""
-    for name in ("alert_engine", "alerts", "engine"):
-        engine = getattr(runtime, name, None)
-        if engine is not None and isinstance(getattr(engine, "open", None), dict):
-            return lambda: list(engine.open.values())
-    return None
+def alerts(service: SnapshotSource | None) -> Callable[[], Iterable[AlertRecord]] | None:
+    """The open alerts of the alert snapshot, when alerting runs."""
+    if service is None:
+        return None
+    return lambda: service.snapshot().alerts
 
 
 async def attach(runtime: Any, host_network: HostNetwork | None = None) -> InfluxExporter | None:
@@ -36,7 +35,7 @@ async def attach(runtime: Any, host_network: HostNetwork | None = None) -> Influ
             runtime.state,
             runtime.inventory,
             socket_factory=factory,
-            alert_source=alerts(runtime),
+            alert_source=alerts(runtime.alerts),
         )
         await exporter.start()
     except ValueError as exc:  # monitoring goes on without the export

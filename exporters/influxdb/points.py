@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from netwatch.alerting.snapshot import AlertRecord
 from netwatch.core.model import Device, Inventory
 from netwatch.core.observations import PingObservation
 from netwatch.core.state import DeviceState, State, VillageStatus
 from netwatch.exporters.influxdb.lineproto import (
     PRECISIONS,
+    FieldValue,
     escape_measurement,
     field_block,
     tag_block,
@@ -140,13 +142,12 @@ class PointBuilder:
                 fields += f",latitude={village.lat:.6f},longitude={village.lon:.6f}"
             yield f"{head} {fields} {ts}"
 
-    def alerts(self, alerts: Iterable[object], now: float) -> Iterator[str]:
-        """One netwatch_alert point per firing alert (Alert or the engine's OpenAlert)."""
+    def alerts(self, alerts: Iterable[AlertRecord], now: float) -> Iterator[str]:
+        """One netwatch_alert point per firing alert (of the alert snapshot, or types.Alert)."""
         ts = timestamp(now, self.precision)
         for alert in alerts:
-            labels = dict(getattr(alert, "labels", {}) or {})
-            starts_at = getattr(alert, "starts_at", None)
-            if getattr(alert, "ends_at", None) is not None or "alertname" not in labels:
+            labels = alert.labels
+            if alert.ends_at is not None or "alertname" not in labels:
                 continue
             tags = {
                 k: labels.get(k)
@@ -160,9 +161,10 @@ class PointBuilder:
                     "device",
                 )
             }
-            fields: dict[str, object] = {"firing": 1}
-            if isinstance(starts_at, int | float):
-                fields["active_seconds"] = max(0.0, float(now - starts_at))
-            fields["acknowledged"] = 1 if getattr(alert, "acknowledged_by", None) else 0
-            fb = field_block(fields)  # type: ignore[arg-type]
+            fields: dict[str, FieldValue | None] = {
+                "firing": 1,
+                "active_seconds": max(0.0, float(now - alert.starts_at)),
+                "acknowledged": 1 if alert.acknowledged_by else 0,
+            }
+            fb = field_block(fields)
             yield f"{escape_measurement(ALERT)}{tag_block(tags)} {fb} {ts}"

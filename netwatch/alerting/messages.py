@@ -55,11 +55,6 @@ CAUSES: dict[str, dict[str, str]] = {
         "id": "latensi ke desa tinggi",
         "en": "high latency to the village",
     },
-    "link_down": {
-        "id": "link ke desa putus (kabel/radio)",
-        "en": "link to the village broken (cable/radio)",
-    },
-    "unknown": {"id": "belum diketahui", "en": "not known yet"},
 }
 
 _T: dict[str, dict[str, str]] = {

@@ -6,12 +6,14 @@ change and its notifications commit together. Routing happens then: one row per 
 delivered, rejected, or older than `delivery.max_age`. A row is claimed (attempts and next
 attempt written) before it is sent and marked delivered after: a crash in between re-sends
 that row once after restart, never loses it. See docs/alerting.md, "Delivery guarantees".
+The tables and their statements are in outbox_store.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -20,11 +22,9 @@ import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
-import aiohttp
-
-from netwatch.alerting import metrics
+from netwatch.alerting import metrics, outbox_store
 from netwatch.alerting.notifiers import (
     Context,
     DeliveryError,
@@ -32,75 +32,35 @@ from netwatch.alerting.notifiers import (
     Rejected,
     default_notifiers,
 )
-from netwatch.alerting.notifiers.alertmanager import am_alert, closes, post_alerts
+from netwatch.alerting.notifiers.base import Reposting
+from netwatch.alerting.outbox_store import Due, OutboxStore
 from netwatch.alerting.routing import Receiver, route
 from netwatch.alerting.serialize import dumps, loads
 from netwatch.alerting.types import Notification
-from netwatch.core.model import Inventory, NotificationSettings
+from netwatch.core.model import Inventory
+from netwatch.core.notifications import JSONObject, NotificationSettings
+
+if TYPE_CHECKING:
+    import aiohttp
 
 log = logging.getLogger(__name__)
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
-    id TEXT PRIMARY KEY,              -- notification id + '/' + receiver hash: idempotency key
-    notification_id TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,        -- alert fingerprint: per-receiver order, AM supersede
-    created_at REAL NOT NULL,
-    event TEXT NOT NULL,
-    payload TEXT NOT NULL,            -- the Notification as JSON
-    notifier TEXT NOT NULL,           -- alertmanager | webhook | telegram | email
-    receiver TEXT NOT NULL,           -- JSON target; secrets only by reference
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt REAL NOT NULL,
-    delivered_at REAL,
-    dropped_at REAL,
-    last_error TEXT
-);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt)
-    WHERE delivered_at IS NULL AND dropped_at IS NULL;
-CREATE INDEX IF NOT EXISTS outbox_stream ON outbox (receiver, fingerprint)
-    WHERE delivered_at IS NULL AND dropped_at IS NULL;
--- Alerts firing at an Alertmanager: re-posted until a resolve is enqueued.
-CREATE TABLE IF NOT EXISTS outbox_firing (
-    fingerprint TEXT NOT NULL,
-    receiver TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    PRIMARY KEY (fingerprint, receiver)
-);
-"""
-
-_PENDING = "delivered_at IS NULL AND dropped_at IS NULL"
-# A row waits while an older row of the same receiver and alert is pending: a receiver never
-# sees "resolved" before "firing" of the same alert.
-_DUE = f"""
-SELECT rowid, id, notifier, receiver, payload, attempts, fingerprint FROM outbox AS o
-WHERE {_PENDING} AND next_attempt <= ?
-  AND NOT EXISTS (SELECT 1 FROM outbox AS p WHERE p.receiver = o.receiver
-                  AND p.fingerprint = o.fingerprint AND p.{_PENDING.replace(" AND ", " AND p.")}
-                  AND p.rowid < o.rowid)
-ORDER BY rowid LIMIT ?
-"""
-
-
-def create_schema(conn: sqlite3.Connection) -> None:
-    """Create the outbox tables if missing (the engine may call this in its migrations)."""
-    conn.executescript(SCHEMA)
 
 
 def row_id(notification_id: str, receiver: Receiver) -> str:
     return f"{notification_id}/{hashlib.sha256(receiver.key.encode()).hexdigest()[:12]}"
 
 
-def open_db(path: str) -> sqlite3.Connection:
-    """A connection for the delivery loop: WAL so the engine's writes don't wait on reads."""
-    conn = sqlite3.connect(path, timeout=10.0)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    return conn
+def _target(receiver: str) -> JSONObject:
+    """The notifier's part of a stored receiver."""
+    data = json.loads(receiver)
+    if not isinstance(data, dict):
+        raise ValueError(f"stored receiver is not a JSON object: {receiver[:80]}")
+    data.pop("notifier", None)
+    return data
 
 
 class Outbox:
-    """Routing at enqueue, durable delivery with backoff, Alertmanager re-posting."""
+    """Routing at enqueue, durable delivery with backoff, re-posting for Alertmanager."""
 
     def __init__(
         self,
@@ -112,8 +72,8 @@ class Outbox:
         clock: Callable[[], float] = time.time,
         rng: Callable[[], float] = random.random,
     ) -> None:
-        self._conn = open_db(db) if isinstance(db, str) else db
-        create_schema(self._conn)
+        self._conn = outbox_store.open_db(db) if isinstance(db, str) else db
+        self.store = OutboxStore(self._conn)
         self.settings = settings
         self.language = language
         self.notifiers = dict(notifiers or default_notifiers())
@@ -129,8 +89,7 @@ class Outbox:
     @classmethod
     def for_inventory(cls, inventory: Inventory, db_path: str | None = None) -> Outbox:
         """The runtime's outbox: own connection to the alert database, names from inventory."""
-        alerting = getattr(inventory.settings, "alerting", None)
-        path = db_path or getattr(alerting, "db_path", None) or "netwatch-alerts.sqlite3"
+        path = db_path or inventory.settings.alerting.db_path
         outbox = cls(path, inventory.settings.notifications, inventory.settings.language)
         outbox.reload(inventory)
         return outbox
@@ -140,6 +99,10 @@ class Outbox:
         self.settings = inventory.settings.notifications
         self.language = inventory.settings.language
         self.village_names = {code: v.name for code, v in inventory.villages.items()}
+
+    def _reposting(self, notifier: str) -> Reposting | None:
+        n = self.notifiers.get(notifier)
+        return n if isinstance(n, Reposting) else None
 
     # -- enqueue (engine's transaction) -------------------------------------------------------
 
@@ -160,22 +123,17 @@ class Outbox:
                 n.alert.name,
             )
         for rcv in receivers:
-            cur = conn.execute(
-                "INSERT OR IGNORE INTO outbox (id, notification_id, fingerprint, created_at,"
-                " event, payload, notifier, receiver, next_attempt) VALUES (?,?,?,?,?,?,?,?,?)",
-                (row_id(n.id, rcv), n.id, fp, n.created_at, n.event.value, payload,
-                 rcv.notifier, rcv.key, n.created_at),
+            key = rcv.key
+            new = outbox_store.add(
+                conn, row_id(n.id, rcv), n.id, fp, n.created_at, n.event.value, payload,
+                rcv.notifier, key,
             )  # fmt: skip
-            added += cur.rowcount
+            added += new
             # A repeated enqueue of an old "firing" must not revive a resolved alert.
-            if rcv.notifier == "alertmanager" and cur.rowcount and not closes(n):
-                conn.execute(
-                    "INSERT OR REPLACE INTO outbox_firing (fingerprint, receiver, payload)"
-                    " VALUES (?,?,?)",
-                    (fp, rcv.key, payload),
-                )
-        if closes(n):
-            conn.execute("DELETE FROM outbox_firing WHERE fingerprint = ?", (fp,))
+            if new and not n.closes and self._reposting(rcv.notifier) is not None:
+                outbox_store.keep_firing(conn, fp, key, payload)
+        if n.closes:
+            outbox_store.forget_firing(conn, fp)
         return added
 
     def wake(self) -> None:
@@ -185,6 +143,8 @@ class Outbox:
     # -- delivery --------------------------------------------------------------------------------
 
     def _context(self) -> Context:
+        import aiohttp
+
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession()
         return Context(self._session, self.settings, self.language, self.village_names)
@@ -215,164 +175,111 @@ class Outbox:
         room = max(self.settings.delivery.concurrency, 1) - len(self._inflight)
         if room <= 0:
             return []
-        rows = self._conn.execute(_DUE, (now, room + len(self._inflight))).fetchall()
-        rows = [r for r in rows if r[1] not in self._inflight][:room]
+        rows = self.store.due(now, room + len(self._inflight))
+        rows = [r for r in rows if r.id not in self._inflight][:room]
         if not rows:
             return []
         ctx = self._context()
         tasks = []
         for row in rows:
-            rid = row[1]
+            rid = row.id
             self._inflight[rid] = task = asyncio.create_task(self._deliver(ctx, row))
-            task.add_done_callback(lambda _t, rid=rid: self._finished(rid))
+            task.add_done_callback(functools.partial(self._finished, rid))
             tasks.append(task)
         return tasks
 
-    def _finished(self, rid: str) -> None:
+    def _finished(self, rid: str, _task: asyncio.Task[bool]) -> None:
         self._inflight.pop(rid, None)
         self._wake.set()  # a slot is free, and the same alert's next row may now be due
 
-    async def _deliver(self, ctx: Context, row: tuple[Any, ...]) -> bool:
+    async def _deliver(self, ctx: Context, row: Due) -> bool:
         try:
             return await self._deliver_row(ctx, row)
         except sqlite3.Error:
             # The database was busy or broken: the row stays pending and is tried again.
-            log.exception("notification %s: outbox database error", row[1])
+            log.exception("notification %s: outbox database error", row.id)
             return False
 
-    async def _deliver_row(self, ctx: Context, row: tuple[Any, ...]) -> bool:
-        _, rid, notifier_name, receiver, payload, attempts, fp = row
-        attempts += 1
-        with self._conn:  # claim: a crash from here on retries this row after the backoff
-            self._conn.execute(
-                "UPDATE outbox SET attempts = ?, next_attempt = ? WHERE id = ?",
-                (attempts, self._clock() + self.backoff(attempts), rid),
-            )
-        target = json.loads(receiver)
-        target.pop("notifier", None)
-        notifier = self.notifiers.get(notifier_name)
+    async def _deliver_row(self, ctx: Context, row: Due) -> bool:
+        rid, name = row.id, row.notifier
+        attempts = row.attempts + 1
+        self.store.claim(rid, attempts, self._clock() + self.backoff(attempts))
+        notifier = self.notifiers.get(name)
         try:
             if notifier is None:
-                raise Rejected(f"no notifier named {notifier_name!r}")
-            n = loads(payload)
-            if notifier_name == "alertmanager":
-                async with self._locks[target["url"]]:
-                    if self._superseded(rid, receiver, fp):
-                        self._done(rid, "superseded by a newer state of the same alert")
+                raise Rejected(f"no notifier named {name!r}")
+            target = _target(row.receiver)
+            n = loads(row.payload)
+            if self._reposting(name) is not None:
+                # One receiver at a time, shared with re-posts: a re-post never lands after a
+                # resolve; and only the latest state of an alert matters there.
+                async with self._locks[row.receiver]:
+                    if self.store.superseded(rid, row.receiver, row.fingerprint):
+                        self.store.delivered(
+                            rid, self._clock(), "superseded by a newer state of the same alert"
+                        )
                         return True
                     await notifier.send(ctx, target, n, rid)
             else:
                 await notifier.send(ctx, target, n, rid)
         except Rejected as exc:
-            self._drop(rid, notifier_name, "rejected", str(exc))
-            metrics.FAILED.labels(notifier_name).inc()
+            self._drop(rid, name, "rejected", str(exc))
+            metrics.FAILED.labels(name).inc()
             log.error("notification %s rejected, dropped: %s", rid, exc)
             return False
         except Exception as exc:  # any failure is retried: the loop must live on
             after = exc.retry_after if isinstance(exc, DeliveryError) else None
             if not isinstance(exc, DeliveryError):
                 log.exception("notification %s: unexpected error", rid)
-            self._retry(rid, attempts, str(exc) or type(exc).__name__, after)
-            metrics.FAILED.labels(notifier_name).inc()
+            delay = after if after is not None else self.backoff(attempts)
+            self.store.retry(rid, self._clock() + delay, str(exc) or type(exc).__name__)
+            metrics.FAILED.labels(name).inc()
             log.warning("notification %s attempt %d failed: %s", rid, attempts, exc)
             return False
-        self._done(rid, None)
-        metrics.SENT.labels(notifier_name).inc()
+        self.store.delivered(rid, self._clock(), None)
+        metrics.SENT.labels(name).inc()
         return True
 
-    def _superseded(self, rid: str, receiver: str, fp: str) -> bool:
-        # Alertmanager keeps only the latest state of an alert: an older one must not follow it.
-        cur = self._conn.execute(
-            "SELECT 1 FROM outbox WHERE receiver = ? AND fingerprint = ? AND id != ?"
-            " AND rowid > (SELECT rowid FROM outbox WHERE id = ?) LIMIT 1",
-            (receiver, fp, rid, rid),
-        )
-        return cur.fetchone() is not None
-
-    def _done(self, rid: str, note: str | None) -> None:
-        with self._conn:
-            self._conn.execute(
-                "UPDATE outbox SET delivered_at = ?, last_error = ? WHERE id = ?",
-                (self._clock(), note, rid),
-            )
-
-    def _retry(self, rid: str, attempts: int, error: str, after: float | None) -> None:
-        delay = after if after is not None else self.backoff(attempts)
-        with self._conn:
-            self._conn.execute(
-                "UPDATE outbox SET next_attempt = ?, last_error = ? WHERE id = ?",
-                (self._clock() + delay, error[:500], rid),
-            )
-
     def _drop(self, rid: str, notifier: str, reason: str, error: str) -> None:
-        with self._conn:
-            self._conn.execute(
-                "UPDATE outbox SET dropped_at = ?, last_error = ? WHERE id = ?",
-                (self._clock(), f"{reason}: {error}"[:500], rid),
-            )
+        self.store.drop(rid, self._clock(), f"{reason}: {error}")
         metrics.DROPPED.labels(notifier, reason).inc()
 
     def _expire(self, now: float) -> None:
         d = self.settings.delivery
-        cutoff = now - d.max_age
-        with self._conn:
-            counts = self._conn.execute(
-                f"SELECT notifier, count(*) FROM outbox WHERE {_PENDING} AND created_at < ?"
-                " GROUP BY notifier",
-                (cutoff,),
-            ).fetchall()
-            if counts:
-                self._conn.execute(
-                    f"UPDATE outbox SET dropped_at = ?, last_error = 'expired: ' ||"
-                    f" coalesce(last_error, 'never attempted') WHERE {_PENDING}"
-                    " AND created_at < ?",
-                    (now, cutoff),
-                )
-            if now - self._last_purge > 60:
-                self._last_purge = now
-                self._conn.execute(
-                    "DELETE FROM outbox WHERE coalesce(delivered_at, dropped_at) < ?",
-                    (now - d.keep_done,),
-                )
-        for notifier, count in counts:
+        purge = None
+        if now - self._last_purge > 60:
+            self._last_purge = now
+            purge = now - d.keep_done
+        for notifier, count in self.store.expire(now, now - d.max_age, purge):
             metrics.DROPPED.labels(notifier, "expired").inc(count)
             log.error("%d %s notifications expired undelivered", count, notifier)
 
     def update_gauges(self) -> None:
-        count, oldest = self._conn.execute(
-            f"SELECT count(*), min(created_at) FROM outbox WHERE {_PENDING}"
-        ).fetchone()
+        count, oldest = self.store.pending()
         metrics.PENDING.set(count)
         metrics.OLDEST.set(max(self._clock() - oldest, 0.0) if oldest is not None else 0.0)
 
-    # -- Alertmanager re-post ------------------------------------------------------------------
+    # -- re-posting ------------------------------------------------------------------------------
 
     async def repost_firing(self) -> int:
-        """Re-post every firing alert to its Alertmanagers (they resolve silent alerts)."""
-        urls: dict[str, str] = {}
-        for (receiver,) in self._conn.execute("SELECT DISTINCT receiver FROM outbox_firing"):
-            urls[json.loads(receiver)["url"]] = receiver
+        """Re-post every firing alert to its receivers (Alertmanager resolves silent alerts)."""
         posted = 0
         ctx = self._context()
-        for url, receiver in urls.items():
+        for name, receiver in self.store.firing_receivers():
+            notifier = self._reposting(name)
+            if notifier is None:
+                continue
             # Under the same lock as outbox sends: a re-post never lands after a resolve.
-            async with self._locks[url]:
-                payloads = [
-                    p
-                    for (p,) in self._conn.execute(
-                        "SELECT payload FROM outbox_firing WHERE receiver = ?", (receiver,)
-                    )
-                ]
-                alerts = [am_alert(ctx, loads(p)) for p in payloads]
+            async with self._locks[receiver]:
+                ns = [loads(p) for p in self.store.firing_payloads(receiver)]
                 try:
-                    for i in range(0, len(alerts), 500):
-                        await post_alerts(ctx, url, alerts[i : i + 500])
+                    await notifier.repost(ctx, _target(receiver), ns)
                 except DeliveryError as exc:
                     metrics.REPOSTS.labels("error").inc()
-                    log.warning("re-post to %s failed: %s", url, exc)
+                    log.warning("re-post to %s failed: %s", receiver, exc)
                     continue
             metrics.REPOSTS.labels("ok").inc()
-            posted += len(alerts)
+            posted += len(ns)
         return posted
 
     # -- loops -------------------------------------------------------------------------------------

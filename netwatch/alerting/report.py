@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from netwatch.alerting.records import StateInterval
 
 OUTAGE = ("down", "unreachable-upstream")
 
@@ -37,13 +38,14 @@ class VillageUptime:
 
 
 def uptime(
-    conn: sqlite3.Connection,
+    intervals: Iterable[StateInterval],
     start: float,
     end: float,
     now: float,
     villages: Iterable[str] | None = None,
 ) -> dict[str, VillageUptime]:
-    """Uptime of each village in [start, end); villages=None means every village in history."""
+    """Uptime of each village in [start, end) from its state intervals (store.state_intervals,
+    by village then time); villages=None means every village in the history."""
     if end <= start:
         raise ValueError("the report period must end after it starts")
     period = end - start
@@ -51,14 +53,10 @@ def uptime(
     if villages is not None:
         for code in villages:
             out[code] = VillageUptime(code, period_seconds=period)
-    rows = conn.execute(
-        "SELECT village, state, since, until FROM village_states"
-        " WHERE since < ? AND (until IS NULL OR until > ?) ORDER BY village, since",
-        (end, start),
-    ).fetchall()
     episode_end: dict[str, float] = {}  # village → end of the outage episode being summed
     episode_len: dict[str, float] = {}
-    for village, state, since, until in rows:
+    for i in intervals:
+        village, state, since, until = i.village, i.state, i.since, i.until
         if villages is not None and village not in out:
             continue
         u = out.setdefault(village, VillageUptime(village, period_seconds=period))

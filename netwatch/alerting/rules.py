@@ -74,8 +74,8 @@ class Topology:
             for a in ups:
                 self.behind.setdefault(a, []).append(code)
         self.descendants: dict[str, list[str]] = {}
-        for name, chain in self.ancestors.items():
-            for a in chain:
+        for name, parents in self.ancestors.items():
+            for a in parents:
                 self.descendants.setdefault(a, []).append(name)
         # Root-cause candidates: district-level devices and any device that villages hang on.
         self.upstream = [

@@ -12,15 +12,23 @@ import functools
 import logging
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from netwatch.alerting import store
-from netwatch.alerting.engine import Engine, PollRequest, Tracer
+from netwatch.alerting.engine import Engine
 from netwatch.alerting.maintenance import Maintenance, MaintenanceError
 from netwatch.alerting.outbox import Outbox
+from netwatch.alerting.seams import ObservationListener, PollRequest, Tracer
+from netwatch.alerting.snapshot import AlertSnapshot
 from netwatch.core.model import Inventory
-from netwatch.core.state import State
 
 log = logging.getLogger("netwatch.alerting")
+
+
+class ListenerHost(Protocol):
+    """Where the engine subscribes to observations (netwatch.core.state.State)."""
+
+    def add_listener(self, listener: ObservationListener, /) -> None: ...
 
 
 def default_tracer(inventory: Inventory) -> Tracer | None:
@@ -38,10 +46,9 @@ def default_tracer(inventory: Inventory) -> Tracer | None:
 class AlertService:
     """Owns the engine, the outbox delivery loop and their tasks."""
 
-    def __init__(self, engine: Engine, outbox: Outbox, state: State) -> None:
+    def __init__(self, engine: Engine, outbox: Outbox) -> None:
         self.engine = engine
         self.outbox = outbox
-        self.state = state
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -49,7 +56,7 @@ class AlertService:
     def create(
         cls,
         inventory: Inventory,
-        state: State,
+        state: ListenerHost,
         request_poll: PollRequest | None,
         *,
         tracer: Tracer | bool | None = True,
@@ -68,7 +75,11 @@ class AlertService:
             clock=clock,
         )
         state.add_listener(engine.on_observation)
-        return cls(engine, outbox, state)
+        return cls(engine, outbox)
+
+    def snapshot(self) -> AlertSnapshot:
+        """The engine's latest read-only snapshot (for exporters)."""
+        return self.engine.snapshot()
 
     async def start(self) -> None:
         self._stop.clear()
@@ -99,4 +110,4 @@ class AlertService:
                 await task
         self._tasks = []
         await self.outbox.close()
-        self.engine.conn.close()
+        self.engine.store.close()

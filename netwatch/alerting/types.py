@@ -67,3 +67,8 @@ class Notification:
     created_at: float
     escalation_level: int = 0  # 0 = first contact list, 1 = second
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def closes(self) -> bool:
+        """Whether n ends the alert (a resolve, or flapping noticed on a resolve)."""
+        return self.event is Event.RESOLVED or self.alert.ends_at is not None

@@ -6,8 +6,11 @@ import argparse
 import datetime as dt
 import re
 import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from netwatch.core.model import Inventory
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -22,15 +25,15 @@ def add_source_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tz", default="Asia/Jakarta", help="time zone for dates (default WIB)")
 
 
-def load_inventory(args: argparse.Namespace) -> Any:
+def load_inventory(args: argparse.Namespace) -> Inventory | None:
     if not args.config:
         return None
-    from netwatch.config import load_inventory as load  # type: ignore[import-not-found]
+    from netwatch.config import load_inventory as load
 
     return load(args.config)
 
 
-def open_db(args: argparse.Namespace, inventory: Any) -> sqlite3.Connection:
+def open_db(args: argparse.Namespace, inventory: Inventory | None) -> sqlite3.Connection:
     from netwatch.alerting import store
 
     path = args.db or (inventory.settings.alerting.db_path if inventory is not None else None)

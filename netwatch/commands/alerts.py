@@ -7,7 +7,9 @@ import json
 import sqlite3
 import sys
 import time
+from typing import TYPE_CHECKING
 
+from netwatch.commands import Subparsers
 from netwatch.commands._alertdb import (
     UsageError,
     add_source_args,
@@ -18,8 +20,11 @@ from netwatch.commands._alertdb import (
     parse_time,
 )
 
+if TYPE_CHECKING:
+    from netwatch.alerting.store import AlertStore
 
-def register(sub: argparse._SubParsersAction) -> None:
+
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("alerts", help="list, acknowledge and silence alerts")
     asub = p.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
 
@@ -59,28 +64,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from netwatch.alerting.store import AlertStore
+    from netwatch.config import ConfigError
+
     try:
         inventory = load_inventory(args)
-        conn = open_db(args, inventory)
+        store = AlertStore(open_db(args, inventory))
         return {"list": _list, "history": _history, "ack": _ack, "silence": _silence}[
             args.alerts_command
-        ](args, conn)
+        ](args, store)
     except (UsageError, ValueError) as exc:
         print(f"netwatch alerts: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:  # config errors carry their own file:line lines
-        errors = getattr(exc, "errors", None)
-        if errors:
-            for line in errors:
-                print(line, file=sys.stderr)
-            return 1
-        raise
-
-
-def _where(label: str, value: str | None) -> tuple[str, list[str]]:
-    if value is None:
-        return "", []
-    return f" AND json_extract(labels, '$.{label}') = ?", [value]
+    except ConfigError as exc:  # each error carries its own file:line
+        for line in exc.errors:
+            print(line, file=sys.stderr)
+        return 1
 
 
 def _print_rows(rows: list[sqlite3.Row], tz: str, as_json: bool) -> None:
@@ -111,59 +110,32 @@ def _print_rows(rows: list[sqlite3.Row], tz: str, as_json: bool) -> None:
         )
 
 
-def _list(args: argparse.Namespace, conn: sqlite3.Connection) -> int:
-    extra, params = _where("district", args.district)
-    rows = conn.execute(
-        f"SELECT * FROM alerts WHERE state = 'firing'{extra} ORDER BY starts_at", params
-    ).fetchall()
-    _print_rows(rows, args.tz, args.json)
+def _list(args: argparse.Namespace, store: AlertStore) -> int:
+    _print_rows(store.firing(args.district), args.tz, args.json)
     return 0
 
 
-def _history(args: argparse.Namespace, conn: sqlite3.Connection) -> int:
+def _history(args: argparse.Namespace, store: AlertStore) -> int:
     now = time.time()
     start = parse_time(args.start, "--from", args.tz) if args.start else now - 7 * 86400
     end = parse_time(args.end, "--to", args.tz) if args.end else now
-    sql = "SELECT * FROM alerts WHERE starts_at < ? AND (ends_at IS NULL OR ends_at >= ?)"
-    params: list = [end, start]
-    for label in ("village", "district"):
-        extra, p = _where(label, getattr(args, label))
-        sql += extra
-        params += p
-    rows = conn.execute(sql + " ORDER BY starts_at LIMIT ?", [*params, args.limit]).fetchall()
+    rows = store.history(start, end, args.limit, args.village, args.district)
     _print_rows(rows, args.tz, args.json)
     return 0
 
 
-def _ack(args: argparse.Namespace, conn: sqlite3.Connection) -> int:
-    from netwatch.alerting.store import transaction
-
-    key = args.alert
-    now = time.time()
-    with transaction(conn):
-        row = conn.execute(
-            "SELECT id, fingerprint FROM alerts WHERE state = 'firing'"
-            " AND (fingerprint = ? OR CAST(id AS TEXT) = ?)",
-            (key, key),
-        ).fetchone()
-        if row is None:
-            raise UsageError(f"no firing alert with id or fingerprint {key!r}")
-        conn.execute(
-            "UPDATE alerts SET acknowledged_by = ?, acknowledged_at = ? WHERE id = ?",
-            (args.by, now, row["id"]),
-        )
-        conn.execute(
-            "INSERT INTO acknowledgements(fingerprint, alert_id, by, comment, at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (row["fingerprint"], row["id"], args.by, args.comment, now),
-        )
+def _ack(args: argparse.Namespace, store: AlertStore) -> int:
+    row = store.acknowledge(args.alert, args.by, args.comment, time.time())
+    if row is None:
+        raise UsageError(f"no firing alert with id or fingerprint {args.alert!r}")
     print(f"acknowledged alert {row['id']} ({row['fingerprint']}) by {args.by}")
     return 0
 
 
-def _silence(args: argparse.Namespace, conn: sqlite3.Connection) -> int:
+def _silence(args: argparse.Namespace, store: AlertStore) -> int:
     from netwatch.alerting import silences
 
+    conn = store.conn
     now = time.time()
     if args.action == "list":
         for s in silences.load(conn, now, include_ended=args.all):
@@ -183,7 +155,7 @@ def _silence(args: argparse.Namespace, conn: sqlite3.Connection) -> int:
         return 0
     if not args.by:
         raise UsageError("silence add needs --by NAME")
-    matchers = {
+    labels: dict[str, str] = {
         k: getattr(args, k)
         for k in ("village", "district", "device", "alertname", "severity")
         if getattr(args, k)
@@ -193,6 +165,6 @@ def _silence(args: argparse.Namespace, conn: sqlite3.Connection) -> int:
         end = parse_time(args.until, "--until", args.tz)
     else:
         end = start + parse_duration(args.duration or "1h", "--duration")
-    sid = silences.add(conn, matchers, start, end, args.by, args.comment, now)
+    sid = silences.add(conn, labels, start, end, args.by, args.comment, now)
     print(f"silence {sid} until {fmt_time(end, args.tz)}")
     return 0

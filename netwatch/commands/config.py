@@ -7,11 +7,13 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from netwatch.commands import Subparsers
+
 if TYPE_CHECKING:
     from netwatch.core.model import Inventory
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser("config", help="check the configuration")
     sub = parser.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     check = sub.add_parser("check", help="validate a config file and its includes")

@@ -12,8 +12,10 @@ import sys
 import tempfile
 import time
 
+from netwatch.commands import Subparsers
 
-def register(sub: argparse._SubParsersAction) -> None:
+
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("demo", help="run netwatch on the default inventory and a simulated network")
     p.add_argument("--config", help="inventory to use (default: the packaged Banyuwangi one)")
     p.add_argument("--listen", default="127.0.0.1:9108", help="web address (default %(default)s)")
@@ -179,7 +181,7 @@ def _summary(runtime, tty: bool) -> str:
     if degraded:
         line += " | degraded: " + ", ".join(degraded[:3])
     if runtime.alerts is not None:
-        firing = [a.labels["alertname"] for a in runtime.alerts.engine.open.values()]
+        firing = [a.labels["alertname"] for a in runtime.alerts.snapshot().alerts]
         if firing:
             line += f" | alerts firing: {len(firing)} ({', '.join(sorted(set(firing)))})"
     if tty:

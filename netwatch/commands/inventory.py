@@ -6,8 +6,10 @@ import argparse
 import json
 import sys
 
+from netwatch.commands import Subparsers
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+
+def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser("inventory", help="list, import and edit devices")
     sub = parser.add_subparsers(dest="inventory_command", required=True, metavar="ACTION")
 

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TypeVar
+
+from netwatch.commands import Subparsers
 
 EXIT_ALL_ANSWERED = 0
 EXIT_SOME_DEAD = 1
 EXIT_USAGE = 2
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "ping",
         help="send ICMP echoes to hosts (like fping -C)",
@@ -179,6 +182,9 @@ def _summary(rounds: list, elapsed: float) -> str:
     )
 
 
+_N = TypeVar("_N", int, float)
+
+
 def _count(text: str) -> int:
     value = _number(text, int)
     if not 1 <= value <= 10000:
@@ -200,7 +206,7 @@ def _non_negative(text: str) -> float:
     return value
 
 
-def _number(text: str, kind: type) -> int | float:
+def _number(text: str, kind: type[_N]) -> _N:
     try:
         return kind(text)
     except ValueError:

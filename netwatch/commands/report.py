@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 
+from netwatch.commands import Subparsers
 from netwatch.commands._alertdb import (
     UsageError,
     add_source_args,
@@ -16,7 +17,7 @@ from netwatch.commands._alertdb import (
 )
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("report", help="reports from the alert history (SPBE uptime)")
     rsub = p.add_subparsers(dest="report_command", required=True, metavar="REPORT")
     up = rsub.add_parser("uptime", help="per-village uptime % and outages for a period")
@@ -31,10 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from netwatch.alerting import report
+    from netwatch.alerting.store import AlertStore
+    from netwatch.config import ConfigError
 
     try:
         inventory = load_inventory(args)
-        conn = open_db(args, inventory)
+        store = AlertStore(open_db(args, inventory))
         start = parse_time(args.start, "--from", args.tz)
         end = parse_time(args.end, "--to", args.tz)
         if end <= start:
@@ -47,7 +50,8 @@ def handle(args: argparse.Namespace) -> int:
                 for c, v in inventory.villages.items()
                 if args.district is None or v.district == args.district
             ]
-        rows = report.uptime(conn, start, end, min(now, end), codes)
+        intervals = store.state_intervals(start, end)
+        rows = report.uptime(intervals, start, end, min(now, end), codes)
         if inventory is None and args.district:
             rows = {c: u for c, u in rows.items() if c.startswith(args.district + ".")}
         if inventory is not None:
@@ -68,6 +72,10 @@ def handle(args: argparse.Namespace) -> int:
     except (UsageError, ValueError) as exc:
         print(f"netwatch report: {exc}", file=sys.stderr)
         return 2
+    except ConfigError as exc:  # each error carries its own file:line
+        for line in exc.errors:
+            print(line, file=sys.stderr)
+        return 1
     if args.output:
         with open(args.output, "w", encoding="utf-8") as fh:
             fh.write(text)

@@ -8,8 +8,10 @@ import logging
 import signal
 import sys
 
+from netwatch.commands import Subparsers
 
-def register(sub: argparse._SubParsersAction) -> None:
+
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("run", help="run netwatch on a config file")
     p.add_argument("--config", required=True, help="root config file (YAML)")
     p.add_argument("--listen", help="override settings.listen, e.g. 127.0.0.1:9108")

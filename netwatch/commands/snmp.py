@@ -11,20 +11,27 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Callable
-from typing import Any, NoReturn
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, NoReturn
 
 from netwatch.collectors.snmp.types import OID, Kind, SnmpError, Target, Value, parse_oid
+from netwatch.commands import Subparsers
+
+if TYPE_CHECKING:
+    from netwatch.collectors.snmp.engine import SnmpEngine
+
+Rows = list[tuple[OID, Value]]
+JSONScalar = str | int | None
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser("snmp", help="query an SNMP agent (get, walk)")
     sub = parser.add_subparsers(dest="snmp_command", required=True, metavar="SUBCOMMAND")
     for add in SUBCOMMANDS:
         add(sub)
 
 
-def _add_get(sub: Any) -> None:
+def _add_get(sub: Subparsers) -> None:
     p = sub.add_parser("get", help="GET one or more OIDs")
     add_target_arguments(p)
     p.add_argument("oids", nargs="+", metavar="OID", help="numeric OIDs")
@@ -32,7 +39,7 @@ def _add_get(sub: Any) -> None:
     p.set_defaults(handler=_run_get)
 
 
-def _add_walk(sub: Any) -> None:
+def _add_walk(sub: Subparsers) -> None:
     p = sub.add_parser("walk", help="walk a subtree (GETBULK on v2c/v3, GETNEXT on v1)")
     add_target_arguments(p)
     p.add_argument("oid", metavar="OID", help="numeric OID of the subtree")
@@ -41,7 +48,7 @@ def _add_walk(sub: Any) -> None:
     p.set_defaults(handler=_run_walk)
 
 
-def _add_poll(sub: Any) -> None:
+def _add_poll(sub: Subparsers) -> None:
     p = sub.add_parser("poll", help="poll one agent through its vendor profile, as netwatch does")
     add_target_arguments(p)
     p.add_argument("--profile", help="profile name (default: detect by sysObjectID)")
@@ -57,7 +64,7 @@ def _run_poll(args: argparse.Namespace) -> int:
     return run_poll(args, target_from_args(args))
 
 
-SUBCOMMANDS: list[Callable[[Any], None]] = [_add_get, _add_walk, _add_poll]
+SUBCOMMANDS: list[Callable[[Subparsers], None]] = [_add_get, _add_walk, _add_poll]
 
 
 def add_target_arguments(p: argparse.ArgumentParser) -> None:
@@ -156,26 +163,32 @@ def _oid_arg(text: str) -> OID:
 def _run_get(args: argparse.Namespace) -> int:
     target = target_from_args(args)
     oids = [_oid_arg(o) for o in args.oids]
-    return _run(args, target, lambda engine: engine.get(target, oids), lambda r: list(r.items()))
+
+    async def get(engine: SnmpEngine) -> Rows:
+        return list((await engine.get(target, oids)).items())
+
+    return _run(args, get)
 
 
 def _run_walk(args: argparse.Namespace) -> int:
     target = target_from_args(args)
     root = _oid_arg(args.oid)
-    return _run(
-        args, target, lambda engine: engine.walk(target, root, max_rows=args.max_rows), list
-    )
+
+    async def walk(engine: SnmpEngine) -> Rows:
+        return await engine.walk(target, root, max_rows=args.max_rows)
+
+    return _run(args, walk)
 
 
-def _run(args: argparse.Namespace, target: Target, call: Any, rows_of: Any) -> int:
+def _run(args: argparse.Namespace, call: Callable[[SnmpEngine], Awaitable[Rows]]) -> int:
     from netwatch.collectors.snmp.engine import SnmpEngine
 
-    async def main() -> Any:
+    async def main() -> Rows:
         async with SnmpEngine() as engine:
             return await call(engine)
 
     try:
-        rows = rows_of(asyncio.run(main()))
+        rows = asyncio.run(main())
     except SnmpError as exc:
         print(f"netwatch snmp: {exc.reason}: {exc}", file=sys.stderr)
         return 1
@@ -245,13 +258,15 @@ def format_value(value: Value) -> str:
             return f'STRING: "{v.decode("ascii")}"'
         return f"Hex-STRING: {_hex(v)}"
     if kind == Kind.OPAQUE:
-        return f"Opaque: {_hex(v)}"  # type: ignore[arg-type]
-    if kind == Kind.IP_ADDRESS:
-        return "IpAddress: " + ".".join(map(str, v))  # type: ignore[arg-type]
-    if kind == Kind.OBJECT_IDENTIFIER:
-        return "OID: ." + ".".join(map(str, v))  # type: ignore[arg-type]
+        assert isinstance(v, bytes)
+        return f"Opaque: {_hex(v)}"
+    if kind in (Kind.IP_ADDRESS, Kind.OBJECT_IDENTIFIER):
+        assert isinstance(v, bytes | tuple)  # 4 address bytes, or the OID's arcs
+        dotted = ".".join(map(str, v))
+        return f"IpAddress: {dotted}" if kind == Kind.IP_ADDRESS else f"OID: .{dotted}"
+    assert isinstance(v, int)  # every other kind is numeric
     if kind == Kind.TIMETICKS:
-        return f"Timeticks: ({v}) {_ticks(v)}"  # type: ignore[arg-type]
+        return f"Timeticks: ({v}) {_ticks(v)}"
     return f"{_TYPE_NAMES[kind]}: {v}"
 
 
@@ -259,10 +274,10 @@ def format_varbind(oid: OID, value: Value) -> str:
     return "." + ".".join(map(str, oid)) + " = " + format_value(value)
 
 
-def to_json(oid: OID, value: Value) -> dict[str, Any]:
+def to_json(oid: OID, value: Value) -> dict[str, JSONScalar]:
     """{"oid", "type", "value"}; strings as text when printable, else "hex"."""
     kind, v = value.kind, value.value
-    out: dict[str, Any] = {"oid": "." + ".".join(map(str, oid)), "type": kind.name.lower()}
+    out: dict[str, JSONScalar] = {"oid": "." + ".".join(map(str, oid)), "type": kind.name.lower()}
     if isinstance(v, bytes):
         if kind == Kind.IP_ADDRESS:
             out["value"] = ".".join(map(str, v))

@@ -1,7 +1,8 @@
 """One type-hint-driven builder from YAML mappings to frozen dataclasses.
 
 A new settings section is a dataclass plus a field of Settings: no loader change. Field metadata
-`check` (a callable raising ValueError) adds a rule that the type cannot say.
+`check` (a callable raising ValueError) adds a rule that the type cannot say. A contact list's
+keys are the notifiers' names: each target is built as its notifier's own dataclass.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from netwatch.config.errors import Issues
 from netwatch.config.nodes import Loc, key_line, node_line, type_name
 from netwatch.config.values import parse_duration, parse_size
 from netwatch.core.model import SecretRef
+from netwatch.core.notifications import ContactList
 
 _INVALID = object()  # a value that failed; its error is already recorded
 
@@ -178,6 +180,8 @@ def convert(tp: Any, value: Any, loc: Loc, issues: Issues, name: str = "") -> An
         )
     if tp is SecretRef:
         return _secret(value, loc, issues)
+    if tp is ContactList:
+        return _contact_list(value, loc, issues)
     if dataclasses.is_dataclass(tp):
         built = build(tp, value, loc, issues)
         return _INVALID if built is None else built
@@ -202,3 +206,42 @@ def _secret(value: Any, loc: Loc, issues: Issues) -> Any:
         issues.add(loc.file, loc.line, f"{loc.path}.{key}", "must be a non-empty string")
         return _INVALID
     return SecretRef(**{key: str(ref)})
+
+
+def _contact_list(value: Any, loc: Loc, issues: Issues) -> Any:
+    """`{name: noc, webhook: [...], telegram: [...]}`: targets of the notifiers named."""
+    from netwatch.alerting.notifiers import target_types
+
+    if not isinstance(value, Mapping):
+        issues.at(loc, f"must be a mapping, not {type_name(value)}")
+        return _INVALID
+    loc = Loc(loc.file, node_line(value, loc.line), loc.path)
+    kinds = target_types()
+    unknown_keys(value, ["name", *kinds], loc, issues)
+    if "name" not in value:
+        issues.at(loc, "missing required key 'name'")
+        return _INVALID
+    name = convert(str, value["name"], loc.key(value, "name"), issues)
+    ok = name is not _INVALID
+    targets = []
+    for key, items in value.items():
+        cls = kinds.get(str(key))
+        if cls is None:
+            continue  # reported as an unknown key
+        kloc = loc.key(value, key)
+        if not isinstance(items, list):
+            issues.at(kloc, f"must be a list, not {type_name(items)}")
+            ok = False
+            continue
+        for i, item in enumerate(items):
+            iloc = kloc.item(items, i)
+            if isinstance(item, str) and cls.shorthand is not None:
+                item = {cls.shorthand: item}
+            target = build(cls, item, iloc, issues)
+            problems = target.problems() if target is not None else ["invalid"]
+            if target is not None:
+                for problem in problems:
+                    issues.at(iloc, problem)
+            ok = ok and not problems
+            targets.append(target)
+    return ContactList(name, tuple(targets)) if ok else _INVALID

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from netwatch.core.notifications import NotificationSettings
+
 
 class Role(enum.StrEnum):
     ROUTER = "router"
@@ -168,8 +170,7 @@ class Settings:
     influxdb: InfluxSettings | None = None  # off unless configured
     snmp_traps: SnmpTrapSettings = field(default_factory=lambda: SnmpTrapSettings())
     alerting: AlertingSettings = field(default_factory=lambda: AlertingSettings())
-    # Defined at the end of this file; the lambda defers the name lookup.
-    notifications: NotificationSettings = field(default_factory=lambda: NotificationSettings())
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,81 +292,3 @@ class AlertingSettings:
     traceroute_wait: float = 4.0  # seconds a firing alert waits for its traceroute
     tick: float = 1.0  # seconds between timer evaluations (re-notify, windows)
     maintenance: tuple[MaintenanceWindow, ...] = ()
-
-
-# --- Notifications (netwatch.alerting.notifiers): contact lists, routes, delivery ---------------
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookTarget:
-    url: str
-    secret: SecretRef | None = None  # HMAC-SHA256 key for X-Netwatch-Signature
-
-
-@dataclass(frozen=True, slots=True)
-class TelegramTarget:
-    chat_ids: tuple[str, ...]
-    token: SecretRef
-    base_url: str = "https://api.telegram.org"
-
-
-@dataclass(frozen=True, slots=True)
-class EmailTarget:
-    to: tuple[str, ...]
-    host: str
-    port: int = 587
-    starttls: bool = True
-    tls: bool = False  # implicit TLS from the first byte (port 465); starttls is then ignored
-    username: str | None = None
-    password: SecretRef | None = None
-    sender: str = "netwatch@localhost"
-    ca_file: str | None = None  # extra CA to trust for STARTTLS (a private mail server)
-
-
-@dataclass(frozen=True, slots=True)
-class ContactList:
-    name: str
-    alertmanager: tuple[str, ...] = ()  # Alertmanager base URLs
-    webhook: tuple[WebhookTarget, ...] = ()
-    telegram: tuple[TelegramTarget, ...] = ()
-    email: tuple[EmailTarget, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class NotificationRoute:
-    contacts: str  # contact list name
-    districts: tuple[str, ...] = ()  # district codes; empty = any
-    severities: tuple[str, ...] = ()  # critical | warning; empty = any
-    continue_routing: bool = False  # as Alertmanager's `continue`: keep matching after this one
-    escalation: str | None = None  # contact list for escalations (escalation_level >= 1)
-
-
-@dataclass(frozen=True, slots=True)
-class DeliverySettings:
-    min_backoff: float = 2.0  # seconds before the first retry
-    max_backoff: float = 600.0
-    max_age: float = 86400.0  # undelivered this long: dropped and counted
-    timeout: float = 10.0  # per HTTP request / SMTP session
-    concurrency: int = 8  # sends in flight at once
-    poll_interval: float = 1.0  # seconds between outbox scans when idle
-    keep_done: float = 604800.0  # delivered/dropped rows kept this long for inspection
-
-
-@dataclass(frozen=True, slots=True)
-class NotificationSettings:
-    language: str | None = None  # None = Settings.language
-    timezone: str = "Asia/Jakarta"
-    link_base_url: str = ""  # e.g. https://noc.example/villages/ (code appended)
-    contacts: tuple[ContactList, ...] = ()
-    routes: tuple[NotificationRoute, ...] = ()
-    default_contacts: str | None = None  # contact list when no route matches
-    alertmanager_repost_interval: float = 60.0  # keep below Alertmanager's resolve_timeout
-    delivery: DeliverySettings = field(default_factory=DeliverySettings)
-
-    def __post_init__(self) -> None:
-        # Lazy: routing imports this module. A ValueError here is reported at the config line.
-        from netwatch.alerting.routing import check
-
-        problems = check(self)
-        if problems:
-            raise ValueError("; ".join(problems))

@@ -65,7 +65,6 @@ class Runtime:
         self._snmp: Any = None
         self._traps: Any = None
         self.alerts: Any = None  # netwatch.alerting.service.AlertService once started
-        self.alert_engine: Any = None
         self._extra_stops: list[Any] = []
         self._reload_lock = asyncio.Lock()
         # Where sinks on the host reach from (the demo probes from a private namespace).
@@ -98,7 +97,7 @@ class Runtime:
                 return ()
             from netwatch.exporters import prometheus_alerts
 
-            return prometheus_alerts.families(self.alerts.engine)
+            return prometheus_alerts.families(self.alerts)
 
         return [*prometheus.DEFAULT_SOURCES, prometheus_snmp.families, alert_families]
 
@@ -147,7 +146,6 @@ class Runtime:
             return
         await service.start()
         self.alerts = service
-        self.alert_engine = service.engine  # firing alerts for the InfluxDB exporter
         self.on_stop(service.stop)
 
     async def _start_traps(self) -> None:

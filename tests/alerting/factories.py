@@ -10,7 +10,7 @@ from typing import Any
 
 from netwatch.alerting.outbox import Outbox
 from netwatch.alerting.types import Alert, Event, Notification
-from netwatch.core.model import (
+from netwatch.core.notifications import (
     ContactList,
     DeliverySettings,
     NotificationRoute,

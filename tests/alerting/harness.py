@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 
 from netwatch.alerting import store
 from netwatch.alerting.engine import Engine
+from netwatch.alerting.notifiers.webhook import WebhookTarget
 from netwatch.alerting.outbox import Outbox
-from netwatch.core.model import ContactList, Inventory, NotificationSettings, WebhookTarget
+from netwatch.core.model import Inventory
+from netwatch.core.notifications import ContactList, NotificationSettings
 
 # One receiver, never delivered to here: the outbox rows are what the tests read.
 ONE_RECEIVER = NotificationSettings(
-    contacts=(ContactList("oncall", webhook=(WebhookTarget("http://127.0.0.1:9/hook"),)),),
+    contacts=(ContactList("oncall", (WebhookTarget("http://127.0.0.1:9/hook"),)),),
     default_contacts="oncall",
 )
 
@@ -42,9 +44,13 @@ class Harness:
             self.inventory,
             conn=conn,
             outbox=Outbox(conn, ONE_RECEIVER),
-            request_poll=lambda d, c, r: self.polls.append((d, c, r)),
+            request_poll=self._request_poll,
             clock=self.clock,
         )
+
+    def _request_poll(self, device: str, collector: str, reason: str) -> bool:
+        self.polls.append((device, collector, reason))
+        return True  # a job took it, as the scheduler answers for a device it polls
 
     def restart(self) -> None:
         self.engine.conn.close()

@@ -13,9 +13,9 @@ import signal
 import sys
 from typing import Any
 
-from netwatch.alerting.notifiers.webhook import WebhookNotifier
+from netwatch.alerting.notifiers.webhook import WebhookNotifier, WebhookTarget
 from netwatch.alerting.outbox import Outbox
-from netwatch.core.model import ContactList, WebhookTarget
+from netwatch.core.notifications import ContactList
 from tests.alerting.factories import settings
 
 
@@ -35,7 +35,7 @@ class KillingWebhook(WebhookNotifier):
 def outbox_settings(url: str):
     from dataclasses import replace
 
-    s = settings(ContactList("noc", webhook=(WebhookTarget(url=url),)))
+    s = settings(ContactList("noc", (WebhookTarget(url=url),)))
     return replace(s, delivery=replace(s.delivery, concurrency=1))
 
 

@@ -7,8 +7,9 @@ import contextlib
 from datetime import datetime
 from pathlib import Path
 
+from netwatch.alerting.notifiers.alertmanager import AlertmanagerTarget
 from netwatch.alerting.types import Event
-from netwatch.core.model import ContactList
+from netwatch.core.notifications import ContactList
 from tests.alerting.factories import (
     STARTS,
     enqueue,
@@ -39,7 +40,7 @@ def ts(rfc3339: str) -> float:
 async def test_firing_and_resolve_reach_receiver(tmp_path: Path, sink: HttpSink, running) -> None:
     am = await Alertmanager(tmp_path / "am", f"{sink.url}/am").start()
     try:
-        ob = make_outbox(tmp_path, settings(ContactList("noc", alertmanager=(am.url,))))
+        ob = make_outbox(tmp_path, settings(ContactList("noc", (AlertmanagerTarget(am.url),))))
         running(ob)
         enqueue(ob, tmp_path / "alerts.db", notification("n1"))
         reqs = await sink.wait_for(am_posts("/am", "firing"))
@@ -69,7 +70,9 @@ async def test_firing_and_resolve_reach_receiver(tmp_path: Path, sink: HttpSink,
 async def test_reposting_keeps_alert_firing(tmp_path: Path, sink: HttpSink, running) -> None:
     am = await Alertmanager(tmp_path / "am", f"{sink.url}/am", resolve_timeout="1s").start()
     try:
-        s = settings(ContactList("noc", alertmanager=(am.url,)), alertmanager_repost_interval=0.3)
+        s = settings(
+            ContactList("noc", (AlertmanagerTarget(am.url),)), alertmanager_repost_interval=0.3
+        )
         ob = make_outbox(tmp_path, s)
         task = running(ob)
         enqueue(ob, tmp_path / "alerts.db", notification("n1"))
@@ -93,7 +96,12 @@ async def test_two_alertmanagers_one_down(tmp_path: Path, sink: HttpSink, runnin
     am2 = await Alertmanager(tmp_path / "am2", f"{sink.url}/am2").start()
     am2.stop()  # down when the notification is sent; its port stays reserved for the restart
     try:
-        ob = make_outbox(tmp_path, settings(ContactList("noc", alertmanager=(am1.url, am2.url))))
+        ob = make_outbox(
+            tmp_path,
+            settings(
+                ContactList("noc", (AlertmanagerTarget(am1.url), AlertmanagerTarget(am2.url)))
+            ),
+        )
         running(ob)
         enqueue(ob, tmp_path / "alerts.db", notification("n1"))
         await sink.wait_for(am_posts("/am1", "firing"))

@@ -133,3 +133,17 @@ def test_silence_from_cli(tmp_path):
     assert "district=35.10.01" in listed.stdout
     hist = cli("alerts", "history", "--db", db, "--from", "2024-12-31", "--to", "2025-01-02")
     assert "silence:1" in hist.stdout
+
+
+def test_report_and_alerts_name_the_bad_config_line(tmp_path):
+    """A broken --config is reported at its file and line, not as a traceback."""
+    cfg = tmp_path / "netwatch.yaml"
+    cfg.write_text("settings:\n  alerting:\n    down_rounds: three\nregency: {code: '35.10'}\n")
+    for args in (
+        ("report", "uptime", "--from", "2025-01-01", "--to", "2025-01-02"),
+        ("alerts", "list"),
+    ):
+        out = cli(*args, "--config", str(cfg))
+        assert out.returncode == 1, out.stderr
+        assert f"{cfg}:3: settings.alerting.down_rounds: must be an integer" in out.stderr
+        assert "Traceback" not in out.stderr

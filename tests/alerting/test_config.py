@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from netwatch.alerting.notifiers.alertmanager import AlertmanagerTarget
 from netwatch.config import ConfigError, load_inventory
 from netwatch.core.model import SecretRef
 from tests.helpers.shared import REPO
@@ -37,10 +38,13 @@ def test_documented_example_loads(tmp_path) -> None:
     cfg.write_text(example() + REGENCY)
     n = load_inventory(cfg).settings.notifications
     assert [c.name for c in n.contacts] == ["noc", "kec-pesanggaran", "kadis"]
-    assert n.contacts[0].alertmanager == ("http://10.0.0.5:9093", "http://10.0.0.6:9093")
-    assert n.contacts[0].webhook[0].secret == SecretRef(env="NETWATCH_WEBHOOK_SECRET")
-    assert n.contacts[1].telegram[0].chat_ids == ("-1001234567890",)
-    assert n.contacts[2].email[0].port == 587
+    assert n.contacts[0].of("alertmanager") == (
+        AlertmanagerTarget("http://10.0.0.5:9093"),
+        AlertmanagerTarget("http://10.0.0.6:9093"),
+    )
+    assert n.contacts[0].of("webhook")[0].secret == SecretRef(env="NETWATCH_WEBHOOK_SECRET")
+    assert n.contacts[1].of("telegram")[0].chat_ids == ("-1001234567890",)
+    assert n.contacts[2].of("email")[0].port == 587
     assert n.routes[0].continue_routing is True
     assert n.routes[1].districts == ("35.10.01",)
     assert n.routes[1].escalation == "kadis"
@@ -55,3 +59,95 @@ def test_unknown_contact_list_names_file_and_line(tmp_path) -> None:
     (msg,) = [e for e in err.value.errors if "kadis-typo" in e]
     assert f"{cfg}:" in msg
     assert "notifications.routes[1]: unknown contact list 'kadis-typo'" in msg
+
+
+def contacts_config(contacts: str) -> str:
+    return "settings:\n  notifications:\n    contacts:\n" + contacts + REGENCY
+
+
+def load_errors(tmp_path, text: str) -> list[str]:
+    cfg = tmp_path / "netwatch.yaml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_inventory(cfg)
+    return err.value.errors
+
+
+def test_each_target_problem_names_its_file_line_and_key(tmp_path) -> None:
+    errors = load_errors(
+        tmp_path,
+        contacts_config(
+            "      - name: noc\n"  # line 4
+            "        alertmanager: [127.0.0.1:9093]\n"
+            "        webhook:\n"
+            "          - url: ftp://127.0.0.1/hook\n"  # line 7
+            "        telegram:\n"
+            "          - token: {env: TG}\n"  # line 9
+            "            chat_ids: []\n"
+        ),
+    )
+    cfg = tmp_path / "netwatch.yaml"
+    assert errors == [
+        f"{cfg}:5: settings.notifications.contacts[0].alertmanager[0]: "
+        "not an http(s) URL: '127.0.0.1:9093'",
+        f"{cfg}:7: settings.notifications.contacts[0].webhook[0]: "
+        "not an http(s) URL: 'ftp://127.0.0.1/hook'",
+        f"{cfg}:9: settings.notifications.contacts[0].telegram[0]: telegram without chat_ids",
+    ]
+
+
+def test_unknown_notifier_and_unknown_target_key(tmp_path) -> None:
+    errors = load_errors(
+        tmp_path,
+        contacts_config(
+            "      - name: noc\n"
+            "        webhok: [{url: http://127.0.0.1/h}]\n"  # line 5
+            "        email:\n"
+            "          - to: [noc@example.org]\n"  # line 7
+            "            host: 127.0.0.1\n"
+            "            prot: 25\n"  # line 9
+        ),
+    )
+    cfg = tmp_path / "netwatch.yaml"
+    assert errors == [
+        f"{cfg}:5: settings.notifications.contacts[0]: unknown key 'webhok' "
+        "(did you mean 'webhook'?)",
+        f"{cfg}:9: settings.notifications.contacts[0].email[0]: unknown key 'prot' "
+        "(did you mean 'port'?)",
+    ]
+
+
+def test_alertmanager_target_as_url_or_mapping(tmp_path) -> None:
+    cfg = tmp_path / "netwatch.yaml"
+    cfg.write_text(
+        contacts_config(
+            "      - name: noc\n"
+            "        alertmanager: [http://127.0.0.1:9093/, {url: http://127.0.0.2:9093}]\n"
+        )
+    )
+    (noc,) = load_inventory(cfg).settings.notifications.contacts
+    assert noc.targets == (
+        AlertmanagerTarget("http://127.0.0.1:9093/"),
+        AlertmanagerTarget("http://127.0.0.2:9093"),
+    )
+
+
+def test_sample_targets_in_alerting_doc_load(tmp_path) -> None:
+    doc = (REPO / "docs/alerting.md").read_text(encoding="utf-8")
+    section = doc[doc.index("### Sample targets") :]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    indented = "".join(f"    {line}\n" for line in block.splitlines())
+    cfg = tmp_path / "netwatch.yaml"
+    cfg.write_text("settings:\n  notifications:\n" + indented + REGENCY)
+    (noc,) = load_inventory(cfg).settings.notifications.contacts
+    assert [t.notifier for t in noc.targets] == [
+        "alertmanager",
+        "alertmanager",
+        "webhook",
+        "telegram",
+        "email",
+    ]
+    (telegram,) = noc.of("telegram")
+    assert [d.where for d in telegram.destinations()] == ["-1001234567890", "-1009876543210"]
+    (email,) = noc.of("email")
+    assert (email.port, email.starttls, email.tls) == (587, True, False)

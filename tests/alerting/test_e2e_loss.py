@@ -6,12 +6,10 @@ import asyncio
 
 import pytest
 
-from netwatch.core.model import (
-    ContactList,
-    NotificationSettings,
-    PingSettings,
-    WebhookTarget,
-)
+from netwatch.alerting.notifiers.webhook import WebhookTarget
+from netwatch.core.model import PingSettings
+from netwatch.core.notifications import ContactList, NotificationSettings
+from netwatch.core.state import State
 from tests.alerting.test_e2e_outage import alerting, all_up, hook_events
 from tests.helpers.http_sink import HttpSink
 from tests.helpers.netns import Netlab, requires_root
@@ -26,26 +24,22 @@ RUN_SECONDS = 25.0
 async def test_lossy_links_never_page(tmp_path):
     sink = await HttpSink().start()
     notify = NotificationSettings(
-        contacts=(ContactList("oncall", webhook=(WebhookTarget(sink.url + "/hook"),)),),
+        contacts=(ContactList("oncall", (WebhookTarget(sink.url + "/hook"),)),),
         default_contacts="oncall",
     )
     try:
         with Netlab() as lab:
             district = District(lab, villages=2)
             inv = district.inventory(alerting(tmp_path / "a.db"), FAST, notify)
-            async with monitoring(district, inv, traceroute=False) as service:
+            state = State(inv)
+            async with monitoring(district, inv, traceroute=False, state=state) as service:
                 await all_up(service, inv.villages)
                 district.loss(10)
-                before = {n: ds.echo_sent_total for n, ds in service.state.devices.items()}
-                got_before = {n: ds.echo_received_total for n, ds in service.state.devices.items()}
+                before = {n: ds.echo_sent_total for n, ds in state.devices.items()}
+                got_before = {n: ds.echo_received_total for n, ds in state.devices.items()}
                 await asyncio.sleep(RUN_SECONDS)
-                sent = {
-                    n: ds.echo_sent_total - before[n] for n, ds in service.state.devices.items()
-                }
-                got = {
-                    n: ds.echo_received_total - got_before[n]
-                    for n, ds in service.state.devices.items()
-                }
+                sent = {n: ds.echo_sent_total - before[n] for n, ds in state.devices.items()}
+                got = {n: ds.echo_received_total - got_before[n] for n, ds in state.devices.items()}
     finally:
         await sink.stop()
     rounds = min(sent.values()) // FAST.count

@@ -17,16 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from netwatch.core.model import (
-    AlertingSettings,
-    ContactList,
-    EmailTarget,
-    MaintenanceWindow,
-    NotificationSettings,
-    PingSettings,
-    SecretRef,
-    WebhookTarget,
-)
+from netwatch.alerting.notifiers.alertmanager import AlertmanagerTarget
+from netwatch.alerting.notifiers.email import EmailTarget
+from netwatch.alerting.notifiers.webhook import WebhookTarget
+from netwatch.core.model import AlertingSettings, MaintenanceWindow, PingSettings, SecretRef
+from netwatch.core.notifications import ContactList, NotificationSettings
 from tests.helpers.alertmanager import Alertmanager
 from tests.helpers.http_sink import HttpSink
 from tests.helpers.netns import Netlab, requires_root
@@ -105,10 +100,7 @@ async def receivers(tmp_path, monkeypatch):
         ca_file=str(smtp.cert_path),
     )
     contacts = ContactList(
-        "oncall",
-        alertmanager=(am.url,),
-        webhook=(WebhookTarget(sink.url + "/hook"),),
-        email=(mail,),
+        "oncall", (AlertmanagerTarget(am.url), WebhookTarget(sink.url + "/hook"), mail)
     )
     settings = NotificationSettings(contacts=(contacts,), default_contacts="oncall")
     try:
@@ -121,7 +113,7 @@ async def receivers(tmp_path, monkeypatch):
 
 async def all_up(service, villages) -> None:
     await until(
-        lambda: all(service.engine.history.get(c) == "up" for c in villages),
+        lambda: all(service.snapshot().recorded.get(c) == "up" for c in villages),
         20,
         "every village up",
     )
@@ -183,7 +175,7 @@ async def test_district_cut_one_root_cause_then_resolution(tmp_path, receivers):
             assert body["alert"]["labels"]["device"] == "pop-1"
             assert body["alert"]["affected_villages"] == ["35.10.01.2001", "35.10.01.2002"]
             assert body["alert"]["path_break"] == "127.100.0.1 (hop 0)"  # core's own link
-            assert {s for s in service.engine.history.values()} == {"unreachable-upstream"}
+            assert set(service.snapshot().recorded.values()) == {"unreachable-upstream"}
             district.restore(district.uplink)
             await until(lambda: len(hook_events(sink)) >= 2, 30, "the resolution")
             await asyncio.sleep(4.0)  # past the dependency grace: no village alert follows
@@ -213,9 +205,9 @@ async def test_maintenance_window_holds_notifications_not_history(tmp_path, rece
         async with monitoring(district, inv) as service:
             await all_up(service, inv.villages)
             district.village_links[1].set_up(False, side="b")  # village 1's router cut off
-            await until(lambda: service.engine.history.get(V1) == "down", 30, "down recorded")
+            await until(lambda: service.snapshot().recorded.get(V1) == "down", 30, "down recorded")
             await asyncio.sleep(3.0)
-            assert service.engine.display[V1] == "maintenance"
+            assert service.snapshot().shown[V1] == "maintenance"
             assert hook_events(sink) == [] and am_statuses(sink) == []
             assert smtp.handler.messages == []
     db = sqlite3.connect(tmp_path / "a.db")

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from netwatch.alerting.notifiers.email import EmailTarget
 from netwatch.alerting.types import Event
-from netwatch.core.model import ContactList, EmailTarget, SecretRef
+from netwatch.core.model import SecretRef
+from netwatch.core.notifications import ContactList
 from tests.alerting.factories import enqueue, make_outbox, notification, settings, village_alert
 from tests.helpers.smtp import SmtpServer
 
@@ -34,7 +36,7 @@ def contacts(smtp: SmtpServer, tls: bool = False) -> ContactList:
         sender="netwatch@kominfo.example",
         ca_file=str(smtp.cert_path),
     )
-    return ContactList("noc", email=(target,))
+    return ContactList("noc", (target,))
 
 
 async def wait_mail(smtp: SmtpServer, count: int) -> list[email.message.EmailMessage]:

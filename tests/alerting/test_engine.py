@@ -36,6 +36,23 @@ def with_down(h: Harness, *names: str) -> dict[str, bool]:
     return states
 
 
+def test_a_refused_recheck_is_asked_again(tmp_path):
+    """The scheduler answers False when no job takes a re-check (its PollRequest returns bool):
+    a refused ask of the parent is not debounced, the next failing village asks again."""
+    h = make(tmp_path)
+    answers = iter([False, True])  # the parent's job is not there yet, then it is
+    asked: list[tuple[str, str]] = []
+
+    def request_poll(device: str, collector: str, reason: str) -> bool:
+        asked.append((device, reason))
+        return next(answers) if reason == "upstream-check" else True
+
+    h.engine.intake.request_poll = request_poll
+    h.round(with_down(h, "rtr-1-1", "rtr-1-2", "rtr-1-3"))
+    # Three villages fail at once: refused, asked again and taken, then debounced.
+    assert asked.count(("pop-1", "upstream-check")) == 2
+
+
 def test_one_lost_round_never_alerts(tmp_path):
     h = make(tmp_path)
     for _ in range(20):  # a lost round now and then, never three in a row
@@ -150,7 +167,7 @@ def test_maintenance_suppresses_notifications_not_history(tmp_path):
     h.rounds(with_down(h, "rtr-1-1"), 10)  # 20 s, inside the window
     assert h.events() == []
     assert h.history(V1)[-1] == "down"
-    assert h.engine.display[V1] == "maintenance"
+    assert h.engine.snapshot().shown[V1] == "maintenance"
     h.rounds(with_down(h, "rtr-1-1"), 25)  # the window ends with the village still down
     assert h.events() == [("firing", "VillageWifiDown")]
 
@@ -220,7 +237,7 @@ def test_one_failing_village_does_not_stop_the_others(tmp_path, monkeypatch):
     monkeypatch.setattr(engine_mod, "village_verdict", broken)
     h.rounds(with_down(h, "rtr-1-1", "rtr-1-2"), 3)
     assert [n["alert"]["labels"]["village"] for n in h.outbox()] == ["35.10.01.2002"]
-    assert h.engine.stats.errors >= 1
+    assert h.engine.snapshot().errors >= 1
 
 
 def test_sustained_loss_is_degraded_warning_not_down(tmp_path):
@@ -365,3 +382,28 @@ def test_ap_answering_ping_with_its_radio_off_takes_the_village_down(tmp_path):
     _radio_poll(state, ap, h.clock.t, radio_up=True)
     h.rounds(all_up(h), 2)
     assert h.events() == [("firing", "VillageWifiDown"), ("resolved", "VillageWifiDown")]
+
+
+def test_snapshot_is_read_only_and_stays_as_taken(tmp_path):
+    """Exporters read a snapshot: it never changes under them, and they cannot change it."""
+    import dataclasses
+
+    h = make(tmp_path)
+    v2 = "35.10.01.2002"
+    before = h.engine.snapshot()
+    h.rounds(with_down(h, "rtr-1-2"), 3)
+    after = h.engine.snapshot()
+    assert before.recorded[v2] == "up" and before.alerts == ()
+    assert after.recorded[v2] == "down" and after.shown[v2] == "down"
+    (alert,) = after.alerts
+    assert (alert.labels["alertname"], alert.labels["village"], alert.notified) == (
+        "VillageWifiDown",
+        v2,
+        True,
+    )
+    with pytest.raises(TypeError):
+        after.recorded[v2] = "up"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        alert.labels["severity"] = "warning"  # type: ignore[index]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        after.errors = 0  # type: ignore[misc]

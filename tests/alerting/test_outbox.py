@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from netwatch.alerting.notifiers.alertmanager import AlertmanagerTarget
+from netwatch.alerting.notifiers.webhook import WebhookTarget
 from netwatch.alerting.outbox import Outbox
 from netwatch.alerting.types import Event
-from netwatch.core.model import ContactList, WebhookTarget
+from netwatch.core.notifications import ContactList
 from netwatch.core.telemetry import REGISTRY
 from tests.alerting.factories import enqueue, notification, settings, village_alert
 from tests.alerting.outbox_worker import outbox_settings
@@ -34,8 +36,7 @@ def count(db: Path, where: str = "1") -> int:
 def test_enqueue_commits_and_rolls_back_with_the_engine(tmp_path: Path) -> None:
     db = tmp_path / "alerts.db"
     two = ContactList(
-        "noc",
-        webhook=(WebhookTarget("http://127.0.0.1:9/a"), WebhookTarget("http://127.0.0.1:9/b")),
+        "noc", (WebhookTarget("http://127.0.0.1:9/a"), WebhookTarget("http://127.0.0.1:9/b"))
     )
     ob = Outbox(str(db), settings(two))
     conn = sqlite3.connect(db)
@@ -112,9 +113,7 @@ async def test_sigkill_loses_nothing(
 
 async def test_expired_rows_are_dropped_and_counted(tmp_path: Path) -> None:
     db = tmp_path / "alerts.db"
-    ob = Outbox(
-        str(db), settings(ContactList("noc", webhook=(WebhookTarget("http://127.0.0.1:9/"),)))
-    )
+    ob = Outbox(str(db), settings(ContactList("noc", (WebhookTarget("http://127.0.0.1:9/"),))))
     before = REGISTRY.get_sample_value(
         "netwatch_notifications_dropped_total", {"notifier": "webhook", "reason": "expired"}
     )
@@ -138,7 +137,7 @@ async def test_resolved_waits_for_firing_of_same_alert(
     # The first attempt (firing) fails; resolved must not overtake it.
     sink.responder = lambda req: web.Response(status=503 if len(sink.requests) == 1 else 200)
     db = tmp_path / "alerts.db"
-    ob = Outbox(str(db), settings(ContactList("noc", webhook=(WebhookTarget(f"{sink.url}/h"),))))
+    ob = Outbox(str(db), settings(ContactList("noc", (WebhookTarget(f"{sink.url}/h"),))))
     running(ob)
     ends = village_alert().starts_at + 600
     enqueue(
@@ -163,7 +162,7 @@ async def test_for_inventory_names_villages_in_texts(
 
     s = Settings(
         language="en",
-        notifications=settings(ContactList("noc", webhook=(WebhookTarget(f"{sink.url}/h"),))),
+        notifications=settings(ContactList("noc", (WebhookTarget(f"{sink.url}/h"),))),
     )
     inv = make_inventory({"35.10.07.2001": [("r1", Role.ROUTER, "127.0.0.2")]}, settings=s)
     ob = Outbox.for_inventory(inv, db_path=str(tmp_path / "alerts.db"))
@@ -184,7 +183,7 @@ async def test_for_inventory_names_villages_in_texts(
 
 def test_alertmanager_firing_set_follows_enqueues(tmp_path: Path) -> None:
     db = tmp_path / "alerts.db"
-    ob = Outbox(str(db), settings(ContactList("noc", alertmanager=("http://127.0.0.1:9",))))
+    ob = Outbox(str(db), settings(ContactList("noc", (AlertmanagerTarget("http://127.0.0.1:9"),))))
     firing = lambda: ob._conn.execute("SELECT count(*) FROM outbox_firing").fetchone()[0]  # noqa: E731
     enqueue(ob, db, notification("a-1"))
     assert firing() == 1
@@ -226,7 +225,7 @@ async def test_slow_receiver_does_not_hold_up_others(tmp_path: Path, running) ->
     try:
         hooks = (WebhookTarget(f"{slow.url}/s"), WebhookTarget(f"{fast.url}/f"))
         db = tmp_path / "alerts.db"
-        ob = Outbox(str(db), settings(ContactList("noc", webhook=hooks)))
+        ob = Outbox(str(db), settings(ContactList("noc", hooks)))
         running(ob)
         enqueue(ob, db, notification("s-1"))
         await slow.wait_for(lambda rs: len(rs) == 1)

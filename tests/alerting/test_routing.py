@@ -2,29 +2,33 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from netwatch.alerting.routing import check, route
+from netwatch.alerting import notifiers
+from netwatch.alerting.notifiers.alertmanager import AlertmanagerTarget
+from netwatch.alerting.notifiers.telegram import TelegramTarget
+from netwatch.alerting.notifiers.webhook import WebhookTarget
+from netwatch.alerting.routing import route
 from netwatch.alerting.types import Event
-from netwatch.core.model import (
+from netwatch.core.model import SecretRef
+from netwatch.core.notifications import (
     ContactList,
     NotificationRoute,
     NotificationSettings,
-    SecretRef,
-    TelegramTarget,
-    WebhookTarget,
+    check,
 )
 from tests.alerting.factories import notification, village_alert
 
 TOKEN = SecretRef(env="TG")
 LISTS = (
-    ContactList("pesanggaran", telegram=(TelegramTarget(("-1", "-2"), TOKEN),)),
+    ContactList("pesanggaran", (TelegramTarget(("-1", "-2"), TOKEN),)),
     ContactList(
         "noc",
-        alertmanager=("http://127.0.0.1:9093/",),
-        webhook=(WebhookTarget("http://127.0.0.1:1/h"),),
+        (AlertmanagerTarget("http://127.0.0.1:9093/"), WebhookTarget("http://127.0.0.1:1/h")),
     ),
-    ContactList("kadis", telegram=(TelegramTarget(("-9",), TOKEN),)),
+    ContactList("kadis", (TelegramTarget(("-9",), TOKEN),)),
 )
 SETTINGS = NotificationSettings(
     contacts=LISTS,
@@ -103,8 +107,8 @@ def test_check_names_bad_values() -> None:
             language="jv",
             timezone="Asia/Banyuwangi",
             contacts=(
-                ContactList("a", alertmanager=("127.0.0.1:9093",)),
-                ContactList("a", telegram=(TelegramTarget((), TOKEN),)),
+                ContactList("a", (AlertmanagerTarget("127.0.0.1:9093"),)),
+                ContactList("a", (TelegramTarget((), TOKEN),)),
             ),
         )
     assert str(err.value).split("; ") == [
@@ -114,3 +118,14 @@ def test_check_names_bad_values() -> None:
         "notifications.contacts[0] (a): not an http(s) URL: '127.0.0.1:9093'",
         "notifications.contacts[1] (a): telegram without chat_ids",
     ]
+
+
+def test_every_notifier_module_is_a_plugin() -> None:
+    """A notifier is one module: the package finds it and its target by the module's name."""
+    folder = Path(notifiers.__file__).parent
+    modules = sorted(p.stem for p in folder.glob("*.py") if p.stem not in ("__init__", "base"))
+    found = notifiers.plugins()
+    assert sorted(found) == modules
+    for name, plugin in found.items():
+        assert plugin.target.notifier == name
+        assert plugin.notifier().name == name

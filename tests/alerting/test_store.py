@@ -45,5 +45,5 @@ def test_failed_sink_rolls_back_the_alert(tmp_path):
     conn = sqlite3.connect(tmp_path / "alerts.sqlite3")
     assert conn.execute("SELECT count(*) FROM alerts").fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
-    assert h.engine.open == {}
-    assert h.engine.stats.errors >= 1
+    assert h.engine.snapshot().alerts == ()
+    assert h.engine.snapshot().errors >= 1

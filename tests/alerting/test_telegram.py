@@ -6,7 +6,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from netwatch.core.model import ContactList, SecretRef, TelegramTarget
+from netwatch.alerting.notifiers.telegram import TelegramTarget
+from netwatch.core.model import SecretRef
+from netwatch.core.notifications import ContactList
 from tests.alerting.factories import enqueue, make_outbox, notification, settings, village_alert
 from tests.helpers.http_sink import HttpSink, Request
 
@@ -53,7 +55,7 @@ async def test_send_message(tmp_path: Path, sink: HttpSink, running, monkeypatch
     tg = TelegramTarget(
         chat_ids=("-1001234567890",), token=SecretRef(env="NW_TEST_TG_TOKEN"), base_url=sink.url
     )
-    ob = make_outbox(tmp_path, settings(ContactList("noc", telegram=(tg,))))
+    ob = make_outbox(tmp_path, settings(ContactList("noc", (tg,))))
     running(ob)
     alert = village_alert(cause="kabel FO putus <km 12> & tiang roboh")
     enqueue(ob, tmp_path / "alerts.db", notification("t-1", alert=alert))

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from netwatch.alerting.notifiers.webhook import WebhookTarget
 from netwatch.alerting.types import Event
-from netwatch.core.model import ContactList, SecretRef, WebhookTarget
+from netwatch.core.model import SecretRef
+from netwatch.core.notifications import ContactList
 from netwatch.core.telemetry import REGISTRY
 from tests.alerting.factories import enqueue, make_outbox, notification, settings
 from tests.helpers.http_sink import HttpSink
@@ -30,7 +32,7 @@ def secret_file(tmp_path: Path) -> Path:
 
 def contacts(url: str, secret_file: Path) -> ContactList:
     target = WebhookTarget(url=url, secret=SecretRef(file=str(secret_file)))
-    return ContactList("noc", webhook=(target,))
+    return ContactList("noc", (target,))
 
 
 async def test_signed_body(tmp_path: Path, sink: HttpSink, secret_file: Path, running) -> None:

@@ -12,14 +12,9 @@ import json
 import logging
 import sys
 
-from netwatch.core.model import (
-    AlertingSettings,
-    ContactList,
-    DeliverySettings,
-    NotificationSettings,
-    PingSettings,
-    WebhookTarget,
-)
+from netwatch.alerting.notifiers.webhook import WebhookTarget
+from netwatch.core.model import AlertingSettings, PingSettings
+from netwatch.core.notifications import ContactList, DeliverySettings, NotificationSettings
 from netwatch.core.scheduler import Scheduler
 from netwatch.core.state import State
 from tests.helpers import regency
@@ -31,7 +26,7 @@ async def main(cfg: dict) -> None:
     from netwatch.collectors.icmp import Pinger
 
     notify = NotificationSettings(
-        contacts=(ContactList("oncall", webhook=(WebhookTarget(cfg["webhook"]),)),),
+        contacts=(ContactList("oncall", (WebhookTarget(cfg["webhook"]),)),),
         default_contacts="oncall",
         delivery=DeliverySettings(min_backoff=0.2, max_backoff=0.5, poll_interval=0.1),
     )

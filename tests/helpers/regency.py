@@ -9,13 +9,13 @@ from netwatch.core.model import (
     Device,
     District,
     Inventory,
-    NotificationSettings,
     PingSettings,
     Role,
     Settings,
     Village,
     VillageKind,
 )
+from netwatch.core.notifications import NotificationSettings
 
 
 def build(

@@ -14,13 +14,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from netwatch.alerting.service import AlertService
-from netwatch.core.model import (
-    AlertingSettings,
-    Device,
-    Inventory,
-    NotificationSettings,
-    PingSettings,
-)
+from netwatch.core.model import AlertingSettings, Device, Inventory, PingSettings
+from netwatch.core.notifications import NotificationSettings
 from netwatch.core.scheduler import Scheduler
 from netwatch.core.state import State
 from tests.helpers import regency
@@ -120,14 +115,14 @@ class PingCollector:
 
 @contextlib.asynccontextmanager
 async def monitoring(
-    district: District, inventory: Inventory, traceroute: bool = True
+    district: District, inventory: Inventory, traceroute: bool = True, state: State | None = None
 ) -> AsyncIterator[AlertService]:
     """Scheduler + pinger (in core) + alert service running on inventory until exit."""
     from netwatch.alerting.traceroute import last_hop_text
     from netwatch.collectors.icmp import Pinger
 
     pinger = district.core.call(Pinger.open)
-    state = State(inventory)
+    state = state if state is not None else State(inventory)
     scheduler = Scheduler([PingCollector(pinger, inventory.settings.ping)], state.record)
     s = inventory.settings.alerting
 

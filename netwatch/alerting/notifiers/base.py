@@ -1,16 +1,23 @@
-"""What every notifier shares: the send signature, its context and its two kinds of failure."""
+"""What every notifier shares: the send signature, its context and its two kinds of failure.
+
+aiohttp is imported where a request is made: the config loader imports the notifier modules
+for their target classes, and `netwatch config check` must not pay for an HTTP client.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-import aiohttp
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 from netwatch.alerting.messages import Message, render
 from netwatch.alerting.types import Notification
-from netwatch.core.model import NotificationSettings, SecretRef
+from netwatch.core.model import SecretRef
+from netwatch.core.notifications import JSONObject, JSONValue, NotificationSettings
+
+if TYPE_CHECKING:
+    import aiohttp
 
 
 class DeliveryError(Exception):
@@ -52,21 +59,70 @@ class Context:
 
 
 class Notifier(Protocol):
+    """Sends one notification to one receiver; `target` is the receiver's stored JSON form."""
+
     name: str
 
     async def send(
-        self, ctx: Context, target: dict[str, Any], n: Notification, delivery_id: str
+        self, ctx: Context, target: JSONObject, n: Notification, delivery_id: str
     ) -> None:
         """Deliver n to target or raise DeliveryError/Rejected."""
         ...
 
 
-def secret(ref: dict[str, str] | None) -> str | None:
+@runtime_checkable
+class Reposting(Protocol):
+    """A receiver that keeps only the latest state of an alert and forgets an alert that is
+    not re-posted (Alertmanager): the outbox skips superseded rows and re-posts firing alerts."""
+
+    async def repost(self, ctx: Context, target: JSONObject, ns: Sequence[Notification]) -> None:
+        """Post every notification of ns (the alerts firing there) again."""
+        ...
+
+
+# -- the JSON forms of target fields (outbox rows) --------------------------------------------
+
+
+def ref_json(ref: SecretRef | None) -> dict[str, JSONValue] | None:
+    """A secret reference as stored: {"env": NAME} or {"file": PATH}; never the secret."""
+    if ref is None:
+        return None
+    return {k: v for k, v in (("env", ref.env), ("file", ref.file)) if v is not None}
+
+
+def ref_from_json(value: JSONValue) -> SecretRef | None:
+    if not isinstance(value, dict) or not value:
+        return None
+    env, file = value.get("env"), value.get("file")
+    return SecretRef(
+        env=env if isinstance(env, str) else None, file=file if isinstance(file, str) else None
+    )
+
+
+def text(data: JSONObject, key: str) -> str:
+    """A required string field of a stored target (a bad row is retried, then expires)."""
+    value = data[key]
+    if not isinstance(value, str):
+        raise TypeError(f"stored target field {key!r} is not a string")
+    return value
+
+
+def http_url_problem(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"not an http(s) URL: {url!r}"
+    return None
+
+
+# -- sending -------------------------------------------------------------------------------------
+
+
+def secret(ref: SecretRef | None) -> str | None:
     """Resolve a stored secret reference now; a missing secret is retried (it can be fixed)."""
-    if not ref:
+    if ref is None:
         return None
     try:
-        return SecretRef(env=ref.get("env"), file=ref.get("file")).resolve()
+        return ref.resolve()
     except (KeyError, OSError) as exc:
         raise DeliveryError(f"secret not available: {exc}") from None
 
@@ -82,9 +138,15 @@ def check_http(status: int, body: str, what: str) -> None:
 
 
 async def post_json(
-    ctx: Context, url: str, payload: Any, what: str, headers: dict[str, str] | None = None
+    ctx: Context,
+    url: str,
+    payload: JSONValue,
+    what: str,
+    headers: dict[str, str] | None = None,
 ) -> str:
     """POST payload as JSON; network errors and timeouts become DeliveryError."""
+    import aiohttp
+
     try:
         async with ctx.session.post(
             url,

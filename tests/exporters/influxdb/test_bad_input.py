@@ -64,7 +64,7 @@ async def test_unset_token_env_disables_export_but_not_monitoring(
     inv = sample.inventory()
     inv = dataclasses.replace(inv, settings=dataclasses.replace(inv.settings, influxdb=settings))
     stops: list[object] = []
-    runtime = SimpleNamespace(inventory=inv, state=State(inv), on_stop=stops.append)
+    runtime = SimpleNamespace(inventory=inv, state=State(inv), alerts=None, on_stop=stops.append)
     with caplog.at_level(logging.ERROR):
         assert await attach(runtime) is None
     assert "influxdb.token: environment variable NW_TEST_NO_SUCH_TOKEN is not set" in caplog.text

@@ -1,0 +1,123 @@
+"""Alert lifecycle: intents → open alerts (fire, update, resolve), flapping ends and timers.
+
+Every notification goes through notify.NotifyStage; every row change through the store.
+"""
+
+from __future__ import annotations
+
+from netwatch.alerting.flapping import Flapping
+from netwatch.alerting.kinds import Intent
+from netwatch.alerting.notify import NotifyStage
+from netwatch.alerting.records import OpenAlert
+from netwatch.alerting.rules import Topology
+from netwatch.alerting.seams import EngineStore
+from netwatch.alerting.tracing import Tracing
+from netwatch.alerting.types import Event
+from netwatch.core.model import AlertingSettings
+
+
+class Lifecycle:
+    def __init__(
+        self,
+        settings: AlertingSettings,
+        store: EngineStore,
+        notify: NotifyStage,
+        flapping: Flapping,
+        tracing: Tracing,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.notify = notify
+        self.flapping = flapping
+        self.tracing = tracing
+        self.open: dict[str, OpenAlert] = {}  # fingerprint → firing alert
+        self.wanted_since: dict[str, float] = {}  # held-for intents: fingerprint → first wanted
+
+    def load(self) -> None:
+        self.open = {a.fingerprint: a for a in self.store.open_alerts()}
+
+    def reconcile(self, intent: Intent, topology: Topology, now: float) -> None:
+        """Fire, update or resolve the alert that intent names."""
+        fp = intent.fingerprint
+        cur = self.open.get(fp)
+        if intent.hold_for is not None:
+            # A warning must hold for degraded_for: a lossy parent shows up in that time too.
+            if not intent.want:
+                self.wanted_since.pop(fp, None)
+            elif cur is None:
+                first = self.wanted_since.setdefault(fp, now)
+                if now - first < intent.hold_for:
+                    return
+        if intent.want and cur is None:
+            ready, path = self.tracing.path_for(intent.trace_target, now)
+            if ready:  # else the path break is worth a few seconds' wait
+                self._fire(intent, topology, now, path)
+        elif intent.want and cur is not None:
+            v = intent.verdict
+            if v.cause != cur.cause or v.down_devices != cur.down_devices:
+                cur.cause, cur.down_devices = v.cause, v.down_devices
+                self.store.update_cause(cur)
+        elif not intent.want and cur is not None and intent.may_resolve:
+            self._resolve(cur, now)
+
+    def _fire(self, intent: Intent, topology: Topology, now: float, path: str | None) -> None:
+        alert = OpenAlert(
+            id=0,
+            labels=dict(intent.labels),
+            starts_at=now,
+            cause=intent.verdict.cause,
+            down_devices=intent.verdict.down_devices,
+            affected_villages=intent.affected,
+            path_break=path,
+        )
+        alert.id = self.store.insert_alert(alert)
+        if self.flapping.record_change(alert.fingerprint, alert.id, now):
+            self.notify.send(alert, Event.FLAPPING, now)
+        else:
+            self.notify.offer(alert, topology, now)
+        self.open[alert.fingerprint] = alert
+
+    def _resolve(self, alert: OpenAlert, now: float) -> None:
+        fp = alert.fingerprint
+        self.store.resolve_alert(alert.id, now)
+        del self.open[fp]
+        if self.flapping.record_change(fp, alert.id, now):
+            self.notify.send(alert, Event.FLAPPING, now, ends_at=now)
+        elif fp in self.flapping:
+            pass  # flapping: one notification when it settles
+        elif alert.notified_at is not None:
+            self.notify.send(alert, Event.RESOLVED, now, ends_at=now)
+
+    def settle_flapping(self, fp: str, topology: Topology, now: float) -> None:
+        """End a quiet flapping episode with one firing (still open) or resolved."""
+        if not self.flapping.settle(fp, now):
+            return
+        cur = self.open.get(fp)
+        if cur is not None:
+            self.notify.offer(cur, topology, now)
+            return
+        last = self.store.last_resolved(fp)
+        if last is not None:
+            alert, ends_at = last
+            self.notify.send(alert, Event.RESOLVED, now, ends_at=ends_at)
+
+    def timers(self, fp: str, topology: Topology, now: float) -> None:
+        """A held FIRING that may go now; escalation; reminders."""
+        a = self.open.get(fp)
+        if a is None:
+            return
+        if a.notified_at is None:
+            self.notify.offer(a, topology, now)
+            return
+        if fp in self.flapping or a.acknowledged_by:
+            return
+        s = self.settings
+        last = a.last_notified_at or a.notified_at
+        if (
+            s.escalate_after > 0
+            and a.escalation_level == 0
+            and now - a.notified_at >= s.escalate_after
+        ):
+            self.notify.send(a, Event.ESCALATION, now)
+        elif s.renotify_interval > 0 and now - last >= s.renotify_interval:
+            self.notify.send(a, Event.REMINDER, now)

@@ -1,0 +1,71 @@
+"""Notify and mark: the one path from an alert to a notification in the outbox.
+
+A notification is handed to the sink (Outbox.enqueue: a row per receiver, written in the
+evaluation's transaction) and the alert's marks (notified, reminded, escalated, held by) are
+saved in the same transaction: after kill -9 both are there or neither.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from netwatch.alerting.flapping import Flapping
+from netwatch.alerting.muting import MuteStage
+from netwatch.alerting.records import OpenAlert
+from netwatch.alerting.rules import Topology
+from netwatch.alerting.seams import EngineStore, Sink
+from netwatch.alerting.types import Event, Notification
+
+
+class NotifyStage:
+    def __init__(
+        self,
+        sink: Sink,
+        store: EngineStore,
+        mutes: MuteStage,
+        flapping: Flapping,
+        sent: Counter[str],
+    ) -> None:
+        self.sink = sink
+        self.store = store
+        self.mutes = mutes
+        self.flapping = flapping
+        self.sent = sent  # notifications by event (the engine's counters)
+
+    def send(
+        self, alert: OpenAlert, event: Event, now: float, ends_at: float | None = None
+    ) -> None:
+        """Enqueue one notification of alert and, unless it ends the alert, save its marks."""
+        closing = event is Event.RESOLVED or ends_at is not None
+        level = 1 if event is Event.ESCALATION else alert.escalation_level
+        extra: dict[str, str] = {}
+        if event is Event.FLAPPING:
+            extra["changes"] = str(self.flapping.count(alert.fingerprint))
+        n = Notification(
+            id=f"{alert.fingerprint}-{alert.id}-{event}-{round(now * 1000)}",
+            event=event,
+            alert=alert.snapshot(ends_at),
+            created_at=now,
+            escalation_level=level,
+            extra=extra,
+        )
+        self.sink(n)
+        self.sent[str(event)] += 1
+        if closing:
+            return
+        alert.escalation_level = level
+        alert.last_notified_at = now
+        if event in (Event.FIRING, Event.FLAPPING):
+            alert.notified_at = now
+            alert.suppressed_by = None
+        self.store.save_marks(alert)
+
+    def offer(self, alert: OpenAlert, topology: Topology, now: float) -> None:
+        """Send FIRING now unless a muter holds it; a held alert records why."""
+        reason = self.mutes.reason(alert, topology, now)
+        if reason is None:
+            self.send(alert, Event.FIRING, now)
+        elif reason != alert.suppressed_by or alert.notified_at is not None:
+            alert.suppressed_by = reason
+            alert.notified_at = None  # sent when the hold is lifted
+            self.store.save_marks(alert)

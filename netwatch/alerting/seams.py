@@ -1,0 +1,101 @@
+"""The engine's seams: what it reads from state, and the callables it is given.
+
+Structural types (Protocols): netwatch.core.state's DeviceState and the ping collector's
+observations satisfy them without importing this module; tests pass their own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Protocol, runtime_checkable
+
+from netwatch.alerting.records import Flap, OpenAlert, Silence
+from netwatch.alerting.types import Notification
+from netwatch.core.model import Device
+
+
+class RadioView(Protocol):
+    """An AP's SNMP state, as far as alerting reads it."""
+
+    def wifi_down(self) -> bool | None:
+        """True when every enabled radio is oper-down; None when SNMP says nothing."""
+        ...
+
+
+class DeviceStateView(Protocol):
+    """One device's state after an observation was applied (netwatch.core.state.DeviceState)."""
+
+    @property
+    def device(self) -> Device: ...
+
+    @property
+    def snmp(self) -> RadioView | None: ...
+
+
+@runtime_checkable
+class EchoCounts(Protocol):
+    """One round of echoes (netwatch.core.observations.PingResult)."""
+
+    @property
+    def sent(self) -> int: ...
+
+    @property
+    def received(self) -> int: ...
+
+    @property
+    def rtt_avg(self) -> float | None: ...
+
+
+@runtime_checkable
+class PingRound(Protocol):
+    """An observation that is a ping round (netwatch.core.observations.PingObservation)."""
+
+    @property
+    def time(self) -> float: ...
+
+    @property
+    def result(self) -> EchoCounts: ...
+
+
+class ObservationListener(Protocol):
+    """What State calls after each applied observation: Engine.on_observation is one."""
+
+    def __call__(self, device_state: DeviceStateView, observation: object, /) -> None: ...
+
+
+# Ask the scheduler for an immediate extra run: (device, collector, reason) → whether a job
+# took it (False: the device has no such job, e.g. removed by a reload).
+PollRequest = Callable[[str, str, str], bool]
+# Where the path toward an address breaks (blocking; run in a thread): last hop, or None.
+Tracer = Callable[[str], str | None]
+# Takes a notification into the evaluation's open transaction (Outbox.enqueue); raises to
+# roll the alert change back with it.
+Sink = Callable[[Notification], None]
+
+
+class EngineStore(Protocol):
+    """What the engine's stages read and write (store.AlertStore, on the alert database).
+
+    Writes happen inside transaction(); a stage's writes inside savepoint() are undone when the
+    stage raises.
+    """
+
+    def transaction(self) -> contextlib.AbstractContextManager[object]: ...
+    def savepoint(self) -> contextlib.AbstractContextManager[None]: ...
+    def data_version(self) -> int: ...
+    def open_alerts(self) -> list[OpenAlert]: ...
+    def acknowledgements(self) -> dict[int, str | None]: ...
+    def last_resolved(self, fp: str) -> tuple[OpenAlert, float] | None: ...
+    def changes_since(self, horizon: float) -> Iterator[tuple[str, list[float]]]: ...
+    def insert_alert(self, a: OpenAlert) -> int: ...
+    def update_cause(self, a: OpenAlert) -> None: ...
+    def save_marks(self, a: OpenAlert) -> None: ...
+    def resolve_alert(self, alert_id: int, now: float) -> None: ...
+    def flaps(self) -> dict[str, Flap]: ...
+    def start_flap(self, fp: str, flap: Flap) -> None: ...
+    def touch_flap(self, fp: str, now: float) -> None: ...
+    def end_flap(self, fp: str) -> None: ...
+    def current_states(self) -> dict[str, str]: ...
+    def record_state(self, village: str, state: str, now: float, maintenance: bool) -> None: ...
+    def silences(self, now: float, include_ended: bool = False) -> list[Silence]: ...

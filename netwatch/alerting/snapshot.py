@@ -1,0 +1,108 @@
+"""The engine's read-only snapshot: what exporters and the web read, never the engine itself.
+
+Published by the engine after each evaluation (one reference assignment): a scrape in another
+thread reads a finished snapshot and never iterates the engine's live dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Protocol
+
+from netwatch.alerting.records import OpenAlert
+from netwatch.alerting.rules import ServiceState
+
+
+class AlertRecord(Protocol):
+    """An alert as the exporters read it (types.Alert and AlertView both are)."""
+
+    @property
+    def labels(self) -> Mapping[str, str]: ...
+
+    @property
+    def starts_at(self) -> float: ...
+
+    @property
+    def ends_at(self) -> float | None: ...
+
+    @property
+    def acknowledged_by(self) -> str | None: ...
+
+
+class SnapshotSource(Protocol):
+    """What exporters are given: the engine, or the service that runs it."""
+
+    def snapshot(self) -> AlertSnapshot: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    """One open alert."""
+
+    id: int
+    fingerprint: str
+    labels: Mapping[str, str]
+    starts_at: float
+    notified: bool  # False while a muter holds its FIRING notification
+    suppressed_by: str | None
+    acknowledged_by: str | None
+    escalation_level: int
+    ends_at: float | None = None  # open: never set (an AlertRecord like types.Alert)
+
+    @classmethod
+    def of(cls, a: OpenAlert) -> AlertView:
+        return cls(
+            a.id,
+            a.fingerprint,
+            MappingProxyType(dict(a.labels)),
+            a.starts_at,
+            a.notified_at is not None,
+            a.suppressed_by,
+            a.acknowledged_by,
+            a.escalation_level,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSnapshot:
+    taken_at: float
+    villages: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Village code → district code, every village of the inventory, in its order."""
+    shown: Mapping[str, ServiceState] = field(default_factory=lambda: MappingProxyType({}))
+    """State shown (maintenance overlay) of villages decided since the start."""
+    recorded: Mapping[str, ServiceState] = field(default_factory=lambda: MappingProxyType({}))
+    """Last recorded (history) state of each village that has one."""
+    alerts: tuple[AlertView, ...] = ()
+    flapping: int = 0
+    silences_active: int = 0
+    evaluations: int = 0
+    errors: int = 0
+    notifications: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def take(
+    taken_at: float,
+    villages: Iterable[tuple[str, str]],
+    shown: Mapping[str, ServiceState],
+    recorded: Mapping[str, ServiceState],
+    alerts: Iterable[OpenAlert],
+    flapping: int,
+    silences_active: int,
+    evaluations: int,
+    errors: int,
+    notifications: Mapping[str, int],
+) -> AlertSnapshot:
+    return AlertSnapshot(
+        taken_at,
+        MappingProxyType(dict(villages)),
+        MappingProxyType(dict(shown)),
+        MappingProxyType(dict(recorded)),
+        tuple(AlertView.of(a) for a in alerts),
+        flapping,
+        silences_active,
+        evaluations,
+        errors,
+        MappingProxyType(dict(notifications)),
+    )
