@@ -346,6 +346,7 @@ class Engine:
             "village_name": v.name,
             "district": v.district,
             "district_name": d.name if d else v.district,
+            **self.inventory.region_labels(v.district),
         }
 
     def _eval_village(self, code: str, now: float) -> None:
@@ -406,6 +407,7 @@ class Engine:
         d = self.inventory.districts.get(dev.district)
         base = {"device": name, "district": dev.district}
         base["district_name"] = d.name if d else dev.district
+        base |= self.inventory.region_labels(dev.district)
         affected = tuple(sorted(self.topology.behind.get(name, ())))
         self._reconcile(
             UPSTREAM_DOWN,

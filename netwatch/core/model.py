@@ -256,6 +256,14 @@ class Inventory:
         name = self.regency_name if code == self.regency_code else ""
         return Regency(code, name)
 
+    def region_labels(self, district: str) -> dict[str, str]:
+        """regency and regency_name labels for alerts, when the config has several regencies
+        (a one-regency config keeps its label sets, and so its alert identities, unchanged)."""
+        if len(self.regencies) < 2:
+            return {}
+        regency = self.regency_of(district)
+        return {"regency": regency.code, "regency_name": regency.name}
+
     def province_name(self, code: str) -> str:
         found = self.provinces.get(code[:2])
         return found.name if found is not None else ""
