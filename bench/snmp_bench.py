@@ -29,7 +29,7 @@ SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 IF_TABLE = (1, 3, 6, 1, 2, 1, 2, 2)
 IF_X_TABLE = (1, 3, 6, 1, 2, 1, 31, 1, 1)
 CONCURRENCY = 50
-PEER_CONFIG = Path(os.environ.get("NETWATCH_SHARED", REPO.parent / "shared")) / "peers"
+PEER_CONFIG = REPO / "bench" / "peers"  # snmp_exporter's if_mib module (README.md there)
 
 
 # ---- workers (run inside the namespace) -------------------------------------------------

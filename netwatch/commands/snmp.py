@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from netwatch.collectors.snmp.types import OID, Kind, SnmpError, Target, Value, parse_oid
 
@@ -62,10 +62,12 @@ SUBCOMMANDS: list[Callable[[Any], None]] = [_add_get, _add_walk, _add_poll]
 
 def add_target_arguments(p: argparse.ArgumentParser) -> None:
     """TARGET plus version, credentials and timing options."""
-    p.add_argument("target", metavar="TARGET", help="agent IP address (or ADDRESS:PORT)")
+    p.add_argument("target", metavar="TARGET",
+                   help="agent address: ADDRESS, ADDRESS:PORT or [IPv6]:PORT")  # fmt: skip
     p.add_argument("--version", "-v", dest="snmp_version", choices=("1", "2c", "3"),
                    default="2c", help="SNMP version (default 2c)")  # fmt: skip
-    p.add_argument("--port", type=int, default=None, help="UDP port (default 161)")
+    p.add_argument("--port", type=int, default=None,
+                   help="UDP port (default 161; or write it in TARGET)")  # fmt: skip
     p.add_argument("--community", "-c", default=None, help="v1/v2c community (default public)")
     p.add_argument("--community-env", metavar="VAR", help="read the community from $VAR")
     p.add_argument("--v3-user", "-u", help="SNMPv3 USM user name")
@@ -83,33 +85,50 @@ def add_target_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-repetitions", type=int, default=25, help="GETBULK max-repetitions")
 
 
+def usage_error(message: str) -> NoReturn:
+    """One line on stderr and exit 2, as argparse does for a bad option (no traceback)."""
+    print(f"netwatch snmp: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def _secret(value: str | None, env: str | None, what: str) -> str | None:
     if env:
         try:
             return os.environ[env]
         except KeyError:
-            raise SystemExit(
-                f"netwatch snmp: environment variable {env} ({what}) is not set"
-            ) from None
+            usage_error(f"environment variable {env} ({what}) is not set")
     return value
 
 
+def _address_and_port(target: str, option: int | None) -> tuple[str, int]:
+    """TARGET's address and the one port given (in TARGET or by --port), checked as the
+    inventory checks addresses and ports; two different ports are an error, not a choice."""
+    # Here, not at the top: importing netwatch.config loads the YAML loader (every CLI start).
+    from netwatch.config.values import check_port, split_host_port
+
+    try:
+        address, written = split_host_port(target)
+    except ValueError as exc:
+        usage_error(f"bad target {target!r}: {exc}")
+    if option is not None:
+        try:
+            check_port(option)
+        except ValueError as exc:
+            usage_error(f"--port {exc}")
+        if written is not None and written != option:
+            usage_error(f"target {target!r} says port {written} but --port says {option}")
+    return address, written or option or 161
+
+
 def target_from_args(args: argparse.Namespace) -> Target:
-    """A Target from the options of add_target_arguments; exits with a message on bad input."""
-    address, port = args.target, args.port
-    if address.count(":") == 1:  # ADDRESS:PORT (an IPv6 address has several colons)
-        address, _, port_text = address.partition(":")
-        if port is None:
-            try:
-                port = int(port_text)
-            except ValueError:
-                raise SystemExit(f"netwatch snmp: bad port in {args.target!r}") from None
+    """A Target from the options of add_target_arguments; exits 2 with one line on bad input."""
+    address, port = _address_and_port(args.target, args.port)
     community = _secret(args.community, args.community_env, "community") or "public"
     if args.snmp_version == "3" and not args.v3_user:
-        raise SystemExit("netwatch snmp: --version 3 needs --v3-user")
+        usage_error("--version 3 needs --v3-user")
     return Target(
         address=address,
-        port=port or 161,
+        port=port,
         version=args.snmp_version,
         community=community,
         user=args.v3_user,
@@ -128,9 +147,9 @@ def _oid_arg(text: str) -> OID:
     try:
         oid = parse_oid(text)
     except ValueError:
-        raise SystemExit(f"netwatch snmp: {text!r} is not a numeric OID") from None
+        usage_error(f"{text!r} is not a numeric OID")
     if len(oid) < 2:
-        raise SystemExit(f"netwatch snmp: {text!r} is too short for an OID")
+        usage_error(f"{text!r} is too short for an OID")
     return oid
 
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from netwatch.collectors.snmp.types import Target
-from netwatch.core.observations import SnmpObservation, SnmpSample
+from netwatch.core.observations import SnmpInterface, SnmpObservation, SnmpSample
 
 
 def run_poll(args: argparse.Namespace, target: Target) -> int:
@@ -49,6 +49,14 @@ def _labels(sample: SnmpSample) -> str:
     return ",".join(f'{k}="{v}"' for k, v in sample.labels)
 
 
+def _counters(i: SnmpInterface) -> str:
+    """Octet counters and their width; '-' for a counter the agent does not give."""
+    if i.in_octets is None and i.out_octets is None:
+        return "in=- out=-"
+    shown = ["-" if v is None else str(v) for v in (i.in_octets, i.out_octets)]
+    return f"in={shown[0]} out={shown[1]} ({i.counter_bits}-bit)"
+
+
 def print_text(obs: SnmpObservation) -> None:
     print(f"device      {obs.device}  ({obs.duration * 1000:.0f} ms)")
     if obs.error:
@@ -67,8 +75,7 @@ def print_text(obs: SnmpObservation) -> None:
     for i in obs.interfaces:
         status = {1: "up", 2: "down"}.get(i.oper_status or 0, str(i.oper_status))
         radio = " radio" if i.radio else ""
-        print(f"  {i.index:>10} {i.name:<24} {status:<5} in={i.in_octets} out={i.out_octets} "
-              f"({i.counter_bits}-bit){radio}")  # fmt: skip
+        print(f"  {i.index:>10} {i.name:<24} {status:<5} {_counters(i)}{radio}")
     for title, samples in (("wifi", obs.wifi_clients), ("optical", obs.optical),
                            ("other", obs.samples)):  # fmt: skip
         for s in samples:

@@ -8,7 +8,7 @@ from typing import Any
 from netwatch.config.builder import build, unknown_keys
 from netwatch.config.errors import Issues
 from netwatch.config.nodes import Loc, node_line, type_name
-from netwatch.config.values import check_name
+from netwatch.config.values import check_name, check_port
 from netwatch.core.model import SnmpCredential, Source
 
 AUTH_PROTOCOLS = ("md5", "sha", "sha224", "sha256", "sha384", "sha512")
@@ -89,8 +89,10 @@ def _credential(name: str, body: Any, loc: Loc, issues: Issues) -> SnmpCredentia
             err("priv_key", "'priv_protocol' and 'priv_key' go together")
         if cred.priv_protocol is not None and cred.auth_protocol is None:
             err("priv_protocol", "privacy needs authentication: set 'auth_protocol' too")
-    if not 1 <= cred.port <= 65535:
-        err("port", f"{cred.port} is not a port number (1-65535)")
+    try:
+        check_port(cred.port)
+    except ValueError as exc:
+        err("port", str(exc))
     return cred if len(issues.items) == n else None
 
 

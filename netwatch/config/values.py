@@ -1,4 +1,4 @@
-"""Scalar grammars shared by the loader and the CLI: durations, sizes, addresses, names."""
+"""Scalar grammars shared by the loader and the CLI: durations, sizes, addresses, ports, names."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ _SIZE_UNITS = {
 }
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
+_PORT = re.compile(r"[0-9]+")
 
 
 def parse_duration(text: str) -> float:
@@ -64,6 +65,36 @@ def check_address(text: str) -> str:
     if is_host_name(text):
         return text.lower().rstrip(".")
     raise ValueError(f"{text!r} is not an IP address or host name")
+
+
+def check_port(port: int) -> int:
+    """A UDP/TCP port number, 1-65535 (0 means 'any' to the kernel, never a device's port)."""
+    if not 1 <= port <= 65535:
+        raise ValueError(f"{port} is not a port number (1-65535)")
+    return port
+
+
+def split_host_port(text: str) -> tuple[str, int | None]:
+    """'ADDRESS', 'ADDRESS:PORT', '[IPv6]:PORT' or a bare IPv6 address → (address, port or None).
+
+    The address is checked as the inventory checks it; raises ValueError naming what is wrong.
+    """
+    host, port_text = text, None
+    if text.startswith("["):  # [IPv6] or [IPv6]:PORT
+        host, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError(f"{text!r} is not ADDRESS, ADDRESS:PORT or [IPv6]:PORT")
+        port_text = rest[1:] if rest else None
+        if ":" not in host:
+            raise ValueError(f"{host!r} in brackets is not an IPv6 address")
+    elif text.count(":") == 1:  # one colon: ADDRESS:PORT (an IPv6 address has several)
+        host, _, port_text = text.partition(":")
+    address = check_address(host)
+    if port_text is None:
+        return address, None
+    if not _PORT.fullmatch(port_text):
+        raise ValueError(f"{port_text!r} is not a port number (1-65535)")
+    return address, check_port(int(port_text))
 
 
 def check_name(text: str) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
-import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
@@ -14,6 +12,7 @@ from netwatch.core.state import State
 from netwatch.exporters import prometheus as prom
 from netwatch.exporters import prometheus_alerts
 from tests.alerting.test_engine import make, with_down
+from tests.helpers import needs
 
 
 def scrape(h) -> str:
@@ -55,8 +54,8 @@ def test_village_state_and_firing_alert(tmp_path):
     assert s[("netwatch_alert_notifications_total", (("event", "firing"),))] == 1.0
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
 def test_exposition_passes_promtool_lint(tmp_path):
+    needs.tool("promtool", "prometheus")
     h = make(tmp_path)
     h.rounds(with_down(h, "rtr-1-2"), 3)
     out = subprocess.run(

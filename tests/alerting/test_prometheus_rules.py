@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import needs
+
 RULES = Path(__file__).resolve().parents[2] / "rules"
 
-pytestmark = pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
+
+@pytest.fixture(autouse=True)
+def promtool() -> str:
+    return needs.tool("promtool", "prometheus")
 
 
 def test_rules_file_is_valid():

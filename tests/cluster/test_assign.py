@@ -28,7 +28,7 @@ def national():
 
 
 def test_synthetic_inventory_has_the_national_counts(national):
-    # data/wilayah/indonesia_counts.md: 38 provinces, 514 regencies, 7,285 kecamatan,
+    # configs/wilayah/indonesia_counts.md: 38 provinces, 514 regencies, 7,285 kecamatan,
     # 8,496 kelurahan + 75,252 desa + 14 desa adat = 83,762.
     assert len(national.provinces) == 38
     assert len(national.regencies) == 514

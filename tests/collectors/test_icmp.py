@@ -74,20 +74,21 @@ async def test_loopback_hosts_answer(pinger):
     assert fping_alive(LOOPBACK) == set(LOOPBACK)
 
 
-def _ipv6_loopback() -> bool:
-    try:
-        with open("/proc/net/if_inet6") as f:
-            return any(line.startswith("00000000000000000000000000000001") for line in f)
-    except OSError:
-        return False
+def test_ipv6_loopback_answers(netlab):
+    # In a namespace of its own, whose lo always has ::1 (the host's lo may not).
+    ns = netlab.add("v6")
 
+    async def ping():
+        p = await Pinger.create()
+        try:
+            return await p.ping("::1", count=4, spacing=0.01)
+        finally:
+            p.close()
 
-@pytest.mark.skipif(not _ipv6_loopback(), reason="::1 is not configured on this machine")
-async def test_ipv6_loopback_answers(pinger):
-    r = await pinger.ping("::1", count=4, spacing=0.01)
+    r = ns.call(asyncio.run, ping())
     assert (r.sent, r.received, r.error) == (4, 4, None)
     assert all(0 < t < 0.5 for t in r.rtts)
-    assert fping_alive(["::1"]) == {"::1"}
+    assert fping_alive(["::1"], ns.argv()) == {"::1"}
 
 
 async def test_concurrent_rounds_to_one_address_count_their_own(pinger):
@@ -315,6 +316,11 @@ def test_cli_json_and_stdin_file():
     )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
+    # Compact: the array's brackets on lines of their own, one whole object on each line between
+    lines = out.stdout.splitlines()
+    assert (lines[0], lines[-1], len(lines)) == ("[", "]", 4)
+    assert [json.loads(line.rstrip(",")) for line in lines[1:-1]] == data
+    assert ", " not in out.stdout and ": " not in out.stdout
     assert [d["address"] for d in data] == ["127.0.0.1", "127.0.0.3"]
     for d in data:
         assert (d["sent"], d["received"], d["loss_ratio"], d["error"]) == (2, 2, 0.0, None)
@@ -323,6 +329,19 @@ def test_cli_json_and_stdin_file():
         assert d["jitter_seconds"] == pytest.approx(
             abs(d["rtts_seconds"][1] - d["rtts_seconds"][0])
         )
+
+
+def test_cli_json_pretty_holds_the_same_fields_indented():
+    out = cli("--json-pretty", "-c", "2", "-p", "10", "127.0.0.1", "127.0.0.2")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert out.stdout.startswith('[\n  {\n    "address": "127.0.0.1",\n')
+    assert [d["address"] for d in data] == ["127.0.0.1", "127.0.0.2"]
+    compact = json.loads(cli("--json", "-c", "2", "-p", "10", "127.0.0.1").stdout)
+    assert list(data[0]) == list(compact[0])  # same keys, same order
+    assert [(d["sent"], d["received"]) for d in data] == [(2, 2), (2, 2)]
+    both = cli("--json", "--json-pretty", "127.0.0.1")
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr
 
 
 def test_cli_dead_host_exit_1(netlab):

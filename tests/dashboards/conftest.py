@@ -10,16 +10,13 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.dashboard_stack import Stack
-from tests.helpers.snmpsim import available, shared_dir
+from tests.helpers.snmpsim import available
 
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     if os.geteuid() != 0:
         pytest.skip("needs root: a network namespace, raw ICMP and nftables")
-    shared = shared_dir()
-    if shared is None or not (shared / "snmprec").is_dir():
-        pytest.skip("../shared/snmprec is absent (set NETWATCH_SHARED): no SNMP recording to serve")
     if not available():
         pytest.fail("snmpsim is not installed in /opt/netwatch-snmpsim (scripts/setup.sh)")
     with tempfile.TemporaryDirectory(prefix="nw-dash-") as tmp:

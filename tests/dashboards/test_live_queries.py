@@ -23,7 +23,7 @@ from tests.helpers.dashboard_stack import (
     Stack,
 )
 from tests.helpers.procs import repo_root, wait_for
-from tests.helpers.snmpsim import parse_snmprec, shared_dir
+from tests.helpers.snmpsim import parse_snmprec, snmprec_dir
 
 # What Grafana would send: short windows, as the stack's history is seconds long.
 PROM_VARS = {
@@ -106,11 +106,10 @@ def source_metrics(expr: str) -> set[str]:
     return out
 
 
-def skip_unless_exported(stack: Stack, expr: str) -> None:
-    """Skip a query whose netwatch metrics this build's `netwatch run` does not export at all."""
+def assert_exported(stack: Stack, expr: str) -> None:
+    """A panel may only read netwatch metrics that `netwatch run` exports."""
     missing = source_metrics(expr) - exported(stack)
-    if missing:
-        pytest.skip(f"netwatch run does not export {sorted(missing)} in this build (not wired)")
+    assert not missing, f"netwatch run does not export {sorted(missing)}, read by {expr}"
 
 
 def legend_labels(legend: str) -> set[str]:
@@ -128,7 +127,7 @@ def target(q: grafana.Query) -> dict[str, Any]:
 
 @pytest.mark.parametrize("q", [q for q in PROM_QUERIES if q not in OPEN_ALERTS], ids=lambda q: q.id)
 def test_prometheus_panel_query_returns_data(live: Stack, q: grafana.Query) -> None:
-    skip_unless_exported(live, q.text)
+    assert_exported(live, q.text)
     expr = grafana.substitute(q.text, PROM_VARS)
     result = live.query(expr) if q.instant else live.query_range(expr, 20)
     assert result, f"no data for {expr}"
@@ -180,7 +179,7 @@ def test_snmp_panels_show_the_recordings_values(live: Stack) -> None:
     """Clients, optical power and uptime panels against the MikroTik recording's own values."""
     rec = {
         ".".join(map(str, oid)): value
-        for oid, _tag, value in parse_snmprec(shared_dir() / "snmprec" / f"{RECORDING}.snmprec")
+        for oid, _tag, value in parse_snmprec(snmprec_dir() / f"{RECORDING}.snmprec")
     }
     clients = sum(v for k, v in rec.items() if k.startswith("1.3.6.1.4.1.14988.1.1.1.3.1.6."))
     rx_dbm = rec["1.3.6.1.4.1.14988.1.1.19.1.1.10.25"] / 1000  # mtxrOpticalRxPower, 0.001 dBm
@@ -230,7 +229,7 @@ def test_prometheus_variable_lists_options(live: Stack, dashboard: str, var: dic
 
 @pytest.mark.parametrize("name,expr", rule_exprs(), ids=lambda v: str(v)[:60])
 def test_rule_expression_runs(live: Stack, name: str, expr: str) -> None:
-    skip_unless_exported(live, expr)
+    assert_exported(live, expr)
     quiet = {  # alerts this network must not fire (no POP is cut); they fire in rules/tests/*.yml
         "NetwatchDown", "NetwatchAbsent", "NetwatchCollectionFailing", "NetwatchCollectionStalled",
         "NetwatchSnmpPollFailing", "NetwatchNotificationsStuck", "NetwatchInfluxdbWritesFailing",
@@ -258,14 +257,13 @@ def test_rule_expression_runs(live: Stack, name: str, expr: str) -> None:
 def test_influxql_panel_query_returns_data(live: Stack, q: grafana.Query) -> None:
     query = grafana.substitute(q.text, INFLUX_VARS)
     if '"netwatch_alert"' in query:
-        skip_unless_exported(live, "netwatch_alert_active")  # the engine's alerts
+        assert_exported(live, "netwatch_alert_active")  # the engine's alerts
 
         def written() -> bool:
             shown = live.influxql('SHOW MEASUREMENTS WITH MEASUREMENT = "netwatch_alert"')
             return bool(shown["results"][0].get("series"))
 
-        if not written():
-            pytest.skip("this build writes no netwatch_alert points (state.alerts not wired)")
+        assert written(), "netwatch writes no netwatch_alert points to InfluxDB"
     answer = live.influxql(query)
     result = answer["results"][0]
     assert "error" not in result, (query, result)

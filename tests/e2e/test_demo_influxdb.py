@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 from pathlib import Path
@@ -12,12 +11,9 @@ import pytest
 from tests.helpers.procs import free_port, netwatch_bin, repo_root
 from tests.helpers.victoriametrics import VictoriaMetrics, victoriametrics  # noqa: F401
 
-HAS_ICMP = importlib.util.find_spec("netwatch.collectors.icmp") is not None
-
 
 @pytest.mark.root
 @pytest.mark.skipif(os.geteuid() != 0, reason="the demo's way back to the host network needs root")
-@pytest.mark.skipif(not HAS_ICMP, reason="the ICMP collector (branch icmp) is not in this tree")
 def test_demo_pushes_pings_and_village_states(
     victoriametrics: VictoriaMetrics,  # noqa: F811
     tmp_path: Path,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -20,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
+
+from tests.helpers import needs
 
 BINARY = "prometheus-alertmanager"
 
@@ -48,10 +48,7 @@ def free_port() -> int:
 
 
 def require_alertmanager() -> str:
-    path = shutil.which(BINARY)
-    if path is None:
-        pytest.skip(f"{BINARY} not installed (scripts/setup.sh --test installs it)")
-    return path
+    return needs.tool(BINARY, "prometheus-alertmanager")
 
 
 class Alertmanager:

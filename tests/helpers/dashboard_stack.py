@@ -23,7 +23,7 @@ from typing import Any
 from tests.helpers.influxdb1 import InfluxDB1
 from tests.helpers.netns import Namespace, Netlab
 from tests.helpers.procs import Prometheus, http_get, netwatch_bin, repo_root, stop, wait_for
-from tests.helpers.snmpsim import SNMPSIM, shared_dir
+from tests.helpers.snmpsim import SNMPSIM, snmprec_dir
 
 SNMP_PORT = 1161
 RECORDING = "routeros"  # MikroTik hAP ac lite: interfaces, Wi-Fi clients, optical power
@@ -169,11 +169,10 @@ class Stack:
         self.prometheus = ns.call(Prometheus, self.work / "prometheus", scrape, [str(rules)])
 
     def _start_snmpsim(self) -> None:
-        shared = shared_dir()
         data, cache = self.work / "snmpsim" / "data", self.work / "snmpsim" / "cache"
         data.mkdir(parents=True)
         cache.mkdir()
-        shutil.copy(shared / "snmprec" / f"{RECORDING}.snmprec", data)
+        shutil.copy(snmprec_dir() / f"{RECORDING}.snmprec", data)
         for path in (self.work, self.work / "snmpsim", data):
             path.chmod(0o755)
         cache.chmod(0o777)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import socket
@@ -117,10 +116,3 @@ class Prometheus:
     def close(self) -> None:
         stop(self.proc)
         self._log.close()
-
-
-def shared_dir() -> Path | None:
-    """../shared beside the repo (or $NETWATCH_SHARED), None when absent."""
-    env = os.environ.get("NETWATCH_SHARED")
-    path = Path(env) if env else repo_root().parent / "shared"
-    return path if path.is_dir() else None

@@ -8,18 +8,8 @@ backslash-escaped), 5 NULL, 6 OID, 64 IpAddress, 65 Counter32, 66 Gauge32, 67 Ti
 from __future__ import annotations
 
 import codecs
-import os
 from dataclasses import dataclass
 from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def shared_dir() -> Path | None:
-    """NETWATCH_SHARED, else <repo>/../shared; None when absent."""
-    env = os.environ.get("NETWATCH_SHARED")
-    path = Path(env) if env else REPO.parent / "shared"
-    return path if (path / "snmprec").is_dir() else None
 
 
 @dataclass(frozen=True)

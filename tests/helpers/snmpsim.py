@@ -1,6 +1,5 @@
-"""Serve ../shared/snmprec recordings with snmpsim on a free 127.0.0.1 port.
+"""Serve the committed recordings (tests/data/snmprec) with snmpsim on a free 127.0.0.1 port.
 
-`shared_dir()` finds the shared folder (env NETWATCH_SHARED, else <repo>/../shared);
 `running_snmpsim(data_dir)` runs snmpsim on a temporary copy and yields (host, port).
 """
 
@@ -16,23 +15,18 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from tests.helpers.data import SNMPREC_DIR
 from tests.helpers.snmpd import free_udp_port
 
 # SNMPSIM_BIN, else the venv scripts/setup.sh makes (SNMPSIM_VENV, default /opt/netwatch-snmpsim).
 SNMPSIM = os.environ.get("SNMPSIM_BIN") or os.path.join(
     os.environ.get("SNMPSIM_VENV", "/opt/netwatch-snmpsim"), "bin", "snmpsim-command-responder"
 )
-REPO = Path(__file__).resolve().parents[2]
 
 
-def shared_dir() -> Path | None:
-    path = Path(os.environ.get("NETWATCH_SHARED", REPO.parent / "shared"))
-    return path if path.is_dir() else None
-
-
-def snmprec_dir() -> Path | None:
-    shared = shared_dir()
-    return shared / "snmprec" if shared and (shared / "snmprec").is_dir() else None
+def snmprec_dir() -> Path:
+    """The real-device recordings committed with the tests."""
+    return SNMPREC_DIR
 
 
 @contextlib.contextmanager
@@ -50,7 +44,7 @@ def running_snmpsim(
     """
     work = Path(tempfile.mkdtemp(prefix="nw-snmpsim-"))
     data, cache = work / "data", work / "cache"
-    shutil.copytree(source, data, ignore=shutil.ignore_patterns("*.py", "*.md"))
+    shutil.copytree(source, data, ignore=shutil.ignore_patterns("*.py", "*.md", "COPYING"))
     if transform is not None:
         transform(data)
     cache.mkdir()

@@ -11,7 +11,6 @@ from netwatch.collectors.snmp import ber
 from netwatch.collectors.snmp.types import SnmpError, parse_oid
 from tests.collectors.snmp.pyasn1_oracle import pyasn1_decode
 from tests.helpers.snmpd import Snmpd
-from tests.helpers.snmpsim import snmprec_dir
 
 MUTATIONS_PER_DATAGRAM = 600
 
@@ -31,14 +30,12 @@ def capture(host: str, port: int, community: str, pdu: int, oid: str, reps: int 
 
 
 @pytest.fixture(scope="module")
-def datagrams(snmpd: Snmpd, request: pytest.FixtureRequest) -> list[bytes]:
+def datagrams(snmpd: Snmpd, snmpsim: tuple[str, int]) -> list[bytes]:
     captured = [
         capture(snmpd.host, snmpd.port, "public", ber.GETBULK, "1.3.6.1.2.1.2.2"),
         capture(snmpd.host, snmpd.port, "public", ber.GETBULK, "1.3.6.1.2.1.1"),
     ]
-    if snmprec_dir() is None:
-        return captured  # the real-device recordings are absent: fuzz snmpd's answers only
-    host, port = request.getfixturevalue("snmpsim")
+    host, port = snmpsim
     recorded = [
         capture(host, port, "routeros", ber.GETBULK, "1.3.6.1.2.1.31.1.1.1.6"),
         capture(host, port, "smartax", ber.GETBULK, "1.3.6.1.2.1.2.2.1.2"),

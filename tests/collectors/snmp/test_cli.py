@@ -57,4 +57,5 @@ def test_timeout_is_a_clear_error(snmpd: Snmpd, capsys: pytest.CaptureFixture[st
 def test_bad_oid_is_rejected(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["snmp", "get", "127.0.0.1", "1.3.six"])
-    assert "not a numeric OID" in str(exc.value)
+    assert exc.value.code == 2  # a usage error, as argparse's
+    assert capsys.readouterr().err == "netwatch snmp: '1.3.six' is not a numeric OID\n"

@@ -16,7 +16,7 @@ from netwatch.core.model import Inventory, SecretRef, Settings, SnmpCredential
 from netwatch.core.observations import SnmpInterface, SnmpObservation
 from netwatch.core.state import State
 from tests.collectors.snmp.support import FAST_TIMEOUT, SETTINGS, device, v2c
-from tests.helpers import snmprec, snmpsim
+from tests.helpers import snmprec, snmprec_animate, snmpsim
 from tests.helpers.snmpd import free_udp_port
 
 
@@ -28,7 +28,7 @@ def one_device_state(name: str = "dev") -> State:
 
 def need_snmpsim() -> None:
     if not snmpsim.available():
-        pytest.skip(f"snmpsim not installed at {snmpsim.SNMPSIM}")
+        pytest.fail(f"snmpsim is not installed at {snmpsim.SNMPSIM}: run scripts/setup.sh --test")
 
 
 async def poll_twice(port: int, community: str, gap: float) -> tuple[State, list[SnmpObservation]]:
@@ -52,7 +52,7 @@ def test_animated_counters_give_the_recorded_rate(recordings_dir, tmp_path):
     src.mkdir()
     (src / "routeros.snmprec").write_bytes((recordings_dir / "routeros.snmprec").read_bytes())
     anim = tmp_path / "anim"
-    script = recordings_dir / "snmprec_animate.py"
+    script = Path(snmprec_animate.__file__)
     subprocess.run([sys.executable, str(script), str(src), str(anim)], check=True,
                    capture_output=True)  # fmt: skip
     recs = snmprec.read(recordings_dir / "routeros.snmprec")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -15,12 +14,12 @@ from netwatch.collectors.snmp.collector import probe
 from netwatch.collectors.snmp.engine import SnmpEngine
 from netwatch.demo.snmpd import demo_credential, start_demo_snmpd, stop_demo_snmpd
 from tests.collectors.snmp.support import SETTINGS, device
+from tests.helpers import needs
 from tests.helpers.snmpd import free_udp_port
 
 
 def test_demo_snmpd_is_polled_as_a_linux_device():
-    if not shutil.which("snmpd"):
-        pytest.skip("snmpd is not installed (apt-get install snmpd)")
+    needs.tool("snmpd", "snmpd")
     port = free_udp_port()
     proc, work = start_demo_snmpd(port)
     try:
@@ -40,8 +39,9 @@ def test_demo_snmpd_is_polled_as_a_linux_device():
 
 @pytest.mark.root
 def test_demo_device_address_answers_inside_a_namespace():
-    if os.geteuid() != 0 or not shutil.which("snmpd"):
-        pytest.skip("needs root (network namespace) and snmpd")
+    if os.geteuid() != 0:
+        pytest.skip("needs root: a network namespace")
+    needs.tool("snmpd", "snmpd")
     ns = f"nw-demosnmp-{os.getpid()}"
     subprocess.run(["ip", "netns", "add", ns], check=True, capture_output=True)
     proc = work = None

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import subprocess
 import sys
 
-import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
@@ -20,9 +18,7 @@ from netwatch.core.state import State
 from netwatch.exporters.prometheus import render_text
 from netwatch.exporters.prometheus_snmp import families
 from tests.collectors.snmp.support import SETTINGS, device, v2c
-from tests.helpers import snmprec
-
-PROMTOOL = shutil.which("promtool")
+from tests.helpers import needs, snmprec
 
 
 def test_cli_poll_json(recordings_agent, recordings_dir):
@@ -92,9 +88,8 @@ def test_families_pass_promtool_and_carry_recorded_values(recordings_agent, reco
     assert lean == reference
     assert 'netwatch_snmp_wifi_clients{device="routeros"' in text
     assert "netwatch_snmp_optical_rx_power_dbm" in text
-    if PROMTOOL is None:
-        pytest.skip("promtool not installed (apt-get install prometheus)")
-    check = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True,
+    promtool = needs.tool("promtool", "prometheus")
+    check = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
                            text=True, timeout=30)  # fmt: skip
     # promtool exits 1 for lint warnings too; only real problems are errors for us.
     problems = [ln for ln in (check.stdout + check.stderr).splitlines() if ln.strip()]

@@ -6,10 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
-import shutil
 import time
-
-import pytest
 
 from netwatch.collectors.snmp.collector import SnmpCollector
 from netwatch.collectors.snmp.engine import SnmpEngine
@@ -19,13 +16,12 @@ from netwatch.core.scheduler import Scheduler
 from netwatch.core.state import State
 from netwatch.core.telemetry import REGISTRY
 from tests.collectors.snmp.support import device
-from tests.helpers import snmprec
+from tests.helpers import needs, snmprec
 from tests.helpers.snmpd import free_udp_port
 
 
 async def test_trap_triggers_an_extra_scheduled_poll(recordings_agent, recordings_dir):
-    if not shutil.which("snmptrap"):
-        pytest.skip("net-snmp's snmptrap is not installed")
+    needs.tool("snmptrap", "snmp")
     host, port = recordings_agent
     os.environ["NW_TEST_SCHED_COMMUNITY"] = "routeros"
     cred = SnmpCredential(name="rt", version="2c", port=port,

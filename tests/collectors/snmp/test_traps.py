@@ -14,6 +14,7 @@ from netwatch.collectors.snmp.traps import TrapListener
 from netwatch.core.model import Inventory, SecretRef, Settings, SnmpCredential, SnmpTrapSettings
 from netwatch.core.telemetry import REGISTRY
 from tests.collectors.snmp.support import device
+from tests.helpers import needs
 from tests.helpers.snmpd import free_udp_port
 
 SNMPTRAP = shutil.which("snmptrap") or "/usr/bin/snmptrap"
@@ -57,8 +58,7 @@ async def wait_for(pred, timeout: float = 5.0) -> bool:
 
 @pytest.fixture
 async def listener():
-    if not shutil.which("snmptrap"):
-        pytest.skip("net-snmp's snmptrap is not installed (apt-get install snmp)")
+    needs.tool("snmptrap", "snmp")
     holder = {"inv": inventory("127.0.0.1")}
     requests: list[tuple[str, str, str]] = []
     settings = SnmpTrapSettings(enabled=True, address="127.0.0.1", port=free_udp_port())
@@ -111,8 +111,7 @@ async def test_unknown_sender_is_counted_and_ignored(listener):
 
 
 async def test_v3_inform_right_and_wrong_key():
-    if not shutil.which("snmpinform"):
-        pytest.skip("net-snmp's snmpinform is not installed (apt-get install snmp)")
+    needs.tool("snmpinform", "snmp")
     os.environ["NW_TEST_TRAP_AUTH"] = "authpass123"
     os.environ["NW_TEST_TRAP_PRIV"] = "privpass123"
     cred = SnmpCredential(
