@@ -69,3 +69,23 @@ def test_each_instance_of_a_cluster_keeps_its_own_state(tmp_path):
     assert two.settings.influxdb.spool_dir == "/var/spool/shard1-b"
     alone = replace(inv, settings=replace(settings, cluster=ClusterSettings()))
     assert instance_state(alone, Member(0, "a")) is alone  # one instance: paths as written
+
+
+async def test_reload_keeps_the_shard_and_refuses_a_config_without_it(tmp_path):
+    from netwatch.core.runtime import Runtime
+    from tests.config.test_regions import PROVINCE
+    from tests.helpers.configs import write
+
+    pinned = PROVINCE.replace("name: Jember\n", "name: Jember\n      shard: 2\n")
+    path = write(tmp_path, "settings:\n  cluster: {shards: 3, replicas: 2}\n" + pinned)
+    rt = Runtime.from_file(path, Member(2, "b"))
+    assert rt.member == Member(2, "b") and rt.inventory.shard == 2
+    assert list(rt.inventory.districts) == ["35.09.01"]  # only its own district
+    assert set(rt.inventory.devices) == {"pop-j1", "r-35-09-01-2001", "ap-35-09-01-2001"}
+    write(tmp_path, "settings:\n  cluster: {shards: 2, replicas: 2}\n" + PROVINCE)
+    result = await rt.reload()
+    assert not result.ok
+    assert result.errors == [
+        f"{path}: shard 2 does not exist: settings.cluster.shards is 2 (shards 0-1)"
+    ]
+    assert rt.inventory.shard == 2  # the running inventory stays
