@@ -178,13 +178,23 @@ def village_families(state: State) -> Iterable[Metric]:
     district_info = GaugeMetricFamily(
         "netwatch_district_info",
         "District facts from the inventory; always 1.",
-        labels=["district", "district_name", "regency", "regency_name"],
+        labels=["district", "district_name", "regency", "regency_name", "province"],
     )
+    regency_info = GaugeMetricFamily(
+        "netwatch_regency_info",
+        "Regency (kabupaten/kota) facts from the inventory; always 1.",
+        labels=["regency", "regency_name", "province", "province_name"],
+    )
+    regencies = {}
     for district in inventory.districts.values():
+        regency = regencies.setdefault(district.regency, inventory.regency_of(district.code))
         district_info.add_metric(
-            [district.code, district.name, inventory.regency_code, inventory.regency_name], 1
+            [district.code, district.name, regency.code, regency.name, regency.province], 1
         )
-    return (info, district_info, wifi_up, status)
+    for regency in regencies.values():
+        province = inventory.province_name(regency.code)
+        regency_info.add_metric([regency.code, regency.name, regency.province, province], 1)
+    return (info, district_info, regency_info, wifi_up, status)
 
 
 DEFAULT_SOURCES: tuple[MetricSource, ...] = (device_families, village_families)

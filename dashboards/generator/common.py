@@ -162,10 +162,28 @@ def query_variable(
     return var
 
 
+# Regencies (kabupaten/kota) from their info metric: value the code, text the name.
+REGENCY_QUERY = "query_result(netwatch_regency_info)"
+REGENCY_REGEX = '/regency="(?<value>[^"]+)", regency_name="(?<text>[^"]+)"/'
+# Kemendagri codes nest, so a village's or district's code starts with its regency's: this
+# matcher value selects the chosen regencies' series (Grafana escapes the dots of a multi-value
+# variable itself; a single value's dots match themselves among codes).
+IN_REGENCY = r"$regency\\..+"
+
+
+def regency_variable(multi: bool = False) -> dash.QueryVariable:
+    """The regency to look at; the overview may take several (All: every regency)."""
+    var = query_variable("regency", "Regency", REGENCY_QUERY, PROM_DS, REGENCY_REGEX)
+    if multi:
+        var = var.multi(True).include_all(True).all_value(".*")
+    return var
+
+
 def village_map(panel: geomap.Panel, color_field: str) -> geomap.Panel:
-    """The regency view of a villages Geomap: markers coloured by state, over Banyuwangi."""
+    """A villages Geomap: markers coloured by state, zoomed to fit the villages shown (one
+    regency or a province)."""
     return (
-        panel.view(geomap.MapViewConfig().id("coords").lat(-8).lon(114).zoom(9))
+        panel.view(geomap.MapViewConfig().id("fit").all_layers(True).lat(-8).lon(114).zoom(9))
         .basemap(cb.MapLayerOptions().type("default").name("Basemap"))
         .layers([village_markers(color_field)])
         .tooltip(geomap.TooltipOptions().mode(gm.TooltipMode.DETAILS))

@@ -1,4 +1,4 @@
-"""District and village detail on InfluxDB (InfluxQL; variables: district → village)."""
+"""District and village detail on InfluxDB (InfluxQL; variables: regency → district → village)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,13 @@ from dashboards.generator.influxql import InfluxQL
 
 UID = "netwatch-village-influxdb"
 V = "\"village\" = '$village'"
-DISTRICT_QUERY = 'SHOW TAG VALUES FROM "netwatch_village" WITH KEY = "district"'
+# Regencies from the district codes they start with (Kemendagri codes nest): no extra tag.
+REGENCY_QUERY = 'SHOW TAG VALUES FROM "netwatch_village" WITH KEY = "district"'
+REGENCY_REGEX = r"/^(\d\d\.\d\d)\./"
+DISTRICT_QUERY = (
+    'SHOW TAG VALUES FROM "netwatch_village" WITH KEY = "district"'
+    r' WHERE "district" =~ /^$regency\./'
+)
 VILLAGE_QUERY = (
     'SHOW TAG VALUES FROM "netwatch_village" WITH KEY = "village" WHERE "district" = \'$district\''
 )
@@ -92,6 +98,9 @@ def build() -> dash.Dashboard:
         .time("now-24h", "now")
         .timezone("browser")
         .with_variable(datasource_variable("influxdb"))
+        .with_variable(
+            query_variable("regency", "Regency", REGENCY_QUERY, INFLUX_DS, REGENCY_REGEX)
+        )
         .with_variable(query_variable("district", "District", DISTRICT_QUERY, INFLUX_DS))
         .with_variable(query_variable("village", "Village", VILLAGE_QUERY, INFLUX_DS))
         .with_panel(uptime("District uptime (range)", q["district_uptime"]))

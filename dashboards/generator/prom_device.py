@@ -13,6 +13,7 @@ from dashboards.generator.common import (
     organize,
     pq,
     query_variable,
+    regency_variable,
     steps,
     up_mappings,
 )
@@ -200,6 +201,7 @@ def build() -> dash.Dashboard:
         .time("now-6h", "now")
         .timezone("browser")
         .with_variable(datasource_variable("prometheus"))
+        .with_variable(regency_variable())
         .with_variable(
             query_variable("district", "District", DISTRICT_QUERY, PROM_DS, DISTRICT_REGEX)
         )

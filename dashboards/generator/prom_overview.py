@@ -1,4 +1,5 @@
-"""Regency overview on Prometheus: map, counts, worst villages, open alerts, uptime."""
+"""Overview on Prometheus: map, counts, worst villages, open alerts, uptime of the regencies
+chosen in the `regency` variable (one, several or all: a province or the whole country)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from grafana_foundation_sdk.builders import geomap, stat, table
 from grafana_foundation_sdk.models import dashboard as dm
 
 from dashboards.generator.common import (
+    IN_REGENCY,
     PROM_DS,
     datasource_variable,
     organize,
     pq,
     prom_state_code,
+    regency_variable,
     transform,
     uptime_thresholds,
     village_map,
@@ -20,11 +23,17 @@ from dashboards.generator.common import (
 
 UID = "netwatch-overview"
 NAMES = "on (village) group_left (village_name, district_name) netwatch_village_info"
+VILLAGES = f'village=~"{IN_REGENCY}"'  # the villages of the chosen regencies
+DISTRICTS = f'district=~"{IN_REGENCY}"'
+COUNTS = f"sum by (status) (netwatch_village_status{{{VILLAGES}}})"
 
 
 def villages_map() -> geomap.Panel:
     """Every village at its coordinates, coloured by state (the village info metric's labels)."""
-    expr = f"netwatch_village_info * on (village) group_left () {prom_state_code()}"
+    expr = (
+        f"netwatch_village_info{{{VILLAGES}}} * on (village) group_left () "
+        f"{prom_state_code(', ' + VILLAGES)}"
+    )
     panel = (
         geomap.Panel()
         .title("Villages by Wi-Fi state")
@@ -52,7 +61,7 @@ def state_counts() -> stat.Panel:
         .title("Villages by state")
         .description("How many villages are up, degraded, down or not yet known.")
         .datasource(PROM_DS)
-        .with_target(pq("sum by (status) (netwatch_village_status)", "{{status}}", instant=True))
+        .with_target(pq(COUNTS, "{{status}}", instant=True))
         .unit("none")
         .decimals(0)
         .color_scheme(dash.FieldColor().mode(dm.FieldColorModeId.FIXED))
@@ -158,7 +167,7 @@ def open_alerts() -> table.Panel:
 
 
 def engine_alerts() -> table.Panel:
-    expr = "netwatch_alert_active == 1"
+    expr = f"netwatch_alert_active{{{DISTRICTS}}} == 1"
     return (
         table.Panel()
         .title("Open alerts (netwatch)")
@@ -189,25 +198,26 @@ def engine_alerts() -> table.Panel:
 
 def build() -> dash.Dashboard:
     loss = (
-        '(1 - sum by (village) (rate(netwatch_ping_echo_replies_total{village!=""}[$__range]))'
-        ' / sum by (village) (rate(netwatch_ping_echo_requests_total{village!=""}[$__range])))'
+        f"(1 - sum by (village) (rate(netwatch_ping_echo_replies_total{{{VILLAGES}}}[$__range]))"
+        f" / sum by (village) (rate(netwatch_ping_echo_requests_total{{{VILLAGES}}}[$__range])))"
     )
-    rtt = 'max by (village) (avg_over_time(netwatch_ping_rtt_avg_seconds{village!=""}[$__range]))'
+    rtt = f"max by (village) (avg_over_time(netwatch_ping_rtt_avg_seconds{{{VILLAGES}}}[$__range]))"
     return (
-        dash.Dashboard("netwatch / Regency overview")
+        dash.Dashboard("netwatch / Overview")
         .uid(UID)
-        .description("The free Wi-Fi of every village in the regency at a glance.")
+        .description("The free Wi-Fi of every village of the chosen regencies at a glance.")
         .tags(["netwatch", "prometheus"])
         .refresh("30s")
         .time("now-6h", "now")
         .timezone("browser")
         .with_variable(datasource_variable("prometheus"))
+        .with_variable(regency_variable(multi=True))
         .with_panel(villages_map())
         .with_panel(state_counts())
         .with_panel(
             uptime_stat(
                 "Uptime today",
-                "avg(avg_over_time(netwatch_village_wifi_up[$__range]))",
+                f"avg(avg_over_time(netwatch_village_wifi_up{{{VILLAGES}}}[$__range]))",
                 "Mean share of time villages' Wi-Fi was up since midnight.",
                 time_from="now/d",
             )
@@ -215,21 +225,21 @@ def build() -> dash.Dashboard:
         .with_panel(
             uptime_stat(
                 "Uptime 30 days",
-                "regency:netwatch_village_wifi_up:avg_over_time_30d",
+                f"avg(village:netwatch_village_wifi_up:avg_over_time_30d{{{VILLAGES}}})",
                 "Mean of the villages' 30-day uptime (recording rule).",
             )
         )
         .with_panel(
             uptime_stat(
                 "Uptime 7 days",
-                "regency:netwatch_village_wifi_up:avg_over_time_7d",
+                f"avg(village:netwatch_village_wifi_up:avg_over_time_7d{{{VILLAGES}}})",
                 "Mean of the villages' 7-day uptime (recording rule).",
             )
         )
         .with_panel(
             uptime_stat(
                 "Uptime 1 day",
-                "regency:netwatch_village_wifi_up:avg_over_time_1d",
+                f"avg(village:netwatch_village_wifi_up:avg_over_time_1d{{{VILLAGES}}})",
                 "Mean of the villages' 24-hour uptime (recording rule).",
             )
         )

@@ -16,6 +16,7 @@ from dashboards.generator.common import (
     pq,
     prom_state_code,
     query_variable,
+    regency_variable,
     state_mappings,
     state_thresholds,
     up_mappings,
@@ -25,7 +26,7 @@ from dashboards.generator.common import (
 UID = "netwatch-village"
 V = 'village="$village"'
 
-DISTRICT_QUERY = "query_result(netwatch_district_info)"
+DISTRICT_QUERY = 'query_result(netwatch_district_info{regency="$regency"})'
 DISTRICT_REGEX = '/district="(?<value>[^"]+)", district_name="(?<text>[^"]+)"/'
 VILLAGE_QUERY = 'query_result(netwatch_village_info{district="$district"})'
 VILLAGE_REGEX = '/village="(?<value>[^"]+)", village_name="(?<text>[^"]+)"/'
@@ -33,6 +34,7 @@ VILLAGE_REGEX = '/village="(?<value>[^"]+)", village_name="(?<text>[^"]+)"/'
 
 def variables() -> list[dash.QueryVariable]:
     return [
+        regency_variable(),
         query_variable("district", "District", DISTRICT_QUERY, PROM_DS, DISTRICT_REGEX),
         query_variable("village", "Village", VILLAGE_QUERY, PROM_DS, VILLAGE_REGEX),
     ]

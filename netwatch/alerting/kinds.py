@@ -71,6 +71,7 @@ class Kinds:
             "village_name": v.name,
             "district": v.district,
             "district_name": d.name if d else v.district,
+            **inv.region_labels(v.district),
         }
 
     def device_labels(self, name: str) -> dict[str, str]:
@@ -81,6 +82,7 @@ class Kinds:
             "device": name,
             "district": dev.district,
             "district_name": d.name if d else dev.district,
+            **inv.region_labels(dev.district),
         }
 
     def village(self, code: str, verdict: Verdict) -> tuple[Intent, Intent]:

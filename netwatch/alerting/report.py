@@ -18,6 +18,8 @@ class VillageUptime:
     village_name: str = ""
     district: str = ""
     district_name: str = ""
+    regency: str = ""
+    regency_name: str = ""
     outage_seconds: float = 0.0
     outages: int = 0  # outage episodes overlapping the period (adjacent outage states merge)
     longest_outage_seconds: float = 0.0
@@ -96,6 +98,8 @@ COLUMNS = (
     "village_name",
     "district",
     "district_name",
+    "regency",
+    "regency_name",
     "uptime_percent",
     "outages",
     "outage_seconds",
@@ -111,6 +115,8 @@ def _row(u: VillageUptime) -> list[str]:
         u.village_name,
         u.district,
         u.district_name,
+        u.regency,
+        u.regency_name,
         _pct(u),
         str(u.outages),
         f"{u.outage_seconds:.0f}",
@@ -130,13 +136,17 @@ def to_csv(rows: Iterable[VillageUptime]) -> str:
 
 
 def to_markdown(rows: Iterable[VillageUptime], title: str) -> str:
+    rows = list(rows)
+    several = len({u.regency for u in rows}) > 1  # a Regency column only when it tells apart
     head = ["Village", "Name", "District", "Uptime %", "Outages", "Outage time", "Longest"]
+    head[3:3] = ["Regency"] if several else []
     lines = [f"# {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for u in rows:
         cells = [
             u.village,
             u.village_name,
             u.district_name or u.district,
+            *([u.regency_name or u.regency] if several else []),
             _pct(u) or "no data",
             str(u.outages),
             _dur(u.outage_seconds),

@@ -22,15 +22,27 @@ class UsageError(ValueError):
 def add_source_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="root config file (YAML): gives the database and names")
     p.add_argument("--db", help="alerting database (default: settings.alerting.db_path)")
+    p.add_argument(
+        "--instance",
+        help="in a cluster: the instance (SHARD-REPLICA, e.g. 1-a) whose database to read",
+    )
     p.add_argument("--tz", default="Asia/Jakarta", help="time zone for dates (default WIB)")
 
 
 def load_inventory(args: argparse.Namespace) -> Inventory | None:
     if not args.config:
         return None
+    from netwatch.cluster.member import MemberError, from_args, instance_state, settle
     from netwatch.config import load_inventory as load
 
-    return load(args.config)
+    inventory = load(args.config)
+    if getattr(args, "instance", None) is None:
+        return inventory
+    try:
+        member = settle(from_args(None, None, args.instance, {}), inventory.settings.cluster)
+    except MemberError as exc:
+        raise UsageError(f"--instance: {exc}") from None
+    return instance_state(inventory, member)
 
 
 def open_db(args: argparse.Namespace, inventory: Inventory | None) -> sqlite3.Connection:

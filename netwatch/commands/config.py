@@ -22,6 +22,9 @@ def register(subparsers: Subparsers) -> None:
         "--secrets", action="store_true", help="also read every secret reference (env, files)"
     )
     check.set_defaults(handler=check_handler)
+    from netwatch.commands import config_shards
+
+    config_shards.register(sub)
 
 
 def check_handler(args: argparse.Namespace) -> int:

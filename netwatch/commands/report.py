@@ -25,6 +25,7 @@ def register(sub: Subparsers) -> None:
     up.add_argument("--from", dest="start", required=True, help="start date, e.g. 2026-11-01")
     up.add_argument("--to", dest="end", required=True, help="end date (exclusive), 2026-12-01")
     up.add_argument("--district", help="only this district (code)")
+    up.add_argument("--regency", help="only this regency (NN.NN) or province (NN)")
     up.add_argument("--format", choices=["csv", "md"], default="csv")
     up.add_argument("--output", "-o", help="write to this file instead of stdout")
     p.set_defaults(handler=handle)
@@ -43,26 +44,28 @@ def handle(args: argparse.Namespace) -> int:
         if end <= start:
             raise UsageError("--to must be after --from")
         now = time.time()
+        # Kemendagri codes nest: a village's code starts with its district's, regency's and
+        # province's, so every filter is a prefix.
+        prefixes = tuple(p + "." for p in (args.district, args.regency) if p)
+
+        def wanted(code: str) -> bool:
+            return all(code.startswith(p) for p in prefixes)
+
         codes = None
         if inventory is not None:
-            codes = [
-                c
-                for c, v in inventory.villages.items()
-                if args.district is None or v.district == args.district
-            ]
+            codes = [c for c in inventory.villages if wanted(c)]
         intervals = store.state_intervals(start, end)
         rows = report.uptime(intervals, start, end, min(now, end), codes)
-        if inventory is None and args.district:
-            rows = {c: u for c, u in rows.items() if c.startswith(args.district + ".")}
-        if inventory is not None:
-            for code, u in rows.items():
+        if inventory is None:
+            rows = {c: u for c, u in rows.items() if wanted(c)}
+        for code, u in rows.items():
+            u.district, u.regency = code.rsplit(".", 1)[0], code[:5]
+            if inventory is not None:
                 v = inventory.villages[code]
                 d = inventory.districts.get(v.district)
-                u.village_name, u.district = v.name, v.district
+                u.village_name = v.name
                 u.district_name = d.name if d else ""
-        else:
-            for code, u in rows.items():
-                u.district = code.rsplit(".", 1)[0]
+                u.regency_name = inventory.regency_of(v.district).name
         ordered = [rows[c] for c in sorted(rows)]
         if args.format == "csv":
             text = report.to_csv(ordered)

@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from netwatch.cluster.member import Member
 
 from netwatch.commands import Subparsers
 
@@ -16,6 +21,15 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--config", required=True, help="root config file (YAML)")
     p.add_argument("--listen", help="override settings.listen, e.g. 127.0.0.1:9108")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument(
+        "--shard", type=int, help="the shard this instance watches (default: $NETWATCH_SHARD)"
+    )
+    p.add_argument("--replica", help="this instance's replica, a, b, ... ($NETWATCH_REPLICA)")
+    p.add_argument(
+        "--instance",
+        help="SHARD-REPLICA (systemd netwatch@2-b) or a StatefulSet pod name ending in the "
+        "shard (netwatch-b-2) ($NETWATCH_INSTANCE)",
+    )
     p.set_defaults(handler=handle)
 
 
@@ -30,25 +44,35 @@ def setup_logging(level: str) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from netwatch.cluster.member import MemberError, from_args
     from netwatch.config import ConfigError
 
     setup_logging(args.log_level)
     try:
-        return asyncio.run(serve(args.config, args.listen))
+        member = from_args(args.shard, args.replica, args.instance, os.environ)
+        return asyncio.run(serve(args.config, args.listen, member=member))
+    except MemberError as exc:
+        print(f"netwatch run: {exc}", file=sys.stderr)
+        return 2
     except ConfigError as exc:
         for line in exc.errors:
             print(line, file=sys.stderr)
         return 1
 
 
-async def serve(config: str, listen: str | None, ready: asyncio.Event | None = None) -> int:
+async def serve(
+    config: str,
+    listen: str | None,
+    ready: asyncio.Event | None = None,
+    member: Member | None = None,
+) -> int:
     """Run until SIGINT/SIGTERM; SIGHUP reloads the config."""
     from netwatch.core.runtime import Runtime
     from netwatch.web.server import build_app
     from netwatch.web.server import serve as serve_http
 
     log = logging.getLogger("netwatch")
-    runtime = Runtime.from_file(config)
+    runtime = Runtime.from_file(config, member)
     listen = listen or runtime.inventory.settings.listen
     app = build_app(runtime)
     runner = await serve_http(app, listen)

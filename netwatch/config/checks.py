@@ -38,6 +38,8 @@ def check_tree(
     broken_creds: credentials written but invalid (already reported; not "unknown").
     """
     broken_creds = set(broken_creds)
+    _duplicates(tree.provinces, lambda p: p.code, "code", "province code", issues)
+    _duplicates(tree.regencies, lambda r: r.code, "code", "regency code", issues)
     _duplicates(tree.districts, lambda d: d.code, "code", "district code", issues)
     _duplicates(tree.villages, lambda v: v.code, "code", "village code", issues)
     _duplicates(tree.devices, lambda d: d.name, "name", "device name", issues)

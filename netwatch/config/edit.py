@@ -14,6 +14,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from netwatch.config.errors import ConfigError, Issue
 from netwatch.config.loader import Document, load_inventory, read_documents
 from netwatch.config.nodes import new_yaml
+from netwatch.config.regions import district_lists
 from netwatch.core.model import Device, Inventory
 
 # Keys a user may set on a device; the loader derives the rest (district, village, source).
@@ -44,10 +45,7 @@ class Editor:
         self.changed: set[str] = set()
 
     def _districts(self, doc: Document) -> list:
-        data = doc.data if isinstance(doc.data, Mapping) else {}
-        holder = data.get("regency", {}) if doc.root else data
-        seq = holder.get("districts") if isinstance(holder, Mapping) else None
-        return seq if isinstance(seq, list) else []
+        return [d for seq in district_lists(doc.data, doc.root) for d in seq]
 
     def _holders(self):
         """Yield (doc, district, village or None) for every place devices are listed."""

@@ -9,17 +9,18 @@ from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 
-from netwatch.config.builder import _INVALID, build, convert, unknown_keys
+from netwatch.config.builder import build, unknown_keys
 from netwatch.config.checks import check_tree
 from netwatch.config.credentials import parse_credentials
 from netwatch.config.errors import ConfigError, Issues
-from netwatch.config.nodes import Loc, node_line, parse, type_name
-from netwatch.config.regency import REGENCY_CODE, Tree, parse_districts
+from netwatch.config.nodes import Loc, parse, type_name
+from netwatch.config.regency import Tree
+from netwatch.config.regions import ROOT_FORMS, Regions, finish, parse_included, parse_root
+from netwatch.config.shards import check_shards
 from netwatch.core.model import Inventory, Settings
 
-ROOT_KEYS = ("settings", "credentials", "include", "regency")
-INCLUDED_KEYS = ("districts", "include")
-REGENCY_KEYS = ("code", "name", "districts")
+ROOT_KEYS = ("settings", "credentials", "include", *ROOT_FORMS)
+INCLUDED_KEYS = ("districts", "regencies", "include")
 
 
 def default_config_path() -> str:
@@ -124,7 +125,7 @@ def build_inventory(docs: list[Document], issues: Issues, path: str) -> Inventor
     settings = Settings()
     credentials: dict = {}
     tree = Tree()
-    regency_code = regency_name = None
+    regions = Regions()
     for doc in docs:
         data = doc.data
         if not isinstance(data, Mapping):
@@ -138,28 +139,27 @@ def build_inventory(docs: list[Document], issues: Issues, path: str) -> Inventor
             credentials = parse_credentials(
                 data.get("credentials"), top.key(data, "credentials"), issues
             )
-            regency_code, regency_name = _regency(data, top, issues, tree)
+            regions = parse_root(data, top, issues, tree)
         else:
             unknown_keys(data, INCLUDED_KEYS, top, issues)
-            seq = data.get("districts")
-            dloc = top.key(data, "districts")
-            if seq is None:
-                issues.add(doc.path, 1, "", "an included file holds 'districts:' (a list)")
-            elif not isinstance(seq, list):
-                issues.at(dloc, f"must be a list, not {type_name(seq)}")
-            else:
-                parse_districts(seq, dloc, regency_code, issues, tree)
+            parse_included(data, top, regions, issues, tree)
     check_tree(tree, credentials, issues, _written_credentials(docs))
+    regencies, provinces = finish(regions, issues, tree)
+    assignment = check_shards(tree, settings.cluster.shards, issues)
     issues.raise_if_any()
+    single = regencies.get(regions.single or "")
     return Inventory(
-        regency_code=regency_code or "",
-        regency_name=regency_name or "",
+        regency_code=single.code if single else "",
+        regency_name=single.name if single else "",
         settings=_anchor_paths(settings, os.path.dirname(os.path.abspath(path))),
         districts={p.item.code: p.item for p in tree.districts},
         villages={p.item.code: p.item for p in tree.villages},
         devices={p.item.name: p.item for p in tree.devices},
         credentials=credentials,
         source=path,
+        regencies=regencies,
+        provinces=provinces,
+        assignment=assignment,
     )
 
 
@@ -173,41 +173,6 @@ def _anchor_paths(settings: Settings, base: str) -> Settings:
     if influx is not None and not os.path.isabs(influx.spool_dir):
         influx = replace(influx, spool_dir=os.path.join(base, influx.spool_dir))
     return replace(settings, alerting=alerting, influxdb=influx)
-
-
-def _regency(data: Mapping, top: Loc, issues: Issues, tree: Tree) -> tuple[str | None, str | None]:
-    if "regency" not in data:
-        issues.add(top.file, 1, "", "missing required key 'regency'")
-        return None, None
-    node = data["regency"]
-    loc = top.key(data, "regency")
-    if not isinstance(node, Mapping):
-        issues.at(loc, f"must be a mapping, not {type_name(node)}")
-        return None, None
-    loc = Loc(loc.file, node_line(node, loc.line), loc.path)
-    unknown_keys(node, REGENCY_KEYS, loc, issues)
-    values = []
-    for key in ("code", "name"):
-        if key not in node:
-            issues.at(loc, f"missing required key '{key}'")
-            values.append(None)
-            continue
-        value = convert(str, node[key], loc.key(node, key), issues)
-        values.append(None if value is _INVALID else value)
-    code, name = values
-    if code is not None and not REGENCY_CODE.fullmatch(code):
-        where = loc.key(node, "code")
-        issues.at(where, f"{code!r} is not a regency code NN.NN")
-        code = None
-    seq = node.get("districts")
-    dloc = loc.key(node, "districts")
-    if seq is None:
-        pass  # all districts may come from included files
-    elif not isinstance(seq, list):
-        issues.at(dloc, f"must be a list, not {type_name(seq)}")
-    else:
-        parse_districts(seq, dloc, code, issues, tree)
-    return code, name
 
 
 def _written_credentials(docs: list[Document]) -> list[str]:

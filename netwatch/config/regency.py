@@ -1,4 +1,4 @@
-"""The `regency:` tree: districts → villages → devices, each checked where it is written."""
+"""Districts → villages → devices, each checked where it is written (regions.py: above them)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from netwatch.core.model import Contact, Device, District, Source, Village, Vill
 
 REGENCY_CODE = re.compile(r"\d{2}\.\d{2}")
 DISTRICT_CODE = re.compile(r"\d{2}\.\d{2}\.\d{2}")
-VILLAGE_CODE = re.compile(r"\d{2}\.\d{2}\.\d{2}\.[12]\d{3}")
-DISTRICT_KEYS = ("code", "name", "devices", "villages")
+# 1xxx kelurahan, 2xxx desa, 3xxx desa adat (14 in Papua, 91.xx.xx.3xxx): a desa too.
+VILLAGE_CODE = re.compile(r"\d{2}\.\d{2}\.\d{2}\.[123]\d{3}")
+DISTRICT_KEYS = ("code", "name", "shard", "devices", "villages")
 VILLAGE_KEYS = ("code", "name", "kind", "lat", "lon", "contacts", "devices")
 
 
@@ -31,6 +32,8 @@ class Placed:
 
 @dataclass(slots=True)
 class Tree:
+    provinces: list[Placed] = field(default_factory=list)
+    regencies: list[Placed] = field(default_factory=list)
     districts: list[Placed] = field(default_factory=list)
     villages: list[Placed] = field(default_factory=list)
     devices: list[Placed] = field(default_factory=list)
@@ -60,6 +63,20 @@ def _seq(m: Mapping, key: str, loc: Loc, issues: Issues) -> list:
         where = loc.key(m, key)
         issues.at(where, f"must be a list, not {type_name(value)}")
         return []
+    return value
+
+
+def shard_pin(m: Mapping, loc: Loc, issues: Issues) -> int | None:
+    """An explicit `shard:` (a shard number from 0), or None."""
+    if m.get("shard") is None:
+        return None
+    where = loc.key(m, "shard")
+    value = convert(int, m["shard"], where, issues)
+    if value is _INVALID:
+        return None
+    if value < 0:
+        issues.at(where, f"shard {value} must be >= 0 (shards are numbered from 0)")
+        return None
     return value
 
 
@@ -107,9 +124,10 @@ def _district(m: Mapping, loc: Loc, regency_code: str | None, issues: Issues, tr
             village = _village(vnode, vloc, code, issues, tree)
             if village is not None:
                 village_codes.append(village.code)
+    shard = shard_pin(m, loc, issues)
     if code is not None and name is not None:
         district = District(
-            code, name, tuple(village_codes), tuple(dev_names), Source(loc.file, loc.line)
+            code, name, tuple(village_codes), tuple(dev_names), Source(loc.file, loc.line), shard
         )
         tree.districts.append(Placed(district, loc, m))
 
@@ -124,7 +142,8 @@ def _village(m: Mapping, loc: Loc, district: str | None, issues: Issues, tree: T
         if not VILLAGE_CODE.fullmatch(code):
             issues.at(
                 where,
-                f"{code!r} is not a village code NN.NN.NN.NNNN (1xxx kelurahan, 2xxx desa)",
+                f"{code!r} is not a village code NN.NN.NN.NNNN "
+                "(1xxx kelurahan, 2xxx desa, 3xxx desa adat)",
             )
             code = None
         else:
@@ -138,7 +157,7 @@ def _village(m: Mapping, loc: Loc, district: str | None, issues: Issues, tree: T
         where = loc.key(m, "kind")
         given = convert(VillageKind, m["kind"], where, issues)
         if given is not _INVALID and kind is not None and given is not kind:
-            number = "1xxx" if kind is VillageKind.KELURAHAN else "2xxx"
+            number = "1xxx" if kind is VillageKind.KELURAHAN else code[9] + "xxx"
             issues.at(
                 where,
                 f"kind {given.value!r} does not match code {code!r} ({number} is {kind.value})",

@@ -1,4 +1,4 @@
-"""The validated inventory: regency → districts → villages → devices, plus settings.
+"""The validated inventory: provinces → regencies → districts → villages → devices, plus settings.
 
 Plain frozen dataclasses: the config loader builds them, everything downstream only reads them.
 """
@@ -119,6 +119,45 @@ class District:
     villages: tuple[str, ...] = ()  # village codes
     devices: tuple[str, ...] = ()  # district-level device names (POP routers, OLTs)
     source: Source | None = None
+    shard: int | None = None  # pinned shard (the district's own `shard:`); None = hashed
+
+    @property
+    def regency(self) -> str:
+        """The regency code: Kemendagri codes nest, so it is the first two parts."""
+        return self.code[:5]
+
+
+@dataclass(frozen=True, slots=True)
+class Regency:
+    """A kabupaten or kota (code NN.NN; NN.01-69 kabupaten, NN.71-99 kota)."""
+
+    code: str  # e.g. "35.10"
+    name: str
+    districts: tuple[str, ...] = ()  # district codes, in config order
+    shard: int | None = None  # pinned shard for its districts without their own `shard:`
+    source: Source | None = None
+
+    @property
+    def province(self) -> str:
+        return self.code[:2]
+
+
+@dataclass(frozen=True, slots=True)
+class DistrictShard:
+    """One district's place in the cluster: kept for every district in every shard's view."""
+
+    district: str
+    name: str
+    shard: int
+    villages: int
+
+
+@dataclass(frozen=True, slots=True)
+class Province:
+    code: str  # e.g. "35"
+    name: str
+    regencies: tuple[str, ...] = ()  # regency codes, in config order
+    source: Source | None = None
 
 
 def _bounded(default: float, low: float, *, strict: bool = False) -> Any:
@@ -160,6 +199,19 @@ class SchedulerSettings:
     misfire_grace: float = _bounded(5.0, 0)  # seconds a late job may still start
 
 
+def _replicas(value: int) -> None:
+    if not 1 <= value <= 26:
+        raise ValueError(f"{value} must be 1..26 (replicas are named a, b, c, ...)")
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSettings:
+    """How many shards split the inventory and how many replicas run each (docs/scaling.md)."""
+
+    shards: int = _bounded(1, 1)
+    replicas: int = field(default=1, metadata={"check": _replicas})
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     language: Literal["id", "en"] = "id"  # text people read (alerts, status page)
@@ -167,6 +219,7 @@ class Settings:
     ping: PingSettings = field(default_factory=PingSettings)
     snmp: SnmpSettings = field(default_factory=SnmpSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
     influxdb: InfluxSettings | None = None  # off unless configured
     snmp_traps: SnmpTrapSettings = field(default_factory=lambda: SnmpTrapSettings())
     alerting: AlertingSettings = field(default_factory=lambda: AlertingSettings())
@@ -183,9 +236,38 @@ class Inventory:
     devices: dict[str, Device]  # by name
     credentials: dict[str, SnmpCredential]  # by name
     source: str = ""  # root config path
+    # Above the districts: every regency and province of the config, by code in config order.
+    # A shard's view keeps them all (names for labels; len() says whether there are several).
+    regencies: dict[str, Regency] = field(default_factory=dict)
+    provinces: dict[str, Province] = field(default_factory=dict)
+    # Every district of the whole config with its shard (netwatch.cluster.assign), and the
+    # shard this inventory was cut to (None: the whole config).
+    assignment: tuple[DistrictShard, ...] = ()
+    shard: int | None = None
 
     def village_devices(self, code: str) -> list[Device]:
         return [self.devices[n] for n in self.villages[code].devices]
+
+    def regency_of(self, district: str) -> Regency:
+        """The regency of a district code (one made up from the code when none is declared)."""
+        code = district[:5]
+        found = self.regencies.get(code)
+        if found is not None:
+            return found
+        name = self.regency_name if code == self.regency_code else ""
+        return Regency(code, name)
+
+    def region_labels(self, district: str) -> dict[str, str]:
+        """regency and regency_name labels for alerts, when the config has several regencies
+        (a one-regency config keeps its label sets, and so its alert identities, unchanged)."""
+        if len(self.regencies) < 2:
+            return {}
+        regency = self.regency_of(district)
+        return {"regency": regency.code, "regency_name": regency.name}
+
+    def province_name(self, code: str) -> str:
+        found = self.provinces.get(code[:2])
+        return found.name if found is not None else ""
 
 
 def _one_of(*choices: str):

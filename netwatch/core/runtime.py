@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from netwatch.cluster.member import Member
 from netwatch.core import telemetry
 from netwatch.core.model import Device, Inventory
 from netwatch.core.scheduler import Collector, Scheduler
@@ -53,9 +54,13 @@ class ReloadResult:
 
 
 class Runtime:
-    def __init__(self, config_path: str | Path, inventory: Inventory) -> None:
+    def __init__(
+        self, config_path: str | Path, inventory: Inventory, member: Member | None = None
+    ) -> None:
         self.config_path = Path(config_path)
         self.inventory = inventory
+        # This instance's shard and replica (settled: defaults filled in by the loader).
+        self.member = member or Member(inventory.shard or 0, "a")
         self.state = State(inventory)
         self.scheduler: Scheduler | None = None
         self.started_at = 0.0
@@ -66,18 +71,21 @@ class Runtime:
         self._traps: Any = None
         self.alerts: Any = None  # netwatch.alerting.service.AlertService once started
         self._extra_stops: list[Any] = []
+        self._heartbeat: asyncio.Task[None] | None = None
         self._reload_lock = asyncio.Lock()
         # Where sinks on the host reach from (the demo probes from a private namespace).
         self.host_network: Any = None
 
     @classmethod
-    def from_file(cls, config_path: str | Path) -> Runtime:
+    def from_file(cls, config_path: str | Path, member: Member | None = None) -> Runtime:
+        """Load in a child process, cut to member's shard (the whole inventory without one)."""
+        from netwatch.cluster.member import settle
         from netwatch.config.isolated import load
 
-        inventory = load(config_path)
+        inventory = load(config_path, member or Member())
         telemetry.RELOAD_SUCCESS.set(1)
         telemetry.RELOAD_TIME.set(time.time())
-        return cls(config_path, inventory)
+        return cls(config_path, inventory, settle(member or Member(), inventory.settings.cluster))
 
     def collectors(self) -> list[Collector]:
         from netwatch.collectors.snmp.collector import SnmpCollector
@@ -99,10 +107,23 @@ class Runtime:
 
             return prometheus_alerts.families(self.alerts)
 
-        return [*prometheus.DEFAULT_SOURCES, prometheus_snmp.families, alert_families]
+        def cluster_families(state: Any) -> Any:
+            from netwatch.cluster import metrics
+
+            return metrics.families(self.inventory, self.member)
+
+        return [
+            *prometheus.DEFAULT_SOURCES,
+            prometheus_snmp.families,
+            alert_families,
+            cluster_families,
+        ]
 
     async def start(self) -> None:
         import netwatch.collectors.snmp.telemetry  # noqa: F401 (registers the engine's metrics)
+        from netwatch.cluster import metrics as cluster_metrics
+
+        self._heartbeat = asyncio.create_task(cluster_metrics.beat())
         from netwatch.collectors import icmp_metrics
         from netwatch.collectors.icmp import Pinger
         from netwatch.collectors.snmp.engine import SnmpEngine
@@ -127,10 +148,13 @@ class Runtime:
         self.started_at = time.time()
         self.ready = True
         log.info(
-            "monitoring %d devices in %d villages (%d jobs)",
+            "monitoring %d devices in %d villages (%d jobs) as shard %d of %d, replica %s",
             len(self.inventory.devices),
             len(self.inventory.villages),
             self.scheduler.job_count,
+            self.member.shard,
+            self.inventory.settings.cluster.shards,
+            self.member.replica,
         )
 
     async def _start_alerting(self) -> None:
@@ -164,6 +188,8 @@ class Runtime:
 
     async def stop(self) -> None:
         self.ready = False
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
         # Collection stops first, so no observation reaches a part already stopped.
         if self.scheduler is not None:
             await self.scheduler.shutdown()
@@ -190,7 +216,7 @@ class Runtime:
         async with self._reload_lock:
             try:
                 # A child process parses: neither its memory peak nor its CPU lands here.
-                new = await load_async(self.config_path)
+                new = await load_async(self.config_path, self.member)
             except ConfigError as exc:
                 telemetry.RELOAD_SUCCESS.set(0)
                 telemetry.RELOADS.labels("failure").inc()

@@ -19,6 +19,10 @@ TEXT: dict[str, dict[str, str]] = {
     "id": {
         "title": "Status Wi-Fi Gratis Desa",
         "regency": "Kabupaten {name}",
+        "city": "Kota {name}",
+        "province": "Provinsi {name}",
+        "regencies": "{n} Kabupaten/Kota",
+        "regency column": "Kabupaten/Kota",
         "district": "Kecamatan",
         "village": "Desa/Kelurahan",
         "status": "Status",
@@ -36,6 +40,10 @@ TEXT: dict[str, dict[str, str]] = {
     "en": {
         "title": "Village Free Wi-Fi Status",
         "regency": "{name} Regency",
+        "city": "{name} City",
+        "province": "{name} Province",
+        "regencies": "{n} regencies and cities",
+        "regency column": "Regency/City",
         "district": "District",
         "village": "Village",
         "status": "Status",
@@ -59,8 +67,10 @@ def villages_json(state: State) -> list[dict[str, Any]]:
     """Every village with its status and the devices that are down."""
     inv = state.inventory
     out = []
+    regencies = {r.code: r for r in map(inv.regency_of, inv.districts)}
     for code, village in inv.villages.items():
         district = inv.districts[village.district]
+        regency = regencies[district.regency]
         down = []
         for name in village.devices:
             ds = state.devices.get(name)
@@ -81,6 +91,8 @@ def villages_json(state: State) -> list[dict[str, Any]]:
                 "village_name": village.name,
                 "district": district.code,
                 "district_name": district.name,
+                "regency": regency.code,
+                "regency_name": regency.name,
                 "kind": village.kind.value,
                 "latitude": village.lat,
                 "longitude": village.lon,
@@ -91,19 +103,40 @@ def villages_json(state: State) -> list[dict[str, Any]]:
     return out
 
 
+def _scope(state: State, t: dict[str, str]) -> str:
+    """What the page covers: one regency or city, a province, or several regencies."""
+    inv = state.inventory
+    codes = sorted({d.regency for d in inv.districts.values()}) or [inv.regency_code]
+    if len(codes) == 1:
+        regency = inv.regency_of(codes[0])
+        kota = regency.code[3:5] >= "71"  # Kemendagri: 01-69 kabupaten, 71-99 kota
+        return t["city" if kota else "regency"].format(name=regency.name or regency.code)
+    provinces = {c[:2] for c in codes}
+    name = inv.province_name(codes[0]) if len(provinces) == 1 else ""
+    return t["province"].format(name=name) if name else t["regencies"].format(n=len(codes))
+
+
 def _fmt_time(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).astimezone(WIB).strftime("%d-%m-%Y %H:%M WIB")
 
 
 def render(state: State, lang: str) -> str:
     t = TEXT.get(lang, TEXT["id"])
-    inv = state.inventory
     rows = villages_json(state)
     counts = {s.value: 0 for s in VillageStatus}
     for r in rows:
         counts[r["status"]] += 1
     order = {"down": 0, "degraded": 1, "unknown": 2, "up": 3}
-    rows.sort(key=lambda r: (order[r["status"]], r["district_name"], r["village_name"]))
+    several = len({r["regency"] for r in rows}) > 1
+    rows.sort(
+        key=lambda r: (
+            order[r["status"]],
+            r["regency_name"] if several else "",
+            r["district_name"],
+            r["village_name"],
+        )
+    )
+    scope = _scope(state, t)
     e = html.escape
     summary = "".join(
         f'<li class="{s}"><strong>{counts[s]}</strong> {e(t[s])}</li>'
@@ -115,18 +148,20 @@ def render(state: State, lang: str) -> str:
             f"{e(d['device'])}: {e(t.get(d['reason'], d['reason']))}" for d in r["down_devices"]
         )
         since = min((d["since"] for d in r["down_devices"]), default=None)
+        where = f"<td>{e(r['regency_name'] or r['regency'])}</td>" if several else ""
         body.append(
-            f'<tr class="{r["status"]}"><td>{e(r["district_name"])}</td>'
+            f'<tr class="{r["status"]}">{where}<td>{e(r["district_name"])}</td>'
             f"<td>{e(r['village_name'])} <small>{e(r['village'])}</small></td>"
             f'<td><span class="badge {r["status"]}">{e(t[r["status"]])}</span></td>'
             f"<td>{problems}</td><td>{_fmt_time(since) if since else ''}</td></tr>"
         )
     css = "".join(f".{k}{{--c:{v}}}" for k, v in _COLOURS.items())
+    regency_head = f"<th>{e(t['regency column'])}</th>" if several else ""
     return f"""<!doctype html>
 <html lang="{e(lang)}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="refresh" content="30">
-<title>{e(t["title"])} — {e(inv.regency_name)}</title>
+<title>{e(t["title"])} — {e(scope)}</title>
 <style>
 body{{font-family:system-ui,sans-serif;margin:1.5rem;color:#1f2328}}
 h1{{font-size:1.4rem}} {css}
@@ -137,9 +172,9 @@ td,th{{padding:.3rem .5rem;border-bottom:1px solid #d0d7de;text-align:left}}
 .badge{{color:#fff;background:var(--c);border-radius:.3rem;padding:.1rem .4rem}}
 small{{color:#57606a}}
 </style></head><body>
-<h1>{e(t["title"])} — {e(t["regency"].format(name=inv.regency_name))}</h1>
+<h1>{e(t["title"])} — {e(scope)}</h1>
 <ul class="summary" id="summary">{summary}</ul>
-<table id="villages"><thead><tr><th>{e(t["district"])}</th><th>{e(t["village"])}</th>
+<table id="villages"><thead><tr>{regency_head}<th>{e(t["district"])}</th><th>{e(t["village"])}</th>
 <th>{e(t["status"])}</th><th>{e(t["problem"])}</th><th>{e(t["since"])}</th></tr></thead>
 <tbody>{"".join(body)}</tbody></table>
 <p><small>{e(t["updated"])}: {_fmt_time(time.time())}. {e(t["refresh"])}</small></p>

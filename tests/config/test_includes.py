@@ -103,12 +103,16 @@ def test_include_cycle(tmp_path):
 
 
 def test_included_file_only_holds_districts(tmp_path):
+    # An included file holds districts (or regencies, under a multi-regency root), never a
+    # root's `regency:`.
     bad = "regency: {code: '35.10'}\n" + EXTRA
     inc = write(tmp_path, bad, "d.yaml")
     cfg = write(tmp_path, with_include("  - d.yaml\n"))
     with pytest.raises(ConfigError) as info:
         load_inventory(cfg)
-    assert info.value.errors == [f"{inc}:1: (top level): unknown key 'regency'"]
+    assert info.value.errors == [
+        f"{inc}:1: (top level): unknown key 'regency' (did you mean 'regencies'?)"
+    ]
 
 
 def test_syntax_error_in_include_and_root_error_both_reported(tmp_path):

@@ -22,9 +22,12 @@ BINARY = "victoria-metrics"
 
 
 class VictoriaMetrics:
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, extra: tuple[str, ...] = ()
+    ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
+        self.extra = extra  # more flags, e.g. -promscrape.config=... -dedup.minScrapeInterval=...
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -40,6 +43,7 @@ class VictoriaMetrics:
                 f"-storageDataPath={self.data_dir}",
                 "-search.latencyOffset=1s",
                 "-loggerLevel=ERROR",
+                *self.extra,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

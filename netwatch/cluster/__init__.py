@@ -1,0 +1,1 @@
+"""Beyond one machine: shards of the inventory, the instance's identity and its heartbeat."""
