@@ -35,6 +35,31 @@ class Source:
         return f"{self.file}:{self.line}"
 
 
+DAY = 86400.0
+
+
+def _range_check(low: float, high: float | None, strict: bool) -> Any:
+    def check(value: float | None) -> None:
+        if value is None:
+            return
+        if value < low or (strict and value == low):
+            raise ValueError(f"{value:g} must be {'>' if strict else '>='} {low:g}")
+        if high is not None and value > high:
+            raise ValueError(f"{value:g} must be at most {high:g}")
+
+    return check
+
+
+def _bounded(
+    default: float | None, low: float, high: float | None = None, *, strict: bool = False
+) -> Any:
+    """A settings field with bounds (strict: value > low), checked by the config loader.
+
+    The upper bounds keep every duration inside what timers and date arithmetic can take.
+    """
+    return field(default=default, metadata={"check": _range_check(low, high, strict)})
+
+
 @dataclass(frozen=True, slots=True)
 class SecretRef:
     """A secret named by reference; config files never hold the secret itself."""
@@ -92,8 +117,8 @@ class Device:
     profile: str | None = None  # vendor profile name; None = detect by sysObjectID
     tags: tuple[str, ...] = ()
     ping: bool = True
-    ping_interval: float | None = None  # seconds; None = settings.ping.interval
-    snmp_interval: float | None = None  # seconds; None = settings.snmp.interval
+    ping_interval: float | None = _bounded(None, 0, DAY, strict=True)  # None: settings.ping
+    snmp_interval: float | None = _bounded(None, 0, DAY, strict=True)  # None: settings.snmp
     source: Source | None = None
 
 
@@ -119,16 +144,6 @@ class District:
     source: Source | None = None
 
 
-def _bounded(default: float, low: float, *, strict: bool = False) -> Any:
-    """A settings field with a lower bound (strict: value > low), checked by the config loader."""
-
-    def check(value: float) -> None:
-        if value < low or (strict and value == low):
-            raise ValueError(f"{value:g} must be {'>' if strict else '>='} {low:g}")
-
-    return field(default=default, metadata={"check": check})
-
-
 def _check_listen(value: str) -> None:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -137,25 +152,25 @@ def _check_listen(value: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class PingSettings:
-    interval: float = _bounded(30.0, 0, strict=True)  # seconds between rounds per device
-    count: int = _bounded(5, 1)  # echo requests per round
-    spacing: float = _bounded(0.2, 0)  # seconds between the echoes of one round
-    timeout: float = _bounded(1.0, 0, strict=True)  # seconds to wait for the last echo's reply
-    size: int = _bounded(56, 0)  # ICMP payload bytes, as ping(8)
+    interval: float = _bounded(30.0, 0, DAY, strict=True)  # seconds between rounds per device
+    count: int = _bounded(5, 1, 1000)  # echo requests per round
+    spacing: float = _bounded(0.2, 0, 60)  # seconds between the echoes of one round
+    timeout: float = _bounded(1.0, 0, 60, strict=True)  # seconds to wait for the last reply
+    size: int = _bounded(56, 0, 65000)  # ICMP payload bytes, as ping(8)
 
 
 @dataclass(frozen=True, slots=True)
 class SnmpSettings:
-    interval: float = _bounded(60.0, 0, strict=True)
-    timeout: float = _bounded(2.0, 0, strict=True)
-    retries: int = _bounded(1, 0)
-    max_repetitions: int = _bounded(25, 1)
+    interval: float = _bounded(60.0, 0, DAY, strict=True)
+    timeout: float = _bounded(2.0, 0, 60, strict=True)
+    retries: int = _bounded(1, 0, 10)
+    max_repetitions: int = _bounded(25, 1, 1000)
 
 
 @dataclass(frozen=True, slots=True)
 class SchedulerSettings:
-    max_concurrency: int = _bounded(1000, 1)  # device jobs running at once
-    misfire_grace: float = _bounded(5.0, 0)  # seconds a late job may still start
+    max_concurrency: int = _bounded(1000, 1, 1_000_000)  # device jobs running at once
+    misfire_grace: float = _bounded(5.0, 0, DAY)  # seconds a late job may still start
 
 
 @dataclass(frozen=True, slots=True)

@@ -185,37 +185,61 @@ class Runtime:
         self._extra_stops.append(coro_fn)
 
     async def reload(self) -> ReloadResult:
-        """Load the config file again; on any error keep the running inventory."""
+        """Load the config file again; on any error keep everything running as it was.
+
+        All-or-nothing: the new file is loaded and checked in full (a child process parses
+        it), then every part that could refuse it is prepared; only then is anything swapped.
+        """
+        async with self._reload_lock:
+            try:
+                return await self._reload()
+            except Exception as exc:  # a bug must not turn into a bare 500 and a half reload
+                log.exception("reload failed")
+                return self._rejected([f"{self.config_path}: internal error: {exc!r}"])
+
+    def _rejected(self, errors: list[str]) -> ReloadResult:
+        telemetry.RELOAD_SUCCESS.set(0)
+        telemetry.RELOADS.labels("failure").inc()
+        for line in errors:
+            log.error("reload rejected: %s", line)
+        return ReloadResult(False, errors)
+
+    async def _reload(self) -> ReloadResult:
         from netwatch.config import ConfigError
         from netwatch.config.isolated import load_async
 
-        async with self._reload_lock:
-            try:
-                # A child process parses: neither its memory peak nor its CPU lands here.
-                new = await load_async(self.config_path)
-            except ConfigError as exc:
-                telemetry.RELOAD_SUCCESS.set(0)
-                telemetry.RELOADS.labels("failure").inc()
-                for line in exc.errors:
-                    log.error("reload rejected: %s", line)
-                return ReloadResult(False, list(exc.errors))
-            except OSError as exc:
-                telemetry.RELOAD_SUCCESS.set(0)
-                telemetry.RELOADS.labels("failure").inc()
-                log.error("reload rejected: %s: %s", self.config_path, exc)
-                return ReloadResult(False, [f"{self.config_path}: {exc}"])
-            self.inventory = new
-            self.state.replace_inventory(new)
-            added = removed = changed = 0
-            if self.scheduler is not None:
-                added, removed, changed = self.scheduler.sync(new)
-            if self._traps is not None:
-                await self._traps.reload()
-            if self.alerts is not None:
-                for error in self.alerts.reload(new):
-                    log.error("reload: %s", error)
-            telemetry.RELOAD_SUCCESS.set(1)
-            telemetry.RELOAD_TIME.set(time.time())
-            telemetry.RELOADS.labels("success").inc()
-            log.info("reloaded: %d jobs added, %d removed, %d changed", added, removed, changed)
-            return ReloadResult(True, [], added, removed, changed)
+        try:
+            new = await load_async(self.config_path)
+        except ConfigError as exc:
+            return self._rejected(list(exc.errors))
+        except OSError as exc:
+            return self._rejected([f"{self.config_path}: {exc}"])
+        errors = self._prepare(new)
+        if errors:
+            return self._rejected(errors)
+        self.inventory = new
+        self.state.replace_inventory(new)
+        added = removed = changed = 0
+        if self.scheduler is not None:
+            added, removed, changed = self.scheduler.sync(new)
+        if self._traps is not None:
+            await self._traps.reload()
+        if self.alerts is not None:
+            for error in self.alerts.reload(new):
+                log.error("reload: %s", error)
+        telemetry.RELOAD_SUCCESS.set(1)
+        telemetry.RELOAD_TIME.set(time.time())
+        telemetry.RELOADS.labels("success").inc()
+        log.info("reloaded: %d jobs added, %d removed, %d changed", added, removed, changed)
+        return ReloadResult(True, [], added, removed, changed)
+
+    def _prepare(self, new: Inventory) -> list[str]:
+        """What the running parts would refuse in new, before anything is swapped."""
+        from netwatch.alerting.maintenance import Maintenance, MaintenanceError
+
+        errors: list[str] = []
+        try:
+            Maintenance(new.settings.alerting.maintenance)
+        except MaintenanceError as exc:
+            errors.append(f"{self.config_path}: settings.alerting.maintenance: {exc}")
+        return errors

@@ -51,7 +51,7 @@ def build_app(
         return web.Response(status=503, text="starting\n")
 
     async def reload(_: web.Request) -> web.Response:
-        result = await runtime.reload()
+        result = await runtime.reload()  # never raises: a failure is a result with errors
         if result.ok:
             return web.Response(
                 text=f"reloaded: {result.added} added, {result.removed} removed, "
