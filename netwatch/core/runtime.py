@@ -15,11 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from netwatch.core import telemetry
+from netwatch.core.health import Health
 from netwatch.core.model import Device, Inventory
 from netwatch.core.scheduler import Collector, Scheduler
 from netwatch.core.state import State
 
 log = logging.getLogger(__name__)
+
+# Seconds between attempts to start a part that failed (doubling up to the last).
+RETRY_FIRST = 1.0
+RETRY_MAX = 60.0
 
 
 class PingCollector:
@@ -60,6 +65,8 @@ class Runtime:
         self.scheduler: Scheduler | None = None
         self.started_at = 0.0
         self.ready = False
+        self.health = Health()
+        self._retries: set[asyncio.Task[None]] = set()
         self._pinger: Any = None
         self._unregister_icmp: Any = None
         self._snmp: Any = None
@@ -76,6 +83,7 @@ class Runtime:
         from netwatch.config.isolated import load
 
         inventory = load(config_path)
+        _check_windows(config_path, inventory)
         telemetry.RELOAD_SUCCESS.set(1)
         telemetry.RELOAD_TIME.set(time.time())
         return cls(config_path, inventory)
@@ -135,20 +143,45 @@ class Runtime:
         )
 
     async def _start_alerting(self) -> None:
-        from netwatch.alerting.maintenance import MaintenanceError
+        if not await self._try_alerting():
+            self.retry(self._try_alerting, "alert_store")
+
+    async def _try_alerting(self) -> bool:
+        """Open the alert store and start the engine; False (and a fault) if it cannot."""
         from netwatch.alerting.service import AlertService
 
         assert self.scheduler is not None
+        path = self.inventory.settings.alerting.db_path
         try:
             service = AlertService.create(self.inventory, self.state, self.scheduler.request_poll)
-        except (MaintenanceError, OSError, sqlite3.Error) as exc:
-            # Monitoring and /metrics go on; the operator sees why nobody will be paged.
-            log.error("alerting not started: %s", exc)
-            return
+        except (OSError, sqlite3.Error, RuntimeError) as exc:
+            # Monitoring and /metrics go on; /readyz, a metric and the log say nobody is paged.
+            self.health.fail("alert_store", f"cannot open the alert database {path}: {exc}")
+            return False
         await service.start()
         self.alerts = service
         self.alert_engine = service.engine  # firing alerts for the InfluxDB exporter
         self.on_stop(service.stop)
+        self.health.ok("alert_store")
+        return True
+
+    def retry(self, attempt: Any, component: str) -> None:
+        """Call the async attempt() with a doubling delay until it returns True or we stop."""
+
+        async def loop() -> None:
+            delay = RETRY_FIRST
+            while True:
+                await asyncio.sleep(delay)
+                try:
+                    if await attempt():
+                        return
+                except Exception as exc:  # the retry loop itself must never end in silence
+                    self.health.fail(component, f"{type(exc).__name__}: {exc}")
+                delay = min(delay * 2, RETRY_MAX)
+
+        task = asyncio.get_running_loop().create_task(loop(), name=f"retry-{component}")
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
 
     async def _start_traps(self) -> None:
         from netwatch.collectors.snmp.traps import TrapListener
@@ -166,6 +199,8 @@ class Runtime:
 
     async def stop(self) -> None:
         self.ready = False
+        for task in list(self._retries):
+            task.cancel()
         # Collection stops first, so no observation reaches a part already stopped.
         if self.scheduler is not None:
             await self.scheduler.shutdown()
@@ -235,11 +270,30 @@ class Runtime:
 
     def _prepare(self, new: Inventory) -> list[str]:
         """What the running parts would refuse in new, before anything is swapped."""
-        from netwatch.alerting.maintenance import Maintenance, MaintenanceError
+        from netwatch.config import ConfigError
 
-        errors: list[str] = []
         try:
-            Maintenance(new.settings.alerting.maintenance)
-        except MaintenanceError as exc:
-            errors.append(f"{self.config_path}: settings.alerting.maintenance: {exc}")
-        return errors
+            _check_windows(self.config_path, new)
+        except ConfigError as exc:
+            return list(exc.errors)
+        return []
+
+    def readiness(self) -> tuple[bool, list[str]]:
+        """(ready, reasons): not ready while starting or while any part cannot run."""
+        if not self.ready:
+            return False, ["starting"]
+        faults = [f"{part}: {why}" for part, why in sorted(self.health.faults.items())]
+        return not faults, faults
+
+
+def _check_windows(config_path: str | Path, inventory: Inventory) -> None:
+    """Raise ConfigError when a maintenance window cannot be parsed (at start and reload)."""
+    from netwatch.alerting.maintenance import Maintenance, MaintenanceError
+    from netwatch.config import ConfigError
+    from netwatch.config.errors import Issue
+
+    try:
+        Maintenance(inventory.settings.alerting.maintenance)
+    except MaintenanceError as exc:
+        where = "settings.alerting.maintenance"
+        raise ConfigError([Issue(str(config_path), 0, where, str(exc))]) from None

@@ -46,9 +46,11 @@ def build_app(
         return web.Response(text="ok\n")
 
     async def readyz(_: web.Request) -> web.Response:
-        if runtime.ready:
+        ready, reasons = runtime.readiness()
+        if ready:
             return web.Response(text="ready\n")
-        return web.Response(status=503, text="starting\n")
+        # Every part that cannot run, one per line: a load balancer or a person sees why.
+        return web.Response(status=503, text="not ready:\n" + "".join(f"{r}\n" for r in reasons))
 
     async def reload(_: web.Request) -> web.Response:
         result = await runtime.reload()  # never raises: a failure is a result with errors
