@@ -58,6 +58,28 @@ class RateLimitedLog:
         self._last.pop(key, None)
 
 
+class RateLimitFilter(logging.Filter):
+    """A logging filter passing each message template at most once every `every` seconds."""
+
+    def __init__(self, every: float = 60.0) -> None:
+        super().__init__()
+        self._limit = RateLimitedLog(every)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = self._limit._clock()
+        key = f"{record.name}:{record.msg}"
+        last, suppressed = self._limit._last.get(key, (float("-inf"), 0))
+        if now - last < self._limit.every:
+            self._limit._last[key] = (last, suppressed + 1)
+            return False
+        if suppressed:
+            record.msg = f"{record.msg} ({suppressed} more like this not logged)"
+        if len(self._limit._last) > 1000:
+            self._limit._last.clear()
+        self._limit._last[key] = (now, 0)
+        return True
+
+
 class Health:
     """The faults of a runtime's parts: component → reason."""
 

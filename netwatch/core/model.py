@@ -173,10 +173,51 @@ class SchedulerSettings:
     misfire_grace: float = _bounded(5.0, 0, DAY)  # seconds a late job may still start
 
 
+_BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
+
+
+def _check_users(users: dict[str, str]) -> None:
+    for name, hashed in users.items():
+        if not (hashed.startswith(_BCRYPT_PREFIXES) and len(hashed) == 60):
+            raise ValueError(
+                f"basic_auth_users.{name}: not a bcrypt hash ($2b$..., 60 characters); "
+                "make one with `netwatch web hash-password`"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """The admin listener (exporter-toolkit's web config): TLS, basic auth, limits."""
+
+    tls_cert_file: str | None = None  # PEM; with tls_key_file turns on HTTPS
+    tls_key_file: str | None = None
+    tls_min_version: str = field(default="TLS12", metadata={"check": lambda v: _tls_version(v)})
+    # user → bcrypt hash; empty = no authentication (keep the listener on loopback then)
+    basic_auth_users: dict[str, str] = field(default_factory=dict, metadata={"check": _check_users})
+    allowed_hosts: tuple[str, ...] = ()  # Host names accepted besides IP literals and localhost
+    header_timeout: float = _bounded(10.0, 0, 300, strict=True)  # first byte → end of headers
+    request_timeout: float = _bounded(60.0, 0, 3600, strict=True)  # body read + handler
+    idle_timeout: float = _bounded(60.0, 0, 3600, strict=True)  # keep-alive with no request
+    max_connections: int = _bounded(512, 1, 100_000)  # open at once, all clients
+    max_connections_per_client: int = _bounded(64, 1, 100_000)  # open at once, one address
+    max_body_bytes: int = _bounded(65536, 0, 1 << 30)
+    max_header_bytes: int = _bounded(8190, 256, 1 << 20)  # one header line
+
+    def __post_init__(self) -> None:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together")
+
+
+def _tls_version(value: str) -> None:
+    if value not in ("TLS12", "TLS13"):
+        raise ValueError(f"{value!r} is not one of TLS12, TLS13")
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     language: Literal["id", "en"] = "id"  # text people read (alerts, status page)
     listen: str = field(default="127.0.0.1:9108", metadata={"check": _check_listen})
+    web: WebSettings = field(default_factory=WebSettings)
     ping: PingSettings = field(default_factory=PingSettings)
     snmp: SnmpSettings = field(default_factory=SnmpSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)

@@ -75,6 +75,7 @@ class Runtime:
         self.alert_engine: Any = None
         self._extra_stops: list[Any] = []
         self._reload_lock = asyncio.Lock()
+        self._next_reload: asyncio.Task[ReloadResult] | None = None
         # Where sinks on the host reach from (the demo probes from a private namespace).
         self.host_network: Any = None
 
@@ -225,7 +226,15 @@ class Runtime:
         All-or-nothing: the new file is loaded and checked in full (a child process parses
         it), then every part that could refuse it is prepared; only then is anything swapped.
         """
+        # Reloads never queue up: callers arriving while one runs share the next one (it
+        # reads the file after theirs was written), so N requests cost at most two reloads.
+        if self._next_reload is None:
+            self._next_reload = asyncio.get_running_loop().create_task(self._reload_after())
+        return await asyncio.shield(self._next_reload)
+
+    async def _reload_after(self) -> ReloadResult:
         async with self._reload_lock:
+            self._next_reload = None  # from here on a new caller needs a fresh read
             try:
                 return await self._reload()
             except Exception as exc:  # a bug must not turn into a bare 500 and a half reload

@@ -63,7 +63,8 @@ def running(
     tmp_path: Path,
     text: str,
     *,
-    ready: bool = True,
+    # True: wait for /readyz 200; False: for /healthz 200; None: the caller waits.
+    ready: bool | None = True,
     env: dict[str, str] | None = None,
     scheme: str = "http",
     port: int | None = None,
@@ -83,7 +84,7 @@ def running(
     try:
         if ready:
             wait_for(lambda: http_get(nw.url + "/readyz")[0] == 200, 30, "netwatch ready")
-        else:
+        elif ready is False:
             wait_for(lambda: http_get(nw.url + "/healthz")[0] == 200, 30, "netwatch serving")
         yield nw
     finally:

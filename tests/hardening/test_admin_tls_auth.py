@@ -1,0 +1,134 @@
+"""Admin listener TLS and basic auth (exporter-toolkit's web config), scraped by Prometheus."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import ipaddress
+import ssl
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import bcrypt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from tests.helpers.netwatch_proc import config, running
+from tests.helpers.procs import Prometheus, wait_for
+
+
+def _self_signed(tmp: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "netwatch test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp / "web.crt", tmp / "web.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def _get(url: str, ctx: ssl.SSLContext, auth: tuple[str, str] | None = None) -> int:
+    headers = {}
+    if auth:
+        headers["Authorization"] = "Basic " + base64.b64encode(":".join(auth).encode()).decode()
+    req = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=30, context=ctx) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_hash_password_command_makes_a_bcrypt_hash() -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "netwatch", "web", "hash-password", "--cost", "4"],
+        input="s3cret\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    hashed = r.stdout.strip()
+    assert bcrypt.checkpw(b"s3cret", hashed.encode()) and not bcrypt.checkpw(b"x", hashed.encode())
+
+
+def test_tls_and_basic_auth_with_a_real_prometheus(tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    hashed = bcrypt.hashpw(b"rahasia", bcrypt.gensalt(4)).decode()
+    web_cfg = (
+        f"  web:\n    tls_cert_file: {cert}\n    tls_key_file: {key}\n"
+        f"    basic_auth_users: {{prometheus: '{hashed}'}}\n"
+    )
+    ctx = ssl.create_default_context(cafile=str(cert))
+    with running(tmp_path, config(settings=web_cfg), ready=None, scheme="https") as nw:
+        url = nw.url
+        wait_for(lambda: _get(url + "/healthz", ctx) == 401, 30, "netwatch serving TLS")
+        assert _get(url + "/metrics", ctx) == 401
+        assert _get(url + "/metrics", ctx, ("prometheus", "salah")) == 401
+        assert _get(url + "/metrics", ctx, ("root", "rahasia")) == 401
+        assert _get(url + "/metrics", ctx, ("prometheus", "rahasia")) == 200
+        # Plain HTTP on the TLS port gets no answer.
+        try:
+            plain = urllib.request.urlopen(url.replace("https", "http") + "/metrics", timeout=5)
+            assert plain.status != 200
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        target = url.removeprefix("https://")
+        prom = Prometheus(
+            tmp_path / "prom",
+            [
+                {
+                    "job_name": "netwatch",
+                    "scheme": "https",
+                    "tls_config": {"ca_file": str(cert)},
+                    "basic_auth": {"username": "prometheus", "password": "rahasia"},
+                    "static_configs": [{"targets": [target]}],
+                }
+            ],
+        )
+        try:
+            up = wait_for(lambda: prom.query('up{job="netwatch"} == 1'), 30, "TLS scrape")
+            assert up[0]["metric"]["instance"] == target
+            assert wait_for(lambda: prom.query("netwatch_device_info"), 20, "series")
+        finally:
+            prom.close()
+
+
+def test_bad_web_settings_are_config_errors(tmp_path: Path) -> None:
+    text = config(settings="  web: {basic_auth_users: {admin: hunter2}, tls_cert_file: /x}\n")
+    cfg = tmp_path / "n.yaml"
+    cfg.write_text(text)
+    r = subprocess.run(
+        [sys.executable, "-m", "netwatch", "config", "check", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 1
+    assert "basic_auth_users.admin: not a bcrypt hash" in r.stderr
