@@ -40,6 +40,7 @@ _EXCEPTION_TAGS = frozenset((0x80, 0x81, 0x82))
 _EXC_VALUES = {t: Value(_KIND[t], None) for t in _EXCEPTION_TAGS}
 _NULL = Value(Kind.NULL, None)
 _MAX_SUBID = 0xFFFFFFFF
+_MAX_FIRST_ARC = _MAX_SUBID + 80  # the first sub-identifier packs 2.x arcs as 80 + x
 
 
 class Message(NamedTuple):
@@ -133,6 +134,10 @@ def _oid(data: bytes, start: int, end: int) -> OID:
         if fresh and b == 0x80:
             raise _fail(f"non-minimal OID sub-identifier at offset {start}")
         value = (value << 7) | (b & 0x7F)
+        if value > _MAX_FIRST_ARC:
+            # Checked per byte: one 60 KB sub-identifier would otherwise grow a 420,000-bit
+            # integer one shift at a time (quadratic: half a second of CPU per datagram).
+            raise _fail(f"OID sub-identifier above 2^32-1 at offset {start}")
         if b & 0x80:
             fresh = False
             continue
@@ -303,6 +308,39 @@ def _decode_message(data: bytes) -> Message:
         raise _fail("the varbind list does not end the PDU")
     varbinds = decode_varbinds(data, start, stop)
     return Message(version, community, pdu_type, request_id, error_status, error_index, varbinds)
+
+
+def peek_request_id(data: bytes) -> int | None:
+    """The request-id of a v1/v2c message from its first few headers, or None if malformed.
+
+    Costs a few header reads, whatever the size: the engine checks it against its pending
+    requests before it decodes a single varbind.
+    """
+    try:
+        limit = len(data)
+        pos, end = _header(data, 0, limit, 0x30, "message SEQUENCE")
+        start, stop = _header(data, pos, end, 0x02, "version")
+        start, stop = _header(data, stop, end, 0x04, "community")
+        if stop >= end or data[stop] not in _PDU_TAGS:
+            return None
+        pos, pdu_end = _header(data, stop, end, data[stop], "PDU")
+        start, stop = _header(data, pos, pdu_end, 0x02, "request-id")
+        return _int(data, start, stop)
+    except (SnmpError, IndexError):
+        return None
+
+
+def peek_community(data: bytes) -> tuple[int, bytes] | None:
+    """(version, community) of a v1/v2c message, or None when it is not one."""
+    try:
+        limit = len(data)
+        pos, end = _header(data, 0, limit, 0x30, "message SEQUENCE")
+        start, stop = _header(data, pos, end, 0x02, "version")
+        version = _int(data, start, stop)
+        start, stop = _header(data, stop, end, 0x04, "community")
+        return version, data[start:stop]
+    except (SnmpError, IndexError):
+        return None
 
 
 class TrapV1(NamedTuple):
