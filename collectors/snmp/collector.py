@@ -151,11 +151,31 @@ async def probe_target(
         obs.error, obs.message = "profile", str(exc)
     except asyncio.CancelledError:
         raise
-    except Exception as exc:  # a bad value from a device must not reach the scheduler
-        log.exception("SNMP poll of %s failed", name)
+    except OSError as exc:
+        # Our side, not the device's: too many open files, no route, a firewall's EPERM.
+        obs.error, obs.message = "socket", f"{target.address}: {exc}"
+    except (ValueError, ArithmeticError, LookupError) as exc:  # a value we cannot read
+        _log_internal(name, exc)
         obs.error, obs.message = "decode", f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # a bug here must not reach the scheduler (nor pass as decode)
+        _log_internal(name, exc)
+        obs.error, obs.message = "internal", f"{type(exc).__name__}: {exc}"
     obs.duration = time.perf_counter() - t0
     return obs
+
+
+_internal_logged: set[str] = set()
+
+
+def _log_internal(name: str, exc: Exception) -> None:
+    # One traceback per kind of failure, not one per poll of 10,000 devices.
+    key = f"{type(exc).__name__}:{exc}"[:200]
+    if key in _internal_logged:
+        log.error("SNMP poll of %s failed: %s: %s", name, type(exc).__name__, exc)
+        return
+    if len(_internal_logged) < 1000:
+        _internal_logged.add(key)
+    log.exception("SNMP poll of %s failed", name)
 
 
 async def _poll(
