@@ -343,6 +343,26 @@ def peek_community(data: bytes) -> tuple[int, bytes] | None:
         return None
 
 
+def peek_v3_user(data: bytes) -> bytes | None:
+    """The USM user name of an SNMPv3 message (RFC 3412 §6, RFC 3414 §2.4), or None."""
+    try:
+        limit = len(data)
+        pos, end = _header(data, 0, limit, 0x30, "message SEQUENCE")
+        start, stop = _header(data, pos, end, 0x02, "msgVersion")
+        if _int(data, start, stop) != 3:
+            return None
+        _, stop = _header(data, stop, end, 0x30, "msgGlobalData")
+        start, stop = _header(data, stop, end, 0x04, "msgSecurityParameters")
+        pos, usm_end = _header(data, start, stop, 0x30, "UsmSecurityParameters")
+        _, pos = _header(data, pos, usm_end, 0x04, "msgAuthoritativeEngineID")
+        _, pos = _header(data, pos, usm_end, 0x02, "msgAuthoritativeEngineBoots")
+        _, pos = _header(data, pos, usm_end, 0x02, "msgAuthoritativeEngineTime")
+        start, stop = _header(data, pos, usm_end, 0x04, "msgUserName")
+        return data[start:stop]
+    except (SnmpError, IndexError):
+        return None
+
+
 class TrapV1(NamedTuple):
     """A decoded SNMPv1 Trap-PDU (RFC 1157 §4.1.6)."""
 

@@ -300,6 +300,10 @@ class SnmpTrapSettings:
     # Inventory credential names whose communities (v1/v2c) and users (v3) are accepted;
     # empty accepts every credential of the inventory.
     credentials: tuple[str, ...] = ()
+    # Larger datagrams are dropped before decoding (a trap rarely passes one Ethernet frame).
+    max_message_bytes: int = _bounded(8192, 484, 65535)
+    # Trap-triggered polls of one device: one at once, then at most one per this interval.
+    min_repoll_interval: float = _bounded(10.0, 0, DAY)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -185,18 +186,28 @@ class Runtime:
         task.add_done_callback(self._retries.discard)
 
     async def _start_traps(self) -> None:
+        if not await self._try_traps():
+            self.retry(self._try_traps, "trap_listener")
+
+    async def _try_traps(self) -> bool:
+        """Bind the trap listener; False (and a fault) when the port cannot be bound."""
         from netwatch.collectors.snmp.traps import TrapListener
 
         assert self.scheduler is not None
+        settings = self.inventory.settings.snmp_traps
+        if not settings.enabled or self._traps is not None:
+            return True  # switched off, or started by a reload, meanwhile
         listener = TrapListener(lambda: self.inventory, self.scheduler.request_poll)
         try:
             host, port = await listener.start()
         except OSError as exc:  # a taken or privileged port must not stop the polling
-            log.error("SNMP trap listener not started: %s", exc)
-            return
+            where = f"{settings.address}:{settings.port}"
+            self.health.fail("trap_listener", f"cannot bind {where}: {exc}")
+            return False
         log.info("listening for SNMP traps on %s:%d", host, port)
         self._traps = listener
-        self.on_stop(listener.stop)
+        self.health.ok("trap_listener")
+        return True
 
     async def stop(self) -> None:
         self.ready = False
@@ -210,6 +221,9 @@ class Runtime:
                 await stop()
             except Exception:
                 log.exception("stopping %s failed", stop)
+        if self._traps is not None:
+            await self._traps.stop()
+            self._traps = None
         if self._pinger is not None:
             self._unregister_icmp()
             self._pinger.close()
@@ -258,7 +272,7 @@ class Runtime:
             return self._rejected(list(exc.errors))
         except OSError as exc:
             return self._rejected([f"{self.config_path}: {exc}"])
-        errors = self._prepare(new)
+        errors, prepared = self._prepare(new)
         if errors:
             return self._rejected(errors)
         self.inventory = new
@@ -266,8 +280,7 @@ class Runtime:
         added = removed = changed = 0
         if self.scheduler is not None:
             added, removed, changed = self.scheduler.sync(new)
-        if self._traps is not None:
-            await self._traps.reload()
+        await self._reload_traps(new, prepared)
         if self.alerts is not None:
             for error in self.alerts.reload(new):
                 log.error("reload: %s", error)
@@ -277,15 +290,44 @@ class Runtime:
         log.info("reloaded: %d jobs added, %d removed, %d changed", added, removed, changed)
         return ReloadResult(True, [], added, removed, changed)
 
-    def _prepare(self, new: Inventory) -> list[str]:
-        """What the running parts would refuse in new, before anything is swapped."""
+    def _prepare(self, new: Inventory) -> tuple[list[str], socket.socket | None]:
+        """What the running parts would refuse in new, before anything is swapped.
+
+        Returns the errors and, when the trap listener moves, its new socket, bound now:
+        a port that cannot be bound rejects the reload while the old listener still runs.
+        """
+        from netwatch.collectors.snmp.traps import bind
         from netwatch.config import ConfigError
 
         try:
             _check_windows(self.config_path, new)
         except ConfigError as exc:
-            return list(exc.errors)
-        return []
+            return list(exc.errors), None
+        traps = new.settings.snmp_traps
+        if self._traps is None or not traps.enabled:
+            return [], None
+        wanted = self._traps.wanted(traps)
+        if not self._traps.needs_new_socket(wanted):
+            return [], None
+        try:
+            return [], bind(wanted)
+        except OSError as exc:
+            where = f"{wanted.address}:{wanted.port}"
+            return [f"{self.config_path}: settings.snmp_traps: cannot bind {where}: {exc}"], None
+
+    async def _reload_traps(self, new: Inventory, sock: socket.socket | None) -> None:
+        enabled = new.settings.snmp_traps.enabled
+        if self._traps is not None and not enabled:
+            await self._traps.stop()
+            self._traps = None
+            self.health.forget("trap_listener")
+        elif self._traps is not None:
+            await self._traps.reload(sock)
+        elif enabled:
+            self.health.forget("trap_listener")
+            await self._start_traps()
+        else:
+            self.health.forget("trap_listener")
 
     def readiness(self) -> tuple[bool, list[str]]:
         """(ready, reasons): not ready while starting or while any part cannot run."""
