@@ -88,6 +88,10 @@ def build_transport(cfg: InfluxSettings, socket_factory: SocketFactory | None = 
         raise ValueError(f"influxdb.ca_file: {cfg.ca_file}: {exc}") from exc
 
 
+class SpoolUnavailable(ValueError):
+    """The spool directory cannot be opened now (may change: the runtime retries)."""
+
+
 class InfluxExporter:
     """Push observations and village/alert snapshots to InfluxDB; start() then stop()."""
 
@@ -99,6 +103,7 @@ class InfluxExporter:
         transport: Transport | None = None,
         socket_factory: SocketFactory | None = None,
         alert_source: Callable[[], Iterable[object]] | None = None,
+        on_fault: Callable[[str | None], None] | None = None,
     ) -> None:
         cfg = settings.influxdb if isinstance(settings, Settings) else settings
         if cfg is None:
@@ -113,6 +118,7 @@ class InfluxExporter:
         self._socket_factory = socket_factory
         self.alert_source = alert_source  # the alert engine's open alerts (Alert-shaped)
         self.writer: Writer | None = None
+        self.on_fault = on_fault  # the spool's fault (a reason) or its recovery (None)
         self._snapshot_task: asyncio.Task[None] | None = None
         self._listening = False
 
@@ -124,7 +130,7 @@ class InfluxExporter:
             spool.open()
         except SpoolError as exc:
             await transport.close()
-            raise ValueError(f"influxdb.spool_dir: {exc}") from exc
+            raise SpoolUnavailable(f"influxdb.spool_dir: {exc}") from exc
         if spool.unread_points:
             log.info("InfluxDB spool %s: %d points to replay", spool.dir, spool.unread_points)
         self.writer = Writer(
@@ -135,6 +141,7 @@ class InfluxExporter:
             retry_initial=self.cfg.retry_initial,
             retry_max=self.cfg.retry_max,
             sync_interval=self.cfg.spool_sync_interval,
+            on_fault=self.on_fault,
         )
         await self.writer.start()
         if not self._listening:
