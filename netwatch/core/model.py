@@ -257,8 +257,20 @@ def _positive(value: float) -> None:
 
 
 def _http_url(value: str) -> None:
-    if not value.startswith(("http://", "https://")):
-        raise ValueError(f"{value!r} is not an http:// or https:// URL")
+    # Lazy: the config package imports this module.
+    from netwatch.config.urls import check_url
+
+    check_url(value)
+
+
+def _http_urls(values: tuple[str, ...]) -> None:
+    for value in values:
+        _http_url(value)
+
+
+def _link_base(value: str) -> None:
+    if value:
+        _http_url(value)
 
 
 def _check(fn) -> dict:
@@ -358,7 +370,7 @@ class AlertingSettings:
 
 @dataclass(frozen=True, slots=True)
 class WebhookTarget:
-    url: str
+    url: str = field(metadata=_check(_http_url))
     secret: SecretRef | None = None  # HMAC-SHA256 key for X-Netwatch-Signature
 
 
@@ -366,7 +378,7 @@ class WebhookTarget:
 class TelegramTarget:
     chat_ids: tuple[str, ...]
     token: SecretRef
-    base_url: str = "https://api.telegram.org"
+    base_url: str = field(default="https://api.telegram.org", metadata=_check(_http_url))
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,7 +397,7 @@ class EmailTarget:
 @dataclass(frozen=True, slots=True)
 class ContactList:
     name: str
-    alertmanager: tuple[str, ...] = ()  # Alertmanager base URLs
+    alertmanager: tuple[str, ...] = field(default=(), metadata=_check(_http_urls))  # base URLs
     webhook: tuple[WebhookTarget, ...] = ()
     telegram: tuple[TelegramTarget, ...] = ()
     email: tuple[EmailTarget, ...] = ()
@@ -415,7 +427,8 @@ class DeliverySettings:
 class NotificationSettings:
     language: str | None = None  # None = Settings.language
     timezone: str = "Asia/Jakarta"
-    link_base_url: str = ""  # e.g. https://noc.example/villages/ (code appended)
+    # e.g. https://noc.example/villages/ (code appended)
+    link_base_url: str = field(default="", metadata=_check(_link_base))
     contacts: tuple[ContactList, ...] = ()
     routes: tuple[NotificationRoute, ...] = ()
     default_contacts: str | None = None  # contact list when no route matches
