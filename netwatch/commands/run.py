@@ -34,6 +34,7 @@ def setup_logging(level: str) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from netwatch.collectors.icmp import IcmpUnavailable
     from netwatch.config import ConfigError
     from netwatch.web.guard import raise_open_files_limit
 
@@ -46,6 +47,9 @@ def handle(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr)
         return 1
     except OSError as exc:  # the listen address is taken, a TLS file is unreadable
+        print(f"netwatch run: {exc}", file=sys.stderr)
+        return 1
+    except IcmpUnavailable as exc:  # a clear message, no traceback before it
         print(f"netwatch run: {exc}", file=sys.stderr)
         return 1
 
