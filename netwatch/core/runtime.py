@@ -165,7 +165,45 @@ class Runtime:
         self.alert_engine = service.engine  # firing alerts for the InfluxDB exporter
         self.on_stop(service.stop)
         self.health.ok("alert_store")
+        self._check_notifiers()
+        task = asyncio.get_running_loop().create_task(self._watch_notifiers(), name="notifiers")
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
         return True
+
+    def _notifier_faults(self) -> dict[str, str]:
+        from netwatch.core import notifier_health
+
+        settings = self.inventory.settings
+        faults = notifier_health.secret_faults(settings.notifications)
+        for name, why in notifier_health.stuck_faults(settings.alerting.db_path).items():
+            faults.setdefault(name, why)
+        return faults
+
+    def _check_notifiers(self, faults: dict[str, str] | None = None) -> None:
+        """Faults of notifiers that cannot run: unreadable secrets, long-stuck deliveries."""
+        from netwatch.core import notifier_health
+
+        if faults is None:
+            faults = self._notifier_faults()
+        for name in notifier_health.NOTIFIERS:
+            component = f"notifier_{name}"
+            if name in faults:
+                self.health.fail(component, faults[name])
+            elif component in self.health.faults:
+                self.health.ok(component)
+
+    async def _watch_notifiers(self) -> None:
+        from netwatch.core.notifier_health import CHECK_EVERY
+
+        while True:
+            await asyncio.sleep(CHECK_EVERY)
+            try:
+                loop = asyncio.get_running_loop()
+                # The database read in a thread; the faults are applied on the loop.
+                self._check_notifiers(await loop.run_in_executor(None, self._notifier_faults))
+            except Exception:  # the watch must outlive a bug in one check
+                log.exception("notifier check failed")
 
     def retry(self, attempt: Any, component: str) -> None:
         """Call the async attempt() with a doubling delay until it returns True or we stop."""
@@ -284,6 +322,7 @@ class Runtime:
         if self.alerts is not None:
             for error in self.alerts.reload(new):
                 log.error("reload: %s", error)
+            self._check_notifiers()
         telemetry.RELOAD_SUCCESS.set(1)
         telemetry.RELOAD_TIME.set(time.time())
         telemetry.RELOADS.labels("success").inc()
