@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
-import ipaddress
 import ssl
 import subprocess
 import sys
@@ -13,44 +11,10 @@ import urllib.request
 from pathlib import Path
 
 import bcrypt
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-from tests.helpers.netwatch_proc import config, running
+from tests.helpers.netwatch_proc import config, config_check, running
 from tests.helpers.procs import Prometheus, wait_for
-
-
-def _self_signed(tmp: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "netwatch test")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp / "web.crt", tmp / "web.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
+from tests.helpers.smtp import self_signed
 
 
 def _get(url: str, ctx: ssl.SSLContext, auth: tuple[str, str] | None = None) -> int:
@@ -79,7 +43,7 @@ def test_hash_password_command_makes_a_bcrypt_hash() -> None:
 
 
 def test_tls_and_basic_auth_with_a_real_prometheus(tmp_path: Path) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path)
     hashed = bcrypt.hashpw(b"rahasia", bcrypt.gensalt(4)).decode()
     web_cfg = (
         f"  web:\n    tls_cert_file: {cert}\n    tls_key_file: {key}\n"
@@ -122,13 +86,6 @@ def test_tls_and_basic_auth_with_a_real_prometheus(tmp_path: Path) -> None:
 
 def test_bad_web_settings_are_config_errors(tmp_path: Path) -> None:
     text = config(settings="  web: {basic_auth_users: {admin: hunter2}, tls_cert_file: /x}\n")
-    cfg = tmp_path / "n.yaml"
-    cfg.write_text(text)
-    r = subprocess.run(
-        [sys.executable, "-m", "netwatch", "config", "check", str(cfg)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    r = config_check(tmp_path, text)
     assert r.returncode == 1
     assert "basic_auth_users.admin: not a bcrypt hash" in r.stderr

@@ -7,9 +7,6 @@ or X-Frame-Options, and `Server` named the Python and aiohttp versions.
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +18,7 @@ from aiohttp import web
 from tests.helpers.browser import chromium_page
 from tests.helpers.netwatch_proc import Netwatch, config, running
 from tests.helpers.procs import wait_for
+from tests.helpers.threaded_app import serve_in_thread
 
 HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options")
 
@@ -58,27 +56,10 @@ document.getElementById("f").submit();
     async def index(_: web.Request) -> web.Response:
         return web.Response(text=page, content_type="text/html")
 
-    loop = asyncio.new_event_loop()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
     app = web.Application()
     app.add_routes([web.get("/", index)])
-    runner = web.AppRunner(app)
-
-    async def start() -> None:
-        await runner.setup()
-        await web.SockSite(runner, sock).start()
-
-    loop.run_until_complete(start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
+    with serve_in_thread(app) as url:
+        yield url + "/"
 
 
 def _reloads(nw: Netwatch) -> float:

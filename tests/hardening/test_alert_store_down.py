@@ -39,11 +39,7 @@ def test_alert_store_fault_is_loud_and_retried(tmp_path: Path, fault: str) -> No
     text = config(settings=f"  alerting: {{db_path: {db}}}\n")
     try:
         with running(tmp_path, text, ready=False) as nw:
-            _, body = wait_for(
-                lambda: (r := _readyz(nw.url))[0] == 503 and "alert_store" in r[1] and r,
-                20,
-                "readyz names the alert store",
-            )
+            body = nw.not_ready("alert_store")
             assert str(db) in body, body
             assert nw.value('netwatch_component_up{component="alert_store"}') == 0
             # Monitoring goes on meanwhile.

@@ -26,12 +26,7 @@ def test_unreadable_notifier_secret_makes_readyz_say_so(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "NW_HARDEN_UNSET_TOKEN"}
     text = config(settings=NOTIFY.format(db=tmp_path / "alerts.sqlite3"))
     with running(tmp_path, text, env=env, ready=False) as nw:
-        _, body = wait_for(
-            lambda: (r := http_get(nw.url + "/readyz"))[0] == 503 and "notifier_telegram" in r[1]
-            and r,
-            20,
-            "readyz names the notifier",
-        )  # fmt: skip
+        body = nw.not_ready("notifier_telegram")
         assert "NW_HARDEN_UNSET_TOKEN is not set" in body
         assert nw.value('netwatch_component_up{component="notifier_telegram"}') == 0
         # The rest runs: the alert store is open, pings go on.

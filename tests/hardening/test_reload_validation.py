@@ -7,12 +7,11 @@ never added it back (0 echoes afterwards), and `.inf` killed `netwatch run` with
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers.netwatch_proc import config, line_of, running
+from tests.helpers.netwatch_proc import config, config_check, line_of, running
 from tests.helpers.procs import http_post, netwatch_bin, wait_for
 
 BAD_VALUES = [
@@ -28,13 +27,7 @@ BAD_VALUES = [
 def test_config_check_rejects_non_finite_and_out_of_range(tmp_path: Path, value, says) -> None:
     text = config(interval=value)
     cfg = tmp_path / "n.yaml"
-    cfg.write_text(text)
-    r = subprocess.run(
-        [sys.executable, "-m", "netwatch", "config", "check", str(cfg)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    r = config_check(tmp_path, text)
     assert r.returncode == 1, r.stdout
     assert f"{cfg}:{line_of(text, 'interval:')}: settings.ping.interval:" in r.stderr
     assert says in r.stderr
@@ -46,13 +39,7 @@ def test_device_interval_and_every_duration_must_be_finite(tmp_path: Path) -> No
     )
     text = text.replace("settings:\n", "settings:\n  alerting: {upstream_wait: .inf}\n")
     cfg = tmp_path / "n.yaml"
-    cfg.write_text(text)
-    r = subprocess.run(
-        [sys.executable, "-m", "netwatch", "config", "check", str(cfg)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    r = config_check(tmp_path, text)
     assert r.returncode == 1
     line = line_of(text, "ping_interval")
     assert f"{cfg}:{line}: regency.districts[0].villages[0].devices[1].ping_interval:" in r.stderr

@@ -6,14 +6,12 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from netwatch.config.urls import check_url, redact
-from tests.helpers.netwatch_proc import config, line_of, running
+from tests.helpers.netwatch_proc import config, config_check, line_of, running
 from tests.helpers.procs import wait_for
 
 BAD = [
@@ -68,13 +66,7 @@ NOTIFY = """  notifications:
 def test_config_check_names_file_and_line_of_each_credential_url(tmp_path: Path) -> None:
     text = config(settings=NOTIFY)
     cfg = tmp_path / "n.yaml"
-    cfg.write_text(text)
-    r = subprocess.run(
-        [sys.executable, "-m", "netwatch", "config", "check", str(cfg)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    r = config_check(tmp_path, text)
     assert r.returncode == 1
     err = r.stderr
     assert (

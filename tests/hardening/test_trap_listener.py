@@ -27,6 +27,7 @@ from netwatch.collectors.snmp.types import Kind, Value
 from netwatch.core.model import Inventory, SecretRef, Settings, SnmpCredential, SnmpTrapSettings
 from netwatch.core.telemetry import REGISTRY
 from tests.collectors.snmp.support import device
+from tests.collectors.snmp.test_traps import wait_for as eventually
 from tests.helpers.netwatch_proc import config, running
 from tests.helpers.procs import http_get, http_post, wait_for
 from tests.helpers.snmpd import free_udp_port
@@ -136,21 +137,12 @@ async def test_a_trap_storm_costs_one_poll_now_and_one_trailing(listener) -> Non
         for _ in range(400):
             s.sendto(trap_v2c(b"village-secret"), addr)
             await asyncio.sleep(0)  # let the listener read: nothing lost to the buffer
-    assert await _eventually(lambda: count("linkDown", "rate_limited") - before >= 350)
+    assert await eventually(lambda: count("linkDown", "rate_limited") - before >= 350)
     assert polls == [("ap-1", "snmp", "trap linkDown")]
     # One trailing poll at the end of the 1 s interval, so the last change is seen soon.
-    assert await _eventually(lambda: len(polls) == 2, 3)
+    assert await eventually(lambda: len(polls) == 2, 3)
     await asyncio.sleep(1.5)
     assert len(polls) == 2
-
-
-async def _eventually(pred, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        await asyncio.sleep(0.02)
-    return pred()
 
 
 CREDENTIALS = """credentials:
@@ -208,12 +200,7 @@ def test_trap_port_taken_at_start_is_loud_and_retried(tmp_path: Path) -> None:
     port = taken.getsockname()[1]
     try:
         with running(tmp_path, _config(port), env=env, ready=False) as nw:
-            _, body = wait_for(
-                lambda: (r := http_get(nw.url + "/readyz"))[0] == 503 and "trap_listener" in r[1]
-                and r,
-                20,
-                "readyz names the trap listener",
-            )  # fmt: skip
+            body = nw.not_ready("trap_listener")
             assert f"cannot bind 127.0.0.1:{port}" in body
             assert nw.value('netwatch_component_up{component="trap_listener"}') == 0
             taken.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,15 @@ class Netwatch:
     def echoes(self, device: str) -> float:
         return self.value(f'netwatch_ping_echo_requests_total{{device="{device}"') or 0.0
 
+    def not_ready(self, component: str, timeout: float = 20) -> str:
+        """Wait until /readyz answers 503 naming component; returns the body."""
+
+        def check() -> str | None:
+            status, body = http_get(self.url + "/readyz")
+            return body if status == 503 and component in body else None
+
+        return wait_for(check, timeout, f"/readyz naming {component}")
+
 
 @contextlib.contextmanager
 def running(
@@ -100,3 +110,15 @@ def line_of(text: str, fragment: str) -> int:
 def count_lines(log: Path, pattern: str) -> int:
     rx = re.compile(pattern)
     return sum(1 for line in log.read_text().splitlines() if rx.search(line))
+
+
+def config_check(tmp_path: Path, text: str, name: str = "n.yaml") -> subprocess.CompletedProcess:
+    """`netwatch config check` on text written to tmp_path/name, as a user runs it."""
+    cfg = tmp_path / name
+    cfg.write_text(text)
+    return subprocess.run(
+        [sys.executable, "-m", "netwatch", "config", "check", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
