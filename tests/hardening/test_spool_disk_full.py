@@ -138,3 +138,58 @@ async def test_disk_full_spool_recovers_sends_everything_once(tiny_fs: Path, inf
     finally:
         await again.stop(5.0)
     assert len(influx.lines) == sent
+
+
+async def test_io_errors_on_commit_and_fsync_are_survived(
+    tmp_path: Path, influx, monkeypatch
+) -> None:
+    """EIO from the commit file and from fsync (injected at the system-call wrappers the spool
+    uses): sending goes on, nothing is deleted before its commit is written, and a restart
+    re-sends nothing that a written commit covers."""
+    import errno
+
+    from netwatch.exporters.influxdb import spool as spool_mod
+
+    spool = tmp_path / "spool"
+    faults: list[str | None] = []
+    influx.up = True
+    exporter = InfluxExporter(
+        _settings(influx.url, spool), State(sample.inventory()), on_fault=faults.append
+    )
+    await exporter.start()
+    writer = exporter.writer
+    assert writer is not None
+    real_pwrite, real_fsync = os.pwrite, os.fsync
+    broken = True
+
+    def pwrite(fd: int, data: bytes, offset: int) -> int:
+        if broken:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real_pwrite(fd, data, offset)
+
+    def fsync(fd: int) -> None:
+        if broken:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real_fsync(fd)
+
+    monkeypatch.setattr(spool_mod.os, "pwrite", pwrite)
+    monkeypatch.setattr(spool_mod.os, "fsync", fsync)
+    try:
+        writer.add_many(_line(i) for i in range(500))
+        assert await writer.flush(20.0)  # acknowledged although no commit could be written
+        assert faults and "Input/output error" in (faults[-1] or "")
+        assert len(influx.lines) == 500
+        broken = False
+        writer.add_many(_line(i) for i in range(500, 600))
+        assert await writer.flush(20.0)  # this commit covers all 600
+        assert faults[-1] is None
+    finally:
+        await exporter.stop(5.0)
+    again = InfluxExporter(_settings(influx.url, spool), State(sample.inventory()))
+    await again.start()
+    try:
+        assert again.writer is not None and again.writer.spool.unread_points == 0
+    finally:
+        await again.stop(5.0)
+    got = [int(x.split("seq=")[1].split("i")[0]) for x in influx.lines]
+    assert sorted(got) == list(range(600))
