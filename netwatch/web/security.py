@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import hmac
 import ipaddress
+import socket
 import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import urlsplit
@@ -36,6 +37,8 @@ for _reason in ("unknown_host", "cross_origin", "unauthorized"):
     REFUSED.labels(_reason)
 
 SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+# The machine's own name (no DNS lookup): Prometheus often scrapes by it.
+_HOSTNAME = socket.gethostname().lower().rstrip(".")
 # Sent with every response. The status page has one inline <style>, allowed by its hash.
 BASE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -65,7 +68,7 @@ def style_hash(css: str) -> str:
 
 
 def host_allowed(host_header: str, allowed: Iterable[str]) -> bool:
-    """IP literals, localhost and the configured names (with any port) are ours."""
+    """IP literals, localhost, this machine's host name and the configured names are ours."""
     if not host_header:
         return False
     try:
@@ -73,7 +76,7 @@ def host_allowed(host_header: str, allowed: Iterable[str]) -> bool:
     except ValueError:
         return False
     host = host.lower().rstrip(".")
-    if host == "localhost":
+    if host in ("localhost", _HOSTNAME):
         return True
     try:
         ipaddress.ip_address(host)

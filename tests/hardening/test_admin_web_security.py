@@ -7,6 +7,7 @@ or X-Frame-Options, and `Server` named the Python and aiohttp versions.
 
 from __future__ import annotations
 
+import socket
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from netwatch.web.security import host_allowed
 from tests.helpers.browser import chromium_page
 from tests.helpers.netwatch_proc import Netwatch, config, running
 from tests.helpers.procs import wait_for
@@ -89,8 +91,12 @@ def test_unknown_host_headers_are_refused(nw: Netwatch) -> None:
     for host in ("attacker.example", f"attacker.example:{port}", "127.0.0.1.nip.io"):
         status, _, body = request(nw.url + "/api/v1/villages", headers={"Host": host})
         assert status == 403 and "Host" in body, host
-    for host in (f"127.0.0.1:{port}", f"localhost:{port}", "[::1]", "127.0.0.1"):
+    own = socket.gethostname()
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", "[::1]", "127.0.0.1", f"{own}:{port}"):
         assert request(nw.url + "/api/v1/villages", headers={"Host": host})[0] == 200, host
+    # Names Prometheus or people use are listed in settings.web.allowed_hosts.
+    assert host_allowed("noc.banyuwangikab.go.id:9108", ["noc.banyuwangikab.go.id"])
+    assert not host_allowed("noc.banyuwangikab.go.id.evil.example", ["noc.banyuwangikab.go.id"])
 
 
 def test_concurrent_reloads_share_rather_than_queue(nw: Netwatch) -> None:
