@@ -310,59 +310,6 @@ def _decode_message(data: bytes) -> Message:
     return Message(version, community, pdu_type, request_id, error_status, error_index, varbinds)
 
 
-def peek_request_id(data: bytes) -> int | None:
-    """The request-id of a v1/v2c message from its first few headers, or None if malformed.
-
-    Costs a few header reads, whatever the size: the engine checks it against its pending
-    requests before it decodes a single varbind.
-    """
-    try:
-        limit = len(data)
-        pos, end = _header(data, 0, limit, 0x30, "message SEQUENCE")
-        start, stop = _header(data, pos, end, 0x02, "version")
-        start, stop = _header(data, stop, end, 0x04, "community")
-        if stop >= end or data[stop] not in _PDU_TAGS:
-            return None
-        pos, pdu_end = _header(data, stop, end, data[stop], "PDU")
-        start, stop = _header(data, pos, pdu_end, 0x02, "request-id")
-        return _int(data, start, stop)
-    except (SnmpError, IndexError):
-        return None
-
-
-def peek_community(data: bytes) -> tuple[int, bytes] | None:
-    """(version, community) of a v1/v2c message, or None when it is not one."""
-    try:
-        limit = len(data)
-        pos, end = _header(data, 0, limit, 0x30, "message SEQUENCE")
-        start, stop = _header(data, pos, end, 0x02, "version")
-        version = _int(data, start, stop)
-        start, stop = _header(data, stop, end, 0x04, "community")
-        return version, data[start:stop]
-    except (SnmpError, IndexError):
-        return None
-
-
-def peek_v3_user(data: bytes) -> bytes | None:
-    """The USM user name of an SNMPv3 message (RFC 3412 §6, RFC 3414 §2.4), or None."""
-    try:
-        limit = len(data)
-        pos, end = _header(data, 0, limit, 0x30, "message SEQUENCE")
-        start, stop = _header(data, pos, end, 0x02, "msgVersion")
-        if _int(data, start, stop) != 3:
-            return None
-        _, stop = _header(data, stop, end, 0x30, "msgGlobalData")
-        start, stop = _header(data, stop, end, 0x04, "msgSecurityParameters")
-        pos, usm_end = _header(data, start, stop, 0x30, "UsmSecurityParameters")
-        _, pos = _header(data, pos, usm_end, 0x04, "msgAuthoritativeEngineID")
-        _, pos = _header(data, pos, usm_end, 0x02, "msgAuthoritativeEngineBoots")
-        _, pos = _header(data, pos, usm_end, 0x02, "msgAuthoritativeEngineTime")
-        start, stop = _header(data, pos, usm_end, 0x04, "msgUserName")
-        return data[start:stop]
-    except (SnmpError, IndexError):
-        return None
-
-
 class TrapV1(NamedTuple):
     """A decoded SNMPv1 Trap-PDU (RFC 1157 §4.1.6)."""
 

@@ -10,12 +10,12 @@ import asyncio
 import ipaddress
 import random
 import socket
-import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from netwatch.collectors.snmp import ber
+from netwatch.collectors.snmp import ber, peek
+from netwatch.collectors.snmp.routes import SourceAddresses
 from netwatch.collectors.snmp.types import OID, Kind, SnmpError, Target, Value
 
 Resolver = Callable[[str], Awaitable[str]]
@@ -35,7 +35,6 @@ _ERROR_NAMES = (
 )
 MAX_OIDS_PER_GET = 32
 _END_OF_MIB_VIEW = Kind.END_OF_MIB_VIEW
-ROUTE_TTL = 300.0  # seconds a target's source address is trusted before asking again
 REPS_RECOVERY = 16  # clean walks before a reduced max-repetitions is doubled again
 _ENGINES: weakref.WeakSet[SnmpEngine] = weakref.WeakSet()
 _RETIRED: list[EngineStats] = []  # stats of collected engines, so totals never go down
@@ -128,8 +127,7 @@ class SnmpEngine:
         self._transports: dict[tuple[int, str], asyncio.DatagramTransport] = {}
         self._pending: dict[int, _Pending] = {}
         self._waiting: dict[tuple[str, int], int] = {}  # target → requests awaiting a reply
-        # target address → (our source address toward it, when to ask the routing table again)
-        self._local: dict[str, tuple[str, float]] = {}
+        self._sources = SourceAddresses()
         self._targets: dict[tuple[str, int], _TargetState] = {}
         self._literals: dict[str, tuple[int, str]] = {}
         self._next_id = random.randrange(1, 1 << 30)
@@ -188,22 +186,7 @@ class SnmpEngine:
         wildcard = self.local_address if family == socket.AF_INET else "::"
         if wildcard not in ("0.0.0.0", "::"):
             return wildcard  # an explicit source address wins
-        now = time.monotonic()
-        known = self._local.get(peer)
-        if known is not None and known[1] > now:
-            return known[0]
-        # connect() on a UDP socket asks the routing table and sends nothing. Asked again
-        # after ROUTE_TTL: an interface's address or a route may change under a monitor.
-        try:
-            with socket.socket(family, socket.SOCK_DGRAM) as probe:
-                probe.connect((peer, 9))
-                local = str(probe.getsockname()[0])
-        except OSError:
-            local = wildcard  # no route now: the send will fail and say so
-        if len(self._local) > 100_000:
-            self._local.clear()
-        self._local[peer] = (local, now + ROUTE_TTL)
-        return local
+        return self._sources.toward(family, peer, wildcard)
 
     # ---- datagrams --------------------------------------------------------------------
 
@@ -214,7 +197,7 @@ class SnmpEngine:
         if self._waiting.get((addr[0], addr[1]), 0) <= 0:
             self.stats.wrong_source += 1
             return
-        rid = ber.peek_request_id(data)
+        rid = peek.request_id(data)
         if rid is None:
             self.stats.decode_errors += 1
             return

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 
-from netwatch.collectors.snmp import ber
+from netwatch.collectors.snmp import ber, peek
 from netwatch.core.model import Inventory, SnmpCredential
 
 log = logging.getLogger(__name__)
@@ -48,10 +48,10 @@ class Gate:
             return "too_big"
         if sender not in self.senders:
             return "unknown_sender"
-        v1 = ber.peek_community(data)
+        v1 = peek.community(data)
         if v1 is not None and v1[0] in (ber.VERSION_1, ber.VERSION_2C):
             return None if v1[1] in self.communities else "bad_credentials"
-        user = ber.peek_v3_user(data)
+        user = peek.v3_user(data)
         if user is None:
             return "malformed"
         # An empty user is engine-ID discovery (RFC 3414 §4), which informs start with.

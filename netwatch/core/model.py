@@ -1,6 +1,8 @@
 """The validated inventory: regency → districts → villages → devices, plus settings.
 
 Plain frozen dataclasses: the config loader builds them, everything downstream only reads them.
+One file over 400 lines on purpose: every setting with its default and its bounds in one place
+is what the config loader, docs/configuration.md and a reviewer read side by side.
 """
 
 from __future__ import annotations
