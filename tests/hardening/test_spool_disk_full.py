@@ -19,6 +19,8 @@ from netwatch.core.state import State
 from netwatch.exporters.influxdb import metrics as m
 from netwatch.exporters.influxdb.exporter import InfluxExporter
 from tests.exporters.influxdb import sample
+from tests.helpers.netwatch_proc import config, running
+from tests.helpers.procs import http_get, wait_for
 
 
 class Influx:
@@ -193,3 +195,21 @@ async def test_io_errors_on_commit_and_fsync_are_survived(
         await again.stop(5.0)
     got = [int(x.split("seq=")[1].split("i")[0]) for x in influx.lines]
     assert sorted(got) == list(range(600))
+
+
+def test_running_netwatch_reports_an_unusable_spool_and_retries(tmp_path: Path) -> None:
+    """The runtime's wiring: /readyz and netwatch_component_up name the spool; fixed, it runs."""
+    blocker = tmp_path / "state"
+    blocker.write_text("a file where the spool's parent directory should be")
+    spool = blocker / "influxdb-spool"
+    settings = (
+        f"  influxdb: {{url: 'http://127.0.0.1:9', bucket: b, spool_dir: {spool}, timeout: 1s}}\n"
+    )
+    with running(tmp_path, config(settings=settings), ready=False) as nw:
+        body = nw.not_ready("influxdb_spool")
+        assert str(spool) in body
+        assert nw.value('netwatch_component_up{component="influxdb_spool"}') == 0
+        blocker.unlink()  # the operator fixes the path: the next retry opens the spool
+        wait_for(lambda: http_get(nw.url + "/readyz")[0] == 200, 90, "spool opened")
+        assert nw.value('netwatch_component_up{component="influxdb_spool"}') == 1
+        assert spool.is_dir()
