@@ -690,11 +690,15 @@ def _set_buffer(sock: socket.socket, force: int, plain: int, size: int) -> None:
 def _unavailable_message(errors: list[str]) -> str:
     low, high = _ping_group_range()
     gid = os.getgid()
+    # Never advise setcap on the system Python: every Python program would get raw sockets.
     return (
-        f"cannot open an ICMP socket ({'; '.join(errors)}). Raw ICMP needs CAP_NET_RAW: run as "
-        "root or grant it with `setcap cap_net_raw+ep <python>`; datagram ICMP needs the group "
-        f"id {gid} inside sysctl net.ipv4.ping_group_range (now {low} {high}), e.g. "
-        "`sysctl -w net.ipv4.ping_group_range='0 2147483647'`"
+        f"cannot open an ICMP socket ({'; '.join(errors)}). Give netwatch alone the right to "
+        "ping, one of: (1) under systemd, AmbientCapabilities=CAP_NET_RAW in its unit "
+        "(docs/security.md); (2) a venv with its own interpreter copy "
+        "(`python3 -m venv --copies /opt/netwatch/.venv`) and "
+        "`setcap cap_net_raw+ep /opt/netwatch/.venv/bin/python3`; (3) datagram ICMP for "
+        f"netwatch's group only: `sysctl -w net.ipv4.ping_group_range='{gid} {gid}'` "
+        f"(now {low} {high})"
     )
 
 

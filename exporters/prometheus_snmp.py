@@ -66,6 +66,13 @@ def families(state: State) -> Iterable[Metric]:
         "Failed SNMP polls of this device, by reason.",
         labels=[*DEVICE_LABELS, "reason"],
     )
+    limited = c(
+        "netwatch_snmp_series_dropped",
+        "What polls of this device could not add to /metrics: series beyond "
+        "snmp.max_series_per_device (reason series_limit), label values cut to "
+        "snmp.max_label_length (reason label_length).",
+        labels=[*DEVICE_LABELS, "reason"],
+    )
     cpu = g(
         "netwatch_snmp_cpu_load_ratio",
         "CPU load, mean over processors (0-1).",
@@ -128,6 +135,9 @@ def families(state: State) -> Iterable[Metric]:
         add(reboots, dl, snmp.reboots_total)
         for reason, n in sorted(snmp.errors_total.items()):
             add(poll_errors, {**dl, "reason": reason}, n)
+        if snmp.series_dropped_total or snmp.labels_shortened_total:
+            add(limited, {**dl, "reason": "series_limit"}, snmp.series_dropped_total)
+            add(limited, {**dl, "reason": "label_length"}, snmp.labels_shortened_total)
         ok = snmp.last_ok
         if obs.error or ok is None:
             continue  # stale values vanish while the device does not answer
@@ -164,7 +174,7 @@ def families(state: State) -> Iterable[Metric]:
             if s.help:
                 helps.setdefault(s.metric, s.help)
 
-    yield from (up, info, last, uptime, reboots, poll_errors, cpu, mem_used, mem_total)
+    yield from (up, info, last, uptime, reboots, poll_errors, limited, cpu, mem_used, mem_total)
     yield from (if_info, oper, oper_status, admin, speed, *counter_fams.values())
     yield _sample_families(
         "netwatch_snmp_wifi_clients",

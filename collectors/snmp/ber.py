@@ -40,6 +40,7 @@ _EXCEPTION_TAGS = frozenset((0x80, 0x81, 0x82))
 _EXC_VALUES = {t: Value(_KIND[t], None) for t in _EXCEPTION_TAGS}
 _NULL = Value(Kind.NULL, None)
 _MAX_SUBID = 0xFFFFFFFF
+_MAX_FIRST_ARC = _MAX_SUBID + 80  # the first sub-identifier packs 2.x arcs as 80 + x
 
 
 class Message(NamedTuple):
@@ -133,6 +134,10 @@ def _oid(data: bytes, start: int, end: int) -> OID:
         if fresh and b == 0x80:
             raise _fail(f"non-minimal OID sub-identifier at offset {start}")
         value = (value << 7) | (b & 0x7F)
+        if value > _MAX_FIRST_ARC:
+            # Checked per byte: one 60 KB sub-identifier would otherwise grow a 420,000-bit
+            # integer one shift at a time (quadratic: half a second of CPU per datagram).
+            raise _fail(f"OID sub-identifier above 2^32-1 at offset {start}")
         if b & 0x80:
             fresh = False
             continue

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from netwatch.collectors.snmp.evaluate import Evaluator, apply_system, column_oid, system_fields
+from netwatch.collectors.snmp.limits import limit_observation
 from netwatch.collectors.snmp.profiles import Profile, ProfileError, ProfileSet, load_profiles
 from netwatch.collectors.snmp.types import OID, SnmpClient, SnmpError, Target, Value, parse_oid
 from netwatch.core import telemetry
@@ -97,7 +98,11 @@ async def _detect(
 
 
 async def _walk_all(
-    client: SnmpClient, target: Target, roots: Sequence[OID], obs: SnmpObservation
+    client: SnmpClient,
+    target: Target,
+    roots: Sequence[OID],
+    obs: SnmpObservation,
+    max_rows: int = _MAX_ROWS,
 ) -> dict[OID, list[tuple[OID, Value]]]:
     sem = asyncio.Semaphore(_WALK_CONCURRENCY)
     out: dict[OID, list[tuple[OID, Value]]] = {}
@@ -105,7 +110,7 @@ async def _walk_all(
     async def one(root: OID) -> None:
         async with sem:
             try:
-                out[root] = await client.walk(target, root, max_rows=_MAX_ROWS)
+                out[root] = await client.walk(target, root, max_rows=max_rows)
             except SnmpError as exc:
                 oid = ".".join(map(str, root))
                 obs.failed_walks.append(oid)
@@ -129,7 +134,13 @@ async def probe(
         obs = SnmpObservation(device=device.name, time=time.time(), error="credential")
         obs.message = f"credential {credential.name}: {exc}"
         return obs
-    return await probe_target(device.name, target, client, profiles, device.profile)
+    obs = await probe_target(
+        device.name, target, client, profiles, device.profile, settings.max_series_per_device
+    )
+    obs.series_dropped, obs.labels_shortened = limit_observation(
+        obs, settings.max_series_per_device, settings.max_label_length
+    )
+    return obs
 
 
 async def probe_target(
@@ -138,24 +149,45 @@ async def probe_target(
     client: SnmpClient,
     profiles: ProfileSet | None = None,
     profile: str | None = None,
+    max_rows: int = _MAX_ROWS,
 ) -> SnmpObservation:
     """Poll one agent by Target (the CLI's entry); never raises."""
     started = time.time()
     t0 = time.perf_counter()
     obs = SnmpObservation(device=name, time=started)
     try:
-        await _poll(target, profile, client, profiles or default_profiles(), obs)
+        await _poll(target, profile, client, profiles or default_profiles(), obs, max_rows)
     except SnmpError as exc:
         obs.error, obs.message = exc.reason, str(exc)
     except ProfileError as exc:
         obs.error, obs.message = "profile", str(exc)
     except asyncio.CancelledError:
         raise
-    except Exception as exc:  # a bad value from a device must not reach the scheduler
-        log.exception("SNMP poll of %s failed", name)
+    except OSError as exc:
+        # Our side, not the device's: too many open files, no route, a firewall's EPERM.
+        obs.error, obs.message = "socket", f"{target.address}: {exc}"
+    except (ValueError, ArithmeticError, LookupError) as exc:  # a value we cannot read
+        _log_internal(name, exc)
         obs.error, obs.message = "decode", f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # a bug here must not reach the scheduler (nor pass as decode)
+        _log_internal(name, exc)
+        obs.error, obs.message = "internal", f"{type(exc).__name__}: {exc}"
     obs.duration = time.perf_counter() - t0
     return obs
+
+
+_internal_logged: set[str] = set()
+
+
+def _log_internal(name: str, exc: Exception) -> None:
+    # One traceback per kind of failure, not one per poll of 10,000 devices.
+    key = f"{type(exc).__name__}:{exc}"[:200]
+    if key in _internal_logged:
+        log.error("SNMP poll of %s failed: %s: %s", name, type(exc).__name__, exc)
+        return
+    if len(_internal_logged) < 1000:
+        _internal_logged.add(key)
+    log.exception("SNMP poll of %s failed", name)
 
 
 async def _poll(
@@ -164,6 +196,7 @@ async def _poll(
     client: SnmpClient,
     pset: ProfileSet,
     obs: SnmpObservation,
+    max_rows: int = _MAX_ROWS,
 ) -> None:
     sys_fields = system_fields(pset.stack("system"))
     values = await client.get(target, list(sys_fields.values()))
@@ -185,7 +218,7 @@ async def _poll(
             scalars = await client.get(target, scalar_oids)
         except SnmpError as exc:
             obs.partial_errors.append(f"{exc.reason}: get: {exc}")
-    walked = await _walk_all(client, target, roots, obs)
+    walked = await _walk_all(client, target, roots, obs, min(max_rows, _MAX_ROWS))
     ev = Evaluator(stack, obs)
     ev.interfaces(walked)
     ev.build_lookups(walked)

@@ -14,7 +14,8 @@ import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from netwatch.collectors.snmp import ber
+from netwatch.collectors.snmp import ber, peek
+from netwatch.collectors.snmp.routes import SourceAddresses
 from netwatch.collectors.snmp.types import OID, Kind, SnmpError, Target, Value
 
 Resolver = Callable[[str], Awaitable[str]]
@@ -123,8 +124,10 @@ class SnmpEngine:
     stats: EngineStats = field(default_factory=EngineStats)
 
     def __post_init__(self) -> None:
-        self._transports: dict[int, asyncio.DatagramTransport] = {}
+        self._transports: dict[tuple[int, str], asyncio.DatagramTransport] = {}
         self._pending: dict[int, _Pending] = {}
+        self._waiting: dict[tuple[str, int], int] = {}  # target → requests awaiting a reply
+        self._sources = SourceAddresses()
         self._targets: dict[tuple[str, int], _TargetState] = {}
         self._literals: dict[str, tuple[int, str]] = {}
         self._next_id = random.randrange(1, 1 << 30)
@@ -158,35 +161,57 @@ class SnmpEngine:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def _transport(self, family: int) -> asyncio.DatagramTransport:
-        transport = self._transports.get(family)
+    async def _transport(self, family: int, peer: str) -> asyncio.DatagramTransport:
+        """The socket bound to the source address the kernel routes toward peer.
+
+        Bound to that address only (127.0.0.1 for loopback devices, the management
+        interface's address for the rest), never to every address: a socket open on all
+        interfaces takes datagrams from any network that can reach the host.
+        """
+        local = self._source_for(family, peer)
+        key = (family, local)
+        transport = self._transports.get(key)
         if transport is None or transport.is_closing():
             async with self._lock:
-                transport = self._transports.get(family)
+                transport = self._transports.get(key)
                 if transport is None or transport.is_closing():
                     loop = asyncio.get_running_loop()
-                    local = self.local_address if family == socket.AF_INET else "::"
                     transport, _ = await loop.create_datagram_endpoint(
                         lambda: _Protocol(self), local_addr=(local, 0), family=family
                     )
-                    self._transports[family] = transport
+                    self._transports[key] = transport
         return transport
+
+    def _source_for(self, family: int, peer: str) -> str:
+        wildcard = self.local_address if family == socket.AF_INET else "::"
+        if wildcard not in ("0.0.0.0", "::"):
+            return wildcard  # an explicit source address wins
+        return self._sources.toward(family, peer, wildcard)
 
     # ---- datagrams --------------------------------------------------------------------
 
     def _on_datagram(self, data: bytes, addr: tuple[str, int]) -> None:
         self.stats.received += 1
-        try:
-            msg = ber.decode_message(data)
-        except SnmpError:
+        # Source and request-id first, from a few header bytes: a datagram from anyone but a
+        # target we are waiting for costs nothing to drop, however large or malformed.
+        if self._waiting.get((addr[0], addr[1]), 0) <= 0:
+            self.stats.wrong_source += 1
+            return
+        rid = peek.request_id(data)
+        if rid is None:
             self.stats.decode_errors += 1
             return
-        pending = self._pending.get(msg.request_id)
+        pending = self._pending.get(rid)
         if pending is None:
             self.stats.unknown_request_id += 1
             return
         if (addr[0], addr[1]) != pending.addr:
             self.stats.wrong_source += 1
+            return
+        try:
+            msg = ber.decode_message(data)
+        except SnmpError:
+            self.stats.decode_errors += 1
             return
         if msg.pdu_type != ber.RESPONSE:
             self.stats.wrong_pdu += 1
@@ -247,7 +272,7 @@ class SnmpEngine:
                 "protocol", f"{target.address}: unknown SNMP version {target.version!r}"
             )
         family, addr = await self._address(target)
-        transport = await self._transport(family)
+        transport = await self._transport(family, addr[0])
         version = ber.VERSION_1 if target.version == "1" else ber.VERSION_2C
         community = target.community.encode()
         loop = asyncio.get_running_loop()
@@ -262,6 +287,7 @@ class SnmpEngine:
             except ValueError as exc:  # an OID no agent could be asked for (e.g. 3.1)
                 raise SnmpError("protocol", f"{addr[0]}:{addr[1]}: bad request: {exc}") from None
             pending = self._pending[rid] = _Pending(addr)
+            self._waiting[addr] = self._waiting.get(addr, 0) + 1
             try:
                 for attempt in range(tries):
                     waiter: asyncio.Future[object] = loop.create_future()
@@ -281,6 +307,11 @@ class SnmpEngine:
                         return result  # type: ignore[return-value]
             finally:
                 del self._pending[rid]
+                left = self._waiting[addr] - 1
+                if left:
+                    self._waiting[addr] = left
+                else:
+                    del self._waiting[addr]
         self.stats.timeouts += 1
         raise SnmpError(
             "timeout", f"{addr[0]}:{addr[1]}: no response after {tries} tries of {target.timeout}s"

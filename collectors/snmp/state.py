@@ -67,6 +67,8 @@ class SnmpDeviceState:
     uptime_wraps_total: int = 0
     polls_total: int = 0
     errors_total: dict[str, int] = field(default_factory=dict)
+    series_dropped_total: int = 0
+    labels_shortened_total: int = 0
     _ticks: int | None = None
     _ticks_time: float = 0.0
     _if_time: float | None = None  # time of the observation the interface counters are from
@@ -74,6 +76,8 @@ class SnmpDeviceState:
     def apply(self, obs: SnmpObservation) -> None:
         self.last = obs
         self.polls_total += 1
+        self.series_dropped_total += obs.series_dropped
+        self.labels_shortened_total += obs.labels_shortened
         if obs.error:
             self.errors_total[obs.error] = self.errors_total.get(obs.error, 0) + 1
             return

@@ -1,8 +1,11 @@
 """SNMP trap listener (pysnmp 7.1; v1, v2c, v3; traps and informs).
 
 A trap from a known device address with valid credentials asks the scheduler for an early
-SNMP poll (the recheck request of DESIGN.md); it never changes state by itself. Traps from
-unknown senders or with bad credentials are counted and dropped.
+SNMP poll (the recheck request of DESIGN.md), at most once per device per
+`min_repoll_interval`; it never changes state by itself. Datagrams that are too big, come
+from unknown senders or carry unknown communities/users are counted and dropped before
+pysnmp decodes them (trap_gate). The socket is bound before the old one is let go, so a
+reload to a port that cannot be bound keeps the listener that works.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from typing import Any
 
 from prometheus_client import Counter
 
+from netwatch.collectors.snmp.trap_gate import Gate, RepollLimit
+from netwatch.core.health import RateLimitedLog
 from netwatch.core.model import Inventory, SnmpCredential, SnmpTrapSettings
 from netwatch.core.telemetry import REGISTRY
 
@@ -22,8 +27,8 @@ log = logging.getLogger(__name__)
 
 TRAPS = Counter(
     "netwatch_snmp_traps_received",
-    "SNMP notifications received, by trap and result "
-    "(accepted, unknown_sender, bad_credentials, ignored).",
+    "SNMP notifications received, by trap and result (accepted, rate_limited, ignored, and "
+    "before decoding: unknown_sender, bad_credentials, too_big, malformed).",
     ["trap", "result"],
     registry=REGISTRY,
 )
@@ -49,6 +54,19 @@ _PRIV = {
 }  # fmt: skip
 
 
+def bind(settings: SnmpTrapSettings) -> socket.socket:
+    """A bound, non-blocking UDP socket for settings; raises OSError (taken, privileged)."""
+    family = socket.AF_INET6 if ":" in settings.address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.bind((settings.address, settings.port))
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
 class TrapListener:
     """Receives notifications on one UDP port; start() binds, stop() releases."""
 
@@ -67,6 +85,9 @@ class TrapListener:
         self._transport: Any = None
         self._sock: socket.socket | None = None
         self.address: tuple[str, int] | None = None
+        self.gate = Gate(self._settings.max_message_bytes)
+        self.repoll = RepollLimit(self._settings.min_repoll_interval)
+        self._log = RateLimitedLog(60.0)
 
     def _credentials(self) -> list[SnmpCredential]:
         creds = self._inventory().credentials
@@ -80,14 +101,38 @@ class TrapListener:
             out.append(cred)
         return out
 
-    async def start(self) -> tuple[str, int]:
-        """Bind and configure; returns the bound (address, port)."""
+    def wanted(self, settings: SnmpTrapSettings | None = None) -> SnmpTrapSettings:
+        """The settings asked for (default: the current inventory's; port 0 keeps ours)."""
+        wanted = self._fixed_settings or settings or self._inventory().settings.snmp_traps
+        if self.address is not None and wanted.port == 0:
+            wanted = dataclasses.replace(wanted, port=self.address[1])
+        return wanted
+
+    def needs_new_socket(self, wanted: SnmpTrapSettings) -> bool:
+        return (wanted.address, wanted.port) != (self._settings.address, self._settings.port)
+
+    async def start(self, sock: socket.socket | None = None) -> tuple[str, int]:
+        """Bind (or take sock, already bound) and configure; returns the bound address."""
+        if sock is None and self._sock is None:
+            sock = bind(self._settings)
+        if sock is not None:
+            if self._sock is not None:
+                self._sock.close()
+            self._sock = sock
+        assert self._sock is not None
+        self.address = self._sock.getsockname()[:2]
+        self._configure()
+        log.info("SNMP trap listener on %s:%d", *self.address)
+        return self.address
+
+    def _configure(self) -> None:
         from pysnmp.carrier.asyncio.dgram import udp
         from pysnmp.entity import config, engine
         from pysnmp.entity.rfc3413 import ntfrcv
 
         snmp = engine.SnmpEngine()
-        for i, cred in enumerate(self._credentials()):
+        credentials = self._credentials()
+        for i, cred in enumerate(credentials):
             try:
                 if cred.version in ("1", "2c") and cred.community is not None:
                     config.add_v1_system(snmp, f"nw-{i}", cred.community.resolve())
@@ -101,14 +146,14 @@ class TrapListener:
                     )  # fmt: skip
             except (KeyError, OSError) as exc:
                 log.error("snmp_traps: credential %s not usable: %s", cred.name, exc)
-        family = socket.AF_INET6 if ":" in self._settings.address else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_DGRAM)
-        sock.bind((self._settings.address, self._settings.port))
-        sock.setblocking(False)
-        self.address = sock.getsockname()[:2]
-        self._transport = udp.UdpTransport().open_server_mode(sock=sock)
-        self._sock = sock
-        config.add_transport(snmp, udp.DOMAIN_NAME, self._transport)
+        self.gate.max_bytes = self._settings.max_message_bytes
+        self.gate.configure(self._inventory(), credentials)
+        self.repoll.interval = self._settings.min_repoll_interval
+        assert self._sock is not None
+        # pysnmp closes the socket it is given; ours stays bound across reconfigurations.
+        gated = _GatedTransport(self).open_server_mode(sock=self._sock.dup())
+        self._transport = gated
+        config.add_transport(snmp, udp.DOMAIN_NAME, gated)
         snmp.observer.register_observer(
             self._bad_credentials,
             "rfc2576.prepareDataElements:sm-failure",
@@ -116,22 +161,21 @@ class TrapListener:
         )
         self._receiver = ntfrcv.NotificationReceiver(snmp, self._on_notification)
         self._engine = snmp
-        log.info("SNMP trap listener on %s:%d", *self.address)
-        return self.address
 
-    async def reload(self) -> None:
-        """Adopt the reloaded inventory's credentials and settings (closes and re-binds).
+    async def reload(self, sock: socket.socket | None = None) -> None:
+        """Adopt the reloaded inventory's credentials and settings.
 
-        A port of 0 keeps the port bound first, so senders need no new address.
+        sock: a socket the caller bound for new settings (see needs_new_socket), bound
+        before anything was stopped; without it the bound socket is kept.
         """
-        old = self.address
-        await self.stop()
-        self._settings = self._fixed_settings or self._inventory().settings.snmp_traps
-        if old is not None and self._settings.port == 0:
-            self._settings = dataclasses.replace(self._settings, port=old[1])
-        await self.start()
+        wanted = self.wanted()
+        if sock is None and self.needs_new_socket(wanted):
+            sock = bind(wanted)  # raises before the working listener is touched
+        self._teardown()
+        self._settings = wanted
+        await self.start(sock)
 
-    async def stop(self) -> None:
+    def _teardown(self) -> None:
         if self._engine is not None:
             if self._receiver is not None:
                 self._receiver.close(self._engine)
@@ -140,9 +184,22 @@ class TrapListener:
         if self._transport is not None:
             self._transport.close_transport()
             self._transport = None
+
+    async def stop(self) -> None:
+        self._teardown()
+        self.repoll.close()
         if self._sock is not None:
-            self._sock.close()  # the port is free again when stop() returns (reload re-binds)
+            self._sock.close()  # the port is free again when stop() returns
             self._sock = None
+
+    def _dropped(self, data: bytes, addr: tuple[str, int]) -> bool:
+        """True when the gate drops the datagram (counted, logged at most once a minute)."""
+        reason = self.gate.check(data, str(addr[0]))
+        if reason is None:
+            return False
+        TRAPS.labels("unknown", reason).inc()
+        self._log(log, logging.INFO, reason, "SNMP datagram from %s dropped: %s", addr[0], reason)
+        return True
 
     def _bad_credentials(self, _engine: Any, _point: str, variables: Any, _ctx: Any) -> None:
         TRAPS.labels("unknown", "bad_credentials").inc()
@@ -169,11 +226,17 @@ class TrapListener:
         if trap == "other":
             TRAPS.labels(trap, "ignored").inc()
             return
-        TRAPS.labels(trap, "accepted").inc()
-        try:
-            self._request_poll(device, "snmp", f"trap {trap}")
-        except Exception:  # the listener must outlive a failing scheduler call
-            log.exception("poll request for %s after %s trap failed", device, trap)
+
+        def poll() -> None:
+            try:
+                self._request_poll(device, "snmp", f"trap {trap}")
+            except Exception:  # the listener must outlive a failing scheduler call
+                log.exception("poll request for %s after %s trap failed", device, trap)
+
+        if self.repoll.request(device, poll):
+            TRAPS.labels(trap, "accepted").inc()
+        else:
+            TRAPS.labels(trap, "rate_limited").inc()
 
     def _device_at(self, address: str) -> str | None:
         if not address:
@@ -182,3 +245,27 @@ class TrapListener:
             if dev.address == address and dev.snmp is not None:
                 return dev.name
         return None
+
+
+class _GatedTransport:
+    """pysnmp's UDP transport with the gate in front and decode errors contained."""
+
+    def __new__(cls, listener: TrapListener) -> Any:
+        from pysnmp.carrier.asyncio.dgram import udp
+
+        class Gated(udp.UdpTransport):  # type: ignore[misc, valid-type]
+            def datagram_received(self, datagram: bytes, addr: Any) -> None:
+                if listener._dropped(datagram, addr):
+                    return
+                self.loop.call_soon(self._deliver, addr, datagram)
+
+            def _deliver(self, addr: Any, datagram: bytes) -> None:
+                try:
+                    self._callback_function(self, addr, datagram)
+                except Exception as exc:  # malformed past the header: counted, no traceback
+                    TRAPS.labels("unknown", "malformed").inc()
+                    listener._log(
+                        log, logging.INFO, "malformed", "SNMP datagram from %s: %s", addr[0], exc
+                    )
+
+        return Gated()

@@ -89,6 +89,10 @@ def build_transport(cfg: InfluxSettings, socket_factory: SocketFactory | None = 
         raise ValueError(f"influxdb.ca_file: {cfg.ca_file}: {exc}") from exc
 
 
+class SpoolUnavailable(ValueError):
+    """The spool directory cannot be opened now (may change: the runtime retries)."""
+
+
 class InfluxExporter:
     """Push observations and village/alert snapshots to InfluxDB; start() then stop()."""
 
@@ -100,6 +104,7 @@ class InfluxExporter:
         transport: Transport | None = None,
         socket_factory: SocketFactory | None = None,
         alert_source: Callable[[], Iterable[AlertRecord]] | None = None,
+        on_fault: Callable[[str | None], None] | None = None,
     ) -> None:
         cfg = settings.influxdb if isinstance(settings, Settings) else settings
         if cfg is None:
@@ -114,6 +119,7 @@ class InfluxExporter:
         self._socket_factory = socket_factory
         self.alert_source = alert_source  # open alerts of the alert snapshot
         self.writer: Writer | None = None
+        self.on_fault = on_fault  # the spool's fault (a reason) or its recovery (None)
         self._snapshot_task: asyncio.Task[None] | None = None
         self._listening = False
 
@@ -125,7 +131,7 @@ class InfluxExporter:
             spool.open()
         except SpoolError as exc:
             await transport.close()
-            raise ValueError(f"influxdb.spool_dir: {exc}") from exc
+            raise SpoolUnavailable(f"influxdb.spool_dir: {exc}") from exc
         if spool.unread_points:
             log.info("InfluxDB spool %s: %d points to replay", spool.dir, spool.unread_points)
         self.writer = Writer(
@@ -136,6 +142,7 @@ class InfluxExporter:
             retry_initial=self.cfg.retry_initial,
             retry_max=self.cfg.retry_max,
             sync_interval=self.cfg.spool_sync_interval,
+            on_fault=self.on_fault,
         )
         await self.writer.start()
         if not self._listening:

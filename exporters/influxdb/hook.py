@@ -8,7 +8,7 @@ from typing import Any
 
 from netwatch.alerting.snapshot import AlertRecord, SnapshotSource
 from netwatch.demo.hostnet import HostNetwork
-from netwatch.exporters.influxdb.exporter import InfluxExporter
+from netwatch.exporters.influxdb.exporter import InfluxExporter, SpoolUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +23,23 @@ def alerts(service: SnapshotSource | None) -> Callable[[], Iterable[AlertRecord]
 async def attach(runtime: Any, host_network: HostNetwork | None = None) -> InfluxExporter | None:
     """Start pushing runtime.state to InfluxDB if configured; registers its stop with the runtime.
 
-    host_network: connect from the namespace captured there (the demo's sandbox).
+    host_network: connect from the namespace captured there (the demo's sandbox). A spool that
+    cannot be opened or written is a fault of `influxdb_spool` on the runtime's health
+    (/readyz, netwatch_component_up) and is retried; monitoring never waits for it.
     """
     cfg = runtime.inventory.settings.influxdb
     if cfg is None:
         return None
+    health = getattr(runtime, "health", None)
+
+    def on_fault(reason: str | None) -> None:
+        if health is None:
+            return
+        if reason is None:
+            health.ok("influxdb_spool")
+        else:
+            health.fail("influxdb_spool", reason)
+
     factory = host_network.socket_factory if host_network is not None else None
     try:
         exporter = InfluxExporter(
@@ -36,10 +48,27 @@ async def attach(runtime: Any, host_network: HostNetwork | None = None) -> Influ
             runtime.inventory,
             socket_factory=factory,
             alert_source=alerts(runtime.alerts),
+            on_fault=on_fault,
         )
-        await exporter.start()
-    except ValueError as exc:  # monitoring goes on without the export
+    except ValueError as exc:  # a setting no retry can fix: monitoring goes on without it
         log.error("InfluxDB export disabled: %s", exc)
         return None
-    runtime.on_stop(exporter.stop)
+
+    async def start() -> bool:
+        try:
+            await exporter.start()
+        except SpoolUnavailable as exc:
+            on_fault(str(exc))
+            return False
+        on_fault(None)
+        runtime.on_stop(exporter.stop)
+        return True
+
+    try:
+        started = await start()
+    except ValueError as exc:  # an unreadable secret or CA file
+        log.error("InfluxDB export disabled: %s", exc)
+        return None
+    if not started and hasattr(runtime, "retry"):
+        runtime.retry(start, "influxdb_spool")
     return exporter

@@ -5,12 +5,17 @@ Segment files `<seq>.seg` hold records `[length u32][crc32 u32][points u32][payl
 with one write(2) as soon as it is appended, so a kill -9 loses nothing already appended (the
 page cache keeps it); `sync()` fsyncs, which the exporter calls every `spool_sync_interval`, so
 a power cut loses at most that interval. A torn last record (crash mid-write) fails its length or
-CRC check and is cut off on open. The commit file is replaced atomically and not fsynced: after a
-power cut it may name an older position, which only means re-sending (at-least-once).
+CRC check and is cut off on open. The commit file holds two fixed 64-byte slots written in turn
+in place (each with a generation and a CRC), so committing never needs a new disk block: a full
+disk cannot stop commits, and commits are what free the disk. It is not fsynced: after a power
+cut it may name an older position, which only means re-sending (at-least-once). Segments are
+deleted only after the commit that covers them was written, so a restart never re-sends a
+batch the server acknowledged.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
 import os
@@ -23,6 +28,7 @@ log = logging.getLogger(__name__)
 
 _HEADER = struct.Struct("<III")
 _COMMIT_FILE = "committed"
+_SLOT = 64  # bytes per commit slot; two slots
 _LOCK_FILE = "lock"  # flock: one process per spool (released by the kernel on kill -9)
 _SUFFIX = ".seg"
 
@@ -68,6 +74,8 @@ class Spool:
         self._read_fh = None
         self._read_fh_seq = -1
         self._lock_fd = -1
+        self._commit_fd = -1
+        self._commit_gen = 0
 
     # -- open / close -------------------------------------------------------------------
 
@@ -89,6 +97,11 @@ class Spool:
             raise SpoolError(
                 f"spool directory {self.dir} is in use by another netwatch process"
             ) from None
+        try:
+            self._open_commit_file()
+        except OSError as exc:
+            self.close()
+            raise SpoolError(f"spool directory {self.dir}: {exc.strerror or exc}") from exc
         seqs = sorted(
             int(p.name[: -len(_SUFFIX)])
             for p in self.dir.iterdir()
@@ -125,7 +138,13 @@ class Spool:
         self._evict(0)
 
     def close(self) -> None:
-        self.sync()
+        try:
+            self.sync()
+        except OSError as exc:
+            log.error("spool %s: fsync at close failed: %s", self.dir, exc)
+        if self._commit_fd >= 0:
+            os.close(self._commit_fd)
+            self._commit_fd = -1
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
@@ -147,10 +166,23 @@ class Spool:
             self._start_segment(active.seq + 1)
             active = self._segments[-1]
         self._evict(len(data))
-        os.write(self._fd, data)
+        try:
+            written = os.write(self._fd, data)
+        except OSError:
+            self._cut(active)
+            raise
+        if written != len(data):  # a full disk takes what fits: never leave half a record
+            self._cut(active)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         active.size += len(data)
         active.unread_points += points
         self._dirty = True
+
+    def _cut(self, seg: _Segment) -> None:
+        try:
+            os.ftruncate(self._fd, seg.size)
+        except OSError as exc:  # the torn tail is cut at the next open instead
+            log.error("spool %s: cannot cut a partial record: %s", seg.path, exc)
 
     def sync(self) -> None:
         if self._dirty and self._fd >= 0:
@@ -194,14 +226,30 @@ class Spool:
                 return out
 
     def commit(self, seq: int, end: int) -> None:
-        """The server has everything up to (seq, end): persist that and delete spent segments."""
-        tmp = self.dir / (_COMMIT_FILE + ".tmp")
-        tmp.write_text(f"{seq} {end} {zlib.crc32(f'{seq} {end}'.encode())}\n")
-        os.replace(tmp, self.dir / _COMMIT_FILE)
+        """The server has everything up to (seq, end): persist that and delete spent segments.
+
+        Raises OSError when the position cannot be written; nothing is deleted then, and the
+        next commit (a later position) writes it.
+        """
+        self._commit_gen += 1
+        body = f"{self._commit_gen} {seq} {end}"
+        slot = f"{body} {zlib.crc32(body.encode())}".ljust(_SLOT - 1).encode() + b"\n"
+        # In place, into blocks allocated at open: no new block, so no ENOSPC.
+        os.pwrite(self._commit_fd, slot, (self._commit_gen % 2) * _SLOT)
         while len(self._segments) > 1 and (
             self._segments[0].seq < seq
             or (self._segments[0].seq == seq and end >= self._segments[0].size)
         ):
+            self._remove_first()
+        only = self._segments[0]
+        if len(self._segments) == 1 and only.seq == seq and end >= only.size > 0:
+            # Everything written was acknowledged: start afresh so the disk space comes back
+            # now, not when the segment would have filled (on a full disk, never).
+            try:
+                self._start_segment(only.seq + 1)
+            except OSError as exc:
+                log.warning("spool %s: cannot start a new segment yet: %s", self.dir, exc)
+                return
             self._remove_first()
 
     def rewind(self) -> None:
@@ -254,11 +302,16 @@ class Spool:
         return self._read_fh
 
     def _start_segment(self, seq: int) -> None:
-        if self._fd >= 0:
-            self.sync()
-            os.close(self._fd)
         path = self._path(seq)
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC, 0o600)
+        # The new file first: if it cannot be made, the current one stays in use.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC, 0o600)
+        if self._fd >= 0:
+            try:
+                self.sync()
+            except OSError as exc:
+                log.error("spool %s: fsync failed: %s", self.dir, exc)
+            os.close(self._fd)
+        self._fd = fd
         self._segments.append(_Segment(seq, path))
         self._dirty = True
 
@@ -283,18 +336,53 @@ class Spool:
             self._read_seq, self._read_off = self._segments[0].seq, 0
         seg.path.unlink(missing_ok=True)
 
+    def _open_commit_file(self) -> None:
+        """Open the commit file and give it its two slots' blocks now, while there is room."""
+        path = self.dir / _COMMIT_FILE
+        self._commit_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        size = os.fstat(self._commit_fd).st_size
+        if size < 2 * _SLOT:
+            os.pwrite(self._commit_fd, b"\n" * (2 * _SLOT - size), size)
+        gen = self._read_slots()[0]
+        self._commit_gen = max(gen, 0)
+
+    def _read_slots(self) -> tuple[int, int, int]:
+        """(generation, seq, offset) of the newest valid slot; generation -1 when none."""
+        data = os.pread(self._commit_fd, 2 * _SLOT, 0) if self._commit_fd >= 0 else b""
+        best = (-1, 0, 0)
+        corrupt = False
+        for raw in (data[:_SLOT], data[_SLOT:]):
+            fields = raw.split()
+            try:
+                if len(fields) == 4:  # generation seq offset crc
+                    body = b" ".join(fields[:3])
+                    ok = zlib.crc32(body) == int(fields[3])
+                    gen, seq, off = (int(f) for f in fields[:3])
+                elif len(fields) == 3:  # the format before slots: seq offset crc
+                    seq, off = int(fields[0]), int(fields[1])
+                    ok = zlib.crc32(f"{seq} {off}".encode()) == int(fields[2])
+                    gen = 0
+                else:
+                    corrupt |= bool(fields)
+                    continue
+            except ValueError:
+                corrupt = True
+                continue
+            if not ok:
+                corrupt = True
+            elif gen > best[0]:
+                best = (gen, seq, off)
+        if corrupt and best[0] < 0:
+            log.warning("spool %s: corrupt commit file, resending all", self.dir)
+        return best
+
     def _load_commit(self) -> tuple[int, int]:
         try:
-            seq_s, off_s, crc_s = (self.dir / _COMMIT_FILE).read_text().split()
-            seq, off = int(seq_s), int(off_s)
-            if zlib.crc32(f"{seq} {off}".encode()) == int(crc_s):
-                return seq, off
-            log.warning("spool %s: corrupt commit file, resending all", self.dir)
-        except FileNotFoundError:
-            pass
-        except (ValueError, OSError) as exc:
+            gen, seq, off = self._read_slots()
+        except OSError as exc:
             log.warning("spool %s: unreadable commit file (%s), resending all", self.dir, exc)
-        return 0, 0
+            return 0, 0
+        return (seq, off) if gen >= 0 else (0, 0)
 
     @staticmethod
     def _scan(path: Path, start: int) -> tuple[int, int, int]:

@@ -1,7 +1,10 @@
 """Batching, retrying writer: lines → spool → server, acknowledged batches committed.
 
 Every line goes through the spool (write-ahead), so an outage, a restart or a kill -9 loses
-nothing appended; only the batch in flight at a crash is sent twice (at-least-once).
+nothing appended; only the batch in flight at a crash is sent twice (at-least-once). When the
+spool cannot be written (disk full, I/O error) lines are held in memory (bounded) and sent
+straight from there while the server answers; the spool is retried and its fault reported
+through `on_fault` (the runtime's /readyz and netwatch_component_up).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import random
 import time
 from collections.abc import Callable, Iterable
 
+from netwatch.core.health import RateLimitedLog
 from netwatch.exporters.influxdb import metrics as m
 from netwatch.exporters.influxdb.spool import Record, Spool
 from netwatch.exporters.influxdb.transport import Transport, WriteError
@@ -42,6 +46,7 @@ class Writer:
         retry_max: float = 60.0,
         sync_interval: float = 1.0,
         rng: Callable[[], float] = random.random,
+        on_fault: Callable[[str | None], None] | None = None,
     ) -> None:
         self.transport = transport
         self.spool = spool
@@ -52,6 +57,10 @@ class Writer:
         self.sync_interval = sync_interval
         self._rng = rng
         self._pending: list[str] = []
+        self._held: list[str] = []  # could not be spooled: sent from memory, oldest first
+        self._on_fault = on_fault
+        self._fault: str | None = None
+        self._log = RateLimitedLog(300.0)
         self._flush_scheduled = False
         self._inflight = 0
         self._wake = asyncio.Event()
@@ -62,7 +71,6 @@ class Writer:
         self._task: asyncio.Task[None] | None = None
         self._sync_task: asyncio.Task[None] | None = None
         self._reported_drops = 0
-        self._spool_error_logged = False
         self._retry_timer: asyncio.TimerHandle | None = None
 
     # -- input ---------------------------------------------------------------------------
@@ -89,23 +97,25 @@ class Writer:
             loop.call_soon(self.flush_pending)
 
     def flush_pending(self) -> None:
-        """Append what add() collected to the spool, as records of at most batch_size lines."""
+        """Append held and new lines to the spool, as records of at most batch_size lines."""
         self._flush_scheduled = False
-        pending, self._pending = self._pending, []
+        lines = self._held + self._pending
+        self._held, self._pending = [], []
         step = self.batch_size
-        for i in range(0, len(pending), step):
-            chunk = pending[i : i + step]
+        for i in range(0, len(lines), step):
+            chunk = lines[i : i + step]
             try:
                 self.spool.append("\n".join(chunk).encode(), len(chunk))
             except OSError as exc:  # disk full, spool dir gone: keep the lines in memory
-                self._spool_failed(pending[i:], exc)
+                self._spool_failed(lines[i:], exc)
                 break
         else:
-            self._spool_error_logged = False
-        if pending:
+            if lines:
+                self._spool_ok()
+        if lines:
             self._account_drops()
             self._wake.set()
-            if self.spool.unread_points >= self.batch_size:
+            if self.spool.unread_points + len(self._held) >= self.batch_size:
                 self._full.set()
             self._update_gauges()
 
@@ -124,10 +134,11 @@ class Writer:
         if self._retry_timer is not None:
             self._retry_timer.cancel()
             self._retry_timer = None
-        if self._pending:
-            log.error("InfluxDB: %d points could not be spooled and are lost", len(self._pending))
-            m.POINTS_DROPPED.labels("spool_error").inc(len(self._pending))
-            self._pending = []
+        unsent = len(self._pending) + len(self._held)
+        if unsent:
+            log.error("InfluxDB: %d points could not be spooled and are lost", unsent)
+            m.POINTS_DROPPED.labels("spool_error").inc(unsent)
+            self._pending, self._held = [], []
         self._stop.set()
         self._wake.set()
         for task in (self._task, self._sync_task):
@@ -157,7 +168,7 @@ class Writer:
 
     @property
     def queued(self) -> int:
-        return len(self._pending) + self.spool.unread_points + self._inflight
+        return len(self._pending) + len(self._held) + self.spool.unread_points + self._inflight
 
     # -- sender --------------------------------------------------------------------------
 
@@ -173,19 +184,21 @@ class Writer:
                     await asyncio.wait_for(self._stop.wait(), self.retry_initial)
 
     async def _step(self) -> None:
-        """Wait for a batch, send it, commit it."""
+        """Wait for a batch, send it, commit it (spooled lines first, then held ones)."""
         self.flush_pending()
-        if self.spool.unread_points == 0:
+        if self.spool.unread_points == 0 and not self._held:
             self._wake.clear()
             await self._wake.wait()
             return
-        if self.spool.unread_points < self.batch_size and not self._urgent:
+        waiting = self.spool.unread_points + len(self._held)
+        if waiting < self.batch_size and not self._urgent:
             self._full.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._full.wait(), self.flush_interval)
             self.flush_pending()
         records = self.spool.read(self.batch_size)
         if not records:
+            await self._send_held()
             return
         self._inflight = sum(r.points for r in records)
         try:
@@ -196,7 +209,27 @@ class Writer:
         finally:
             self._inflight = 0
         last = records[-1]
-        self.spool.commit(last.seq, last.end)
+        try:
+            self.spool.commit(last.seq, last.end)
+        except OSError as exc:
+            # Acknowledged but not recorded: nothing is deleted, the next commit (a later
+            # position) records both. Sending goes on meanwhile.
+            self._spool_failed(None, exc)
+        self._update_gauges()
+
+    async def _send_held(self) -> None:
+        """Send lines the spool could not take straight from memory (no commit needed)."""
+        if not self._held:
+            return
+        batch, self._held = self._held[: self.batch_size], self._held[self.batch_size :]
+        self._inflight = len(batch)
+        try:
+            await self._send_isolating("\n".join(batch).encode(), len(batch))
+        except BaseException:
+            self._held[:0] = batch  # not acknowledged: keep them, oldest first
+            raise
+        finally:
+            self._inflight = 0
         self._update_gauges()
 
     async def _deliver(self, records: list[Record]) -> None:
@@ -264,21 +297,26 @@ class Writer:
     async def _sync_loop(self) -> None:
         while True:
             await asyncio.sleep(self.sync_interval)
-            self.spool.sync()
+            try:
+                self.spool.sync()
+            except OSError as exc:  # an fsync error must not end the loop silently
+                self._spool_failed(None, exc)
 
-    def _spool_failed(self, lines: list[str], exc: OSError) -> None:
-        if not self._spool_error_logged:
-            log.error(
-                "InfluxDB spool %s: cannot write (%s); holding points in memory",
-                self.spool.dir,
-                exc,
-            )
-            self._spool_error_logged = True
-        keep = MEMORY_HOLD_BATCHES * self.batch_size - len(self._pending)
+    def _spool_failed(self, lines: list[str] | None, exc: OSError) -> None:
+        """Report the spool's fault; lines (if given) could not be spooled and are held."""
+        reason = f"spool {self.spool.dir}: {exc.strerror or exc}"
+        self._log(log, logging.ERROR, "spool", "InfluxDB %s; holding points in memory", reason)
+        if self._fault != reason:
+            self._fault = reason
+            if self._on_fault is not None:
+                self._on_fault(reason)
+        if lines is None:
+            return
+        keep = MEMORY_HOLD_BATCHES * self.batch_size
         if keep < len(lines):
-            m.POINTS_DROPPED.labels("spool_error").inc(len(lines) - max(keep, 0))
-            lines = lines[len(lines) - max(keep, 0) :]
-        self._pending[:0] = lines
+            m.POINTS_DROPPED.labels("spool_error").inc(len(lines) - keep)
+            lines = lines[len(lines) - keep :]
+        self._held = lines
         if self._retry_timer is None:  # retry shortly; a full disk may get space back
             try:
                 loop = asyncio.get_running_loop()
@@ -289,6 +327,14 @@ class Writer:
     def _retry_spool(self) -> None:
         self._retry_timer = None
         self.flush_pending()
+
+    def _spool_ok(self) -> None:
+        if self._fault is not None:
+            log.warning("InfluxDB spool %s: writable again", self.spool.dir)
+            self._fault = None
+            self._log.forget("spool")
+            if self._on_fault is not None:
+                self._on_fault(None)
 
     def _account_drops(self) -> None:
         new = self.spool.dropped_points - self._reported_drops

@@ -65,7 +65,11 @@ class AlertService:
         """Open the database, build engine and outbox; raises MaintenanceError on bad windows."""
         path = inventory.settings.alerting.db_path
         conn = store.connect(path)
-        outbox = Outbox.for_inventory(inventory, path)
+        try:
+            outbox = Outbox.for_inventory(inventory, path)
+        except BaseException:
+            conn.close()  # the caller retries: no connection may pile up per attempt
+            raise
         engine = Engine(
             inventory,
             conn=conn,

@@ -113,15 +113,12 @@ def handle(args: argparse.Namespace) -> int:
 async def _main(
     path: str, inventory, sock: socket.socket, args: argparse.Namespace, host_network=None
 ) -> int:
-    from aiohttp import web
 
     from netwatch.core.runtime import Runtime
-    from netwatch.web.server import build_app
+    from netwatch.web.server import build_app, serve_socket
 
     runtime = Runtime(path, inventory)
-    runner = web.AppRunner(build_app(runtime), access_log=None)
-    await runner.setup()
-    await web.SockSite(runner, sock).start()
+    runner = await serve_socket(build_app(runtime), sock)
     from netwatch.demo.agents import serve_demo_agents
     from netwatch.demo.network import DEMO_COMMUNITY, pick_scenario
 

@@ -41,13 +41,22 @@ def setup_logging(level: str) -> None:
     )
     # APScheduler logs every job run at INFO: far too much at thousands of devices.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    from netwatch.core.health import RateLimitFilter
+
+    # What outsiders can trigger (accept errors at the open-files limit, broken requests)
+    # is logged once a minute per message, not once per connection.
+    for name in ("asyncio", "aiohttp.server", "aiohttp.web", "aiohttp.access"):
+        logging.getLogger(name).addFilter(RateLimitFilter(60.0))
 
 
 def handle(args: argparse.Namespace) -> int:
     from netwatch.cluster.member import MemberError, from_args
+    from netwatch.collectors.icmp import IcmpUnavailable
     from netwatch.config import ConfigError
+    from netwatch.web.guard import raise_open_files_limit
 
     setup_logging(args.log_level)
+    raise_open_files_limit()
     try:
         member = from_args(args.shard, args.replica, args.instance, os.environ)
         return asyncio.run(serve(args.config, args.listen, member=member))
@@ -57,6 +66,12 @@ def handle(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         for line in exc.errors:
             print(line, file=sys.stderr)
+        return 1
+    except OSError as exc:  # the listen address is taken, a TLS file is unreadable
+        print(f"netwatch run: {exc}", file=sys.stderr)
+        return 1
+    except IcmpUnavailable as exc:  # a clear message, no traceback before it
+        print(f"netwatch run: {exc}", file=sys.stderr)
         return 1
 
 

@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import enum
 import functools
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -23,6 +24,8 @@ from netwatch.core.model import SecretRef
 from netwatch.core.notifications import ContactList
 
 _INVALID = object()  # a value that failed; its error is already recorded
+# Larger numbers (~31,700 years in seconds) overflow date arithmetic somewhere downstream.
+MAX_FLOAT = 1e12
 
 
 @functools.cache
@@ -158,6 +161,12 @@ def convert(tp: Any, value: Any, loc: Loc, issues: Issues, name: str = "") -> An
         return bad(f"must be an integer, not {type_name(value)} ({value!r})")
     if tp is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
+            # .nan and .inf are valid YAML floats but no valid setting: NaN compares false with
+            # every bound, and inf overflows the scheduler's date arithmetic.
+            if not math.isfinite(value):
+                return bad(f"must be a finite number, not {value!r}")
+            if abs(value) > MAX_FLOAT:
+                return bad(f"{value:g} is out of range (at most {MAX_FLOAT:g})")
             return float(value)
         if isinstance(value, str):
             try:

@@ -20,22 +20,33 @@ class Issue:
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
 
 
+# More errors than this are counted, not listed: a broken generated file must not produce a
+# million log lines and a 160 MB HTTP answer.
+MAX_ISSUES = 200
+
+
 class ConfigError(Exception):
     """A config that did not validate; .errors lists every problem as a string."""
 
-    def __init__(self, issues: list[Issue]) -> None:
+    def __init__(self, issues: list[Issue], more: int = 0) -> None:
         self.issues = list(issues)
         self.errors = [str(i) for i in self.issues]
+        if more:
+            self.errors.append(f"... and {more} more errors (the first {len(issues)} are shown)")
         super().__init__("\n".join(self.errors))
 
 
 class Issues:
-    """Collects problems so that one pass reports all of them."""
+    """Collects problems so that one pass reports all of them (the first MAX_ISSUES)."""
 
     def __init__(self) -> None:
         self.items: list[Issue] = []
+        self.more = 0
 
     def add(self, file: str, line: int, path: str, message: str) -> None:
+        if len(self.items) >= MAX_ISSUES:
+            self.more += 1
+            return
         self.items.append(Issue(file, line, path, message))
 
     def at(self, loc: Any, message: str) -> None:
@@ -47,4 +58,4 @@ class Issues:
 
     def raise_if_any(self) -> None:
         if self.items:
-            raise ConfigError(self.items)
+            raise ConfigError(self.items, self.more)

@@ -1,10 +1,12 @@
-"""Load the inventory in a short-lived child process.
+"""Load the inventory in a short-lived child process, bounded in time and memory.
 
 ruamel.yaml's round-trip parser needs ~10 kB and ~1 ms per device (100 MB and 10 s at
 10,000 devices, measured). Parsed in the monitoring process, that peak would stay in its
 RSS and the parse would hold the GIL while the scheduler's loop waits. A child pays both and
 hands back the small validated Inventory (or the ConfigError) as a pickle. Told a shard, the
-child also cuts the inventory to that shard, so a national config's pickle stays 1/N.
+child also cuts the inventory to that shard, so a national config's pickle stays 1/N. The
+child runs under resource limits (address space, CPU seconds) and a wall-clock deadline, so
+no file, however hostile, can take the monitoring process's memory or time.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import os
 import pickle
+import resource
+import signal
 import subprocess
 import sys
 
@@ -22,10 +26,40 @@ from netwatch.core.model import Inventory
 _CMD = [sys.executable, "-m", "netwatch.config.isolated"]
 
 
+def _limit(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else default
+
+
+# Ten times what the 10,000-device benchmark inventory needs; the environment can raise them.
+MAX_MEMORY = _limit("NETWATCH_CONFIG_LOADER_MAX_MEMORY", 1 << 30)  # bytes of address space
+MAX_CPU = _limit("NETWATCH_CONFIG_LOADER_MAX_CPU_SECONDS", 120)
+MAX_WALL = _limit("NETWATCH_CONFIG_LOADER_TIMEOUT_SECONDS", 300)
+MAX_OUTPUT = 256 << 20  # a pickled inventory of 100,000 devices is ~50 MB
+
+
+def _limits() -> None:
+    # Set by the child itself before it reads the file: preexec_fn is unsafe in a process
+    # with threads (the monitoring process renders /metrics in worker threads).
+    resource.setrlimit(resource.RLIMIT_AS, (MAX_MEMORY, MAX_MEMORY))
+    resource.setrlimit(resource.RLIMIT_CPU, (MAX_CPU, MAX_CPU + 5))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
 def _decode(path: str, returncode: int, out: bytes, err: bytes) -> Inventory:
+    if returncode < 0 or returncode == 128 + signal.SIGXCPU:
+        sig = -returncode if returncode < 0 else signal.SIGXCPU
+        why = {
+            signal.SIGXCPU: f"used more than its CPU limit ({MAX_CPU} s)",
+            signal.SIGKILL: f"was killed (more than {MAX_WALL} s, or out of memory)",
+        }.get(signal.Signals(sig), f"died of signal {sig}")
+        raise ConfigError([Issue(path, 0, "", f"config loader {why}")])
     if returncode != 0 or not out:
-        detail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        raise ConfigError([Issue(path, 0, "", f"config loader failed: {detail[0]}")])
+        lines = err.decode(errors="replace").strip().splitlines()
+        detail = lines[-1:] or ["no output"]
+        if detail[0].startswith("MemoryError"):
+            detail = [f"needed more than its memory limit ({MAX_MEMORY >> 20} MiB)"]
+        raise ConfigError([Issue(path, 0, "", f"config loader failed: {detail[0][:500]}")])
     # The pickle comes from our own child process, never from outside.
     result = pickle.loads(out)
     if isinstance(result, ConfigError):
@@ -45,18 +79,31 @@ def load(path: str | os.PathLike, member: Member | None = None) -> Inventory:
 
     member: cut to that instance's shard (and check that its shard and replica exist)."""
     path = os.fspath(path)
-    proc = subprocess.run(_args(path, member), capture_output=True, check=False)
-    return _decode(path, proc.returncode, proc.stdout, proc.stderr)
+    proc = subprocess.Popen(_args(path, member), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = proc.communicate(timeout=MAX_WALL)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # our own child, by its PID
+        out, err = proc.communicate()
+    return _decode(path, proc.returncode, out, err)
 
 
 async def load_async(path: str | os.PathLike, member: Member | None = None) -> Inventory:
     """The same without blocking the event loop (for reloads)."""
     path = os.fspath(path)
     proc = await asyncio.create_subprocess_exec(
-        *_args(path, member), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        *_args(path, member),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        limit=MAX_OUTPUT,
     )
-    out, err = await proc.communicate()
-    return _decode(path, proc.returncode or 0, out, err)
+    try:
+        async with asyncio.timeout(MAX_WALL):
+            out, err = await proc.communicate()
+    except TimeoutError:
+        proc.kill()
+        out, err = await proc.communicate()
+    return _decode(path, proc.returncode if proc.returncode is not None else -9, out, err)
 
 
 def load_member(path: str, member: Member | None) -> Inventory:
@@ -77,6 +124,7 @@ def load_member(path: str, member: Member | None) -> Inventory:
 
 
 def _main(argv: list[str]) -> int:
+    _limits()
     member = None
     if len(argv) == 3:
         member = Member(int(argv[1]) if argv[1] else None, argv[2] or None)

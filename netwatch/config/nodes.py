@@ -8,9 +8,64 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.composer import Composer, ComposerError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from netwatch.config.errors import ConfigError, Issue
+
+# An alias costs nothing to parse but its whole subtree to validate: a few KB of nested
+# aliases ("billion laughs") expand to billions of nodes. A real inventory of 10,000 devices
+# with `<<: *defaults` on each stays far below both bounds.
+MAX_ALIASES = 100_000
+MAX_ALIAS_NODES = 1_000_000  # nodes reached through aliases, counted as expanded
+MAX_DEPTH = 100
+
+
+class BoundedComposer(Composer):
+    """ruamel's composer with a bound on aliases and on what they expand to."""
+
+    def __init__(self, loader: Any = None) -> None:
+        super().__init__(loader)
+        self._aliases = 0
+        self._expanded = 0
+        self._sizes: dict[int, int] = {}
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.parser.check_event(AliasEvent):
+            event = self.parser.peek_event()
+            node = self.anchors.get(event.anchor)
+            if node is not None:
+                self._aliases += 1
+                self._expanded += self._size(node)
+                if self._aliases > MAX_ALIASES:
+                    raise ComposerError(
+                        None, None, f"more than {MAX_ALIASES} aliases", event.start_mark
+                    )
+                if self._expanded > MAX_ALIAS_NODES:
+                    raise ComposerError(
+                        None,
+                        None,
+                        f"aliases expand to more than {MAX_ALIAS_NODES} nodes "
+                        f"(alias *{event.anchor})",
+                        event.start_mark,
+                    )
+        return super().compose_node(parent, index)
+
+    def _size(self, node: Node) -> int:
+        """Nodes in node's subtree with every alias expanded (memoised: linear time)."""
+        known = self._sizes.get(id(node))
+        if known is not None:
+            return known
+        self._sizes[id(node)] = 1  # a node still being composed (self-reference) counts 1
+        total = 1
+        if isinstance(node, SequenceNode):
+            total += sum(self._size(child) for child in node.value)
+        elif isinstance(node, MappingNode):
+            total += sum(self._size(k) + self._size(v) for k, v in node.value)
+        self._sizes[id(node)] = total
+        return total
 
 
 def new_yaml() -> YAML:
@@ -19,6 +74,8 @@ def new_yaml() -> YAML:
     yaml.preserve_quotes = True
     yaml.width = 4096
     yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.Composer = BoundedComposer
+    yaml.max_depth = MAX_DEPTH
     return yaml
 
 
@@ -30,7 +87,8 @@ def parse(text: str, file: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise ConfigError([Issue(file, line, "", f"YAML syntax error: {problem}")]) from None
+        kind = "YAML error" if isinstance(exc, ComposerError) else "YAML syntax error"
+        raise ConfigError([Issue(file, line, "", f"{kind}: {problem}")]) from None
     except YAMLError as exc:
         raise ConfigError([Issue(file, 0, "", f"YAML error: {exc}")]) from None
 

@@ -1,6 +1,8 @@
 """The validated inventory: provinces → regencies → districts → villages → devices, plus settings.
 
 Plain frozen dataclasses: the config loader builds them, everything downstream only reads them.
+One file over 400 lines on purpose: every setting with its default and its bounds in one place
+is what the config loader, docs/configuration.md and a reviewer read side by side.
 """
 
 from __future__ import annotations
@@ -35,6 +37,31 @@ class Source:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}"
+
+
+DAY = 86400.0
+
+
+def _range_check(low: float, high: float | None, strict: bool) -> Any:
+    def check(value: float | None) -> None:
+        if value is None:
+            return
+        if value < low or (strict and value == low):
+            raise ValueError(f"{value:g} must be {'>' if strict else '>='} {low:g}")
+        if high is not None and value > high:
+            raise ValueError(f"{value:g} must be at most {high:g}")
+
+    return check
+
+
+def _bounded(
+    default: float | None, low: float, high: float | None = None, *, strict: bool = False
+) -> Any:
+    """A settings field with bounds (strict: value > low), checked by the config loader.
+
+    The upper bounds keep every duration inside what timers and date arithmetic can take.
+    """
+    return field(default=default, metadata={"check": _range_check(low, high, strict)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +121,8 @@ class Device:
     profile: str | None = None  # vendor profile name; None = detect by sysObjectID
     tags: tuple[str, ...] = ()
     ping: bool = True
-    ping_interval: float | None = None  # seconds; None = settings.ping.interval
-    snmp_interval: float | None = None  # seconds; None = settings.snmp.interval
+    ping_interval: float | None = _bounded(None, 0, DAY, strict=True)  # None: settings.ping
+    snmp_interval: float | None = _bounded(None, 0, DAY, strict=True)  # None: settings.snmp
     source: Source | None = None
 
 
@@ -160,16 +187,6 @@ class Province:
     source: Source | None = None
 
 
-def _bounded(default: float, low: float, *, strict: bool = False) -> Any:
-    """A settings field with a lower bound (strict: value > low), checked by the config loader."""
-
-    def check(value: float) -> None:
-        if value < low or (strict and value == low):
-            raise ValueError(f"{value:g} must be {'>' if strict else '>='} {low:g}")
-
-    return field(default=default, metadata={"check": check})
-
-
 def _check_listen(value: str) -> None:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -178,25 +195,68 @@ def _check_listen(value: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class PingSettings:
-    interval: float = _bounded(30.0, 0, strict=True)  # seconds between rounds per device
-    count: int = _bounded(5, 1)  # echo requests per round
-    spacing: float = _bounded(0.2, 0)  # seconds between the echoes of one round
-    timeout: float = _bounded(1.0, 0, strict=True)  # seconds to wait for the last echo's reply
-    size: int = _bounded(56, 0)  # ICMP payload bytes, as ping(8)
+    interval: float = _bounded(30.0, 0, DAY, strict=True)  # seconds between rounds per device
+    count: int = _bounded(5, 1, 1000)  # echo requests per round
+    spacing: float = _bounded(0.2, 0, 60)  # seconds between the echoes of one round
+    timeout: float = _bounded(1.0, 0, 60, strict=True)  # seconds to wait for the last reply
+    size: int = _bounded(56, 0, 65000)  # ICMP payload bytes, as ping(8)
 
 
 @dataclass(frozen=True, slots=True)
 class SnmpSettings:
-    interval: float = _bounded(60.0, 0, strict=True)
-    timeout: float = _bounded(2.0, 0, strict=True)
-    retries: int = _bounded(1, 0)
-    max_repetitions: int = _bounded(25, 1)
+    interval: float = _bounded(60.0, 0, DAY, strict=True)
+    timeout: float = _bounded(2.0, 0, 60, strict=True)
+    retries: int = _bounded(1, 0, 10)
+    max_repetitions: int = _bounded(25, 1, 1000)
+    # What one device may add to /metrics; the rest is dropped and counted per device.
+    max_series_per_device: int = _bounded(5000, 100, 1_000_000)
+    max_label_length: int = _bounded(256, 16, 65536)  # characters of one label value
 
 
 @dataclass(frozen=True, slots=True)
 class SchedulerSettings:
-    max_concurrency: int = _bounded(1000, 1)  # device jobs running at once
-    misfire_grace: float = _bounded(5.0, 0)  # seconds a late job may still start
+    max_concurrency: int = _bounded(1000, 1, 1_000_000)  # device jobs running at once
+    misfire_grace: float = _bounded(5.0, 0, DAY)  # seconds a late job may still start
+
+
+_BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
+
+
+def _check_users(users: dict[str, str]) -> None:
+    for name, hashed in users.items():
+        if not (hashed.startswith(_BCRYPT_PREFIXES) and len(hashed) == 60):
+            raise ValueError(
+                f"basic_auth_users.{name}: not a bcrypt hash ($2b$..., 60 characters); "
+                "make one with `netwatch web hash-password`"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """The admin listener (exporter-toolkit's web config): TLS, basic auth, limits."""
+
+    tls_cert_file: str | None = None  # PEM; with tls_key_file turns on HTTPS
+    tls_key_file: str | None = None
+    tls_min_version: str = field(default="TLS12", metadata={"check": lambda v: _tls_version(v)})
+    # user → bcrypt hash; empty = no authentication (keep the listener on loopback then)
+    basic_auth_users: dict[str, str] = field(default_factory=dict, metadata={"check": _check_users})
+    allowed_hosts: tuple[str, ...] = ()  # Host names accepted besides IP literals and localhost
+    header_timeout: float = _bounded(10.0, 0, 300, strict=True)  # first byte → end of headers
+    request_timeout: float = _bounded(60.0, 0, 3600, strict=True)  # body read + handler
+    idle_timeout: float = _bounded(60.0, 0, 3600, strict=True)  # keep-alive with no request
+    max_connections: int = _bounded(512, 1, 100_000)  # open at once, all clients
+    max_connections_per_client: int = _bounded(64, 1, 100_000)  # open at once, one address
+    max_body_bytes: int = _bounded(65536, 0, 1 << 30)
+    max_header_bytes: int = _bounded(8190, 256, 1 << 20)  # one header line
+
+    def __post_init__(self) -> None:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together")
+
+
+def _tls_version(value: str) -> None:
+    if value not in ("TLS12", "TLS13"):
+        raise ValueError(f"{value!r} is not one of TLS12, TLS13")
 
 
 def _replicas(value: int) -> None:
@@ -216,6 +276,7 @@ class ClusterSettings:
 class Settings:
     language: Literal["id", "en"] = "id"  # text people read (alerts, status page)
     listen: str = field(default="127.0.0.1:9108", metadata={"check": _check_listen})
+    web: WebSettings = field(default_factory=WebSettings)
     ping: PingSettings = field(default_factory=PingSettings)
     snmp: SnmpSettings = field(default_factory=SnmpSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
@@ -284,8 +345,10 @@ def _positive(value: float) -> None:
 
 
 def _http_url(value: str) -> None:
-    if not value.startswith(("http://", "https://")):
-        raise ValueError(f"{value!r} is not an http:// or https:// URL")
+    # Lazy: the config package imports this module.
+    from netwatch.config.urls import check_url
+
+    check_url(value)
 
 
 def _check(fn) -> dict:
@@ -327,6 +390,10 @@ class SnmpTrapSettings:
     # Inventory credential names whose communities (v1/v2c) and users (v3) are accepted;
     # empty accepts every credential of the inventory.
     credentials: tuple[str, ...] = ()
+    # Larger datagrams are dropped before decoding (a trap rarely passes one Ethernet frame).
+    max_message_bytes: int = _bounded(8192, 484, 65535)
+    # Trap-triggered polls of one device: one at once, then at most one per this interval.
+    min_repoll_interval: float = _bounded(10.0, 0, DAY)
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,14 @@ class NotifierTarget(Protocol):
         ...
 
 
+def _link_base(value: str) -> None:
+    if value:
+        # Lazy: the config package imports this module.
+        from netwatch.config.urls import check_url
+
+        check_url(value)
+
+
 @dataclass(frozen=True, slots=True)
 class ContactList:
     name: str
@@ -77,7 +85,8 @@ class DeliverySettings:
 class NotificationSettings:
     language: str | None = None  # None = Settings.language
     timezone: str = "Asia/Jakarta"
-    link_base_url: str = ""  # e.g. https://noc.example/villages/ (code appended)
+    # e.g. https://noc.example/villages/ (code appended); checked like every URL in the config
+    link_base_url: str = field(default="", metadata={"check": _link_base})
     contacts: tuple[ContactList, ...] = ()
     routes: tuple[NotificationRoute, ...] = ()
     default_contacts: str | None = None  # contact list when no route matches

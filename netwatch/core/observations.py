@@ -110,3 +110,5 @@ class SnmpObservation:
     samples: list[SnmpSample] = field(default_factory=list)  # vendor extras
     partial_errors: list[str] = field(default_factory=list)  # "reason: what: message"
     failed_walks: list[str] = field(default_factory=list)  # column OIDs whose walk failed
+    series_dropped: int = 0  # cut by snmp.max_series_per_device
+    labels_shortened: int = 0  # label values cut to snmp.max_label_length

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -16,11 +17,16 @@ from typing import Any
 
 from netwatch.cluster.member import Member
 from netwatch.core import telemetry
+from netwatch.core.health import Health
 from netwatch.core.model import Device, Inventory
 from netwatch.core.scheduler import Collector, Scheduler
 from netwatch.core.state import State
 
 log = logging.getLogger(__name__)
+
+# Seconds between attempts to start a part that failed (doubling up to the last).
+RETRY_FIRST = 1.0
+RETRY_MAX = 60.0
 
 
 class PingCollector:
@@ -65,6 +71,8 @@ class Runtime:
         self.scheduler: Scheduler | None = None
         self.started_at = 0.0
         self.ready = False
+        self.health = Health()
+        self._retries: set[asyncio.Task[None]] = set()
         self._pinger: Any = None
         self._unregister_icmp: Any = None
         self._snmp: Any = None
@@ -73,6 +81,7 @@ class Runtime:
         self._extra_stops: list[Any] = []
         self._heartbeat: asyncio.Task[None] | None = None
         self._reload_lock = asyncio.Lock()
+        self._next_reload: asyncio.Task[ReloadResult] | None = None
         # Where sinks on the host reach from (the demo probes from a private namespace).
         self.host_network: Any = None
 
@@ -83,6 +92,7 @@ class Runtime:
         from netwatch.config.isolated import load
 
         inventory = load(config_path, member or Member())
+        _check_windows(config_path, inventory)
         telemetry.RELOAD_SUCCESS.set(1)
         telemetry.RELOAD_TIME.set(time.time())
         return cls(config_path, inventory, settle(member or Member(), inventory.settings.cluster))
@@ -158,38 +168,113 @@ class Runtime:
         )
 
     async def _start_alerting(self) -> None:
-        from netwatch.alerting.maintenance import MaintenanceError
+        if not await self._try_alerting():
+            self.retry(self._try_alerting, "alert_store")
+
+    async def _try_alerting(self) -> bool:
+        """Open the alert store and start the engine; False (and a fault) if it cannot."""
         from netwatch.alerting.service import AlertService
 
         assert self.scheduler is not None
+        path = self.inventory.settings.alerting.db_path
         try:
             service = AlertService.create(self.inventory, self.state, self.scheduler.request_poll)
-        except (MaintenanceError, OSError, sqlite3.Error) as exc:
-            # Monitoring and /metrics go on; the operator sees why nobody will be paged.
-            log.error("alerting not started: %s", exc)
-            return
+        except (OSError, sqlite3.Error, RuntimeError) as exc:
+            # Monitoring and /metrics go on; /readyz, a metric and the log say nobody is paged.
+            self.health.fail("alert_store", f"cannot open the alert database {path}: {exc}")
+            return False
         await service.start()
         self.alerts = service
         self.on_stop(service.stop)
+        self.health.ok("alert_store")
+        self._check_notifiers()
+        task = asyncio.get_running_loop().create_task(self._watch_notifiers(), name="notifiers")
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
+        return True
+
+    def _notifier_faults(self) -> dict[str, str]:
+        from netwatch.core import notifier_health
+
+        settings = self.inventory.settings
+        faults = notifier_health.secret_faults(settings.notifications)
+        for name, why in notifier_health.stuck_faults(settings.alerting.db_path).items():
+            faults.setdefault(name, why)
+        return faults
+
+    def _check_notifiers(self, faults: dict[str, str] | None = None) -> None:
+        """Faults of notifiers that cannot run: unreadable secrets, long-stuck deliveries."""
+        from netwatch.core import notifier_health
+
+        if faults is None:
+            faults = self._notifier_faults()
+        for name in notifier_health.NOTIFIERS:
+            component = f"notifier_{name}"
+            if name in faults:
+                self.health.fail(component, faults[name])
+            elif component in self.health.faults:
+                self.health.ok(component)
+
+    async def _watch_notifiers(self) -> None:
+        from netwatch.core.notifier_health import CHECK_EVERY
+
+        while True:
+            await asyncio.sleep(CHECK_EVERY)
+            try:
+                loop = asyncio.get_running_loop()
+                # The database read in a thread; the faults are applied on the loop.
+                self._check_notifiers(await loop.run_in_executor(None, self._notifier_faults))
+            except Exception:  # the watch must outlive a bug in one check
+                log.exception("notifier check failed")
+
+    def retry(self, attempt: Any, component: str) -> None:
+        """Call the async attempt() with a doubling delay until it returns True or we stop."""
+
+        async def loop() -> None:
+            delay = RETRY_FIRST
+            while True:
+                await asyncio.sleep(delay)
+                try:
+                    if await attempt():
+                        return
+                except Exception as exc:  # the retry loop itself must never end in silence
+                    self.health.fail(component, f"{type(exc).__name__}: {exc}")
+                delay = min(delay * 2, RETRY_MAX)
+
+        task = asyncio.get_running_loop().create_task(loop(), name=f"retry-{component}")
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
 
     async def _start_traps(self) -> None:
+        if not await self._try_traps():
+            self.retry(self._try_traps, "trap_listener")
+
+    async def _try_traps(self) -> bool:
+        """Bind the trap listener; False (and a fault) when the port cannot be bound."""
         from netwatch.collectors.snmp.traps import TrapListener
 
         assert self.scheduler is not None
+        settings = self.inventory.settings.snmp_traps
+        if not settings.enabled or self._traps is not None:
+            return True  # switched off, or started by a reload, meanwhile
         listener = TrapListener(lambda: self.inventory, self.scheduler.request_poll)
         try:
             host, port = await listener.start()
         except OSError as exc:  # a taken or privileged port must not stop the polling
-            log.error("SNMP trap listener not started: %s", exc)
-            return
+            where = f"{settings.address}:{settings.port}"
+            self.health.fail("trap_listener", f"cannot bind {where}: {exc}")
+            return False
         log.info("listening for SNMP traps on %s:%d", host, port)
         self._traps = listener
-        self.on_stop(listener.stop)
+        self.health.ok("trap_listener")
+        return True
 
     async def stop(self) -> None:
         self.ready = False
         if self._heartbeat is not None:
             self._heartbeat.cancel()
+        for task in list(self._retries):
+            task.cancel()
         # Collection stops first, so no observation reaches a part already stopped.
         if self.scheduler is not None:
             await self.scheduler.shutdown()
@@ -198,6 +283,9 @@ class Runtime:
                 await stop()
             except Exception:
                 log.exception("stopping %s failed", stop)
+        if self._traps is not None:
+            await self._traps.stop()
+            self._traps = None
         if self._pinger is not None:
             self._unregister_icmp()
             self._pinger.close()
@@ -209,37 +297,117 @@ class Runtime:
         self._extra_stops.append(coro_fn)
 
     async def reload(self) -> ReloadResult:
-        """Load the config file again; on any error keep the running inventory."""
+        """Load the config file again; on any error keep everything running as it was.
+
+        All-or-nothing: the new file is loaded and checked in full (a child process parses
+        it), then every part that could refuse it is prepared; only then is anything swapped.
+        """
+        # Reloads never queue up: callers arriving while one runs share the next one (it
+        # reads the file after theirs was written), so N requests cost at most two reloads.
+        if self._next_reload is None:
+            self._next_reload = asyncio.get_running_loop().create_task(self._reload_after())
+        return await asyncio.shield(self._next_reload)
+
+    async def _reload_after(self) -> ReloadResult:
+        async with self._reload_lock:
+            self._next_reload = None  # from here on a new caller needs a fresh read
+            try:
+                return await self._reload()
+            except Exception as exc:  # a bug must not turn into a bare 500 and a half reload
+                log.exception("reload failed")
+                return self._rejected([f"{self.config_path}: internal error: {exc!r}"])
+
+    def _rejected(self, errors: list[str]) -> ReloadResult:
+        telemetry.RELOAD_SUCCESS.set(0)
+        telemetry.RELOADS.labels("failure").inc()
+        for line in errors:
+            log.error("reload rejected: %s", line)
+        return ReloadResult(False, errors)
+
+    async def _reload(self) -> ReloadResult:
         from netwatch.config import ConfigError
         from netwatch.config.isolated import load_async
 
-        async with self._reload_lock:
-            try:
-                # A child process parses: neither its memory peak nor its CPU lands here.
-                new = await load_async(self.config_path, self.member)
-            except ConfigError as exc:
-                telemetry.RELOAD_SUCCESS.set(0)
-                telemetry.RELOADS.labels("failure").inc()
-                for line in exc.errors:
-                    log.error("reload rejected: %s", line)
-                return ReloadResult(False, list(exc.errors))
-            except OSError as exc:
-                telemetry.RELOAD_SUCCESS.set(0)
-                telemetry.RELOADS.labels("failure").inc()
-                log.error("reload rejected: %s: %s", self.config_path, exc)
-                return ReloadResult(False, [f"{self.config_path}: {exc}"])
-            self.inventory = new
-            self.state.replace_inventory(new)
-            added = removed = changed = 0
-            if self.scheduler is not None:
-                added, removed, changed = self.scheduler.sync(new)
-            if self._traps is not None:
-                await self._traps.reload()
-            if self.alerts is not None:
-                for error in self.alerts.reload(new):
-                    log.error("reload: %s", error)
-            telemetry.RELOAD_SUCCESS.set(1)
-            telemetry.RELOAD_TIME.set(time.time())
-            telemetry.RELOADS.labels("success").inc()
-            log.info("reloaded: %d jobs added, %d removed, %d changed", added, removed, changed)
-            return ReloadResult(True, [], added, removed, changed)
+        try:
+            new = await load_async(self.config_path, self.member)
+        except ConfigError as exc:
+            return self._rejected(list(exc.errors))
+        except OSError as exc:
+            return self._rejected([f"{self.config_path}: {exc}"])
+        errors, prepared = self._prepare(new)
+        if errors:
+            return self._rejected(errors)
+        self.inventory = new
+        self.state.replace_inventory(new)
+        added = removed = changed = 0
+        if self.scheduler is not None:
+            added, removed, changed = self.scheduler.sync(new)
+        await self._reload_traps(new, prepared)
+        if self.alerts is not None:
+            for error in self.alerts.reload(new):
+                log.error("reload: %s", error)
+            self._check_notifiers()
+        telemetry.RELOAD_SUCCESS.set(1)
+        telemetry.RELOAD_TIME.set(time.time())
+        telemetry.RELOADS.labels("success").inc()
+        log.info("reloaded: %d jobs added, %d removed, %d changed", added, removed, changed)
+        return ReloadResult(True, [], added, removed, changed)
+
+    def _prepare(self, new: Inventory) -> tuple[list[str], socket.socket | None]:
+        """What the running parts would refuse in new, before anything is swapped.
+
+        Returns the errors and, when the trap listener moves, its new socket, bound now:
+        a port that cannot be bound rejects the reload while the old listener still runs.
+        """
+        from netwatch.collectors.snmp.traps import bind
+        from netwatch.config import ConfigError
+
+        try:
+            _check_windows(self.config_path, new)
+        except ConfigError as exc:
+            return list(exc.errors), None
+        traps = new.settings.snmp_traps
+        if self._traps is None or not traps.enabled:
+            return [], None
+        wanted = self._traps.wanted(traps)
+        if not self._traps.needs_new_socket(wanted):
+            return [], None
+        try:
+            return [], bind(wanted)
+        except OSError as exc:
+            where = f"{wanted.address}:{wanted.port}"
+            return [f"{self.config_path}: settings.snmp_traps: cannot bind {where}: {exc}"], None
+
+    async def _reload_traps(self, new: Inventory, sock: socket.socket | None) -> None:
+        enabled = new.settings.snmp_traps.enabled
+        if self._traps is not None and not enabled:
+            await self._traps.stop()
+            self._traps = None
+            self.health.forget("trap_listener")
+        elif self._traps is not None:
+            await self._traps.reload(sock)
+        elif enabled:
+            self.health.forget("trap_listener")
+            await self._start_traps()
+        else:
+            self.health.forget("trap_listener")
+
+    def readiness(self) -> tuple[bool, list[str]]:
+        """(ready, reasons): not ready while starting or while any part cannot run."""
+        if not self.ready:
+            return False, ["starting"]
+        faults = [f"{part}: {why}" for part, why in sorted(self.health.faults.items())]
+        return not faults, faults
+
+
+def _check_windows(config_path: str | Path, inventory: Inventory) -> None:
+    """Raise ConfigError when a maintenance window cannot be parsed (at start and reload)."""
+    from netwatch.alerting.maintenance import Maintenance, MaintenanceError
+    from netwatch.config import ConfigError
+    from netwatch.config.errors import Issue
+
+    try:
+        Maintenance(inventory.settings.alerting.maintenance)
+    except MaintenanceError as exc:
+        where = "settings.alerting.maintenance"
+        raise ConfigError([Issue(str(config_path), 0, where, str(exc))]) from None

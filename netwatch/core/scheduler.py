@@ -134,10 +134,11 @@ class Scheduler:
                 self._add(job_id, device, interval, now)
                 added += 1
             elif old != device or self._intervals[job_id] != interval:
-                self._devices[job_id] = device
                 if self._intervals[job_id] != interval:
-                    self._remove(job_id)
+                    # Replaced in place (replace_existing): had the new trigger failed, the
+                    # old job would still run; remove-then-add could lose it.
                     self._add(job_id, device, interval, now)
+                self._devices[job_id] = device
                 changed += 1
         counts: dict[str, int] = dict.fromkeys(self.collectors, 0)
         for job_id in self._devices:
@@ -151,8 +152,6 @@ class Scheduler:
         base = now.replace(microsecond=0) + timedelta(seconds=1)
         start = base + timedelta(seconds=spread_offset(job_id, interval))
         trigger = IntervalTrigger(seconds=interval, start_date=start, timezone=UTC)
-        self._devices[job_id] = device
-        self._intervals[job_id] = interval
         self._aps.add_job(
             self._run,
             trigger,
@@ -163,6 +162,8 @@ class Scheduler:
             misfire_grace_time=max(1, int(self._misfire_grace)),
             replace_existing=True,
         )
+        self._devices[job_id] = device
+        self._intervals[job_id] = interval
 
     def _remove(self, job_id: str) -> None:
         self._devices.pop(job_id, None)

@@ -1,21 +1,57 @@
-"""HTTP endpoints: /metrics, /healthz, /readyz, /-/reload, the status page and its JSON API."""
+"""HTTP endpoints: /metrics, /healthz, /readyz, /-/reload, the status page and its JSON API.
+
+Every response carries security headers; requests pass the Host/Origin checks and basic auth
+(netwatch.web.security) and the connection limits (netwatch.web.guard) of settings.web.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Callable
 
 from aiohttp import web
+from prometheus_client import Counter
 from prometheus_client.exposition import choose_encoder, generate_latest
 
 from netwatch.core import telemetry
+from netwatch.core.model import WebSettings
 from netwatch.core.runtime import Runtime
 from netwatch.exporters.prometheus import MetricSource, StateCollector, build_registry, render_text
+from netwatch.web import guard, security
 
 log = logging.getLogger(__name__)
 
 RouteFactory = Callable[[Runtime], list[web.RouteDef]]
+CONNECTIONS = web.AppKey("netwatch.connections", guard.ConnectionTable)
+SETTINGS = web.AppKey("netwatch.web", WebSettings)
+
+RENDERS = Counter(
+    "netwatch_metrics_renders_total",
+    "/metrics bodies rendered; scrapes that arrive during a render share it.",
+    registry=telemetry.REGISTRY,
+)
+
+
+class SharedRender:
+    """One render at a time per format; scrapes arriving meanwhile get the same body."""
+
+    def __init__(self, render: Callable[[], bytes | bytearray]) -> None:
+        self._render = render
+        self._running: asyncio.Future[bytes | bytearray] | None = None
+
+    async def get(self) -> bytes | bytearray:
+        if self._running is None:
+            loop = asyncio.get_running_loop()
+            # A worker thread keeps the scheduler's loop free while 100k samples format.
+            self._running = loop.run_in_executor(None, self._render)
+            self._running.add_done_callback(self._finished)
+            RENDERS.inc()
+        return await asyncio.shield(self._running)
+
+    def _finished(self, _: object) -> None:
+        self._running = None
 
 
 def build_app(
@@ -26,32 +62,36 @@ def build_app(
     chosen = sources if sources is not None else runtime.metric_sources()
     registry = build_registry(runtime.state, chosen)
     state_collector = StateCollector(runtime.state, chosen)
+    settings = runtime.inventory.settings.web
 
     def render_fast() -> bytearray:
         body = render_text(state_collector.collect())
         body += generate_latest(telemetry.REGISTRY)
         return body
 
+    renders: dict[object, SharedRender] = {}
+
     async def metrics(request: web.Request) -> web.Response:
         encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-        loop = asyncio.get_running_loop()
-        # Rendering 100k samples takes a while: a worker thread keeps the scheduler's loop free.
-        if encoder is generate_latest:
-            body = await loop.run_in_executor(None, render_fast)
-        else:
-            body = await loop.run_in_executor(None, encoder, registry)
+        shared = renders.get(encoder)
+        if shared is None:
+            render = render_fast if encoder is generate_latest else lambda: encoder(registry)
+            shared = renders[encoder] = SharedRender(render)
+        body = await shared.get()
         return web.Response(body=body, headers={"Content-Type": content_type})
 
     async def healthz(_: web.Request) -> web.Response:
         return web.Response(text="ok\n")
 
     async def readyz(_: web.Request) -> web.Response:
-        if runtime.ready:
+        ready, reasons = runtime.readiness()
+        if ready:
             return web.Response(text="ready\n")
-        return web.Response(status=503, text="starting\n")
+        # Every part that cannot run, one per line: a load balancer or a person sees why.
+        return web.Response(status=503, text="not ready:\n" + "".join(f"{r}\n" for r in reasons))
 
     async def reload(_: web.Request) -> web.Response:
-        result = await runtime.reload()
+        result = await runtime.reload()  # never raises: a failure is a result with errors
         if result.ok:
             return web.Response(
                 text=f"reloaded: {result.added} added, {result.removed} removed, "
@@ -60,7 +100,20 @@ def build_app(
         # Prometheus answers a failed /-/reload with 500 and the error; so do we.
         return web.Response(status=500, text="reload failed:\n" + "\n".join(result.errors) + "\n")
 
-    app = web.Application()
+    table = guard.ConnectionTable(
+        guard.Limits(
+            header_timeout=settings.header_timeout,
+            request_timeout=settings.request_timeout,
+            max_connections=settings.max_connections,
+            max_connections_per_client=settings.max_connections_per_client,
+        )
+    )
+    app = web.Application(
+        middlewares=[guard.guard_middleware(table), security.security_middleware(settings)],
+        client_max_size=settings.max_body_bytes,
+    )
+    app[CONNECTIONS] = table
+    app[SETTINGS] = settings
     app.add_routes(
         [
             web.get("/metrics", metrics),
@@ -71,6 +124,7 @@ def build_app(
     )
     from netwatch.web import status_page
 
+    security.add_security_headers(app, [security.style_hash(status_page.STYLE)])
     app.add_routes(status_page.routes(runtime))
     for factory in extra_routes or []:
         app.add_routes(factory(runtime))
@@ -84,10 +138,36 @@ def parse_listen(listen: str) -> tuple[str, int]:
     return host, int(port)
 
 
-async def serve(app: web.Application, listen: str) -> web.AppRunner:
+def listen_socket(listen: str) -> socket.socket:
     host, port = parse_listen(listen)
-    runner = web.AppRunner(app, access_log=None)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+async def serve_socket(app: web.Application, sock: socket.socket) -> web.AppRunner:
+    """Serve app on a bound, listening socket with the limits and TLS of settings.web."""
+    settings = app[SETTINGS]
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        keepalive_timeout=settings.idle_timeout,
+        max_line_size=settings.max_header_bytes,
+        max_field_size=settings.max_header_bytes,
+        max_headers=100,
+        lingering_time=min(10.0, settings.request_timeout),
+    )
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
+    site = guard.GuardedSite(
+        runner, sock, app[CONNECTIONS], ssl_context=security.tls_context(settings)
+    )
     await site.start()
     return runner
+
+
+async def serve(app: web.Application, listen: str) -> web.AppRunner:
+    return await serve_socket(app, listen_socket(listen))

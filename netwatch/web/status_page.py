@@ -120,6 +120,23 @@ def _fmt_time(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).astimezone(WIB).strftime("%d-%m-%Y %H:%M WIB")
 
 
+def _colour_css() -> str:
+    return "".join(f".{k}{{--c:{v}}}" for k, v in _COLOURS.items())
+
+
+# Static, so the admin listener's Content-Security-Policy can allow it by its hash alone.
+STYLE = (
+    "\nbody{font-family:system-ui,sans-serif;margin:1.5rem;color:#1f2328}\n"
+    f"h1{{font-size:1.4rem}} {_colour_css()}\n"
+    "ul.summary{display:flex;gap:1rem;list-style:none;padding:0;flex-wrap:wrap}\n"
+    "ul.summary li{border-left:.4rem solid var(--c);padding:.4rem .8rem;background:#f6f8fa}\n"
+    "table{border-collapse:collapse;width:100%}\n"
+    "td,th{padding:.3rem .5rem;border-bottom:1px solid #d0d7de;text-align:left}\n"
+    ".badge{color:#fff;background:var(--c);border-radius:.3rem;padding:.1rem .4rem}\n"
+    "small{color:#57606a}\n"
+)
+
+
 def render(state: State, lang: str) -> str:
     t = TEXT.get(lang, TEXT["id"])
     rows = villages_json(state)
@@ -155,23 +172,13 @@ def render(state: State, lang: str) -> str:
             f'<td><span class="badge {r["status"]}">{e(t[r["status"]])}</span></td>'
             f"<td>{problems}</td><td>{_fmt_time(since) if since else ''}</td></tr>"
         )
-    css = "".join(f".{k}{{--c:{v}}}" for k, v in _COLOURS.items())
     regency_head = f"<th>{e(t['regency column'])}</th>" if several else ""
     return f"""<!doctype html>
 <html lang="{e(lang)}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="refresh" content="30">
 <title>{e(t["title"])} — {e(scope)}</title>
-<style>
-body{{font-family:system-ui,sans-serif;margin:1.5rem;color:#1f2328}}
-h1{{font-size:1.4rem}} {css}
-ul.summary{{display:flex;gap:1rem;list-style:none;padding:0;flex-wrap:wrap}}
-ul.summary li{{border-left:.4rem solid var(--c);padding:.4rem .8rem;background:#f6f8fa}}
-table{{border-collapse:collapse;width:100%}}
-td,th{{padding:.3rem .5rem;border-bottom:1px solid #d0d7de;text-align:left}}
-.badge{{color:#fff;background:var(--c);border-radius:.3rem;padding:.1rem .4rem}}
-small{{color:#57606a}}
-</style></head><body>
+<style>{STYLE}</style></head><body>
 <h1>{e(t["title"])} — {e(scope)}</h1>
 <ul class="summary" id="summary">{summary}</ul>
 <table id="villages"><thead><tr>{regency_head}<th>{e(t["district"])}</th><th>{e(t["village"])}</th>

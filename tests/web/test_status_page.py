@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
-from aiohttp import web
 
 from netwatch.core.model import Role
 from netwatch.core.observations import PingObservation, PingResult
@@ -16,6 +12,7 @@ from netwatch.core.runtime import Runtime
 from netwatch.web.server import build_app
 from tests.core.inventories import make_inventory
 from tests.helpers.browser import chromium_page
+from tests.helpers.threaded_app import serve_in_thread
 
 UP, DEGRADED, DOWN = "35.10.07.2001", "35.10.07.2002", "35.10.07.2003"
 
@@ -45,26 +42,8 @@ def _runtime() -> Runtime:
 
 @pytest.fixture
 def server() -> Iterator[str]:
-    rt = _runtime()
-    loop = asyncio.new_event_loop()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    runner = web.AppRunner(build_app(rt))
-
-    async def start() -> None:
-        await runner.setup()
-        await web.SockSite(runner, sock).start()
-
-    loop.run_until_complete(start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
+    with serve_in_thread(build_app(_runtime())) as url:
+        yield url
 
 
 def test_status_page_in_indonesian_and_english(server: str) -> None:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from netwatch.alerting.messages import Message, render
 from netwatch.alerting.types import Notification
+from netwatch.config.urls import check_url, redact
 from netwatch.core.model import SecretRef
 from netwatch.core.notifications import JSONObject, JSONValue, NotificationSettings
 
@@ -108,9 +109,13 @@ def text(data: JSONObject, key: str) -> str:
 
 
 def http_url_problem(url: str) -> str | None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"not an http(s) URL: {url!r}"
+    """Why url cannot be a target: not http(s), no host, or a credential inside (never echoed)."""
+    try:
+        check_url(url)
+    except ValueError as exc:
+        return str(exc)
+    if not urlsplit(url).hostname:
+        return f"no host in URL {redact(url)!r}"
     return None
 
 

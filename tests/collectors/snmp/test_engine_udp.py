@@ -75,7 +75,7 @@ async def test_reply_from_wrong_host_is_ignored() -> None:
                 if agent.requests:
                     break
                 await asyncio.sleep(0.01)
-            src = engine._transports[socket.AF_INET].get_extra_info("sockname")
+            src = engine._transports[(socket.AF_INET, "127.0.0.1")].get_extra_info("sockname")
             rid = agent.requests[0][1].request_id
             fake = ber.encode_message(1, b"public", ber.RESPONSE, rid,
                                       [(OID, Value(Kind.OCTET_STRING, b"evil"))])  # fmt: skip

@@ -73,7 +73,7 @@ async def test_unset_token_env_disables_export_but_not_monitoring(
     assert runtime.state.devices["ap 1"].up is True
 
 
-async def test_spool_write_failure_holds_points_until_the_disk_recovers(
+async def test_spool_write_failure_sends_held_points_from_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     capture = Capture()
@@ -97,10 +97,10 @@ async def test_spool_write_failure_holds_points_until_the_disk_recovers(
     try:
         for i in range(5):
             state.record_ping(sample.ping("ap 1", 100.0 + i, [0.001]))
-        assert not await writer.flush(0.2)
-        assert writer.queued == 5 and capture.bodies == []
-        failing = False
+        # The spool cannot take them, the server can: sent from memory (defect 9 of issue 14).
         assert await writer.flush(5.0)
+        assert writer.queued == 0
+        failing = False
     finally:
         await exporter.stop()
     times = [x.timestamp for x in parse(b"\n".join(capture.bodies).decode())]
