@@ -8,27 +8,29 @@ outbox keeps retrying it.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import time
 from collections.abc import Iterator
 
-from netwatch.core.model import NotificationSettings, SecretRef
+from netwatch.core.model import SecretRef
+from netwatch.core.notifications import NotificationSettings
 
-NOTIFIERS = ("alertmanager", "webhook", "telegram", "email")
 CHECK_EVERY = 30.0
 STUCK_AFTER = 600.0  # seconds a notification may wait with failed attempts before it is a fault
 
 
 def _refs(settings: NotificationSettings) -> Iterator[tuple[str, str, SecretRef]]:
+    """Every secret reference of every target: a target's fields, whatever its notifier."""
     for c in settings.contacts:
-        for i, w in enumerate(c.webhook):
-            if w.secret is not None:
-                yield "webhook", f"contacts {c.name}: webhook[{i}].secret", w.secret
-        for i, t in enumerate(c.telegram):
-            yield "telegram", f"contacts {c.name}: telegram[{i}].token", t.token
-        for i, e in enumerate(c.email):
-            if e.password is not None:
-                yield "email", f"contacts {c.name}: email[{i}].password", e.password
+        counts: dict[str, int] = {}
+        for target in c.targets:
+            notifier = target.notifier
+            i = counts[notifier] = counts.get(notifier, -1) + 1
+            for f in dataclasses.fields(target):  # type: ignore[arg-type]
+                ref = getattr(target, f.name)
+                if isinstance(ref, SecretRef):
+                    yield notifier, f"contacts {c.name}: {notifier}[{i}].{f.name}", ref
 
 
 def secret_faults(settings: NotificationSettings) -> dict[str, str]:

@@ -204,11 +204,12 @@ class Runtime:
 
     def _check_notifiers(self, faults: dict[str, str] | None = None) -> None:
         """Faults of notifiers that cannot run: unreadable secrets, long-stuck deliveries."""
-        from netwatch.core import notifier_health
-
         if faults is None:
             faults = self._notifier_faults()
-        for name in notifier_health.NOTIFIERS:
+        known = {
+            c.removeprefix("notifier_") for c in self.health.faults if c.startswith("notifier_")
+        }
+        for name in sorted(set(faults) | known):
             component = f"notifier_{name}"
             if name in faults:
                 self.health.fail(component, faults[name])

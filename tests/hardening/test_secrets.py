@@ -70,16 +70,12 @@ def test_config_check_names_file_and_line_of_each_credential_url(tmp_path: Path)
     assert r.returncode == 1
     err = r.stderr
     assert (
-        f"{cfg}:{line_of(text, 'alertmanager:')}: settings.notifications.contacts[0].alertmanager:"
-        in err
+        f"{cfg}:{line_of(text, 'alertmanager:')}: "
+        "settings.notifications.contacts[0].alertmanager[1]:" in err
     )
+    assert f"{cfg}:{line_of(text, '- url:')}: settings.notifications.contacts[0].webhook[0]:" in err
     assert (
-        f"{cfg}:{line_of(text, '- url:')}: settings.notifications.contacts[0].webhook[0].url:"
-        in err
-    )
-    assert (
-        f"{cfg}:{line_of(text, 'base_url')}: "
-        "settings.notifications.contacts[0].telegram[0].base_url:" in err
+        f"{cfg}:{line_of(text, 'base_url')}: settings.notifications.contacts[0].telegram[0]:" in err
     )
     assert f"{cfg}:{line_of(text, 'influxdb:')}: settings.influxdb.url:" in err
     for secret in ("s3cretpass", "abc123", ":pw@", "w0rdpass"):

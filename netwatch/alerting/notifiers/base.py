@@ -110,12 +110,13 @@ def text(data: JSONObject, key: str) -> str:
 
 def http_url_problem(url: str) -> str | None:
     """Why url cannot be a target: not http(s), no host, or a credential inside (never echoed)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"not an http(s) URL: {redact(url)!r}"
     try:
         check_url(url)
     except ValueError as exc:
         return str(exc)
-    if not urlsplit(url).hostname:
-        return f"no host in URL {redact(url)!r}"
     return None
 
 
