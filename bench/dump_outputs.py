@@ -58,14 +58,14 @@ def _api():
     ns = argparse.Namespace()
     try:  # after issue 13: collector packages own their observations; one sample stream
         from netwatch.collectors.icmp.observation import PingObservation, PingResult
+        from netwatch.collectors.registry import COLLECTORS
         from netwatch.collectors.snmp.observation import SnmpObservation
-        from netwatch.core.registry import metric_sources
         from netwatch.core.state import State
         from netwatch.exporters.influxdb.exporter import InfluxExporter
-        from netwatch.exporters.prometheus import StateCollector, render_text
+        from netwatch.exporters.prometheus import Exposition, inventory_families
 
-        def sources(state):
-            return metric_sources()
+        def render(state):
+            return Exposition(state, [inventory_families, *COLLECTORS]).render()
 
         ns.listener = lambda exporter: exporter.on_observation
     except ImportError:  # before: hand-written mappings per collector and exporter
@@ -75,8 +75,9 @@ def _api():
         from netwatch.exporters.influxdb.exporter import InfluxExporter
         from netwatch.exporters.prometheus import StateCollector, render_text
 
-        def sources(state):
-            return [*prometheus.DEFAULT_SOURCES, prometheus_snmp.families]
+        def render(state):
+            sources = [*prometheus.DEFAULT_SOURCES, prometheus_snmp.families]
+            return render_text(StateCollector(state, sources).collect())
 
         ns.listener = lambda exporter: exporter._on_observation
     ns.PingObservation, ns.PingResult, ns.SnmpObservation = (
@@ -84,8 +85,7 @@ def _api():
         PingResult,
         SnmpObservation,
     )
-    ns.State, ns.InfluxExporter = State, InfluxExporter
-    ns.StateCollector, ns.render_text, ns.sources = StateCollector, render_text, sources
+    ns.State, ns.InfluxExporter, ns.render = State, InfluxExporter, render
     return ns
 
 
@@ -294,7 +294,7 @@ def run(inv: Inventory, events: list, out: Path, tag: str) -> None:
     exporter.points.precision = "ms"
     capture.lines.extend(exporter.points.villages(state, T0 + 90))
     capture.lines.extend(exporter.points.alerts(alerts(), T0 + 90))
-    body = API.render_text(API.StateCollector(state, API.sources(state)).collect())
+    body = API.render(state)
     (out / f"metrics-{tag}.txt").write_bytes(bytes(body))
     (out / f"lines-{tag}.txt").write_text("".join(f"{line}\n" for line in capture.lines))
 
@@ -318,11 +318,13 @@ def compare(new: Path, old: Path) -> int:
         if path.name.startswith("metrics-"):
             fa, fb = families(a), families(b)
             if dict(fa) == dict(fb) and len(fa) == len(fb):
-                moved = [
-                    n for n, _ in fa if [m for m, _ in fa].index(n) != [m for m, _ in fb].index(n)
-                ]
-                print(f"{path.name}: every family byte-identical, order differs: {moved}")
-                print(f"  old order: {[n for n, _ in fa]}\n  new order: {[n for n, _ in fb]}")
+                na, nb = [n for n, _ in fa], [n for n, _ in fb]
+                kept = difflib.SequenceMatcher(None, na, nb, autojunk=False).get_matching_blocks()
+                stay = {n for m in kept for n in na[m.a : m.a + m.size]}
+                moved = [n for n in na if n not in stay]
+                print(f"{path.name}: every family byte-identical ({len(a.encode()):,} bytes); "
+                      f"{len(moved)} of {len(na)} families moved: {moved}")  # fmt: skip
+                print(f"  now first: {nb[: len(moved) + 1]}")
                 continue
         bad += 1
         print(f"{path.name}: DIFFERENT")

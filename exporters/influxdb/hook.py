@@ -3,44 +3,57 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Protocol
 
+from netwatch.core.model import Inventory
+from netwatch.core.state import State
 from netwatch.demo.hostnet import HostNetwork
 from netwatch.exporters.influxdb.exporter import InfluxExporter
+from netwatch.exporters.influxdb.points import AlertPoint
 
 log = logging.getLogger(__name__)
 
-
-def alerts(runtime: Any) -> Callable[[], Iterable[object]] | None:
-    """The firing alerts of the runtime's alert engine (its `open` dict), if it has one."""
-    for name in ("alert_engine", "alerts", "engine"):
-        engine = getattr(runtime, name, None)
-        if engine is not None and isinstance(getattr(engine, "open", None), dict):
-            return lambda: list(engine.open.values())
-    return None
+AlertSource = Callable[[], Iterable[AlertPoint]]
 
 
-async def attach(runtime: Any, host_network: HostNetwork | None = None) -> InfluxExporter | None:
-    """Start pushing runtime.state to InfluxDB if configured; registers its stop with the runtime.
+class Host(Protocol):
+    """What the exporter needs of the running service (netwatch.core.runtime.Runtime)."""
 
-    host_network: connect from the namespace captured there (the demo's sandbox).
+    @property
+    def inventory(self) -> Inventory: ...
+
+    @property
+    def state(self) -> State: ...
+
+    def on_stop(self, coro_fn: Callable[[], Awaitable[None]]) -> None: ...
+
+
+async def attach(
+    host: Host,
+    host_network: HostNetwork | None = None,
+    alert_source: AlertSource | None = None,
+) -> InfluxExporter | None:
+    """Start pushing host.state to InfluxDB if configured; registers its stop with the host.
+
+    host_network: connect from the namespace captured there (the demo's sandbox);
+    alert_source: the firing alerts for the alert snapshot (None: no alert points).
     """
-    cfg = runtime.inventory.settings.influxdb
+    cfg = host.inventory.settings.influxdb
     if cfg is None:
         return None
     factory = host_network.socket_factory if host_network is not None else None
     try:
         exporter = InfluxExporter(
             cfg,
-            runtime.state,
-            runtime.inventory,
+            host.state,
+            host.inventory,
             socket_factory=factory,
-            alert_source=alerts(runtime),
+            alert_source=alert_source,
         )
         await exporter.start()
     except ValueError as exc:  # monitoring goes on without the export
         log.error("InfluxDB export disabled: %s", exc)
         return None
-    runtime.on_stop(exporter.stop)
+    host.on_stop(exporter.stop)
     return exporter

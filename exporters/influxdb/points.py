@@ -1,26 +1,29 @@
-"""State → line protocol: a point per observation, and periodic village and alert snapshots.
+"""Samples → line protocol: the points of each observation, and village and alert snapshots.
 
-Tag blocks are escaped once per device/village and cached (rebuilt when the inventory object
-changes), so a point costs one f-string. Field types never change per field name (InfluxDB
-rejects a type change), and no tag shares a name with a field (InfluxDB 3 forbids it).
+A collector's EVENT samples name their measurement and field (netwatch.core.samples); samples
+of one measurement, tag set and time make one point. Tag blocks are escaped once per device and
+cached (rebuilt when the inventory object changes). Field types never change per field name
+(InfluxDB rejects a type change), and no tag shares a name with a field (InfluxDB 3 forbids it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Protocol
 
 from netwatch.core.model import Device, Inventory
-from netwatch.core.observations import PingObservation
-from netwatch.core.state import DeviceState, State, VillageStatus
+from netwatch.core.samples import Labels, Measurement, Sample
+from netwatch.core.state import State, VillageStatus
 from netwatch.exporters.influxdb.lineproto import (
     PRECISIONS,
+    escape_key,
     escape_measurement,
     field_block,
     tag_block,
     timestamp,
 )
 
-PING = "netwatch_ping"
 VILLAGE = "netwatch_village"
 ALERT = "netwatch_alert"
 
@@ -31,6 +34,22 @@ STATUS_CODE = {
     VillageStatus.DEGRADED: 2,
     VillageStatus.DOWN: 3,
 }
+
+
+class AlertPoint(Protocol):
+    """What an alert snapshot point needs of an alert (netwatch.alerting.types.Alert has it)."""
+
+    @property
+    def labels(self) -> Mapping[str, str]: ...
+
+    @property
+    def starts_at(self) -> float: ...
+
+    @property
+    def ends_at(self) -> float | None: ...
+
+    @property
+    def acknowledged_by(self) -> str | None: ...
 
 
 def device_tags(inventory: Inventory, device: Device) -> dict[str, str | None]:
@@ -53,7 +72,7 @@ class PointBuilder:
         self.precision = precision
         self._ts_scale = PRECISIONS[precision]
         self._inventory = inventory
-        self._device_heads: dict[tuple, str] = {}
+        self._device_heads: dict[tuple[str, str, Labels], str] = {}
         self._village_heads: dict[str, str] = {}
 
     def _check_inventory(self, inventory: Inventory) -> None:
@@ -67,7 +86,7 @@ class PointBuilder:
         measurement: str,
         device: Device,
         inventory: Inventory,
-        extra: tuple[tuple[str, str], ...] = (),
+        extra: Labels = (),
     ) -> str:
         """Escaped 'measurement,tags' of a device, with extra tags (a device tag wins)."""
         self._check_inventory(inventory)
@@ -83,27 +102,36 @@ class PointBuilder:
     def timestamp(self, seconds: float) -> int:
         return timestamp(seconds, self.precision)
 
-    def ping(self, ds: DeviceState, obs: PingObservation, inventory: Inventory) -> str:
-        # The hot path (one point per round): plain repr() floats, no per-field helpers.
-        res = obs.result
-        fields = (
-            f"sent={res.sent}i,received={res.received}i,up={1 if ds.up else 0}i,"
-            f"loss_ratio={float(res.loss_ratio)!r},duration_seconds={float(obs.duration)!r}"
-        )
-        if res.rtts:
-            extra = [
-                ("rtt_min_seconds", res.rtt_min),
-                ("rtt_avg_seconds", res.rtt_avg),
-                ("rtt_max_seconds", res.rtt_max),
-                ("jitter_seconds", res.jitter),
-            ]
-            for name, value in extra:
-                if value is not None:
-                    text = repr(float(value))
-                    if text[-1] not in "fn":  # inf, nan: line protocol has no such value
-                        fields += f",{name}={text}"
-        head = self.device_head(PING, ds.device, inventory)
-        return f"{head} {fields} {round(obs.time * self._ts_scale)}"
+    def lines(self, device: Device, inventory: Inventory, samples: Iterable[Sample]) -> list[str]:
+        """The points of one observation from its EVENT samples, in the order first seen."""
+        points: dict[tuple[Measurement, Labels, float], dict[str, str]] = {}
+        for fam, value, labels, t in samples:
+            f = fam.field
+            if f is None or t is None:
+                continue
+            if f.integer:
+                text = f"{int(value)}i"
+            else:
+                v = float(value)
+                if not math.isfinite(v):
+                    continue  # line protocol has no NaN or infinity
+                text = repr(v)
+                if not f.measurement.keep_point_zero and text.endswith(".0"):
+                    text = text[:-2]
+            key = (f.measurement, labels, t)
+            fields = points.get(key)
+            if fields is None:
+                fields = points[key] = {}
+            fields[f.key] = text
+        out = []
+        scale = self._ts_scale
+        for (m, labels, t), fields in points.items():
+            keys = sorted(fields) if m.sorted_fields else list(fields)
+            fb = ",".join([f"{escape_key(k)}={fields[k]}" for k in keys])
+            out.append(
+                f"{self.device_head(m.name, device, inventory, labels)} {fb} {round(t * scale)}"
+            )
+        return out
 
     def villages(self, state: State, now: float) -> Iterator[str]:
         """One netwatch_village point per village: status and device counts."""
@@ -140,13 +168,12 @@ class PointBuilder:
                 fields += f",latitude={village.lat:.6f},longitude={village.lon:.6f}"
             yield f"{head} {fields} {ts}"
 
-    def alerts(self, alerts: Iterable[object], now: float) -> Iterator[str]:
-        """One netwatch_alert point per firing alert (Alert or the engine's OpenAlert)."""
+    def alerts(self, alerts: Iterable[AlertPoint], now: float) -> Iterator[str]:
+        """One netwatch_alert point per firing alert."""
         ts = timestamp(now, self.precision)
         for alert in alerts:
-            labels = dict(getattr(alert, "labels", {}) or {})
-            starts_at = getattr(alert, "starts_at", None)
-            if getattr(alert, "ends_at", None) is not None or "alertname" not in labels:
+            labels = dict(alert.labels or {})
+            if alert.ends_at is not None or "alertname" not in labels:
                 continue
             tags = {
                 k: labels.get(k)
@@ -160,9 +187,10 @@ class PointBuilder:
                     "device",
                 )
             }
-            fields: dict[str, object] = {"firing": 1}
+            fields: dict[str, int | float] = {"firing": 1}
+            starts_at = alert.starts_at
             if isinstance(starts_at, int | float):
                 fields["active_seconds"] = max(0.0, float(now - starts_at))
-            fields["acknowledged"] = 1 if getattr(alert, "acknowledged_by", None) else 0
-            fb = field_block(fields)  # type: ignore[arg-type]
+            fields["acknowledged"] = 1 if alert.acknowledged_by else 0
+            fb = field_block(fields)
             yield f"{escape_measurement(ALERT)}{tag_block(tags)} {fb} {ts}"

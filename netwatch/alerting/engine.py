@@ -35,6 +35,8 @@ from netwatch.alerting.rules import (
 from netwatch.alerting.tracker import Tracker
 from netwatch.alerting.types import Alert, Event, Notification, Severity, fingerprint
 from netwatch.core.model import AlertingSettings, Device, Inventory, Role
+from netwatch.core.plugins import Health, Observation
+from netwatch.core.state import DeviceState
 
 log = logging.getLogger("netwatch.alerting")
 
@@ -216,17 +218,17 @@ class Engine:
 
     # -- rounds ----------------------------------------------------------------------------
 
-    def on_observation(self, device_state: Any, observation: Any) -> None:
+    def on_observation(self, device_state: DeviceState, observation: Observation) -> None:
         """State listener: apply a ping round to the hold-downs and ask for re-checks."""
         name = device_state.device.name
         if name not in self.inventory.devices:
             return
         result = getattr(observation, "result", None)
         if result is None or not hasattr(result, "received"):
-            snmp = getattr(device_state, "snmp", None)
             track = self.tracker.tracks.get(name)
-            if snmp is not None and track is not None:  # an SNMP poll: radios of an AP
-                track.radio_down = snmp.wifi_down() is True
+            if track is not None:  # another collector's poll (SNMP): radios of an AP
+                verdicts = device_state.verdicts()
+                track.radio_down = any(v.health is Health.NOT_SERVING for v in verdicts)
             return
         try:
             self.observe(name, observation.time, result.sent, result.received, result.rtt_avg)

@@ -10,37 +10,29 @@ import asyncio
 import logging
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from netwatch.core import telemetry
-from netwatch.core.model import Device, Inventory
-from netwatch.core.scheduler import Collector, Scheduler
+from netwatch.core.model import Inventory
+from netwatch.core.plugins import AnyPlugin, Context, RunningCollector
+from netwatch.core.scheduler import Scheduler
 from netwatch.core.state import State
+
+if TYPE_CHECKING:
+    from prometheus_client.core import Metric
+
+    from netwatch.alerting.service import AlertService
+    from netwatch.collectors.snmp.traps import TrapListener
+    from netwatch.demo.hostnet import HostNetwork
+    from netwatch.exporters.influxdb.points import AlertPoint
+    from netwatch.exporters.prometheus import Source
 
 log = logging.getLogger(__name__)
 
-
-class PingCollector:
-    """Adapts the shared ICMP engine to the scheduler's Collector shape."""
-
-    name = "ping"
-
-    def __init__(self, runtime: Runtime, pinger: Any) -> None:
-        self._runtime = runtime
-        self._pinger = pinger
-
-    def applies(self, device: Device) -> bool:
-        return device.ping
-
-    def interval(self, device: Device) -> float:
-        return device.ping_interval or self._runtime.inventory.settings.ping.interval
-
-    async def collect(self, device: Device) -> Any:
-        from netwatch.collectors import icmp
-
-        return await icmp.probe(device, self._runtime.inventory.settings.ping, self._pinger)
+Stop = Callable[[], Awaitable[None]]
 
 
 @dataclass
@@ -52,24 +44,29 @@ class ReloadResult:
     changed: int = 0
 
 
+def collector_plugins() -> tuple[AnyPlugin, ...]:
+    """The collectors netwatch runs (netwatch.collectors.registry), in exposition order."""
+    from netwatch.collectors.registry import COLLECTORS
+
+    return COLLECTORS
+
+
 class Runtime:
     def __init__(self, config_path: str | Path, inventory: Inventory) -> None:
         self.config_path = Path(config_path)
         self.inventory = inventory
+        self.plugins = collector_plugins()
         self.state = State(inventory)
         self.scheduler: Scheduler | None = None
         self.started_at = 0.0
         self.ready = False
-        self._pinger: Any = None
-        self._unregister_icmp: Any = None
-        self._snmp: Any = None
-        self._traps: Any = None
-        self.alerts: Any = None  # netwatch.alerting.service.AlertService once started
-        self.alert_engine: Any = None
-        self._extra_stops: list[Any] = []
+        self.collectors: list[RunningCollector] = []
+        self._traps: TrapListener | None = None
+        self.alerts: AlertService | None = None  # once started
+        self._extra_stops: list[Stop] = []
         self._reload_lock = asyncio.Lock()
         # Where sinks on the host reach from (the demo probes from a private namespace).
-        self.host_network: Any = None
+        self.host_network: HostNetwork | None = None
 
     @classmethod
     def from_file(cls, config_path: str | Path) -> Runtime:
@@ -80,19 +77,11 @@ class Runtime:
         telemetry.RELOAD_TIME.set(time.time())
         return cls(config_path, inventory)
 
-    def collectors(self) -> list[Collector]:
-        from netwatch.collectors.snmp.collector import SnmpCollector
+    def metric_sources(self) -> list[Source]:
+        """The /metrics sources: inventory and rollup, each collector, the alert engine."""
+        from netwatch.exporters import prometheus
 
-        return [
-            PingCollector(self, self._pinger),
-            SnmpCollector(lambda: self.inventory, self._snmp),
-        ]
-
-    def metric_sources(self) -> list[Any]:
-        """The /metrics families of every part that is running."""
-        from netwatch.exporters import prometheus, prometheus_snmp
-
-        def alert_families(state: Any) -> Any:
+        def alert_families(state: State) -> Iterable[Metric]:
             # The alert service starts after the web server: look it up at scrape time.
             if self.alerts is None:
                 return ()
@@ -100,20 +89,27 @@ class Runtime:
 
             return prometheus_alerts.families(self.alerts.engine)
 
-        return [*prometheus.DEFAULT_SOURCES, prometheus_snmp.families, alert_families]
+        return [prometheus.inventory_families, *self.plugins, alert_families]
+
+    def alert_snapshot(self) -> list[AlertPoint]:
+        """The open alerts as plain records (the InfluxDB alert snapshot reads these)."""
+        if self.alerts is None:
+            return []
+        return [a.snapshot() for a in list(self.alerts.engine.open.values())]
+
+    def recheck(self, device: str, collector: str, reason: str) -> None:
+        """A recheck request (trap, alert confirmation) for the scheduler; never a call into a
+        collector."""
+        if self.scheduler is not None:
+            self.scheduler.request_poll(device, collector, reason)
 
     async def start(self) -> None:
-        import netwatch.collectors.snmp.telemetry  # noqa: F401 (registers the engine's metrics)
-        from netwatch.collectors import icmp_metrics
-        from netwatch.collectors.icmp import Pinger
-        from netwatch.collectors.snmp.engine import SnmpEngine
-
-        self._pinger = await Pinger.create()
-        self._unregister_icmp = icmp_metrics.register(self._pinger)
-        self._snmp = SnmpEngine()
+        ctx = Context(lambda: self.inventory)
+        for plugin in self.plugins:
+            self.collectors.append(await plugin.start(ctx))
         settings = self.inventory.settings.scheduler
         self.scheduler = Scheduler(
-            self.collectors(),
+            self.collectors,
             self.state.record,
             max_concurrency=settings.max_concurrency,
             misfire_grace=settings.misfire_grace,
@@ -124,7 +120,7 @@ class Runtime:
         await self._start_alerting()
         from netwatch.exporters.influxdb.hook import attach as attach_influxdb
 
-        await attach_influxdb(self, self.host_network)
+        await attach_influxdb(self, self.host_network, alert_source=self.alert_snapshot)
         self.started_at = time.time()
         self.ready = True
         log.info(
@@ -138,23 +134,20 @@ class Runtime:
         from netwatch.alerting.maintenance import MaintenanceError
         from netwatch.alerting.service import AlertService
 
-        assert self.scheduler is not None
         try:
-            service = AlertService.create(self.inventory, self.state, self.scheduler.request_poll)
+            service = AlertService.create(self.inventory, self.state, self.recheck)
         except (MaintenanceError, OSError, sqlite3.Error) as exc:
             # Monitoring and /metrics go on; the operator sees why nobody will be paged.
             log.error("alerting not started: %s", exc)
             return
         await service.start()
         self.alerts = service
-        self.alert_engine = service.engine  # firing alerts for the InfluxDB exporter
         self.on_stop(service.stop)
 
     async def _start_traps(self) -> None:
         from netwatch.collectors.snmp.traps import TrapListener
 
-        assert self.scheduler is not None
-        listener = TrapListener(lambda: self.inventory, self.scheduler.request_poll)
+        listener = TrapListener(lambda: self.inventory, self.recheck)
         try:
             host, port = await listener.start()
         except OSError as exc:  # a taken or privileged port must not stop the polling
@@ -174,13 +167,14 @@ class Runtime:
                 await stop()
             except Exception:
                 log.exception("stopping %s failed", stop)
-        if self._pinger is not None:
-            self._unregister_icmp()
-            self._pinger.close()
-        if self._snmp is not None:
-            await self._snmp.close()
+        for collector in reversed(self.collectors):
+            try:
+                await collector.close()
+            except Exception:
+                log.exception("closing the %s collector failed", collector.name)
+        self.collectors = []
 
-    def on_stop(self, coro_fn: Any) -> None:
+    def on_stop(self, coro_fn: Stop) -> None:
         """Register an async callable run at stop (exporters, listeners), last first."""
         self._extra_stops.append(coro_fn)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from netwatch.core.model import Role
+from netwatch.core.plugins import Health
 from netwatch.core.runtime import Runtime
 from netwatch.core.state import State, VillageStatus
 
@@ -66,15 +66,15 @@ def villages_json(state: State) -> list[dict[str, Any]]:
             ds = state.devices.get(name)
             if ds is None:
                 continue
-            if ds.up is False:
-                reason = ds.reason
-            elif ds.device.role is Role.AP and ds.snmp is not None and ds.snmp.wifi_down():
-                reason = "radio down"  # answers ping, serves no Wi-Fi
-            else:
+            verdict = ds.verdict()
+            if verdict is None or verdict.health is Health.OK:
                 continue
+            # Down, an AP that answers but serves no Wi-Fi, or a service of it failing.
+            since = verdict.since or ds.since
             down.append(
-                {"device": name, "role": ds.device.role.value, "reason": reason, "since": ds.since}
-            )
+                {"device": name, "role": ds.device.role.value, "reason": verdict.reason,
+                 "since": since}
+            )  # fmt: skip
         out.append(
             {
                 "village": code,
