@@ -6,7 +6,7 @@ package registers its observation type with state.
 
 from __future__ import annotations
 
-from netwatch.collectors import icmp, snmp
+from netwatch.collectors import icmp, service, snmp
 from netwatch.core.plugins import AnyPlugin
 
-COLLECTORS: tuple[AnyPlugin, ...] = (icmp.PLUGIN, snmp.PLUGIN)
+COLLECTORS: tuple[AnyPlugin, ...] = (icmp.PLUGIN, snmp.PLUGIN, service.PLUGIN)

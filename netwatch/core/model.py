@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from netwatch.core.services import ServiceProbe, ServiceSettings
+
 
 class Role(enum.StrEnum):
     ROUTER = "router"
@@ -94,6 +96,7 @@ class Device:
     ping: bool = True
     ping_interval: float | None = None  # seconds; None = settings.ping.interval
     snmp_interval: float | None = None  # seconds; None = settings.snmp.interval
+    services: tuple[ServiceProbe, ...] = ()  # TCP/HTTP/DNS probes of this device's services
     source: Source | None = None
 
 
@@ -108,6 +111,8 @@ class Village:
     contacts: tuple[Contact, ...] = ()
     devices: tuple[str, ...] = ()  # device names
     source: Source | None = None
+    # Probed with the village's router (else its first device): docs/service-probes.md.
+    services: tuple[ServiceProbe, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +170,7 @@ class Settings:
     ping: PingSettings = field(default_factory=PingSettings)
     snmp: SnmpSettings = field(default_factory=SnmpSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    services: ServiceSettings = field(default_factory=ServiceSettings)
     influxdb: InfluxSettings | None = None  # off unless configured
     snmp_traps: SnmpTrapSettings = field(default_factory=lambda: SnmpTrapSettings())
     alerting: AlertingSettings = field(default_factory=lambda: AlertingSettings())
@@ -185,6 +191,22 @@ class Inventory:
 
     def village_devices(self, code: str) -> list[Device]:
         return [self.devices[n] for n in self.villages[code].devices]
+
+    def probe_carrier(self, code: str) -> str | None:
+        """The device whose job probes a village's own services: its router, else its first."""
+        names = [n for n in self.villages[code].devices if n in self.devices]
+        routers = [n for n in names if self.devices[n].role is Role.ROUTER]
+        return (routers or names or [None])[0]
+
+    def services_of(self, name: str) -> tuple[ServiceProbe, ...]:
+        """The service probes run with device `name`: its own, then its village's if it
+        carries them."""
+        device = self.devices[name]
+        probes = device.services
+        village = self.villages.get(device.village or "")
+        if village is not None and village.services and self.probe_carrier(village.code) == name:
+            probes = (*probes, *village.services)
+        return probes
 
 
 def _one_of(*choices: str):
