@@ -272,11 +272,11 @@ class Pinger:
         if v6:
             # Sources come back without their scope (it is sockaddr[3]): compare bare addresses.
             try:
-                scope = scope_id(scope)
+                index = scope_id(scope)
             except OSError:
                 rnd.error = f"unresolvable: {rnd.address}: no interface {scope!r}"
                 return
-            rnd.bound = Binding(fam, (norm, 0, 0, scope), norm)
+            rnd.bound = Binding(fam, (norm, 0, 0, index), norm)
         else:
             rnd.bound = Binding(fam, (norm, 0), norm)
 

@@ -100,11 +100,9 @@ class SnmpDeviceState:
         elapsed = obs.time - prev_time if prev_time is not None else None
         seen: dict[int, InterfaceState] = {}
         for iface in obs.interfaces:
-            st = self.interfaces.get(iface.index)
-            if st is None:
-                st = InterfaceState(iface)
+            st = self.interfaces.get(iface.index) or InterfaceState(iface)
             st.iface = iface
-            deltas = {}
+            deltas: dict[str, int | None] = {}
             for name in COUNTERS:
                 raw = getattr(iface, name)
                 if raw is None:

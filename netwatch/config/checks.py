@@ -72,8 +72,8 @@ def _service_names(tree: Tree, issues: Issues) -> None:
             continue
         names = [n for n in village.devices if n in roles]
         routers = [n for n in names if roles[n] is Role.ROUTER]
-        carrier = (routers or names or [None])[0]
-        _unique(village.services, p, taken.get(carrier or "", {}), issues)
+        first = routers or names
+        _unique(village.services, p, taken.get(first[0], {}) if first else {}, issues)
 
 
 def _unique(

@@ -186,7 +186,7 @@ def _regency(data: Mapping, top: Loc, issues: Issues, tree: Tree) -> tuple[str |
         return None, None
     loc = Loc(loc.file, node_line(node, loc.line), loc.path)
     unknown_keys(node, REGENCY_KEYS, loc, issues)
-    values = []
+    values: list[str | None] = []
     for key in ("code", "name"):
         if key not in node:
             issues.at(loc, f"missing required key '{key}'")

@@ -196,7 +196,8 @@ class Inventory:
         """The device whose job probes a village's own services: its router, else its first."""
         names = [n for n in self.villages[code].devices if n in self.devices]
         routers = [n for n in names if self.devices[n].role is Role.ROUTER]
-        return (routers or names or [None])[0]
+        first = routers or names
+        return first[0] if first else None
 
     def services_of(self, name: str) -> tuple[ServiceProbe, ...]:
         """The service probes run with device `name`: its own, then its village's if it
