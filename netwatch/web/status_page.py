@@ -31,6 +31,7 @@ TEXT: dict[str, dict[str, str]] = {
         "unknown": "Belum diketahui",
         "no reply": "tidak menjawab ping",
         "radio down": "radio Wi-Fi mati (SNMP)",
+        "service failed": "layanan gagal",
         "refresh": "Halaman ini diperbarui otomatis setiap 30 detik.",
     },
     "en": {
@@ -48,6 +49,7 @@ TEXT: dict[str, dict[str, str]] = {
         "unknown": "Unknown",
         "no reply": "does not answer ping",
         "radio down": "Wi-Fi radio is off (SNMP)",
+        "service failed": "service failed",
         "refresh": "This page refreshes itself every 30 seconds.",
     },
 }
@@ -91,6 +93,14 @@ def villages_json(state: State) -> list[dict[str, Any]]:
     return out
 
 
+def _reason(t: dict[str, str], reason: str) -> str:
+    """A reason in the page's language; "service failed: portal" keeps its service names."""
+    head, sep, rest = reason.partition(": ")
+    if sep and head == "service failed":
+        return f"{t[head]}: {rest}"
+    return t.get(reason, reason)
+
+
 def _fmt_time(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).astimezone(WIB).strftime("%d-%m-%Y %H:%M WIB")
 
@@ -112,7 +122,7 @@ def render(state: State, lang: str) -> str:
     body = []
     for r in rows:
         problems = "; ".join(
-            f"{e(d['device'])}: {e(t.get(d['reason'], d['reason']))}" for d in r["down_devices"]
+            f"{e(d['device'])}: {e(_reason(t, d['reason']))}" for d in r["down_devices"]
         )
         since = min((d["since"] for d in r["down_devices"]), default=None)
         body.append(

@@ -19,7 +19,7 @@ from netwatch.core.services import DnsCheck, HttpCheck, ServiceProbe, ServiceSet
 from netwatch.core.state import State, VillageStatus
 from netwatch.exporters.influxdb.exporter import InfluxExporter
 from netwatch.exporters.prometheus import Exposition, inventory_families
-from netwatch.web.status_page import villages_json
+from netwatch.web.status_page import render, villages_json
 from tests.collectors.service.servers import NOT_AFTER, portal_servers
 from tests.core.inventories import make_inventory
 from tests.helpers.dnsmasq import dnsmasq
@@ -102,6 +102,7 @@ async def test_a_failing_portal_degrades_an_up_village(tmp_path):
                 assert [(d["device"], d["reason"]) for d in row["down_devices"]] == [
                     ("r", "service failed: portal, portal-tls")
                 ]
+                assert "r: layanan gagal: portal, portal-tls" in render(state, "id")
                 metrics = scrape(state)
                 assert metrics[("netwatch_service_probe_success", "r", "portal")] == 0
                 assert metrics[("netwatch_service_http_status_code", "r", "portal")] == 503
