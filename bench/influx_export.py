@@ -47,7 +47,7 @@ async def ours(url: str, spool: Path, obs: list, state: State) -> tuple[float, f
     )
     exporter = InfluxExporter(cfg, state)
     await exporter.start()
-    listener = exporter._on_observation
+    listener = exporter.on_observation
     assert exporter.writer is not None
     cpu, wall = time.process_time(), time.perf_counter()
     for k in range(0, len(obs), 1000):  # as the scheduler hands rounds over: in bursts
@@ -73,7 +73,7 @@ async def replay(url: str, spool: Path, obs: list, state: State) -> tuple[float,
     exporter = InfluxExporter(dead, state)
     await exporter.start()
     for ds, o in obs:
-        exporter._on_observation(ds, o)
+        exporter.on_observation(ds, o)
     assert exporter.writer is not None
     exporter.writer.flush_pending()
     await exporter.stop(0.1)
