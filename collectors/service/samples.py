@@ -124,7 +124,8 @@ def samples(device: Device, st: ServiceDeviceState, view: View) -> Iterator[Samp
             yield s(LAST, obs.time, sp)
     if event:
         return
-    for service, n in st.probes_total.items():
+    # Copies: a scrape renders in a worker thread while the loop records observations.
+    for service, n in list(st.probes_total.items()):
         yield s(PROBES, n, (("service", service),))
     for (service, reason), n in sorted(st.failures_total.items()):
         yield s(FAILURES, n, (("service", service), ("reason", reason)))

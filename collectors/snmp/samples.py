@@ -292,7 +292,7 @@ def _state(st: SnmpDeviceState) -> Iterator[Sample]:
             yield s(ADMIN, 1.0 if i.admin_status == 1 else 0.0, il)
         if i.speed_bps is not None:
             yield s(SPEED, i.speed_bps / 8, il)
-        for name, acc in ifs.counters.items():
+        for name, acc in list(ifs.counters.items()):  # a scrape runs in a worker thread
             yield s(counters[name], acc.total, il)
     for v in ok.wifi_clients:
         yield s(WIFI_CLIENTS, v.value, _scrape_labels(v))
