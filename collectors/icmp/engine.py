@@ -12,15 +12,15 @@ import os
 import socket
 import struct
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable
 from typing import TypedDict
 
 from netwatch.collectors.icmp.observation import PingResult
+from netwatch.collectors.icmp.resolve import Resolver, bind_literal, default_resolver, resolve
 from netwatch.collectors.icmp.rounds import (
     MAX_RETRY_SECONDS,
     SEQ_FULL,
     SEQ_SPACE,
-    Binding,
     EchoRound,
     Waiter,
     check_args,
@@ -35,12 +35,8 @@ from netwatch.collectors.icmp.sockets import (
     IcmpUnavailable,
     literal,
     open_socket,
-    scope_id,
     unavailable_message,
 )
-
-# resolver(name) -> addresses (the first is used); IPv6 ones may carry a scope, "fe80::1%2".
-Resolver = Callable[[str], Awaitable[Sequence[str] | str]]
 
 SEND_BATCH = 64  # sends between yields to the loop, so the reader drains the socket
 RESOLVE_TIMEOUT = 5.0  # seconds a name may take to resolve
@@ -58,17 +54,6 @@ class SocketStats(TypedDict):
     late_replies: int
     unmatched_replies: int
     send_errors: int
-
-
-async def default_resolver(host: str) -> list[str]:
-    """Resolve a name with the loop's getaddrinfo (the system resolver)."""
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, None, type=socket.SOCK_RAW)
-    # An IPv6 scope comes back in sockaddr[3], not in the address string.
-    return [
-        f"{info[4][0]}%{info[4][3]}" if len(info[4]) > 3 and info[4][3] else str(info[4][0])
-        for info in infos
-    ]
 
 
 class Pinger:
@@ -225,60 +210,10 @@ class Pinger:
         return rounds
 
     async def _resolve(self, rounds: list[EchoRound]) -> None:
-        names = []
-        for rnd in rounds:
-            bare, _, scope = rnd.address.partition("%")
-            lit = literal(bare)
-            if lit is None:
-                names.append(rnd)
-            else:
-                self._bind_literal(rnd, lit, scope)
-        if names:
-            answers = await asyncio.gather(
-                *(self._resolve_one(r.address) for r in names), return_exceptions=True
-            )
-            for rnd, ans in zip(names, answers, strict=True):
-                if isinstance(ans, BaseException):
-                    if not isinstance(ans, Exception):
-                        raise ans
-                    rnd.error = f"unresolvable: {rnd.address}: {ans}"
-                    continue
-                addrs = [ans] if isinstance(ans, str) else list(ans)
-                if not addrs:
-                    rnd.error = f"unresolvable: {rnd.address}: no address"
-                    continue
-                self._bind(rnd, addrs[0])
-
-    async def _resolve_one(self, name: str) -> Sequence[str] | str:
-        try:
-            return await asyncio.wait_for(self._resolver(name), self.resolve_timeout)
-        except TimeoutError:
-            raise TimeoutError(f"no answer in {self.resolve_timeout:g} s") from None
-
-    def _bind(self, rnd: EchoRound, addr: str) -> None:
-        bare, _, scope = addr.partition("%")
-        norm = literal(bare)
-        if norm is None:
-            rnd.error = f"unresolvable: {rnd.address}: not an IP address: {addr}"
-            return
-        self._bind_literal(rnd, norm, scope)
+        await resolve(rounds, self._families, self._resolver, self.resolve_timeout)
 
     def _bind_literal(self, rnd: EchoRound, norm: str, scope: str) -> None:
-        v6 = ":" in norm
-        fam = self._families.get(socket.AF_INET6 if v6 else socket.AF_INET)
-        if not isinstance(fam, EchoSocket):
-            rnd.error = f"send failed: {fam or 'no ICMP socket for this address family'}"
-            return
-        if v6:
-            # Sources come back without their scope (it is sockaddr[3]): compare bare addresses.
-            try:
-                index = scope_id(scope)
-            except OSError:
-                rnd.error = f"unresolvable: {rnd.address}: no interface {scope!r}"
-                return
-            rnd.bound = Binding(fam, (norm, 0, 0, index), norm)
-        else:
-            rnd.bound = Binding(fam, (norm, 0), norm)
+        bind_literal(rnd, self._families, norm, scope)
 
     def _payload(self, size: int) -> tuple[bytes, int]:
         cached = self._payloads.get(size)
