@@ -262,6 +262,8 @@ class PluginText:
         entries = self._entries(state)
         for fam in self.families():
             name = fam.name
+            if name in self._dynamic and not any(name in r.text for r in entries):
+                continue  # a vendor family no device reports any more
             parts = [_header(fam.series, fam.help, _kind(fam))]
             if fam.open_labels:
                 parts += self._open_family(fam, entries)
