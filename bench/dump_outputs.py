@@ -317,14 +317,19 @@ def compare(new: Path, old: Path) -> int:
             continue
         if path.name.startswith("metrics-"):
             fa, fb = families(a), families(b)
-            if dict(fa) == dict(fb) and len(fa) == len(fb):
-                na, nb = [n for n, _ in fa], [n for n, _ in fb]
+            old_blocks, new_blocks = dict(fa), dict(fb)
+            added = [n for n, _ in fb if n not in old_blocks]
+            if len(fa) == len(old_blocks) and all(new_blocks.get(n) == x for n, x in fa):
+                na = [n for n, _ in fa]
+                nb = [n for n, _ in fb if n in old_blocks]
                 kept = difflib.SequenceMatcher(None, na, nb, autojunk=False).get_matching_blocks()
                 stay = {n for m in kept for n in na[m.a : m.a + m.size]}
                 moved = [n for n in na if n not in stay]
-                print(f"{path.name}: every family byte-identical ({len(a.encode()):,} bytes); "
-                      f"{len(moved)} of {len(na)} families moved: {moved}")  # fmt: skip
-                print(f"  now first: {nb[: len(moved) + 1]}")
+                print(f"{path.name}: all {len(na)} families of the old output byte-identical "
+                      f"({len(a.encode()):,} bytes); {len(moved)} moved: {moved}")  # fmt: skip
+                if added:
+                    empty = all(new_blocks[n].count("\n") == 2 for n in added)
+                    print(f"  {len(added)} new families{' (no samples)' if empty else ''}: {added}")
                 continue
         bad += 1
         print(f"{path.name}: DIFFERENT")

@@ -186,7 +186,7 @@ class _Rendered:
     def __init__(self, device: Device, version: int) -> None:
         self.device = device
         self.version = version
-        self.text: dict[str, str] = {}  # family name → the device's lines of it
+        self.text: dict[str, bytes] = {}  # family name → the device's lines of it, encoded
         # Open-label families only: each sample's label names and (labels, value), so that a
         # scrape can write the union of names over every device.
         self.keys: dict[str, set[tuple[str, ...]]] = {}
@@ -232,7 +232,7 @@ class PluginText:
             else:
                 text = prefix
             out.append(f"{fam.series}{{{text}}} {_format_value(value)}\n")
-        r.text = {name: "".join(out) for name, out in lines.items()}
+        r.text = {name: "".join(out).encode() for name, out in lines.items()}
         return r
 
     def _entries(self, state: State) -> list[_Rendered]:
@@ -264,17 +264,13 @@ class PluginText:
             name = fam.name
             if name in self._dynamic and not any(name in r.text for r in entries):
                 continue  # a vendor family no device reports any more
-            parts = [_header(fam.series, fam.help, _kind(fam))]
+            into += _header(fam.series, fam.help, _kind(fam)).encode()
             if fam.open_labels:
-                parts += self._open_family(fam, entries)
+                into += b"".join(self._open_family(fam, entries))
             else:
-                for r in entries:
-                    text = r.text.get(name)
-                    if text is not None:
-                        parts.append(text)
-            into += "".join(parts).encode()
+                into += b"".join([t for r in entries if (t := r.text.get(name)) is not None])
 
-    def _open_family(self, fam: Family, entries: Sequence[_Rendered]) -> list[str]:
+    def _open_family(self, fam: Family, entries: Sequence[_Rendered]) -> list[bytes]:
         """Devices' lines of a family whose samples differ in label names: the union, sorted."""
         name = fam.name
         keysets: set[tuple[str, ...]] = set()
@@ -293,7 +289,7 @@ class PluginText:
             for labels, value in r.rows[name]:
                 have = dict(labels)
                 lab = "".join([f',{k}="{_escape(have.get(k, ""))}"' for k in union])
-                out.append(f"{fam.series}{{{prefix}{lab}}} {_format_value(value)}\n")
+                out.append(f"{fam.series}{{{prefix}{lab}}} {_format_value(value)}\n".encode())
         return out
 
 
