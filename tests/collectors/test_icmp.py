@@ -35,7 +35,7 @@ def fping_alive(addresses: list[str], argv_prefix: list[str] | None = None) -> s
 
 
 def one_device_state(address: str) -> State:
-    """A State with one router at address (the minimal inventory record_ping needs)."""
+    """A State with one router at address (the minimal inventory a ping round needs)."""
     device = Device(name="r1", role=Role.ROUTER, address=address, district="35.10.07")
     district = District(code="35.10.07", name="Gambiran", devices=("r1",))
     inv = Inventory(
