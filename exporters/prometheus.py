@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -28,7 +29,13 @@ from netwatch.core.state import State, VillageStatus
 
 log = logging.getLogger(__name__)
 
-MetricSource = Callable[[State], Iterable[Metric]]
+
+class MetricSource(Protocol):
+    """Families built from state at scrape time (client_python's custom collector shape)."""
+
+    def __call__(self, state: State, /) -> Iterable[Metric]: ...
+
+
 Source = AnyPlugin | MetricSource
 
 DEVICE_LABELS = ["device", "role", "village", "district"]

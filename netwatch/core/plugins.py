@@ -74,6 +74,14 @@ class RunningCollector(Collector, Protocol):
     async def close(self) -> None: ...
 
 
+class Exporter(Protocol):
+    """A push sink the runtime starts and stops (the InfluxDB exporter)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self, timeout: float | None = None) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Context:
     """What the runtime hands a collector when it starts it."""

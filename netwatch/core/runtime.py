@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from netwatch.core import telemetry
 from netwatch.core.model import Inventory
-from netwatch.core.plugins import AnyPlugin, Context, RunningCollector
+from netwatch.core.plugins import AnyPlugin, Context, Exporter, RunningCollector
 from netwatch.core.scheduler import Scheduler
 from netwatch.core.state import State
 
@@ -61,6 +61,7 @@ class Runtime:
         self.started_at = 0.0
         self.ready = False
         self.collectors: list[RunningCollector] = []
+        self.exporters: list[Exporter] = []  # push sinks (their stop runs with on_stop)
         self._traps: TrapListener | None = None
         self.alerts: AlertService | None = None  # once started
         self._extra_stops: list[Stop] = []
@@ -120,7 +121,9 @@ class Runtime:
         await self._start_alerting()
         from netwatch.exporters.influxdb.hook import attach as attach_influxdb
 
-        await attach_influxdb(self, self.host_network, alert_source=self.alert_snapshot)
+        influx = await attach_influxdb(self, self.host_network, alert_source=self.alert_snapshot)
+        if influx is not None:
+            self.exporters.append(influx)
         self.started_at = time.time()
         self.ready = True
         log.info(

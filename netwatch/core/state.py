@@ -8,8 +8,7 @@ the collector package's own business (netwatch.core.plugins). Nothing here does 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from netwatch.core.model import Device, Inventory, Role
 from netwatch.core.plugins import (
@@ -88,7 +87,10 @@ class DeviceState:
         return 0.0 if v is None else v.since
 
 
-Listener = Callable[[DeviceState, Observation], None]
+class Listener(Protocol):
+    """Called after each applied observation (exporters, the alert engine); never raises."""
+
+    def __call__(self, device_state: DeviceState, observation: Observation, /) -> None: ...
 
 
 class State:
