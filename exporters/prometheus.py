@@ -24,7 +24,7 @@ from prometheus_client.samples import Sample as PromSample
 from netwatch.core import telemetry
 from netwatch.core.model import Device
 from netwatch.core.plugins import AnyPlugin, registered
-from netwatch.core.samples import Family, Kind, Labels, View
+from netwatch.core.samples import Family, Kind, Labels, Sample, View
 from netwatch.core.state import State, VillageStatus
 
 log = logging.getLogger(__name__)
@@ -213,7 +213,7 @@ class PluginText:
         self._dynamic: dict[str, Family] = {}  # families met in samples but not declared
         self._declared = {f.name for f in plugin.families}
 
-    def _render(self, device: Device, part_version: int, samples: Iterable) -> _Rendered:
+    def _render(self, device: Device, part_version: int, samples: Iterable[Sample]) -> _Rendered:
         r = _Rendered(device, part_version)
         prefix = ",".join(f'{k}="{_escape(v)}"' for k, v in device_labels(device).items())
         lines: dict[str, list[str]] = {}
