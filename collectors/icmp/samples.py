@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from netwatch.collectors.icmp.state import IcmpDeviceState
 from netwatch.core.model import Device
-from netwatch.core.samples import Family, Field, Kind, Measurement, Sample, View, new_sample
+from netwatch.core.samples import Family, Field, Kind, Measurement, Sample, View
 
 # Ping points keep their historic spelling: fields in round order, whole floats as 1.0.
 PING = Measurement("netwatch_ping", sorted_fields=False, keep_point_zero=True)
@@ -91,42 +89,49 @@ ROUND_DURATION = Family(
 FAMILIES = (UP, SINCE, RTT_MIN, RTT_AVG, RTT_MAX, JITTER, LOSS, SENT_TOTAL, RECEIVED_TOTAL, LAST)
 
 
-def samples(device: Device, st: IcmpDeviceState, view: View) -> Iterator[Sample]:
+def samples(device: Device, st: IcmpDeviceState, view: View) -> list[Sample]:
     """STATE: up, since and the last round's figures; EVENT: the ping point of the round."""
-    s = new_sample
     obs = st.last
     if view is View.EVENT:
         if obs is None:
-            return
+            return []
         res, t = obs.result, obs.time
-        yield s(ROUND_SENT, res.sent, (), t)
-        yield s(ROUND_RECEIVED, res.received, (), t)
-        yield s(UP, 1 if st.up else 0, (), t)
-        yield s(LOSS, res.loss_ratio, (), t)
-        yield s(ROUND_DURATION, obs.duration, (), t)
+        out: list[Sample] = [
+            (ROUND_SENT, res.sent, (), t),
+            (ROUND_RECEIVED, res.received, (), t),
+            (UP, 1 if st.up else 0, (), t),
+            (LOSS, res.loss_ratio, (), t),
+            (ROUND_DURATION, obs.duration, (), t),
+        ]
         rtts = res.rtts
         if rtts:
-            yield s(RTT_MIN, min(rtts), (), t)
-            yield s(RTT_AVG, sum(rtts) / len(rtts), (), t)
-            yield s(RTT_MAX, max(rtts), (), t)
+            out += [
+                (RTT_MIN, min(rtts), (), t),
+                (RTT_AVG, sum(rtts) / len(rtts), (), t),
+                (RTT_MAX, max(rtts), (), t),
+            ]
             if (j := res.jitter) is not None:
-                yield s(JITTER, j, (), t)
-        return
+                out.append((JITTER, j, (), t))
+        return out
     if st.up is None:
-        return
-    yield s(UP, 1.0 if st.up else 0.0)
-    yield s(SINCE, st.since)
+        return []
+    out = [(UP, 1.0 if st.up else 0.0, (), None), (SINCE, st.since, (), None)]
     if obs is None:
-        return
+        return out
     res = obs.result
-    yield s(SENT_TOTAL, st.echo_sent_total)
-    yield s(RECEIVED_TOTAL, st.echo_received_total)
-    yield s(LOSS, res.loss_ratio)
-    yield s(LAST, obs.time)
+    out += [
+        (SENT_TOTAL, st.echo_sent_total, (), None),
+        (RECEIVED_TOTAL, st.echo_received_total, (), None),
+        (LOSS, res.loss_ratio, (), None),
+        (LAST, obs.time, (), None),
+    ]
     rtts = res.rtts
     if rtts:
-        yield s(RTT_MIN, min(rtts))
-        yield s(RTT_AVG, sum(rtts) / len(rtts))
-        yield s(RTT_MAX, max(rtts))
+        out += [
+            (RTT_MIN, min(rtts), (), None),
+            (RTT_AVG, sum(rtts) / len(rtts), (), None),
+            (RTT_MAX, max(rtts), (), None),
+        ]
     if (j := res.jitter) is not None:
-        yield s(JITTER, j)
+        out.append((JITTER, j, (), None))
+    return out

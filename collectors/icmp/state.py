@@ -38,5 +38,7 @@ def record(st: IcmpDeviceState, obs: PingObservation) -> None:
         up, reason = True, ""
     if up != st.up:
         st.since = obs.time
+    elif reason == st.reason and st._verdict is not None:
+        return  # the same verdict as the last round's: keep the object
     st.up, st.reason = up, reason
     st._verdict = Verdict(Health.OK if up else Health.DOWN, reason, st.since, reachability=True)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from netwatch.collectors.service.state import ServiceDeviceState
 from netwatch.core.model import Device
-from netwatch.core.samples import Family, Field, Kind, Labels, Measurement, Sample, View, new_sample
+from netwatch.core.samples import Family, Field, Kind, Labels, Measurement, Sample, View
 
 SERVICE = Measurement("netwatch_service")
 G, C = Kind.GAUGE, Kind.COUNTER
@@ -96,7 +96,6 @@ FAMILIES = (
 
 
 def samples(device: Device, st: ServiceDeviceState, view: View) -> Iterator[Sample]:
-    s = new_sample
     obs = st.last
     if obs is None:
         return
@@ -105,27 +104,27 @@ def samples(device: Device, st: ServiceDeviceState, view: View) -> Iterator[Samp
     for r in obs.results:
         sp: Labels = (("service", r.service), ("protocol", r.protocol))
         own: Labels = sp if event else (("service", r.service),)
-        yield s(SUCCESS, 1 if r.success else 0, sp, t)
-        yield s(DURATION, r.duration, sp, t)
+        yield (SUCCESS, 1 if r.success else 0, sp, t)
+        yield (DURATION, r.duration, sp, t)
         for phase, seconds in r.phases.items():
             if event:
-                yield s(_PHASE_FIELDS[phase], seconds, sp, t)
+                yield (_PHASE_FIELDS[phase], seconds, sp, t)
             else:
-                yield s(PHASE, seconds, (*sp, ("phase", phase)))
+                yield (PHASE, seconds, (*sp, ("phase", phase)), None)
         if r.http_status is not None:
-            yield s(HTTP_STATUS, r.http_status, own, t)
+            yield (HTTP_STATUS, r.http_status, own, t)
         if r.tls_not_after is not None:
-            yield s(TLS_NOT_AFTER, r.tls_not_after, own, t)
+            yield (TLS_NOT_AFTER, r.tls_not_after, own, t)
         if r.dns_rcode is not None:
-            yield s(DNS_RCODE, r.dns_rcode, own, t)
+            yield (DNS_RCODE, r.dns_rcode, own, t)
         if r.dns_answers is not None:
-            yield s(DNS_ANSWERS, r.dns_answers, own, t)
+            yield (DNS_ANSWERS, r.dns_answers, own, t)
         if not event:
-            yield s(LAST, obs.time, sp)
+            yield (LAST, obs.time, sp, None)
     if event:
         return
     # Copies: a scrape renders in a worker thread while the loop records observations.
     for service, n in list(st.probes_total.items()):
-        yield s(PROBES, n, (("service", service),))
+        yield (PROBES, n, (("service", service),), None)
     for (service, reason), n in sorted(st.failures_total.items()):
-        yield s(FAILURES, n, (("service", service), ("reason", reason)))
+        yield (FAILURES, n, (("service", service), ("reason", reason)), None)

@@ -21,7 +21,6 @@ from netwatch.core.samples import (
     Measurement,
     Sample,
     View,
-    new_sample,
 )
 
 SNMP = Measurement("netwatch_snmp")
@@ -255,74 +254,72 @@ def samples(device: Device, st: SnmpDeviceState, view: View) -> Iterator[Sample]
 
 
 def _state(st: SnmpDeviceState) -> Iterator[Sample]:
-    s = new_sample
     obs = st.last
     if obs is None:
         return
-    yield s(UP, 0.0 if obs.error else 1.0)
-    yield s(LAST, obs.time)
-    yield s(REBOOTS, st.reboots_total)
+    yield (UP, 0.0 if obs.error else 1.0, (), None)
+    yield (LAST, obs.time, (), None)
+    yield (REBOOTS, st.reboots_total, (), None)
     for reason, n in sorted(st.errors_total.items()):
-        yield s(POLL_ERRORS, n, (("reason", reason),))
+        yield (POLL_ERRORS, n, (("reason", reason),), None)
     ok = st.last_ok
     if obs.error or ok is None:
         return  # stale values vanish while the device does not answer
     facts = (("sys_name", ok.sys_name), ("sys_object_id", ok.sys_object_id),
              ("profile", ",".join(ok.profiles)))  # fmt: skip
-    yield s(INFO, 1, facts)
+    yield (INFO, 1, facts, None)
     if ok.uptime_ticks is not None:
-        yield s(UPTIME, ok.uptime_ticks / 100.0)
+        yield (UPTIME, ok.uptime_ticks / 100.0, (), None)
     if ok.cpu_load_ratio is not None:
-        yield s(CPU, ok.cpu_load_ratio)
+        yield (CPU, ok.cpu_load_ratio, (), None)
     if ok.memory_used_bytes is not None:
-        yield s(MEM_USED, ok.memory_used_bytes)
+        yield (MEM_USED, ok.memory_used_bytes, (), None)
     if ok.memory_total_bytes is not None:
-        yield s(MEM_TOTAL, ok.memory_total_bytes)
+        yield (MEM_TOTAL, ok.memory_total_bytes, (), None)
     counters = COUNTER_FAMILIES
     for ifs in st.interfaces.values():
         i = ifs.iface
         il: Labels = (("interface", i.name),)
         info = (*il, ("ifindex", str(i.index)), ("alias", i.alias),
                 ("type", str(i.if_type or "")), ("radio", "1" if i.radio else "0"))  # fmt: skip
-        yield s(IF_INFO, 1, info)
+        yield (IF_INFO, 1, info, None)
         if i.oper_status is not None:
-            yield s(OPER, 1.0 if i.oper_status == 1 else 0.0, il)
-            yield s(OPER_STATUS, i.oper_status, il)
+            yield (OPER, 1.0 if i.oper_status == 1 else 0.0, il, None)
+            yield (OPER_STATUS, i.oper_status, il, None)
         if i.admin_status is not None:
-            yield s(ADMIN, 1.0 if i.admin_status == 1 else 0.0, il)
+            yield (ADMIN, 1.0 if i.admin_status == 1 else 0.0, il, None)
         if i.speed_bps is not None:
-            yield s(SPEED, i.speed_bps / 8, il)
+            yield (SPEED, i.speed_bps / 8, il, None)
         for name, acc in list(ifs.counters.items()):  # a scrape runs in a worker thread
-            yield s(counters[name], acc.total, il)
+            yield (counters[name], acc.total, il, None)
     for v in ok.wifi_clients:
-        yield s(WIFI_CLIENTS, v.value, _scrape_labels(v))
+        yield (WIFI_CLIENTS, v.value, _scrape_labels(v), None)
     for v in ok.optical:
         fam = _OPTICAL.get(v.metric)
         if fam is not None:
-            yield s(fam, v.value, _scrape_labels(v))
+            yield (fam, v.value, _scrape_labels(v), None)
     for v in ok.samples:
-        yield s(extra_family(v), v.value, _scrape_labels(v))
+        yield (extra_family(v), v.value, _scrape_labels(v), None)
 
 
 def _points(st: SnmpDeviceState) -> Iterator[Sample]:
     """One poll's points; a failed poll gives only netwatch_snmp with up=0."""
-    s = new_sample
     obs = st.last
     if obs is None:
         return
     t = obs.time
-    yield s(UP, 0 if obs.error else 1, (), t)
-    yield s(DURATION, float(obs.duration), (), t)
+    yield (UP, 0 if obs.error else 1, (), t)
+    yield (DURATION, float(obs.duration), (), t)
     if not obs.error:
         if obs.uptime_ticks is not None:
-            yield s(UPTIME, obs.uptime_ticks / 100.0, (), t)
+            yield (UPTIME, obs.uptime_ticks / 100.0, (), t)
         if obs.cpu_load_ratio is not None:
-            yield s(CPU, float(obs.cpu_load_ratio), (), t)
+            yield (CPU, float(obs.cpu_load_ratio), (), t)
         if obs.memory_used_bytes is not None:
-            yield s(MEM_USED, float(obs.memory_used_bytes), (), t)
+            yield (MEM_USED, float(obs.memory_used_bytes), (), t)
         if obs.memory_total_bytes is not None:
-            yield s(MEM_TOTAL, float(obs.memory_total_bytes), (), t)
-    yield s(REBOOTS, st.reboots_total, (), t)
+            yield (MEM_TOTAL, float(obs.memory_total_bytes), (), t)
+    yield (REBOOTS, st.reboots_total, (), t)
     if obs.error:
         return
     states = st.interfaces
@@ -335,17 +332,17 @@ def _points(st: SnmpDeviceState) -> Iterator[Sample]:
             for name in COUNTERS:  # wrap-bridged running totals, as the scraped counters
                 acc = ist.counters.get(name)
                 if acc is not None:
-                    yield s(counters[name], acc.total, tags, t)
+                    yield (counters[name], acc.total, tags, t)
             if ist.in_bps is not None:
-                yield s(IN_BPS, float(ist.in_bps), tags, t)
+                yield (IN_BPS, float(ist.in_bps), tags, t)
             if ist.out_bps is not None:
-                yield s(OUT_BPS, float(ist.out_bps), tags, t)
+                yield (OUT_BPS, float(ist.out_bps), tags, t)
         if iface.oper_status is not None:
-            yield s(OPER, 1 if iface.oper_status == 1 else 0, tags, t)
+            yield (OPER, 1 if iface.oper_status == 1 else 0, tags, t)
         if iface.admin_status is not None:
-            yield s(ADMIN, 1 if iface.admin_status == 1 else 0, tags, t)
+            yield (ADMIN, 1 if iface.admin_status == 1 else 0, tags, t)
         if iface.speed_bps is not None:
-            yield s(SPEED_BITS, float(iface.speed_bps), tags, t)
+            yield (SPEED_BITS, float(iface.speed_bps), tags, t)
     for measurement, values in ((WIFI, obs.wifi_clients), (OPTICAL, obs.optical),
                                 (EXTRA, obs.samples)):  # fmt: skip
         for v in values:
@@ -360,6 +357,6 @@ def _points(st: SnmpDeviceState) -> Iterator[Sample]:
                 name += "_value"  # InfluxDB 3 forbids a field named as a tag
             # Client counts stay integers; every other sample is a float, always.
             if name == "clients":
-                yield s(point_family(measurement, name, True), int(v.value), key, t)
+                yield (point_family(measurement, name, True), int(v.value), key, t)
             else:
-                yield s(point_family(measurement, name), float(v.value), key, t)
+                yield (point_family(measurement, name), float(v.value), key, t)

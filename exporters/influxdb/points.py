@@ -8,12 +8,11 @@ cached (rebuilt when the inventory object changes). Field types never change per
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from netwatch.core.model import Device, Inventory
-from netwatch.core.samples import Labels, Measurement, Sample
+from netwatch.core.samples import Field, Labels, Measurement, Sample
 from netwatch.core.state import State, VillageStatus
 from netwatch.exporters.influxdb.lineproto import (
     PRECISIONS,
@@ -65,6 +64,21 @@ def device_tags(inventory: Inventory, device: Device) -> dict[str, str | None]:
     }
 
 
+class _Format(NamedTuple):
+    """How one field is written: escaped "key=", integer or float, and a whole float's ".0"."""
+
+    prefix: str
+    integer: bool
+    strip_point_zero: bool
+    measurement: Measurement
+    key: str
+
+    @classmethod
+    def of(cls, f: Field) -> _Format:
+        m = f.measurement
+        return cls(escape_key(f.key) + "=", f.integer, not m.keep_point_zero, m, f.key)
+
+
 class PointBuilder:
     """Formats netwatch's data as lines at one precision."""
 
@@ -74,6 +88,7 @@ class PointBuilder:
         self._inventory = inventory
         self._device_heads: dict[tuple[str, str, Labels], str] = {}
         self._village_heads: dict[str, str] = {}
+        self._formats: dict[Field, _Format] = {}  # per field (hashed by identity)
 
     def _check_inventory(self, inventory: Inventory) -> None:
         if inventory is not self._inventory:  # reloaded: names may have changed
@@ -105,32 +120,42 @@ class PointBuilder:
     def lines(self, device: Device, inventory: Inventory, samples: Iterable[Sample]) -> list[str]:
         """The points of one observation from its EVENT samples, in the order first seen."""
         points: dict[tuple[Measurement, Labels, float], dict[str, str]] = {}
+        formats = self._formats
+        fields: dict[str, str] = {}
+        cur_m: Measurement | None = None
+        cur_labels: Labels | None = None
+        cur_t = 0.0
         for fam, value, labels, t in samples:
             f = fam.field
             if f is None or t is None:
                 continue
-            if f.integer:
-                text = f"{int(value)}i"
-            else:
-                v = float(value)
-                if not math.isfinite(v):
-                    continue  # line protocol has no NaN or infinity
-                text = repr(v)
-                if not f.measurement.keep_point_zero and text.endswith(".0"):
-                    text = text[:-2]
-            key = (f.measurement, labels, t)
-            fields = points.get(key)
-            if fields is None:
-                fields = points[key] = {}
-            fields[f.key] = text
+            fmt = formats.get(f)
+            if fmt is None:
+                fmt = formats[f] = _Format.of(f)
+            prefix, integer, strip, m, key = fmt
+            # Samples of one point usually come together: look the point up only on a change.
+            if m is not cur_m or labels is not cur_labels or t != cur_t:
+                got = points.get((m, labels, t))
+                if got is None:
+                    got = points[(m, labels, t)] = {}
+                fields, cur_m, cur_labels, cur_t = got, m, labels, t
+            if integer:
+                fields[key] = f"{prefix}{int(value)}i"
+                continue
+            text = repr(float(value))
+            if text[-1] in "fn":
+                continue  # inf, nan: line protocol has no such value
+            if strip and text[-2:] == ".0":
+                text = text[:-2]
+            fields[key] = prefix + text
         out = []
         scale = self._ts_scale
-        for (m, labels, t), fields in points.items():
-            keys = sorted(fields) if m.sorted_fields else list(fields)
-            fb = ",".join([f"{escape_key(k)}={fields[k]}" for k in keys])
-            out.append(
-                f"{self.device_head(m.name, device, inventory, labels)} {fb} {round(t * scale)}"
-            )
+        for (m, labels, t), got in points.items():
+            if not got:
+                continue
+            fb = ",".join([got[k] for k in sorted(got)] if m.sorted_fields else got.values())
+            head = self.device_head(m.name, device, inventory, labels)
+            out.append(f"{head} {fb} {round(t * scale)}")
         return out
 
     def villages(self, state: State, now: float) -> Iterator[str]:

@@ -9,7 +9,7 @@ packages the runtime runs, in exposition order. Nothing here imports a collector
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar, cast
 
@@ -101,7 +101,7 @@ class Plugin(Generic[ObsT, PartT]):
     observation: type[ObsT]
     new_part: Callable[[], PartT]  # a device's empty state for this collector
     record: Callable[[PartT, ObsT], None]  # how an observation lands in that state
-    samples: Callable[[Device, PartT, View], Iterator[Sample]]
+    samples: Callable[[Device, PartT, View], Iterable[Sample]]
     families: tuple[Family, ...]  # declared families, in exposition order
     start: Callable[[Context], Awaitable[RunningCollector]]
 
@@ -114,7 +114,7 @@ class Plugin(Generic[ObsT, PartT]):
         part.version += 1
         return part
 
-    def samples_of(self, device: Device, part: DevicePart, view: View) -> Iterator[Sample]:
+    def samples_of(self, device: Device, part: DevicePart, view: View) -> Iterable[Sample]:
         """samples() for a part that state stored under this plugin's name."""
         return self.samples(device, cast(PartT, part), view)
 
@@ -137,7 +137,7 @@ class AnyPlugin(Protocol):
 
     def record_into(self, parts: dict[str, DevicePart], obs: Observation) -> DevicePart: ...
 
-    def samples_of(self, device: Device, part: DevicePart, view: View) -> Iterator[Sample]: ...
+    def samples_of(self, device: Device, part: DevicePart, view: View) -> Iterable[Sample]: ...
 
     def start(self, ctx: Context) -> Awaitable[RunningCollector]: ...
 
