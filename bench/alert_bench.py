@@ -283,6 +283,7 @@ def med(xs: list[float]) -> str:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     from netwatch.alerting.service import AlertService
     from netwatch.alerting.traceroute import last_hop_text
+    from netwatch.collectors.icmp import PLUGIN as ICMP
     from netwatch.collectors.icmp import Pinger
     from netwatch.core.scheduler import Scheduler
     from netwatch.core.state import State
@@ -423,12 +424,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             # (3) loss
             t_loss = time.time()
             lab.loss(args.loss)
-            echo0 = sum(ds.echo_sent_total for ds in state.devices.values())
-            got0 = sum(ds.echo_received_total for ds in state.devices.values())
+            echo0 = sum(ds.part(ICMP).echo_sent_total for ds in state.devices.values())
+            got0 = sum(ds.part(ICMP).echo_received_total for ds in state.devices.values())
             await asyncio.sleep(args.loss_minutes * 60)
             lab.loss(0)
-            echo = sum(ds.echo_sent_total for ds in state.devices.values()) - echo0
-            got = sum(ds.echo_received_total for ds in state.devices.values()) - got0
+            echo = sum(ds.part(ICMP).echo_sent_total for ds in state.devices.values()) - echo0
+            got = sum(ds.part(ICMP).echo_received_total for ds in state.devices.values()) - got0
             hooks = [b for _, b in sink.hooks(t_loss)]
             nw_false = [
                 b

@@ -46,13 +46,13 @@ async def ours(url: str, spool: Path, obs: list, state: State) -> tuple[float, f
         url=url, bucket="b", batch_size=BATCH, spool_dir=str(spool), snapshot_interval=3600.0
     )
     exporter = InfluxExporter(cfg, state)
-    await exporter.start()
-    listener = exporter._on_observation
+    await exporter.start()  # its listener on state, as in service
+    record = state.record
     assert exporter.writer is not None
     cpu, wall = time.process_time(), time.perf_counter()
     for k in range(0, len(obs), 1000):  # as the scheduler hands rounds over: in bursts
-        for ds, o in obs[k : k + 1000]:
-            listener(ds, o)
+        for _ds, o in obs[k : k + 1000]:
+            record(o)
         await asyncio.sleep(0)
     assert await exporter.writer.flush(120.0)
     result = time.process_time() - cpu, time.perf_counter() - wall
@@ -72,8 +72,8 @@ async def replay(url: str, spool: Path, obs: list, state: State) -> tuple[float,
     )
     exporter = InfluxExporter(dead, state)
     await exporter.start()
-    for ds, o in obs:
-        exporter._on_observation(ds, o)
+    for _ds, o in obs:
+        state.record(o)
     assert exporter.writer is not None
     exporter.writer.flush_pending()
     await exporter.stop(0.1)

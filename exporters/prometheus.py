@@ -1,38 +1,47 @@
-"""Prometheus exporter: /metrics built from a snapshot of state at scrape time.
+"""Prometheus exporter: /metrics from the sample stream and a snapshot of state.
 
-client_python's text encoder spends ~6 µs a sample formatting labels; at 10,000 devices
-(140,000 samples) that is a second of GIL per scrape, measured at 2–4 s under load. The state
-families therefore go through `render_text`, a lean encoder of the same Metric objects
-(checked against client_python's own output in tests); netwatch's small self-metrics registry
-and OpenMetrics requests still use client_python's encoders.
-
-A custom collector (client_python's pattern): metric families are made per scrape from the
-state, and no per-series objects live between scrapes, so series of removed devices vanish
-at once and memory does not grow with history. Other parts add families through *metric
-sources*: functions ``families(state) -> Iterable[Metric]``.
+Sources are collector plugins (samples, rendered here generically) and *metric sources*:
+functions ``families(state) -> Iterable[Metric]`` (the inventory and village rollup below, the
+alert engine's families). The text format goes through `Exposition.render`: a device's lines
+per family are rendered once after each observation that changed it (keyed by its state's
+version) and joined at scrape time, so a scrape costs a join per family, not an object per
+sample (issue 10). OpenMetrics requests and the tests use `StateCollector`, which builds
+client_python Metric objects from the same samples (checked against each other in tests).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
-from prometheus_client.samples import Sample
+from prometheus_client.samples import Sample as PromSample
 
 from netwatch.core import telemetry
+from netwatch.core.model import Device
+from netwatch.core.plugins import AnyPlugin, registered
+from netwatch.core.samples import Family, Kind, Labels, Sample, View
 from netwatch.core.state import State, VillageStatus
 
 log = logging.getLogger(__name__)
 
-MetricSource = Callable[[State], Iterable[Metric]]
+
+class MetricSource(Protocol):
+    """Families built from state at scrape time (client_python's custom collector shape)."""
+
+    def __call__(self, state: State, /) -> Iterable[Metric]: ...
+
+
+Source = AnyPlugin | MetricSource
 
 DEVICE_LABELS = ["device", "role", "village", "district"]
 
 _new_sample = tuple.__new__  # Sample's generated __new__ costs more than the rest of add
-_SAMPLE_PAD = (None,) * (len(Sample._fields) - 3)  # timestamp, exemplar, ... unused here
+_SAMPLE_PAD = (None,) * (len(PromSample._fields) - 3)  # timestamp, exemplar, ... unused here
 
 
 def add_sample(family: Metric, labels: dict[str, str], value: float) -> None:
@@ -42,97 +51,26 @@ def add_sample(family: Metric, labels: dict[str, str], value: float) -> None:
     once; client_python's add_metric would copy it for every sample.
     """
     name = family.name + "_total" if family.type == "counter" else family.name
-    family.samples.append(_new_sample(Sample, (name, labels, value, *_SAMPLE_PAD)))
+    family.samples.append(_new_sample(PromSample, (name, labels, value, *_SAMPLE_PAD)))
 
 
-def device_families(state: State) -> Iterable[Metric]:
-    """Device up and ping round figures, one sample per device."""
-    up = GaugeMetricFamily(
-        "netwatch_device_up",
-        "1 if the device answered its last round, 0 if not.",
-        labels=DEVICE_LABELS,
-    )
-    info = GaugeMetricFamily(
+def device_labels(d: Device) -> dict[str, str]:
+    return {"device": d.name, "role": d.role.value, "village": d.village or "",
+            "district": d.district}  # fmt: skip
+
+
+def inventory_families(state: State) -> Iterable[Metric]:
+    """Inventory facts and the village rollup: device, village and district info, status."""
+    inventory = state.inventory
+    device_info = GaugeMetricFamily(
         "netwatch_device_info",
         "Device facts from the inventory; always 1.",
         labels=[*DEVICE_LABELS, "address", "parent"],
     )
-    since = GaugeMetricFamily(
-        "netwatch_device_status_change_timestamp_seconds",
-        "When the device last went up or down.",
-        labels=DEVICE_LABELS,
-    )
-    rtt_min = GaugeMetricFamily(
-        "netwatch_ping_rtt_min_seconds",
-        "Fastest echo reply of the last round.",
-        labels=DEVICE_LABELS,
-    )
-    rtt_avg = GaugeMetricFamily(
-        "netwatch_ping_rtt_avg_seconds",
-        "Mean echo round-trip time of the last round.",
-        labels=DEVICE_LABELS,
-    )
-    rtt_max = GaugeMetricFamily(
-        "netwatch_ping_rtt_max_seconds",
-        "Slowest echo reply of the last round.",
-        labels=DEVICE_LABELS,
-    )
-    jitter = GaugeMetricFamily(
-        "netwatch_ping_jitter_seconds",
-        "Mean absolute difference of consecutive RTTs in the last round.",
-        labels=DEVICE_LABELS,
-    )
-    loss = GaugeMetricFamily(
-        "netwatch_ping_loss_ratio",
-        "Share of echo requests of the last round left unanswered.",
-        labels=DEVICE_LABELS,
-    )
-    sent = CounterMetricFamily(
-        "netwatch_ping_echo_requests", "ICMP echo requests sent.", labels=DEVICE_LABELS
-    )
-    received = CounterMetricFamily(
-        "netwatch_ping_echo_replies", "ICMP echo replies received in time.", labels=DEVICE_LABELS
-    )
-    last = GaugeMetricFamily(
-        "netwatch_ping_last_round_timestamp_seconds",
-        "Start of the last completed ping round.",
-        labels=DEVICE_LABELS,
-    )
-
-    add = add_sample
     for ds in list(state.devices.values()):
         d = ds.device
-        labels = {
-            "device": d.name,
-            "role": d.role.value,
-            "village": d.village or "",
-            "district": d.district,
-        }
-        add(info, {**labels, "address": d.address, "parent": d.parent or ""}, 1)
-        if ds.up is None:
-            continue
-        add(up, labels, 1.0 if ds.up else 0.0)
-        add(since, labels, ds.since)
-        obs = ds.last_ping
-        if obs is None:
-            continue
-        res = obs.result
-        add(sent, labels, ds.echo_sent_total)
-        add(received, labels, ds.echo_received_total)
-        add(loss, labels, res.loss_ratio)
-        add(last, labels, obs.time)
-        if res.rtts:
-            add(rtt_min, labels, min(res.rtts))
-            add(rtt_avg, labels, sum(res.rtts) / len(res.rtts))
-            add(rtt_max, labels, max(res.rtts))
-        if (j := res.jitter) is not None:
-            add(jitter, labels, j)
-    return (up, info, since, rtt_min, rtt_avg, rtt_max, jitter, loss, sent, received, last)
-
-
-def village_families(state: State) -> Iterable[Metric]:
-    """Village rollup and the village info metric (coordinates for map panels)."""
-    inventory = state.inventory
+        add_sample(device_info, {**device_labels(d), "address": d.address,
+                                 "parent": d.parent or ""}, 1)  # fmt: skip
     info = GaugeMetricFamily(
         "netwatch_village_info",
         "Village facts from the inventory (names, kind, coordinates); always 1.",
@@ -194,25 +132,15 @@ def village_families(state: State) -> Iterable[Metric]:
     for regency in regencies.values():
         province = inventory.province_name(regency.code)
         regency_info.add_metric([regency.code, regency.name, regency.province, province], 1)
-    return (info, district_info, regency_info, wifi_up, status)
+    return (device_info, info, district_info, regency_info, wifi_up, status)
 
 
-DEFAULT_SOURCES: tuple[MetricSource, ...] = (device_families, village_families)
+def default_sources() -> list[Source]:
+    """Inventory and rollup first, then every collector registered so far."""
+    return [inventory_families, *registered()]
 
 
-class StateCollector(Collector):
-    """Builds every state metric family at scrape time from the registered sources."""
-
-    def __init__(self, state: State, sources: Iterable[MetricSource] = DEFAULT_SOURCES) -> None:
-        self.state = state
-        self.sources = list(sources)
-
-    def collect(self) -> Iterable[Metric]:
-        for source in self.sources:
-            try:
-                yield from source(self.state)
-            except Exception:  # one broken source must not empty the whole scrape
-                log.exception("metric source %s failed", getattr(source, "__name__", source))
+# -- text encoding ---------------------------------------------------------------------------
 
 
 def _escape(value: str) -> str:
@@ -231,6 +159,11 @@ def _format_value(value: float) -> str:
     return repr(float(value))
 
 
+def _header(series: str, help_text: str, kind: str) -> str:
+    doc = help_text.replace("\\", "\\\\").replace("\n", "\\n")
+    return f"# HELP {series} {doc}\n# TYPE {series} {kind}\n"
+
+
 def render_text(families: Iterable[Metric], into: bytearray | None = None) -> bytearray:
     """Prometheus text format 0.0.4 for gauge and counter families (no timestamps).
 
@@ -242,9 +175,8 @@ def render_text(families: Iterable[Metric], into: bytearray | None = None) -> by
     keep: list[object] = []
     for family in families:
         name = family.name + "_total" if family.type == "counter" else family.name
-        doc = family.documentation.replace("\\", "\\\\").replace("\n", "\\n")
         kind = family.type if family.type in ("gauge", "counter") else "untyped"
-        out = [f"# HELP {name} {doc}\n# TYPE {name} {kind}\n"]
+        out = [_header(name, family.documentation, kind)]
         append = out.append
         for sample in family.samples:
             if sample.labels:
@@ -260,14 +192,211 @@ def render_text(families: Iterable[Metric], into: bytearray | None = None) -> by
     return buf
 
 
+# -- samples → text, cached per device ------------------------------------------------------
+
+
+class _Rendered:
+    """One device's lines per family, valid while its state version and Device stay."""
+
+    __slots__ = ("device", "keys", "rows", "text", "version")
+
+    def __init__(self, device: Device, version: int) -> None:
+        self.device = device
+        self.version = version
+        self.text: dict[str, bytes] = {}  # family name → the device's lines of it, encoded
+        # Open-label families only: each sample's label names and (labels, value), so that a
+        # scrape can write the union of names over every device.
+        self.keys: dict[str, set[tuple[str, ...]]] = {}
+        self.rows: dict[str, list[tuple[Labels, float]]] = {}
+
+
+def _kind(family: Family) -> str:
+    return "counter" if family.kind is Kind.COUNTER else "gauge"
+
+
+class PluginText:
+    """A collector's families as text; a device is re-rendered only when its state changed."""
+
+    def __init__(self, plugin: AnyPlugin) -> None:
+        self.plugin = plugin
+        self._cache: dict[str, _Rendered] = {}
+        self._dynamic: dict[str, Family] = {}  # families met in samples but not declared
+        self._declared = {f.name for f in plugin.families}
+
+    def _render(self, device: Device, part_version: int, samples: Iterable[Sample]) -> _Rendered:
+        r = _Rendered(device, part_version)
+        prefix = ",".join(f'{k}="{_escape(v)}"' for k, v in device_labels(device).items())
+        lines: dict[str, list[str]] = {}
+        label_text: dict[int, str] = {}
+        keep: list[Labels] = []  # the label tuples stay alive while their id() is a key
+        declared, dynamic = self._declared, self._dynamic
+        for fam, value, labels, _time in samples:
+            name = fam.name
+            out = lines.get(name)
+            if out is None:
+                out = lines[name] = []
+                if name not in declared and name not in dynamic:
+                    dynamic[name] = fam
+            if fam.open_labels:
+                r.keys.setdefault(name, set()).add(tuple(k for k, _ in labels))
+                r.rows.setdefault(name, []).append((labels, value))
+            if labels:
+                text = label_text.get(id(labels))
+                if text is None:
+                    text = prefix + "".join([f',{k}="{_escape(v)}"' for k, v in labels])
+                    label_text[id(labels)] = text
+                    keep.append(labels)
+            else:
+                text = prefix
+            out.append(f"{fam.series}{{{text}}} {_format_value(value)}\n")
+        r.text = {name: "".join(out).encode() for name, out in lines.items()}
+        return r
+
+    def _entries(self, state: State) -> list[_Rendered]:
+        plugin, cache = self.plugin, self._cache
+        name = plugin.name
+        entries = []
+        for ds in list(state.devices.values()):
+            part = ds.parts.get(name)
+            if part is None:
+                continue
+            device, version = ds.device, part.version
+            r = cache.get(device.name)
+            if r is None or r.version != version or r.device is not device:
+                r = self._render(device, version, plugin.samples_of(device, part, View.STATE))
+                cache[device.name] = r
+            entries.append(r)
+        if len(cache) > len(entries):  # devices removed by a reload
+            live = {r.device.name for r in entries}
+            for gone in [n for n in cache if n not in live]:
+                del cache[gone]
+        return entries
+
+    def families(self) -> list[Family]:
+        return [*self.plugin.families, *sorted(self._dynamic.values(), key=lambda f: f.name)]
+
+    def render(self, state: State, into: bytearray) -> None:
+        entries = self._entries(state)
+        for fam in self.families():
+            name = fam.name
+            if name in self._dynamic and not any(name in r.text for r in entries):
+                continue  # a vendor family no device reports any more
+            into += _header(fam.series, fam.help, _kind(fam)).encode()
+            if fam.open_labels:
+                into += b"".join(self._open_family(fam, entries))
+            else:
+                into += b"".join([t for r in entries if (t := r.text.get(name)) is not None])
+
+    def _open_family(self, fam: Family, entries: Sequence[_Rendered]) -> list[bytes]:
+        """Devices' lines of a family whose samples differ in label names: the union, sorted."""
+        name = fam.name
+        keysets: set[tuple[str, ...]] = set()
+        for r in entries:
+            keysets |= r.keys.get(name, set())
+        union = tuple(sorted({k for ks in keysets for k in ks}))
+        out = []
+        for r in entries:
+            text = r.text.get(name)
+            if text is None:
+                continue
+            if r.keys.get(name) == {union}:
+                out.append(text)  # this device's samples already carry exactly the union
+                continue
+            prefix = ",".join(f'{k}="{_escape(v)}"' for k, v in device_labels(r.device).items())
+            for labels, value in r.rows[name]:
+                have = dict(labels)
+                lab = "".join([f',{k}="{_escape(have.get(k, ""))}"' for k in union])
+                out.append(f"{fam.series}{{{prefix}{lab}}} {_format_value(value)}\n".encode())
+        return out
+
+
+def metric_families(state: State, plugin: AnyPlugin) -> list[Metric]:
+    """A collector's STATE samples as client_python Metric objects (OpenMetrics, tests)."""
+    by_name: dict[str, tuple[Family, list[tuple[dict[str, str], Labels, float]]]] = {}
+    for ds in list(state.devices.values()):
+        part = ds.parts.get(plugin.name)
+        if part is None:
+            continue
+        dl = device_labels(ds.device)
+        for fam, value, labels, _time in plugin.samples_of(ds.device, part, View.STATE):
+            by_name.setdefault(fam.name, (fam, []))[1].append((dl, labels, value))
+    declared = [f.name for f in plugin.families]
+    names = declared + sorted(n for n in by_name if n not in declared)
+    out: list[Metric] = []
+    for name in names:
+        fam, rows = by_name.get(name) or (next(f for f in plugin.families if f.name == name), [])
+        keys: list[str] = []
+        if fam.open_labels:
+            keys = sorted({k for _, labels, _ in rows for k, _ in labels})
+        else:
+            keys = list(fam.labels)
+        cls = CounterMetricFamily if fam.kind is Kind.COUNTER else GaugeMetricFamily
+        metric = cls(fam.name, fam.help, labels=[*DEVICE_LABELS, *keys])
+        for dl, labels, value in rows:
+            have = dict(labels)
+            if fam.open_labels:
+                add_sample(metric, {**dl, **{k: have.get(k, "") for k in keys}}, value)
+            else:
+                add_sample(metric, {**dl, **have}, value)
+        out.append(metric)
+    return out
+
+
+class Exposition:
+    """The state part of /metrics: every source, in order, as text or as Metric objects."""
+
+    def __init__(self, state: State, sources: Iterable[Source] | None = None) -> None:
+        self.state = state
+        self.sources: list[Source] = list(default_sources() if sources is None else sources)
+        self._text = {id(s): PluginText(s) for s in self.sources if not callable(s)}
+        self._lock = threading.Lock()  # one scrape renders at a time (the cache is shared)
+
+    def render(self, into: bytearray | None = None) -> bytearray:
+        """The text format 0.0.4 of every source; safe to call from a worker thread."""
+        buf = bytearray() if into is None else into
+        with self._lock:
+            for source in self.sources:
+                try:
+                    if callable(source):
+                        render_text(source(self.state), buf)
+                    else:
+                        self._text[id(source)].render(self.state, buf)
+                except Exception:  # one broken source must not empty the whole scrape
+                    log.exception("metric source %s failed", _name(source))
+        return buf
+
+    def collect(self) -> Iterable[Metric]:
+        for source in self.sources:
+            try:
+                if callable(source):
+                    yield from source(self.state)
+                else:
+                    yield from metric_families(self.state, source)
+            except Exception:
+                log.exception("metric source %s failed", _name(source))
+
+
+def _name(source: Source) -> str:
+    return source.name if not callable(source) else getattr(source, "__name__", repr(source))
+
+
+class StateCollector(Collector):
+    """client_python's view of the state metrics (OpenMetrics requests, tests)."""
+
+    def __init__(self, state: State, sources: Iterable[Source] | None = None) -> None:
+        self.state = state
+        self.exposition = Exposition(state, sources)
+
+    def collect(self) -> Iterable[Metric]:
+        return self.exposition.collect()
+
+
 class _TelemetryCollector(Collector):
     def collect(self) -> Iterable[Metric]:
         return telemetry.REGISTRY.collect()
 
 
-def build_registry(
-    state: State, sources: Iterable[MetricSource] = DEFAULT_SOURCES
-) -> CollectorRegistry:
+def build_registry(state: State, sources: Iterable[Source] | None = None) -> CollectorRegistry:
     """A registry holding the state metrics and netwatch's own health metrics."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StateCollector(state, sources))

@@ -10,16 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
 
 from netwatch.collectors.snmp.evaluate import Evaluator, apply_system, column_oid, system_fields
 from netwatch.collectors.snmp.limits import limit_observation
+from netwatch.collectors.snmp.observation import SnmpObservation
 from netwatch.collectors.snmp.profiles import Profile, ProfileError, ProfileSet, load_profiles
 from netwatch.collectors.snmp.types import OID, SnmpClient, SnmpError, Target, Value, parse_oid
 from netwatch.core import telemetry
 from netwatch.core.model import Device, Inventory, SnmpCredential, SnmpSettings
-from netwatch.core.observations import SnmpObservation
+from netwatch.core.plugins import Context
 
 log = logging.getLogger(__name__)
 
@@ -237,10 +237,12 @@ class SnmpCollector:
         inventory: Callable[[], Inventory],
         client: SnmpClient,
         profiles: ProfileSet | None = None,
+        close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._inventory = inventory
         self._client = client
         self._profiles = profiles
+        self._close = close  # releases the client's sockets (the engine started with us)
 
     def applies(self, device: Device) -> bool:
         return device.snmp is not None
@@ -248,7 +250,7 @@ class SnmpCollector:
     def interval(self, device: Device) -> float:
         return device.snmp_interval or self._inventory().settings.snmp.interval
 
-    async def collect(self, device: Device) -> Any:
+    async def collect(self, device: Device) -> SnmpObservation:
         inv = self._inventory()
         credential = inv.credentials.get(device.snmp or "")
         if credential is None:
@@ -261,3 +263,16 @@ class SnmpCollector:
         for entry in obs.partial_errors:
             telemetry.POLL_ERRORS.labels(self.name, entry.split(":", 1)[0]).inc()
         return obs
+
+    async def close(self) -> None:
+        if self._close is not None:
+            await self._close()
+
+
+async def start(ctx: Context) -> SnmpCollector:
+    """The shared SNMP engine (one UDP socket) and its self-metrics."""
+    import netwatch.collectors.snmp.telemetry  # noqa: F401 (registers the engine's metrics)
+    from netwatch.collectors.snmp.engine import SnmpEngine
+
+    engine = SnmpEngine()
+    return SnmpCollector(ctx.inventory, engine, close=engine.close)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from netwatch.collectors.snmp import normalize
 from netwatch.collectors.snmp.normalize import ConversionError, as_text
+from netwatch.collectors.snmp.observation import SnmpInterface, SnmpObservation, SnmpSample
 from netwatch.collectors.snmp.profiles import (
     Column,
     Filter,
@@ -16,7 +17,6 @@ from netwatch.collectors.snmp.profiles import (
     Table,
 )
 from netwatch.collectors.snmp.types import OID, Kind, Value, format_oid
-from netwatch.core.observations import SnmpInterface, SnmpObservation, SnmpSample
 
 Labels = dict[str, str]
 Lookups = dict[str, dict[tuple[int, ...], str]]

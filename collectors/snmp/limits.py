@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import zlib
 
-from netwatch.core.observations import SnmpInterface, SnmpObservation, SnmpSample
+from netwatch.collectors.snmp.observation import SnmpInterface, SnmpObservation, SnmpSample
 
 # Series one interface adds to /metrics: info, oper up/status, admin, speed, six counters.
 SERIES_PER_INTERFACE = 11

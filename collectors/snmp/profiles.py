@@ -499,8 +499,8 @@ def load_profiles(dirs: Sequence[Path] | None = None) -> ProfileSet:
         if entry.name.endswith(".yaml"):
             sources.append((f"profiles/{entry.name}", entry.read_text(encoding="utf-8")))
     for d in dirs or ():
-        for path in sorted(Path(d).glob("*.yaml")):
-            sources.append((str(path), path.read_text(encoding="utf-8")))
+        for file in sorted(Path(d).glob("*.yaml")):
+            sources.append((str(file), file.read_text(encoding="utf-8")))
     origin: dict[str, str] = {}
     for path, text in sources:
         prof = parse_profile(text, path)

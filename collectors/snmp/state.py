@@ -11,7 +11,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from netwatch.core.observations import SnmpInterface, SnmpObservation
+from netwatch.collectors.snmp.observation import SnmpInterface, SnmpObservation
+from netwatch.core.model import Device, Role
+from netwatch.core.plugins import Health, Verdict
 
 TICKS_WRAP = 2**32
 IF_MIB_ROOTS = ("1.3.6.1.2.1.2.2.1.", "1.3.6.1.2.1.31.1.1.1.")
@@ -69,9 +71,16 @@ class SnmpDeviceState:
     errors_total: dict[str, int] = field(default_factory=dict)
     series_dropped_total: int = 0
     labels_shortened_total: int = 0
+    version: int = 0
     _ticks: int | None = None
     _ticks_time: float = 0.0
     _if_time: float | None = None  # time of the observation the interface counters are from
+
+    def verdict(self, device: Device) -> Verdict | None:
+        """An AP that answers ping with every enabled radio oper-down serves no Wi-Fi."""
+        if device.role is Role.AP and self.wifi_down():
+            return _RADIO_DOWN
+        return None
 
     def apply(self, obs: SnmpObservation) -> None:
         self.last = obs
@@ -95,11 +104,9 @@ class SnmpDeviceState:
         elapsed = obs.time - prev_time if prev_time is not None else None
         seen: dict[int, InterfaceState] = {}
         for iface in obs.interfaces:
-            st = self.interfaces.get(iface.index)
-            if st is None:
-                st = InterfaceState(iface)
+            st = self.interfaces.get(iface.index) or InterfaceState(iface)
             st.iface = iface
-            deltas = {}
+            deltas: dict[str, int | None] = {}
             for name in COUNTERS:
                 raw = getattr(iface, name)
                 if raw is None:
@@ -151,6 +158,14 @@ class SnmpDeviceState:
         if not radios:
             return None
         return not any(i.oper_status == OPER_UP for i in enabled)
+
+
+_RADIO_DOWN = Verdict(Health.NOT_SERVING, "radio down")
+
+
+def record(st: SnmpDeviceState, obs: SnmpObservation) -> None:
+    """How an SNMP poll lands in a device's SNMP state."""
+    st.apply(obs)
 
 
 COUNTERS = ("in_octets", "out_octets", "in_errors", "out_errors", "in_discards", "out_discards")

@@ -9,13 +9,12 @@ import ssl
 import time
 from collections.abc import Callable, Iterable
 
-from netwatch.alerting.snapshot import AlertRecord
 from netwatch.core.model import InfluxSettings, Inventory, SecretRef, Settings
-from netwatch.core.observations import PingObservation
+from netwatch.core.plugins import Observation, plugin_for
+from netwatch.core.samples import View
 from netwatch.core.state import DeviceState, State
 from netwatch.exporters.influxdb.lineproto import PRECISIONS
-from netwatch.exporters.influxdb.points import PointBuilder
-from netwatch.exporters.influxdb.snmp_points import is_snmp_observation, snmp_lines
+from netwatch.exporters.influxdb.points import AlertPoint, PointBuilder
 from netwatch.exporters.influxdb.spool import Spool, SpoolError
 from netwatch.exporters.influxdb.transport import (
     SocketFactory,
@@ -103,7 +102,7 @@ class InfluxExporter:
         inventory: Inventory | None = None,
         transport: Transport | None = None,
         socket_factory: SocketFactory | None = None,
-        alert_source: Callable[[], Iterable[AlertRecord]] | None = None,
+        alert_source: Callable[[], Iterable[AlertPoint]] | None = None,
         on_fault: Callable[[str | None], None] | None = None,
     ) -> None:
         cfg = settings.influxdb if isinstance(settings, Settings) else settings
@@ -146,7 +145,7 @@ class InfluxExporter:
         )
         await self.writer.start()
         if not self._listening:
-            self.state.add_listener(self._on_observation)
+            self.state.add_listener(self.on_observation)
             self._listening = True
         self._snapshot_task = asyncio.create_task(self._snapshots(), name="influxdb-snapshots")
 
@@ -161,16 +160,18 @@ class InfluxExporter:
             await self.writer.stop(self.cfg.timeout if timeout is None else timeout)
             self.writer = None
 
-    def _on_observation(self, ds: DeviceState, obs: object) -> None:
-        # Called inside state.record_*: never raise into it.
+    def on_observation(self, ds: DeviceState, obs: Observation) -> None:
+        """State listener: the points of the observation, from its collector's EVENT samples."""
+        # Called inside state.record: never raise into it.
         writer = self.writer
         if writer is None:
             return
         try:
-            if isinstance(obs, PingObservation):
-                writer.add(self.points.ping(ds, obs, self.state.inventory))
-            elif is_snmp_observation(obs):
-                writer.add_many(snmp_lines(self.points, ds, obs, self.state.inventory))
+            plugin = plugin_for(obs)
+            part = ds.parts.get(plugin.name)
+            if part is not None:
+                samples = plugin.samples_of(ds.device, part, View.EVENT)
+                writer.add_many(self.points.lines(ds.device, self.state.inventory, samples))
         except Exception:
             log.exception("InfluxDB: cannot format observation of %s", ds.device.name)
 

@@ -3,51 +3,68 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Protocol
 
-from netwatch.alerting.snapshot import AlertRecord, SnapshotSource
+from netwatch.core.health import Health
+from netwatch.core.model import Inventory
+from netwatch.core.state import State
 from netwatch.demo.hostnet import HostNetwork
 from netwatch.exporters.influxdb.exporter import InfluxExporter, SpoolUnavailable
+from netwatch.exporters.influxdb.points import AlertPoint
 
 log = logging.getLogger(__name__)
 
-
-def alerts(service: SnapshotSource | None) -> Callable[[], Iterable[AlertRecord]] | None:
-    """The open alerts of the alert snapshot, when alerting runs."""
-    if service is None:
-        return None
-    return lambda: service.snapshot().alerts
+AlertSource = Callable[[], Iterable[AlertPoint]]
 
 
-async def attach(runtime: Any, host_network: HostNetwork | None = None) -> InfluxExporter | None:
-    """Start pushing runtime.state to InfluxDB if configured; registers its stop with the runtime.
+class Host(Protocol):
+    """What the exporter needs of the running service (netwatch.core.runtime.Runtime)."""
 
-    host_network: connect from the namespace captured there (the demo's sandbox). A spool that
-    cannot be opened or written is a fault of `influxdb_spool` on the runtime's health
+    @property
+    def inventory(self) -> Inventory: ...
+
+    @property
+    def state(self) -> State: ...
+
+    @property
+    def health(self) -> Health: ...
+
+    def on_stop(self, coro_fn: Callable[[], Awaitable[None]]) -> None: ...
+
+    def retry(self, attempt: Callable[[], Awaitable[bool]], component: str) -> None: ...
+
+
+async def attach(
+    host: Host,
+    host_network: HostNetwork | None = None,
+    alert_source: AlertSource | None = None,
+) -> InfluxExporter | None:
+    """Start pushing host.state to InfluxDB if configured; registers its stop with the host.
+
+    host_network: connect from the namespace captured there (the demo's sandbox);
+    alert_source: the firing alerts for the alert snapshot (None: no alert points). A spool
+    that cannot be opened or written is a fault of `influxdb_spool` on the host's health
     (/readyz, netwatch_component_up) and is retried; monitoring never waits for it.
     """
-    cfg = runtime.inventory.settings.influxdb
+    cfg = host.inventory.settings.influxdb
     if cfg is None:
         return None
-    health = getattr(runtime, "health", None)
 
     def on_fault(reason: str | None) -> None:
-        if health is None:
-            return
         if reason is None:
-            health.ok("influxdb_spool")
+            host.health.ok("influxdb_spool")
         else:
-            health.fail("influxdb_spool", reason)
+            host.health.fail("influxdb_spool", reason)
 
     factory = host_network.socket_factory if host_network is not None else None
     try:
         exporter = InfluxExporter(
             cfg,
-            runtime.state,
-            runtime.inventory,
+            host.state,
+            host.inventory,
             socket_factory=factory,
-            alert_source=alerts(runtime.alerts),
+            alert_source=alert_source,
             on_fault=on_fault,
         )
     except ValueError as exc:  # a setting no retry can fix: monitoring goes on without it
@@ -61,7 +78,7 @@ async def attach(runtime: Any, host_network: HostNetwork | None = None) -> Influ
             on_fault(str(exc))
             return False
         on_fault(None)
-        runtime.on_stop(exporter.stop)
+        host.on_stop(exporter.stop)
         return True
 
     try:
@@ -69,6 +86,6 @@ async def attach(runtime: Any, host_network: HostNetwork | None = None) -> Influ
     except ValueError as exc:  # an unreadable secret or CA file
         log.error("InfluxDB export disabled: %s", exc)
         return None
-    if not started and hasattr(runtime, "retry"):
-        runtime.retry(start, "influxdb_spool")
+    if not started:
+        host.retry(start, "influxdb_spool")
     return exporter

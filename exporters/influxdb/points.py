@@ -1,28 +1,29 @@
-"""State → line protocol: a point per observation, and periodic village and alert snapshots.
+"""Samples → line protocol: the points of each observation, and village and alert snapshots.
 
-Tag blocks are escaped once per device/village and cached (rebuilt when the inventory object
-changes), so a point costs one f-string. Field types never change per field name (InfluxDB
-rejects a type change), and no tag shares a name with a field (InfluxDB 3 forbids it).
+A collector's EVENT samples name their measurement and field (netwatch.core.samples); samples
+of one measurement, tag set and time make one point. Tag blocks are escaped once per device and
+cached (rebuilt when the inventory object changes). Field types never change per field name
+(InfluxDB rejects a type change), and no tag shares a name with a field (InfluxDB 3 forbids it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from typing import NamedTuple, Protocol
 
-from netwatch.alerting.snapshot import AlertRecord
 from netwatch.core.model import Device, Inventory
-from netwatch.core.observations import PingObservation
-from netwatch.core.state import DeviceState, State, VillageStatus
+from netwatch.core.samples import Field, Labels, Measurement, Sample
+from netwatch.core.state import State, VillageStatus
 from netwatch.exporters.influxdb.lineproto import (
     PRECISIONS,
     FieldValue,
+    escape_key,
     escape_measurement,
     field_block,
     tag_block,
     timestamp,
 )
 
-PING = "netwatch_ping"
 VILLAGE = "netwatch_village"
 ALERT = "netwatch_alert"
 
@@ -33,6 +34,22 @@ STATUS_CODE = {
     VillageStatus.DEGRADED: 2,
     VillageStatus.DOWN: 3,
 }
+
+
+class AlertPoint(Protocol):
+    """What an alert snapshot point needs of an alert (netwatch.alerting.types.Alert has it)."""
+
+    @property
+    def labels(self) -> Mapping[str, str]: ...
+
+    @property
+    def starts_at(self) -> float: ...
+
+    @property
+    def ends_at(self) -> float | None: ...
+
+    @property
+    def acknowledged_by(self) -> str | None: ...
 
 
 def device_tags(inventory: Inventory, device: Device) -> dict[str, str | None]:
@@ -48,6 +65,21 @@ def device_tags(inventory: Inventory, device: Device) -> dict[str, str | None]:
     }
 
 
+class _Format(NamedTuple):
+    """How one field is written: escaped "key=", integer or float, and a whole float's ".0"."""
+
+    prefix: str
+    integer: bool
+    strip_point_zero: bool
+    measurement: Measurement
+    key: str
+
+    @classmethod
+    def of(cls, f: Field) -> _Format:
+        m = f.measurement
+        return cls(escape_key(f.key) + "=", f.integer, not m.keep_point_zero, m, f.key)
+
+
 class PointBuilder:
     """Formats netwatch's data as lines at one precision."""
 
@@ -55,8 +87,9 @@ class PointBuilder:
         self.precision = precision
         self._ts_scale = PRECISIONS[precision]
         self._inventory = inventory
-        self._device_heads: dict[tuple, str] = {}
+        self._device_heads: dict[tuple[str, str, Labels], str] = {}
         self._village_heads: dict[str, str] = {}
+        self._formats: dict[Field, _Format] = {}  # per field (hashed by identity)
 
     def _check_inventory(self, inventory: Inventory) -> None:
         if inventory is not self._inventory:  # reloaded: names may have changed
@@ -69,7 +102,7 @@ class PointBuilder:
         measurement: str,
         device: Device,
         inventory: Inventory,
-        extra: tuple[tuple[str, str], ...] = (),
+        extra: Labels = (),
     ) -> str:
         """Escaped 'measurement,tags' of a device, with extra tags (a device tag wins)."""
         self._check_inventory(inventory)
@@ -85,27 +118,46 @@ class PointBuilder:
     def timestamp(self, seconds: float) -> int:
         return timestamp(seconds, self.precision)
 
-    def ping(self, ds: DeviceState, obs: PingObservation, inventory: Inventory) -> str:
-        # The hot path (one point per round): plain repr() floats, no per-field helpers.
-        res = obs.result
-        fields = (
-            f"sent={res.sent}i,received={res.received}i,up={1 if ds.up else 0}i,"
-            f"loss_ratio={float(res.loss_ratio)!r},duration_seconds={float(obs.duration)!r}"
-        )
-        if res.rtts:
-            extra = [
-                ("rtt_min_seconds", res.rtt_min),
-                ("rtt_avg_seconds", res.rtt_avg),
-                ("rtt_max_seconds", res.rtt_max),
-                ("jitter_seconds", res.jitter),
-            ]
-            for name, value in extra:
-                if value is not None:
-                    text = repr(float(value))
-                    if text[-1] not in "fn":  # inf, nan: line protocol has no such value
-                        fields += f",{name}={text}"
-        head = self.device_head(PING, ds.device, inventory)
-        return f"{head} {fields} {round(obs.time * self._ts_scale)}"
+    def lines(self, device: Device, inventory: Inventory, samples: Iterable[Sample]) -> list[str]:
+        """The points of one observation from its EVENT samples, in the order first seen."""
+        points: dict[tuple[Measurement, Labels, float], dict[str, str]] = {}
+        formats = self._formats
+        fields: dict[str, str] = {}
+        cur_m: Measurement | None = None
+        cur_labels: Labels | None = None
+        cur_t = 0.0
+        for fam, value, labels, t in samples:
+            f = fam.field
+            if f is None or t is None:
+                continue
+            fmt = formats.get(f)
+            if fmt is None:
+                fmt = formats[f] = _Format.of(f)
+            prefix, integer, strip, m, key = fmt
+            # Samples of one point usually come together: look the point up only on a change.
+            if m is not cur_m or labels is not cur_labels or t != cur_t:
+                got = points.get((m, labels, t))
+                if got is None:
+                    got = points[(m, labels, t)] = {}
+                fields, cur_m, cur_labels, cur_t = got, m, labels, t
+            if integer:
+                fields[key] = f"{prefix}{int(value)}i"
+                continue
+            text = repr(float(value))
+            if text[-1] in "fn":
+                continue  # inf, nan: line protocol has no such value
+            if strip and text[-2:] == ".0":
+                text = text[:-2]
+            fields[key] = prefix + text
+        out = []
+        scale = self._ts_scale
+        for (m, labels, t), got in points.items():
+            if not got:
+                continue
+            fb = ",".join([got[k] for k in sorted(got)] if m.sorted_fields else got.values())
+            head = self.device_head(m.name, device, inventory, labels)
+            out.append(f"{head} {fb} {round(t * scale)}")
+        return out
 
     def villages(self, state: State, now: float) -> Iterator[str]:
         """One netwatch_village point per village: status and device counts."""
@@ -142,7 +194,7 @@ class PointBuilder:
                 fields += f",latitude={village.lat:.6f},longitude={village.lon:.6f}"
             yield f"{head} {fields} {ts}"
 
-    def alerts(self, alerts: Iterable[AlertRecord], now: float) -> Iterator[str]:
+    def alerts(self, alerts: Iterable[AlertPoint], now: float) -> Iterator[str]:
         """One netwatch_alert point per firing alert (of the alert snapshot, or types.Alert)."""
         ts = timestamp(now, self.precision)
         for alert in alerts:

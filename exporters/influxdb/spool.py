@@ -23,6 +23,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class Spool:
         self._dirty = False
         self._read_seq = 0
         self._read_off = 0
-        self._read_fh = None
+        self._read_fh: BinaryIO | None = None
         self._read_fh_seq = -1
         self._lock_fd = -1
         self._commit_fd = -1

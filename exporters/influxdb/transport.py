@@ -8,7 +8,7 @@ import re
 import socket
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import aiohttp
 
@@ -137,11 +137,16 @@ class V2Transport:
         self._bucket, self._org, self._precision = bucket, org, precision
 
     async def send(self, body: bytes) -> None:
+        from influxdb_client import WritePrecision
         from influxdb_client.rest import ApiException
 
         try:
             await self._api.write(
-                self._bucket, self._org, record=body, write_precision=self._precision
+                self._bucket,
+                self._org,
+                record=body,
+                # WritePrecision is a class of str constants ("ms", ...), not an enum.
+                write_precision=cast(WritePrecision, self._precision),
             )
         except ApiException as exc:
             if not exc.status:  # the client's own errors (no HTTP exchange)

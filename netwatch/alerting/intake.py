@@ -8,6 +8,7 @@ from netwatch.alerting.rules import Topology
 from netwatch.alerting.seams import DeviceStateView, EchoCounts, PingRound, PollRequest
 from netwatch.alerting.tracing import Tracing
 from netwatch.alerting.tracker import Tracker
+from netwatch.core.plugins import Health
 
 log = logging.getLogger("netwatch.alerting")
 
@@ -32,10 +33,10 @@ class Intake:
         if name not in topology.inventory.devices:
             return
         if not (isinstance(observation, PingRound) and isinstance(observation.result, EchoCounts)):
-            snmp = device_state.snmp
             track = self.tracker.tracks.get(name)
-            if snmp is not None and track is not None:  # an SNMP poll: radios of an AP
-                track.radio_down = snmp.wifi_down() is True
+            if track is not None:  # another collector's poll (SNMP): radios of an AP
+                verdicts = device_state.verdicts()
+                track.radio_down = any(v.health is Health.NOT_SERVING for v in verdicts)
             return
         r = observation.result
         try:

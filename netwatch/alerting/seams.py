@@ -13,14 +13,7 @@ from typing import Protocol, runtime_checkable
 from netwatch.alerting.records import Flap, OpenAlert, Silence
 from netwatch.alerting.types import Notification
 from netwatch.core.model import Device
-
-
-class RadioView(Protocol):
-    """An AP's SNMP state, as far as alerting reads it."""
-
-    def wifi_down(self) -> bool | None:
-        """True when every enabled radio is oper-down; None when SNMP says nothing."""
-        ...
+from netwatch.core.plugins import Verdict
 
 
 class DeviceStateView(Protocol):
@@ -29,13 +22,15 @@ class DeviceStateView(Protocol):
     @property
     def device(self) -> Device: ...
 
-    @property
-    def snmp(self) -> RadioView | None: ...
+    def verdicts(self) -> list[Verdict]:
+        """Every collector's judgement of the device (an AP whose radios are all down is
+        NOT_SERVING by its SNMP part)."""
+        ...
 
 
 @runtime_checkable
 class EchoCounts(Protocol):
-    """One round of echoes (netwatch.core.observations.PingResult)."""
+    """One round of echoes (collectors.icmp.observation.PingResult)."""
 
     @property
     def sent(self) -> int: ...
@@ -49,7 +44,7 @@ class EchoCounts(Protocol):
 
 @runtime_checkable
 class PingRound(Protocol):
-    """An observation that is a ping round (netwatch.core.observations.PingObservation)."""
+    """An observation that is a ping round (collectors.icmp.observation.PingObservation)."""
 
     @property
     def time(self) -> float: ...

@@ -9,8 +9,8 @@ import json
 import sys
 from pathlib import Path
 
+from netwatch.collectors.snmp.observation import SnmpInterface, SnmpObservation, SnmpSample
 from netwatch.collectors.snmp.types import Target
-from netwatch.core.observations import SnmpInterface, SnmpObservation, SnmpSample
 
 
 def run_poll(args: argparse.Namespace, target: Target) -> int:

@@ -192,7 +192,7 @@ def convert(tp: Any, value: Any, loc: Loc, issues: Issues, name: str = "") -> An
     if tp is ContactList:
         return _contact_list(value, loc, issues)
     if dataclasses.is_dataclass(tp):
-        built = build(tp, value, loc, issues)
+        built = build(typing.cast(type, tp), value, loc, issues)
         return _INVALID if built is None else built
     return bad(f"unsupported type {tp!r} in the settings model")
 

@@ -8,6 +8,8 @@ from typing import Any
 from netwatch.config.errors import Issues
 from netwatch.config.regency import Placed, Tree
 from netwatch.config.values import check_address
+from netwatch.core.model import Role
+from netwatch.core.services import ServiceProbe
 
 
 def _duplicates(
@@ -56,6 +58,38 @@ def check_tree(
             known = ", ".join(sorted(creds)) or "none defined"
             issues.at(where, f"unknown SNMP credential {dev.snmp!r} ({known})")
     _cycles(tree.devices, by_name, issues)
+    _service_names(tree, issues)
+
+
+def _service_names(tree: Tree, issues: Issues) -> None:
+    """Service names are labels: unique per device, a village's counting as its router's."""
+    taken: dict[str, dict[str, str]] = {}  # device → service name → where first written
+    roles: dict[str, Role] = {}
+    for p in tree.devices:
+        taken[p.item.name] = _unique(p.item.services, p, {}, issues)
+        roles[p.item.name] = p.item.role
+    for p in tree.villages:
+        village = p.item
+        if not village.services:
+            continue
+        names = [n for n in village.devices if n in roles]
+        routers = [n for n in names if roles[n] is Role.ROUTER]
+        first = routers or names
+        _unique(village.services, p, taken.get(first[0], {}) if first else {}, issues)
+
+
+def _unique(
+    probes: Iterable[ServiceProbe], p: Placed, seen: dict[str, str], issues: Issues
+) -> dict[str, str]:
+    seen = dict(seen)
+    seq = p.node.get("services") or []
+    for i, probe in enumerate(probes):
+        where = p.loc.key(p.node, "services").item(seq, i)
+        if probe.name in seen:
+            issues.at(where, f"duplicate service name {probe.name!r} (first at {seen[probe.name]})")
+        else:
+            seen[probe.name] = f"{where.file}:{where.line}"
+    return seen
 
 
 def _cycles(devices: list[Placed], by_name: dict[str, Placed], issues: Issues) -> None:

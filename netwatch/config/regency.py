@@ -12,13 +12,14 @@ from netwatch.config.errors import Issues
 from netwatch.config.nodes import Loc, node_line, type_name
 from netwatch.config.values import check_address, check_name
 from netwatch.core.model import Contact, Device, District, Source, Village, VillageKind
+from netwatch.core.services import ServiceProbe
 
 REGENCY_CODE = re.compile(r"\d{2}\.\d{2}")
 DISTRICT_CODE = re.compile(r"\d{2}\.\d{2}\.\d{2}")
 # 1xxx kelurahan, 2xxx desa, 3xxx desa adat (14 in Papua, 91.xx.xx.3xxx): a desa too.
 VILLAGE_CODE = re.compile(r"\d{2}\.\d{2}\.\d{2}\.[123]\d{3}")
 DISTRICT_KEYS = ("code", "name", "shard", "devices", "villages")
-VILLAGE_KEYS = ("code", "name", "kind", "lat", "lon", "contacts", "devices")
+VILLAGE_KEYS = ("code", "name", "kind", "lat", "lon", "contacts", "devices", "services")
 
 
 @dataclass(slots=True)
@@ -168,12 +169,19 @@ def _village(m: Mapping, loc: Loc, district: str | None, issues: Issues, tree: T
     if "contacts" in m:
         got = convert(tuple[Contact, ...], m["contacts"], loc.key(m, "contacts"), issues)
         contacts = () if got is _INVALID else got
+    services: tuple[ServiceProbe, ...] = ()
+    if "services" in m:
+        got = convert(tuple[ServiceProbe, ...], m["services"], loc.key(m, "services"), issues)
+        services = () if got is _INVALID else got
     dev_names = []
     dseq = _seq(m, "devices", loc, issues)
     for j, dnode in enumerate(dseq):
         dev = _device(dnode, loc.key(m, "devices").item(dseq, j), district, code, issues, tree)
         if dev is not None:
             dev_names.append(dev.name)
+    if services and not dseq:
+        issues.at(loc.key(m, "services"), "a village's services are probed with one of its "
+                  "devices: add its router under devices")  # fmt: skip
     if code is None or name is None or kind is None:
         return None
     village = Village(
@@ -186,6 +194,7 @@ def _village(m: Mapping, loc: Loc, district: str | None, issues: Issues, tree: T
         contacts,
         tuple(dev_names),
         Source(loc.file, loc.line),
+        services,
     )
     tree.villages.append(Placed(village, loc, m))
     return village

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from netwatch.core.notifications import NotificationSettings
+from netwatch.core.services import ServiceProbe, ServiceSettings
 
 
 class Role(enum.StrEnum):
@@ -123,6 +124,7 @@ class Device:
     ping: bool = True
     ping_interval: float | None = _bounded(None, 0, DAY, strict=True)  # None: settings.ping
     snmp_interval: float | None = _bounded(None, 0, DAY, strict=True)  # None: settings.snmp
+    services: tuple[ServiceProbe, ...] = ()  # TCP/HTTP/DNS probes of this device's services
     source: Source | None = None
 
 
@@ -137,6 +139,8 @@ class Village:
     contacts: tuple[Contact, ...] = ()
     devices: tuple[str, ...] = ()  # device names
     source: Source | None = None
+    # Probed with the village's router (else its first device): docs/service-probes.md.
+    services: tuple[ServiceProbe, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +285,7 @@ class Settings:
     snmp: SnmpSettings = field(default_factory=SnmpSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
+    services: ServiceSettings = field(default_factory=ServiceSettings)
     influxdb: InfluxSettings | None = None  # off unless configured
     snmp_traps: SnmpTrapSettings = field(default_factory=lambda: SnmpTrapSettings())
     alerting: AlertingSettings = field(default_factory=lambda: AlertingSettings())
@@ -329,6 +334,23 @@ class Inventory:
     def province_name(self, code: str) -> str:
         found = self.provinces.get(code[:2])
         return found.name if found is not None else ""
+
+    def probe_carrier(self, code: str) -> str | None:
+        """The device whose job probes a village's own services: its router, else its first."""
+        names = [n for n in self.villages[code].devices if n in self.devices]
+        routers = [n for n in names if self.devices[n].role is Role.ROUTER]
+        first = routers or names
+        return first[0] if first else None
+
+    def services_of(self, name: str) -> tuple[ServiceProbe, ...]:
+        """The service probes run with device `name`: its own, then its village's if it
+        carries them."""
+        device = self.devices[name]
+        probes = device.services
+        village = self.villages.get(device.village or "")
+        if village is not None and village.services and self.probe_carrier(village.code) == name:
+            probes = (*probes, *village.services)
+        return probes
 
 
 def _one_of(*choices: str):

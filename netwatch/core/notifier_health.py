@@ -8,13 +8,18 @@ outbox keeps retrying it.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from netwatch.core.model import SecretRef
+from netwatch.core.health import Health
+from netwatch.core.model import SecretRef, Settings
 from netwatch.core.notifications import NotificationSettings
+
+log = logging.getLogger(__name__)
 
 CHECK_EVERY = 30.0
 STUCK_AFTER = 600.0  # seconds a notification may wait with failed attempts before it is a fault
@@ -78,3 +83,44 @@ def stuck_faults(db_path: str, now: float | None = None) -> dict[str, str]:
         return {}
     finally:
         conn.close()
+
+
+class NotifierWatch:
+    """Keeps the `notifier_<name>` faults of a Health true to the settings and the outbox."""
+
+    def __init__(self, health: Health, settings: Callable[[], Settings]) -> None:
+        self.health = health
+        self._settings = settings
+
+    def faults(self) -> dict[str, str]:
+        """notifier → why it cannot run now (reads the alert database: call off the loop)."""
+        settings = self._settings()
+        faults = secret_faults(settings.notifications)
+        for name, why in stuck_faults(settings.alerting.db_path).items():
+            faults.setdefault(name, why)
+        return faults
+
+    def check(self, faults: dict[str, str] | None = None) -> None:
+        """Apply faults (read now when None): new ones fail, cleared ones recover."""
+        if faults is None:
+            faults = self.faults()
+        known = {
+            c.removeprefix("notifier_") for c in self.health.faults if c.startswith("notifier_")
+        }
+        for name in sorted(set(faults) | known):
+            component = f"notifier_{name}"
+            if name in faults:
+                self.health.fail(component, faults[name])
+            elif component in self.health.faults:
+                self.health.ok(component)
+
+    async def run(self) -> None:
+        """Check every CHECK_EVERY seconds until cancelled."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(CHECK_EVERY)
+            try:
+                # The database read in a thread; the faults are applied on the loop.
+                self.check(await loop.run_in_executor(None, self.faults))
+            except Exception:  # the watch must outlive a bug in one check
+                log.exception("notifier check failed")

@@ -1,7 +1,9 @@
 """The running service: inventory, state, scheduler, collectors, exporters and web together.
 
 `netwatch run` and `netwatch demo` both build one Runtime. Reload keeps the running
-inventory when the new file is invalid: nothing stops being monitored.
+inventory when the new file is invalid: nothing stops being monitored. A part that cannot
+run (alert store, trap listener, InfluxDB spool, a notifier) is a fault on `health` and is
+retried; monitoring goes on.
 """
 
 from __future__ import annotations
@@ -11,43 +13,35 @@ import logging
 import socket
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from netwatch.cluster.member import Member
 from netwatch.core import telemetry
 from netwatch.core.health import Health
-from netwatch.core.model import Device, Inventory
-from netwatch.core.scheduler import Collector, Scheduler
+from netwatch.core.model import Inventory
+from netwatch.core.notifier_health import NotifierWatch
+from netwatch.core.plugins import AnyPlugin, Context, Exporter, RunningCollector
+from netwatch.core.scheduler import Scheduler
 from netwatch.core.state import State
+
+if TYPE_CHECKING:
+    from prometheus_client.core import Metric
+
+    from netwatch.alerting.service import AlertService
+    from netwatch.collectors.snmp.traps import TrapListener
+    from netwatch.demo.hostnet import HostNetwork
+    from netwatch.exporters.influxdb.points import AlertPoint
+    from netwatch.exporters.prometheus import Source
 
 log = logging.getLogger(__name__)
 
+Stop = Callable[[], Awaitable[None]]
 # Seconds between attempts to start a part that failed (doubling up to the last).
 RETRY_FIRST = 1.0
 RETRY_MAX = 60.0
-
-
-class PingCollector:
-    """Adapts the shared ICMP engine to the scheduler's Collector shape."""
-
-    name = "ping"
-
-    def __init__(self, runtime: Runtime, pinger: Any) -> None:
-        self._runtime = runtime
-        self._pinger = pinger
-
-    def applies(self, device: Device) -> bool:
-        return device.ping
-
-    def interval(self, device: Device) -> float:
-        return device.ping_interval or self._runtime.inventory.settings.ping.interval
-
-    async def collect(self, device: Device) -> Any:
-        from netwatch.collectors import icmp
-
-        return await icmp.probe(device, self._runtime.inventory.settings.ping, self._pinger)
 
 
 @dataclass
@@ -59,6 +53,13 @@ class ReloadResult:
     changed: int = 0
 
 
+def collector_plugins() -> tuple[AnyPlugin, ...]:
+    """The collectors netwatch runs (netwatch.collectors.registry), in exposition order."""
+    from netwatch.collectors.registry import COLLECTORS
+
+    return COLLECTORS
+
+
 class Runtime:
     def __init__(
         self, config_path: str | Path, inventory: Inventory, member: Member | None = None
@@ -67,23 +68,23 @@ class Runtime:
         self.inventory = inventory
         # This instance's shard and replica (settled: defaults filled in by the loader).
         self.member = member or Member(inventory.shard or 0, "a")
+        self.plugins = collector_plugins()
         self.state = State(inventory)
         self.scheduler: Scheduler | None = None
         self.started_at = 0.0
         self.ready = False
         self.health = Health()
-        self._retries: set[asyncio.Task[None]] = set()
-        self._pinger: Any = None
-        self._unregister_icmp: Any = None
-        self._snmp: Any = None
-        self._traps: Any = None
-        self.alerts: Any = None  # netwatch.alerting.service.AlertService once started
-        self._extra_stops: list[Any] = []
-        self._heartbeat: asyncio.Task[None] | None = None
+        self.notifiers = NotifierWatch(self.health, lambda: self.inventory.settings)
+        self.collectors: list[RunningCollector] = []
+        self.exporters: list[Exporter] = []  # push sinks (their stop runs with on_stop)
+        self._traps: TrapListener | None = None
+        self.alerts: AlertService | None = None  # once started
+        self._extra_stops: list[Stop] = []
+        self._tasks: set[asyncio.Task[None]] = set()  # heartbeat, retries, watches
         self._reload_lock = asyncio.Lock()
         self._next_reload: asyncio.Task[ReloadResult] | None = None
         # Where sinks on the host reach from (the demo probes from a private namespace).
-        self.host_network: Any = None
+        self.host_network: HostNetwork | None = None
 
     @classmethod
     def from_file(cls, config_path: str | Path, member: Member | None = None) -> Runtime:
@@ -97,53 +98,48 @@ class Runtime:
         telemetry.RELOAD_TIME.set(time.time())
         return cls(config_path, inventory, settle(member or Member(), inventory.settings.cluster))
 
-    def collectors(self) -> list[Collector]:
-        from netwatch.collectors.snmp.collector import SnmpCollector
+    def metric_sources(self) -> list[Source]:
+        """The /metrics sources: inventory and rollup, each collector, alerts, the cluster."""
+        from netwatch.exporters import prometheus
 
-        return [
-            PingCollector(self, self._pinger),
-            SnmpCollector(lambda: self.inventory, self._snmp),
-        ]
-
-    def metric_sources(self) -> list[Any]:
-        """The /metrics families of every part that is running."""
-        from netwatch.exporters import prometheus, prometheus_snmp
-
-        def alert_families(state: Any) -> Any:
-            # The alert service starts after the web server: look it up at scrape time.
+        def alert_families(state: State) -> Iterable[Metric]:
+            # The alert service may start after the web server: look it up at scrape time.
             if self.alerts is None:
                 return ()
             from netwatch.exporters import prometheus_alerts
 
             return prometheus_alerts.families(self.alerts)
 
-        def cluster_families(state: Any) -> Any:
+        def cluster_families(state: State) -> Iterable[Metric]:
             from netwatch.cluster import metrics
 
             return metrics.families(self.inventory, self.member)
 
-        return [
-            *prometheus.DEFAULT_SOURCES,
-            prometheus_snmp.families,
-            alert_families,
-            cluster_families,
-        ]
+        return [prometheus.inventory_families, *self.plugins, alert_families, cluster_families]
+
+    def alert_snapshot(self) -> list[AlertPoint]:
+        """The open alerts of the engine's read-only snapshot (InfluxDB alert points)."""
+        if self.alerts is None:
+            return []
+        return list(self.alerts.snapshot().alerts)
+
+    def recheck(self, device: str, collector: str, reason: str) -> bool:
+        """A recheck request (trap, alert confirmation) for the scheduler; never a call into a
+        collector. False when no such job runs."""
+        if self.scheduler is None:
+            return False
+        return self.scheduler.request_poll(device, collector, reason)
 
     async def start(self) -> None:
-        import netwatch.collectors.snmp.telemetry  # noqa: F401 (registers the engine's metrics)
         from netwatch.cluster import metrics as cluster_metrics
 
-        self._heartbeat = asyncio.create_task(cluster_metrics.beat())
-        from netwatch.collectors import icmp_metrics
-        from netwatch.collectors.icmp import Pinger
-        from netwatch.collectors.snmp.engine import SnmpEngine
-
-        self._pinger = await Pinger.create()
-        self._unregister_icmp = icmp_metrics.register(self._pinger)
-        self._snmp = SnmpEngine()
+        self._spawn(cluster_metrics.beat(), "heartbeat")
+        ctx = Context(lambda: self.inventory)
+        for plugin in self.plugins:
+            self.collectors.append(await plugin.start(ctx))
         settings = self.inventory.settings.scheduler
         self.scheduler = Scheduler(
-            self.collectors(),
+            self.collectors,
             self.state.record,
             max_concurrency=settings.max_concurrency,
             misfire_grace=settings.misfire_grace,
@@ -154,7 +150,9 @@ class Runtime:
         await self._start_alerting()
         from netwatch.exporters.influxdb.hook import attach as attach_influxdb
 
-        await attach_influxdb(self, self.host_network)
+        influx = await attach_influxdb(self, self.host_network, alert_source=self.alert_snapshot)
+        if influx is not None:
+            self.exporters.append(influx)
         self.started_at = time.time()
         self.ready = True
         log.info(
@@ -167,68 +165,12 @@ class Runtime:
             self.member.replica,
         )
 
-    async def _start_alerting(self) -> None:
-        if not await self._try_alerting():
-            self.retry(self._try_alerting, "alert_store")
+    def _spawn(self, coro: Awaitable[None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    async def _try_alerting(self) -> bool:
-        """Open the alert store and start the engine; False (and a fault) if it cannot."""
-        from netwatch.alerting.service import AlertService
-
-        assert self.scheduler is not None
-        path = self.inventory.settings.alerting.db_path
-        try:
-            service = AlertService.create(self.inventory, self.state, self.scheduler.request_poll)
-        except (OSError, sqlite3.Error, RuntimeError) as exc:
-            # Monitoring and /metrics go on; /readyz, a metric and the log say nobody is paged.
-            self.health.fail("alert_store", f"cannot open the alert database {path}: {exc}")
-            return False
-        await service.start()
-        self.alerts = service
-        self.on_stop(service.stop)
-        self.health.ok("alert_store")
-        self._check_notifiers()
-        task = asyncio.get_running_loop().create_task(self._watch_notifiers(), name="notifiers")
-        self._retries.add(task)
-        task.add_done_callback(self._retries.discard)
-        return True
-
-    def _notifier_faults(self) -> dict[str, str]:
-        from netwatch.core import notifier_health
-
-        settings = self.inventory.settings
-        faults = notifier_health.secret_faults(settings.notifications)
-        for name, why in notifier_health.stuck_faults(settings.alerting.db_path).items():
-            faults.setdefault(name, why)
-        return faults
-
-    def _check_notifiers(self, faults: dict[str, str] | None = None) -> None:
-        """Faults of notifiers that cannot run: unreadable secrets, long-stuck deliveries."""
-        if faults is None:
-            faults = self._notifier_faults()
-        known = {
-            c.removeprefix("notifier_") for c in self.health.faults if c.startswith("notifier_")
-        }
-        for name in sorted(set(faults) | known):
-            component = f"notifier_{name}"
-            if name in faults:
-                self.health.fail(component, faults[name])
-            elif component in self.health.faults:
-                self.health.ok(component)
-
-    async def _watch_notifiers(self) -> None:
-        from netwatch.core.notifier_health import CHECK_EVERY
-
-        while True:
-            await asyncio.sleep(CHECK_EVERY)
-            try:
-                loop = asyncio.get_running_loop()
-                # The database read in a thread; the faults are applied on the loop.
-                self._check_notifiers(await loop.run_in_executor(None, self._notifier_faults))
-            except Exception:  # the watch must outlive a bug in one check
-                log.exception("notifier check failed")
-
-    def retry(self, attempt: Any, component: str) -> None:
+    def retry(self, attempt: Callable[[], Awaitable[bool]], component: str) -> None:
         """Call the async attempt() with a doubling delay until it returns True or we stop."""
 
         async def loop() -> None:
@@ -242,9 +184,30 @@ class Runtime:
                     self.health.fail(component, f"{type(exc).__name__}: {exc}")
                 delay = min(delay * 2, RETRY_MAX)
 
-        task = asyncio.get_running_loop().create_task(loop(), name=f"retry-{component}")
-        self._retries.add(task)
-        task.add_done_callback(self._retries.discard)
+        self._spawn(loop(), f"retry-{component}")
+
+    async def _start_alerting(self) -> None:
+        if not await self._try_alerting():
+            self.retry(self._try_alerting, "alert_store")
+
+    async def _try_alerting(self) -> bool:
+        """Open the alert store and start the engine; False (and a fault) if it cannot."""
+        from netwatch.alerting.service import AlertService
+
+        path = self.inventory.settings.alerting.db_path
+        try:
+            service = AlertService.create(self.inventory, self.state, self.recheck)
+        except (OSError, sqlite3.Error, RuntimeError) as exc:
+            # Monitoring and /metrics go on; /readyz, a metric and the log say nobody is paged.
+            self.health.fail("alert_store", f"cannot open the alert database {path}: {exc}")
+            return False
+        await service.start()
+        self.alerts = service
+        self.on_stop(service.stop)
+        self.health.ok("alert_store")
+        self.notifiers.check()
+        self._spawn(self.notifiers.run(), "notifiers")
+        return True
 
     async def _start_traps(self) -> None:
         if not await self._try_traps():
@@ -254,11 +217,10 @@ class Runtime:
         """Bind the trap listener; False (and a fault) when the port cannot be bound."""
         from netwatch.collectors.snmp.traps import TrapListener
 
-        assert self.scheduler is not None
         settings = self.inventory.settings.snmp_traps
         if not settings.enabled or self._traps is not None:
             return True  # switched off, or started by a reload, meanwhile
-        listener = TrapListener(lambda: self.inventory, self.scheduler.request_poll)
+        listener = TrapListener(lambda: self.inventory, self.recheck)
         try:
             host, port = await listener.start()
         except OSError as exc:  # a taken or privileged port must not stop the polling
@@ -272,9 +234,7 @@ class Runtime:
 
     async def stop(self) -> None:
         self.ready = False
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-        for task in list(self._retries):
+        for task in list(self._tasks):
             task.cancel()
         # Collection stops first, so no observation reaches a part already stopped.
         if self.scheduler is not None:
@@ -287,13 +247,14 @@ class Runtime:
         if self._traps is not None:
             await self._traps.stop()
             self._traps = None
-        if self._pinger is not None:
-            self._unregister_icmp()
-            self._pinger.close()
-        if self._snmp is not None:
-            await self._snmp.close()
+        for collector in reversed(self.collectors):
+            try:
+                await collector.close()
+            except Exception:
+                log.exception("closing the %s collector failed", collector.name)
+        self.collectors = []
 
-    def on_stop(self, coro_fn: Any) -> None:
+    def on_stop(self, coro_fn: Stop) -> None:
         """Register an async callable run at stop (exporters, listeners), last first."""
         self._extra_stops.append(coro_fn)
 
@@ -347,7 +308,7 @@ class Runtime:
         if self.alerts is not None:
             for error in self.alerts.reload(new):
                 log.error("reload: %s", error)
-            self._check_notifiers()
+            self.notifiers.check()
         telemetry.RELOAD_SUCCESS.set(1)
         telemetry.RELOAD_TIME.set(time.time())
         telemetry.RELOADS.labels("success").inc()

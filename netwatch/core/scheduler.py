@@ -14,7 +14,6 @@ import time
 import zlib
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
 
 from apscheduler.events import (
     EVENT_JOB_MAX_INSTANCES,
@@ -28,20 +27,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from netwatch.core import telemetry
 from netwatch.core.model import Device, Inventory
+from netwatch.core.plugins import Collector, Observation
 
 log = logging.getLogger(__name__)
 
-
-class Collector(Protocol):
-    """A protocol's collector as the scheduler sees it (blackbox_exporter's prober shape)."""
-
-    name: str
-
-    def applies(self, device: Device) -> bool: ...
-
-    def interval(self, device: Device) -> float: ...
-
-    async def collect(self, device: Device) -> Any: ...
+__all__ = ["Collector", "Scheduler", "spread_offset"]
 
 
 def _job_id(collector: str, device: str) -> str:
@@ -73,7 +63,7 @@ class Scheduler:
     def __init__(
         self,
         collectors: Iterable[Collector],
-        sink: Callable[[Any], None],
+        sink: Callable[[Observation], None],
         *,
         max_concurrency: int = 1000,
         misfire_grace: float = 5.0,

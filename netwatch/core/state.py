@@ -1,19 +1,27 @@
-"""State: the latest observation per device, device up/down, and the village rollup.
+"""State: each device's state per collector, the device verdict and the village rollup.
 
 Collectors write observations here through the scheduler; exporters, alerting and the web
-read it. Nothing here does I/O.
+read it. Which collector owns an observation, and how it lands in its per-device state, is
+the collector package's own business (netwatch.core.plugins). Nothing here does I/O.
 """
 
 from __future__ import annotations
 
 import enum
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
-from netwatch.collectors.snmp.state import SnmpDeviceState
 from netwatch.core.model import Device, Inventory, Role
-from netwatch.core.observations import PingObservation, SnmpObservation
+from netwatch.core.plugins import (
+    DevicePart,
+    Health,
+    Observation,
+    Plugin,
+    Verdict,
+    plugin_for,
+)
+
+ObsT = TypeVar("ObsT", bound=Observation)
+PartT = TypeVar("PartT", bound=DevicePart)
 
 
 class VillageStatus(enum.StrEnum):
@@ -23,19 +31,66 @@ class VillageStatus(enum.StrEnum):
     UNKNOWN = "unknown"  # no complete round yet
 
 
-@dataclass(slots=True)
 class DeviceState:
-    device: Device
-    up: bool | None = None  # None until the first round
-    reason: str = ""  # why it is down ("no reply", "unresolvable: ...")
-    since: float = 0.0  # unix time of the last up/down change
-    last_ping: PingObservation | None = None
-    echo_sent_total: int = 0
-    echo_received_total: int = 0
-    snmp: SnmpDeviceState | None = None  # None until the first SNMP poll
+    """One device and its state per collector (parts, by collector name)."""
+
+    __slots__ = ("device", "parts")
+
+    def __init__(self, device: Device) -> None:
+        self.device = device
+        self.parts: dict[str, DevicePart] = {}
+
+    def part(self, plugin: Plugin[ObsT, PartT]) -> PartT | None:
+        """One collector's state of this device (None before its first observation)."""
+        return plugin.part_of(self.parts)
+
+    def verdicts(self) -> list[Verdict]:
+        """Every collector's verdict on the device (those that have one)."""
+        device = self.device
+        out = []
+        for part in self.parts.values():
+            v = part.verdict(device)
+            if v is not None:
+                out.append(v)
+        return out
+
+    def verdict(self) -> Verdict | None:
+        """The worst verdict; None until a collector that judges reachability has spoken."""
+        verdicts = self.verdicts()
+        if not any(v.reachability for v in verdicts):
+            return None
+        return max(verdicts, key=lambda v: v.health)
+
+    def _reach(self) -> Verdict | None:
+        for part in self.parts.values():
+            v = part.verdict(self.device)
+            if v is not None and v.reachability:
+                return v
+        return None
+
+    @property
+    def up(self) -> bool | None:
+        """Whether the device answered its last round (None before the first)."""
+        v = self._reach()
+        return None if v is None else v.health is not Health.DOWN
+
+    @property
+    def reason(self) -> str:
+        """Why it is down ("no reply", "unresolvable: ..."); "" while it answers."""
+        v = self._reach()
+        return "" if v is None or v.health is not Health.DOWN else v.reason
+
+    @property
+    def since(self) -> float:
+        """Unix time of the last up/down change (0 before the first round)."""
+        v = self._reach()
+        return 0.0 if v is None else v.since
 
 
-Listener = Callable[[DeviceState, object], None]
+class Listener(Protocol):
+    """Called after each applied observation (exporters, the alert engine); never raises."""
+
+    def __call__(self, device_state: DeviceState, observation: Observation, /) -> None: ...
 
 
 class State:
@@ -65,88 +120,49 @@ class State:
             self.devices[name] = ds
         self.inventory = inventory
 
-    def record(self, obs: object) -> None:
-        """Apply any observation; dispatch by its type (one recorder per collector)."""
-        recorder = _RECORDERS.get(type(obs))
-        if recorder is None:
-            raise TypeError(f"no recorder for {type(obs).__name__}")
-        recorder(self, obs)
-
-    def _notify(self, ds: DeviceState, obs: object) -> None:
-        for listener in self._listeners:
-            listener(ds, obs)
-
-    def record_ping(self, obs: PingObservation) -> None:
+    def record(self, obs: Observation) -> None:
+        """Apply an observation through the collector that owns its type, then notify."""
+        plugin = plugin_for(obs)  # a TypeError for a type no collector registered
         ds = self.devices.get(obs.device)
         if ds is None:  # removed by a reload while its round was in flight
             return
-        res = obs.result
-        ds.last_ping = obs
-        ds.echo_sent_total += res.sent
-        ds.echo_received_total += res.received
-        if res.error:
-            up, reason = False, res.error
-        elif res.received == 0:
-            up, reason = False, "no reply"
-        else:
-            up, reason = True, ""
-        if up != ds.up:
-            ds.since = obs.time
-        ds.up, ds.reason = up, reason
-        self._notify(ds, obs)
-
-    def record_snmp(self, obs: SnmpObservation) -> None:
-        ds = self.devices.get(obs.device)
-        if ds is None:  # removed by a reload while its poll was in flight
-            return
-        if ds.snmp is None:
-            ds.snmp = SnmpDeviceState()
-        ds.snmp.apply(obs)
-        self._notify(ds, obs)
+        plugin.record_into(ds.parts, obs)
+        for listener in self._listeners:
+            listener(ds, obs)
 
     def village_status(self, code: str) -> VillageStatus:
-        """Up: router and every AP answer; degraded: router and some APs; else down."""
+        """Up: router and every AP serve; degraded: router and some APs, or a service fails."""
         village = self.inventory.villages.get(code)
         if village is None:
             return VillageStatus.UNKNOWN
-        routers: list[bool | None] = []
-        aps: list[bool | None] = []
+        routers: list[Health | None] = []
+        aps: list[Health | None] = []
+        impaired = False
         devices = self.devices  # one read: a reload swaps the dict, never mutates it
         for name in village.devices:
             ds = devices.get(name)
             if ds is None:
                 return VillageStatus.UNKNOWN
+            v = ds.verdict()
+            health = None if v is None else v.health
+            if health is Health.IMPAIRED:
+                impaired = True
             if ds.device.role is Role.ROUTER:
-                routers.append(ds.up)
+                routers.append(health)
             elif ds.device.role is Role.AP:
-                # An AP that answers ping but whose radios are all oper-down serves no Wi-Fi.
-                serving = ds.up
-                if serving and ds.snmp is not None and ds.snmp.wifi_down():
-                    serving = False
-                aps.append(serving)
+                aps.append(health)
         states = routers + aps
-        if not states or any(s is None for s in states):
+        if not states or any(h is None for h in states):
             return VillageStatus.UNKNOWN
-        if not all(routers):
+        if any(h is not None and h >= Health.NOT_SERVING for h in routers):
             return VillageStatus.DOWN
-        answering = sum(1 for s in aps if s)
-        if answering == len(aps):
-            return VillageStatus.UP
-        return VillageStatus.DEGRADED if answering else VillageStatus.DOWN
+        serving = sum(1 for h in aps if h is not None and h <= Health.IMPAIRED)
+        if serving == len(aps):
+            return VillageStatus.DEGRADED if impaired else VillageStatus.UP
+        return VillageStatus.DEGRADED if serving else VillageStatus.DOWN
 
     def village_counts(self) -> dict[VillageStatus, int]:
         counts = dict.fromkeys(VillageStatus, 0)
         for code in self.inventory.villages:
             counts[self.village_status(code)] += 1
         return counts
-
-
-# Observation type → State method; a new collector adds its own entry.
-_RECORDERS: dict[type, Callable[[State, object], None]] = {
-    PingObservation: State.record_ping,  # type: ignore[dict-item]
-    SnmpObservation: State.record_snmp,  # type: ignore[dict-item]
-}
-
-
-def now() -> float:
-    return time.time()

@@ -15,6 +15,8 @@ import threading
 from concurrent.futures import Future
 from queue import SimpleQueue
 
+Socket = socket.socket  # the class: a method below is named socket
+
 CLONE_NEWNET = 0x40000000
 
 
@@ -56,14 +58,14 @@ class HostNetwork:
             self._thread.start()
         self._ready.result(timeout=5)
 
-    def socket(self, family: int, type_: int, proto: int = 0) -> socket.socket:
+    def socket(self, family: int, type_: int, proto: int = 0) -> Socket:
         """A new socket of the host namespace (blocks briefly on the helper thread)."""
         self.check()
-        fut: Future[socket.socket] = Future()
+        fut: Future[Socket] = Future()
         self._requests.put(((family, type_, proto), fut))
         return fut.result(timeout=5)
 
-    def socket_factory(self, addr_info: tuple) -> socket.socket:  # aiohttp's SocketFactoryType
+    def socket_factory(self, addr_info: tuple) -> Socket:  # aiohttp's SocketFactoryType
         family, type_, proto = addr_info[0], addr_info[1], addr_info[2]
         sock = self.socket(family, type_, proto)
         sock.setblocking(False)

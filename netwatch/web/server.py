@@ -18,7 +18,7 @@ from prometheus_client.exposition import choose_encoder, generate_latest
 from netwatch.core import telemetry
 from netwatch.core.model import WebSettings
 from netwatch.core.runtime import Runtime
-from netwatch.exporters.prometheus import MetricSource, StateCollector, build_registry, render_text
+from netwatch.exporters.prometheus import Exposition, Source, build_registry
 from netwatch.web import guard, security
 
 log = logging.getLogger(__name__)
@@ -56,16 +56,16 @@ class SharedRender:
 
 def build_app(
     runtime: Runtime,
-    sources: list[MetricSource] | None = None,
+    sources: list[Source] | None = None,
     extra_routes: list[RouteFactory] | None = None,
 ) -> web.Application:
     chosen = sources if sources is not None else runtime.metric_sources()
     registry = build_registry(runtime.state, chosen)
-    state_collector = StateCollector(runtime.state, chosen)
+    exposition = Exposition(runtime.state, chosen)
     settings = runtime.inventory.settings.web
 
     def render_fast() -> bytearray:
-        body = render_text(state_collector.collect())
+        body = exposition.render()
         body += generate_latest(telemetry.REGISTRY)
         return body
 

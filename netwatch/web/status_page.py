@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from netwatch.core.model import Role
+from netwatch.core.plugins import Health
 from netwatch.core.runtime import Runtime
 from netwatch.core.state import State, VillageStatus
 
@@ -35,6 +35,7 @@ TEXT: dict[str, dict[str, str]] = {
         "unknown": "Belum diketahui",
         "no reply": "tidak menjawab ping",
         "radio down": "radio Wi-Fi mati (SNMP)",
+        "service failed": "layanan gagal",
         "refresh": "Halaman ini diperbarui otomatis setiap 30 detik.",
     },
     "en": {
@@ -56,6 +57,7 @@ TEXT: dict[str, dict[str, str]] = {
         "unknown": "Unknown",
         "no reply": "does not answer ping",
         "radio down": "Wi-Fi radio is off (SNMP)",
+        "service failed": "service failed",
         "refresh": "This page refreshes itself every 30 seconds.",
     },
 }
@@ -76,15 +78,15 @@ def villages_json(state: State) -> list[dict[str, Any]]:
             ds = state.devices.get(name)
             if ds is None:
                 continue
-            if ds.up is False:
-                reason = ds.reason
-            elif ds.device.role is Role.AP and ds.snmp is not None and ds.snmp.wifi_down():
-                reason = "radio down"  # answers ping, serves no Wi-Fi
-            else:
+            verdict = ds.verdict()
+            if verdict is None or verdict.health is Health.OK:
                 continue
+            # Down, an AP that answers but serves no Wi-Fi, or a service of it failing.
+            since = verdict.since or ds.since
             down.append(
-                {"device": name, "role": ds.device.role.value, "reason": reason, "since": ds.since}
-            )
+                {"device": name, "role": ds.device.role.value, "reason": verdict.reason,
+                 "since": since}
+            )  # fmt: skip
         out.append(
             {
                 "village": code,
@@ -114,6 +116,14 @@ def _scope(state: State, t: dict[str, str]) -> str:
     provinces = {c[:2] for c in codes}
     name = inv.province_name(codes[0]) if len(provinces) == 1 else ""
     return t["province"].format(name=name) if name else t["regencies"].format(n=len(codes))
+
+
+def _reason(t: dict[str, str], reason: str) -> str:
+    """A reason in the page's language; "service failed: portal" keeps its service names."""
+    head, sep, rest = reason.partition(": ")
+    if sep and head == "service failed":
+        return f"{t[head]}: {rest}"
+    return t.get(reason, reason)
 
 
 def _fmt_time(ts: float) -> str:
@@ -162,7 +172,7 @@ def render(state: State, lang: str) -> str:
     body = []
     for r in rows:
         problems = "; ".join(
-            f"{e(d['device'])}: {e(t.get(d['reason'], d['reason']))}" for d in r["down_devices"]
+            f"{e(d['device'])}: {e(_reason(t, d['reason']))}" for d in r["down_devices"]
         )
         since = min((d["since"] for d in r["down_devices"]), default=None)
         where = f"<td>{e(r['regency_name'] or r['regency'])}</td>" if several else ""

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from netwatch.alerting.notifiers.webhook import WebhookTarget
+from netwatch.collectors.icmp import PLUGIN as ICMP
 from netwatch.core.model import PingSettings
 from netwatch.core.notifications import ContactList, NotificationSettings
 from netwatch.core.state import State
@@ -19,6 +20,12 @@ pytestmark = [requires_root, pytest.mark.root]
 
 FAST = PingSettings(interval=0.1, count=5, spacing=0.01, timeout=0.1)
 RUN_SECONDS = 25.0
+
+
+def echoes(ds) -> tuple[int, int]:
+    """The device's echo requests sent and replies received so far (its ICMP state)."""
+    icmp = ds.part(ICMP)
+    return icmp.echo_sent_total, icmp.echo_received_total
 
 
 async def test_lossy_links_never_page(tmp_path):
@@ -35,11 +42,10 @@ async def test_lossy_links_never_page(tmp_path):
             async with monitoring(district, inv, traceroute=False, state=state) as service:
                 await all_up(service, inv.villages)
                 district.loss(10)
-                before = {n: ds.echo_sent_total for n, ds in state.devices.items()}
-                got_before = {n: ds.echo_received_total for n, ds in state.devices.items()}
+                before = {n: echoes(ds) for n, ds in state.devices.items()}
                 await asyncio.sleep(RUN_SECONDS)
-                sent = {n: ds.echo_sent_total - before[n] for n, ds in state.devices.items()}
-                got = {n: ds.echo_received_total - got_before[n] for n, ds in state.devices.items()}
+                sent = {n: echoes(ds)[0] - before[n][0] for n, ds in state.devices.items()}
+                got = {n: echoes(ds)[1] - before[n][1] for n, ds in state.devices.items()}
     finally:
         await sink.stop()
     rounds = min(sent.values()) // FAST.count

@@ -350,7 +350,7 @@ def test_loss_hovering_at_the_threshold_does_not_flap(tmp_path):
 
 def _radio_poll(state, device: str, at: float, radio_up: bool):
     """A real SnmpObservation through State: wlan1 (ieee80211) up or down, ether1 up."""
-    from netwatch.core.observations import SnmpInterface, SnmpObservation
+    from netwatch.collectors.snmp.observation import SnmpInterface, SnmpObservation
 
     obs = SnmpObservation(
         device=device,

@@ -14,6 +14,7 @@ import sys
 
 import pytest
 
+from netwatch.collectors.icmp import PLUGIN as ICMP
 from netwatch.collectors.icmp import Pinger, checksum, probe
 from netwatch.core.model import Device, District, Inventory, PingSettings, Role, Settings
 from netwatch.core.state import State
@@ -34,7 +35,7 @@ def fping_alive(addresses: list[str], argv_prefix: list[str] | None = None) -> s
 
 
 def one_device_state(address: str) -> State:
-    """A State with one router at address (the minimal inventory record_ping needs)."""
+    """A State with one router at address (the minimal inventory a ping round needs)."""
     device = Device(name="r1", role=Role.ROUTER, address=address, district="35.10.07")
     district = District(code="35.10.07", name="Gambiran", devices=("r1",))
     inv = Inventory(
@@ -200,15 +201,15 @@ async def test_unreachable_host_is_down(netlab):
     assert fping_alive(["127.100.0.2"], core.argv()) == set()
 
     state = one_device_state("127.100.0.2")
-    from netwatch.core.observations import PingObservation
+    from netwatch.collectors.icmp.observation import PingObservation
 
-    state.record_ping(PingObservation("r1", 1000.0, down))
+    state.record(PingObservation("r1", 1000.0, down))
     ds = state.devices["r1"]
     assert (ds.up, ds.reason) == (False, "no reply")
 
     assert noroute.error is not None and noroute.error.startswith("send failed:")
     assert "unreachable" in noroute.error.lower()
-    state.record_ping(PingObservation("r1", 1001.0, noroute))
+    state.record(PingObservation("r1", 1001.0, noroute))
     assert (ds.up, ds.reason) == (False, noroute.error)
 
 
@@ -256,9 +257,9 @@ async def test_thirty_percent_inbound_loss(netlab):
     sd = math.sqrt(0.3 * 0.7 / n)
     assert abs(r.loss_ratio - 0.3) < 4.5 * sd, r.loss_ratio
     state = one_device_state("127.100.0.2")
-    from netwatch.core.observations import PingObservation
+    from netwatch.collectors.icmp.observation import PingObservation
 
-    state.record_ping(PingObservation("r1", 1000.0, r))
+    state.record(PingObservation("r1", 1000.0, r))
     assert state.devices["r1"].up is True
 
 
@@ -462,7 +463,7 @@ async def test_self_metrics_count_late_replies_and_send_errors(netlab):
     from prometheus_client import CollectorRegistry, generate_latest
     from prometheus_client.parser import text_string_to_metric_families
 
-    from netwatch.collectors import icmp_metrics
+    from netwatch.collectors.icmp import self_metrics as icmp_metrics
 
     ns = netlab.add("metrics")
     pinger = ns.call(Pinger.open)
@@ -566,7 +567,7 @@ def test_runtime_pings_devices_through_the_scheduler(netlab):
         await rt.start()
         try:
             for _ in range(100):  # bounded: 10 s
-                if all(ds.last_ping for ds in rt.state.devices.values()):
+                if all(ds.part(ICMP) for ds in rt.state.devices.values()):
                     break
                 await asyncio.sleep(0.1)
             snapshot = {n: (ds.up, ds.reason) for n, ds in rt.state.devices.items()}

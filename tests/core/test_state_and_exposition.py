@@ -5,8 +5,8 @@ from __future__ import annotations
 from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from netwatch.collectors.icmp.observation import PingObservation, PingResult
 from netwatch.core.model import Role
-from netwatch.core.observations import PingObservation, PingResult
 from netwatch.core.state import State, VillageStatus
 from netwatch.exporters.prometheus import build_registry
 from tests.core.inventories import make_inventory

@@ -5,14 +5,14 @@ and what was cut is counted per device.
 
 from __future__ import annotations
 
+from netwatch.collectors.snmp import PLUGIN as SNMP
 from netwatch.collectors.snmp.agent import Table, serve
 from netwatch.collectors.snmp.collector import SnmpCollector
 from netwatch.collectors.snmp.engine import SnmpEngine
 from netwatch.collectors.snmp.types import OID, Kind, Value
 from netwatch.core.model import Inventory, Settings, SnmpSettings
 from netwatch.core.state import State
-from netwatch.exporters import prometheus_snmp
-from netwatch.exporters.prometheus import render_text
+from netwatch.exporters.prometheus import Exposition
 from tests.collectors.snmp.support import device, v2c
 from tests.helpers.snmpd import free_udp_port
 
@@ -54,7 +54,7 @@ async def test_an_endless_agent_is_capped_and_counted() -> None:
             obs = await SnmpCollector(lambda: inv, engine).collect(dev)
         assert obs.error is None, obs.message
         state.record(obs)
-        body = render_text(prometheus_snmp.families(state)).decode()
+        body = bytes(Exposition(state, [SNMP]).render()).decode()
     finally:
         transport.close()
     # 2000 series at 11 per interface: the 181 lowest ifIndex interfaces.

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from netwatch.collectors.icmp.observation import PingObservation, PingResult
 from netwatch.core.model import Role
-from netwatch.core.observations import PingObservation, PingResult
 from netwatch.core.runtime import Runtime
 from netwatch.web.server import build_app
 from tests.core.inventories import make_inventory

@@ -10,8 +10,8 @@ from contextlib import contextmanager
 
 from aiohttp import web
 
+from netwatch.collectors.icmp.observation import PingObservation, PingResult
 from netwatch.config import load_inventory
-from netwatch.core.observations import PingObservation, PingResult
 from netwatch.core.runtime import Runtime
 from netwatch.web.server import build_app
 from tests.config.test_regions import PROVINCE

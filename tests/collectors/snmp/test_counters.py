@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from netwatch.collectors.snmp import PLUGIN as SNMP
 from netwatch.collectors.snmp.collector import probe
 from netwatch.collectors.snmp.engine import SnmpEngine
+from netwatch.collectors.snmp.observation import SnmpInterface, SnmpObservation
 from netwatch.core.model import Inventory, SecretRef, Settings, SnmpCredential
-from netwatch.core.observations import SnmpInterface, SnmpObservation
 from netwatch.core.state import State
 from tests.collectors.snmp.support import FAST_TIMEOUT, SETTINGS, device, v2c
 from tests.helpers import snmprec, snmprec_animate, snmpsim
@@ -61,7 +62,7 @@ def test_animated_counters_give_the_recorded_rate(recordings_dir, tmp_path):
     with snmpsim.running_snmpsim(anim, probe_community="routeros") as (_host, port):
         state, obs = asyncio.run(poll_twice(port, "routeros", 1.0))
     assert obs[1].uptime_ticks > obs[0].uptime_ticks  # the animated sysUpTime moves
-    snmp = state.devices["dev"].snmp
+    snmp = state.devices["dev"].part(SNMP)
     assert snmp.reboots_total == 0
     checked = 0
     for (ifindex,), rec in hc_in.items():
@@ -119,10 +120,10 @@ def test_counter32_wrap_gives_the_right_delta(tmp_path):
     raw0, raw1 = obs[0].interfaces[0].in_octets, obs[1].interfaces[0].in_octets
     assert obs[0].interfaces[0].counter_bits == 32
     assert raw1 < raw0, "the counter should have wrapped between the polls"
-    acc = state.devices["dev"].snmp.interfaces[1].counters["in_octets"]
+    acc = state.devices["dev"].part(SNMP).interfaces[1].counters["in_octets"]
     assert acc.total - raw0 == raw1 + 2**32 - raw0
     elapsed = obs[1].time - obs[0].time
-    bps = state.devices["dev"].snmp.interfaces[1].in_bps
+    bps = state.devices["dev"].part(SNMP).interfaces[1].in_bps
     low = rate * (1 - obs[0].duration / elapsed) * 0.97
     high = rate * (1 + obs[1].duration / elapsed) * 1.03
     assert low <= bps / 8 <= high
@@ -139,7 +140,7 @@ def test_uptime_drop_is_a_reboot_and_resets_the_total():
     state.record(fake(1000.0, 500_000, 9_000_000))
     state.record(fake(1060.0, 506_000, 9_600_000))
     state.record(fake(1120.0, 3_000, 1_000))  # rebooted 30 s ago
-    snmp = state.devices["dev"].snmp
+    snmp = state.devices["dev"].part(SNMP)
     assert snmp.reboots_total == 1
     # The total restarts at the device's own value: a counter reset as Prometheus expects.
     assert snmp.interfaces[1].counters["in_octets"].total == 1_000
@@ -153,7 +154,7 @@ def test_timeticks_wrap_after_497_days_is_not_a_reboot():
     near = 2**32 - 3_000  # 30 s before the 32-bit TimeTicks wrap
     state.record(fake(1000.0, near, 100))
     state.record(fake(1060.0, (near + 6_000) % 2**32, 200))
-    snmp = state.devices["dev"].snmp
+    snmp = state.devices["dev"].part(SNMP)
     assert (snmp.reboots_total, snmp.uptime_wraps_total) == (0, 1)
     assert snmp.interfaces[1].counters["in_octets"].total == 200
 
@@ -162,7 +163,7 @@ def test_counter64_drop_without_reboot_is_a_discontinuity():
     state = one_device_state()
     state.record(fake(1000.0, 100_000, 5_000_000))
     state.record(fake(1060.0, 106_000, 10))
-    ist = state.devices["dev"].snmp.interfaces[1]
+    ist = state.devices["dev"].part(SNMP).interfaces[1]
     assert ist.in_bps is None and ist.counters["in_octets"].total == 10
 
 
@@ -258,7 +259,7 @@ def test_failed_interface_walk_keeps_the_totals():
     broken.interfaces = []  # the ifXTable walk timed out: no interface rows this time
     broken.failed_walks = ["1.3.6.1.2.1.31.1.1.1.6"]
     state.record(broken)
-    snmp = state.devices["dev"].snmp
+    snmp = state.devices["dev"].part(SNMP)
     assert snmp.interfaces[1].counters["in_octets"].total == 5_000
     state.record(fake(1120.0, 112_000, 17_000))
     assert snmp.interfaces[1].counters["in_octets"].total == 17_000

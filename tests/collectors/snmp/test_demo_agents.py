@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+from netwatch.collectors.icmp.observation import PingObservation, PingResult
+from netwatch.collectors.snmp import PLUGIN as SNMP
 from netwatch.collectors.snmp.collector import probe
 from netwatch.collectors.snmp.engine import SnmpEngine
 from netwatch.core.model import Inventory, Role, Settings, Village, VillageKind
-from netwatch.core.observations import PingObservation, PingResult
 from netwatch.core.state import State, VillageStatus
 from netwatch.demo.agents import serve_demo_agents
 from tests.collectors.snmp.support import SETTINGS, device, v2c
@@ -41,12 +42,12 @@ async def test_demo_agents_answer_per_device_and_drive_the_rollup():
     finally:
         for t in transports:
             t.close()
-    ap = state.devices["ap1"].snmp.last_ok
+    ap = state.devices["ap1"].part(SNMP).last_ok
     assert ap.profiles[-1] == "mikrotik-routeros" and ap.sys_name == "ap1"
     assert [(i.name, i.radio, i.oper_status) for i in ap.interfaces] == [
         ("ether1", False, 1), ("wlan1", True, 2)
     ]  # fmt: skip
     assert state.village_status(village.code) is VillageStatus.DOWN  # its only AP: no radio up
-    router = state.devices["r1"].snmp
+    router = state.devices["r1"].part(SNMP)
     assert router.interfaces[1].in_bps > 0  # the simulated counters grow
     assert router.reboots_total == 0

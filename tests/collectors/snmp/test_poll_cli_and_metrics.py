@@ -11,12 +11,12 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
+from netwatch.collectors.snmp import PLUGIN as SNMP
 from netwatch.collectors.snmp.collector import probe
 from netwatch.collectors.snmp.engine import SnmpEngine
 from netwatch.core.model import Inventory, Settings
 from netwatch.core.state import State
-from netwatch.exporters.prometheus import render_text
-from netwatch.exporters.prometheus_snmp import families
+from netwatch.exporters.prometheus import PluginText, metric_families, render_text
 from tests.collectors.snmp.support import SETTINGS, device, v2c
 from tests.helpers import needs, snmprec
 
@@ -41,6 +41,11 @@ def test_cli_poll_unknown_profile_is_a_clear_error(recordings_agent):
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert out.returncode == 2 and "unknown profile 'nope'" in out.stderr
+
+
+def families(state: State):
+    """The SNMP collector's families as client_python objects."""
+    return metric_families(state, SNMP)
 
 
 class _Source(Collector):
@@ -86,6 +91,14 @@ def test_families_pass_promtool_and_carry_recorded_values(recordings_agent, reco
         for s in fam.samples
     }
     assert lean == reference
+    cached = bytearray()  # the /metrics path: device lines rendered once, joined per family
+    PluginText(SNMP).render(state, cached)
+    fast = {
+        (s.name, tuple(sorted(s.labels.items())), s.value)
+        for fam in text_string_to_metric_families(cached.decode())
+        for s in fam.samples
+    }
+    assert fast == reference
     assert 'netwatch_snmp_wifi_clients{device="routeros"' in text
     assert "netwatch_snmp_optical_rx_power_dbm" in text
     promtool = needs.tool("promtool", "prometheus")

@@ -11,7 +11,7 @@ import pytest
 
 from netwatch.collectors.snmp.collector import probe
 from netwatch.collectors.snmp.engine import SnmpEngine
-from netwatch.core.observations import SnmpObservation
+from netwatch.collectors.snmp.observation import SnmpObservation
 from tests.collectors.snmp.support import SETTINGS, device, v2c
 from tests.helpers import snmprec
 

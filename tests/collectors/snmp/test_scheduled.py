@@ -8,6 +8,7 @@ import dataclasses
 import os
 import time
 
+from netwatch.collectors.snmp import PLUGIN as SNMP
 from netwatch.collectors.snmp.collector import SnmpCollector
 from netwatch.collectors.snmp.engine import SnmpEngine
 from netwatch.collectors.snmp.traps import TrapListener
@@ -46,12 +47,12 @@ async def test_trap_triggers_an_extra_scheduled_poll(recordings_agent, recording
             )  # fmt: skip
             assert await asyncio.wait_for(proc.wait(), 10) == 0
             deadline = time.monotonic() + 10
-            while state.devices["ap-1"].snmp is None and time.monotonic() < deadline:
+            while state.devices["ap-1"].part(SNMP) is None and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
         finally:
             await traps.stop()
             await scheduler.shutdown()
-    snmp = state.devices["ap-1"].snmp
+    snmp = state.devices["ap-1"].part(SNMP)
     assert snmp is not None and snmp.last is not None and snmp.last.error is None
     recs = snmprec.read(recordings_dir / "routeros.snmprec")
     assert snmp.last.uptime_ticks == snmprec.scalar(recs, "1.3.6.1.2.1.1.3.0").number

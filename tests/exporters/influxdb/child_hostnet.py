@@ -27,7 +27,7 @@ async def main(url: str, spool: str, mode: str, t0: float, host: HostNetwork) ->
     exporter = InfluxExporter(cfg, state, socket_factory=host.socket_factory)
     await exporter.start()
     assert exporter.writer is not None
-    state.record_ping(sample.ping("ap 1", t0, [0.004]))
+    state.record(sample.ping("ap 1", t0, [0.004]))
     ok = await exporter.writer.flush(10.0)
     await exporter.stop()
     print("delivered" if ok else "not delivered", flush=True)

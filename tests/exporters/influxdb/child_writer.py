@@ -34,7 +34,7 @@ async def main(url: str, spool: str, start: int, count: int, t0: float, finish: 
     assert exporter.writer is not None
     for i in range(start, start + count):
         for name in state.devices:
-            state.record_ping(sample.ping(name, t0 + i / 1000, [0.002]))
+            state.record(sample.ping(name, t0 + i / 1000, [0.002]))
         if i % 10 == 9:
             exporter.writer.flush_pending()
             print(f"durable {i}", flush=True)

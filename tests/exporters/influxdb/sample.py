@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from netwatch.collectors.icmp.observation import PingObservation, PingResult
 from netwatch.core.model import Device, District, Inventory, Role, Settings, Village, VillageKind
-from netwatch.core.observations import PingObservation, PingResult
 
 # Real-world-shaped but hostile: spaces, commas, equals signs, quotes, a backslash.
 VILLAGE_NAME = 'Kampung "Baru", Timur=1 \\ Ujung'

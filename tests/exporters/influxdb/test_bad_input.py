@@ -69,7 +69,7 @@ async def test_unset_token_env_disables_export_but_not_monitoring(
         assert await attach(runtime) is None
     assert "influxdb.token: environment variable NW_TEST_NO_SUCH_TOKEN is not set" in caplog.text
     assert stops == []
-    runtime.state.record_ping(sample.ping("ap 1", 1.0, [0.001]))  # state still works
+    runtime.state.record(sample.ping("ap 1", 1.0, [0.001]))  # state still works
     assert runtime.state.devices["ap 1"].up is True
 
 
@@ -96,7 +96,7 @@ async def test_spool_write_failure_sends_held_points_from_memory(
     )
     try:
         for i in range(5):
-            state.record_ping(sample.ping("ap 1", 100.0 + i, [0.001]))
+            state.record(sample.ping("ap 1", 100.0 + i, [0.001]))
         # The spool cannot take them, the server can: sent from memory (defect 9 of issue 14).
         assert await writer.flush(5.0)
         assert writer.queued == 0
@@ -131,7 +131,7 @@ async def test_unexpected_transport_error_does_not_end_the_export(tmp_path: Path
     await exporter.start()
     try:
         for i in range(3):
-            state.record_ping(sample.ping("pop 1", 200.0 + i, [0.002]))
+            state.record(sample.ping("pop 1", 200.0 + i, [0.002]))
         assert exporter.writer is not None and await exporter.writer.flush(5.0)
     finally:
         await exporter.stop()

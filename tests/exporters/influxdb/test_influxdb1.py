@@ -34,8 +34,8 @@ async def test_v1_write_reads_back_through_influxql(influxdb1: InfluxDB1, tmp_pa
     t0 = float(int(time.time()) - 60)
     await exporter.start()
     try:
-        state.record_ping(sample.ping("rtr,desa=1", t0, [0.001, 0.003], sent=4))
-        state.record_ping(sample.ping("ap 1", t0, [], sent=4))
+        state.record(sample.ping("rtr,desa=1", t0, [0.001, 0.003], sent=4))
+        state.record(sample.ping("ap 1", t0, [], sent=4))
         exporter.snapshot(now=t0 + 1)
         assert exporter.writer is not None
         assert await exporter.writer.flush(10.0)
@@ -108,8 +108,8 @@ async def test_partial_write_drops_only_conflicting_points_without_resending(
     exporter = InfluxExporter(cfg, state)
     await exporter.start()
     try:
-        state.record_ping(sample.ping("rtr,desa=1", t0, [0.001], sent=4))
-        state.record_ping(sample.ping("ap 1", t0, [0.002], sent=4))
+        state.record(sample.ping("rtr,desa=1", t0, [0.001], sent=4))
+        state.record(sample.ping("ap 1", t0, [0.002], sent=4))
         exporter.snapshot(now=t0 + 1)
         assert exporter.writer is not None
         assert await exporter.writer.flush(10.0)

@@ -1,58 +1,65 @@
-"""SNMP polls → points, with stand-ins that have the attribute names of SnmpObservation and
-the SNMP device state (netwatch/core/observations.py, collectors/snmp/state.py).
+"""SNMP polls → points through the SNMP collector's EVENT samples and the generic point
+builder, with a hand-made SNMP device state (totals and rates set, not computed here).
 """
 
 from __future__ import annotations
 
 import time
-from types import SimpleNamespace as NS
 
+from netwatch.collectors.snmp import PLUGIN as SNMP
+from netwatch.collectors.snmp.observation import SnmpInterface, SnmpObservation, SnmpSample
+from netwatch.collectors.snmp.state import Accum, InterfaceState, SnmpDeviceState
+from netwatch.core.plugins import plugin_for
+from netwatch.core.samples import View
 from netwatch.exporters.influxdb.points import PointBuilder
-from netwatch.exporters.influxdb.snmp_points import is_snmp_observation, snmp_lines
 from tests.exporters.influxdb import sample
 from tests.helpers.lineproto import parse
 
 
-def iface(index: int, name: str, **kw: object) -> NS:
+def iface(index: int, name: str, **kw: object) -> SnmpInterface:
     base = dict(
         index=index, name=name, alias="", descr="", admin_status=1, oper_status=1,
         speed_bps=1e9, in_octets=0, out_octets=0, radio=False,
     )  # fmt: skip
     base.update(kw)
-    return NS(**base)
+    return SnmpInterface(**base)  # type: ignore[arg-type]
 
 
-def observation(t: float, error: str | None = None) -> NS:
-    return NS(
+def observation(t: float, error: str | None = None) -> SnmpObservation:
+    return SnmpObservation(
         device="rtr,desa=1", time=t, duration=0.25, error=error, uptime_ticks=123456,
         cpu_load_ratio=0.5, memory_used_bytes=1000.0, memory_total_bytes=4000.0,
         interfaces=[iface(1, "ether1"), iface(2, "wlan 1", oper_status=2, speed_bps=None)],
-        wifi_clients=[NS(metric="wifi_clients", value=7.0, labels=(("ssid", "Smart Kampung"),))],
+        wifi_clients=[SnmpSample("wifi_clients", 7.0, (("ssid", "Smart Kampung"),))],
         optical=[
-            NS(metric="optical_rx_power_dbm", value=-21.5, labels=(("port", "0/1/1"),)),
-            NS(metric="optical_tx_power_dbm", value=2.25, labels=(("port", "0/1/1"),)),
+            SnmpSample("optical_rx_power_dbm", -21.5, (("port", "0/1/1"),)),
+            SnmpSample("optical_tx_power_dbm", 2.25, (("port", "0/1/1"),)),
         ],
-        samples=[NS(metric="dhcp_leases", value=42.0, labels=())],
+        samples=[SnmpSample("dhcp_leases", 42.0)],
     )  # fmt: skip
 
 
-def device_state() -> NS:
+def device_state(obs: SnmpObservation):
     inv = sample.inventory()
-    counters = {"in_octets": NS(total=10_000_000_000), "out_octets": NS(total=5)}
+    counters = {"in_octets": Accum(0, 10_000_000_000, 64), "out_octets": Accum(5, 5, 64)}
     interfaces = {
-        1: NS(counters=counters, in_bps=8e6, out_bps=0.5),
-        2: NS(counters={}, in_bps=None, out_bps=None),
+        1: InterfaceState(obs.interfaces[0], counters=counters, in_bps=8e6, out_bps=0.5),
+        2: InterfaceState(obs.interfaces[1]),
     }
-    snmp = NS(reboots_total=2, interfaces=interfaces)
-    return NS(device=inv.devices["rtr,desa=1"], snmp=snmp), inv
+    st = SnmpDeviceState(last=obs, interfaces=interfaces, reboots_total=2)
+    return inv.devices["rtr,desa=1"], st, inv
+
+
+def snmp_lines(builder: PointBuilder, device, st, inv) -> list[str]:
+    return builder.lines(device, inv, SNMP.samples_of(device, st, View.EVENT))
 
 
 def test_snmp_poll_becomes_typed_points_with_device_and_interface_tags() -> None:
-    ds, inv = device_state()
     t = float(int(time.time()))
     obs = observation(t)
-    assert is_snmp_observation(obs)
-    lines = parse("\n".join(snmp_lines(PointBuilder(inv, "ms"), ds, obs, inv)))
+    device, st, inv = device_state(obs)
+    assert plugin_for(obs) is SNMP
+    lines = parse("\n".join(snmp_lines(PointBuilder(inv, "ms"), device, st, inv)))
     by = {
         (x.measurement, x.tags.get("interface") or x.tags.get("ssid") or x.tags.get("port")): x
         for x in lines
@@ -80,10 +87,8 @@ def test_snmp_poll_becomes_typed_points_with_device_and_interface_tags() -> None
 
 
 def test_failed_poll_writes_only_up_zero() -> None:
-    ds, inv = device_state()
-    lines = parse(
-        "\n".join(snmp_lines(PointBuilder(inv, "s"), ds, observation(100.0, "timeout"), inv))
-    )
+    device, st, inv = device_state(observation(100.0, "timeout"))
+    lines = parse("\n".join(snmp_lines(PointBuilder(inv, "s"), device, st, inv)))
     assert [(x.measurement, x.fields, x.timestamp) for x in lines] == [
         ("netwatch_snmp", {"up": 0, "duration_seconds": 0.25, "reboots": 2}, 100)
     ]

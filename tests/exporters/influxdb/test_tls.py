@@ -84,7 +84,7 @@ async def push(url: str, tmp_path: Path, mode: str, **tls: object) -> bool:
     exporter = InfluxExporter(cfg, state)
     await exporter.start()
     try:
-        state.record_ping(sample.ping("ap 1", 100.0, [0.001]))
+        state.record(sample.ping("ap 1", 100.0, [0.001]))
         assert exporter.writer is not None
         return await exporter.writer.flush(2.0)
     finally:

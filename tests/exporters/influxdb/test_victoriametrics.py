@@ -42,9 +42,9 @@ async def test_ping_and_village_points_arrive_with_tags_and_values(
     t0 = float(int(time.time()) - 120)
     await exporter.start()
     try:
-        state.record_ping(sample.ping("rtr,desa=1", t0, [0.001, 0.003], sent=5))
-        state.record_ping(sample.ping("ap 1", t0 + 0.5, [], sent=5))
-        state.record_ping(sample.ping("pop 1", t0 + 0.25, [0.002, 0.004, 0.009], sent=3))
+        state.record(sample.ping("rtr,desa=1", t0, [0.001, 0.003], sent=5))
+        state.record(sample.ping("ap 1", t0 + 0.5, [], sent=5))
+        state.record(sample.ping("pop 1", t0 + 0.25, [0.002, 0.004, 0.009], sent=3))
         exporter.snapshot(now=t0 + 1)
         assert exporter.writer is not None
         assert await exporter.writer.flush(10.0)
@@ -92,7 +92,7 @@ async def produce(state: State, names: list[str], t0: float, start: int, n: int)
     """n ping rounds per device, unique ms timestamps, paced so the exporter keeps sending."""
     for i in range(start, start + n):
         for name in names:
-            state.record_ping(sample.ping(name, t0 + i / 1000, [0.001 * (i % 7 + 1)]))
+            state.record(sample.ping(name, t0 + i / 1000, [0.001 * (i % 7 + 1)]))
         if i % 10 == 0:
             await asyncio.sleep(0.005)
     return start + n

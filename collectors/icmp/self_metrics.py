@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import CollectorRegistry
 
-from netwatch.collectors.icmp import Pinger
+from netwatch.collectors.icmp.engine import Pinger
 
 
 class IcmpMetrics:
@@ -43,8 +43,8 @@ class IcmpMetrics:
             labels=["family"],
         )
         for s in self.pinger.stats():
-            fam = str(s["family"])
-            info.add_metric([fam, str(s["mode"])], 1)
+            fam = s["family"]
+            info.add_metric([fam, s["mode"]], 1)
             outstanding.add_metric([fam], float(s["outstanding"]))
             late.add_metric([fam], float(s["late_replies"]))
             unmatched.add_metric([fam], float(s["unmatched_replies"]))

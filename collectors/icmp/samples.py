@@ -1,0 +1,137 @@
+"""ICMP families and samples: device up, round figures for a scrape, a point per round."""
+
+from __future__ import annotations
+
+from netwatch.collectors.icmp.state import IcmpDeviceState
+from netwatch.core.model import Device
+from netwatch.core.samples import Family, Field, Kind, Measurement, Sample, View
+
+# Ping points keep their historic spelling: fields in round order, whole floats as 1.0.
+PING = Measurement("netwatch_ping", sorted_fields=False, keep_point_zero=True)
+G, C = Kind.GAUGE, Kind.COUNTER
+
+UP = Family(
+    "netwatch_device_up",
+    G,
+    "1 if the device answered its last round, 0 if not.",
+    field=Field(PING, "up", integer=True),
+)
+SINCE = Family(
+    "netwatch_device_status_change_timestamp_seconds",
+    G,
+    "When the device last went up or down.",
+    "seconds",
+)
+RTT_MIN = Family(
+    "netwatch_ping_rtt_min_seconds",
+    G,
+    "Fastest echo reply of the last round.",
+    "seconds",
+    field=Field(PING, "rtt_min_seconds"),
+)
+RTT_AVG = Family(
+    "netwatch_ping_rtt_avg_seconds",
+    G,
+    "Mean echo round-trip time of the last round.",
+    "seconds",
+    field=Field(PING, "rtt_avg_seconds"),
+)
+RTT_MAX = Family(
+    "netwatch_ping_rtt_max_seconds",
+    G,
+    "Slowest echo reply of the last round.",
+    "seconds",
+    field=Field(PING, "rtt_max_seconds"),
+)
+JITTER = Family(
+    "netwatch_ping_jitter_seconds",
+    G,
+    "Mean absolute difference of consecutive RTTs in the last round.",
+    "seconds",
+    field=Field(PING, "jitter_seconds"),
+)
+LOSS = Family(
+    "netwatch_ping_loss_ratio",
+    G,
+    "Share of echo requests of the last round left unanswered.",
+    "ratio",
+    field=Field(PING, "loss_ratio"),
+)
+SENT_TOTAL = Family("netwatch_ping_echo_requests", C, "ICMP echo requests sent.")
+RECEIVED_TOTAL = Family("netwatch_ping_echo_replies", C, "ICMP echo replies received in time.")
+LAST = Family(
+    "netwatch_ping_last_round_timestamp_seconds",
+    G,
+    "Start of the last completed ping round.",
+    "seconds",
+)
+# Per-round figures only a point carries (a scrape has the running totals above instead).
+ROUND_SENT = Family(
+    "netwatch_ping_round_echo_requests",
+    G,
+    "Echo requests sent in the round.",
+    field=Field(PING, "sent", integer=True),
+)
+ROUND_RECEIVED = Family(
+    "netwatch_ping_round_echo_replies",
+    G,
+    "Echo replies received in time in the round.",
+    field=Field(PING, "received", integer=True),
+)
+ROUND_DURATION = Family(
+    "netwatch_ping_round_duration_seconds",
+    G,
+    "Time the round took.",
+    "seconds",
+    field=Field(PING, "duration_seconds"),
+)
+
+FAMILIES = (UP, SINCE, RTT_MIN, RTT_AVG, RTT_MAX, JITTER, LOSS, SENT_TOTAL, RECEIVED_TOTAL, LAST)
+
+
+def samples(device: Device, st: IcmpDeviceState, view: View) -> list[Sample]:
+    """STATE: up, since and the last round's figures; EVENT: the ping point of the round."""
+    obs = st.last
+    if view is View.EVENT:
+        if obs is None:
+            return []
+        res, t = obs.result, obs.time
+        out: list[Sample] = [
+            (ROUND_SENT, res.sent, (), t),
+            (ROUND_RECEIVED, res.received, (), t),
+            (UP, 1 if st.up else 0, (), t),
+            (LOSS, res.loss_ratio, (), t),
+            (ROUND_DURATION, obs.duration, (), t),
+        ]
+        rtts = res.rtts
+        if rtts:
+            out += [
+                (RTT_MIN, min(rtts), (), t),
+                (RTT_AVG, sum(rtts) / len(rtts), (), t),
+                (RTT_MAX, max(rtts), (), t),
+            ]
+            if (j := res.jitter) is not None:
+                out.append((JITTER, j, (), t))
+        return out
+    if st.up is None:
+        return []
+    out = [(UP, 1.0 if st.up else 0.0, (), None), (SINCE, st.since, (), None)]
+    if obs is None:
+        return out
+    res = obs.result
+    out += [
+        (SENT_TOTAL, st.echo_sent_total, (), None),
+        (RECEIVED_TOTAL, st.echo_received_total, (), None),
+        (LOSS, res.loss_ratio, (), None),
+        (LAST, obs.time, (), None),
+    ]
+    rtts = res.rtts
+    if rtts:
+        out += [
+            (RTT_MIN, min(rtts), (), None),
+            (RTT_AVG, sum(rtts) / len(rtts), (), None),
+            (RTT_MAX, max(rtts), (), None),
+        ]
+    if (j := res.jitter) is not None:
+        out.append((JITTER, j, (), None))
+    return out

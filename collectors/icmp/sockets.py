@@ -1,0 +1,168 @@
+"""The shared ICMP sockets: one per address family, raw if permitted, else datagram."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import struct
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from netwatch.collectors.icmp.rounds import EchoRound
+
+ICMP_ECHO_REPLY = 0
+ICMP_ECHO_REQUEST = 8
+ICMP6_ECHO_REQUEST = 128
+ICMP6_ECHO_REPLY = 129
+_SOL_RAW = 255  # linux/socket.h; socket has no constant for it
+_ICMP_FILTER = 1  # linux/icmp.h
+_ICMP6_FILTER = 1  # linux/icmpv6.h
+_SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
+_SO_SNDBUFFORCE = getattr(socket, "SO_SNDBUFFORCE", 32)
+# A loopback sweep of 5,000 hosts can queue thousands of replies before we read: ~1 KiB each.
+RCVBUF_BYTES = 16 << 20
+SNDBUF_BYTES = 4 << 20
+SERIAL_BYTES = 8  # payloads at least this long carry a per-echo serial
+
+HDR = struct.Struct("!BBHHH")
+
+# One outstanding echo: its round, index in the round, target address, payload serial (None
+# for payloads too short to carry one) and the monotonic time it was sent.
+Pending = tuple["EchoRound", int, str, int | None, float]
+Sockaddr = tuple[str, int] | tuple[str, int, int, int]  # (addr, 0) or (addr, 0, 0, scope_id)
+
+
+class IcmpUnavailable(RuntimeError):
+    """Neither a raw nor a datagram ICMP socket can be opened (missing privilege)."""
+
+
+def checksum(data: bytes) -> int:
+    """RFC 1071 Internet checksum."""
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    s = (s & 0xFFFF) + (s >> 16)
+    s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+class EchoSocket:
+    """One shared socket of one address family, with its outstanding echoes."""
+
+    __slots__ = (
+        "fd",
+        "ident",
+        "late",
+        "loop",
+        "mode",
+        "name",
+        "pending",
+        "raw4",
+        "req_type",
+        "send_errors",
+        "seq",
+        "sock",
+        "unmatched",
+    )
+
+    def __init__(self, sock: socket.socket, mode: str, v6: bool) -> None:
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.mode = mode
+        self.req_type = ICMP6_ECHO_REQUEST if v6 else ICMP_ECHO_REQUEST
+        # Only raw IPv4 sockets deliver the IP header before the ICMP message, and only there
+        # does the kernel leave the ICMP checksum to us.
+        self.raw4 = mode == "raw" and not v6
+        self.ident = int.from_bytes(os.urandom(2), "big")
+        self.seq = int.from_bytes(os.urandom(2), "big")
+        self.pending: dict[int, Pending] = {}  # by sequence number
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.name = "ipv6" if v6 else "ipv4"
+        # Rare events only, for self-metrics: counting every echo here would cost the hot path.
+        self.late = 0  # replies to a pending echo after its timeout
+        self.unmatched = 0  # replies with our identifier but no such echo, host or serial
+        self.send_errors = 0
+
+    def packet(self, seq: int, padding: bytes) -> bytes:
+        """An echo request without serial (payloads shorter than SERIAL_BYTES)."""
+        csum = 0
+        if self.raw4:
+            csum = checksum(HDR.pack(self.req_type, 0, 0, self.ident, seq) + padding)
+        return HDR.pack(self.req_type, 0, csum, self.ident, seq) + padding
+
+
+def literal(address: str) -> str | None:
+    """The canonical text of an IP address literal; None when address is a name."""
+    for af in (socket.AF_INET, socket.AF_INET6):
+        try:
+            return socket.inet_ntop(af, socket.inet_pton(af, address))
+        except OSError:
+            pass
+    return None
+
+
+def scope_id(scope: str) -> int:
+    if not scope:
+        return 0
+    return int(scope) if scope.isdigit() else socket.if_nametoindex(scope)
+
+
+def open_socket(af: int, kinds: list[str]) -> EchoSocket | str:
+    """The first kind of socket ("raw", "dgram") that opens, or why none did."""
+    v6 = af == socket.AF_INET6
+    proto = socket.IPPROTO_ICMPV6 if v6 else socket.IPPROTO_ICMP
+    name = "IPv6" if v6 else "IPv4"
+    errors = []
+    for kind in kinds:
+        stype = socket.SOCK_RAW if kind == "raw" else socket.SOCK_DGRAM
+        try:
+            sock = socket.socket(af, stype, proto)
+        except OSError as exc:
+            errors.append(f"{name} {kind}: {exc}")
+            continue
+        sock.setblocking(False)
+        _set_buffer(sock, _SO_RCVBUFFORCE, socket.SO_RCVBUF, RCVBUF_BYTES)
+        _set_buffer(sock, _SO_SNDBUFFORCE, socket.SO_SNDBUF, SNDBUF_BYTES)
+        if kind == "raw":
+            # Only echo replies: on loopback the socket would also get our own requests.
+            if v6:
+                words = [0xFFFFFFFF] * 8
+                words[ICMP6_ECHO_REPLY >> 5] &= ~(1 << (ICMP6_ECHO_REPLY & 31))
+                sock.setsockopt(proto, _ICMP6_FILTER, struct.pack("8I", *words))
+            else:
+                mask = ~(1 << ICMP_ECHO_REPLY) & 0xFFFFFFFF
+                sock.setsockopt(_SOL_RAW, _ICMP_FILTER, struct.pack("I", mask))
+        return EchoSocket(sock, kind, v6)
+    return "; ".join(errors)
+
+
+def _set_buffer(sock: socket.socket, force: int, plain: int, size: int) -> None:
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, force, size)  # root: beyond net.core.rmem_max
+    except OSError:
+        sock.setsockopt(socket.SOL_SOCKET, plain, size)
+
+
+def unavailable_message(errors: list[str]) -> str:
+    low, high = _ping_group_range()
+    gid = os.getgid()
+    # Never advise setcap on the system Python: every Python program would get raw sockets.
+    return (
+        f"cannot open an ICMP socket ({'; '.join(errors)}). Give netwatch alone the right to "
+        "ping, one of: (1) under systemd, AmbientCapabilities=CAP_NET_RAW in its unit "
+        "(docs/security.md); (2) a venv with its own interpreter copy "
+        "(`python3 -m venv --copies /opt/netwatch/.venv`) and "
+        "`setcap cap_net_raw+ep /opt/netwatch/.venv/bin/python3`; (3) datagram ICMP for "
+        f"netwatch's group only: `sysctl -w net.ipv4.ping_group_range='{gid} {gid}'` "
+        f"(now {low} {high})"
+    )
+
+
+def _ping_group_range() -> tuple[str, str]:
+    try:
+        with open("/proc/sys/net/ipv4/ping_group_range") as f:
+            low, high = f.read().split()
+            return low, high
+    except (OSError, ValueError):
+        return "?", "?"
