@@ -20,8 +20,11 @@ from tests.helpers.snmpd import Snmpd, running_snmpd
 
 COMMUNITY = "v1-partial"
 SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME = (
-    "1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0", "1.3.6.1.2.1.1.3.0", "1.3.6.1.2.1.1.5.0",
-)  # fmt: skip
+    "1.3.6.1.2.1.1.1.0",
+    "1.3.6.1.2.1.1.2.0",
+    "1.3.6.1.2.1.1.3.0",
+    "1.3.6.1.2.1.1.5.0",
+)
 HR_UPTIME = "1.3.6.1.2.1.25.1.1.0"
 
 
@@ -42,10 +45,21 @@ def v1_agent() -> Iterator[Snmpd]:
 def snmpget_v1(agent: Snmpd, *oids: str) -> subprocess.CompletedProcess[str]:
     """net-snmp's snmpget -v1 with -Cf: do not fix (retry) the PDU, show the raw error."""
     return subprocess.run(
-        agent.tool("snmpget", *NETSNMP_FLAGS, "-v1", "-c", COMMUNITY, "-Cf",
-                   f"{agent.host}:{agent.port}", *oids),  # fmt: skip
-        capture_output=True, text=True, timeout=10, env=agent.env,
-    )  # fmt: skip
+        agent.tool(
+            "snmpget",
+            *NETSNMP_FLAGS,
+            "-v1",
+            "-c",
+            COMMUNITY,
+            "-Cf",
+            f"{agent.host}:{agent.port}",
+            *oids,
+        ),
+        capture_output=True,
+        text=True,
+        timeout=10,
+        env=agent.env,
+    )
 
 
 def test_the_agent_really_fails_the_whole_v1_get(v1_agent: Snmpd) -> None:
@@ -81,17 +95,30 @@ async def test_v1_poll_of_an_agent_without_sysname_succeeds(v1_agent: Snmpd) -> 
     async with SnmpEngine() as engine:
         obs = await probe_target("v1-agent", target, engine)
     assert obs.error is None, obs.message
-    ref = {oid: value for oid, _, value in parse_netsnmp(
-        snmpget_v1(v1_agent, SYS_DESCR, SYS_OBJECT_ID).stdout)}  # fmt: skip
+    ref = {
+        oid: value
+        for oid, _, value in parse_netsnmp(snmpget_v1(v1_agent, SYS_DESCR, SYS_OBJECT_ID).stdout)
+    }
     assert obs.sys_descr == ref[parse_oid(SYS_DESCR)].decode()
     assert obs.sys_object_id == ".".join(map(str, ref[parse_oid(SYS_OBJECT_ID)]))
     assert obs.sys_name == ""
     assert obs.uptime_source == "sysUpTime" and obs.uptime_ticks
     names = subprocess.run(
-        v1_agent.tool("snmpwalk", *NETSNMP_FLAGS, "-v1", "-c", COMMUNITY,
-                      f"{v1_agent.host}:{v1_agent.port}", "1.3.6.1.2.1.2.2.1.2"),  # fmt: skip
-        capture_output=True, text=True, timeout=10, env=v1_agent.env, check=True,
-    ).stdout  # fmt: skip
+        v1_agent.tool(
+            "snmpwalk",
+            *NETSNMP_FLAGS,
+            "-v1",
+            "-c",
+            COMMUNITY,
+            f"{v1_agent.host}:{v1_agent.port}",
+            "1.3.6.1.2.1.2.2.1.2",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=10,
+        env=v1_agent.env,
+        check=True,
+    ).stdout
     assert {i.descr for i in obs.interfaces} == {v.decode() for _, _, v in parse_netsnmp(names)}
 
 
