@@ -78,6 +78,13 @@ def _split(
             out.append((part, index[pos : pos + 1 + n], normalize.format_ascii(sub)))
             pos += 1 + n
             continue
+        if part.format == "prefixed_mac":
+            sub = index[pos : pos + 7]
+            if len(sub) != 7 or sub[0] != 6:
+                return None
+            out.append((part, sub, normalize.format_mac(sub[1:])))
+            pos += 7
+            continue
         n = 6 if part.format == "mac" else (1 if part.format == "int" else part.length)
         sub = index[pos : pos + n]
         if len(sub) != n:
@@ -215,6 +222,10 @@ class Evaluator:
                 if found is None:
                     return None
                 text = found.group(1) if found.groups() else found.group(0)
+            for label, lookup in part.lookups:
+                found_text = self.lookups.get(lookup, {}).get(sub)
+                if found_text:
+                    labels[label] = found_text
             if part.label is None:
                 continue
             if part.lookup is not None:

@@ -24,7 +24,8 @@ from netwatch.collectors.snmp.types import OID, parse_oid
 
 METRIC_TYPES = ("gauge", "counter", "info", "label", "field")
 AGGREGATES = ("avg", "min", "max", "sum", "count")
-INDEX_FORMATS = ("int", "mac", "string", "fixed_string", "rest", "oid")
+# prefixed_mac: a MAC sent with a length sub-id first (6.a.b.c.d.e.f), as Ruckus controllers do.
+INDEX_FORMATS = ("int", "mac", "prefixed_mac", "string", "fixed_string", "rest", "oid")
 # Label transforms: MAC bytes as aa:bb:.., Wi-Fi band from a frequency, channel or band text.
 LABEL_TRANSFORMS = ("mac", "band_from_mhz", "band_from_channel", "band_from_text")
 CONFIDENCES = ("high", "medium", "low")
@@ -58,6 +59,7 @@ class IndexPart:
     lookup: str | None = None  # ifName/ifAlias/ifDescr or "<table id>.<label column>"
     lookup_by: str = "part"  # part: key is this part's sub-ids; prefix: the index up to here
     regex: re.Pattern[str] | None = None  # keep rows whose text matches; group 1 is the label
+    lookups: tuple[tuple[str, str], ...] = ()  # more labels found by this part: (label, lookup)
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,7 +430,9 @@ def _index(ctx: _Ctx, node: Any) -> tuple[IndexPart, ...]:
     parts = []
     for i, item in enumerate(node):
         item = ctx.mapping(
-            item, "index part", ("format", "length", "label", "lookup", "lookup_by", "regex")
+            item,
+            "index part",
+            ("format", "length", "label", "lookup", "lookup_by", "regex", "lookups"),
         )
         fmt = str(item.get("format", "int"))
         if fmt not in INDEX_FORMATS:
@@ -447,7 +451,8 @@ def _index(ctx: _Ctx, node: Any) -> tuple[IndexPart, ...]:
             raise ctx.err(item, "lookup_by must be part or prefix", "lookup_by")
         regex = ctx.regex(item, "regex", item["regex"]) if "regex" in item else None
         part = IndexPart(format=fmt, length=length, label=label, lookup=lookup)
-        parts.append(dataclasses.replace(part, lookup_by=lookup_by, regex=regex))
+        extra = ctx.labels(item, "lookups", item["lookups"]) if "lookups" in item else ()
+        parts.append(dataclasses.replace(part, lookup_by=lookup_by, regex=regex, lookups=extra))
     return tuple(parts)
 
 
@@ -571,9 +576,12 @@ def _check_set(profiles: dict[str, Profile]) -> None:
         for p in stack:
             for t in p.walk:
                 for part in t.index:
-                    if part.lookup and part.lookup not in lookups:
+                    wanted = [part.lookup] if part.lookup else []
+                    for name in (*wanted, *(lk for _, lk in part.lookups)):
+                        if name in lookups:
+                            continue
                         raise ProfileError(
-                            f"{t.source}: lookup {part.lookup!r} is not defined in the stack of "
+                            f"{t.source}: lookup {name!r} is not defined in the stack of "
                             f"profile {prof.name!r} (known: {', '.join(sorted(lookups))})"
                         )
 
