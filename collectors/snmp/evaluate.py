@@ -274,6 +274,8 @@ class Evaluator:
                 if col.type == "info":
                     number: float | None = 1.0
                     sample_labels[col.name] = column_text(col, value)
+                elif col.aggregate == "count":
+                    number = 1.0  # counts rows; the value may be text ("Connect")
                 else:
                     number = self._value(col, value, row, table.source)
                 if number is None:
