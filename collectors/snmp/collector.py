@@ -113,7 +113,7 @@ async def _detect(
             if not any(o[: len(probe_oid)] == probe_oid and not v.is_exception for o, v in rows):
                 continue
         return cand.profile.name, cand.reason(sys_oid)
-    return "generic", f"no profile matched sysObjectID {obs.sys_object_id or '(none)'}"
+    return "generic", f"no vendor profile matched sysObjectID {obs.sys_object_id or '(none)'}"
 
 
 async def _walk_all(

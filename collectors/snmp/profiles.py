@@ -162,7 +162,10 @@ class Candidate:
             parts.append(f"sysDescr matches /{self.rule.sys_descr.pattern}/")
         if self.rule.probe is not None:
             parts.append(f"probe {'.'.join(map(str, self.rule.probe))} answered")
-        return "; ".join(parts) or "no vendor profile matched"
+        if not parts:
+            oid = ".".join(map(str, sys_object_id)) if sys_object_id else "(none)"
+            return f"no vendor profile matched sysObjectID {oid}"
+        return "; ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
