@@ -166,4 +166,5 @@ def test_no_match_is_generic_and_says_so(recordings_agent):
     out = cli_poll(recordings_agent[1], "jetstream_t1600g-28ts", "--json")
     doc = json.loads(out.stdout)
     assert doc["profiles"][-1] == "generic" and doc["profile_confidence"] == "low"
-    assert doc["profile_reason"].startswith("no vendor profile matched sysObjectID 1.3.6.1.4.1.11863")
+    reason = "no vendor profile matched sysObjectID 1.3.6.1.4.1.11863"
+    assert doc["profile_reason"].startswith(reason)
