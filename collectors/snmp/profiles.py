@@ -3,6 +3,8 @@
 A profile says which scalars to GET and which table columns to walk, how to turn each value
 into a number in base units, and how to label it. Profiles stack with `extends`, so a vendor
 profile only adds its own tables on top of system + IF-MIB + HOST-RESOURCES.
+Longer than our usual module: the schema's records and the validator that builds them (with
+file:line errors) are one contract and are read together.
 """
 
 from __future__ import annotations
