@@ -16,7 +16,15 @@ from netwatch.collectors.snmp.evaluate import Evaluator, apply_system, column_oi
 from netwatch.collectors.snmp.limits import limit_observation
 from netwatch.collectors.snmp.observation import SnmpObservation
 from netwatch.collectors.snmp.profiles import Profile, ProfileError, ProfileSet, load_profiles
-from netwatch.collectors.snmp.types import OID, SnmpClient, SnmpError, Target, Value, parse_oid
+from netwatch.collectors.snmp.types import (
+    OID,
+    SnmpClient,
+    SnmpError,
+    Target,
+    Value,
+    format_oid,
+    parse_oid,
+)
 from netwatch.core import telemetry
 from netwatch.core.model import Device, Inventory, SnmpCredential, SnmpSettings
 from netwatch.core.plugins import Context
@@ -31,7 +39,7 @@ _MAX_ROWS = 20_000
 _default_profiles: ProfileSet | None = None
 # Detection result per agent identity: probes cost a walk each, and what a device is does not
 # change while its sysObjectID and sysDescr stay the same.
-_selected: dict[tuple[str, int, str, str, str, str], str] = {}
+_selected: dict[tuple[str, int, str, str, str, str], tuple[str, str]] = {}
 _SELECTED_MAX = 100_000
 
 
@@ -68,33 +76,45 @@ def make_target(device: Device, credential: SnmpCredential, settings: SnmpSettin
 async def _select(
     client: SnmpClient, target: Target, pset: ProfileSet, profile: str | None, obs: SnmpObservation
 ) -> list[Profile]:
+    """The stack to poll with; records which profile was chosen and why in the observation."""
     if profile:
-        return pset.stack(profile)
-    # Community/context too: one agent may front several devices (proxies, snmpsim).
-    key = (target.address, target.port, target.community, target.context, obs.sys_object_id,
-           obs.sys_descr)  # fmt: skip
-    cached = _selected.get(key)
-    if cached is not None and cached in pset.profiles:
-        return pset.stack(cached)
-    name = await _detect(client, target, pset, obs)
-    if len(_selected) >= _SELECTED_MAX:
-        _selected.clear()
-    _selected[key] = name
-    return pset.stack(name)
+        name, reason = profile, "set in the inventory (profile:)"
+    else:
+        # Community/context too: one agent may front several devices (proxies, snmpsim).
+        key = (target.address, target.port, target.community, target.context,
+               obs.sys_object_id, obs.sys_descr)  # fmt: skip
+        cached = _selected.get(key)
+        if cached is not None and cached[0] in pset.profiles:
+            name, reason = cached
+        else:
+            errors = len(obs.partial_errors)
+            name, reason = await _detect(client, target, pset, obs)
+            if len(obs.partial_errors) == errors:  # a failed probe is asked again next poll
+                if len(_selected) >= _SELECTED_MAX:
+                    _selected.clear()
+                _selected[key] = (name, reason)
+    stack = pset.stack(name)
+    obs.profile_reason, obs.profile_confidence = reason, stack[-1].confidence
+    return stack
 
 
 async def _detect(
     client: SnmpClient, target: Target, pset: ProfileSet, obs: SnmpObservation
-) -> str:
+) -> tuple[str, str]:
+    """sysObjectID rules first, then sysDescr, then probes (one one-row walk each)."""
     sys_oid = parse_oid(obs.sys_object_id) if obs.sys_object_id else None
-    for prof in pset.candidates(sys_oid, obs.sys_descr):
-        probe_oid = prof.match.probe if prof.match else None
-        if probe_oid is None:
-            return prof.name
-        rows = await client.walk(target, probe_oid, max_rows=1)
-        if any(oid[: len(probe_oid)] == probe_oid and not v.is_exception for oid, v in rows):
-            return prof.name
-    return "generic"
+    for cand in pset.ordered(sys_oid, obs.sys_descr):
+        probe_oid = cand.rule.probe
+        if probe_oid is not None:
+            try:
+                rows = await client.walk(target, probe_oid, max_rows=1)
+            except SnmpError as exc:  # a probe that fails is a probe that found nothing
+                obs.partial_errors.append(f"{exc.reason}: probe {format_oid(probe_oid)}: {exc}")
+                continue
+            if not any(o[: len(probe_oid)] == probe_oid and not v.is_exception for o, v in rows):
+                continue
+        return cand.profile.name, cand.reason(sys_oid)
+    return "generic", f"no vendor profile matched sysObjectID {obs.sys_object_id or '(none)'}"
 
 
 async def _walk_all(

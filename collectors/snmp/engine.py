@@ -335,6 +335,20 @@ class SnmpEngine:
             await self._get_chunk(target, oids[:half], out)
             await self._get_chunk(target, oids[half:], out)
             return
+        # SNMPv1 fails a whole GET on one missing object (noSuchName, error-index names it):
+        # mark that one missing, as v2c would, and ask again for the rest (as net-snmp does).
+        # Each round drops one OID, so the rounds are bounded by the chunk size.
+        while (
+            target.version == "1"
+            and msg.error_status == ber.NO_SUCH_NAME
+            and 0 < msg.error_index <= len(oids)
+        ):
+            missing = oids[msg.error_index - 1]
+            out[missing] = Value(Kind.NO_SUCH_OBJECT, None)
+            oids = [o for o in oids if o != missing]
+            if not oids:
+                return
+            msg = await self._request(target, ber.GET, oids)
         check_status(target, msg, oids)
         if len(msg.varbinds) != len(oids):
             raise SnmpError(

@@ -78,6 +78,13 @@ def _split(
             out.append((part, index[pos : pos + 1 + n], normalize.format_ascii(sub)))
             pos += 1 + n
             continue
+        if part.format == "prefixed_mac":
+            sub = index[pos : pos + 7]
+            if len(sub) != 7 or sub[0] != 6:
+                return None
+            out.append((part, sub, normalize.format_mac(sub[1:])))
+            pos += 7
+            continue
         n = 6 if part.format == "mac" else (1 if part.format == "int" else part.length)
         sub = index[pos : pos + n]
         if len(sub) != n:
@@ -115,6 +122,15 @@ def _passes(filters: Iterable[Filter], row: Mapping[int, Value], labels: Labels)
         if f.regex is not None and not f.regex.search(text):
             return False
     return True
+
+
+def column_text(col: Column, value: Value) -> str:
+    """Text of a label or info column: its map first, else its transform."""
+    if col.map:
+        mapped = dict(col.map).get(value_text(value), col.map_default)
+        if mapped is not None:
+            return mapped
+    return normalize.label_text(value, col.transform)
 
 
 def _number(value: Value | None) -> int | None:
@@ -195,11 +211,21 @@ class Evaluator:
     # -- lookups and samples ------------------------------------------------------------
 
     def _labels(self, table: Table, index: OID, row: Mapping[int, Value]) -> Labels | None:
+        """Labels of one row; None when the index does not fit or a part's regex fails."""
         split = split_index(table.index, index)
         if split is None:
             return None
         labels: Labels = {}
         for part, sub, text in split:
+            if part.regex is not None:
+                found = part.regex.search(text)
+                if found is None:
+                    return None
+                text = found.group(1) if found.groups() else found.group(0)
+            for label, lookup in part.lookups:
+                found_text = self.lookups.get(lookup, {}).get(sub)
+                if found_text:
+                    labels[label] = found_text
             if part.label is None:
                 continue
             if part.lookup is not None:
@@ -207,7 +233,7 @@ class Evaluator:
             labels[part.label] = text
         for column in table.columns:
             if column.type == "label" and column.col in row:
-                labels[column.name] = as_text(row[column.col])
+                labels[column.name] = column_text(column, row[column.col])
         return labels
 
     def build_lookups(self, walked: Mapping[OID, Sequence[tuple[OID, Value]]]) -> None:
@@ -220,7 +246,7 @@ class Evaluator:
                     for c in label_cols:
                         if c.col in row:
                             key = f"{table.id}.{c.name}"
-                            self.lookups.setdefault(key, {})[index] = as_text(row[c.col])
+                            self.lookups.setdefault(key, {})[index] = column_text(c, row[c.col])
 
     def tables(self, walked: Mapping[OID, Sequence[tuple[OID, Value]]]) -> None:
         for prof in self.stack:
@@ -233,31 +259,48 @@ class Evaluator:
         metric_cols = [c for c in table.columns if c.type in ("gauge", "counter", "info")]
         if not metric_cols:
             return
-        groups: dict[tuple[str, tuple[tuple[str, str], ...]], list[float]] = defaultdict(list)
+        # Aggregates are kept per column: two columns may share a metric name (per SSID and
+        # per band sums of one client column) and must not pool their rows.
+        groups: dict[tuple[int, tuple[tuple[str, str], ...]], list[float]] = defaultdict(list)
         for index, row in rows.items():
             labels = self._labels(table, index, row)
             if labels is None or not _passes(table.filters, row, labels):
                 continue
-            for col in metric_cols:
+            for n, col in enumerate(metric_cols):
                 value = row.get(col.col)
                 if value is None:
                     continue
-                number = self._convert(col, value, row, table.source)
-                if number is None:
-                    continue
                 sample_labels = {**labels, **dict(col.labels)}
                 if col.type == "info":
-                    sample_labels[col.name] = as_text(value)
-                    number = 1.0
+                    number: float | None = 1.0
+                    sample_labels[col.name] = column_text(col, value)
+                elif col.aggregate == "count":
+                    number = 1.0  # counts rows; the value may be text ("Connect")
+                else:
+                    number = self._value(col, value, row, table.source)
+                if number is None:
+                    continue
+                if col.aggregate and col.by is not None:
+                    keep = set(col.by) | {k for k, _ in col.labels}
+                    sample_labels = {k: v for k, v in sample_labels.items() if k in keep}
                 key = tuple(sorted(sample_labels.items()))
                 if col.aggregate:
-                    groups[(col.name, key)].append(number)
+                    groups[(n, key)].append(number)
                 else:
                     self._emit(col, number, key)
-        agg_cols = {c.name: c for c in metric_cols if c.aggregate}
-        for (name, key), values in groups.items():
-            col = agg_cols[name]
+        for (n, key), values in groups.items():
+            col = metric_cols[n]
             self._emit(col, _aggregate(col.aggregate or "avg", values), key)
+
+    def _value(
+        self, col: Column, value: Value, row: Mapping[int, Value], source: str
+    ) -> float | None:
+        """A mapped state (map/map_default) or the converted number."""
+        if col.map:
+            mapped = dict(col.map).get(value_text(value), col.map_default)
+            if mapped is not None:
+                return float(mapped)
+        return self._convert(col, value, row, source)
 
     def _convert(
         self, col: Column | Scalar, value: Value, row: Mapping[int, Value] | None, source: str

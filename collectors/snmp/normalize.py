@@ -165,3 +165,62 @@ def format_mac(subids: tuple[int, ...]) -> str:
 def format_ascii(subids: tuple[int, ...]) -> str:
     """Index sub-ids that carry ASCII (length prefix already removed)."""
     return "".join(chr(b) if 32 <= b < 127 else "?" for b in subids)
+
+
+def band_from_mhz(mhz: float) -> str | None:
+    """Wi-Fi band of a centre frequency in MHz ('2.4GHz', '5GHz', '6GHz', '60GHz')."""
+    if 2400 <= mhz < 2500:
+        return "2.4GHz"
+    if 4900 <= mhz < 5925:
+        return "5GHz"
+    if 5925 <= mhz <= 7125:
+        return "6GHz"
+    if 57000 <= mhz <= 71000:
+        return "60GHz"
+    if 902 <= mhz <= 928:
+        return "900MHz"
+    return None
+
+
+def band_from_channel(channel: int) -> str | None:
+    """2.4 or 5 GHz from an IEEE channel number (6 GHz channels overlap: not guessed)."""
+    if 1 <= channel <= 14:
+        return "2.4GHz"
+    if 32 <= channel <= 177:
+        return "5GHz"
+    return None
+
+
+_BAND_TEXT = (
+    (re.compile(r"^(2ghz|2\.4|2g\b|ng$|bg$|b$|g$|11b|11g|11ng|dot11b|dot11g)"), "2.4GHz"),
+    (re.compile(r"^(5ghz|5g\b|na$|a$|ac$|11a|11na|11ac|dot11a)"), "5GHz"),
+    (re.compile(r"^(6ghz|6g\b|6e)"), "6GHz"),
+    (re.compile(r"^60ghz"), "60GHz"),
+)
+
+
+def band_from_text(text: str) -> str | None:
+    """'2ghz-b/g/n' (MikroTik), 'ng'/'na' (UniFi), '5GHz' → the band; None if unknown."""
+    low = text.strip().lower().replace(" ", "")
+    for pattern, band in _BAND_TEXT:
+        if pattern.search(low):
+            return band
+    return None
+
+
+def label_text(value: Value, transform: str | None) -> str:
+    """A label column's value as text, through the column's transform (if any)."""
+    if transform == "mac":
+        raw = value.value
+        if isinstance(raw, bytes) and len(raw) == 6:
+            return format_mac(tuple(raw))
+        return as_text(value).lower().replace("-", ":")
+    if transform in ("band_from_mhz", "band_from_channel"):
+        number = as_number(value)
+        if number is None:
+            return ""
+        fn = band_from_mhz if transform == "band_from_mhz" else band_from_channel
+        return fn(number if transform == "band_from_mhz" else int(number)) or ""
+    if transform == "band_from_text":
+        return band_from_text(as_text(value)) or ""
+    return as_text(value)

@@ -53,6 +53,8 @@ class SnmpObservation:
     sys_descr: str = ""
     sys_object_id: str = ""
     profiles: tuple[str, ...] = ()
+    profile_reason: str = ""  # why the last profile of the stack was chosen
+    profile_confidence: str = ""  # high | medium | low, as the profile states
     interfaces: list[SnmpInterface] = field(default_factory=list)
     wifi_clients: list[SnmpSample] = field(default_factory=list)
     optical: list[SnmpSample] = field(default_factory=list)  # optical_rx_dbm / optical_tx_dbm

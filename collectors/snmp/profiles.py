@@ -3,11 +3,14 @@
 A profile says which scalars to GET and which table columns to walk, how to turn each value
 into a number in base units, and how to label it. Profiles stack with `extends`, so a vendor
 profile only adds its own tables on top of system + IF-MIB + HOST-RESOURCES.
+Longer than our usual module: the schema's records and the validator that builds them (with
+file:line errors) are one contract and are read together.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +26,11 @@ from netwatch.collectors.snmp.types import OID, parse_oid
 
 METRIC_TYPES = ("gauge", "counter", "info", "label", "field")
 AGGREGATES = ("avg", "min", "max", "sum", "count")
-INDEX_FORMATS = ("int", "mac", "string", "fixed_string", "rest", "oid")
+# prefixed_mac: a MAC sent with a length sub-id first (6.a.b.c.d.e.f), as Ruckus controllers do.
+INDEX_FORMATS = ("int", "mac", "prefixed_mac", "string", "fixed_string", "rest", "oid")
+# Label transforms: MAC bytes as aa:bb:.., Wi-Fi band from a frequency, channel or band text.
+LABEL_TRANSFORMS = ("mac", "band_from_mhz", "band_from_channel", "band_from_text")
+CONFIDENCES = ("high", "medium", "low")
 # Metric names the collector files into typed observation fields instead of extra samples.
 WELL_KNOWN = (
     "wifi_clients", "optical_rx_dbm", "optical_tx_dbm", "cpu_load_ratio",
@@ -53,6 +60,8 @@ class IndexPart:
     label: str | None = None
     lookup: str | None = None  # ifName/ifAlias/ifDescr or "<table id>.<label column>"
     lookup_by: str = "part"  # part: key is this part's sub-ids; prefix: the index up to here
+    regex: re.Pattern[str] | None = None  # keep rows whose text matches; group 1 is the label
+    lookups: tuple[tuple[str, str], ...] = ()  # more labels found by this part: (label, lookup)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +90,10 @@ class Column:
     labels: tuple[tuple[str, str], ...] = ()  # constant labels
     help: str = ""
     aggregate: str | None = None  # avg | min | max | sum | count over rows with equal labels
+    by: tuple[str, ...] | None = None  # aggregate: keep only these labels (None: all)
+    map: tuple[tuple[str, str], ...] = ()  # raw text → text (labels, info) or number (gauges)
+    map_default: str | None = None  # for raw values the map does not name
+    transform: str | None = None  # label columns: one of LABEL_TRANSFORMS
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +130,44 @@ class Scalar:
 
 @dataclass(frozen=True, slots=True)
 class Match:
+    """One match rule; every criterion it names must hold. Its stage orders the search."""
+
     sys_object_id: tuple[OID, ...] = ()
     sys_descr: re.Pattern[str] | None = None
     probe: OID | None = None  # a subtree that must hold at least one value
+
+    @property
+    def stage(self) -> int:
+        """1 by sysObjectID, 2 by sysDescr, 3 by probing alone, 4 the catch-all (generic)."""
+        if self.sys_object_id:
+            return 1
+        if self.sys_descr is not None:
+            return 2
+        return 3 if self.probe is not None else 4
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A profile whose rule fits sysObjectID and sysDescr; the probe is still to be tried."""
+
+    profile: Profile
+    rule: Match
+    prefix: OID = ()  # the sysObjectID prefix that matched (stage 1)
+
+    def reason(self, sys_object_id: OID | None) -> str:
+        """Why this profile was chosen, for `snmp poll` and the observation."""
+        parts = []
+        if self.prefix:
+            oid = ".".join(map(str, sys_object_id or ()))
+            parts.append(f"sysObjectID {oid} is under {'.'.join(map(str, self.prefix))}")
+        if self.rule.sys_descr is not None:
+            parts.append(f"sysDescr matches /{self.rule.sys_descr.pattern}/")
+        if self.rule.probe is not None:
+            parts.append(f"probe {'.'.join(map(str, self.rule.probe))} answered")
+        if not parts:
+            oid = ".".join(map(str, sys_object_id)) if sys_object_id else "(none)"
+            return f"no vendor profile matched sysObjectID {oid}"
+        return "; ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +183,8 @@ class Profile:
     name: str
     description: str = ""
     extends: tuple[str, ...] = ()
-    match: Match | None = None
+    match: tuple[Match, ...] = ()  # any rule may match
+    confidence: str = "medium"  # high: checked on a real device's recording; see the docs
     radio: Radio | None = None
     get: tuple[Scalar, ...] = ()
     walk: tuple[Table, ...] = ()
@@ -169,31 +218,40 @@ class ProfileSet:
         visit(name, ())
         return out
 
-    def candidates(self, sys_object_id: OID | None, sys_descr: str) -> list[Profile]:
-        """Profiles whose sysObjectID prefix and sysDescr regex fit, most specific first.
-
-        Probes are not checked here (they need the device); the caller tries them in order.
+    def ordered(self, sys_object_id: OID | None, sys_descr: str) -> list[Candidate]:
+        """Rules that fit, in the order to try them: by sysObjectID (longest prefix first),
+        then by sysDescr, then by probing alone, then the catch-all; within a stage a rule with
+        more refinements first. Probes need the device: the caller tries them in this order.
         """
-        scored: list[tuple[tuple[int, int], Profile]] = []
+        scored: list[tuple[tuple[int, int, int], str, Candidate]] = []
         for prof in self.profiles.values():
-            m = prof.match
-            if m is None:
-                continue
-            best = -1
-            if not m.sys_object_id:
-                best = 0
-            elif sys_object_id is not None:
-                for prefix in m.sys_object_id:
-                    if sys_object_id[: len(prefix)] == prefix:
-                        best = max(best, len(prefix))
-            if best < 0:
-                continue
-            if m.sys_descr is not None and not m.sys_descr.search(sys_descr):
-                continue
-            refinements = (m.sys_descr is not None) + (m.probe is not None)
-            scored.append(((best, refinements), prof))
-        scored.sort(key=lambda item: (item[0], item[1].name), reverse=True)
-        return [p for _, p in scored]
+            for rule in prof.match:
+                prefix: OID = ()
+                if rule.sys_object_id:
+                    got = sys_object_id or ()
+                    fits = [p for p in rule.sys_object_id if got[: len(p)] == p]
+                    if not fits:
+                        continue
+                    prefix = max(fits, key=len)
+                if rule.sys_descr is not None and not rule.sys_descr.search(sys_descr):
+                    continue
+                refinements = (rule.sys_descr is not None) + (rule.probe is not None)
+                key = (-rule.stage, len(prefix), refinements)
+                scored.append((key, prof.name, Candidate(prof, rule, prefix)))
+        scored.sort(key=lambda item: (item[0], item[1]), reverse=True)
+        out: list[Candidate] = []
+        for _, _, cand in scored:
+            if cand not in out:
+                out.append(cand)
+        return out
+
+    def candidates(self, sys_object_id: OID | None, sys_descr: str) -> list[Profile]:
+        """The profiles of `ordered`, each once (its best rule's place)."""
+        out: list[Profile] = []
+        for cand in self.ordered(sys_object_id, sys_descr):
+            if cand.profile not in out:
+                out.append(cand.profile)
+        return out
 
 
 # ---------------------------------------------------------------- loading and validation
@@ -316,7 +374,8 @@ def _scalar(ctx: _Ctx, node: Any) -> Scalar:
 
 def _column(ctx: _Ctx, node: Any, kind: str) -> Column:
     allowed = ("col", "type", "metric", "name", "field", "multiply_by", "scale_column",
-               "precision_column", "aggregate", *_VALUE_KEYS)  # fmt: skip
+               "precision_column", "aggregate", "by", "map", "map_default", "transform",
+               *_VALUE_KEYS)  # fmt: skip
     node = ctx.mapping(node, "column", allowed)
     if "col" not in node or not isinstance(node["col"], int) or node["col"] < 1:
         raise ctx.err(node, "column needs 'col', a positive integer")
@@ -339,6 +398,31 @@ def _column(ctx: _Ctx, node: Any, kind: str) -> Column:
                 node, f"aggregate must be one of {', '.join(AGGREGATES)} on a gauge", "aggregate"
             )
         extra["aggregate"] = node["aggregate"]
+    if "by" in node:
+        by = node["by"]
+        if "aggregate" not in node or not isinstance(by, list):
+            raise ctx.err(node, "by is a list of labels and needs an aggregate", "by")
+        extra["by"] = tuple(ctx.name(node, "by", b) for b in by)
+    if "map" in node:
+        raw = node["map"]
+        if not isinstance(raw, dict) or not raw:
+            raise ctx.err(node, "map must be a mapping of raw value: result", "map")
+        if typ in ("gauge", "counter"):
+            for v in raw.values():
+                ctx.number(raw, "map", v)
+        extra["map"] = tuple((str(k), str(v)) for k, v in raw.items())
+    if "map_default" in node:
+        if typ in ("gauge", "counter"):
+            ctx.number(node, "map_default", node["map_default"])
+        extra["map_default"] = str(node["map_default"])
+    if "transform" in node:
+        if typ != "label" or node["transform"] not in LABEL_TRANSFORMS:
+            raise ctx.err(
+                node,
+                f"transform belongs to label columns: one of {', '.join(LABEL_TRANSFORMS)}",
+                "transform",
+            )
+        extra["transform"] = node["transform"]
     col = Column(col=node["col"], type=typ, name=name, **extra, **_value_opts(ctx, node))
     if col.conversion == "cisco_sensor" and col.scale_column is None:
         raise ctx.err(node, "conversion cisco_sensor needs scale_column")
@@ -350,7 +434,11 @@ def _index(ctx: _Ctx, node: Any) -> tuple[IndexPart, ...]:
         raise ctx.err(node, "index must be a non-empty list")
     parts = []
     for i, item in enumerate(node):
-        item = ctx.mapping(item, "index part", ("format", "length", "label", "lookup", "lookup_by"))
+        item = ctx.mapping(
+            item,
+            "index part",
+            ("format", "length", "label", "lookup", "lookup_by", "regex", "lookups"),
+        )
         fmt = str(item.get("format", "int"))
         if fmt not in INDEX_FORMATS:
             raise ctx.err(item, f"index format {fmt!r} must be one of {', '.join(INDEX_FORMATS)}")
@@ -366,9 +454,10 @@ def _index(ctx: _Ctx, node: Any) -> tuple[IndexPart, ...]:
         lookup_by = str(item.get("lookup_by", "part"))
         if lookup_by not in ("part", "prefix"):
             raise ctx.err(item, "lookup_by must be part or prefix", "lookup_by")
-        parts.append(
-            IndexPart(format=fmt, length=length, label=label, lookup=lookup, lookup_by=lookup_by)
-        )
+        regex = ctx.regex(item, "regex", item["regex"]) if "regex" in item else None
+        part = IndexPart(format=fmt, length=length, label=label, lookup=lookup)
+        extra = ctx.labels(item, "lookups", item["lookups"]) if "lookups" in item else ()
+        parts.append(dataclasses.replace(part, lookup_by=lookup_by, regex=regex, lookups=extra))
     return tuple(parts)
 
 
@@ -418,6 +507,18 @@ def _table(ctx: _Ctx, node: Any) -> Table:
     return table
 
 
+def _match(ctx: _Ctx, node: Any) -> Match:
+    m = ctx.mapping(node, "match rule", ("sys_object_id", "sys_descr", "probe"))
+    ids = m.get("sys_object_id", [])
+    if not isinstance(ids, list):
+        ids = [ids]
+    return Match(
+        sys_object_id=tuple(ctx.oid(m, "sys_object_id", i) for i in ids),
+        sys_descr=ctx.regex(m, "sys_descr", m["sys_descr"]) if "sys_descr" in m else None,
+        probe=ctx.oid(m, "probe", m["probe"]) if "probe" in m else None,
+    )
+
+
 def parse_profile(text: str, path: str) -> Profile:
     """Parse one profile document; errors name path:line."""
     ctx = _Ctx(path)
@@ -427,7 +528,7 @@ def parse_profile(text: str, path: str) -> Profile:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
         raise ProfileError(f"{path}:{line}: YAML error: {exc}") from None
-    allowed = ("name", "description", "extends", "match", "radio", "get", "walk")
+    allowed = ("name", "description", "extends", "match", "confidence", "radio", "get", "walk")
     doc = ctx.mapping(doc, "profile", allowed)
     name = doc.get("name")
     if not isinstance(name, str) or not _PROFILE_NAME.match(name):
@@ -437,17 +538,13 @@ def parse_profile(text: str, path: str) -> Profile:
     extends = doc.get("extends", [])
     if isinstance(extends, str):
         extends = [extends]
-    match = None
-    if "match" in doc:
-        m = ctx.mapping(doc["match"], "match", ("sys_object_id", "sys_descr", "probe"))
-        ids = m.get("sys_object_id", [])
-        if not isinstance(ids, list):
-            ids = [ids]
-        match = Match(
-            sys_object_id=tuple(ctx.oid(m, "sys_object_id", i) for i in ids),
-            sys_descr=ctx.regex(m, "sys_descr", m["sys_descr"]) if "sys_descr" in m else None,
-            probe=ctx.oid(m, "probe", m["probe"]) if "probe" in m else None,
-        )
+    rules = doc.get("match", [])
+    if not isinstance(rules, list):
+        rules = [rules]
+    match = tuple(_match(ctx, m) for m in rules)
+    confidence = str(doc.get("confidence", "medium"))
+    if confidence not in CONFIDENCES:
+        raise ctx.err(doc, f"confidence must be one of {', '.join(CONFIDENCES)}", "confidence")
     radio = None
     if "radio" in doc:
         r = ctx.mapping(doc["radio"], "radio", ("if_types", "name_regex"))
@@ -464,6 +561,7 @@ def parse_profile(text: str, path: str) -> Profile:
         description=str(doc.get("description", "")),
         extends=tuple(str(e) for e in extends),
         match=match,
+        confidence=confidence,
         radio=radio,
         get=tuple(_scalar(ctx, g) for g in gets),
         walk=tuple(_table(ctx, w) for w in walks),
@@ -483,9 +581,12 @@ def _check_set(profiles: dict[str, Profile]) -> None:
         for p in stack:
             for t in p.walk:
                 for part in t.index:
-                    if part.lookup and part.lookup not in lookups:
+                    wanted = [part.lookup] if part.lookup else []
+                    for name in (*wanted, *(lk for _, lk in part.lookups)):
+                        if name in lookups:
+                            continue
                         raise ProfileError(
-                            f"{t.source}: lookup {part.lookup!r} is not defined in the stack of "
+                            f"{t.source}: lookup {name!r} is not defined in the stack of "
                             f"profile {prof.name!r} (known: {', '.join(sorted(lookups))})"
                         )
 

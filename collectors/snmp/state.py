@@ -23,6 +23,8 @@ _TICK_SLACK_RATIO = 0.10
 _TICK_SLACK_MIN = 3000
 
 OPER_UP = 1
+# ifOperStatus values that mean "down for sure": down(2), notPresent(6), lowerLayerDown(7).
+OPER_DOWN = frozenset({2, 6, 7})
 ADMIN_UP = 1
 
 
@@ -146,9 +148,11 @@ class SnmpDeviceState:
         return True
 
     def wifi_down(self) -> bool | None:
-        """True when the device has radio interfaces and none that is admin-up is oper-up.
+        """True when the device has radio interfaces and every admin-up one is surely down.
 
-        None when SNMP says nothing (no poll yet, failed poll, or no radio interfaces).
+        One radio up (a 5 GHz rai0 beside a dead ra0) is Wi-Fi up. A radio whose state is not
+        a clear down (unknown, dormant, absent) leaves the answer None rather than a dead AP.
+        None too when SNMP says nothing (no poll yet, failed poll, or no radio interfaces).
         """
         obs = self.last
         if obs is None or obs.error or self.last_ok is None:
@@ -157,7 +161,11 @@ class SnmpDeviceState:
         enabled = [i for i in radios if i.admin_status in (None, ADMIN_UP)]
         if not radios:
             return None
-        return not any(i.oper_status == OPER_UP for i in enabled)
+        if any(i.oper_status == OPER_UP for i in enabled):
+            return False
+        if any(i.oper_status not in OPER_DOWN for i in enabled):
+            return None
+        return True
 
 
 _RADIO_DOWN = Verdict(Health.NOT_SERVING, "radio down")

@@ -67,6 +67,9 @@ def print_text(obs: SnmpObservation) -> None:
     if obs.uptime_ticks is not None:
         print(f"uptime      {obs.uptime_ticks / 100:.0f} s ({obs.uptime_source})")
     print(f"profiles    {' + '.join(obs.profiles)}")
+    if obs.profiles:
+        print(f"matched     {obs.profiles[-1]} (confidence {obs.profile_confidence or '?'}): "
+              f"{obs.profile_reason}")  # fmt: skip
     if obs.cpu_load_ratio is not None:
         print(f"cpu         {obs.cpu_load_ratio:.2f}")
     if obs.memory_total_bytes:

@@ -59,3 +59,13 @@ def recordings_dir(snmprec: Path) -> Path:
 @pytest.fixture(scope="session")
 def recordings_agent(snmpsim: tuple[str, int]) -> tuple[str, int]:
     return snmpsim
+
+
+DATA_RECORDINGS = Path(__file__).resolve().parents[2] / "data" / "snmprec"
+
+
+@pytest.fixture(scope="session")
+def data_agent() -> Iterator[tuple[str, int]]:
+    """snmpsim serving the repository's own recordings (tests/data/snmprec)."""
+    with running_snmpsim(DATA_RECORDINGS, probe_community="snmpsimdata_airos_m5") as endpoint:
+        yield endpoint

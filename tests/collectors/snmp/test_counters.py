@@ -229,7 +229,8 @@ def test_v3_right_and_wrong_key(recordings_dir: Path, tmp_path: Path):
         bad = asyncio.run(run("wrongpass999"))
     assert good.error is None, good.message
     assert good.uptime_ticks == snmprec.scalar(recs, "1.3.6.1.2.1.1.3.0").number
-    assert sorted(s.value for s in good.wifi_clients) == [0, 0, 4, 7]
+    per_interface = [s.value for s in good.wifi_clients if ("scope", "interface") in s.labels]
+    assert sorted(per_interface) == [0, 0, 4, 7]
     assert bad.error == "auth", (bad.error, bad.message)
 
 

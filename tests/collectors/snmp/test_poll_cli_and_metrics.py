@@ -31,7 +31,14 @@ def test_cli_poll_json(recordings_agent, recordings_dir):
     doc = json.loads(out.stdout)
     r = snmprec.read(recordings_dir / "routeros.snmprec")
     assert doc["uptime_ticks"] == snmprec.scalar(r, "1.3.6.1.2.1.1.3.0").number
-    assert sorted(s["value"] for s in doc["wifi_clients"]) == [0, 0, 4, 7]
+    per_interface = [
+        s["value"] for s in doc["wifi_clients"] if ["scope", "interface"] in s["labels"]
+    ]
+    assert sorted(per_interface) == [0, 0, 4, 7]
+    # The JSON says which profile matched, why, and how sure it is.
+    sys_oid = snmprec.scalar(r, "1.3.6.1.2.1.1.2.0").raw
+    assert doc["profiles"][-1] == "mikrotik-routeros" and doc["profile_confidence"] == "high"
+    assert doc["profile_reason"] == f"sysObjectID {sys_oid} is under 1.3.6.1.4.1.14988.1"
 
 
 def test_cli_poll_unknown_profile_is_a_clear_error(recordings_agent):
@@ -99,7 +106,8 @@ def test_families_pass_promtool_and_carry_recorded_values(recordings_agent, reco
         for s in fam.samples
     }
     assert fast == reference
-    assert 'netwatch_snmp_wifi_clients{device="routeros"' in text
+    # client_python writes label names sorted ("band" before "device"): look at the samples.
+    assert ("netwatch_snmp_wifi_clients", "routeros") in {(n, d) for n, d, _ in samples}
     assert "netwatch_snmp_optical_rx_power_dbm" in text
     promtool = needs.tool("promtool", "prometheus")
     check = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,

@@ -117,3 +117,19 @@ def test_scale_then_offset():
     assert zte == pytest.approx(7500 * 0.002 - 30)
     assert normalize.convert(Value(Kind.INTEGER, 65535), scale=0.002, offset=-30,
                              sentinels=sentinel) is None  # fmt: skip
+
+
+def test_a_radio_in_an_unclear_state_is_not_a_dead_ap():
+    # ifOperStatus unknown(4)/dormant(5) (some drivers report no carrier) says nothing for sure.
+    from netwatch.collectors.snmp.state import SnmpDeviceState
+
+    def state_of(*opers: int) -> bool | None:
+        st = SnmpDeviceState()
+        ifs = [SnmpInterface(index=i, name=f"ra{i}", oper_status=o, admin_status=1, radio=True)
+               for i, o in enumerate(opers)]  # fmt: skip
+        st.apply(SnmpObservation(device="ap1", time=1.0, interfaces=ifs))
+        return st.wifi_down()
+
+    assert state_of(2, 4) is None and state_of(5) is None
+    assert state_of(2, 7) is True and state_of(2, 6) is True
+    assert state_of(2, 1) is False
