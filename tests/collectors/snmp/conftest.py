@@ -61,11 +61,11 @@ def recordings_agent(snmpsim: tuple[str, int]) -> tuple[str, int]:
     return snmpsim
 
 
-DATA_RECORDINGS = Path(__file__).resolve().parents[2] / "data" / "snmprec"
+DATA_RECORDINGS = Path(__file__).resolve().parents[2] / "data" / "snmprec-profiles"
 
 
 @pytest.fixture(scope="session")
 def data_agent() -> Iterator[tuple[str, int]]:
-    """snmpsim serving the repository's own recordings (tests/data/snmprec)."""
+    """snmpsim serving the profile tests' own recordings (tests/data/snmprec-profiles)."""
     with running_snmpsim(DATA_RECORDINGS, probe_community="snmpsimdata_airos_m5") as endpoint:
         yield endpoint

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from netwatch.collectors.snmp.collector import probe
 from netwatch.collectors.snmp.engine import SnmpEngine
-from netwatch.core.observations import SnmpObservation, SnmpSample
+from netwatch.collectors.snmp.observation import SnmpObservation, SnmpSample
 from tests.collectors.snmp.support import SETTINGS, device, v2c
 from tests.helpers import snmprec
 

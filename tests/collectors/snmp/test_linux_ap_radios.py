@@ -16,9 +16,9 @@ import pytest
 
 from netwatch.collectors.snmp.collector import probe_target
 from netwatch.collectors.snmp.engine import SnmpEngine
+from netwatch.collectors.snmp.observation import SnmpObservation
 from netwatch.collectors.snmp.state import SnmpDeviceState
 from netwatch.collectors.snmp.types import Target
-from netwatch.core.observations import SnmpObservation
 from tests.helpers.netns import Namespace, Netlab
 from tests.helpers.netsnmp import NETSNMP_FLAGS, parse_netsnmp
 from tests.helpers.snmpd import running_snmpd

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from netwatch.core.observations import SnmpObservation
+from netwatch.collectors.snmp.observation import SnmpObservation
 from tests.collectors.snmp.conftest import DATA_RECORDINGS
 from tests.collectors.snmp.profile_support import by, col, poll_all, recs
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from netwatch.core.observations import SnmpObservation
+from netwatch.collectors.snmp.observation import SnmpObservation
 from tests.collectors.snmp.conftest import DATA_RECORDINGS
 from tests.collectors.snmp.profile_support import by, col, mac, picked, poll_all, recs, scope_totals
 

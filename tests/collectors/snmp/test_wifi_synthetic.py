@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from netwatch.core.observations import SnmpObservation
+from netwatch.collectors.snmp.observation import SnmpObservation
 from tests.collectors.snmp.conftest import DATA_RECORDINGS
 from tests.collectors.snmp.profile_support import by, col, mac, poll_all, recs, scope_totals
 from tests.helpers.snmpsim import running_snmpsim
