@@ -1,47 +1,110 @@
 """Metric source for alert state: village service state after hold-downs, and firing alerts.
 
-`source(alerts)` returns a `families(state)` function for exporters.prometheus; everything is
+`source(alerts)` returns an `AlertFamilies` source for exporters.prometheus; everything is
 built from the alert engine's read-only snapshot (netwatch.alerting.snapshot), never from the
-engine itself.
+engine itself. The two per-village families (seven lines a village) are written straight to
+text; the rest, a few lines, go through client_python's Metric objects.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from netwatch.alerting.rules import OUTAGE_STATES, ServiceState
-from netwatch.alerting.snapshot import SnapshotSource
+from netwatch.alerting.snapshot import AlertSnapshot, SnapshotSource
 from netwatch.core.state import State
+from netwatch.exporters.prometheus_format import TextFamily, escape, from_metric
+from netwatch.exporters.prometheus_inventory import TextContext
+
+SLICE = 2_000  # villages per slice of a scrape
+SERVICE_STATE = (
+    "netwatch_village_service_state",
+    "1 for the village's service state after hold-downs (up, degraded, down, "
+    "unreachable-upstream, maintenance, unknown), 0 for the others.",
+)
+SERVICE_UP = (
+    "netwatch_village_service_up",
+    "1 if the village's Wi-Fi service is up or degraded after hold-downs, 0 if down or "
+    "unreachable behind a broken parent (also during maintenance); absent while unknown.",
+)
+_TAILS = {
+    shown: tuple(f'{s.value}"}} {"1.0" if s is shown else "0.0"}\n' for s in ServiceState)
+    for shown in ServiceState
+}
 
 
-def source(alerts: SnapshotSource) -> Callable[[State], Iterable[Metric]]:
+class AlertFamilies:
+    """The alert families of whatever engine `get()` returns (None: not started yet)."""
+
+    __name__ = "alert_families"
+
+    def __init__(self, get: Callable[[], SnapshotSource | None]) -> None:
+        self._get = get
+
+    def __call__(self, state: State) -> Iterable[Metric]:
+        alerts = self._get()
+        return () if alerts is None else families(alerts)
+
+    def text(self, ctx: TextContext) -> Iterator[TextFamily]:
+        alerts = self._get()
+        if alerts is None:
+            return
+        snap = alerts.snapshot()
+        yield TextFamily(SERVICE_STATE[0], "gauge", SERVICE_STATE[1], _service_state(snap))
+        yield TextFamily(SERVICE_UP[0], "gauge", SERVICE_UP[1], _service_up(snap))
+        for metric in snapshot_families(snap, per_village=False):
+            yield from_metric(metric)
+
+
+def source(alerts: SnapshotSource) -> AlertFamilies:
     """The metric source for this engine (or the service running it)."""
+    return AlertFamilies(lambda: alerts)
 
-    def alert_families(state: State) -> Iterable[Metric]:
-        return families(alerts)
 
-    return alert_families
+def _service_state(snap: AlertSnapshot) -> Iterator[str]:
+    villages = list(snap.villages.items())
+    shown_of, unknown = snap.shown.get, ServiceState.UNKNOWN
+    for a in range(0, len(villages), SLICE):
+        out = []
+        for code, district in villages[a : a + SLICE]:
+            head = (
+                f'netwatch_village_service_state{{village="{escape(code)}",'
+                f'district="{escape(district)}",state="'
+            )
+            out.extend([head + tail for tail in _TAILS[shown_of(code, unknown)]])
+        yield "".join(out)
+
+
+def _service_up(snap: AlertSnapshot) -> Iterator[str]:
+    villages = list(snap.villages.items())
+    shown, recorded = snap.shown, snap.recorded
+    for a in range(0, len(villages), SLICE):
+        out = []
+        for code, district in villages[a : a + SLICE]:
+            truth = recorded.get(code)
+            if truth is None or shown.get(code, ServiceState.UNKNOWN) is ServiceState.UNKNOWN:
+                continue
+            up = "0.0" if truth in OUTAGE_STATES else "1.0"
+            out.append(
+                f'netwatch_village_service_up{{village="{escape(code)}",'
+                f'district="{escape(district)}"}} {up}\n'
+            )
+        yield "".join(out)
 
 
 def families(alerts: SnapshotSource) -> list[Metric]:
     """Village service state, firing alerts and the engine's own counters."""
-    snap = alerts.snapshot()
-    svc = GaugeMetricFamily(
-        "netwatch_village_service_state",
-        "1 for the village's service state after hold-downs (up, degraded, down, "
-        "unreachable-upstream, maintenance, unknown), 0 for the others.",
-        labels=["village", "district", "state"],
-    )
-    svc_up = GaugeMetricFamily(
-        "netwatch_village_service_up",
-        "1 if the village's Wi-Fi service is up or degraded after hold-downs, 0 if down or "
-        "unreachable behind a broken parent (also during maintenance); absent while unknown.",
-        labels=["village", "district"],
-    )
-    for code, district in snap.villages.items():
+    return snapshot_families(alerts.snapshot())
+
+
+def snapshot_families(snap: AlertSnapshot, per_village: bool = True) -> list[Metric]:
+    """families() of one snapshot; per_village=False leaves out the per-village families."""
+    svc = GaugeMetricFamily(*SERVICE_STATE, labels=["village", "district", "state"])
+    svc_up = GaugeMetricFamily(*SERVICE_UP, labels=["village", "district"])
+    for code, district in snap.villages.items() if per_village else ():
         shown = snap.shown.get(code, ServiceState.UNKNOWN)
         for s in ServiceState:
             svc.add_metric([code, district, s.value], 1.0 if s is shown else 0.0)
@@ -100,4 +163,5 @@ def families(alerts: SnapshotSource) -> list[Metric]:
         "Errors while evaluating a village, a device or an alert (logged; the rest went on).",
         value=snap.errors,
     )
-    return [svc, svc_up, active, firing, flapping, silences, sent, evals, errors]
+    rest = [active, firing, flapping, silences, sent, evals, errors]
+    return [svc, svc_up, *rest] if per_village else rest

@@ -100,15 +100,10 @@ class Runtime:
 
     def metric_sources(self) -> list[Source]:
         """The /metrics sources: inventory and rollup, each collector, alerts, the cluster."""
-        from netwatch.exporters import prometheus
+        from netwatch.exporters import prometheus, prometheus_alerts
 
-        def alert_families(state: State) -> Iterable[Metric]:
-            # The alert service may start after the web server: look it up at scrape time.
-            if self.alerts is None:
-                return ()
-            from netwatch.exporters import prometheus_alerts
-
-            return prometheus_alerts.families(self.alerts)
+        # The alert service may start after the web server: looked up at scrape time.
+        alert_families = prometheus_alerts.AlertFamilies(lambda: self.alerts)
 
         def cluster_families(state: State) -> Iterable[Metric]:
             from netwatch.cluster import metrics

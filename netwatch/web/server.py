@@ -6,52 +6,23 @@ Every response carries security headers; requests pass the Host/Origin checks an
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 from collections.abc import Callable
 
 from aiohttp import web
-from prometheus_client import Counter
-from prometheus_client.exposition import choose_encoder, generate_latest
 
-from netwatch.core import telemetry
 from netwatch.core.model import WebSettings
 from netwatch.core.runtime import Runtime
-from netwatch.exporters.prometheus import Exposition, Source, build_registry
+from netwatch.exporters.prometheus import Exposition, Source
 from netwatch.web import guard, security
+from netwatch.web.metrics import MetricsEndpoint
 
 log = logging.getLogger(__name__)
 
 RouteFactory = Callable[[Runtime], list[web.RouteDef]]
 CONNECTIONS = web.AppKey("netwatch.connections", guard.ConnectionTable)
 SETTINGS = web.AppKey("netwatch.web", WebSettings)
-
-RENDERS = Counter(
-    "netwatch_metrics_renders_total",
-    "/metrics bodies rendered; scrapes that arrive during a render share it.",
-    registry=telemetry.REGISTRY,
-)
-
-
-class SharedRender:
-    """One render at a time per format; scrapes arriving meanwhile get the same body."""
-
-    def __init__(self, render: Callable[[], bytes | bytearray]) -> None:
-        self._render = render
-        self._running: asyncio.Future[bytes | bytearray] | None = None
-
-    async def get(self) -> bytes | bytearray:
-        if self._running is None:
-            loop = asyncio.get_running_loop()
-            # A worker thread keeps the scheduler's loop free while 100k samples format.
-            self._running = loop.run_in_executor(None, self._render)
-            self._running.add_done_callback(self._finished)
-            RENDERS.inc()
-        return await asyncio.shield(self._running)
-
-    def _finished(self, _: object) -> None:
-        self._running = None
 
 
 def build_app(
@@ -60,25 +31,8 @@ def build_app(
     extra_routes: list[RouteFactory] | None = None,
 ) -> web.Application:
     chosen = sources if sources is not None else runtime.metric_sources()
-    registry = build_registry(runtime.state, chosen)
-    exposition = Exposition(runtime.state, chosen)
+    metrics = MetricsEndpoint(Exposition(runtime.state, chosen))
     settings = runtime.inventory.settings.web
-
-    def render_fast() -> bytearray:
-        body = exposition.render()
-        body += generate_latest(telemetry.REGISTRY)
-        return body
-
-    renders: dict[object, SharedRender] = {}
-
-    async def metrics(request: web.Request) -> web.Response:
-        encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-        shared = renders.get(encoder)
-        if shared is None:
-            render = render_fast if encoder is generate_latest else lambda: encoder(registry)
-            shared = renders[encoder] = SharedRender(render)
-        body = await shared.get()
-        return web.Response(body=body, headers={"Content-Type": content_type})
 
     async def healthz(_: web.Request) -> web.Response:
         return web.Response(text="ok\n")
@@ -116,7 +70,7 @@ def build_app(
     app[SETTINGS] = settings
     app.add_routes(
         [
-            web.get("/metrics", metrics),
+            web.get("/metrics", metrics.handle),
             web.get("/healthz", healthz),
             web.get("/readyz", readyz),
             web.post("/-/reload", reload),

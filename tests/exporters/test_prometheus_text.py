@@ -1,23 +1,40 @@
-"""The cached /metrics text path: same samples as client_python's encoder, fresh after each
-observation, and devices removed by a reload gone at once."""
+"""The /metrics text path (columns per family, both formats) against client_python's encoders
+on the same samples: fresh after each observation, rows and families that go away are gone,
+devices removed or relabelled by a reload follow at once."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.openmetrics import exposition as om_exposition
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as om_families,
+)
 from prometheus_client.parser import text_string_to_metric_families
 
 from netwatch.collectors.icmp import PLUGIN as ICMP
 from netwatch.collectors.icmp.observation import PingObservation, PingResult
+from netwatch.collectors.service import PLUGIN as SERVICE
+from netwatch.collectors.service.observation import ProbeResult, ServiceObservation
 from netwatch.collectors.snmp import PLUGIN as SNMP
 from netwatch.collectors.snmp.observation import SnmpInterface, SnmpObservation, SnmpSample
 from netwatch.core.model import Role
 from netwatch.core.state import State
-from netwatch.exporters.prometheus import Exposition, PluginText, metric_families
+from netwatch.exporters import prometheus_alerts
+from netwatch.exporters.prometheus import (
+    Exposition,
+    Format,
+    StateCollector,
+    inventory_families,
+    metric_families,
+)
 from tests.core.inventories import make_inventory
 
 V = "35.10.07.2001"
+W = "35.10.07.2002"
+Samples = set[tuple[str, tuple[tuple[str, str], ...], float]]
 
 
 def _state() -> State:
@@ -26,14 +43,15 @@ def _state() -> State:
     )
 
 
-def _poll(device: str, t: float, octets: int, wifi: list[SnmpSample]) -> SnmpObservation:
+def _poll(device: str, t: float, octets: int, wifi: list[SnmpSample], **kw) -> SnmpObservation:
     iface = SnmpInterface(1, "wlan1", oper_status=1, admin_status=1, in_octets=octets,
                           out_octets=octets // 2, radio=True)  # fmt: skip
-    return SnmpObservation(device, t, uptime_ticks=int(t * 100), interfaces=[iface],
-                           wifi_clients=wifi)  # fmt: skip
+    ifaces = kw.pop("interfaces", [iface])
+    return SnmpObservation(device, t, uptime_ticks=int(t * 100), interfaces=ifaces,
+                           wifi_clients=wifi, **kw)  # fmt: skip
 
 
-def _samples(text: str) -> set[tuple[str, tuple[tuple[str, str], ...], float]]:
+def _samples(text: str) -> Samples:
     return {
         (s.name, tuple(sorted(s.labels.items())), s.value)
         for fam in text_string_to_metric_families(text)
@@ -41,7 +59,23 @@ def _samples(text: str) -> set[tuple[str, tuple[tuple[str, str], ...], float]]:
     }
 
 
-def _reference(state: State) -> str:
+def _om_samples(text: str) -> Samples:
+    return {
+        (s.name, tuple(sorted(s.labels.items())), s.value)
+        for fam in om_families(text)
+        for s in fam.samples
+    }
+
+
+def _reference(state: State, sources: list, openmetrics: bool = False) -> str:
+    reg = CollectorRegistry(auto_describe=False)
+    reg.register(StateCollector(state, sources))
+    if openmetrics:
+        return om_exposition.generate_latest(reg).decode()
+    return generate_latest(reg).decode()
+
+
+def _snmp_reference(state: State) -> str:
     class Source:
         def collect(self):
             return metric_families(state, SNMP)
@@ -51,42 +85,151 @@ def _reference(state: State) -> str:
     return generate_latest(reg).decode()
 
 
+def _text(exposition: Exposition, fmt: Format = Format.TEXT) -> str:
+    return exposition.render(fmt=fmt).decode()
+
+
 def test_label_union_and_freshness_match_client_python() -> None:
     s = _state()
     # Two devices whose Wi-Fi samples carry different label names: the union, "" elsewhere.
     s.record(_poll("r", 100.0, 1000, [SnmpSample("wifi_clients", 3, (("ssid", "Desa"),))]))
     s.record(_poll("ap", 100.0, 5000, [SnmpSample("wifi_clients", 7, (("radio", "2.4"),))]))
-    text = PluginText(SNMP)
-    first = bytearray()
-    text.render(s, first)
-    assert _samples(first.decode()) == _samples(_reference(s))
+    exposition = Exposition(s, [SNMP])
+    first = _text(exposition)
+    assert _samples(first) == _samples(_snmp_reference(s))
     assert ("netwatch_snmp_wifi_clients",
             (("device", "r"), ("district", "35.10.07"), ("radio", ""), ("role", "router"),
-             ("ssid", "Desa"), ("village", V)), 3.0) in _samples(first.decode())  # fmt: skip
-    # A new poll of one device shows at the next scrape; the other device's lines are reused.
+             ("ssid", "Desa"), ("village", V)), 3.0) in _samples(first)  # fmt: skip
+    # A new poll of one device shows at the next scrape; the other device's values stay.
     s.record(_poll("ap", 160.0, 65000, [SnmpSample("wifi_clients", 9, (("radio", "2.4"),))]))
-    second = bytearray()
-    text.render(s, second)
-    assert _samples(second.decode()) == _samples(_reference(s))
-    assert _samples(second.decode()) != _samples(first.decode())
-    # Same label names everywhere again: the cached lines are used as they are.
+    second = _text(exposition)
+    assert _samples(second) == _samples(_snmp_reference(s))
+    assert _samples(second) != _samples(first)
+    # Same label names everywhere again: the union shrinks back to them.
     s.record(_poll("r", 160.0, 2000, [SnmpSample("wifi_clients", 4, (("radio", "5"),))]))
-    third = bytearray()
-    text.render(s, third)
-    assert _samples(third.decode()) == _samples(_reference(s))
+    third = _text(exposition)
+    assert _samples(third) == _samples(_snmp_reference(s))
+    assert "ssid=" not in third
+
+
+def test_rows_and_vendor_families_that_go_away_are_gone() -> None:
+    s = _state()
+    two = [SnmpInterface(1, "wlan1", oper_status=1, in_octets=10, out_octets=5),
+           SnmpInterface(2, "ether1", oper_status=2, in_octets=20, out_octets=7)]  # fmt: skip
+    extra = [SnmpSample("temperature_celsius", 41.5, (("sensor", "cpu"),))]
+    s.record(_poll("r", 100.0, 0, [], interfaces=two, samples=extra))
+    exposition = Exposition(s, [SNMP])
+    first = _text(exposition)
+    assert 'interface="ether1"' in first and "netwatch_snmp_temperature_celsius{" in first
+    # The next poll has one interface and no vendor sample: both vanish from the scrape.
+    s.record(_poll("r", 160.0, 0, [], interfaces=two[:1]))
+    second = _text(exposition)
+    assert _samples(second) == _samples(_snmp_reference(s))
+    assert 'interface="ether1"' not in second
+    assert "netwatch_snmp_temperature_celsius" not in second
+    # ... and come back when polled again (rows are reused, values fresh).
+    s.record(_poll("r", 220.0, 0, [], interfaces=two, samples=extra))
+    assert _samples(_text(exposition)) == _samples(_snmp_reference(s))
+
+
+def test_nan_infinity_and_label_escaping_match_client_python() -> None:
+    inv = make_inventory({V: [('ap "1"\\x\nb', Role.AP, "127.0.7.2")]})
+    s = State(inv)
+    name = next(iter(inv.devices))
+    odd = [SnmpSample("noise_dbm", math.nan, (("radio", 'say "hi"\\'),)),
+           SnmpSample("gain_db", math.inf, (("radio", "a\nb"),)),
+           SnmpSample("loss_db", -math.inf, ())]  # fmt: skip
+    s.record(_poll(name, 100.0, 0, [], samples=odd))
+    text = _text(Exposition(s, [SNMP]))
+    ours = {(n, lab): v for n, lab, v in _samples(text)}
+    theirs = {(n, lab): v for n, lab, v in _samples(_snmp_reference(s))}
+    assert ours.keys() == theirs.keys()
+    for key, value in theirs.items():
+        assert ours[key] == value or (math.isnan(ours[key]) and math.isnan(value)), key
+    assert "+Inf" in text and "-Inf" in text and "NaN" in text
+
+
+def _whole_state() -> State:
+    """Two villages; ping, SNMP and service samples; one device without any observation."""
+    s = State(
+        make_inventory(
+            {
+                V: [("r", Role.ROUTER, "127.0.7.1"), ("ap", Role.AP, "127.0.7.2")],
+                W: [("r2", Role.ROUTER, "127.0.8.1")],
+            }
+        )
+    )
+    for name, received in (("r", 5), ("ap", 0)):
+        rtts = [0.0012345678901 * (k + 1) for k in range(received)]
+        s.record(PingObservation(name, 1000.5, PingResult("x", 5, received, rtts), 1.0))
+    s.record(_poll("r", 100.0, 1000, [SnmpSample("wifi_clients", 3, (("ssid", "Desa"),))]))
+    probes = [ProbeResult("portal", "http", True, duration=0.02, http_status=200,
+                          phases={"connect": 0.001, "processing": 0.01})]  # fmt: skip
+    s.record(ServiceObservation("r", 1000.0, 0.02, probes))
+    return s
+
+
+def test_every_source_in_both_formats_matches_client_python() -> None:
+    s = _whole_state()
+    sources = [inventory_families, ICMP, SNMP, SERVICE]
+    exposition = Exposition(s, sources)
+    text = _text(exposition)
+    assert _samples(text) == _samples(_reference(s, sources))
+    om = _text(exposition, Format.OPENMETRICS) + "# EOF\n"
+    assert _om_samples(om) == _om_samples(_reference(s, sources, openmetrics=True))
+    # Counters are named without _total in OpenMetrics headers, with it in 0.0.4.
+    assert "# TYPE netwatch_ping_echo_requests counter" in om
+    assert "# TYPE netwatch_ping_echo_requests_total counter" in text
+    # The village rollup: V's router answers, its only AP does not (down); W unknown.
+    assert ("netwatch_village_status", (("district", "35.10.07"), ("status", "down"),
+            ("village", V)), 1.0) in _samples(text)  # fmt: skip
+    assert not any(n == "netwatch_village_wifi_up" and ("village", W) in lab
+                   for n, lab, _ in _samples(text))  # fmt: skip
+
+
+def test_alert_families_as_text_match_client_python(tmp_path) -> None:
+    from tests.alerting.test_engine import make, with_down
+
+    h = make(tmp_path)
+    h.rounds(with_down(h, "rtr-1-2"), 3)
+    state = State(h.inventory)
+    sources = [prometheus_alerts.source(h.engine)]
+    text = _text(Exposition(state, sources))
+    assert _samples(text) == _samples(_reference(state, sources))
+    assert "netwatch_village_service_state{" in text and "netwatch_alert_active{" in text
 
 
 def test_reload_drops_removed_devices_and_relabels_changed_ones() -> None:
     s = _state()
     for name in ("r", "ap"):
         s.record(PingObservation(name, 10.0, PingResult("127.0.0.1", 5, 5, [0.001] * 5)))
-    exposition = Exposition(s, [ICMP])
-    before = exposition.render().decode()
+    s.record(_poll("r", 100.0, 1000, []))
+    exposition = Exposition(s, [ICMP, SNMP])
+    before = _text(exposition)
     assert 'netwatch_device_up{device="ap"' in before
     inv = s.inventory
     moved = dataclasses.replace(inv.devices["r"], role=Role.OTHER)
     village = dataclasses.replace(inv.villages[V], devices=("r",))
     s.replace_inventory(dataclasses.replace(inv, devices={"r": moved}, villages={V: village}))
-    after = exposition.render().decode()
+    after = _text(exposition)
     assert 'device="ap"' not in after
     assert 'netwatch_device_up{device="r",role="other"' in after  # new labels, same state
+    # Labelled rows (an interface) carry the new device labels too.
+    assert 'netwatch_snmp_interface_oper_up{device="r",role="other"' in after
+    # A device added back later is sampled afresh in the freed slot.
+    s.replace_inventory(inv)
+    s.record(PingObservation("ap", 20.0, PingResult("127.0.0.1", 5, 0, [])))
+    again = _text(exposition)
+    assert _samples(again) == _samples(_reference(s, [ICMP, SNMP]))
+    assert 'netwatch_device_up{device="ap",role="ap"' in again
+
+
+def test_a_failing_source_is_left_out_and_the_rest_written() -> None:
+    s = _state()
+    s.record(PingObservation("r", 10.0, PingResult("127.0.0.1", 5, 5, [0.001] * 5)))
+
+    def broken(state: State):
+        raise RuntimeError("boom")
+
+    text = _text(Exposition(s, [broken, ICMP]))
+    assert 'netwatch_device_up{device="r"' in text

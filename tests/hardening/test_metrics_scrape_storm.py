@@ -4,37 +4,15 @@ polls). Now one render runs at a time and the scrapes that arrive meanwhile shar
 
 from __future__ import annotations
 
-import asyncio
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from netwatch.web.server import SharedRender
 from tests.helpers.netwatch_proc import config, running
 from tests.helpers.procs import http_get, wait_for
 
-
-async def test_one_render_at_a_time_shared_by_waiting_scrapes() -> None:
-    lock = threading.Lock()
-    running_now = peak = calls = 0
-
-    def render() -> bytes:
-        nonlocal running_now, peak, calls
-        with lock:
-            running_now += 1
-            calls += 1
-            peak = max(peak, running_now)
-        time.sleep(0.2)
-        with lock:
-            running_now -= 1
-        return b"body %d" % calls
-
-    shared = SharedRender(render)
-    bodies = await asyncio.gather(*(shared.get() for _ in range(50)))
-    assert peak == 1 and calls == 1
-    assert set(bodies) == {b"body 1"}
-    assert await shared.get() == b"body 2"  # a scrape after the render gets fresh data
+# The unit half (one render at a time, shared by waiting scrapes) is in
+# tests/web/test_metrics_endpoint.py.
 
 
 def test_scrape_storm_shares_renders_and_polls_go_on(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from netwatch.collectors.snmp.collector import probe
 from netwatch.collectors.snmp.engine import SnmpEngine
 from netwatch.core.model import Inventory, Settings
 from netwatch.core.state import State
-from netwatch.exporters.prometheus import PluginText, metric_families, render_text
+from netwatch.exporters.prometheus import Exposition, metric_families, render_text
 from tests.collectors.snmp.support import SETTINGS, device, v2c
 from tests.helpers import needs, snmprec
 
@@ -98,8 +98,7 @@ def test_families_pass_promtool_and_carry_recorded_values(recordings_agent, reco
         for s in fam.samples
     }
     assert lean == reference
-    cached = bytearray()  # the /metrics path: device lines rendered once, joined per family
-    PluginText(SNMP).render(state, cached)
+    cached = Exposition(state, [SNMP]).render()  # the /metrics path: columns per family
     fast = {
         (s.name, tuple(sorted(s.labels.items())), s.value)
         for fam in text_string_to_metric_families(cached.decode())

@@ -1,0 +1,242 @@
+"""The inventory and village rollup families: device, village, district and regency facts, status.
+
+`InventoryFamilies` is a metric source two ways: called with the state it returns client_python
+Metric objects (the reference the tests compare against), and `text(ctx)` writes the same
+samples straight to text in slices (about 1 µs a village, 0.4 µs a device), reusing the
+device label texts of the exposition's device table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Protocol
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.samples import Sample as PromSample
+
+from netwatch.core.model import Device, Inventory
+from netwatch.core.state import State, VillageStatus
+from netwatch.exporters.prometheus_format import TextFamily, escape, label_text
+from netwatch.exporters.prometheus_series import DeviceTable
+
+DEVICE_LABELS = ["device", "role", "village", "district"]
+SLICE = 2_000  # villages or devices per slice of a scrape
+
+_new_sample = tuple.__new__  # Sample's generated __new__ costs more than the rest of add
+_SAMPLE_PAD = (None,) * (len(PromSample._fields) - 3)  # timestamp, exemplar, ... unused here
+
+
+class TextContext(Protocol):
+    """What a text source reads: state, and the exposition's device label texts."""
+
+    @property
+    def state(self) -> State: ...
+
+    @property
+    def devices(self) -> DeviceTable: ...
+
+
+def add_sample(family: Metric, labels: dict[str, str], value: float) -> None:
+    """Append a sample that shares the caller's labels dict (add_metric copies it)."""
+    name = family.name + "_total" if family.type == "counter" else family.name
+    family.samples.append(_new_sample(PromSample, (name, labels, value, *_SAMPLE_PAD)))
+
+
+def device_labels(d: Device) -> dict[str, str]:
+    return {"device": d.name, "role": d.role.value, "village": d.village or "",
+            "district": d.district}  # fmt: skip
+
+
+DEVICE_INFO = ("netwatch_device_info", "Device facts from the inventory; always 1.")
+VILLAGE_INFO = (
+    "netwatch_village_info",
+    "Village facts from the inventory (names, kind, coordinates); always 1.",
+)
+DISTRICT_INFO = ("netwatch_district_info", "District facts from the inventory; always 1.")
+REGENCY_INFO = (
+    "netwatch_regency_info",
+    "Regency (kabupaten/kota) facts from the inventory; always 1.",
+)
+WIFI_UP = (
+    "netwatch_village_wifi_up",
+    "1 if the village's free Wi-Fi is up (up or degraded), 0 if down; absent while unknown.",
+)
+STATUS = (
+    "netwatch_village_status",
+    "1 for the village's current status (up, degraded, down, unknown), 0 for the others.",
+)
+
+
+def _coordinate(value: float | None) -> str:
+    return "" if value is None else f"{value:.6f}"
+
+
+class InventoryFamilies:
+    """Inventory facts and the village rollup, as Metric objects or straight to text."""
+
+    __name__ = "inventory_families"  # how the exposition names a failing source
+
+    def __call__(self, state: State) -> Iterable[Metric]:
+        inventory = state.inventory
+        device_info = GaugeMetricFamily(*DEVICE_INFO, labels=[*DEVICE_LABELS, "address", "parent"])
+        for ds in list(state.devices.values()):
+            d = ds.device
+            add_sample(device_info, {**device_labels(d), "address": d.address,
+                                     "parent": d.parent or ""}, 1)  # fmt: skip
+        info = GaugeMetricFamily(
+            *VILLAGE_INFO,
+            labels=["village", "village_name", "district", "district_name", "kind",
+                    "latitude", "longitude"],
+        )  # fmt: skip
+        wifi_up = GaugeMetricFamily(*WIFI_UP, labels=["village", "district"])
+        status = GaugeMetricFamily(*STATUS, labels=["village", "district", "status"])
+        for code, village in inventory.villages.items():
+            district = inventory.districts[village.district]
+            info.add_metric(
+                [code, village.name, district.code, district.name, village.kind.value,
+                 _coordinate(village.lat), _coordinate(village.lon)],
+                1,
+            )  # fmt: skip
+            current = state.village_status(code)
+            for s in VillageStatus:
+                status.add_metric([code, district.code, s.value], 1.0 if s is current else 0.0)
+            if current is not VillageStatus.UNKNOWN:
+                up = 0.0 if current is VillageStatus.DOWN else 1.0
+                wifi_up.add_metric([code, district.code], up)
+        district_info = GaugeMetricFamily(
+            *DISTRICT_INFO,
+            labels=["district", "district_name", "regency", "regency_name", "province"],
+        )
+        regency_info = GaugeMetricFamily(
+            *REGENCY_INFO, labels=["regency", "regency_name", "province", "province_name"]
+        )
+        for district_row in _districts(inventory):
+            district_info.add_metric(list(district_row), 1)
+        for regency_row in _regencies(inventory):
+            regency_info.add_metric(list(regency_row), 1)
+        return (device_info, info, district_info, regency_info, wifi_up, status)
+
+    def text(self, ctx: TextContext) -> Iterator[TextFamily]:
+        state = ctx.state
+        inventory = state.inventory
+        yield TextFamily(*DEVICE_INFO[:1], "gauge", DEVICE_INFO[1], _device_info(ctx.devices))
+        yield TextFamily(VILLAGE_INFO[0], "gauge", VILLAGE_INFO[1], _village_info(inventory))
+        districts = "".join(
+            [f"netwatch_district_info{{{_labels(DISTRICT_KEYS, row)}}} 1.0\n"
+             for row in _districts(inventory)]
+        )  # fmt: skip
+        yield TextFamily(DISTRICT_INFO[0], "gauge", DISTRICT_INFO[1], (districts,))
+        regencies = "".join(
+            [f"netwatch_regency_info{{{_labels(REGENCY_KEYS, row)}}} 1.0\n"
+             for row in _regencies(inventory)]
+        )  # fmt: skip
+        yield TextFamily(REGENCY_INFO[0], "gauge", REGENCY_INFO[1], (regencies,))
+        rollup = _Rollup(state)
+        yield TextFamily(WIFI_UP[0], "gauge", WIFI_UP[1], rollup.wifi_up())
+        yield TextFamily(STATUS[0], "gauge", STATUS[1], rollup.status())
+
+
+DISTRICT_KEYS = ("district", "district_name", "regency", "regency_name", "province")
+REGENCY_KEYS = ("regency", "regency_name", "province", "province_name")
+
+
+def _labels(keys: tuple[str, ...], values: tuple[str, ...]) -> str:
+    return label_text(zip(keys, values, strict=True))
+
+
+def _districts(inventory: Inventory) -> Iterator[tuple[str, str, str, str, str]]:
+    for district in inventory.districts.values():
+        regency = inventory.regency_of(district.code)
+        yield (district.code, district.name, regency.code, regency.name, regency.province)
+
+
+def _regencies(inventory: Inventory) -> Iterator[tuple[str, str, str, str]]:
+    seen = set()
+    for district in inventory.districts.values():
+        if district.regency in seen:
+            continue
+        seen.add(district.regency)
+        regency = inventory.regency_of(district.code)
+        province = inventory.province_name(regency.code)
+        yield (regency.code, regency.name, regency.province, province)
+
+
+def _device_info(table: DeviceTable) -> Iterator[str]:
+    devices, labels = table.devices, table.labels
+    for a in range(0, len(devices), SLICE):
+        yield "".join(
+            [
+                f'netwatch_device_info{{{text},address="{escape(d.address)}",'
+                f'parent="{escape(d.parent or "")}"}} 1.0\n'
+                for d, text in zip(devices[a : a + SLICE], labels[a : a + SLICE], strict=True)
+                if d is not None
+            ]
+        )
+
+
+def _village_info(inventory: Inventory) -> Iterator[str]:
+    villages = list(inventory.villages.values())
+    districts = inventory.districts
+    for a in range(0, len(villages), SLICE):
+        out = []
+        for v in villages[a : a + SLICE]:
+            district = districts[v.district]
+            out.append(
+                f'netwatch_village_info{{village="{escape(v.code)}",'
+                f'village_name="{escape(v.name)}",district="{escape(district.code)}",'
+                f'district_name="{escape(district.name)}",kind="{v.kind.value}",'
+                f'latitude="{_coordinate(v.lat)}",longitude="{_coordinate(v.lon)}"}} 1.0\n'
+            )
+        yield "".join(out)
+
+
+_STATUSES = tuple(VillageStatus)
+
+
+def _status_block(current: VillageStatus) -> tuple[str, ...]:
+    return tuple(f'{s.value}"}} {"1.0" if s is current else "0.0"}\n' for s in _STATUSES)
+
+
+_STATUS_TAILS = {s: _status_block(s) for s in _STATUSES}
+
+
+class _Rollup:
+    """Each village's status, computed once per scrape for both rollup families."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self.villages = [(code, v.district) for code, v in state.inventory.villages.items()]
+        self.current: list[VillageStatus] = []
+
+    def wifi_up(self) -> Iterator[str]:
+        status_of = self.state.village_status
+        for a in range(0, len(self.villages), SLICE):
+            out = []
+            for code, district in self.villages[a : a + SLICE]:
+                current = status_of(code)
+                self.current.append(current)
+                if current is not VillageStatus.UNKNOWN:
+                    up = "0.0" if current is VillageStatus.DOWN else "1.0"
+                    out.append(
+                        f'netwatch_village_wifi_up{{village="{escape(code)}",'
+                        f'district="{escape(district)}"}} {up}\n'
+                    )
+            yield "".join(out)
+
+    def status(self) -> Iterator[str]:
+        if len(self.current) < len(self.villages):  # wifi_up was not written: look now
+            self.current = [self.state.village_status(c) for c, _ in self.villages]
+        for a in range(0, len(self.villages), SLICE):
+            out = []
+            for (code, district), current in zip(
+                self.villages[a : a + SLICE], self.current[a : a + SLICE], strict=True
+            ):
+                head = (
+                    f'netwatch_village_status{{village="{escape(code)}",'
+                    f'district="{escape(district)}",status="'
+                )
+                out.extend([head + tail for tail in _STATUS_TAILS[current]])
+            yield "".join(out)
+
+
+inventory_families = InventoryFamilies()

@@ -1,0 +1,343 @@
+"""A collector's STATE samples kept as columns: one float array per family, no object per sample.
+
+`DeviceTable` gives every device a slot and its label text (`device="r1",role=...`), shared by
+every family. `PluginSeries` keeps, per family, each slot's value in an `array('d')` with a
+presence byte; samples with labels of their own (an interface, a probe) get rows in a
+`RowTable` per set of label names, which keeps the row's own label text only (the device's is
+looked up by slot at scrape time, so a reload that relabels a device touches no row). A device
+is sampled again only when its part's version moved since the last scrape: lazily, so a device
+polled less often than it is scraped costs nothing in between. Memory: ~9 bytes a sample plus
+one text per device and per labelled row; a scrape pays one repr() per value (issue 10).
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+from collections.abc import Iterator
+
+from netwatch.core.model import Device
+from netwatch.core.plugins import AnyPlugin, DevicePart
+from netwatch.core.samples import Family, Kind, Labels, View
+from netwatch.core.state import DeviceState, State
+from netwatch.exporters.prometheus_format import TextFamily, escape, lines, row_lines
+
+CHUNK = 10_000  # lines per slice of a scrape (a few ms of work between two loop turns)
+RowKey = tuple[object, ...]  # (slot, *label values), or (slot, labels) in an open table
+
+
+def device_label_text(d: Device) -> str:
+    """The labels every device series starts with (no braces)."""
+    return (
+        f'device="{escape(d.name)}",role="{d.role.value}",'
+        f'village="{escape(d.village or "")}",district="{escape(d.district)}"'
+    )
+
+
+class DeviceTable:
+    """Slots for the devices of state, in inventory order; reloads reuse freed slots."""
+
+    def __init__(self) -> None:
+        self.slot_of: dict[str, int] = {}
+        self.states: list[DeviceState | None] = []
+        self.devices: list[Device | None] = []
+        self.labels: list[str] = []  # "" for a free slot
+        self._free: list[int] = []
+        self._seen: dict[str, DeviceState] | None = None
+        self.watchers: list[PluginSeries] = []
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+    def sync(self, state: State) -> None:
+        """Follow state.devices (a reload swaps the dict, never mutates it)."""
+        devices = state.devices
+        if devices is self._seen:
+            return
+        for name in [n for n in self.slot_of if n not in devices]:
+            self._release(self.slot_of.pop(name))
+        for name, ds in devices.items():
+            slot = self.slot_of.get(name)
+            if slot is None:
+                if self._free:
+                    slot = self._free.pop()
+                else:
+                    slot = len(self.states)
+                    self.states.append(None)
+                    self.devices.append(None)
+                    self.labels.append("")
+                self.slot_of[name] = slot
+            self.states[slot] = ds
+            if self.devices[slot] is not ds.device:
+                self.devices[slot] = ds.device
+                self.labels[slot] = device_label_text(ds.device)
+        for w in self.watchers:
+            w.grow(len(self.states))
+        self._seen = devices
+
+    def _release(self, slot: int) -> None:
+        self.states[slot] = None
+        self.devices[slot] = None
+        self.labels[slot] = ""
+        for w in self.watchers:
+            w.forget(slot)
+        self._free.append(slot)
+
+
+class FamilySeries:
+    """One family's values: per device slot (samples without labels) and per labelled row."""
+
+    __slots__ = ("family", "finite", "on", "row_on", "row_values", "table", "values")
+
+    def __init__(self, family: Family) -> None:
+        self.family = family
+        self.values: array[float] | None = None  # by device slot
+        self.on: bytearray | None = None
+        self.table: RowTable | None = None  # the rows of its labelled samples
+        self.row_values: array[float] = array("d")
+        self.row_on = bytearray()
+        self.finite = True  # no NaN or infinity stored (then repr() writes every value)
+
+    def kind(self) -> str:
+        return "counter" if self.family.kind is Kind.COUNTER else "gauge"
+
+    def present(self) -> bool:
+        return (self.on is not None and any(self.on)) or any(self.row_on)
+
+
+class RowTable:
+    """Rows of labelled samples with one set of label names (or one open family's rows)."""
+
+    __slots__ = ("families", "free", "index", "keys", "names", "open", "own", "rows_of", "slots",
+                 "union")  # fmt: skip
+
+    def __init__(self, open_labels: bool) -> None:
+        self.open = open_labels
+        self.index: dict[RowKey, int] = {}
+        self.keys: list[RowKey | None] = []  # row → its key (None when free)
+        self.own: list[str] = []  # the row's own labels, `,k="v"...`
+        self.slots = array("i")  # row → device slot
+        self.rows_of: dict[int, list[int]] = {}  # device slot → its rows
+        self.free: list[int] = []
+        self.families: list[FamilySeries] = []
+        # Open families write the union of label names, sorted, "" where a row has none.
+        self.names: Counter[tuple[str, ...]] = Counter()
+        self.union: tuple[str, ...] = ()
+
+    def row(self, slot: int, labels: Labels) -> int:
+        key: RowKey = (slot, labels) if self.open else (slot, *[v for _, v in labels])
+        found = self.index.get(key)
+        if found is not None:
+            return found
+        if self.free:
+            r = self.free.pop()
+        else:
+            r = len(self.keys)
+            self.keys.append(None)
+            self.own.append("")
+            self.slots.append(slot)
+            for fs in self.families:
+                fs.row_values.append(0.0)
+                fs.row_on.append(0)
+        self.index[key] = r
+        self.keys[r] = key
+        self.slots[r] = slot
+        if self.open:
+            self.names[tuple(k for k, _ in labels)] += 1
+            if not {k for k, _ in labels} <= set(self.union):
+                self.check_union()  # texts of every row are rebuilt, this one's too
+                return r
+        self.own[r] = self._own(labels)
+        return r
+
+    def _own(self, labels: Labels) -> str:
+        if not self.open:
+            return "".join([f',{k}="{escape(v)}"' for k, v in labels])
+        have = dict(labels)
+        return "".join([f',{k}="{escape(have.get(k, ""))}"' for k in self.union])
+
+    def check_union(self) -> None:
+        """Open tables: the label names of the rows now; texts rebuilt if they changed."""
+        union = tuple(sorted({k for names in self.names for k in names}))
+        if union == self.union:
+            return
+        self.union = union
+        for r, key in enumerate(self.keys):
+            if key is not None:
+                self.own[r] = self._own(key[1])  # type: ignore[arg-type]
+
+    def release(self, r: int) -> None:
+        key = self.keys[r]
+        assert key is not None
+        del self.index[key]
+        if self.open:
+            names = tuple(k for k, _ in key[1])  # type: ignore[attr-defined]
+            self.names[names] -= 1
+            if not self.names[names]:
+                del self.names[names]
+        self.keys[r] = None
+        self.own[r] = ""
+        for fs in self.families:
+            fs.row_on[r] = 0
+        self.free.append(r)
+
+
+class PluginSeries:
+    """One collector's families as columns, refreshed from state by part version."""
+
+    def __init__(self, plugin: AnyPlugin, devices: DeviceTable) -> None:
+        self.plugin = plugin
+        self.devices = devices
+        self.by_name: dict[str, FamilySeries] = {}
+        for fam in plugin.families:
+            self.by_name[fam.name] = FamilySeries(fam)
+        self._declared = len(self.by_name)
+        self._tables: dict[tuple[str, ...], RowTable] = {}
+        self._plain: list[FamilySeries] = []  # families with per-slot values
+        self._parts: list[DevicePart | None] = []
+        self._versions = array("q")
+        devices.watchers.append(self)
+        self.grow(len(devices))
+
+    # -- slots ---------------------------------------------------------------------------
+
+    def grow(self, size: int) -> None:
+        more = size - len(self._parts)
+        if more <= 0:
+            return
+        self._parts.extend([None] * more)
+        self._versions.extend(array("q", [-1]) * more)
+        for fs in self._plain:
+            assert fs.values is not None and fs.on is not None
+            fs.values.extend(array("d", [0.0]) * more)
+            fs.on.extend(bytes(more))
+
+    def forget(self, slot: int) -> None:
+        """Drop a removed device's series."""
+        for fs in self._plain:
+            assert fs.on is not None
+            fs.on[slot] = 0
+        for table in self._tables.values():
+            for r in table.rows_of.pop(slot, ()):
+                table.release(r)
+        if slot < len(self._parts):
+            self._parts[slot] = None
+            self._versions[slot] = -1
+
+    # -- refresh -------------------------------------------------------------------------
+
+    def refresh(self, per_slice: int = 500) -> Iterator[None]:
+        """Sample again every device whose part changed; yields every per_slice samplings."""
+        name = self.plugin.name
+        parts, versions = self._parts, self._versions
+        done = 0
+        for slot, ds in enumerate(self.devices.states):
+            if ds is None:
+                continue
+            part = ds.parts.get(name)
+            if part is None:
+                if parts[slot] is not None:
+                    self.forget(slot)
+                continue
+            if part is parts[slot] and part.version == versions[slot]:
+                continue
+            self._sample(slot, ds.device, part)
+            parts[slot], versions[slot] = part, part.version
+            done += 1
+            if done % per_slice == 0:
+                yield
+
+    def _sample(self, slot: int, device: Device, part: DevicePart) -> None:
+        for fs in self._plain:
+            fs.on[slot] = 0  # type: ignore[index]
+        old: dict[RowTable, list[int]] = {}
+        for table in self._tables.values():
+            rows = table.rows_of.pop(slot, None)
+            if rows is not None:
+                old[table] = rows
+                for fs in table.families:
+                    for r in rows:
+                        fs.row_on[r] = 0
+        new: dict[RowTable, dict[int, None]] = {}
+        by_name = self.by_name
+        for fam, value, labels, _time in self.plugin.samples_of(device, part, View.STATE):
+            found = by_name.get(fam.name)
+            fs = found if found is not None else by_name.setdefault(fam.name, FamilySeries(fam))
+            if value - value != 0.0:  # NaN or an infinity (0.0 for every finite value)
+                fs.finite = False
+            if not labels:
+                if fs.on is None:
+                    self._plain_values(fs)
+                fs.values[slot] = value  # type: ignore[index]
+                fs.on[slot] = 1  # type: ignore[index]
+                continue
+            table = fs.table or self._table(fs)
+            r = table.row(slot, labels)
+            fs.row_values[r] = value
+            fs.row_on[r] = 1
+            used = new.get(table)
+            if used is None:
+                used = new[table] = {}
+            used[r] = None
+        for table, used in new.items():
+            table.rows_of[slot] = list(used)
+        for table, gone in old.items():
+            kept = new.get(table, {})
+            for r in gone:
+                if r not in kept:
+                    table.release(r)
+
+    def _plain_values(self, fs: FamilySeries) -> None:
+        size = len(self._parts)
+        fs.values = array("d", [0.0]) * size
+        fs.on = bytearray(size)
+        self._plain.append(fs)
+
+    def _table(self, fs: FamilySeries) -> RowTable:
+        fam = fs.family
+        if fam.open_labels:
+            table = self._tables[("\x00open", fam.name)] = RowTable(open_labels=True)
+        else:
+            found = self._tables.get(fam.labels)
+            table = found if found is not None else RowTable(open_labels=False)
+            self._tables[fam.labels] = table
+        table.families.append(fs)
+        fs.table = table
+        size = len(table.keys)
+        fs.row_values = array("d", [0.0]) * size
+        fs.row_on = bytearray(size)
+        return table
+
+    # -- text ----------------------------------------------------------------------------
+
+    def families(self) -> list[FamilySeries]:
+        """Declared families in order, then those met in samples only, by name."""
+        series = list(self.by_name.values())
+        return series[: self._declared] + sorted(series[self._declared :], key=_name)
+
+    def text(self) -> Iterator[TextFamily]:
+        """Every family as text; a family met only in samples is left out once it is empty."""
+        for i, fs in enumerate(self.families()):
+            if i >= self._declared and not fs.present():
+                continue
+            if fs.table is not None and fs.table.open:
+                fs.table.check_union()
+            yield TextFamily(fs.family.name, fs.kind(), fs.family.help, self._chunks(fs))
+
+    def _chunks(self, fs: FamilySeries) -> Iterator[str]:
+        head = fs.family.series + "{"
+        labels = self.devices.labels
+        if fs.on is not None and fs.values is not None:
+            for a in range(0, len(fs.on), CHUNK):
+                b = a + CHUNK
+                yield lines(head, labels[a:b], fs.values[a:b], fs.on[a:b], fs.finite)
+        table = fs.table
+        if table is not None:
+            for a in range(0, len(fs.row_on), CHUNK):
+                b = a + CHUNK
+                yield row_lines(head, labels, table.slots[a:b], table.own[a:b],
+                                fs.row_values[a:b], fs.row_on[a:b], fs.finite)  # fmt: skip
+
+
+def _name(fs: FamilySeries) -> str:
+    return fs.family.name
