@@ -14,6 +14,7 @@ address is in 127.0.0.0/8. --profile records the process with py-spy (PyPI) afte
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import signal
@@ -85,11 +86,23 @@ def rss_mib(pid: int) -> tuple[float, float]:
     return vals["VmRSS"] / 1024, vals["VmHWM"] / 1024
 
 
-def scrape(url: str) -> tuple[float, str]:
+# What Prometheus 2.42 sends: it gets OpenMetrics, gzipped.
+PROMETHEUS_HEADERS = {
+    "Accept": "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+    "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+    "Accept-Encoding": "gzip",
+}
+
+
+def scrape(url: str, like_prometheus: bool = True) -> tuple[float, str]:
+    """Seconds until the whole body arrived (decompressing it is not counted), and the body."""
+    headers = PROMETHEUS_HEADERS if like_prometheus else {}
     t0 = time.perf_counter()
-    with urllib.request.urlopen(url, timeout=60) as resp:
-        body = resp.read().decode()
-    return time.perf_counter() - t0, body
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=60) as resp:
+        raw = resp.read()
+        gzipped = resp.headers.get("Content-Encoding") == "gzip"
+    dt = time.perf_counter() - t0
+    return dt, (gzip.decompress(raw) if gzipped else raw).decode()
 
 
 Buckets = dict[float, float]
@@ -193,8 +206,8 @@ def main() -> int:
         time.sleep(args.interval)
         busy = window(url, proc.pid, args.duration, 15.0)
         quiet = window(url, proc.pid, args.duration, args.duration)
+        plain_s, body = scrape(url, like_prometheus=False)  # text 0.0.4, uncompressed
         _, hwm = rss_mib(proc.pid)
-        body = busy["body"]
         samples = sum(1 for line in body.splitlines() if line and not line.startswith("#"))
         rounds = args.devices * busy["wall"] / args.interval
         result = {
@@ -217,6 +230,7 @@ def main() -> int:
             "scrape_s_median": round(statistics.median(busy["scrapes"]), 3),
             "scrape_s_max": round(max(busy["scrapes"]), 3),
             "scrapes": len(busy["scrapes"]),
+            "scrape_s_plain_text": round(plain_s, 3),
             "samples_per_scrape": samples,
             "scrape_bytes": len(body.encode()),
         }

@@ -16,7 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from netwatch.alerting.rules import OUTAGE_STATES, ServiceState
 from netwatch.alerting.snapshot import AlertSnapshot, SnapshotSource
 from netwatch.core.state import State
-from netwatch.exporters.prometheus_format import TextFamily, escape, from_metric
+from netwatch.exporters.prometheus_format import TextFamily, VillageLabels, from_metric
 from netwatch.exporters.prometheus_inventory import TextContext
 
 SLICE = 2_000  # villages per slice of a scrape
@@ -43,6 +43,8 @@ class AlertFamilies:
 
     def __init__(self, get: Callable[[], SnapshotSource | None]) -> None:
         self._get = get
+        self._villages = VillageLabels()
+        self._seen = 0
 
     def __call__(self, state: State) -> Iterable[Metric]:
         alerts = self._get()
@@ -53,8 +55,13 @@ class AlertFamilies:
         if alerts is None:
             return
         snap = alerts.snapshot()
-        yield TextFamily(SERVICE_STATE[0], "gauge", SERVICE_STATE[1], _service_state(snap))
-        yield TextFamily(SERVICE_UP[0], "gauge", SERVICE_UP[1], _service_up(snap))
+        if len(snap.villages) < self._seen:  # fewer villages after a reload: drop the gone
+            self._villages.keep_only(snap.villages)
+        self._seen = len(snap.villages)
+        villages = [(c, self._villages.text(c, d)) for c, d in snap.villages.items()]
+        yield TextFamily(*SERVICE_STATE[:1], "gauge", SERVICE_STATE[1],
+                         _service_state(snap, villages))  # fmt: skip
+        yield TextFamily(SERVICE_UP[0], "gauge", SERVICE_UP[1], _service_up(snap, villages))
         for metric in snapshot_families(snap, per_village=False):
             yield from_metric(metric)
 
@@ -64,34 +71,29 @@ def source(alerts: SnapshotSource) -> AlertFamilies:
     return AlertFamilies(lambda: alerts)
 
 
-def _service_state(snap: AlertSnapshot) -> Iterator[str]:
-    villages = list(snap.villages.items())
+Villages = list[tuple[str, str]]  # (code, label text)
+
+
+def _service_state(snap: AlertSnapshot, villages: Villages) -> Iterator[str]:
     shown_of, unknown = snap.shown.get, ServiceState.UNKNOWN
     for a in range(0, len(villages), SLICE):
         out = []
-        for code, district in villages[a : a + SLICE]:
-            head = (
-                f'netwatch_village_service_state{{village="{escape(code)}",'
-                f'district="{escape(district)}",state="'
-            )
+        for code, labels in villages[a : a + SLICE]:
+            head = f'netwatch_village_service_state{{{labels},state="'
             out.extend([head + tail for tail in _TAILS[shown_of(code, unknown)]])
         yield "".join(out)
 
 
-def _service_up(snap: AlertSnapshot) -> Iterator[str]:
-    villages = list(snap.villages.items())
+def _service_up(snap: AlertSnapshot, villages: Villages) -> Iterator[str]:
     shown, recorded = snap.shown, snap.recorded
     for a in range(0, len(villages), SLICE):
         out = []
-        for code, district in villages[a : a + SLICE]:
+        for code, labels in villages[a : a + SLICE]:
             truth = recorded.get(code)
             if truth is None or shown.get(code, ServiceState.UNKNOWN) is ServiceState.UNKNOWN:
                 continue
             up = "0.0" if truth in OUTAGE_STATES else "1.0"
-            out.append(
-                f'netwatch_village_service_up{{village="{escape(code)}",'
-                f'district="{escape(district)}"}} {up}\n'
-            )
+            out.append(f"netwatch_village_service_up{{{labels}}} {up}\n")
         yield "".join(out)
 
 

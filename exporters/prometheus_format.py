@@ -45,6 +45,25 @@ def label_text(labels: Iterable[tuple[str, str]]) -> str:
     return ",".join([f'{k}="{escape(v)}"' for k, v in labels])
 
 
+class VillageLabels:
+    """`village="...",district="..."` per village code, kept while the district stays."""
+
+    def __init__(self) -> None:
+        self._texts: dict[str, tuple[str, str]] = {}
+
+    def text(self, code: str, district: str) -> str:
+        known = self._texts.get(code)
+        if known is not None and known[0] == district:
+            return known[1]
+        text = f'village="{escape(code)}",district="{escape(district)}"'
+        self._texts[code] = (district, text)
+        return text
+
+    def keep_only(self, codes: Iterable[str]) -> None:
+        """Forget villages no longer in the inventory (after a reload)."""
+        self._texts = {c: t for c in codes if (t := self._texts.get(c)) is not None}
+
+
 def format_value(value: float) -> str:
     if value != value:
         return "NaN"

@@ -16,7 +16,7 @@ from prometheus_client.samples import Sample as PromSample
 
 from netwatch.core.model import Device, Inventory
 from netwatch.core.state import State, VillageStatus
-from netwatch.exporters.prometheus_format import TextFamily, escape, label_text
+from netwatch.exporters.prometheus_format import TextFamily, VillageLabels, escape, label_text
 from netwatch.exporters.prometheus_series import DeviceTable
 
 DEVICE_LABELS = ["device", "role", "village", "district"]
@@ -76,6 +76,10 @@ class InventoryFamilies:
 
     __name__ = "inventory_families"  # how the exposition names a failing source
 
+    def __init__(self) -> None:
+        self._villages = VillageLabels()
+        self._inventory: Inventory | None = None
+
     def __call__(self, state: State) -> Iterable[Metric]:
         inventory = state.inventory
         device_info = GaugeMetricFamily(*DEVICE_INFO, labels=[*DEVICE_LABELS, "address", "parent"])
@@ -119,6 +123,9 @@ class InventoryFamilies:
     def text(self, ctx: TextContext) -> Iterator[TextFamily]:
         state = ctx.state
         inventory = state.inventory
+        if inventory is not self._inventory:  # reloaded: villages may have gone
+            self._villages.keep_only(inventory.villages)
+            self._inventory = inventory
         yield TextFamily(*DEVICE_INFO[:1], "gauge", DEVICE_INFO[1], _device_info(ctx.devices))
         yield TextFamily(VILLAGE_INFO[0], "gauge", VILLAGE_INFO[1], _village_info(inventory))
         districts = "".join(
@@ -131,7 +138,7 @@ class InventoryFamilies:
              for row in _regencies(inventory)]
         )  # fmt: skip
         yield TextFamily(REGENCY_INFO[0], "gauge", REGENCY_INFO[1], (regencies,))
-        rollup = _Rollup(state)
+        rollup = _Rollup(state, self._villages)
         yield TextFamily(WIFI_UP[0], "gauge", WIFI_UP[1], rollup.wifi_up())
         yield TextFamily(STATUS[0], "gauge", STATUS[1], rollup.status())
 
@@ -203,24 +210,22 @@ _STATUS_TAILS = {s: _status_block(s) for s in _STATUSES}
 class _Rollup:
     """Each village's status, computed once per scrape for both rollup families."""
 
-    def __init__(self, state: State) -> None:
+    def __init__(self, state: State, labels: VillageLabels) -> None:
         self.state = state
-        self.villages = [(code, v.district) for code, v in state.inventory.villages.items()]
+        text, villages = labels.text, state.inventory.villages
+        self.villages = [(code, text(code, v.district)) for code, v in villages.items()]
         self.current: list[VillageStatus] = []
 
     def wifi_up(self) -> Iterator[str]:
         status_of = self.state.village_status
         for a in range(0, len(self.villages), SLICE):
             out = []
-            for code, district in self.villages[a : a + SLICE]:
+            for code, labels in self.villages[a : a + SLICE]:
                 current = status_of(code)
                 self.current.append(current)
                 if current is not VillageStatus.UNKNOWN:
                     up = "0.0" if current is VillageStatus.DOWN else "1.0"
-                    out.append(
-                        f'netwatch_village_wifi_up{{village="{escape(code)}",'
-                        f'district="{escape(district)}"}} {up}\n'
-                    )
+                    out.append(f"netwatch_village_wifi_up{{{labels}}} {up}\n")
             yield "".join(out)
 
     def status(self) -> Iterator[str]:
@@ -228,13 +233,10 @@ class _Rollup:
             self.current = [self.state.village_status(c) for c, _ in self.villages]
         for a in range(0, len(self.villages), SLICE):
             out = []
-            for (code, district), current in zip(
+            for (_, labels), current in zip(
                 self.villages[a : a + SLICE], self.current[a : a + SLICE], strict=True
             ):
-                head = (
-                    f'netwatch_village_status{{village="{escape(code)}",'
-                    f'district="{escape(district)}",status="'
-                )
+                head = f'netwatch_village_status{{{labels},status="'
                 out.extend([head + tail for tail in _STATUS_TAILS[current]])
             yield "".join(out)
 

@@ -56,10 +56,18 @@ class DeviceState:
 
     def verdict(self) -> Verdict | None:
         """The worst verdict; None until a collector that judges reachability has spoken."""
-        verdicts = self.verdicts()
-        if not any(v.reachability for v in verdicts):
-            return None
-        return max(verdicts, key=lambda v: v.health)
+        # One pass, no list: the village rollup asks this of every device at every scrape.
+        device = self.device
+        worst: Verdict | None = None
+        reached = False
+        for part in self.parts.values():
+            v = part.verdict(device)
+            if v is None:
+                continue
+            reached = reached or v.reachability
+            if worst is None or v.health > worst.health:
+                worst = v
+        return worst if reached else None
 
     def _reach(self) -> Verdict | None:
         for part in self.parts.values():
