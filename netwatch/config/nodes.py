@@ -1,4 +1,5 @@
-"""Reading YAML with positions: ruamel.yaml round-trip nodes and their 1-based lines."""
+"""Reading YAML with positions: ruamel.yaml round-trip nodes (or netwatch.config.reader's
+LineMap and LineSeq) and their 1-based lines."""
 
 from __future__ import annotations
 
@@ -93,6 +94,28 @@ def parse(text: str, file: str) -> Any:
         raise ConfigError([Issue(file, 0, "", f"YAML error: {exc}")]) from None
 
 
+class LineMap(dict[Any, Any]):
+    """A mapping with its own line and, per key, the lines of the key and of its value."""
+
+    __slots__ = ("line", "lines")
+
+    def __init__(self, line: int) -> None:
+        super().__init__()
+        self.line = line  # 1-based
+        self.lines: dict[Any, tuple[int, int]] = {}
+
+
+class LineSeq(list[Any]):
+    """A sequence with its own line and the (1-based) line of each item."""
+
+    __slots__ = ("line", "lines")
+
+    def __init__(self, line: int) -> None:
+        super().__init__()
+        self.line = line
+        self.lines: list[int] = []
+
+
 @dataclass(frozen=True, slots=True)
 class Loc:
     """Where a value sits: file, 1-based line and its dotted path in the document."""
@@ -114,12 +137,17 @@ def join(path: str, key: str) -> str:
 
 
 def node_line(node: Any, default: int) -> int:
+    if isinstance(node, LineMap | LineSeq):
+        return node.line
     if isinstance(node, CommentedMap | CommentedSeq):
         return node.lc.line + 1
     return default
 
 
 def key_line(m: Mapping, key: str, default: int) -> int:
+    if isinstance(m, LineMap):
+        found = m.lines.get(key)
+        return default if found is None else found[0]
     if isinstance(m, CommentedMap):
         try:
             return m.lc.key(key)[0] + 1
@@ -129,6 +157,9 @@ def key_line(m: Mapping, key: str, default: int) -> int:
 
 
 def value_line(m: Mapping, key: str, default: int) -> int:
+    if isinstance(m, LineMap):
+        found = m.lines.get(key)
+        return default if found is None else found[1]
     if isinstance(m, CommentedMap):
         try:
             return m.lc.value(key)[0] + 1
@@ -138,6 +169,8 @@ def value_line(m: Mapping, key: str, default: int) -> int:
 
 
 def item_line(seq: list, index: int, default: int) -> int:
+    if isinstance(seq, LineSeq):
+        return seq.lines[index] if 0 <= index < len(seq.lines) else default
     if isinstance(seq, CommentedSeq):
         try:
             return seq.lc.item(index)[0] + 1
