@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import enum
 import os
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
+from typing import Any, Literal, TypeVar
 
 from netwatch.core.notifications import NotificationSettings
 from netwatch.core.services import ServiceProbe, ServiceSettings
@@ -29,6 +30,30 @@ class VillageKind(enum.StrEnum):
     KELURAHAN = "kelurahan"
 
 
+_T = TypeVar("_T")
+
+
+def quick_pickle(cls: type[_T]) -> type[_T]:
+    """Pickle a slots dataclass as the tuple of its values, field names looked up once.
+
+    dataclasses' own slots pickling calls fields() for every object: unpickling a 50,000-device
+    inventory (from the loader's child, at start and at every reload) took 1.2 s, not 0.3 s."""
+    names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    values = attrgetter(*names)
+
+    def getstate(self: object) -> tuple[object, ...]:
+        return values(self) if len(names) > 1 else (values(self),)
+
+    def setstate(self: object, state: tuple[object, ...]) -> None:
+        for name, value in zip(names, state, strict=True):
+            object.__setattr__(self, name, value)
+
+    setattr(cls, "__getstate__", getstate)  # noqa: B010 (a method set on the class)
+    setattr(cls, "__setstate__", setstate)  # noqa: B010
+    return cls
+
+
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class Source:
     """Where a config item was written, for error messages (1-based line)."""
@@ -110,6 +135,7 @@ class Contact:
     telegram: str | None = None
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class Device:
     name: str
@@ -128,6 +154,7 @@ class Device:
     source: Source | None = None
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class Village:
     code: str  # Kemendagri code, e.g. "35.10.07.2001"
@@ -143,6 +170,7 @@ class Village:
     services: tuple[ServiceProbe, ...] = ()
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class District:
     code: str  # e.g. "35.10.07"
@@ -173,6 +201,7 @@ class Regency:
         return self.code[:2]
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class DistrictShard:
     """One district's place in the cluster: kept for every district in every shard's view."""
