@@ -25,7 +25,7 @@ from netwatch.config.nodes import LineMap, LineSeq
 try:
     import yaml
     from yaml import events as ev
-    from yaml.cyaml import CParser
+    from yaml.cyaml import CParser  # type: ignore[attr-defined]  # not in its __all__
 
     FAST = bool(yaml.__with_libyaml__)
 except ImportError:  # pragma: no cover - PyYAML is a dependency; without libyaml: ruamel
@@ -135,7 +135,7 @@ class _Composer:
         get = self.parser.get_event
         documents = 0
         while True:
-            event = get()
+            event: Any = get()  # one of yaml.events (the stubs type it Event | None)
             kind = type(event)
             if kind is ev.ScalarEvent:
                 self.scalar(event)
