@@ -219,8 +219,9 @@ def label_text(value: Value, transform: str | None) -> str:
         number = as_number(value)
         if number is None:
             return ""
-        fn = band_from_mhz if transform == "band_from_mhz" else band_from_channel
-        return fn(number if transform == "band_from_mhz" else int(number)) or ""
+        if transform == "band_from_mhz":
+            return band_from_mhz(number) or ""
+        return band_from_channel(int(number)) or ""
     if transform == "band_from_text":
         return band_from_text(as_text(value)) or ""
     return as_text(value)

@@ -40,7 +40,7 @@ TRAP_NAMES = {
     (1, 3, 6, 1, 6, 3, 1, 1, 5, 3): "linkDown",
     (1, 3, 6, 1, 6, 3, 1, 1, 5, 4): "linkUp",
 }
-RequestPoll = Callable[[str, str, str], None]
+RequestPoll = Callable[[str, str, str], object]  # the scheduler's answer is not needed
 
 _AUTH = {
     "md5": "USM_AUTH_HMAC96_MD5", "sha": "USM_AUTH_HMAC96_SHA",

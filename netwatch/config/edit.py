@@ -60,7 +60,9 @@ class Editor:
 
     def find_device(self, name: str) -> tuple[Document, CommentedSeq, int]:
         for doc, district, village in self._holders():
-            seq = (village if village is not None else district).get("devices") or []
+            seq = (village if village is not None else district).get("devices")
+            if not isinstance(seq, CommentedSeq):  # absent (or not a list: the loader says so)
+                continue
             for i, dev in enumerate(seq):
                 if isinstance(dev, Mapping) and dev.get("name") == name:
                     return doc, seq, i

@@ -157,7 +157,7 @@ def _village(m: Mapping, loc: Loc, district: str | None, issues: Issues, tree: T
     if "kind" in m:
         where = loc.key(m, "kind")
         given = convert(VillageKind, m["kind"], where, issues)
-        if given is not _INVALID and kind is not None and given is not kind:
+        if given is not _INVALID and code is not None and kind is not None and given is not kind:
             number = "1xxx" if kind is VillageKind.KELURAHAN else code[9] + "xxx"
             issues.at(
                 where,
