@@ -7,13 +7,12 @@ import io
 import os
 import tempfile
 from collections.abc import Mapping
-from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from netwatch.config.errors import ConfigError, Issue
 from netwatch.config.loader import Document, load_inventory, read_documents
-from netwatch.config.nodes import new_yaml
+from netwatch.config.nodes import YamlValue, new_yaml
 from netwatch.config.regions import district_lists
 from netwatch.core.model import Device, Inventory
 
@@ -69,7 +68,10 @@ class Editor:
         raise EditError(f"no device named {name!r} in {self.path} or its includes")
 
     def add_device(
-        self, fields: Mapping[str, Any], village: str | None = None, district: str | None = None
+        self,
+        fields: Mapping[str, YamlValue],
+        village: str | None = None,
+        district: str | None = None,
     ) -> str:
         """Append a device to a village (or a district's own devices); returns the file."""
         for doc, d, v in self._holders():
@@ -111,7 +113,7 @@ class Editor:
         self.changed.add(doc.path)
         return doc.path
 
-    def set_device(self, name: str, key: str, value: Any) -> tuple[Any, str]:
+    def set_device(self, name: str, key: str, value: YamlValue) -> tuple[YamlValue, str]:
         """Set (value not None) or delete (None) one key; returns (old value, file)."""
         if key not in DEVICE_KEYS:
             raise EditError(f"unknown device key {key!r} (one of {', '.join(DEVICE_KEYS)})")
