@@ -2,6 +2,8 @@
 
 Protocol names follow net-snmp: aes192/aes256 use the Blumenthal key extension (net-snmp's
 AES-192/AES-256), aes192c/aes256c the Reeder ("Cisco") one (net-snmp's AES192C/AES256C).
+pysnmp and pyasn1 carry no type information, so their objects are Any here; they never leave
+this module (to_value turns them into netwatch Values).
 """
 
 from __future__ import annotations
