@@ -16,6 +16,7 @@ from pysnmp.hlapi.v3arch import asyncio as hl
 from pysnmp.proto import errind, rfc1902, rfc1905
 
 from netwatch.collectors.snmp.types import OID, Kind, SnmpError, Target, Value
+from netwatch.collectors.snmp.walk import Walker, error_name, error_reason
 
 AUTH_PROTOCOLS = {
     "md5": hl.usmHMACMD5AuthProtocol,
@@ -136,8 +137,6 @@ class V3Client:
         return self._engine, user, transport, context
 
     async def _call(self, target: Target, cmd: Any, *args: Any) -> list[tuple[OID, Value]]:
-        from netwatch.collectors.snmp.engine import error_name, error_reason
-
         base = await self._args(target)
         indication, status, index, varbinds = await cmd(*base, *args, lookupMib=False)
         if indication:
@@ -156,8 +155,6 @@ class V3Client:
     async def walk(
         self, target: Target, root: OID, *, max_rows: int = 100_000
     ) -> list[tuple[OID, Value]]:
-        from netwatch.collectors.snmp.engine import Walker
-
         walker = Walker(root, max_rows)
         reps = max(1, target.max_repetitions)
         while not walker.done:
