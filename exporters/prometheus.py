@@ -7,6 +7,7 @@ per family are rendered once after each observation that changed it (keyed by it
 version) and joined at scrape time, so a scrape costs a join per family, not an object per
 sample (issue 10). OpenMetrics requests and the tests use `StateCollector`, which builds
 client_python Metric objects from the same samples (checked against each other in tests).
+Around 400 lines: both renderings of the same samples stay side by side, so they stay equal.
 """
 
 from __future__ import annotations

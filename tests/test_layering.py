@@ -172,6 +172,16 @@ def test_collectors_import_no_exporter_alerting_or_web() -> None:
     assert bad == []
 
 
+def test_long_modules_say_why() -> None:
+    # The style rule: no module over ~400 lines without its reason in its docstring.
+    unexplained = []
+    for path in modules().values():
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > 400 and "400 lines" not in (ast.get_docstring(ast.parse(text)) or ""):
+            unexplained.append(str(path.relative_to(REPO)))
+    assert unexplained == []
+
+
 def test_imports_are_read_as_python_resolves_them(tmp_path: Path) -> None:
     # `from pkg import sub` is the submodule; a re-exported name is the package; a type-only
     # import is left out.
