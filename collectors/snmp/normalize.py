@@ -6,7 +6,7 @@ import math
 import re
 from collections.abc import Callable
 
-from netwatch.collectors.snmp.types import Kind, Value
+from netwatch.collectors.snmp.types import Value
 
 # Cisco entSensorDataScale (CISCO-ENTITY-SENSOR-MIB): enum value → power of ten.
 CISCO_SCALE_EXP = {
@@ -18,10 +18,6 @@ _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
 _DBM_IN_PARENS = re.compile(r"\(\s*([-+]?\d+(?:\.\d+)?)\s*dBm\s*\)", re.IGNORECASE)
 _MW = re.compile(r"([-+]?\d+(?:\.\d+)?)\s*mW", re.IGNORECASE)
 _DBM = re.compile(r"([-+]?\d+(?:\.\d+)?)\s*dBm", re.IGNORECASE)
-
-NUMERIC_KINDS = frozenset(
-    {Kind.INTEGER, Kind.COUNTER32, Kind.GAUGE32, Kind.TIMETICKS, Kind.COUNTER64}
-)
 
 
 class ConversionError(ValueError):
