@@ -2,7 +2,10 @@
 
 collectors/, exporters/ and configs/ sit beside netwatch/ in the repository but install as
 netwatch.collectors, netwatch.exporters and netwatch.configs; every package below them is
-found here, so a new collector or exporter package needs no packaging edit.
+found here, so a new collector or exporter package needs no packaging edit. A data folder the
+product reads (configs/profiles) is listed as a package too, with its files as package data in
+pyproject.toml: setuptools wants every folder it installs files from among `packages`.
+configs/wilayah (the data the default inventory was generated from) is not installed.
 """
 
 from setuptools import find_packages, setup
@@ -18,6 +21,7 @@ packages: list[str] = []
 for name, folder in FOLDERS.items():
     packages.append(name)
     packages += [f"{name}.{sub}" for sub in find_packages(folder)]
+packages.append("netwatch.configs.profiles")
 packages = sorted(set(packages))
 
 setup(packages=packages, package_dir=FOLDERS)

@@ -15,22 +15,6 @@ from netwatch.alerting.records import OpenAlert
 from netwatch.alerting.rules import ServiceState
 
 
-class AlertRecord(Protocol):
-    """An alert as the exporters read it (types.Alert and AlertView both are)."""
-
-    @property
-    def labels(self) -> Mapping[str, str]: ...
-
-    @property
-    def starts_at(self) -> float: ...
-
-    @property
-    def ends_at(self) -> float | None: ...
-
-    @property
-    def acknowledged_by(self) -> str | None: ...
-
-
 class SnapshotSource(Protocol):
     """What exporters are given: the engine, or the service that runs it."""
 

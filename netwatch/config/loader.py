@@ -7,13 +7,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from importlib import resources
-from typing import Any
 
 from netwatch.config.builder import build, unknown_keys
 from netwatch.config.checks import check_tree
 from netwatch.config.credentials import parse_credentials
 from netwatch.config.errors import ConfigError, Issues
-from netwatch.config.nodes import Loc, parse, type_name
+from netwatch.config.nodes import Loc, YamlValue, parse, type_name
 from netwatch.config.regency import Tree
 from netwatch.config.regions import ROOT_FORMS, Regions, finish, parse_included, parse_root
 from netwatch.config.shards import check_shards
@@ -33,7 +32,7 @@ class Document:
     """One parsed file: the root or an included one (path as displayed in errors)."""
 
     path: str
-    data: Any
+    data: YamlValue
     text: str
     root: bool
 
