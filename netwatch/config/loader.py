@@ -16,6 +16,7 @@ from netwatch.config.errors import ConfigError, Issues
 from netwatch.config.nodes import Loc, node_line, parse, type_name
 from netwatch.config.regency import REGENCY_CODE, Tree, parse_districts
 from netwatch.core.model import Inventory, Settings
+from netwatch.public.config_check import check_public
 
 ROOT_KEYS = ("settings", "credentials", "include", "regency")
 INCLUDED_KEYS = ("districts", "include")
@@ -125,6 +126,7 @@ def build_inventory(docs: list[Document], issues: Issues, path: str) -> Inventor
     credentials: dict = {}
     tree = Tree()
     regency_code = regency_name = None
+    settings_at: tuple[Any, Loc] | None = None
     for doc in docs:
         data = doc.data
         if not isinstance(data, Mapping):
@@ -135,6 +137,7 @@ def build_inventory(docs: list[Document], issues: Issues, path: str) -> Inventor
             if "settings" in data:
                 built = build(Settings, data["settings"], top.key(data, "settings"), issues)
                 settings = built or settings
+                settings_at = (data["settings"], top.key(data, "settings"))
             credentials = parse_credentials(
                 data.get("credentials"), top.key(data, "credentials"), issues
             )
@@ -150,6 +153,8 @@ def build_inventory(docs: list[Document], issues: Issues, path: str) -> Inventor
             else:
                 parse_districts(seq, dloc, regency_code, issues, tree)
     check_tree(tree, credentials, issues, _written_credentials(docs))
+    if settings_at is not None:
+        check_public(*settings_at, regency_code, tree, issues)
     issues.raise_if_any()
     return Inventory(
         regency_code=regency_code or "",
@@ -172,7 +177,10 @@ def _anchor_paths(settings: Settings, base: str) -> Settings:
     influx = settings.influxdb
     if influx is not None and not os.path.isabs(influx.spool_dir):
         influx = replace(influx, spool_dir=os.path.join(base, influx.spool_dir))
-    return replace(settings, alerting=alerting, influxdb=influx)
+    public = settings.public
+    if not os.path.isabs(public.complaints_db):
+        public = replace(public, complaints_db=os.path.join(base, public.complaints_db))
+    return replace(settings, alerting=alerting, influxdb=influx, public=public)
 
 
 def _regency(data: Mapping, top: Loc, issues: Issues, tree: Tree) -> tuple[str | None, str | None]:

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from netwatch.public.settings import PublicSettings
+
 
 class Role(enum.StrEnum):
     ROUTER = "router"
@@ -170,6 +172,7 @@ class Settings:
     alerting: AlertingSettings = field(default_factory=lambda: AlertingSettings())
     # Defined at the end of this file; the lambda defers the name lookup.
     notifications: NotificationSettings = field(default_factory=lambda: NotificationSettings())
+    public: PublicSettings = field(default_factory=PublicSettings)  # the public board
 
 
 @dataclass(frozen=True, slots=True)

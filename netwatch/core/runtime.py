@@ -70,6 +70,8 @@ class Runtime:
         self._reload_lock = asyncio.Lock()
         # Where sinks on the host reach from (the demo probes from a private namespace).
         self.host_network: Any = None
+        self.public: Any = None  # netwatch.public.board.PublicBoard when the board runs
+        self.public_socket: Any = None  # a listening socket for the board, bound beforehand
 
     @classmethod
     def from_file(cls, config_path: str | Path) -> Runtime:
@@ -125,6 +127,9 @@ class Runtime:
         from netwatch.exporters.influxdb.hook import attach as attach_influxdb
 
         await attach_influxdb(self, self.host_network)
+        from netwatch.public.board import attach as attach_public
+
+        self.public = await attach_public(self, self.public_socket)
         self.started_at = time.time()
         self.ready = True
         log.info(
@@ -214,6 +219,8 @@ class Runtime:
             if self.alerts is not None:
                 for error in self.alerts.reload(new):
                     log.error("reload: %s", error)
+            if self.public is not None:
+                self.public.reload(new)
             telemetry.RELOAD_SUCCESS.set(1)
             telemetry.RELOAD_TIME.set(time.time())
             telemetry.RELOADS.labels("success").inc()

@@ -1,0 +1,187 @@
+"""Build the public view from the inventory, the engine's facts, the history and the complaints.
+
+Only codes, official names, coordinates, states, times and ratios are copied: the view is
+the one thing the public side ever sees.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Sequence
+
+from netwatch.alerting.maintenance import Maintenance, MaintenanceError, Window
+from netwatch.alerting.report import VillageUptime
+from netwatch.core.model import Inventory
+from netwatch.public.complaints import ComplaintStore
+from netwatch.public.engine_view import EngineFacts
+from netwatch.public.history import History, HistoryFacts
+from netwatch.public.settings import hours_for
+from netwatch.public.texts import public_cause
+from netwatch.public.view import (
+    Day,
+    DistrictView,
+    Hours,
+    PublicView,
+    RegencyView,
+    Reports,
+    VillageView,
+)
+
+log = logging.getLogger("netwatch.public")
+
+PERIODS = (1, 7, 30, 90)  # days: today, 7, 30 and 90 days (today included)
+AHEAD = 14 * 86400.0  # planned maintenance shown this far ahead
+MAX_INCIDENTS = 50
+
+
+def _ratio(days: Sequence[dict[str, VillageUptime]], code: str) -> float | None:
+    outage = known = 0.0
+    for d in days:
+        u = d.get(code)
+        if u is not None:
+            outage += u.outage_seconds
+            known += u.known_seconds
+    if known <= 0:
+        return None
+    return round(max(0.0, 1.0 - outage / known), 4)
+
+
+def windows_ahead(
+    windows: Sequence[Window], village: str, district: str, devices: list, now: float
+) -> tuple[tuple[float, float], ...]:
+    """Planned windows covering the village that have not ended, up to AHEAD from now."""
+    out: set[tuple[float, float]] = set()
+    for w in windows:
+        if not w.matches(village, district, devices):
+            continue
+        if w.start_at is not None and w.end_at is not None:
+            if w.end_at > now and w.start_at < now + AHEAD:
+                out.add((w.start_at, w.end_at))
+            continue
+        local = dt.datetime.fromtimestamp(now, w.tz).date()
+        length = (w.end_min - w.start_min) % 1440 * 60.0
+        for back in range(-1, 15):
+            day = local + dt.timedelta(days=back)
+            if day.weekday() not in w.days:
+                continue
+            start = dt.datetime.combine(day, dt.time(), w.tz).timestamp() + w.start_min * 60
+            if start + length > now and start < now + AHEAD:
+                out.add((start, start + length))
+    return tuple(sorted(out))
+
+
+class Builder:
+    """Keeps the previous view so that unchanged villages keep their revision."""
+
+    def __init__(self, history: History | None, store: ComplaintStore | None) -> None:
+        self.history = history
+        self.store = store
+        self._prev: dict[str, VillageView] = {}
+        self._next_rev = 1
+        self._maintenance: tuple[object, Maintenance | None] = (None, None)
+
+    def _windows(self, inventory: Inventory) -> list[Window]:
+        spec = inventory.settings.alerting.maintenance
+        if self._maintenance[0] is not spec:
+            try:
+                parsed: Maintenance | None = Maintenance(spec)
+            except MaintenanceError as exc:  # the engine reports it; the board shows none
+                log.warning("public board: maintenance windows not shown: %s", exc)
+                parsed = None
+            self._maintenance = (spec, parsed)
+        got = self._maintenance[1]
+        return got.windows if got is not None else []
+
+    def build(self, inventory: Inventory, facts: EngineFacts, now: float) -> PublicView:
+        """The view as of now (blocking: SQLite reads; run it in a worker thread)."""
+        settings = inventory.settings.public
+        tz = settings.timezone
+        hist = self.history.read(now) if self.history is not None else HistoryFacts()
+        reports: dict[str, Reports] = {}
+        if self.store is not None:
+            reports = self.store.reports(now)
+        windows = self._windows(inventory)
+        villages: dict[str, VillageView] = {}
+        for code, v in inventory.villages.items():
+            f = facts.villages.get(code)
+            state = f.state if f is not None else "unknown"
+            cause = None
+            if state in ("down", "degraded"):
+                cause = public_cause(f.cause if f is not None else None)
+            elif state == "maintenance":
+                cause = "maintenance"
+            days = tuple(
+                Day(
+                    span.date,
+                    span.start,
+                    span.end,
+                    _ratio([hist.per_day[i]], code),
+                    int(hist.per_day[i][code].outage_seconds) if code in hist.per_day[i] else 0,
+                )
+                for i, span in enumerate(hist.days)
+            )
+            uptime = tuple(_ratio(hist.per_day[-n:], code) for n in PERIODS) if hist.days else ()
+            view = VillageView(
+                code=code,
+                name=v.name,
+                kind=v.kind.value,
+                district=v.district,
+                regency=inventory.regency_code,
+                lat=v.lat,
+                lon=v.lon,
+                state=state,
+                since=hist.since.get(code) if state != "unknown" else None,
+                cause=cause,
+                outage_known=bool(f and f.outage_known),
+                uptime=uptime or (None, None, None, None),  # type: ignore[arg-type]
+                days=days,
+                incidents=tuple(hist.incidents.get(code, ())[:MAX_INCIDENTS]),
+                maintenance=windows_ahead(
+                    windows, code, v.district, inventory.village_devices(code), now
+                ),
+                hours=tuple(
+                    Hours(tuple(sorted(r.days)), r.start, r.end) for r in hours_for(settings, code)
+                ),
+                reports=reports.get(code, Reports()),
+            )
+            villages[code] = self._revision(view)
+        self._prev = villages
+        districts = {
+            code: DistrictView(
+                code,
+                d.name,
+                inventory.regency_code,
+                tuple(c for c in d.villages if c in villages),
+                rev=hash((d.name, *(villages[c].rev for c in d.villages if c in villages))),
+            )
+            for code, d in inventory.districts.items()
+        }
+        regency = RegencyView(
+            inventory.regency_code,
+            inventory.regency_name,
+            tuple(districts),
+            rev=hash((inventory.regency_name, *(d.rev for d in districts.values()))),
+        )
+        return PublicView(
+            generated_at=now,
+            minute=int(now // 60),
+            language=settings.language or inventory.settings.language,
+            timezone=tz,
+            base_url=settings.base_url,
+            history=hist.available,
+            regencies={regency.code: regency},
+            districts=districts,
+            villages=villages,
+            max_text_chars=settings.complaints.max_text_chars,
+            evaluation=facts.evaluation,
+        )
+
+    def _revision(self, view: VillageView) -> VillageView:
+        prev = self._prev.get(view.code)
+        if prev is not None and dataclasses.replace(prev, rev=0) == view:
+            return prev
+        rev = self._next_rev
+        self._next_rev += 1
+        return dataclasses.replace(view, rev=rev)

@@ -1,0 +1,32 @@
+"""Cross-checks of settings.public against the inventory, at the line of each bad code."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from netwatch.config.errors import Issues
+from netwatch.config.nodes import Loc
+from netwatch.config.regency import Tree
+from netwatch.public.settings import unknown_codes
+
+
+def check_public(
+    settings_node: Any, loc: Loc, regency: str | None, tree: Tree, issues: Issues
+) -> None:
+    """Every code in settings.public.wifi_hours names a regency, district or village."""
+    if not isinstance(settings_node, Mapping):
+        return
+    public = settings_node.get("public")
+    if not isinstance(public, Mapping):
+        return
+    hours = public.get("wifi_hours")
+    if not isinstance(hours, Mapping):
+        return
+    ploc = loc.key(settings_node, "public")
+    hloc = ploc.key(public, "wifi_hours")
+    districts = [p.item.code for p in tree.districts]
+    villages = [p.item.code for p in tree.villages]
+    for code in unknown_codes(hours, regency, districts, villages):
+        where = hloc.key(hours, code)
+        issues.at(where, f"{code!r} is no regency, district or village of the inventory")
