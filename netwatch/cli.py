@@ -13,7 +13,7 @@ import sys
 from netwatch import __version__
 
 # Order is the order of `netwatch --help`.
-COMMANDS = ("run", "demo", "config", "inventory", "ping", "snmp", "alerts", "report")
+COMMANDS = ("run", "demo", "config", "inventory", "ping", "snmp", "alerts", "report", "complaints")
 
 
 def build_parser() -> argparse.ArgumentParser:

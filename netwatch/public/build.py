@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import time
 from collections.abc import Sequence
 
 from netwatch.alerting.maintenance import Maintenance, MaintenanceError, Window
@@ -79,7 +80,9 @@ class Builder:
         self.history = history
         self.store = store
         self._prev: dict[str, VillageView] = {}
-        self._next_rev = 1
+        # Unique beyond this builder's life: a page cached from another builder's view never
+        # matches a revision of this one.
+        self._next_rev = time.time_ns() // 1000
         self._maintenance: tuple[object, Maintenance | None] = (None, None)
 
     def _windows(self, inventory: Inventory) -> list[Window]:
@@ -175,6 +178,7 @@ class Builder:
             districts=districts,
             villages=villages,
             max_text_chars=settings.complaints.max_text_chars,
+            refresh_seconds=settings.refresh_seconds,
             evaluation=facts.evaluation,
         )
 

@@ -8,13 +8,14 @@ from typing import Any
 from netwatch.config.errors import Issues
 from netwatch.config.nodes import Loc
 from netwatch.config.regency import Tree
-from netwatch.public.settings import unknown_codes
+from netwatch.public.settings import parse_hours, unknown_codes
 
 
 def check_public(
     settings_node: Any, loc: Loc, regency: str | None, tree: Tree, issues: Issues
 ) -> None:
-    """Every code in settings.public.wifi_hours names a regency, district or village."""
+    """Every entry of settings.public.wifi_hours is readable office hours for a regency,
+    district or village of the inventory."""
     if not isinstance(settings_node, Mapping):
         return
     public = settings_node.get("public")
@@ -30,3 +31,9 @@ def check_public(
     for code in unknown_codes(hours, regency, districts, villages):
         where = hloc.key(hours, code)
         issues.at(where, f"{code!r} is no regency, district or village of the inventory")
+    for code, text in hours.items():
+        if isinstance(text, str):  # other types are reported by the settings builder
+            try:
+                parse_hours(text)
+            except ValueError as exc:
+                issues.at(hloc.key(hours, code), str(exc))

@@ -125,7 +125,9 @@ def layout(
     js = ""
     if script:
         js = f'<script src="/static/board.js?v={STATIC_VERSION["board.js"]}" defer></script>'
-    data_rev = f' data-rev="{e(rev)}"' if rev is not None else ""
+    data_rev = ""
+    if rev is not None:
+        data_rev = f' data-rev="{e(rev)}" data-refresh="{int(c.view.refresh_seconds)}"'
     regency = next(iter(c.view.regencies.values()), None)
     home = c.href(f"/{regency.code}") if regency else "/"
     return (

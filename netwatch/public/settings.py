@@ -76,13 +76,6 @@ def _days(spec: str, text: str) -> frozenset[int]:
     return frozenset(out)
 
 
-def _check_hours(value: dict[str, str]) -> None:
-    for code, text in value.items():
-        if not CODE.fullmatch(code):
-            raise ValueError(f"{code!r} is not a regency, district or village code")
-        parse_hours(text)
-
-
 def _check_listen(value: str) -> None:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -126,10 +119,11 @@ class PublicSettings:
     timezone: str = "Asia/Jakarta"
     complaints_db: str = "netwatch-complaints.sqlite3"  # relative = beside the config file
     cache_seconds: float = field(default=10.0, metadata=_at_least(0))  # Cache-Control max-age
+    refresh_seconds: float = field(default=60.0, metadata=_at_least(5))  # pages, where JS runs
     trusted_proxies: tuple[str, ...] = ()  # addresses whose X-Forwarded-For is believed
-    wifi_hours: dict[str, str] = field(
-        default_factory=lambda: {}, metadata={"check": _check_hours}
-    )  # regency/district/village code → office hours; the most specific code wins
+    # regency/district/village code → office hours; the most specific code wins. Checked
+    # against the inventory, each entry at its own line, by config_check.check_public.
+    wifi_hours: dict[str, str] = field(default_factory=lambda: {})
     complaints: ComplaintLimits = field(default_factory=ComplaintLimits)
 
 

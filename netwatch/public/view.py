@@ -99,6 +99,7 @@ class PublicView:
     districts: dict[str, DistrictView]
     villages: dict[str, VillageView]
     max_text_chars: int = 500
+    refresh_seconds: float = 60.0  # how often pages fetch themselves again where JS runs
     evaluation: int = 0  # the engine evaluation it was built after
 
 

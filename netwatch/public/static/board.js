@@ -5,7 +5,7 @@
   "use strict";
   var main = document.querySelector("main[data-rev]");
   if (!main || !window.fetch || !window.DOMParser) return;
-  var period = 60000;
+  var period = 1000 * (parseInt(main.getAttribute("data-refresh"), 10) || 60);
   function refresh() {
     if (document.hidden) return;
     fetch(location.href, { cache: "no-cache", credentials: "omit" })
