@@ -17,7 +17,7 @@ from netwatch.alerting.report import VillageUptime
 from netwatch.core.model import Inventory
 from netwatch.public.complaints import ComplaintStore
 from netwatch.public.engine_view import EngineFacts
-from netwatch.public.history import History, HistoryFacts
+from netwatch.public.history import History, HistoryFacts, day_spans
 from netwatch.public.settings import hours_for
 from netwatch.public.texts import public_cause
 from netwatch.public.view import (
@@ -101,7 +101,11 @@ class Builder:
         """The view as of now (blocking: SQLite reads; run it in a worker thread)."""
         settings = inventory.settings.public
         tz = settings.timezone
-        hist = self.history.read(now) if self.history is not None else HistoryFacts()
+        if self.history is not None:
+            hist = self.history.read(now)
+        else:
+            spans = day_spans(now, tz)
+            hist = HistoryFacts(days=spans, per_day=[{} for _ in spans])
         reports: dict[str, Reports] = {}
         if self.store is not None:
             reports = self.store.reports(now)

@@ -61,18 +61,18 @@ class Ctx:
 
 
 SHAPES = {
-    "up": '<circle r="6"/>',
-    "degraded": '<path d="M0-8 7.5 5H-7.5z"/>',
-    "down": '<path d="M-6-6h12v12h-12z"/>',
-    "maintenance": '<path d="M0-8 8 0 0 8-8 0z"/>',
-    "unknown": '<circle r="5" fill="none" stroke-width="2"/>',
+    "up": '<circle r="7"/>',
+    "degraded": '<path d="M0-9 8.5 6H-8.5z"/>',
+    "down": '<path d="M-7-7h14v14h-14z"/>',
+    "maintenance": '<path d="M0-9 9 0 0 9-9 0z"/>',
+    "unknown": '<circle r="6" fill="none" stroke-width="2.5"/>',
 }
 
 
 def marker(state: str, coloured: bool = False) -> str:
     """The state's shape (beside the words, never instead): in the text colour, or the map's."""
     shape = f'<g class="mk {state}">{SHAPES[state]}</g>' if coloured else SHAPES[state]
-    return f'<svg viewBox="-9 -9 18 18" aria-hidden="true" focusable="false">{shape}</svg>'
+    return f'<svg viewBox="-10 -10 20 20" aria-hidden="true" focusable="false">{shape}</svg>'
 
 
 def hours_text(hours: tuple[Hours, ...], lang: str) -> str:

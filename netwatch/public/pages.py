@@ -43,7 +43,8 @@ def _village_rows(c: Ctx, codes: list[str]) -> str:
         f"<thead><tr><th>{e(c.t['villages'])}</th><th>Status</th><th></th>"
         f'<th class="num">{e(c.t["uptime"])} {e(c.t["days30"])}</th></tr></thead>'
     )
-    return f'<table id="villages">{head}<tbody>{"".join(rows)}</tbody></table>'
+    table = f'<table id="villages">{head}<tbody>{"".join(rows)}</tbody></table>'
+    return f'<div class="scroll">{table}</div>'
 
 
 def _search_form(c: Ctx, regency: str, q: str = "") -> str:
@@ -103,11 +104,11 @@ def regency_page(c: Ctx, code: str) -> str:
         f'<h2 id="map">{e(t["map"])}</h2><a class="skip" href="#problems-h">{e(t["skip_map"])}</a>'
         f'<div class="map">{map_svg}</div>{_legend(c)}'
         f'<h2 id="problems-h">{e(t["problems"])}</h2>{problems}'
-        f'<h2>{e(t["districts"])}</h2><table id="districts"><thead><tr>'
-        f'<th>{e(t["districts"])}</th><th class="num">{e(t["villages"])}</th>'
+        f'<h2>{e(t["districts"])}</h2><div class="scroll"><table id="districts"><thead><tr>'
+        f'<th>{e(t["districts"])}</th><th class="num">{e(t["col_villages"])}</th>'
         f'<th class="num">{e(t["short.up"])}</th>'
-        f'<th class="num">{e(t["short.degraded"])} / {e(t["short.down"])}</th></tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        f'<th class="num">{e(t["col_problems"])}</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
     return layout(
         c, title=title, path=f"/{code}", crumbs=[(title, f"/{code}")], body=body,

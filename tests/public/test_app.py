@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from netwatch.public.complaints import ComplaintStore
-from netwatch.public.settings import ComplaintLimits, PublicSettings
+from netwatch.public.settings import ComplaintLimits
 from tests.public.helpers import LocalBoard, build_view, default_inventory, facts
 
 VILLAGE = "35.10.07.2001"
