@@ -32,7 +32,10 @@ def board_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _seed(tmp / "alerts.sqlite3", now_dt)
     inv = default_inventory()
     window = MaintenanceWindow(
-        name="olt-upgrade", start="2099-01-01T22:00", end="2099-01-02T02:00", districts=("35.10.07",)
+        name="olt-upgrade",
+        start="2099-01-01T22:00",
+        end="2099-01-02T02:00",
+        districts=("35.10.07",),
     )
     weekly = MaintenanceWindow(name="weekly", start="23:00", end="01:00", days=("sun",))
     alerting = dataclasses.replace(inv.settings.alerting, maintenance=(window, weekly))
