@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 RUNTIME_DEBS=(python3 python3-venv python3-pip iproute2 nftables iputils-ping)
 TEST_DEBS=(snmpd snmp snmptrapd prometheus prometheus-alertmanager prometheus-snmp-exporter
            prometheus-blackbox-exporter fping victoria-metrics influxdb iptables chromium
-           procps util-linux time zbar-tools wrk)
+           procps util-linux time zbar-tools wrk nginx-light)
 
 debs=("${RUNTIME_DEBS[@]}")
 extra=""

@@ -113,7 +113,11 @@ def village_page(c: Ctx, code: str) -> str:
     recent = "".join(f"<li>{e(_incident_text(c, i))}</li>" for i in v.incidents[:10])
     incidents = f'<ul id="incidents">{recent}</ul>' if recent else f"<p>{e(t['no_incidents'])}</p>"
     if days:
-        incidents += f'<h3>{e(t["days_with"])}</h3><ul id="days">{days}</ul>'
+        # Closed until a cell of the bar links into it (browsers open it for the fragment).
+        incidents += (
+            f'<details id="days-box"><summary>{e(t["days_with"])}</summary>'
+            f'<ul id="days">{days}</ul></details>'
+        )
     ahead = "".join(
         f"<li>{e(c.when(a))} – {e(c.when(b))}: {e(t['state.maintenance'])}</li>"
         for a, b in v.maintenance
