@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
-from zoneinfo import ZoneInfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from netwatch.public.complaints import ComplaintStore
 from tests.helpers.procs import netwatch_bin
