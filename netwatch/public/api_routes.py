@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Hashable
 
 from aiohttp import web
 
@@ -24,7 +23,9 @@ def _select(
 
 
 def routes(site: Site) -> list[web.RouteDef]:
-    def reply(request: web.Request, key: tuple, dep: Any, build: Callable[[], Any]) -> web.Response:
+    def reply(
+        request: web.Request, key: tuple, dep: Hashable, build: Callable[[], object]
+    ) -> web.Response:
         def render() -> tuple[bytes, str]:
             return json.dumps(build(), ensure_ascii=False).encode(), JSON_TYPE
 

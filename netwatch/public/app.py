@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from collections.abc import MutableMapping
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from netwatch.public import api_routes, complaint_routes, pages, printables, village_page
 from netwatch.public.complaint_routes import MAX_BODY
@@ -32,7 +33,7 @@ CSP = (
 POSTER_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'"
 
 
-def _secure(headers: Any) -> None:
+def _secure(headers: MutableMapping[str, str]) -> None:
     headers.setdefault("Content-Security-Policy", CSP)
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "no-referrer"
@@ -40,7 +41,7 @@ def _secure(headers: Any) -> None:
 
 def make_app(site: Site) -> web.Application:
     @web.middleware
-    async def frame(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def frame(request: web.Request, handler: Handler) -> web.StreamResponse:
         kind = getattr(handler, "page_kind", "other")
         try:
             if site.view is None and kind not in ("static", "health"):

@@ -19,18 +19,28 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Protocol
 
+from netwatch.core.model import Inventory
 from netwatch.public import metrics
 from netwatch.public.build import Builder
 from netwatch.public.complaints import ComplaintStore, StoreError
-from netwatch.public.engine_view import read_engine
+from netwatch.public.engine_view import EngineFacts, EngineSource, read_engine
 from netwatch.public.history import History
 from netwatch.public.view import PublicView
 
 log = logging.getLogger("netwatch.public")
 MAX_BACKOFF = 60.0
+
+
+class Monitor(EngineSource, Protocol):
+    """What the board needs of the running monitor (netwatch.core.runtime.Runtime)."""
+
+    inventory: Inventory
+
+    def on_stop(self, coro_fn: Callable[[], Awaitable[None]]) -> None: ...
 
 
 def bind(listen: str) -> socket.socket:
@@ -51,7 +61,7 @@ def bind(listen: str) -> socket.socket:
 class PublicBoard:
     """Owns the board's socket, its process, the view builder and the board's metrics."""
 
-    def __init__(self, runtime: Any, sock: socket.socket | None = None) -> None:
+    def __init__(self, runtime: Monitor, sock: socket.socket | None = None) -> None:
         self.runtime = runtime
         self.settings = runtime.inventory.settings.public
         self.sock = sock
@@ -71,7 +81,7 @@ class PublicBoard:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._executor = concurrent.futures.ThreadPoolExecutor(1, "public-board")
-        self._unregister: Any = None
+        self._unregister: Callable[[], None] | None = None
 
     @property
     def up(self) -> bool:
@@ -175,7 +185,9 @@ class PublicBoard:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=min(0.25, tick / 4))
 
-    def _build_and_send(self, inventory: Any, facts: Any, now: float) -> PublicView | None:
+    def _build_and_send(
+        self, inventory: Inventory, facts: EngineFacts, now: float
+    ) -> PublicView | None:
         assert self.builder is not None and self.conn is not None
         view = self.builder.build(inventory, facts, now)
         top = (
@@ -200,7 +212,7 @@ class PublicBoard:
         self.views += 1
         return view
 
-    def reload(self, inventory: Any) -> None:
+    def reload(self, inventory: Inventory) -> None:
         """Adopt changed board settings; the listener itself moves only on restart."""
         new = inventory.settings.public
         if (new.listen, new.enabled) != (self.settings.listen, self.settings.enabled):
@@ -237,7 +249,7 @@ class PublicBoard:
         self._executor.shutdown(wait=False)
 
 
-async def attach(runtime: Any, sock: socket.socket | None = None) -> PublicBoard | None:
+async def attach(runtime: Monitor, sock: socket.socket | None = None) -> PublicBoard | None:
     """Start the board if settings.public.enabled (or a socket is given, as the demo does);
     registers its stop with the runtime. A board that cannot start never stops monitoring."""
     if sock is None and not runtime.inventory.settings.public.enabled:

@@ -44,12 +44,14 @@ class _OpenAlert(Protocol):
     affected_villages: tuple[str, ...]
 
 
-class _Runtime(Protocol):
+class EngineSource(Protocol):
+    """What read_engine needs of the running monitor (netwatch.core.runtime.Runtime)."""
+
     state: State
     alert_engine: object
 
 
-def read_engine(runtime: _Runtime) -> EngineFacts:
+def read_engine(runtime: EngineSource) -> EngineFacts:
     """Village facts after the engine's hold-downs, or from raw rounds if it is not running."""
     engine = runtime.alert_engine
     codes = list(runtime.state.inventory.villages)

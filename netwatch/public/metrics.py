@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import CollectorRegistry
+
+if TYPE_CHECKING:
+    from netwatch.public.board import PublicBoard
 
 
 class BoardMetrics:
     """A custom collector over a PublicBoard, read at scrape time."""
 
-    def __init__(self, board: Any) -> None:
+    def __init__(self, board: PublicBoard) -> None:
         self.board = board
 
     def collect(self) -> Iterator[Metric]:
@@ -34,7 +37,7 @@ class BoardMetrics:
         )
         totals: dict[str, tuple[str, int, int]] = {}
         ok = b.store is not None
-        if ok:
+        if b.store is not None:
             try:
                 totals = b.store.totals()
             except Exception:
@@ -99,7 +102,7 @@ class BoardMetrics:
         yield from (up, age, build, restarts, errors, requests, rejected, accepted, cache)
 
 
-def register(board: Any, registry: CollectorRegistry | None = None) -> Callable[[], None]:
+def register(board: PublicBoard, registry: CollectorRegistry | None = None) -> Callable[[], None]:
     """Serve the board's metrics from registry (default telemetry.REGISTRY); returns undo."""
     if registry is None:
         from netwatch.core.telemetry import REGISTRY

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from aiohttp import web
@@ -72,7 +72,7 @@ class Site:
         return web.Response(body=entry.body, headers=headers)
 
     def cached_html(
-        self, request: web.Request, key: tuple, dep: Any, render: Callable[[], str]
+        self, request: web.Request, key: tuple, dep: Hashable, render: Callable[[], str]
     ) -> web.Response:
         entry = self.cache.get(key, dep, lambda: (render().encode(), HTML))
         return self.send(request, entry)
