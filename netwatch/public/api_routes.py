@@ -10,7 +10,7 @@ from aiohttp import web
 from netwatch.public import api, openapi
 from netwatch.public.site import Site, json_error, page_kind
 from netwatch.public.texts import STATES
-from netwatch.public.view import PublicView, regency_villages
+from netwatch.public.view import PublicView, VillageView, regency_villages
 
 JSON_TYPE = "application/json"
 
@@ -34,6 +34,15 @@ def routes(site: Site) -> list[web.RouteDef]:
     def view() -> PublicView:
         assert site.view is not None
         return site.view
+
+    def about_village(
+        request: web.Request, what: str, build: Callable[[PublicView, VillageView], object]
+    ) -> web.Response:
+        v, code = view(), site.village(request)
+        if code is None:
+            return json_error(404, f"no village {request.match_info['code']}")
+        village = v.villages[code]
+        return reply(request, (what, code), (v.minute, village.rev), lambda: build(v, village))
 
     def all_revs(v: PublicView) -> tuple:
         return (v.minute, tuple(r.rev for r in v.regencies.values()))
@@ -103,23 +112,11 @@ def routes(site: Site) -> list[web.RouteDef]:
 
     @page_kind("api")
     async def village(request: web.Request) -> web.Response:
-        v, code = view(), request.match_info["code"]
-        if code not in v.villages:
-            return json_error(404, f"no village {code}")
-        dep = (v.minute, v.villages[code].rev)
-        return reply(
-            request, ("village", code), dep, lambda: api.village_detail(v, v.villages[code])
-        )
+        return about_village(request, "village", api.village_detail)
 
     @page_kind("api")
     async def history(request: web.Request) -> web.Response:
-        v, code = view(), request.match_info["code"]
-        if code not in v.villages:
-            return json_error(404, f"no village {code}")
-        dep = (v.minute, v.villages[code].rev)
-        return reply(
-            request, ("history", code), dep, lambda: api.village_history(v, v.villages[code])
-        )
+        return about_village(request, "history", api.village_history)
 
     @page_kind("api")
     async def incidents(request: web.Request) -> web.Response:

@@ -66,9 +66,6 @@ def make_app(site: Site) -> web.Application:
             status=503, text=T["id"]["loading"] + "\n", headers={"Retry-After": "5"}
         )
 
-    def missing(request: web.Request) -> web.Response:
-        return web.Response(status=404, text=site.ctx(request).t["not_found"] + "\n")
-
     @page_kind("home")
     async def home(request: web.Request) -> web.Response:
         assert site.view is not None
@@ -97,24 +94,22 @@ def make_app(site: Site) -> web.Application:
             return site.cached_html(
                 request, ("village", code, c.lang), dep, lambda: village_page.village_page(c, code)
             )
-        return missing(request)
+        return site.not_found(request)
 
     @page_kind("search")
     async def search(request: web.Request) -> web.Response:
         assert site.view is not None
         code = request.match_info["code"]
         if code not in site.view.regencies:
-            return missing(request)
+            return site.not_found(request)
         q = request.query.get("q", "")[:64]
         return html_response(pages.search_page(site.ctx(request), code, q))
 
     @page_kind("badge")
     async def badge(request: web.Request) -> web.StreamResponse:
-        view = site.view
-        assert view is not None
-        code = request.match_info["code"]
-        if code not in view.villages:
-            return missing(request)
+        view, code = site.view, site.village(request)
+        if view is None or code is None:
+            return site.not_found(request)
         c = site.ctx(request)
 
         def render() -> tuple[bytes, str]:
@@ -125,11 +120,9 @@ def make_app(site: Site) -> web.Application:
 
     @page_kind("poster")
     async def poster(request: web.Request) -> web.StreamResponse:
-        view = site.view
-        assert view is not None
-        code = request.match_info["code"]
-        if code not in view.villages:
-            return missing(request)
+        view, code = site.view, site.village(request)
+        if view is None or code is None:
+            return site.not_found(request)
         c = site.ctx(request)
         host = request.host if _HOST.fullmatch(request.host) else "localhost"
         base = view.base_url.rstrip("/") or f"{request.scheme}://{host}"

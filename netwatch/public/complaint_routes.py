@@ -22,25 +22,19 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def routes(site: Site) -> list[web.RouteDef]:
-    def missing(request: web.Request) -> web.Response:
-        return web.Response(status=404, text=site.ctx(request).t["not_found"] + "\n")
-
     @page_kind("form")
     async def form(request: web.Request) -> web.Response:
-        assert site.view is not None
-        code = request.match_info["code"]
-        if code not in site.view.villages:
-            return missing(request)
+        code = site.village(request)
+        if code is None:
+            return site.not_found(request)
         token = site.tokens.issue(code, time.time())
         return html_response(forms.form_page(site.ctx(request), code, token))
 
     @page_kind("complaint")
     async def complaint(request: web.Request) -> web.Response:
-        view = site.view
-        assert view is not None
-        code = request.match_info["code"]
-        if code not in view.villages:
-            return missing(request)
+        view, code = site.view, site.village(request)
+        if view is None or code is None:
+            return site.not_found(request)
         c = site.ctx(request)
         now = time.time()
         limits = site.settings.complaints

@@ -45,6 +45,14 @@ class Site:
         self.total = RateLimiter(lim.total, lim.window)
         self.tokens = FormTokens(lim.min_fill_seconds, lim.max_form_age)
 
+    def village(self, request: web.Request) -> str | None:
+        """The request's {code} if it names a village of the current view."""
+        code = request.match_info["code"]
+        return code if self.view is not None and code in self.view.villages else None
+
+    def not_found(self, request: web.Request) -> web.Response:
+        return web.Response(status=404, text=self.ctx(request).t["not_found"] + "\n")
+
     def ctx(self, request: web.Request) -> Ctx:
         assert self.view is not None
         lang = request.query.get("lang", "")
