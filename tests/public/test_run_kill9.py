@@ -155,3 +155,44 @@ def test_complaints_survive_kill_9_and_operators_see_them(tmp_path: Path) -> Non
             assert not os.path.exists(f"/proc/{p}")
     finally:
         stop(proc)
+
+
+def test_the_board_comes_back_when_its_process_dies_and_follows_reloads(tmp_path: Path) -> None:
+    admin, public_port = free_port(), free_port()
+    config = tmp_path / "netwatch.yaml"
+    config.write_text(CONFIG.format(admin=admin, public=public_port), encoding="utf-8")
+    public = f"http://127.0.0.1:{public_port}"
+    log = tmp_path / "netwatch.log"
+    proc = _start(config, log)
+    try:
+        wait_for(lambda: http_get(f"{public}/healthz")[1] == "ok\n", 60, "the board's first view")
+        [board] = _children(proc.pid)
+        os.kill(board, signal.SIGKILL)
+        wait_for(lambda: _children(proc.pid) not in ([], [board]), 20, "a new board process")
+        wait_for(lambda: http_get(f"{public}/healthz")[1] == "ok\n", 30, "the board again")
+        text = http_get(f"http://127.0.0.1:{admin}/metrics")[1]
+        restarts = [
+            s.value
+            for fam in text_string_to_metric_families(text)
+            for s in fam.samples
+            if s.name == "netwatch_public_restarts_total"
+        ]
+        assert restarts == [1.0]
+        assert "public board: its process exited" in log.read_text()
+        # A reload carries new limits to the board's process: one complaint per address now.
+        config.write_text(
+            CONFIG.format(admin=admin, public=public_port).replace(
+                "{min_fill_seconds: 0.2}", "{min_fill_seconds: 0.2, per_address: 1}"
+            ),
+            encoding="utf-8",
+        )
+        proc.send_signal(signal.SIGHUP)
+        # The settings go to the board's process before "reloaded" is logged.
+        wait_for(lambda: "reloaded" in log.read_text(), 30, "the reload")
+        assert _complain(public, "slow") == 1
+        form = http_get(f"{public}/{VILLAGE}/lapor")[1]
+        time.sleep(0.3)
+        status, _ = post(f"{public}/{VILLAGE}/lapor", {"token": token_of(form), "category": "slow"})
+        assert status == 429
+    finally:
+        stop(proc)
