@@ -17,8 +17,8 @@ from netwatch.alerting.report import VillageUptime
 from netwatch.core.model import Inventory
 from netwatch.public.complaints import ComplaintStore
 from netwatch.public.engine_view import EngineFacts
-from netwatch.public.history import History, HistoryFacts, day_spans
-from netwatch.public.settings import hours_for
+from netwatch.public.history import DaySpan, History, HistoryFacts, day_spans
+from netwatch.public.settings import PublicSettings, hours_for
 from netwatch.public.texts import public_cause
 from netwatch.public.view import (
     Day,
@@ -37,16 +37,26 @@ AHEAD = 14 * 86400.0  # planned maintenance shown this far ahead
 MAX_INCIDENTS = 50
 
 
-def _ratio(days: Sequence[dict[str, VillageUptime]], code: str) -> float | None:
-    outage = known = 0.0
-    for d in days:
-        u = d.get(code)
-        if u is not None:
-            outage += u.outage_seconds
-            known += u.known_seconds
+Uptime = tuple[float | None, float | None, float | None, float | None]
+
+
+def _ratio_of(outage: float, known: float) -> float | None:
+    """1 - outage / observed time, to 0.01 %; None when nothing was observed."""
     if known <= 0:
         return None
     return round(max(0.0, 1.0 - outage / known), 4)
+
+
+def _day(span: DaySpan, u: VillageUptime | None) -> Day:
+    if u is None:
+        return Day(span.date, span.start, span.end, None, 0)
+    return Day(
+        span.date,
+        span.start,
+        span.end,
+        _ratio_of(u.outage_seconds, u.known_seconds),
+        int(u.outage_seconds),
+    )
 
 
 def windows_ahead(
@@ -84,6 +94,9 @@ class Builder:
         # matches a revision of this one.
         self._next_rev = time.time_ns() // 1000
         self._maintenance: tuple[object, Maintenance | None] = (None, None)
+        self._closed: dict[str, tuple[tuple[Day, ...], tuple[tuple[float, float], ...]]] = {}
+        self._closed_key: tuple[float, bool] | None = None
+        self._hours_for: tuple[object, dict[str, tuple[Hours, ...]]] = (None, {})
 
     def _windows(self, inventory: Inventory) -> list[Window]:
         spec = inventory.settings.alerting.maintenance
@@ -119,17 +132,7 @@ class Builder:
                 cause = public_cause(f.cause if f is not None else None)
             elif state == "maintenance":
                 cause = "maintenance"
-            days = tuple(
-                Day(
-                    span.date,
-                    span.start,
-                    span.end,
-                    _ratio([hist.per_day[i]], code),
-                    int(hist.per_day[i][code].outage_seconds) if code in hist.per_day[i] else 0,
-                )
-                for i, span in enumerate(hist.days)
-            )
-            uptime = tuple(_ratio(hist.per_day[-n:], code) for n in PERIODS) if hist.days else ()
+            days, uptime = self._days(code, hist)
             view = VillageView(
                 code=code,
                 name=v.name,
@@ -142,18 +145,17 @@ class Builder:
                 since=hist.since.get(code) if state != "unknown" else None,
                 cause=cause,
                 outage_known=bool(f and f.outage_known),
-                uptime=uptime or (None, None, None, None),  # type: ignore[arg-type]
+                uptime=uptime,
                 days=days,
                 incidents=tuple(hist.incidents.get(code, ())[:MAX_INCIDENTS]),
                 maintenance=windows_ahead(
                     windows, code, v.district, inventory.village_devices(code), now
                 ),
-                hours=tuple(
-                    Hours(tuple(sorted(r.days)), r.start, r.end) for r in hours_for(settings, code)
-                ),
+                hours=self._hours(settings, code),
                 reports=reports.get(code, Reports()),
+                rev=prev.rev if (prev := self._prev.get(code)) is not None else 0,
             )
-            villages[code] = self._revision(view)
+            villages[code] = self._revision(view, prev)
         self._prev = villages
         districts = {
             code: DistrictView(
@@ -186,9 +188,47 @@ class Builder:
             evaluation=facts.evaluation,
         )
 
-    def _revision(self, view: VillageView) -> VillageView:
-        prev = self._prev.get(view.code)
-        if prev is not None and dataclasses.replace(prev, rev=0) == view:
+    def _days(self, code: str, hist: HistoryFacts) -> tuple[tuple[Day, ...], Uptime]:
+        """The 90 days and the uptime per period; days that are over are computed once."""
+        if not hist.days:
+            return (), (None, None, None, None)
+        key = (hist.days[0].start, hist.available)
+        if key != self._closed_key:
+            self._closed, self._closed_key = {}, key
+        closed = self._closed.get(code)
+        if closed is None:
+            days = tuple(
+                _day(span, hist.per_day[i].get(code)) for i, span in enumerate(hist.days[:-1])
+            )
+            sums = []
+            for n in PERIODS:  # the n - 1 days before today
+                us = [d.get(code) for d in hist.per_day[len(hist.days) - n : -1]] if n > 1 else []
+                sums.append(
+                    (
+                        sum(u.outage_seconds for u in us if u is not None),
+                        sum(u.known_seconds for u in us if u is not None),
+                    )
+                )
+            closed = self._closed[code] = (days, tuple(sums))
+        today_u = hist.per_day[-1].get(code)
+        today = _day(hist.days[-1], today_u)
+        t_out = today_u.outage_seconds if today_u is not None else 0.0
+        t_known = today_u.known_seconds if today_u is not None else 0.0
+        uptime = tuple(_ratio_of(o + t_out, k + t_known) for o, k in closed[1])
+        return (*closed[0], today), uptime  # type: ignore[return-value]
+
+    def _hours(self, settings: PublicSettings, code: str) -> tuple[Hours, ...]:
+        if self._hours_for[0] is not settings.wifi_hours:
+            self._hours_for = (settings.wifi_hours, {})
+        got = self._hours_for[1].get(code)
+        if got is None:
+            got = self._hours_for[1][code] = tuple(
+                Hours(tuple(sorted(r.days)), r.start, r.end) for r in hours_for(settings, code)
+            )
+        return got
+
+    def _revision(self, view: VillageView, prev: VillageView | None) -> VillageView:
+        if prev is not None and prev == view:  # view carries prev's revision: equal = unchanged
             return prev
         rev = self._next_rev
         self._next_rev += 1
