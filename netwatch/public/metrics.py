@@ -75,7 +75,7 @@ class BoardMetrics:
         requests = CounterMetricFamily(
             "netwatch_public_requests",
             "Requests to the public listener, by page kind and status class.",
-            labels=["page", "code"],
+            labels=["page", "status"],
         )
         rejected = CounterMetricFamily(
             "netwatch_public_complaints_rejected",
