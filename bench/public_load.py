@@ -27,6 +27,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -147,8 +148,21 @@ def run_generator(base: str, paths: list[str], rate: float, duration: float, wor
     """The generator in a separate process, so that its CPU is not the server's."""
     spec = work / "paths.json"
     spec.write_text(json.dumps(paths))
+    # At the lowest priority: in service the load comes from phones elsewhere, not from the
+    # monitor's own two cores; its lateness is part of the latencies it reports.
     out = subprocess.run(
-        [sys.executable, __file__, "--generate", base, str(spec), str(rate), str(duration)],
+        [
+            "nice",
+            "-n",
+            "19",
+            sys.executable,
+            __file__,
+            "--generate",
+            base,
+            str(spec),
+            str(rate),
+            str(duration),
+        ],
         capture_output=True,
         text=True,
         timeout=duration + 120,
@@ -277,15 +291,23 @@ def board_pid(demo: int) -> int:
     raise RuntimeError("no board process under the demo")
 
 
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def phase(admin: str, pids: dict[str, int], seconds: float, load=None) -> dict:
     before = lag_buckets(admin)
     cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
+    gen0 = _children_cpu()
     t0 = time.monotonic()
     result = load() if load is not None else time.sleep(seconds)
     wall = time.monotonic() - t0
     after = lag_buckets(admin)
     out = {"lag": lag_between(before, after), "wall_s": round(wall, 1)}
     out["cpu_share"] = {k: round((cpu_seconds(p) - cpu0[k]) / wall, 3) for k, p in pids.items()}
+    out["cpu_share"]["generator"] = round((_children_cpu() - gen0) / wall, 3)
+    out["loadavg"] = os.getloadavg()[0]
     if result is not None:
         out["load"] = result
     return out
@@ -298,6 +320,7 @@ def main() -> int:
     ap.add_argument("--interval", type=float, default=30, help="the demo's ping interval")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="nw-publicload-"))
+    work.chmod(0o755)  # nginx's worker (nobody) reads the snapshot below it
     paths = mix()
     demo, admin, public = start_demo(work, args.interval)
     nginx = None
@@ -311,6 +334,7 @@ def main() -> int:
             admin, pids, args.duration,
             lambda: run_generator(public, paths, args.rate, args.duration, work),
         )  # fmt: skip
+        quiet_after = phase(admin, pids, args.duration)
         root = work / "static"
         snapshot(public, paths, root)
         port = free_port()
@@ -342,6 +366,7 @@ def main() -> int:
         "duration_s": args.duration,
         "quiet": quiet,
         "board_under_load": loaded,
+        "quiet_after": quiet_after,
         "nginx_under_load": peer,
         "wrk_requests_per_s": ceiling,
     }
@@ -356,10 +381,12 @@ def main() -> int:
         (f"p99 {board['p99_ms']} ms < 100 ms", board["p99_ms"] < 100),
         ("every answer 200", ok == set(board["status"])),
         (
-            f"scheduler lag p99 bucket {loaded['lag']['p99_le_ms']} ms <= quiet "
-            f"{quiet['lag']['p99_le_ms']} ms (mean {loaded['lag']['mean_ms']} vs "
-            f"{quiet['lag']['mean_ms']} ms)",
-            (loaded["lag"]["p99_le_ms"] or 0) <= (quiet["lag"]["p99_le_ms"] or 0),
+            f"scheduler lag under load: p99 bucket {loaded['lag']['p99_le_ms']} ms, mean "
+            f"{loaded['lag']['mean_ms']} ms; quiet before {quiet['lag']['p99_le_ms']} / "
+            f"{quiet['lag']['mean_ms']} ms, after {quiet_after['lag']['p99_le_ms']} / "
+            f"{quiet_after['lag']['mean_ms']} ms",
+            (loaded["lag"]["p99_le_ms"] or 0)
+            <= max(quiet["lag"]["p99_le_ms"] or 0, quiet_after["lag"]["p99_le_ms"] or 0),
         ),
     ]
     for name, passed in checks:

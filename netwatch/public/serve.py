@@ -32,6 +32,7 @@ from netwatch.public.view import PublicView
 
 log = logging.getLogger("netwatch.public")
 STATS_INTERVAL = 2.0
+NICE = 10
 _PR_SET_PDEATHSIG = 1
 
 
@@ -124,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     _die_with_parent(args.parent)
+    # Public traffic yields to monitoring: when both want a core, the kernel favours the monitor.
+    os.nice(NICE)
     sock = socket.socket(fileno=args.listen_fd)
     sock.setblocking(False)
     conn = Connection(args.ipc_fd)
