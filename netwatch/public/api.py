@@ -1,6 +1,6 @@
 """The public JSON API (/api/v1/...): the same public view as the pages, as plain data.
 
-Shapes are documented in openapi.py; times are RFC 3339 in UTC, ratios 0..1.
+Shapes are documented in openapi.py; times are RFC 3339 in UTC (milliseconds), ratios 0..1.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ JSON = dict[str, Any]
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def _cause(key: str | None) -> JSON | None:
