@@ -278,19 +278,30 @@ def phase(
 
 
 def _lag_ok(phases: list[dict]) -> tuple[str, bool]:
-    """Lag under the board's load against the quiet phases and the peer's load."""
+    """Lag under the board's load within what the quiet phases of the same run show.
+
+    The machine is shared and noisy: the board's phases (mean lag averaged over them, worst
+    p99 bucket) are compared with the spread of the quiet phases, nginx's shown beside.
+    """
 
     def of(kind: str, key: str) -> list[float]:
         return [p["lag"][key] or 0.0 for p in phases if p["kind"] == kind]
 
-    board_mean, board_p99 = max(of("board", "mean_ms")), max(of("board", "p99_le_ms"))
-    ref_mean = max(of("quiet", "mean_ms") + of("nginx", "mean_ms"))
-    ref_p99 = max(of("quiet", "p99_le_ms") + of("nginx", "p99_le_ms"))
-    text = (
-        f"scheduler lag under the board's load (worst phase): mean {board_mean} ms, p99 bucket "
-        f"{board_p99} ms; quiet and nginx phases: mean up to {ref_mean} ms, p99 up to {ref_p99} ms"
+    def avg(xs: list[float]) -> float:
+        return round(sum(xs) / len(xs), 3)
+
+    board, quiet, nginx = of("board", "mean_ms"), of("quiet", "mean_ms"), of("nginx", "mean_ms")
+    b99, q99, n99 = (
+        max(of("board", "p99_le_ms")),
+        max(of("quiet", "p99_le_ms")),
+        max(of("nginx", "p99_le_ms")),
     )
-    return text, board_mean <= ref_mean and board_p99 <= ref_p99
+    text = (
+        f"scheduler lag, mean of phase means: board {avg(board)} ms, quiet {avg(quiet)} ms "
+        f"(phases {min(quiet)}–{max(quiet)}), nginx {avg(nginx)} ms; worst p99 bucket: board "
+        f"{b99} ms, quiet {q99} ms, nginx {n99} ms"
+    )
+    return text, avg(board) <= max(quiet) and b99 <= q99
 
 
 def main() -> int:
