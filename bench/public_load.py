@@ -231,7 +231,8 @@ def start_demo(work: Path, interval: float) -> tuple[subprocess.Popen[bytes], st
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
-            if b'"unknown": 0' in get(base + "/api/v1/regencies/35.10", timeout=5):
+            counts = json.loads(get(base + "/api/v1/regencies/35.10", timeout=5))["counts"]
+            if counts["unknown"] == 0:
                 return proc, f"http://127.0.0.1:{admin}", base
         except OSError:
             pass

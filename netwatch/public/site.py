@@ -38,12 +38,22 @@ class Site:
         self.configure(settings)
 
     def configure(self, settings: PublicSettings) -> None:
+        """Adopt (re)loaded settings; counts so far and forms already handed out stay valid."""
         lim = settings.complaints
         self.settings = settings
-        self.per_address = RateLimiter(lim.per_address, lim.window)
-        self.per_village = RateLimiter(lim.per_village, lim.window)
-        self.total = RateLimiter(lim.total, lim.window)
-        self.tokens = FormTokens(lim.min_fill_seconds, lim.max_form_age)
+        if not hasattr(self, "tokens"):
+            self.per_address = RateLimiter(lim.per_address, lim.window)
+            self.per_village = RateLimiter(lim.per_village, lim.window)
+            self.total = RateLimiter(lim.total, lim.window)
+            self.tokens = FormTokens(lim.min_fill_seconds, lim.max_form_age)
+            return
+        for limiter, limit in (
+            (self.per_address, lim.per_address),
+            (self.per_village, lim.per_village),
+            (self.total, lim.total),
+        ):
+            limiter.limit, limiter.window = limit, lim.window
+        self.tokens.min_fill, self.tokens.max_age = lim.min_fill_seconds, lim.max_form_age
 
     def village(self, request: web.Request) -> str | None:
         """The request's {code} if it names a village of the current view."""

@@ -230,6 +230,7 @@ def test_rule_expression_runs(live: Stack, name: str, expr: str) -> None:
         "NetwatchDown", "NetwatchAbsent", "NetwatchCollectionFailing", "NetwatchCollectionStalled",
         "NetwatchSnmpPollFailing", "NetwatchNotificationsStuck", "NetwatchInfluxdbWritesFailing",
         "NetwatchInfluxdbPointsDropped", "NetwatchAlertEngineErrors", "UpstreamDown",
+        "NetwatchPublicBoardDown", "NetwatchComplaintsRefused",
     }  # fmt: skip
     if name in quiet:
         assert live.query(expr) == [], name
