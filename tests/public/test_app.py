@@ -187,3 +187,17 @@ def test_api_errors_are_json(board: LocalBoard) -> None:
     assert status == 404 and headers["Content-Type"] == "application/json"
     status, _, body = get(board.url + "/api/v1/villages?state=broken")
     assert status == 400 and b"state must be one of" in body
+
+
+def test_new_settings_keep_forms_handed_out_and_counts(board: LocalBoard) -> None:
+    url = f"{board.url}/{VILLAGE}/lapor"
+    token = token_of(get(url)[2].decode())
+    stricter = dataclasses.replace(
+        board.site.settings,
+        complaints=dataclasses.replace(board.site.settings.complaints, per_address=2),
+    )
+    board.loop.call_soon_threadsafe(board.site.configure, stricter)
+    time.sleep(0.6)
+    assert post(url, {"token": token, "category": "slow"})[0] == 200  # the form still counts
+    assert board.site.per_address.limit == 2
+    assert post(url, {"token": "x", "category": "slow"})[0] == 429  # two attempts: the limit
