@@ -39,7 +39,7 @@ class Document:
     root: bool
 
 
-Parse = Callable[[str, str], Any]
+Parse = Callable[[str, str], YamlValue]
 
 
 def read_documents(path: str, texts: Mapping[str, str] | None = None) -> list[Document]:

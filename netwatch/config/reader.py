@@ -20,7 +20,7 @@ from ruamel.yaml.tag import Tag
 
 from netwatch.config import nodes
 from netwatch.config.errors import ConfigError, Issue
-from netwatch.config.nodes import LineMap, LineSeq
+from netwatch.config.nodes import LineMap, LineSeq, YamlValue
 
 try:
     import yaml
@@ -81,7 +81,7 @@ class _Scalars:
         return built
 
 
-def parse(text: str, file: str) -> Any:
+def parse(text: str, file: str) -> YamlValue:
     """One document as dicts and lists with lines; errors as nodes.parse reports them."""
     if not FAST:
         return nodes.parse(text, file)
@@ -131,7 +131,7 @@ class _Composer:
     def fail(self, line: int, message: str) -> ConfigError:
         return ConfigError([Issue(self.file, line, "", f"YAML error: {message}")])
 
-    def document(self) -> Any:
+    def document(self) -> YamlValue:
         get = self.parser.get_event
         documents = 0
         while True:
