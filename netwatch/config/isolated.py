@@ -1,9 +1,10 @@
 """Load the inventory in a short-lived child process, bounded in time and memory.
 
-ruamel.yaml's round-trip parser needs ~10 kB and ~1 ms per device (100 MB and 10 s at
-10,000 devices, measured). Parsed in the monitoring process, that peak would stay in its
-RSS and the parse would hold the GIL while the scheduler's loop waits. A child pays both and
-hands back the small validated Inventory (or the ConfigError) as a pickle. Told a shard, the
+Reading and checking costs ~80 µs per device and a peak of several times the inventory's
+size (4 s at 50,000 devices with libyaml, docs/performance.md). Done in the monitoring process,
+that peak would stay in its RSS and the work would hold the GIL while the scheduler's loop
+waits. A child pays both and hands back the small validated Inventory (or the ConfigError) as
+a pickle, unpickled off the event loop at a reload. Told a shard, the
 child also cuts the inventory to that shard, so a national config's pickle stays 1/N. The
 child runs under resource limits (address space, CPU seconds) and a wall-clock deadline, so
 no file, however hostile, can take the monitoring process's memory or time.
