@@ -170,6 +170,15 @@ def window(url: str, pid: int, seconds: float, every: float, reloads: bool = Fal
     }
 
 
+def progress(name: str, w: dict) -> None:
+    print(
+        f"{name}: CPU {w['cpu'] / w['wall']:.1%} of one core, RSS max {max(w['rss']):.0f} MiB, "
+        f"lag p50/p99 <= {w['lag_p50']}/{w['lag_p99']} s, scrapes (s) "
+        f"{[round(x, 2) for x in w['scrapes']]}, reloads (s) {[round(x, 2) for x in w['reloads']]}",
+        flush=True,
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--devices", type=int, default=10_000)
@@ -219,8 +228,11 @@ def main() -> int:
         # Warm-up: one full interval so every job has run once before measuring.
         time.sleep(args.interval)
         busy = window(url, proc.pid, args.duration, 15.0)
+        progress("scraping every 15 s", busy)  # each window's figures survive a later failure
         quiet = window(url, proc.pid, args.duration, args.duration)
+        progress("quiet", quiet)
         reloading = window(url, proc.pid, args.duration, 15.0, reloads=True)
+        progress("reloading every 30 s", reloading)
         plain_s, body = scrape(url, like_prometheus=False)  # text 0.0.4, uncompressed
         _, hwm = rss_mib(proc.pid)
         samples = sum(1 for line in body.splitlines() if line and not line.startswith("#"))
