@@ -134,7 +134,14 @@ async def test_a_failing_collector_is_counted_and_others_go_on() -> None:
     before = telemetry.POLL_ERRORS.labels("rec", "RuntimeError")._value.get()
     sched = Scheduler([col], seen.append)
     sched.start(_inventory(3))
-    await asyncio.sleep(1.3)
+    # Poll with a deadline rather than a fixed sleep: under load the first run can be late.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 15.0
+    errors = telemetry.POLL_ERRORS.labels("rec", "RuntimeError")
+    while loop.time() < deadline:
+        if {"d1", "d2"} <= set(seen) and errors._value.get() > before:
+            break
+        await asyncio.sleep(0.1)
     await sched.shutdown()
     assert {"d1", "d2"} <= set(seen)
-    assert telemetry.POLL_ERRORS.labels("rec", "RuntimeError")._value.get() > before
+    assert errors._value.get() > before
