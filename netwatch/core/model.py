@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from netwatch.core.complaint_settings import ComplaintAlertSettings
 from netwatch.core.notifications import NotificationSettings
 from netwatch.core.public_settings import PublicSettings
 from netwatch.core.services import ServiceProbe, ServiceSettings
@@ -467,3 +468,5 @@ class AlertingSettings:
     traceroute_wait: float = 4.0  # seconds a firing alert waits for its traceroute
     tick: float = 1.0  # seconds between timer evaluations (re-notify, windows)
     maintenance: tuple[MaintenanceWindow, ...] = ()
+    # Residents' complaints weighed against the measurements (alerting/correlation.py).
+    complaints: ComplaintAlertSettings = field(default_factory=ComplaintAlertSettings)
