@@ -100,6 +100,7 @@ def _list(args: argparse.Namespace, store, inventory) -> int:
                 "closed_at": c.closed_at,
                 "closed_by": c.closed_by,
                 "close_comment": c.close_comment,
+                "alert_id": c.alert_id,
             }
             print(json.dumps(record, ensure_ascii=False))
         return 0

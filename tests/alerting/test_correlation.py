@@ -15,6 +15,8 @@ from tests.alerting.harness import Harness
 from tests.helpers import regency
 
 V1, V2 = "35.10.01.2001", "35.10.01.2002"
+FIRED = ("firing", "VillageWifiComplaints")
+ENDED = ("resolved", "VillageWifiComplaints")
 WARNING_ID = "warga melaporkan Wi-Fi bermasalah, pengukuran normal: periksa DHCP/portal"
 
 
@@ -29,11 +31,13 @@ def make(tmp_path, threshold: int = 3, window: float = 600.0) -> tuple[Harness, 
 
 
 def complain(h: Harness, store: ComplaintStore, village: str, n: int = 1) -> list[int]:
-    return [
-        store.add(village, village[:8], "cannot_connect", "", measured_state="up",
-                  outage_known=False, now=h.clock.t)  # fmt: skip
-        for _ in range(n)
-    ]
+    def one() -> int:
+        return store.add(
+            village, village[:8], "cannot_connect", "", measured_state="up", outage_known=False,
+            now=h.clock.t,
+        )  # fmt: skip
+
+    return [one() for _ in range(n)]
 
 
 def up(h: Harness, **down: bool) -> dict[str, bool]:
@@ -86,7 +90,7 @@ def test_resolves_when_the_window_passes_without_new_reports(tmp_path):
     h.rounds(up(h), 5, dt=100.0)  # 500 s: still inside the window
     assert h.events() == [("firing", "VillageWifiComplaints")]
     h.rounds(up(h), 2, dt=100.0)  # past 600 s since the last report
-    assert h.events() == [("firing", "VillageWifiComplaints"), ("resolved", "VillageWifiComplaints")]
+    assert h.events() == [FIRED, ENDED]
     resolved = render(notification_from_dict(h.outbox()[1]), "id")
     assert "SELESAI" in resolved.subject and "mati" not in resolved.text.lower()
 
@@ -100,7 +104,7 @@ def test_resolves_when_an_operator_closes_the_reports(tmp_path):
     assert h.events() == [("firing", "VillageWifiComplaints")]  # one still open
     store.close(ids[2:], by="noc", comment="DHCP pool penuh", now=h.clock.t)
     h.rounds(up(h), 2)
-    assert h.events() == [("firing", "VillageWifiComplaints"), ("resolved", "VillageWifiComplaints")]
+    assert h.events() == [FIRED, ENDED]
 
 
 def test_reports_during_an_outage_join_its_alert(tmp_path):
