@@ -59,10 +59,18 @@ def families(alerts: SnapshotSource) -> list[Metric]:
         "Open alerts by name and severity.",
         labels=["alertname", "severity"],
     )
+    reports = GaugeMetricFamily(
+        "netwatch_alert_complaints",
+        "Residents' complaints attached to each open alert (an outage's, or the "
+        "VillageWifiComplaints warning's).",
+        labels=["alertname", "severity", "village", "district", "device"],
+    )
     counts: Counter[tuple[str, str]] = Counter()
     for a in snap.alerts:
         lab = a.labels
         counts[(lab["alertname"], lab["severity"])] += 1
+        where = [lab.get("village", ""), lab.get("district", ""), lab.get("device", "")]
+        reports.add_metric([lab["alertname"], lab["severity"], *where], float(a.complaints))
         active.add_metric(
             [
                 lab["alertname"],
@@ -100,4 +108,15 @@ def families(alerts: SnapshotSource) -> list[Metric]:
         "Errors while evaluating a village, a device or an alert (logged; the rest went on).",
         value=snap.errors,
     )
-    return [svc, svc_up, active, firing, flapping, silences, sent, evals, errors]
+    correlated = CounterMetricFamily(
+        "netwatch_complaints_correlated",
+        "Residents' complaints the engine attached to an alert: to a known outage's (outage) or "
+        "to a VillageWifiComplaints warning, measurements being up (unexplained).",
+        labels=["result"],
+    )
+    for result in ("outage", "unexplained"):
+        correlated.add_metric([result], float(snap.correlated.get(result, 0)))
+    return [
+        *(svc, svc_up, active, firing, reports, flapping),
+        *(silences, sent, evals, errors, correlated),
+    ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from netwatch.alerting.messages import render
 from netwatch.alerting.serialize import notification_from_dict
 from netwatch.core.complaint_settings import ComplaintAlertSettings
@@ -144,3 +146,28 @@ def test_an_outage_takes_over_from_the_warning_and_a_restart_keeps_counts(tmp_pa
     (down,) = h.engine.snapshot().alerts
     assert down.labels["alertname"] == "VillageWifiDown" and down.complaints == 2
     assert len(h.events()) == 3
+
+
+def test_settings_load_and_mistakes_name_file_and_line(tmp_path):
+    from netwatch.config import ConfigError, load_inventory
+    from tests.alerting.test_config import REGENCY
+
+    cfg = tmp_path / "netwatch.yaml"
+    good = "settings:\n  alerting:\n    complaints: {threshold: 5, window: 30m}\n"
+    cfg.write_text(good + REGENCY)
+    got = load_inventory(cfg).settings.alerting.complaints
+    assert (got.threshold, got.window) == (5, 1800.0)
+    cfg.write_text("settings:\n  alerting: {}\n" + REGENCY)
+    got = load_inventory(cfg).settings.alerting.complaints
+    assert (got.threshold, got.window) == (3, 3600.0)  # the documented defaults
+    bad = (
+        "settings:\n  alerting:\n    complaints:\n      threshold: 0\n      window: 10s\n"
+        "      thresold: 4\n"
+    )
+    cfg.write_text(bad + REGENCY)
+    with pytest.raises(ConfigError) as err:
+        load_inventory(cfg)
+    text = "\n".join(err.value.errors)
+    assert f"{cfg}:4:" in text and "threshold" in text and "between 1 and 1000" in text
+    assert f"{cfg}:5:" in text and "between 60 and 604800" in text
+    assert f"{cfg}:6:" in text and "thresold" in text
