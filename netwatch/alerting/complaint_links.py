@@ -40,6 +40,15 @@ def links_since(conn: sqlite3.Connection, since: float) -> dict[Key, int]:
     return {(int(r[0]), float(r[1])): int(r[2]) for r in rows}
 
 
+def linked_since(conn: sqlite3.Connection, since: float) -> dict[Key, int]:
+    """Links made at or after since, → their alert's id (to tell the complaint store again)."""
+    rows = conn.execute(
+        "SELECT complaint_id, received_at, alert_id FROM alert_complaints WHERE linked_at >= ?",
+        (since,),
+    )
+    return {(int(r[0]), float(r[1])): int(r[2]) for r in rows}
+
+
 def counts(conn: sqlite3.Connection, alert_ids: Iterable[int]) -> dict[int, int]:
     """Complaints attached to each of these alerts (absent: none)."""
     ids = [int(i) for i in alert_ids]

@@ -44,6 +44,7 @@ UPSTREAM_OUTAGES = frozenset({UPSTREAM_DOWN, UPSTREAM_DEGRADED})
 HORIZON = 7 * 86400.0  # links kept in memory: the longest window the config allows
 LOG_EVERY = 60.0  # seconds between two log lines about a failing complaint store
 MAX_PENDING = 10_000  # links waiting to be told to the complaint store
+RETELL = 3600.0  # after a (re)load, links this recent are told to the complaint store again
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,8 @@ class Correlation:
         """Links and per-alert counts as committed (after start or a rolled-back evaluation)."""
         conn = self.store.conn
         self.linked = complaint_links.links_since(conn, now - HORIZON)
-        self.pending = {}
+        # What was committed, told again: a kill between commit and note lost nothing.
+        self.pending = complaint_links.linked_since(conn, now - RETELL)
         open_alerts = self.lifecycle.open.values()
         counts = complaint_links.counts(conn, (a.id for a in open_alerts))
         for a in open_alerts:

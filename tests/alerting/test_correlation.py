@@ -140,12 +140,21 @@ def test_an_outage_takes_over_from_the_warning_and_a_restart_keeps_counts(tmp_pa
         ("firing", "VillageWifiDown"),
         ("resolved", "VillageWifiComplaints"),
     ]
+    # Killed between the commit and the note in the complaint store: the note is lost.
+    conn = sqlite3.connect(store.path)
+    with conn:
+        conn.execute("UPDATE complaints SET alert_id = NULL")
+    conn.close()
     h.restart()  # a new engine on the same files (as after kill -9)
     h.engine.correlation.feed = StoreFeed(store.path)
     h.rounds(up(h, rtr_1_1=False), 2)
     (down,) = h.engine.snapshot().alerts
     assert down.labels["alertname"] == "VillageWifiDown" and down.complaints == 2
     assert len(h.events()) == 3
+    warning = h.engine.store.conn.execute(
+        "SELECT id FROM alerts WHERE alertname = 'VillageWifiComplaints'"
+    ).fetchone()[0]
+    assert [a for _c, a in alert_ids(store.path, V1)] == [warning] * 3 + [down.id] * 2
 
 
 def test_settings_load_and_mistakes_name_file_and_line(tmp_path):
