@@ -88,6 +88,7 @@ class Correlation:
         self.correlated: Counter[str] = Counter()  # complaints attached: outage | unexplained
         self.errors = 0  # failed reads of the complaint store (and failed notes to it)
         self._logged_at = -LOG_EVERY
+        self._pruned_at = 0.0
         self._labels: tuple[Kinds | None, dict[str, tuple[dict[str, str], str]]] = (None, {})
 
     def load(self, now: float) -> None:
@@ -132,8 +133,10 @@ class Correlation:
             if code in inventory.villages:
                 self._village(code, by_village.get(code, []), current.get(code), now, kinds,
                               topology, recorded.get(code), settings.threshold)  # fmt: skip
-        for key in [k for k in self.linked if k[1] < now - HORIZON]:
-            del self.linked[key]
+        if now - self._pruned_at >= LOG_EVERY:  # a walk over a week of links: once a minute
+            self._pruned_at = now
+            for key in [k for k in self.linked if k[1] < now - HORIZON]:
+                del self.linked[key]
 
     def _village(
         self,
