@@ -80,6 +80,8 @@ def test_below_threshold_nothing_at_threshold_one_warning(tmp_path):
     assert "down" not in (en.text + en.subject).lower()
     (view,) = [a for a in h.engine.snapshot().alerts if a.labels["village"] == V1]
     assert view.complaints == 5  # the two later ones were attached too
+    (gauge,) = metric(h, "netwatch_alert_complaints").items()
+    assert dict(gauge[0])["alertname"] == "VillageWifiComplaints" and gauge[1] == 5.0
     assert {a for _c, a in alert_ids(store.path, V1)} == {view.id}  # noted in the store too
     assert {a for _c, a in alert_ids(store.path, V2)} == {None}
 
@@ -126,6 +128,18 @@ def test_reports_during_an_outage_join_its_alert(tmp_path):
     assert "Residents' reports attached: 4." in render(resolved, "en").text
     h.rounds(up(h), 3)  # up again, the reports still open: explained, no warning follows
     assert len(h.events()) == 2
+    assert metric(h, "netwatch_complaints_correlated") == {
+        (("result", "outage"),): 4.0,
+        (("result", "unexplained"),): 0.0,
+    }
+
+
+def metric(h: Harness, name: str) -> dict[tuple, float]:
+    """Samples of one family the alert exporter builds from the engine's snapshot."""
+    from netwatch.exporters import prometheus_alerts
+
+    (fam,) = [f for f in prometheus_alerts.families(h.engine) if f.name == name]
+    return {tuple(sorted(s.labels.items())): s.value for s in fam.samples}
 
 
 def test_an_outage_takes_over_from_the_warning_and_a_restart_keeps_counts(tmp_path):
