@@ -124,10 +124,18 @@ def snapshot_families(snap: AlertSnapshot, per_village: bool = True) -> list[Met
         "Open alerts by name and severity.",
         labels=["alertname", "severity"],
     )
+    reports = GaugeMetricFamily(
+        "netwatch_alert_complaints",
+        "Residents' complaints attached to each open alert (an outage's, or the "
+        "VillageWifiComplaints warning's).",
+        labels=["alertname", "severity", "village", "district", "device"],
+    )
     counts: Counter[tuple[str, str]] = Counter()
     for a in snap.alerts:
         lab = a.labels
         counts[(lab["alertname"], lab["severity"])] += 1
+        where = [lab.get("village", ""), lab.get("district", ""), lab.get("device", "")]
+        reports.add_metric([lab["alertname"], lab["severity"], *where], float(a.complaints))
         active.add_metric(
             [
                 lab["alertname"],
@@ -165,5 +173,13 @@ def snapshot_families(snap: AlertSnapshot, per_village: bool = True) -> list[Met
         "Errors while evaluating a village, a device or an alert (logged; the rest went on).",
         value=snap.errors,
     )
-    rest = [active, firing, flapping, silences, sent, evals, errors]
+    correlated = CounterMetricFamily(
+        "netwatch_complaints_correlated",
+        "Residents' complaints the engine attached to an alert: to a known outage's (outage) or "
+        "to a VillageWifiComplaints warning, measurements being up (unexplained).",
+        labels=["result"],
+    )
+    for result in ("outage", "unexplained"):
+        correlated.add_metric([result], float(snap.correlated.get(result, 0)))
+    rest = [active, firing, reports, flapping, silences, sent, evals, errors, correlated]
     return [svc, svc_up, *rest] if per_village else rest

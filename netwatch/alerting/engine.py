@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from netwatch.alerting import snapshot as snapshot_mod
 from netwatch.alerting import store as store_mod
+from netwatch.alerting.correlation import Correlation
 from netwatch.alerting.flapping import Flapping
 from netwatch.alerting.intake import Intake
 from netwatch.alerting.kinds import HOLD_FACTOR, Kinds
@@ -97,6 +98,7 @@ class Engine:
         )
         self.notify = NotifyStage(sink, self.store, mutes, self.flapping, self.sent)
         self.lifecycle = Lifecycle(s, self.store, self.notify, self.flapping, self.tracing)
+        self.correlation = Correlation(self.store, self.lifecycle)  # residents' complaints
         self._data_version = -1
         self._snapshot = AlertSnapshot(clock())
         self.set_inventory(inventory)
@@ -147,6 +149,7 @@ class Engine:
 
     def _load(self, now: float) -> None:
         self.lifecycle.load()
+        self.correlation.load(now)
         self.flapping.load(now)
         self.villages.load()
         self.silences.silences = self.store.silences(now)
@@ -175,8 +178,9 @@ class Engine:
             len(self.flapping),
             self.silences.active(now),
             self.evaluations,
-            self.errors + self.intake.errors,
+            self.errors + self.intake.errors + self.correlation.errors,
             self.sent,
+            correlated=self.correlation.correlated,
         )
 
     # -- rounds ----------------------------------------------------------------------------
@@ -211,6 +215,10 @@ class Engine:
                     failed |= not self._guarded(f"device {name}", self._eval_upstream, name, now)
                 for code in self.inventory.villages:
                     failed |= not self._guarded(f"village {code}", self._eval_village, code, now)
+                failed |= not self._guarded(
+                    "complaints", self.correlation.evaluate, now, self.inventory, self.kinds,
+                    topo, self.villages.recorded,
+                )  # fmt: skip
                 for fp in list(self.flapping.flaps):
                     failed |= not self._guarded(
                         f"flapping {fp}", self.lifecycle.settle_flapping, fp, topo, now
@@ -221,6 +229,7 @@ class Engine:
             self.errors += 1
             self._load(now)  # memory must not run ahead of what was committed
             raise
+        self.correlation.committed()
         if failed:
             self._load(now)
         if self.outbox is not None and sum(self.sent.values()) != sent_before:

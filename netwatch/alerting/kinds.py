@@ -42,6 +42,7 @@ class Intent:
     trace_target: str | None = None  # wait (traceroute_wait) for this device's path break
     affected: tuple[str, ...] = ()  # village codes behind a parent
     hold_for: float | None = None  # seconds `want` must last before firing (degraded kinds)
+    complaints: int = 0  # residents' complaints it fires with (correlation.py)
 
 
 class Kinds:

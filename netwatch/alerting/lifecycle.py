@@ -69,6 +69,7 @@ class Lifecycle:
             down_devices=intent.verdict.down_devices,
             affected_villages=intent.affected,
             path_break=path,
+            complaints=intent.complaints,
         )
         alert.id = self.store.insert_alert(alert)
         if self.flapping.record_change(alert.fingerprint, alert.id, now):

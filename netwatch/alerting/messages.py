@@ -9,6 +9,7 @@ import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from netwatch.alerting import complaint_texts
 from netwatch.alerting.types import Alert, Event, Notification, Severity
 from netwatch.core.i18n import (
     check_language,
@@ -207,6 +208,9 @@ def render(
     village_names: Mapping[str, str] | None = None,
 ) -> Message:
     """The subject and lines people read for one notification."""
+    own = complaint_texts.render(notification, language, tz, link_base_url)
+    if own is not None:  # residents' reports: words of their own (complaint_texts.py)
+        return Message(*own)
     lang = check_language(language)
     t = _T[lang]
     alert = notification.alert
@@ -271,6 +275,9 @@ def render(
             lines.append(t["cause"].format(cause=cause))
         if alert.path_break:
             lines.append(t["path"].format(hop=alert.path_break))
+    reports = complaint_texts.attached_line(alert, lang)
+    if reports:
+        lines.append(reports)
     if alert.acknowledged_by:
         lines.append(t["ack"].format(who=alert.acknowledged_by))
     link = notification.extra.get("link") or _link(link_base_url, alert)

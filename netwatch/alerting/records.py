@@ -24,6 +24,7 @@ class OpenAlert:
     last_notified_at: float | None = None
     escalation_level: int = 0
     acknowledged_by: str | None = None
+    complaints: int = 0  # residents' complaints attached (correlation.py; not an alerts column)
 
     @property
     def fingerprint(self) -> str:
@@ -39,6 +40,7 @@ class OpenAlert:
             affected_villages=self.affected_villages,
             path_break=self.path_break,
             acknowledged_by=self.acknowledged_by,
+            complaints=self.complaints,
         )
 
 

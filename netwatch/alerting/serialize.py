@@ -24,6 +24,7 @@ def alert_to_dict(alert: Alert) -> JSONObject:
         "affected_villages": list[JSONValue](alert.affected_villages),
         "path_break": alert.path_break,
         "acknowledged_by": alert.acknowledged_by,
+        "complaints": alert.complaints,
     }
 
 
@@ -74,6 +75,7 @@ def notification_from_dict(d: JSONObject) -> Notification:
         affected_villages=_names(a.get("affected_villages")),
         path_break=_text(a.get("path_break")),
         acknowledged_by=_text(a.get("acknowledged_by")),
+        complaints=int(_number(a.get("complaints", 0))),
     )
     return Notification(
         id=str(d["id"]),

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from netwatch.alerting import store
+from netwatch.alerting.correlation import ComplaintFeed, MeasuredUp
 from netwatch.alerting.engine import Engine
 from netwatch.alerting.maintenance import Maintenance, MaintenanceError
 from netwatch.alerting.outbox import Outbox
@@ -61,6 +62,8 @@ class AlertService:
         *,
         tracer: Tracer | bool | None = True,
         clock: Callable[[], float] = time.time,
+        complaints: ComplaintFeed | None = None,
+        measured_up: MeasuredUp | None = None,
     ) -> AlertService:
         """Open the database, build engine and outbox; raises MaintenanceError on bad windows."""
         path = inventory.settings.alerting.db_path
@@ -78,6 +81,8 @@ class AlertService:
             tracer=default_tracer(inventory) if tracer is True else tracer or None,
             clock=clock,
         )
+        engine.correlation.feed = complaints
+        engine.correlation.measured_up = measured_up
         state.add_listener(engine.on_observation)
         return cls(engine, outbox)
 

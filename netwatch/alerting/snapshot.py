@@ -36,6 +36,7 @@ class AlertView:
     cause: str | None = None  # the engine's diagnosis ("router_down:r1", "upstream_down:pop")
     affected_villages: tuple[str, ...] = ()  # village codes behind an upstream outage
     ends_at: float | None = None  # open: never set (an AlertRecord like types.Alert)
+    complaints: int = 0  # residents' complaints attached (correlation.py)
 
     @classmethod
     def of(cls, a: OpenAlert) -> AlertView:
@@ -50,6 +51,7 @@ class AlertView:
             a.escalation_level,
             a.cause,
             a.affected_villages,
+            complaints=a.complaints,
         )
 
 
@@ -68,6 +70,8 @@ class AlertSnapshot:
     evaluations: int = 0
     errors: int = 0
     notifications: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    correlated: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    """Residents' complaints attached to alerts since the start: outage | unexplained."""
 
 
 def take(
@@ -81,6 +85,7 @@ def take(
     evaluations: int,
     errors: int,
     notifications: Mapping[str, int],
+    correlated: Mapping[str, int] | None = None,
 ) -> AlertSnapshot:
     return AlertSnapshot(
         taken_at,
@@ -93,4 +98,5 @@ def take(
         evaluations,
         errors,
         MappingProxyType(dict(notifications)),
+        MappingProxyType(dict(correlated or {})),
     )

@@ -14,7 +14,7 @@ import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 
-from netwatch.alerting import outbox_store
+from netwatch.alerting import complaint_links, outbox_store
 from netwatch.alerting.records import Flap, OpenAlert, Silence, StateInterval
 
 SCHEMA_VERSION = 1
@@ -95,6 +95,7 @@ def connect(path: str) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     outbox_store.create_schema(conn)  # the notifiers' tables, same file: one transaction spans both
+    complaint_links.create_schema(conn)  # complaints attached to alerts (correlation.py)
     with transaction(conn):
         for stmt in _statements(_SCHEMA):
             conn.execute(stmt)

@@ -43,6 +43,7 @@ class Alert:
     affected_villages: tuple[str, ...] = ()  # village codes behind a broken parent
     path_break: str | None = None  # last hop that answered on the way to the village
     acknowledged_by: str | None = None
+    complaints: int = 0  # residents' complaints attached to it (correlation.py)
 
     @property
     def fingerprint(self) -> str:

@@ -9,6 +9,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from netwatch.alerting import complaint_links
 from netwatch.commands import Subparsers
 from netwatch.commands._alertdb import (
     UsageError,
@@ -82,10 +83,14 @@ def handle(args: argparse.Namespace) -> int:
         return 1
 
 
-def _print_rows(rows: list[sqlite3.Row], tz: str, as_json: bool) -> None:
+def _print_rows(
+    rows: list[sqlite3.Row], tz: str, as_json: bool, complaints: dict[int, int] | None = None
+) -> None:
+    complaints = complaints or {}  # residents' complaints attached, by alert id
     if as_json:
         for r in rows:
             d = dict(r)
+            d["complaints"] = complaints.get(r["id"], 0)
             d["labels"] = json.loads(d["labels"])
             d["down_devices"] = json.loads(d["down_devices"])
             d["affected_villages"] = json.loads(d["affected_villages"])
@@ -104,14 +109,22 @@ def _print_rows(rows: list[sqlite3.Row], tz: str, as_json: bool) -> None:
             status += f" (held: {r['suppressed_by']})"
         if r["acknowledged_by"]:
             status += f" (ack {r['acknowledged_by']})"
+        if complaints.get(r["id"]):
+            status += f" ({complaints[r['id']]} complaints)"
         print(
             f"{r['id']:>6}  {r['fingerprint']:16}  {r['alertname'][:20]:20}  {target[:28]:28}"
             f"  {fmt_time(r['starts_at'], tz):19}  {status}"
         )
 
 
+def _complaints(store: AlertStore, rows: list[sqlite3.Row]) -> dict[int, int]:
+    """Residents' complaints attached to each alert (alerting/correlation.py)."""
+    return complaint_links.counts(store.conn, (r["id"] for r in rows))
+
+
 def _list(args: argparse.Namespace, store: AlertStore) -> int:
-    _print_rows(store.firing(args.district), args.tz, args.json)
+    rows = store.firing(args.district)
+    _print_rows(rows, args.tz, args.json, _complaints(store, rows))
     return 0
 
 
@@ -120,7 +133,7 @@ def _history(args: argparse.Namespace, store: AlertStore) -> int:
     start = parse_time(args.start, "--from", args.tz) if args.start else now - 7 * 86400
     end = parse_time(args.end, "--to", args.tz) if args.end else now
     rows = store.history(start, end, args.limit, args.village, args.district)
-    _print_rows(rows, args.tz, args.json)
+    _print_rows(rows, args.tz, args.json, _complaints(store, rows))
     return 0
 
 

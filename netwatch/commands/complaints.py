@@ -100,10 +100,14 @@ def _list(args: argparse.Namespace, store, inventory) -> int:
                 "closed_at": c.closed_at,
                 "closed_by": c.closed_by,
                 "close_comment": c.close_comment,
+                "alert_id": c.alert_id,
             }
             print(json.dumps(record, ensure_ascii=False))
         return 0
-    head = ("ID", "RECEIVED", "VILLAGE", "NAME", "CATEGORY", "MEASURED", "KNOWN", "STATUS", "TEXT")
+    head = (
+        "ID", "RECEIVED", "VILLAGE", "NAME", "CATEGORY", "MEASURED", "KNOWN", "ALERT", "STATUS",
+        "TEXT",
+    )  # fmt: skip
     table = [head]
     for c in rows:
         table.append(
@@ -115,6 +119,7 @@ def _list(args: argparse.Namespace, store, inventory) -> int:
                 c.category,
                 c.measured_state,
                 "yes" if c.outage_known else "no",
+                "-" if c.alert_id is None else str(c.alert_id),  # attached to (correlation)
                 c.status,
                 _clean(c.text)[:60],
             )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from typing import Any, Literal, TypeVar
 
+from netwatch.core.complaint_settings import ComplaintAlertSettings
 from netwatch.core.notifications import NotificationSettings
 from netwatch.core.public_settings import PublicSettings
 from netwatch.core.services import ServiceProbe, ServiceSettings
@@ -496,3 +497,5 @@ class AlertingSettings:
     traceroute_wait: float = 4.0  # seconds a firing alert waits for its traceroute
     tick: float = 1.0  # seconds between timer evaluations (re-notify, windows)
     maintenance: tuple[MaintenanceWindow, ...] = ()
+    # Residents' complaints weighed against the measurements (alerting/correlation.py).
+    complaints: ComplaintAlertSettings = field(default_factory=ComplaintAlertSettings)

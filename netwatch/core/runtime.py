@@ -25,7 +25,7 @@ from netwatch.core.model import Inventory
 from netwatch.core.notifier_health import NotifierWatch
 from netwatch.core.plugins import AnyPlugin, Context, Exporter, RunningCollector
 from netwatch.core.scheduler import Scheduler
-from netwatch.core.state import State
+from netwatch.core.state import State, VillageStatus
 
 if TYPE_CHECKING:
     from prometheus_client.core import Metric
@@ -121,6 +121,10 @@ class Runtime:
             return []
         return list(self.alerts.snapshot().alerts)
 
+    def measured_up(self, village: str) -> bool:
+        """Every measurement of the village (ping, SNMP radios, service probes) says up now."""
+        return self.state.village_status(village) is VillageStatus.UP
+
     def recheck(self, device: str, collector: str, reason: str) -> bool:
         """A recheck request (trap, alert confirmation) for the scheduler; never a call into a
         collector. False when no such job runs."""
@@ -194,16 +198,23 @@ class Runtime:
     async def _try_alerting(self) -> bool:
         """Open the alert store and start the engine; False (and a fault) if it cannot."""
         from netwatch.alerting.service import AlertService
+        from netwatch.public.complaint_feed import StoreFeed
 
         path = self.inventory.settings.alerting.db_path
+        # Complaints are weighed whether or not the board runs now (it may have run before).
+        feed = StoreFeed(self.inventory.settings.public.complaints_db)
         try:
-            service = AlertService.create(self.inventory, self.state, self.recheck)
+            service = AlertService.create(
+                self.inventory, self.state, self.recheck, complaints=feed,
+                measured_up=self.measured_up,
+            )  # fmt: skip
         except (OSError, sqlite3.Error, RuntimeError) as exc:
             # Monitoring and /metrics go on; /readyz, a metric and the log say nobody is paged.
             self.health.fail("alert_store", f"cannot open the alert database {path}: {exc}")
             return False
         await service.start()
         self.alerts = service
+        self.on_stop(lambda: asyncio.to_thread(feed.close))  # runs after service.stop
         self.on_stop(service.stop)
         self.health.ok("alert_store")
         self.notifiers.check()

@@ -58,6 +58,7 @@ def village_detail(view: PublicView, v: VillageView) -> JSON:
             "last_24h": v.reports.last_24h,
             "open": v.reports.open,
             "last_at": iso(v.reports.last_at),
+            "forwarded": v.reports.forwarded,
         },
         "maintenance": [{"start": iso(a), "end": iso(b)} for a, b in v.maintenance],
         "wifi_hours": [

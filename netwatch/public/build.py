@@ -152,7 +152,9 @@ class Builder:
                     windows, code, v.district, inventory.village_devices(code), now
                 ),
                 hours=self._hours(settings, code),
-                reports=reports.get(code, Reports()),
+                reports=dataclasses.replace(
+                    reports.get(code, Reports()), forwarded=bool(f and f.reports_forwarded)
+                ),
                 rev=prev.rev if (prev := self._prev.get(code)) is not None else 0,
             )
             villages[code] = self._revision(view, prev)

@@ -40,6 +40,8 @@ _SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS complaints_village ON complaints(village, received_at)",
     "CREATE INDEX IF NOT EXISTS complaints_open ON complaints(status) WHERE status = 'open'",
+    # The alert engine reads the recent ones every evaluation (alerting/correlation.py).
+    "CREATE INDEX IF NOT EXISTS complaints_received ON complaints(received_at)",
 )
 
 

@@ -13,6 +13,7 @@ from netwatch.alerting.snapshot import AlertView, SnapshotSource
 from netwatch.core.state import State, VillageStatus
 
 VILLAGE_ALERTS = ("VillageWifiDown", "VillageWifiDegraded")
+COMPLAINT_ALERT = "VillageWifiComplaints"  # residents' reports, no outage measured
 _PUBLIC_STATE = {
     "up": "up",
     "degraded": "degraded",
@@ -29,6 +30,7 @@ class VillageFacts:
     cause: str | None  # engine cause of the open village alert (may name a device: not public)
     outage_known: bool  # an open alert covers the village
     alert_since: float | None  # start of that alert
+    reports_forwarded: bool = False  # an alert about residents' reports is open (no outage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +58,12 @@ def read_engine(runtime: EngineSource) -> EngineFacts:
     snap = source.snapshot()
     by_village: dict[str, AlertView] = {}
     covered: set[str] = set()
+    forwarded: set[str] = set()
     for a in snap.alerts:
         code = a.labels.get("village")
-        if code is not None:
+        if a.labels.get("alertname") == COMPLAINT_ALERT:
+            forwarded.add(code or "")  # reports passed on: not an outage the NOC knows of
+        elif code is not None:
             covered.add(code)
             cur = by_village.get(code)
             # The outage (critical) alert speaks for the village over a degraded warning.
@@ -77,6 +82,7 @@ def read_engine(runtime: EngineSource) -> EngineFacts:
             cause=alert.cause if alert is not None else None,
             outage_known=code in covered,
             alert_since=alert.starts_at if alert is not None else None,
+            reports_forwarded=code in forwarded,
         )
     return EngineFacts(out, snap.evaluations, True)
 

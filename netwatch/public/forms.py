@@ -59,12 +59,25 @@ def receipt_page(c: Ctx, code: str, number: int | None) -> str:
         text = t["thanks"].format(id=number, name=name)
     body = (
         f'<h1>{e(t["thanks_title"])}</h1><p id="receipt" role="status">{e(text)}</p>'
+        f"{_known(c, code)}"
         f'<p><a href="{e(c.href(f"/{code}"))}">{e(t["back"].format(name=name))}</a></p>'
     )
     return layout(
         c, title=t["thanks_title"], path=f"/{code}", crumbs=_crumbs(c, code), body=body,
         script=False,
     )  # fmt: skip
+
+
+def _known(c: Ctx, code: str) -> str:
+    """Whether the NOC already knows of an outage there, as the receipt says it."""
+    v = c.view.villages[code]
+    if v.state in ("down", "degraded"):
+        key = "receipt_known" if v.outage_known else "detected"
+    elif v.state == "up":
+        key = "receipt_measured_ok"
+    else:
+        return ""
+    return f'<p id="known">{e(c.t[key])}</p>'
 
 
 def refusal_page(c: Ctx, code: str, reason: str, token: str | None) -> str:

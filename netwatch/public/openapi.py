@@ -82,7 +82,9 @@ _village_props.update(
         "cause": _ref("Cause"),
         "outage_known": {"type": "boolean"},
         "uptime": _obj({"today": _RATIO, "days_7": _RATIO, "days_30": _RATIO, "days_90": _RATIO}),
-        "reports": _obj({"last_24h": _INT, "open": _INT, "last_at": _NTIME}),
+        "reports": _obj(
+            {"last_24h": _INT, "open": _INT, "last_at": _NTIME, "forwarded": {"type": "boolean"}}
+        ),
         "maintenance": {"type": "array", "items": _obj({"start": _TIME, "end": _TIME})},
         "wifi_hours": {
             "type": "array",

@@ -63,6 +63,9 @@ T: dict[str, dict[str, str]] = {
         "known": "Petugas sudah mengetahui gangguan ini dan sedang menanganinya.",
         "detected": "Gangguan baru terdeteksi; petugas sedang diberi tahu.",
         "measured_ok": "Pengukuran kami menunjukkan Wi-Fi normal; laporan warga diperiksa petugas.",
+        "reports_forwarded": "Laporan warga sudah diteruskan ke petugas: pengukuran kami normal, "
+        "jadi petugas memeriksa layanan Wi-Fi di kantor desa (pembagian alamat, halaman login).",
+        "reports_done": "Laporan warga sudah ditindaklanjuti petugas.",
         "reports": "{n} laporan warga diterima dalam 24 jam terakhir (terakhir {when}).",
         "no_reports": "Belum ada laporan warga dalam 24 jam terakhir.",
         "report_link": "Laporkan masalah Wi-Fi di desa ini",
@@ -133,6 +136,10 @@ T: dict[str, dict[str, str]] = {
         "thanks": "Terima kasih. Laporan nomor {id} untuk {name} sudah kami terima "
         "dan akan diperiksa petugas.",
         "thanks_plain": "Terima kasih. Laporan untuk {name} sudah kami terima.",
+        "receipt_known": "Gangguan di desa ini sudah diketahui petugas; laporan Anda ditambahkan "
+        "ke penanganannya.",
+        "receipt_measured_ok": "Pengukuran kami saat ini menunjukkan Wi-Fi normal; laporan Anda "
+        "akan diperiksa petugas.",
         "back": "Kembali ke halaman {name}",
         "err_title": "Laporan tidak dapat dikirim",
         "err.rate": "Terlalu banyak laporan dalam waktu singkat. Coba lagi nanti.",
@@ -170,6 +177,10 @@ T: dict[str, dict[str, str]] = {
         "detected": "Outage just detected; our staff are being told.",
         "measured_ok": "Our measurements show the Wi-Fi working; "
         "residents' reports are being checked.",
+        "reports_forwarded": "Residents' reports have been passed to our staff: our "
+        "measurements look normal, so they are checking the Wi-Fi service at the village office "
+        "(address assignment, login page).",
+        "reports_done": "Residents' reports have been followed up by our staff.",
         "reports": "{n} reports from residents in the last 24 hours (last at {when}).",
         "no_reports": "No reports from residents in the last 24 hours.",
         "report_link": "Report a Wi-Fi problem in this village",
@@ -240,6 +251,10 @@ T: dict[str, dict[str, str]] = {
         "thanks": "Thank you. Report number {id} for {name} has been received "
         "and will be checked by our staff.",
         "thanks_plain": "Thank you. The report for {name} has been received.",
+        "receipt_known": "Our staff already know about the outage in this village; your report "
+        "has been added to it.",
+        "receipt_measured_ok": "Our measurements show the Wi-Fi working right now; our staff "
+        "will look into your report.",
         "back": "Back to the {name} page",
         "err_title": "The report could not be sent",
         "err.rate": "Too many reports in a short time. Please try again later.",

@@ -46,6 +46,7 @@ class Reports:
     last_24h: int = 0
     open: int = 0
     last_at: float | None = None
+    forwarded: bool = False  # the NOC was alerted about them (measurements say up)
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,11 @@ def _now_box(c: Ctx, v: VillageView) -> str:
         key = "known" if v.outage_known else "detected"
         lines.append(f'<p id="known">{e(t[key])}</p>')
     elif v.reports.last_24h:
-        lines.append(f'<p id="known">{e(t["measured_ok"])}</p>')
+        r = v.reports
+        key = (
+            "reports_forwarded" if r.forwarded else "reports_done" if not r.open else "measured_ok"
+        )
+        lines.append(f'<p id="known">{e(t[key])}</p>')
     r = v.reports
     if r.last_24h and r.last_at is not None:
         text = t["reports"].format(n=r.last_24h, when=c.when(r.last_at))

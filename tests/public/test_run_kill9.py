@@ -81,6 +81,18 @@ def _cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _complaint_warning(config: Path) -> list[dict]:
+    """Open VillageWifiComplaints alerts, as `netwatch alerts list --json` prints them."""
+    out = subprocess.run(
+        [netwatch_bin(), "alerts", "list", "--json", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    return [r for r in rows if r["alertname"] == "VillageWifiComplaints"]
+
+
 def test_complaints_survive_kill_9_and_operators_see_them(tmp_path: Path) -> None:
     admin, public_port = free_port(), free_port()
     config = tmp_path / "netwatch.yaml"
@@ -92,6 +104,10 @@ def test_complaints_survive_kill_9_and_operators_see_them(tmp_path: Path) -> Non
         wait_for(lambda: http_get(f"{public}/healthz")[1] == "ok\n", 60, "the board's first view")
         numbers = [_complain(public, c) for c in ("no_signal", "slow", "cannot_connect")]
         assert numbers == [1, 2, 3]
+        # Three reports while every device answers (loopback): the engine's warning, wired by
+        # the runtime to the same complaint store (settings.alerting.complaints defaults).
+        (warning,) = wait_for(lambda: _complaint_warning(config), 60, "the complaint warning")
+        assert warning["labels"]["village"] == VILLAGE and warning["complaints"] == 3
         board_pids = _children(proc.pid)
         assert board_pids, "the board runs in a process of its own"
         os.kill(proc.pid, signal.SIGKILL)
@@ -109,6 +125,7 @@ def test_complaints_survive_kill_9_and_operators_see_them(tmp_path: Path) -> Non
         assert sorted(r["id"] for r in rows) == numbers
         assert {r["category"] for r in rows} == {"no_signal", "slow", "cannot_connect"}
         assert all(r["village"] == VILLAGE and r["village_name"] == "Purwodadi" for r in rows)
+        assert {r["alert_id"] for r in rows} == {warning["id"]}
 
         proc = _start(config, log)
         wait_for(lambda: http_get(f"{public}/healthz")[1] == "ok\n", 60, "the board again")
@@ -125,6 +142,10 @@ def test_complaints_survive_kill_9_and_operators_see_them(tmp_path: Path) -> Non
         assert again.stdout.splitlines() == [
             "complaint 2: already closed",
             "complaint 99: not found",
+        ]
+        # One report still open in the window: the same warning, its count kept over kill -9.
+        assert [(w["id"], w["complaints"]) for w in _complaint_warning(config)] == [
+            (warning["id"], 3)
         ]
         table = _cli(config, "list").stdout.splitlines()
         assert table[0].split()[:3] == ["ID", "RECEIVED", "VILLAGE"] and len(table) == 2
