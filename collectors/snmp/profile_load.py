@@ -243,7 +243,7 @@ def _index(ctx: _Ctx, node: Any) -> tuple[IndexPart, ...]:
         regex = ctx.regex(item, "regex", item["regex"]) if "regex" in item else None
         named = regex is not None and bool(regex.groupindex)
         if lookup is not None and label is None and not named:
-            raise ctx.err(item, "a lookup needs a 'label' (or a regex with named groups) to write into")
+            raise ctx.err(item, "a lookup needs a 'label' (or regex named groups) to write into")
         if named and label is not None:
             raise ctx.err(item, "a regex with named groups names the labels: drop 'label'", "label")
         lookup_by = str(item.get("lookup_by", "part"))
@@ -252,7 +252,8 @@ def _index(ctx: _Ctx, node: Any) -> tuple[IndexPart, ...]:
         transform = str(item["transform"]) if "transform" in item else None
         if transform is not None and transform not in INDEX_TRANSFORMS:
             known = ", ".join(sorted(INDEX_TRANSFORMS))
-            raise ctx.err(item, f"index transform {transform!r} must be one of {known}", "transform")
+            msg = f"index transform {transform!r} must be one of {known}"
+            raise ctx.err(item, msg, "transform")
         part = IndexPart(format=fmt, length=length, label=label, lookup=lookup, transform=transform)
         extra = ctx.labels(item, "lookups", item["lookups"]) if "lookups" in item else ()
         parts.append(dataclasses.replace(part, lookup_by=lookup_by, regex=regex, lookups=extra))

@@ -21,7 +21,8 @@ def config(village: str = "", ap: str = "") -> str:
     if village:
         text = text.replace("          lon: 113.904168\n", "          lon: 113.904168\n" + village)
     if ap:
-        text = text.replace(AP, AP.replace("parent: sarongan-router}", f"parent: sarongan-router,{ap}}}"))
+        linked = AP.replace("parent: sarongan-router}", f"parent: sarongan-router,{ap}}}")
+        text = text.replace(AP, linked)
     return text
 
 
@@ -73,7 +74,8 @@ CASES = [
      f"{V}.uplink", "missing required key 'interface'"),
     ("controller-unknown", "", " controller: {device: wlc-9, ap: balai}}  #!",
      f"{V}.devices[1].controller.device", "unknown controller device 'wlc-9'"),
-    ("controller-two-ways", "", " controller: {device: wlc-1, ap: balai, ap_mac: 'aa:bb:cc:dd:ee:ff'}}  #!",
+    ("controller-two-ways", "",
+     " controller: {device: wlc-1, ap: balai, ap_mac: 'aa:bb:cc:dd:ee:ff'}}  #!",
      f"{V}.devices[1].controller", "name the AP one way"),
 ]  # fmt: skip
 
@@ -112,10 +114,9 @@ def test_two_villages_cannot_share_an_onu(tmp_path):
 
 
 def test_only_an_ap_has_a_controller(tmp_path):
-    router = "            - {name: sarongan-router, role: router, address: 127.1.1.1, parent: pop-1}"
-    text = config().replace(
-        router, router.replace("parent: pop-1}", "parent: pop-1, controller: {device: wlc-1, ap: x}}  #!")
-    )
+    router = "- {name: sarongan-router, role: router, address: 127.1.1.1, parent: pop-1}"
+    linked = "parent: pop-1, controller: {device: wlc-1, ap: x}}  #!"
+    text = config().replace(router, router.replace("parent: pop-1}", linked))
     cfg = write(tmp_path, text)
     with pytest.raises(ConfigError) as err:
         load_inventory(cfg)
