@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from netwatch.alerting import snapshot as snapshot_mod
 from netwatch.alerting import store as store_mod
+from netwatch.alerting.causes import Causes
 from netwatch.alerting.flapping import Flapping
 from netwatch.alerting.intake import Intake
 from netwatch.alerting.kinds import HOLD_FACTOR, Kinds
@@ -138,6 +139,7 @@ class Engine:
         self.inventory = inventory
         self.topology = Topology(inventory)
         self.kinds = Kinds(self.topology, self.settings)
+        self.causes = Causes(inventory, self.kinds)
         for name in list(self.tracker.tracks):
             if name not in inventory.devices:
                 del self.tracker.tracks[name]
@@ -184,6 +186,7 @@ class Engine:
     def on_observation(self, device_state: DeviceStateView, observation: object) -> None:
         """State listener (seams.ObservationListener): rounds to the hold-downs."""
         self.intake.on_observation(device_state, observation, self.topology)
+        self.causes.on_observation(device_state, observation)
 
     def observe(
         self, name: str, at: float, sent: int, received: int, rtt_avg: float | None = None
@@ -211,6 +214,12 @@ class Engine:
                     failed |= not self._guarded(f"device {name}", self._eval_upstream, name, now)
                 for code in self.inventory.villages:
                     failed |= not self._guarded(f"village {code}", self._eval_village, code, now)
+                for intent in list(
+                    self.causes.intents(now, self.tracker.tracks, self.lifecycle.open)
+                ):
+                    failed |= not self._guarded(
+                        f"alert {intent.fingerprint}", self.lifecycle.reconcile, intent, topo, now
+                    )
                 for fp in list(self.flapping.flaps):
                     failed |= not self._guarded(
                         f"flapping {fp}", self.lifecycle.settle_flapping, fp, topo, now

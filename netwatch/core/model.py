@@ -299,6 +299,33 @@ class FibreSettings:
     olt_rx_min_dbm: float = _bounded(-28.0, -60, 10)
 
 
+def _hours(value: str) -> None:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value):
+        raise ValueError(f"{value!r} is not office hours such as 08:00-16:00")
+
+
+def _days(value: tuple[str, ...]) -> None:
+    bad = [d for d in value if d not in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")]
+    if bad:
+        raise ValueError(f"unknown day {bad[0]!r} (mon tue wed thu fri sat sun)")
+
+
+@dataclass(frozen=True, slots=True)
+class WifiSettings:
+    """When an AP that serves no client at all is a warning (settings.wifi).
+
+    An AP that answers, radios up, with zero clients for `no_clients_for` seconds inside office
+    hours (village offices are busy then) points at a broken DHCP server or captive portal.
+    """
+
+    no_clients_for: float = _bounded(7200.0, 0, DAY)  # 0: never warn
+    office_hours: str = field(default="08:00-16:00", metadata={"check": _hours})  # local
+    office_days: tuple[str, ...] = field(
+        default=("mon", "tue", "wed", "thu", "fri"), metadata={"check": _days}
+    )
+    timezone: str = "Asia/Jakarta"  # WIB
+
+
 @dataclass(frozen=True, slots=True)
 class SchedulerSettings:
     max_concurrency: int = _bounded(1000, 1, 1_000_000)  # device jobs running at once
@@ -366,6 +393,7 @@ class Settings:
     ping: PingSettings = field(default_factory=PingSettings)
     snmp: SnmpSettings = field(default_factory=SnmpSettings)
     fibre: FibreSettings = field(default_factory=FibreSettings)
+    wifi: WifiSettings = field(default_factory=WifiSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     services: ServiceSettings = field(default_factory=ServiceSettings)
