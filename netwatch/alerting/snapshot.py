@@ -33,6 +33,8 @@ class AlertView:
     suppressed_by: str | None
     acknowledged_by: str | None
     escalation_level: int
+    cause: str | None = None  # the engine's diagnosis ("router_down:r1", "upstream_down:pop")
+    affected_villages: tuple[str, ...] = ()  # village codes behind an upstream outage
     ends_at: float | None = None  # open: never set (an AlertRecord like types.Alert)
 
     @classmethod
@@ -46,6 +48,8 @@ class AlertView:
             a.suppressed_by,
             a.acknowledged_by,
             a.escalation_level,
+            a.cause,
+            a.affected_villages,
         )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from netwatch.core.notifications import NotificationSettings
+from netwatch.core.public_settings import PublicSettings
 from netwatch.core.services import ServiceProbe, ServiceSettings
 
 
@@ -401,6 +402,7 @@ class Settings:
     snmp_traps: SnmpTrapSettings = field(default_factory=lambda: SnmpTrapSettings())
     alerting: AlertingSettings = field(default_factory=lambda: AlertingSettings())
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    public: PublicSettings = field(default_factory=PublicSettings)  # the public board
 
 
 @dataclass(frozen=True, slots=True)
