@@ -11,6 +11,7 @@ learns in between comes from the re-poll that a trap asks for; the webhook recei
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shutil
 import subprocess
@@ -253,6 +254,14 @@ async def test_onu_dying_gasp_then_los_each_name_their_cause_within_5s_of_a_trap
     assert body["alert"]["labels"]["village"] == V1 and body["alert"]["labels"]["olt"] == "olt-1"
     assert "ONU desa Sarongan (35.10.01.2001) offline di OLT olt-1 port 1/1/1 ONU 1" in body["text"]
     assert "(dying gasp: listrik padam)" in body["text"]
+    # The cause is a line of the village on the status page and in /api/v1/villages.
+    page = await until(lambda: "olt-1: dying gasp: listrik padam" in _get(lab.url + "/")[1],
+                       5, "status page line")  # fmt: skip
+    assert page
+    rows = {r["village"]: r for r in json.loads(_get(lab.url + "/api/v1/villages")[1])}
+    assert [(c["alert"], c["device"], c["cause"]) for c in rows[V1]["causes"]] == [
+        ("VillageOnuOffline", "olt-1", "onu_dying_gasp")
+    ]
 
     # Back online, then loss of signal (state 1): the first resolves, a second names LOS.
     lab.set("olt", f"{ZTE_STATE}.1", 3)
