@@ -22,7 +22,13 @@ from dashboards.generator.common import (
     up_mappings,
     uptime_thresholds,
 )
-from dashboards.generator.prom_wifi_fibre import clients_per_band, clients_per_ssid, radio_quality
+from dashboards.generator.prom_wifi_fibre import (
+    clients_per_band,
+    clients_per_ssid,
+    radio_quality,
+    village_onu,
+    village_onu_rx,
+)
 
 UID = "netwatch-village"
 V = 'village="$village"'
@@ -246,4 +252,7 @@ def build() -> dash.Dashboard:
         .with_panel(clients_per_ssid(V))
         .with_panel(clients_per_band(V))
         .with_panel(radio_quality(V))
+        .with_row(dash.Row("Fibre $village"))
+        .with_panel(village_onu(V))
+        .with_panel(village_onu_rx(V))
     )

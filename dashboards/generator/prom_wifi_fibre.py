@@ -209,3 +209,45 @@ def wifi_row(sel: str, controller: bool) -> list[dash.Row | timeseries.Panel | t
 
 def fibre_row(sel: str) -> list[dash.Row | timeseries.Panel | table.Panel]:
     return [dash.Row("Fibre"), pon_onus(sel), onu_state(sel), onu_rx(sel)]
+
+
+def village_onu(sel: str) -> timeseries.Panel:
+    return (
+        timeseries.Panel()
+        .title("ONU and uplink")
+        .description(
+            "The village's ONU as its OLT sees it (1 online) and its port on the POP (1 up), "
+            "from the inventory's onu: and uplink: links."
+        )
+        .datasource(PROM_DS)
+        .with_target(pq(f"netwatch_village_onu_up{{{sel}}}", "ONU {{onu}} on {{olt}}", ref="A"))
+        .with_target(
+            pq(f"netwatch_village_uplink_up{{{sel}}}", "port {{interface}} on {{device}}", ref="B")
+        )
+        .mappings(up_mappings())
+        .unit("none")
+        .min(0)
+        .max(1)
+        .height(8)
+        .span(12)
+    )
+
+
+def village_onu_rx(sel: str) -> timeseries.Panel:
+    return (
+        timeseries.Panel()
+        .title("ONU receive power")
+        .description(
+            f"dBm at the ONU (onu) and at the OLT from it (olt); below {ONU_RX_MIN_DBM:g} dBm "
+            "(GPON class B+, settings.fibre) is a warning."
+        )
+        .datasource(PROM_DS)
+        .with_target(pq(f"netwatch_village_onu_rx_power_dbm{{{sel}}}", "{{side}}"))
+        .unit("dBm")
+        .thresholds(steps([(None, "red"), (ONU_RX_MIN_DBM, "transparent")]))
+        .thresholds_style(
+            cb.GraphThresholdsStyleConfig().mode(cm.GraphTresholdsStyleMode.LINE_AND_AREA)
+        )
+        .height(8)
+        .span(12)
+    )

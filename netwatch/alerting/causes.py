@@ -14,11 +14,11 @@ import logging
 import zoneinfo
 from collections.abc import Iterator, Mapping
 
-from netwatch.alerting import cause_facts as cf
 from netwatch.alerting.kinds import Intent, Kinds
 from netwatch.alerting.records import OpenAlert
 from netwatch.alerting.rules import DeviceView, ServiceState, Verdict
 from netwatch.alerting.types import Severity, fingerprint
+from netwatch.core import link_facts as cf
 from netwatch.core.model import Device, Inventory, OnuLink, Role, Village
 
 log = logging.getLogger("netwatch.alerting")

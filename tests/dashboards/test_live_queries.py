@@ -237,6 +237,15 @@ def test_fibre_and_controller_panels_show_the_recordings_values(live: Stack) -> 
                for k, v in wlc.items() if k.startswith(status)}  # fmt: skip
     got_ap = {r["metric"]["ap"]: float(r["value"][1]) for r in rows("Managed APs", WLC_DEVICE)}
     assert got_ap == want_ap and 0.0 in got_ap.values()
+    # The village's fibre row: its onu: link is ONU 1 on PON 1/1/1 of that OLT.
+    q = next(q for q in PROM_QUERIES if q.panel == "ONU receive power" and "$village" in q.text)
+    sides = {r["metric"]["side"]: float(r["value"][1])
+             for r in live.query(grafana.substitute(q.text, PROM_VARS))}  # fmt: skip
+    olt_rx = olt["1.3.6.1.4.1.3902.1082.500.1.2.4.2.1.2.268501248.1"] / 1000  # 0.001 dBm
+    assert sides == pytest.approx({"onu": want_rx["1"], "olt": olt_rx})
+    q = next(q for q in PROM_QUERIES if q.panel == "ONU and uplink" and q.ref == "A")
+    (onu_up,) = live.query(grafana.substitute(q.text, PROM_VARS))
+    assert float(onu_up["value"][1]) == want["1"] == 1.0
 
 
 @pytest.mark.parametrize("dashboard,var", grafana.variables("prometheus"), ids=lambda v: str(v))

@@ -68,6 +68,8 @@ regency:
              {{name: sarongan-router, role: router, address: 127.1.1.1, parent: pesanggaran-pop}},
              {{name: sarongan-ap-1, role: ap, address: 127.1.1.2, parent: sarongan-router}}]}}
         - {{code: "35.10.01.2002", name: Pesanggaran, kind: desa, lat: -8.587855, lon: 114.091833,
+           onu: {{olt: pesanggaran-olt, pon: 1/1/1, id: 1}},
+           uplink: {{device: pesanggaran-olt, interface: gpon_1/1/1}},
            devices: [
              {{name: pesanggaran-router, role: router, address: 127.1.2.1, parent: pesanggaran-pop,
                snmp: recording}},

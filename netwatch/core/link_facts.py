@@ -1,4 +1,4 @@
-"""What the cause alerts read of a device: its samples in the neutral stream, kept per poll.
+"""What a village's links report (OLT, POP, controller): samples of the neutral stream, per poll.
 
 collectors/snmp owns its observation; the engine reads the same samples a scrape writes
 (`netwatch_snmp_onu_up`, `..._wifi_ap_up`, `..._interface_oper_up`...), never the collector.
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from netwatch.core.model import ControllerLink, Device, OnuLink
-from netwatch.core.plugins import DevicePart, plugin_for
+from netwatch.core.plugins import AnyPlugin, DevicePart, plugin_for, registered
 from netwatch.core.samples import View
 
 POLL_UP = "netwatch_snmp_up"
@@ -74,6 +74,20 @@ def read(device_state: object, observation: object) -> DeviceFacts | None:
         plugin = plugin_for(observation)  # type: ignore[arg-type]  # any observation
     except TypeError:
         return None
+    return _facts(plugin, device_state, float(getattr(observation, "time", 0.0)))
+
+
+def of_state(device_state: PartsView) -> DeviceFacts | None:
+    """The facts of a device's last SNMP poll as state holds it (for a scrape)."""
+    for plugin in registered():
+        if plugin.name in device_state.parts:
+            facts = _facts(plugin, device_state, 0.0)
+            if facts is not None:
+                return facts
+    return None
+
+
+def _facts(plugin: AnyPlugin, device_state: PartsView, at: float) -> DeviceFacts | None:
     part = device_state.parts.get(plugin.name)
     if part is None:
         return None
@@ -86,7 +100,6 @@ def read(device_state: object, observation: object) -> DeviceFacts | None:
             rows.setdefault(family.name, []).append(Row(value, dict(labels)))
     if not answered:
         return None  # not SNMP, or no answer: what was known stays as it was
-    at = float(getattr(observation, "time", 0.0))
     return DeviceFacts(at, {k: tuple(v) for k, v in rows.items()})
 
 
