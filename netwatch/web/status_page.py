@@ -13,6 +13,8 @@ from aiohttp import web
 from netwatch.alerting.causes import CAUSE_ALERTS
 from netwatch.alerting.messages import cause_text
 from netwatch.alerting.snapshot import AlertView
+from netwatch.core import link_facts
+from netwatch.core.model import OnuLink
 from netwatch.core.plugins import Health
 from netwatch.core.runtime import Runtime
 from netwatch.core.state import State, VillageStatus
@@ -88,6 +90,18 @@ class CauseLine(TypedDict):
     since: float
 
 
+class OnuRow(TypedDict):
+    """The village's ONU as its OLT reports it (inventory `onu:`)."""
+
+    olt: str
+    onu: str
+    up: bool
+    state: str
+    cause: str  # why it is offline ("" while online)
+    rx_onu_dbm: float | None
+    rx_olt_dbm: float | None
+
+
 class VillageRow(TypedDict):
     """One village of /api/v1/villages (and a row of the status page)."""
 
@@ -103,6 +117,7 @@ class VillageRow(TypedDict):
     status: str
     down_devices: list[DownDevice]
     causes: list[CauseLine]
+    onu: OnuRow | None
 
 
 def _cause_lines(alerts: Iterable[AlertView]) -> dict[str, list[CauseLine]]:
@@ -116,6 +131,17 @@ def _cause_lines(alerts: Iterable[AlertView]) -> dict[str, list[CauseLine]]:
                  "since": a.starts_at}
             )  # fmt: skip
     return out
+
+
+def _onu(state: State, link: OnuLink | None) -> OnuRow | None:
+    ds = state.devices.get(link.olt) if link is not None else None
+    facts = link_facts.of_state(ds) if ds is not None else None
+    got = link_facts.onu(facts, link) if facts is not None and link is not None else None
+    if got is None or link is None:
+        return None
+    return {"olt": link.olt, "onu": link.describe(), "up": got.up, "state": got.state,
+            "cause": "" if got.up else got.cause, "rx_onu_dbm": got.rx_onu,
+            "rx_olt_dbm": got.rx_olt}  # fmt: skip
 
 
 def villages_json(state: State, alerts: Iterable[AlertView] = ()) -> list[VillageRow]:
@@ -155,6 +181,7 @@ def villages_json(state: State, alerts: Iterable[AlertView] = ()) -> list[Villag
                 "status": state.village_status(code).value,
                 "down_devices": down,
                 "causes": causes.get(code, []),
+                "onu": _onu(state, village.onu),
             }
         )
     return out

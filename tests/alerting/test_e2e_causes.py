@@ -262,6 +262,16 @@ async def test_onu_dying_gasp_then_los_each_name_their_cause_within_5s_of_a_trap
     assert [(c["alert"], c["device"], c["cause"]) for c in rows[V1]["causes"]] == [
         ("VillageOnuOffline", "olt-1", "onu_dying_gasp")
     ]
+    onu = rows[V1]["onu"]
+    assert (onu["olt"], onu["onu"], onu["up"], onu["state"], onu["cause"]) == (
+        "olt-1",
+        "1/1/1:1",
+        False,
+        "dying_gasp",
+        "dying_gasp",
+    )  # zxGponOntPhaseState 4
+    assert rows[V2]["onu"]["up"] is True
+    assert rows[V2]["onu"]["rx_onu_dbm"] == pytest.approx(rx)
 
     # Back online, then loss of signal (state 1): the first resolves, a second names LOS.
     lab.set("olt", f"{ZTE_STATE}.1", 3)
