@@ -91,22 +91,20 @@ def controller_aps(sel: str) -> timeseries.Panel:
     )
 
 
-def managed_aps(sel: str) -> table.Panel:
+def _up_table(
+    title: str, about: str, expr: str, columns: dict[str, str], hide: list[str]
+) -> table.Panel:
+    """A table of one 0/1 gauge's series: label columns, then the value as up/down."""
+    up = columns["Value"]
     return (
         table.Panel()
-        .title("Managed APs")
-        .description("Each AP the controller manages: joined (1) or not, in the controller's word.")
+        .title(title)
+        .description(about)
         .datasource(PROM_DS)
-        .with_target(pq(f"netwatch_snmp_wifi_ap_up{{{sel}}}", instant=True, table=True))
-        .with_transformation(
-            organize(
-                {"ap": "AP", "ap_mac": "MAC", "state": "State", "Value": "Joined"},
-                [*HIDDEN, "device"],
-                ["ap", "ap_mac", "state", "Value"],
-            )
-        )
+        .with_target(pq(expr, instant=True, table=True))
+        .with_transformation(organize(columns, [*HIDDEN, "device", *hide], list(columns)))
         .override_by_name(
-            "Joined",
+            up,
             [
                 dm.DynamicConfigValue(
                     id_val="mappings", value=[m.to_json() for m in up_mappings()]
@@ -119,6 +117,16 @@ def managed_aps(sel: str) -> table.Panel:
         .unit("none")
         .height(8)
         .span(12)
+    )
+
+
+def managed_aps(sel: str) -> table.Panel:
+    return _up_table(
+        "Managed APs",
+        "Each AP the controller manages: joined (1) or not, in the controller's word.",
+        f"netwatch_snmp_wifi_ap_up{{{sel}}}",
+        {"ap": "AP", "ap_mac": "MAC", "state": "State", "Value": "Joined"},
+        [],
     )
 
 
@@ -138,38 +146,17 @@ def pon_onus(sel: str) -> timeseries.Panel:
 
 
 def onu_state(sel: str) -> table.Panel:
-    return (
-        table.Panel()
-        .title("ONU state")
-        .description("Each ONU as its OLT sees it: online (1) or not, and the OLT's own word.")
-        .datasource(PROM_DS)
-        .with_target(pq(f"netwatch_snmp_onu_up{{{sel}}}", instant=True, table=True))
-        .with_transformation(
-            organize(
-                {"pon": "PON", "onu": "ONU", "state": "State", "Value": "Online"},
-                [*HIDDEN, "device", "onu_name", "onu_serial"],
-                ["pon", "onu", "state", "Value"],
-            )
-        )
-        .override_by_name(
-            "Online",
-            [
-                dm.DynamicConfigValue(
-                    id_val="mappings", value=[m.to_json() for m in up_mappings()]
-                ),
-                dm.DynamicConfigValue(
-                    id_val="custom.cellOptions", value={"type": "color-background"}
-                ),
-            ],
-        )
-        .unit("none")
-        .height(8)
-        .span(12)
+    return _up_table(
+        "ONU state",
+        "Each ONU as its OLT sees it: online (1) or not, and the OLT's own word.",
+        f"netwatch_snmp_onu_up{{{sel}}}",
+        {"pon": "PON", "onu": "ONU", "state": "State", "Value": "Online"},
+        ["onu_name", "onu_serial"],
     )
 
 
-def onu_rx(sel: str) -> timeseries.Panel:
-    """Receive power per ONU; the band below −27 dBm (GPON class B+) is drawn red."""
+def _rx(expr: str, legend: str) -> timeseries.Panel:
+    """Receive power; the band below −27 dBm (GPON class B+) is drawn red."""
     return (
         timeseries.Panel()
         .title("ONU receive power")
@@ -178,12 +165,7 @@ def onu_rx(sel: str) -> timeseries.Panel:
             f"{ONU_RX_MIN_DBM:g} dBm (GPON class B+, settings.fibre) is a warning."
         )
         .datasource(PROM_DS)
-        .with_target(
-            pq(
-                f'netwatch_snmp_optical_rx_power_dbm{{{sel}, side=~"onu|olt"}}',
-                "{{pon}}:{{onu}} {{side}}",
-            )
-        )
+        .with_target(pq(expr, legend))
         .unit("dBm")
         .thresholds(steps([(None, "red"), (ONU_RX_MIN_DBM, "transparent")]))
         .thresholds_style(
@@ -192,6 +174,11 @@ def onu_rx(sel: str) -> timeseries.Panel:
         .height(8)
         .span(12)
     )
+
+
+def onu_rx(sel: str) -> timeseries.Panel:
+    expr = f'netwatch_snmp_optical_rx_power_dbm{{{sel}, side=~"onu|olt"}}'
+    return _rx(expr, "{{pon}}:{{onu}} {{side}}")
 
 
 def wifi_row(sel: str, controller: bool) -> list[dash.Row | timeseries.Panel | table.Panel]:
@@ -234,20 +221,4 @@ def village_onu(sel: str) -> timeseries.Panel:
 
 
 def village_onu_rx(sel: str) -> timeseries.Panel:
-    return (
-        timeseries.Panel()
-        .title("ONU receive power")
-        .description(
-            f"dBm at the ONU (onu) and at the OLT from it (olt); below {ONU_RX_MIN_DBM:g} dBm "
-            "(GPON class B+, settings.fibre) is a warning."
-        )
-        .datasource(PROM_DS)
-        .with_target(pq(f"netwatch_village_onu_rx_power_dbm{{{sel}}}", "{{side}}"))
-        .unit("dBm")
-        .thresholds(steps([(None, "red"), (ONU_RX_MIN_DBM, "transparent")]))
-        .thresholds_style(
-            cb.GraphThresholdsStyleConfig().mode(cm.GraphTresholdsStyleMode.LINE_AND_AREA)
-        )
-        .height(8)
-        .span(12)
-    )
+    return _rx(f"netwatch_village_onu_rx_power_dbm{{{sel}}}", "{{side}}")
