@@ -6,7 +6,14 @@ kinds here and wraps the lines; the status page reads CAUSES through messages.ca
 
 from __future__ import annotations
 
-from netwatch.alerting.causes import AP_LOST, NO_CLIENTS, ONU_OFFLINE, ONU_RX_LOW, UPLINK_DOWN
+from netwatch.alerting.causes import (
+    AP_LOST,
+    NO_CLIENTS,
+    ONU_OFFLINE,
+    ONU_RX_LOW,
+    RADIOS_DOWN,
+    UPLINK_DOWN,
+)
 from netwatch.alerting.types import Alert, Event, Notification
 from netwatch.core.i18n import format_datetime, format_duration, format_time
 
@@ -26,6 +33,10 @@ CAUSES: dict[str, dict[str, str]] = {
     "controller_lost": {
         "id": "AP terputus dari controller ({arg})",
         "en": "AP disconnected from its controller ({arg})",
+    },
+    "ap_radios_down": {
+        "id": "radio Wi-Fi mati ({arg} menurut controller)",
+        "en": "Wi-Fi radios down ({arg} by the controller)",
     },
     "no_clients": {
         "id": "semua klien hilang (DHCP atau captive portal?)",
@@ -49,6 +60,8 @@ _T = {
         "sejak {since}.",
         AP_LOST: "🔴 AP {device}{in_village} terputus dari controller {controller} (status: "
         "{state}) — sejak {since}.",
+        RADIOS_DOWN: "🔴 Radio Wi-Fi AP {device}{in_village} mati: controller {controller} "
+        "melaporkan {radios} radio mati — sejak {since}.",
         NO_CLIENTS: "🟠 AP {device}{in_village} menjawab dan radionya menyala, tetapi semua "
         "klien hilang pada jam kerja — kemungkinan DHCP atau captive portal bermasalah. Sejak "
         "{since}.",
@@ -69,6 +82,8 @@ _T = {
         "(link down) — since {since}.",
         AP_LOST: "🔴 AP {device}{in_village} disconnected from controller {controller} "
         "(state: {state}) — since {since}.",
+        RADIOS_DOWN: "🔴 Wi-Fi radios of AP {device}{in_village} down: controller {controller} "
+        "reports {radios} radios down — since {since}.",
         NO_CLIENTS: "🟠 AP {device}{in_village} answers with its radios on, but all clients "
         "are gone during office hours — likely a broken DHCP server or captive portal. Since "
         "{since}.",
@@ -81,10 +96,12 @@ _T = {
     },
 }
 _TAGS = {
-    "id": {ONU_OFFLINE: "ONU OFFLINE", ONU_RX_LOW: "SINYAL FIBER LEMAH", UPLINK_DOWN: "UPLINK "
-           "MATI", AP_LOST: "AP TERPUTUS", NO_CLIENTS: "TANPA KLIEN", "resolved": "PULIH"},
-    "en": {ONU_OFFLINE: "ONU OFFLINE", ONU_RX_LOW: "WEAK FIBRE SIGNAL", UPLINK_DOWN: "UPLINK "
-           "DOWN", AP_LOST: "AP DISCONNECTED", NO_CLIENTS: "NO CLIENTS", "resolved": "RESOLVED"},
+    "id": {ONU_OFFLINE: "ONU OFFLINE", ONU_RX_LOW: "SINYAL FIBER LEMAH", UPLINK_DOWN: "UPLINK MATI",
+           AP_LOST: "AP TERPUTUS", RADIOS_DOWN: "RADIO MATI", NO_CLIENTS: "TANPA KLIEN",
+           "resolved": "PULIH"},
+    "en": {ONU_OFFLINE: "ONU OFFLINE", ONU_RX_LOW: "WEAK FIBRE SIGNAL", UPLINK_DOWN: "UPLINK DOWN",
+           AP_LOST: "AP DISCONNECTED", RADIOS_DOWN: "RADIOS DOWN", NO_CLIENTS: "NO CLIENTS",
+           "resolved": "RESOLVED"},
 }  # fmt: skip
 
 
@@ -117,6 +134,7 @@ def render(notification: Notification, lang: str, tz: str) -> tuple[str, list[st
         "interface": lab.get("interface", "?"),
         "controller": lab.get("controller", "?"),
         "state": arg if arg and arg != "not listed" else t["unknown_state"],
+        "radios": arg.replace("/", " / ") or "?",
         "in_village": t["in_village"].format(village=lab["village"]) if lab.get("village")
         else "",
         "since": format_datetime(alert.starts_at, lang, tz),

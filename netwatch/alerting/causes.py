@@ -2,7 +2,8 @@
 
 A village's ONU offline on its OLT (with the OLT's reason: dying gasp, loss of signal), its
 ONU's receive power below the fibre threshold (a warning before it fails), its uplink port down
-on the POP, an AP its controller lost, an AP serving no client for hours in office time. Each
+on the POP, an AP its controller lost or reports with every radio down, an AP serving no
+client for hours in office time. Each
 is an Intent for the lifecycle, like kinds.py's; the cause is a label and the alert's cause.
 A trap only asks for a poll (collectors/snmp); these alerts come from the poll that follows.
 """
@@ -27,8 +28,9 @@ ONU_OFFLINE = "VillageOnuOffline"
 ONU_RX_LOW = "VillageOnuRxLow"
 UPLINK_DOWN = "VillageUplinkDown"
 AP_LOST = "ApControllerLost"
+RADIOS_DOWN = "ApRadiosDown"
 NO_CLIENTS = "ApNoClients"
-CAUSE_ALERTS = frozenset({ONU_OFFLINE, ONU_RX_LOW, UPLINK_DOWN, AP_LOST, NO_CLIENTS})
+CAUSE_ALERTS = frozenset({ONU_OFFLINE, ONU_RX_LOW, UPLINK_DOWN, AP_LOST, RADIOS_DOWN, NO_CLIENTS})
 RX_HYSTERESIS = 1.0  # dB above the threshold before a low-power warning resolves
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -167,6 +169,16 @@ class Causes:
         b = self._labels(AP_LOST, Severity.CRITICAL, base, controller=link.device,
                          cause="controller_lost")  # fmt: skip
         yield self._intent(b, f"controller_lost:{state}", want=not joined, may_resolve=joined)
+        radios = cf.radios_on_controller(facts, link) if facts is not None else None
+        if radios is None or not joined:
+            return  # a lost AP's radios are the lost alert's business
+        up, total = radios
+        # One radio still up serves Wi-Fi: only every radio down is an AP without Wi-Fi.
+        r = self._labels(RADIOS_DOWN, Severity.CRITICAL, base, controller=link.device,
+                         cause="radio_down")  # fmt: skip
+        yield self._intent(
+            r, f"ap_radios_down:{total - up}/{total}", want=up == 0, may_resolve=up > 0
+        )
 
     def _office(self, now: float) -> bool:
         local = dt.datetime.fromtimestamp(now, self.tz)

@@ -20,9 +20,10 @@ ONU_UP = "netwatch_snmp_onu_up"
 ONU_CAUSE = "netwatch_snmp_onu_last_down_cause_info"
 RX = "netwatch_snmp_optical_rx_power_dbm"
 AP_UP = "netwatch_snmp_wifi_ap_up"
+RADIO_UP = "netwatch_snmp_wifi_radio_up"
 CLIENTS = "netwatch_snmp_wifi_clients"
 OPER_UP = "netwatch_snmp_interface_oper_up"
-WANTED = frozenset({ONU_UP, ONU_CAUSE, RX, AP_UP, CLIENTS, OPER_UP})
+WANTED = frozenset({ONU_UP, ONU_CAUSE, RX, AP_UP, RADIO_UP, CLIENTS, OPER_UP})
 # ZTE names the cause in the ONU's state while it is offline (zxGponOntPhaseState).
 STATE_CAUSES = frozenset({"los", "dying_gasp"})
 # A scope that partitions an AP's own clients, best first (docs/metrics.md: never mix scopes).
@@ -152,6 +153,14 @@ def ap_on_controller(facts: DeviceFacts, link: ControllerLink) -> tuple[bool, st
     if not mine:
         return False, "not listed"
     return any(r.value == 1 for r in mine), mine[0].labels.get("state", "")
+
+
+def radios_on_controller(facts: DeviceFacts, link: ControllerLink) -> tuple[int, int] | None:
+    """(radios up, radios) of an AP as its controller reports them; None when it lists none."""
+    mine = [r for r in facts.of(RADIO_UP) if _is_ap(link, r.labels)]
+    if not mine:
+        return None
+    return sum(1 for r in mine if r.value == 1), len(mine)
 
 
 def port_up(facts: DeviceFacts, interface: str) -> bool | None:
