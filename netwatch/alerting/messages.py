@@ -214,6 +214,12 @@ def render(
     alert = notification.alert
     if alert.name in CAUSE_ALERTS:  # they name the cause in their own words
         head, said = cause_texts.render(notification, lang, tz)
+        if notification.event in (Event.REMINDER, Event.ESCALATION):
+            ev = notification.event.value
+            took = format_duration(notification.created_at - alert.starts_at, lang)
+            since = format_datetime(alert.starts_at, lang, tz)
+            said = [t[ev].format(since=since, duration=took), *said]
+            head = t[f"subj_{ev}"].format(target=head)
         return _closing(Message(head, tuple(said)), t, alert, notification, link_base_url)
     kind = _kind(alert)
     names = village_names or {}
