@@ -220,20 +220,24 @@ class Evaluator:
             return None
         labels: Labels = {}
         for part, sub, text in split:
+            if part.transform is not None:
+                text = normalize.INDEX_TRANSFORMS[part.transform](text)
+            if part.lookup is not None:
+                text = self.lookups.get(part.lookup, {}).get(sub) or text
             if part.regex is not None:
                 found = part.regex.search(text)
                 if found is None:
                     return None
-                text = found.group(1) if found.groups() else found.group(0)
+                if part.regex.groupindex:  # each named group is a label
+                    labels.update({k: v for k, v in found.groupdict().items() if v is not None})
+                else:
+                    text = found.group(1) if found.groups() else found.group(0)
             for label, lookup in part.lookups:
                 found_text = self.lookups.get(lookup, {}).get(sub)
                 if found_text:
                     labels[label] = found_text
-            if part.label is None:
-                continue
-            if part.lookup is not None:
-                text = self.lookups.get(part.lookup, {}).get(sub) or text
-            labels[part.label] = text
+            if part.label is not None:
+                labels[part.label] = text
         for column in table.columns:
             if column.type == "label" and column.col in row:
                 labels[column.name] = column_text(column, row[column.col])

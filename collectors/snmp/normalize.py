@@ -163,6 +163,24 @@ def format_ascii(subids: tuple[int, ...]) -> str:
     return "".join(chr(b) if 32 <= b < 127 else "?" for b in subids)
 
 
+def zte_gpon_ifindex(text: str) -> str:
+    """ZTE C3xx zxGponOltIfIndex (268501248 = 0x10010100) → its PON port '1/1/1'.
+
+    Type in the top nibble, shelf (0-based) below it, then slot and port bytes: the real C320
+    recording's eight PON indexes 0x10010100..0x10010800 are its gpon_1/1/1..gpon_1/1/8.
+    Anything else is kept as written.
+    """
+    if not text.isdigit():
+        return text
+    n = int(text)
+    if n >> 28 != 1:
+        return text
+    return f"{((n >> 24) & 0xF) + 1}/{(n >> 16) & 0xFF}/{(n >> 8) & 0xFF}"
+
+
+INDEX_TRANSFORMS = {"zte_gpon_ifindex": zte_gpon_ifindex}
+
+
 def band_from_mhz(mhz: float) -> str | None:
     """Wi-Fi band of a centre frequency in MHz ('2.4GHz', '5GHz', '6GHz', '60GHz')."""
     if 2400 <= mhz < 2500:

@@ -15,7 +15,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from netwatch.collectors.snmp.normalize import CONVERSIONS
+from netwatch.collectors.snmp.normalize import CONVERSIONS, INDEX_TRANSFORMS
 from netwatch.collectors.snmp.profiles import (
     Column,
     Filter,
@@ -228,7 +228,7 @@ def _index(ctx: _Ctx, node: Any) -> tuple[IndexPart, ...]:
         item = ctx.mapping(
             item,
             "index part",
-            ("format", "length", "label", "lookup", "lookup_by", "regex", "lookups"),
+            ("format", "length", "label", "lookup", "lookup_by", "regex", "lookups", "transform"),
         )
         fmt = str(item.get("format", "int"))
         if fmt not in INDEX_FORMATS:
@@ -240,13 +240,21 @@ def _index(ctx: _Ctx, node: Any) -> tuple[IndexPart, ...]:
             raise ctx.err(item, "length must be a positive integer", "length")
         label = ctx.name(item, "label", item["label"]) if "label" in item else None
         lookup = str(item["lookup"]) if "lookup" in item else None
-        if lookup is not None and label is None:
-            raise ctx.err(item, "a lookup needs a 'label' to write into")
+        regex = ctx.regex(item, "regex", item["regex"]) if "regex" in item else None
+        named = regex is not None and bool(regex.groupindex)
+        if lookup is not None and label is None and not named:
+            raise ctx.err(item, "a lookup needs a 'label' (or regex named groups) to write into")
+        if named and label is not None:
+            raise ctx.err(item, "a regex with named groups names the labels: drop 'label'", "label")
         lookup_by = str(item.get("lookup_by", "part"))
         if lookup_by not in ("part", "prefix"):
             raise ctx.err(item, "lookup_by must be part or prefix", "lookup_by")
-        regex = ctx.regex(item, "regex", item["regex"]) if "regex" in item else None
-        part = IndexPart(format=fmt, length=length, label=label, lookup=lookup)
+        transform = str(item["transform"]) if "transform" in item else None
+        if transform is not None and transform not in INDEX_TRANSFORMS:
+            known = ", ".join(sorted(INDEX_TRANSFORMS))
+            msg = f"index transform {transform!r} must be one of {known}"
+            raise ctx.err(item, msg, "transform")
+        part = IndexPart(format=fmt, length=length, label=label, lookup=lookup, transform=transform)
         extra = ctx.labels(item, "lookups", item["lookups"]) if "lookups" in item else ()
         parts.append(dataclasses.replace(part, lookup_by=lookup_by, regex=regex, lookups=extra))
     return tuple(parts)

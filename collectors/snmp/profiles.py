@@ -27,8 +27,11 @@ class IndexPart:
     label: str | None = None
     lookup: str | None = None  # ifName/ifAlias/ifDescr or "<table id>.<label column>"
     lookup_by: str = "part"  # part: key is this part's sub-ids; prefix: the index up to here
-    regex: re.Pattern[str] | None = None  # keep rows whose text matches; group 1 is the label
+    # Keep rows whose text (after transform and lookup) matches; group 1 is the label, or each
+    # named group a label of its own name.
+    regex: re.Pattern[str] | None = None
     lookups: tuple[tuple[str, str], ...] = ()  # more labels found by this part: (label, lookup)
+    transform: str | None = None  # of the index text: zte_gpon_ifindex
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Device detail on Prometheus: interfaces (traffic, errors, status), optical power, reboots."""
+"""Device detail on Prometheus: interfaces, optical power, reboots; Wi-Fi and fibre rows."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from dashboards.generator.common import (
     up_mappings,
 )
 from dashboards.generator.prom_village import DISTRICT_QUERY, DISTRICT_REGEX
+from dashboards.generator.prom_wifi_fibre import fibre_row, wifi_row
 
 UID = "netwatch-device"
 D = 'device="$device"'
@@ -192,10 +193,13 @@ def ping() -> timeseries.Panel:
 
 
 def build() -> dash.Dashboard:
-    return (
+    d = (
         dash.Dashboard("netwatch / Device")
         .uid(UID)
-        .description("One device: reachability, uptime and reboots, interfaces, optical power.")
+        .description(
+            "One device: reachability, uptime and reboots, interfaces, optical power; Wi-Fi "
+            "(clients per SSID/band, radio quality, a controller's APs) and fibre (ONUs)."
+        )
         .tags(["netwatch", "prometheus"])
         .refresh("30s")
         .time("now-6h", "now")
@@ -222,3 +226,6 @@ def build() -> dash.Dashboard:
         .with_panel(optical())
         .with_panel(ping())
     )
+    for item in (*wifi_row(D, controller=True), *fibre_row(D)):
+        d = d.with_row(item) if isinstance(item, dash.Row) else d.with_panel(item)
+    return d

@@ -22,6 +22,13 @@ from dashboards.generator.common import (
     up_mappings,
     uptime_thresholds,
 )
+from dashboards.generator.prom_wifi_fibre import (
+    clients_per_band,
+    clients_per_ssid,
+    radio_quality,
+    village_onu,
+    village_onu_rx,
+)
 
 UID = "netwatch-village"
 V = 'village="$village"'
@@ -241,4 +248,11 @@ def build() -> dash.Dashboard:
         .with_panel(smokeping())
         .with_panel(bandwidth())
         .with_panel(wifi_clients())
+        .with_row(dash.Row("Wi-Fi $village"))
+        .with_panel(clients_per_ssid(V))
+        .with_panel(clients_per_band(V))
+        .with_panel(radio_quality(V))
+        .with_row(dash.Row("Fibre $village"))
+        .with_panel(village_onu(V))
+        .with_panel(village_onu_rx(V))
     )

@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from netwatch.alerting import snapshot as snapshot_mod
 from netwatch.alerting import store as store_mod
+from netwatch.alerting.causes import Causes
 from netwatch.alerting.correlation import Correlation
 from netwatch.alerting.flapping import Flapping
 from netwatch.alerting.intake import Intake
@@ -140,6 +141,7 @@ class Engine:
         self.inventory = inventory
         self.topology = Topology(inventory)
         self.kinds = Kinds(self.topology, self.settings)
+        self.causes = Causes(inventory, self.kinds)
         for name in list(self.tracker.tracks):
             if name not in inventory.devices:
                 del self.tracker.tracks[name]
@@ -188,6 +190,7 @@ class Engine:
     def on_observation(self, device_state: DeviceStateView, observation: object) -> None:
         """State listener (seams.ObservationListener): rounds to the hold-downs."""
         self.intake.on_observation(device_state, observation, self.topology)
+        self.causes.on_observation(device_state, observation)
 
     def observe(
         self, name: str, at: float, sent: int, received: int, rtt_avg: float | None = None
@@ -219,6 +222,12 @@ class Engine:
                     "complaints", self.correlation.evaluate, now, self.inventory, self.kinds,
                     topo, self.villages.recorded,
                 )  # fmt: skip
+                for intent in list(
+                    self.causes.intents(now, self.tracker.tracks, self.lifecycle.open)
+                ):
+                    failed |= not self._guarded(
+                        f"alert {intent.fingerprint}", self.lifecycle.reconcile, intent, topo, now
+                    )
                 for fp in list(self.flapping.flaps):
                     failed |= not self._guarded(
                         f"flapping {fp}", self.lifecycle.settle_flapping, fp, topo, now

@@ -9,7 +9,8 @@ import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from netwatch.alerting import complaint_texts
+from netwatch.alerting import cause_texts, complaint_texts
+from netwatch.alerting.causes import CAUSE_ALERTS
 from netwatch.alerting.types import Alert, Event, Notification, Severity
 from netwatch.core.i18n import (
     check_language,
@@ -168,7 +169,7 @@ def cause_text(cause: str | None, language: str) -> str | None:
     if not cause:
         return None
     key, _, arg = cause.partition(":")
-    entry = CAUSES.get(key)
+    entry = CAUSES.get(key) or cause_texts.CAUSES.get(key)
     if entry is None:
         return cause
     return entry[language].format(arg=arg or "?")
@@ -214,6 +215,15 @@ def render(
     lang = check_language(language)
     t = _T[lang]
     alert = notification.alert
+    if alert.name in CAUSE_ALERTS:  # they name the cause in their own words
+        head, said = cause_texts.render(notification, lang, tz)
+        if notification.event in (Event.REMINDER, Event.ESCALATION):
+            ev = notification.event.value
+            took = format_duration(notification.created_at - alert.starts_at, lang)
+            since = format_datetime(alert.starts_at, lang, tz)
+            said = [t[ev].format(since=since, duration=took), *said]
+            head = t[f"subj_{ev}"].format(target=head)
+        return _closing(Message(head, tuple(said)), t, alert, notification, link_base_url)
     kind = _kind(alert)
     names = village_names or {}
     device = alert.labels.get("device", "?")
@@ -284,6 +294,19 @@ def render(
     if link:
         lines.append(t["link"].format(link=link))
     return Message(subject=subject, lines=tuple(lines))
+
+
+def _closing(
+    message: Message, t: Mapping[str, str], alert: Alert, n: Notification, base: str
+) -> Message:
+    """A message with the acknowledgement and link lines every notification ends with."""
+    lines = list(message.lines)
+    if alert.acknowledged_by:
+        lines.append(t["ack"].format(who=alert.acknowledged_by))
+    link = n.extra.get("link") or _link(base, alert)
+    if link:
+        lines.append(t["link"].format(link=link))
+    return Message(message.subject, tuple(lines))
 
 
 def _link(base: str, alert: Alert) -> str | None:

@@ -2,7 +2,8 @@
 
 The unit of assignment is a group of districts joined by parent links: a district's POP and
 its villages always travel together, and a device whose parent sits in another district pulls
-that district along (root-cause alerts need the parent on the same shard). A group goes to
+that district along (root-cause alerts need the parent on the same shard), as does a village's
+OLT or POP port and an AP's controller (their polls say why it is down). A group goes to
 the shard pinned by `shard:` (district first, then its regency), else to the winner of
 rendezvous hashing of its first district code: adding shard N moves only the groups whose new
 winner is N, about 1/(N+1) of them, and nothing moves between the old shards. Pins and their
@@ -14,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 
-from netwatch.core.model import Inventory
+from netwatch.core.model import Inventory, OnuLink
 
 
 def rendezvous(key: str, shards: int) -> int:
@@ -96,9 +97,13 @@ def inventory_plan(inv: Inventory, shards: int) -> dict[str, int]:
         code: d.shard if d.shard is not None else inv.regency_of(code).shard
         for code, d in inv.districts.items()
     }
+    named = [(dev.district, dev.parent) for dev in inv.devices.values()]
+    named += [(d.district, d.controller.device) for d in inv.devices.values() if d.controller]
+    for v in inv.villages.values():
+        named += [(v.district, x.olt if isinstance(x, OnuLink) else x.device) for x in v.links()]
     links = [
-        (dev.district, inv.devices[dev.parent].district)
-        for dev in inv.devices.values()
-        if dev.parent is not None and dev.parent in inv.devices
+        (district, inv.devices[name].district)
+        for district, name in named
+        if name is not None and name in inv.devices
     ]
     return plan(pins, links, shards)

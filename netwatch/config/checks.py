@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from netwatch.config.errors import Issues
@@ -59,6 +59,66 @@ def check_tree(
             issues.at(where, f"unknown SNMP credential {dev.snmp!r} ({known})")
     _cycles(tree.devices, by_name, issues)
     _service_names(tree, issues)
+    _links(tree, by_name, issues)
+
+
+def _link_target(
+    p: Placed, key: str, field: str, by_name: dict[str, Placed], roles: tuple[Role, ...],
+    what: str, tree: Tree, issues: Issues,
+) -> None:  # fmt: skip
+    """The device a link names exists, is polled over SNMP and has a fitting role."""
+    node = p.node.get(key)
+    if not isinstance(node, Mapping):
+        return
+    where = p.loc.key(p.node, key).key(node, field)
+    name = node.get(field)
+    target = by_name.get(name) if isinstance(name, str) else None
+    if target is None:
+        if name not in tree.broken:
+            issues.at(where, f"unknown {what} device {name!r}")
+        return
+    dev = target.item
+    if dev.snmp is None:
+        issues.at(where, f"{what} {dev.name!r} has no `snmp:` credential: nothing would poll it")
+    if dev.role not in roles:
+        allowed = " or ".join(r.value for r in roles)
+        issues.at(where, f"{what} {dev.name!r} has role {dev.role.value}, not {allowed}")
+
+
+def _links(tree: Tree, by_name: dict[str, Placed], issues: Issues) -> None:
+    """Village `onu:`/`uplink:` and AP `controller:` name SNMP-polled devices of the right role;
+    no two villages claim one ONU or one port."""
+    taken: dict[tuple[str, ...], str] = {}
+    for p in tree.villages:
+        v = p.item
+        if v.onu is not None:
+            _link_target(p, "onu", "olt", by_name, (Role.OLT,), "OLT", tree, issues)
+            _claim(p, "onu", ("onu", v.onu.olt, v.onu.describe()), taken, issues)
+        if v.uplink is not None:
+            roles = (Role.ROUTER, Role.SWITCH, Role.OLT, Role.OTHER)
+            _link_target(p, "uplink", "device", by_name, roles, "uplink", tree, issues)
+            key = ("port", v.uplink.device, v.uplink.interface)
+            _claim(p, "uplink", key, taken, issues)
+    for p in tree.devices:
+        dev = p.item
+        if dev.controller is None:
+            continue
+        if dev.role is not Role.AP:
+            where = p.loc.key(p.node, "controller")
+            issues.at(where, f"only an AP has a controller (this device is a {dev.role.value})")
+        roles = (Role.OTHER, Role.ROUTER, Role.SWITCH, Role.AP)
+        _link_target(p, "controller", "device", by_name, roles, "controller", tree, issues)
+
+
+def _claim(
+    p: Placed, key: str, link: tuple[str, ...], taken: dict[tuple[str, ...], str], issues: Issues
+) -> None:
+    where = p.loc.key(p.node, key)
+    first = taken.get(link)
+    if first is not None:
+        issues.at(where, f"{link[2]} on {link[1]} is already the link of village {first}")
+    else:
+        taken[link] = p.item.code
 
 
 def _service_names(tree: Tree, issues: Issues) -> None:

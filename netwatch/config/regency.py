@@ -11,7 +11,16 @@ from netwatch.config.builder import _INVALID, build, convert, unknown_keys
 from netwatch.config.errors import Issues
 from netwatch.config.nodes import Loc, node_line, type_name
 from netwatch.config.values import check_address, check_name
-from netwatch.core.model import Contact, Device, District, Source, Village, VillageKind
+from netwatch.core.model import (
+    Contact,
+    Device,
+    District,
+    OnuLink,
+    PortLink,
+    Source,
+    Village,
+    VillageKind,
+)
 from netwatch.core.services import ServiceProbe
 
 REGENCY_CODE = re.compile(r"\d{2}\.\d{2}")
@@ -19,7 +28,9 @@ DISTRICT_CODE = re.compile(r"\d{2}\.\d{2}\.\d{2}")
 # 1xxx kelurahan, 2xxx desa, 3xxx desa adat (14 in Papua, 91.xx.xx.3xxx): a desa too.
 VILLAGE_CODE = re.compile(r"\d{2}\.\d{2}\.\d{2}\.[123]\d{3}")
 DISTRICT_KEYS = ("code", "name", "shard", "devices", "villages")
-VILLAGE_KEYS = ("code", "name", "kind", "lat", "lon", "contacts", "devices", "services")
+VILLAGE_KEYS = (
+    "code", "name", "kind", "lat", "lon", "contacts", "devices", "services", "onu", "uplink",
+)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -175,6 +186,14 @@ def _village(
     if "services" in m:
         got = convert(tuple[ServiceProbe, ...], m["services"], loc.key(m, "services"), issues)
         services = () if got is _INVALID else got
+    onu: OnuLink | None = None
+    if m.get("onu") is not None:
+        got = convert(OnuLink, m["onu"], loc.key(m, "onu"), issues)
+        onu = None if got is _INVALID else got
+    uplink: PortLink | None = None
+    if m.get("uplink") is not None:
+        got = convert(PortLink, m["uplink"], loc.key(m, "uplink"), issues)
+        uplink = None if got is _INVALID else got
     dev_names = []
     dseq = _seq(m, "devices", loc, issues)
     for j, dnode in enumerate(dseq):
@@ -197,6 +216,8 @@ def _village(
         tuple(dev_names),
         Source(loc.file, loc.line),
         services,
+        onu,
+        uplink,
     )
     tree.villages.append(Placed(village, loc, m))
     return village

@@ -26,15 +26,27 @@ def check_shards(tree: Tree, shards: int, issues: Issues) -> tuple[DistrictShard
         placed[code] = p
     by_name = {p.item.name: p for p in tree.devices}
     links: list[tuple[str, str]] = []
-    edges: dict[tuple[str, str], Placed] = {}
+    edges: dict[tuple[str, str], tuple[Placed, str, str]] = {}  # → (where, key, device named)
+    # A device's parent, a village's OLT or POP port and an AP's controller: one shard each.
+    named: list[tuple[Placed, str, str, str | None]] = []
     for p in tree.devices:
         dev = p.item
-        parent = by_name.get(dev.parent) if dev.parent is not None else None
-        if parent is None or not dev.district or parent.item.district == dev.district:
+        named.append((p, dev.district, "parent", dev.parent))
+        if dev.controller is not None:
+            named.append((p, dev.district, "controller", dev.controller.device))
+    for p in tree.villages:
+        v = p.item
+        if v.onu is not None:
+            named.append((p, v.district, "onu", v.onu.olt))
+        if v.uplink is not None:
+            named.append((p, v.district, "uplink", v.uplink.device))
+    for p, district, key, name in named:
+        other = by_name.get(name) if name is not None else None
+        if other is None or not district or other.item.district == district:
             continue
-        link = (dev.district, parent.item.district)
+        link = (district, other.item.district)
         links.append(link)
-        edges.setdefault(link, p)
+        edges.setdefault(link, (p, key, other.item.name))
 
     def pin_source(district: str) -> str:
         p = placed[district]
@@ -44,14 +56,16 @@ def check_shards(tree: Tree, shards: int, issues: Issues) -> tuple[DistrictShard
         return f"{where.file}:{where.line}"
 
     def conflict(district: str, parent_district: str, pinner_a: str, pinner_b: str) -> None:
-        p = edges[(district, parent_district)]
-        where = p.loc.key(p.node, "parent")
+        p, key, name = edges[(district, parent_district)]
+        where = p.loc.key(p.node, key)
+        what = "parent" if key == "parent" else f"{key} device"
         issues.at(
             where,
-            f"parent {p.item.parent!r} is in district {parent_district}, which is pinned to "
+            f"{what} {name!r} is in district {parent_district}, which is pinned to "
             f"shard {pins[pinner_b]} (by {pin_source(pinner_b)}), but district "
             f"{district} is pinned to shard {pins[pinner_a]} (by {pin_source(pinner_a)}): "
-            "a device and its parent must be on one shard",
+            f"a {'device and its parent' if key == 'parent' else 'link and its device'} "
+            "must be on one shard",
         )
 
     shard_of = plan(pins, links, shards, conflict)

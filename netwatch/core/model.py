@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
@@ -139,6 +140,66 @@ class Contact:
     telegram: str | None = None
 
 
+def _pon(value: str | None) -> None:
+    if value is not None and not re.fullmatch(r"\d+(/\d+)*", value):
+        raise ValueError(f"{value!r} is not a PON port such as 0/1/3 (numbers and slashes)")
+
+
+@dataclass(frozen=True, slots=True)
+class OnuLink:
+    """A village's fibre link as its OLT sees it (village `onu:`): which ONU on which OLT.
+
+    Named by PON port and ONU id, by serial, or by the ONU's description on the OLT; the
+    receive-power thresholds default to settings.fibre.
+    """
+
+    olt: str  # device name of the OLT
+    pon: str | None = field(default=None, metadata={"check": _pon})  # "0/1/3"
+    id: int | None = _bounded(None, 0, 65535)  # ONU id on that PON port
+    serial: str | None = None  # the ONU's serial number (GPON SN)
+    name: str | None = None  # the ONU's description on the OLT
+    rx_min_dbm: float | None = _bounded(None, -60, 10)  # at the ONU; None: settings.fibre
+    olt_rx_min_dbm: float | None = _bounded(None, -60, 10)  # at the OLT; None: settings.fibre
+
+    def __post_init__(self) -> None:
+        ways = sum((self.pon is not None or self.id is not None, self.serial is not None,
+                    self.name is not None))  # fmt: skip
+        if ways != 1:
+            raise ValueError("name the ONU one way: pon and id, serial, or name")
+        if (self.pon is None) != (self.id is None):
+            raise ValueError("pon and id go together")
+
+    def describe(self) -> str:
+        """How people name it: `0/1/3:5`, the serial or the description."""
+        if self.pon is not None:
+            return f"{self.pon}:{self.id}"
+        return self.serial or self.name or "?"
+
+
+@dataclass(frozen=True, slots=True)
+class PortLink:
+    """A village's uplink as a port of a POP router or switch (village `uplink:`)."""
+
+    device: str  # device name of the POP router or switch
+    interface: str  # its ifName (as `netwatch snmp poll` lists it)
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerLink:
+    """The wireless controller that manages an AP (AP device `controller:`)."""
+
+    device: str  # device name of the controller
+    ap: str | None = None  # the AP's name on the controller
+    ap_mac: str | None = None  # or its MAC address (any common notation)
+
+    def __post_init__(self) -> None:
+        if (self.ap is None) == (self.ap_mac is None):
+            raise ValueError("name the AP one way: ap (its name on the controller) or ap_mac")
+
+
+Link = OnuLink | PortLink | ControllerLink
+
+
 @quick_pickle
 @dataclass(frozen=True, slots=True)
 class Device:
@@ -155,6 +216,7 @@ class Device:
     ping_interval: float | None = _bounded(None, 0, DAY, strict=True)  # None: settings.ping
     snmp_interval: float | None = _bounded(None, 0, DAY, strict=True)  # None: settings.snmp
     services: tuple[ServiceProbe, ...] = ()  # TCP/HTTP/DNS probes of this device's services
+    controller: ControllerLink | None = None  # an AP's wireless controller
     source: Source | None = None
 
 
@@ -172,6 +234,12 @@ class Village:
     source: Source | None = None
     # Probed with the village's router (else its first device): docs/service-probes.md.
     services: tuple[ServiceProbe, ...] = ()
+    onu: OnuLink | None = None  # its fibre link as the OLT sees it
+    uplink: PortLink | None = None  # its port on the POP router or switch
+
+    def links(self) -> tuple[OnuLink | PortLink, ...]:
+        """The village's uplinks that other devices report on (ONU, POP port)."""
+        return tuple(x for x in (self.onu, self.uplink) if x is not None)
 
 
 @quick_pickle
@@ -251,6 +319,45 @@ class SnmpSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class FibreSettings:
+    """Receive-power thresholds of a village's ONU (settings.fibre): below is a warning.
+
+    Defaults are GPON class B+ receiver sensitivities (ITU-T G.984.2): −27 dBm at the ONU,
+    −28 dBm at the OLT; a link that drifts below them works for now and fails soon.
+    """
+
+    onu_rx_min_dbm: float = _bounded(-27.0, -60, 10)
+    olt_rx_min_dbm: float = _bounded(-28.0, -60, 10)
+
+
+def _hours(value: str) -> None:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value):
+        raise ValueError(f"{value!r} is not office hours such as 08:00-16:00")
+
+
+def _days(value: tuple[str, ...]) -> None:
+    bad = [d for d in value if d not in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")]
+    if bad:
+        raise ValueError(f"unknown day {bad[0]!r} (mon tue wed thu fri sat sun)")
+
+
+@dataclass(frozen=True, slots=True)
+class WifiSettings:
+    """When an AP that serves no client at all is a warning (settings.wifi).
+
+    An AP that answers, radios up, with zero clients for `no_clients_for` seconds inside office
+    hours (village offices are busy then) points at a broken DHCP server or captive portal.
+    """
+
+    no_clients_for: float = _bounded(7200.0, 0, DAY)  # 0: never warn
+    office_hours: str = field(default="08:00-16:00", metadata={"check": _hours})  # local
+    office_days: tuple[str, ...] = field(
+        default=("mon", "tue", "wed", "thu", "fri"), metadata={"check": _days}
+    )
+    timezone: str = "Asia/Jakarta"  # WIB
+
+
+@dataclass(frozen=True, slots=True)
 class SchedulerSettings:
     max_concurrency: int = _bounded(1000, 1, 1_000_000)  # device jobs running at once
     misfire_grace: float = _bounded(5.0, 0, DAY)  # seconds a late job may still start
@@ -316,6 +423,8 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     ping: PingSettings = field(default_factory=PingSettings)
     snmp: SnmpSettings = field(default_factory=SnmpSettings)
+    fibre: FibreSettings = field(default_factory=FibreSettings)
+    wifi: WifiSettings = field(default_factory=WifiSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     services: ServiceSettings = field(default_factory=ServiceSettings)

@@ -113,7 +113,15 @@ class Runtime:
 
             return metrics.families(self.inventory, self.member)
 
-        return [prometheus.inventory_families, *self.plugins, alert_families, cluster_families]
+        from netwatch.exporters import prometheus_links
+
+        return [
+            prometheus.inventory_families,
+            *self.plugins,
+            alert_families,
+            cluster_families,
+            prometheus_links.families,
+        ]
 
     def alert_snapshot(self) -> list[AlertPoint]:
         """The open alerts of the engine's read-only snapshot (InfluxDB alert points)."""

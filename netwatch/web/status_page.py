@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import html
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TypedDict
 
 from aiohttp import web
 
+from netwatch.alerting.causes import CAUSE_ALERTS
+from netwatch.alerting.messages import cause_text
+from netwatch.alerting.snapshot import AlertView
+from netwatch.core import link_facts
+from netwatch.core.model import OnuLink
 from netwatch.core.plugins import Health
 from netwatch.core.runtime import Runtime
 from netwatch.core.state import State, VillageStatus
@@ -74,6 +80,28 @@ class DownDevice(TypedDict):
     since: float
 
 
+class CauseLine(TypedDict):
+    """An open alert that names a cause (ONU, uplink port, controller...), for its village."""
+
+    alert: str
+    severity: str
+    device: str  # who reports it: the OLT, the POP device, the AP
+    cause: str  # the engine's cause ("onu_dying_gasp", "controller_lost:disconnected")
+    since: float
+
+
+class OnuRow(TypedDict):
+    """The village's ONU as its OLT reports it (inventory `onu:`)."""
+
+    olt: str
+    onu: str
+    up: bool
+    state: str
+    cause: str  # why it is offline ("" while online)
+    rx_onu_dbm: float | None
+    rx_olt_dbm: float | None
+
+
 class VillageRow(TypedDict):
     """One village of /api/v1/villages (and a row of the status page)."""
 
@@ -88,10 +116,37 @@ class VillageRow(TypedDict):
     longitude: float | None
     status: str
     down_devices: list[DownDevice]
+    causes: list[CauseLine]
+    onu: OnuRow | None
 
 
-def villages_json(state: State) -> list[VillageRow]:
-    """Every village with its status and the devices that are down."""
+def _cause_lines(alerts: Iterable[AlertView]) -> dict[str, list[CauseLine]]:
+    out: dict[str, list[CauseLine]] = {}
+    for a in alerts:
+        lab = a.labels
+        if lab.get("alertname") in CAUSE_ALERTS and lab.get("village"):
+            out.setdefault(lab["village"], []).append(
+                {"alert": lab["alertname"], "severity": lab.get("severity", ""),
+                 "device": lab.get("olt") or lab.get("device", ""), "cause": a.cause or "",
+                 "since": a.starts_at}
+            )  # fmt: skip
+    return out
+
+
+def _onu(state: State, link: OnuLink | None) -> OnuRow | None:
+    ds = state.devices.get(link.olt) if link is not None else None
+    facts = link_facts.of_state(ds) if ds is not None else None
+    got = link_facts.onu(facts, link) if facts is not None and link is not None else None
+    if got is None or link is None:
+        return None
+    return {"olt": link.olt, "onu": link.describe(), "up": got.up, "state": got.state,
+            "cause": "" if got.up else got.cause, "rx_onu_dbm": got.rx_onu,
+            "rx_olt_dbm": got.rx_olt}  # fmt: skip
+
+
+def villages_json(state: State, alerts: Iterable[AlertView] = ()) -> list[VillageRow]:
+    """Every village with its status, the devices that are down and the causes alerts name."""
+    causes = _cause_lines(alerts)
     inv = state.inventory
     out: list[VillageRow] = []
     regencies = {r.code: r for r in map(inv.regency_of, inv.districts)}
@@ -125,6 +180,8 @@ def villages_json(state: State) -> list[VillageRow]:
                 "longitude": village.lon,
                 "status": state.village_status(code).value,
                 "down_devices": down,
+                "causes": causes.get(code, []),
+                "onu": _onu(state, village.onu),
             }
         )
     return out
@@ -172,9 +229,10 @@ STYLE = (
 )
 
 
-def render(state: State, lang: str) -> str:
+def render(state: State, lang: str, alerts: Iterable[AlertView] = ()) -> str:
     t = TEXT.get(lang, TEXT["id"])
-    rows = villages_json(state)
+    words = "en" if lang == "en" else "id"
+    rows = villages_json(state, alerts)
     counts = {s.value: 0 for s in VillageStatus}
     for r in rows:
         counts[r["status"]] += 1
@@ -197,9 +255,12 @@ def render(state: State, lang: str) -> str:
     body = []
     for r in rows:
         problems = "; ".join(
-            f"{e(d['device'])}: {e(_reason(t, d['reason']))}" for d in r["down_devices"]
-        )
-        since = min((d["since"] for d in r["down_devices"]), default=None)
+            [f"{e(d['device'])}: {e(_reason(t, d['reason']))}" for d in r["down_devices"]]
+            + [f"{e(c['device'])}: {e(cause_text(c['cause'], words) or c['cause'])}"
+               for c in r["causes"]]
+        )  # fmt: skip
+        since = min([d["since"] for d in r["down_devices"]] + [c["since"] for c in r["causes"]],
+                    default=None)  # fmt: skip
         where = f"<td>{e(r['regency_name'] or r['regency'])}</td>" if several else ""
         body.append(
             f'<tr class="{r["status"]}">{where}<td>{e(r["district_name"])}</td>'
@@ -224,11 +285,15 @@ def render(state: State, lang: str) -> str:
 
 
 def routes(runtime: Runtime) -> list[web.RouteDef]:
+    def alerts() -> tuple[AlertView, ...]:
+        return runtime.alerts.snapshot().alerts if runtime.alerts is not None else ()
+
     async def page(request: web.Request) -> web.Response:
         lang = request.query.get("lang") or runtime.inventory.settings.language
-        return web.Response(text=render(runtime.state, lang), content_type="text/html")
+        text = render(runtime.state, lang, alerts())
+        return web.Response(text=text, content_type="text/html")
 
     async def api_villages(_: web.Request) -> web.Response:
-        return web.json_response(villages_json(runtime.state))
+        return web.json_response(villages_json(runtime.state, alerts()))
 
     return [web.get("/", page), web.get("/api/v1/villages", api_villages)]

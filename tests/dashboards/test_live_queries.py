@@ -15,11 +15,16 @@ from ruamel.yaml import YAML
 
 from tests.helpers import grafana
 from tests.helpers.dashboard_stack import (
+    OLT_DEVICE,
+    OLT_RECORDING,
+    PROFILE_RECORDINGS,
     RECORDING,
     SNMP_DEVICE,
     SNMP_DISTRICT,
     SNMP_VILLAGE,
     VILLAGE_STATES,
+    WLC_DEVICE,
+    WLC_RECORDING,
     Stack,
 )
 from tests.helpers.procs import repo_root, wait_for
@@ -43,6 +48,14 @@ INFLUX_VARS = {
     "regency": "35.10",
     "district": SNMP_DISTRICT,
     "village": SNMP_VILLAGE,
+}
+# Device-dashboard panels that show an OLT's or a controller's tables: $device is that device.
+PANEL_DEVICE = {
+    "APs on the controller": WLC_DEVICE,
+    "Managed APs": WLC_DEVICE,
+    "ONUs per PON port": OLT_DEVICE,
+    "ONU state": OLT_DEVICE,
+    "ONU receive power": OLT_DEVICE,
 }
 STATE_CODE = {"unknown": 0, "up": 1, "degraded": 2, "down": 3}
 PROM_QUERIES = grafana.queries("prometheus")
@@ -128,7 +141,8 @@ def target(q: grafana.Query) -> dict[str, Any]:
 @pytest.mark.parametrize("q", [q for q in PROM_QUERIES if q not in OPEN_ALERTS], ids=lambda q: q.id)
 def test_prometheus_panel_query_returns_data(live: Stack, q: grafana.Query) -> None:
     assert_exported(live, q.text)
-    expr = grafana.substitute(q.text, PROM_VARS)
+    values = {**PROM_VARS, "device": PANEL_DEVICE.get(q.panel, SNMP_DEVICE)}
+    expr = grafana.substitute(q.text, values)
     result = live.query(expr) if q.instant else live.query_range(expr, 20)
     assert result, f"no data for {expr}"
     # Grafana's legend and table columns need these labels on every series.
@@ -143,7 +157,7 @@ def test_prometheus_panel_query_returns_data(live: Stack, q: grafana.Query) -> N
         assert wanted <= labels.keys(), (expr, labels)
         for var in ("village", "device", "district", "job"):
             if f"${var}" in q.text and var in labels:
-                assert labels[var] == PROM_VARS[var], (expr, labels)
+                assert labels[var] == values[var], (expr, labels)
 
 
 def test_geomap_places_every_village_with_its_state(live: Stack) -> None:
@@ -195,6 +209,45 @@ def test_snmp_panels_show_the_recordings_values(live: Stack) -> None:
     assert value("Uptime") == pytest.approx(uptime, abs=1)
 
 
+def test_fibre_and_controller_panels_show_the_recordings_values(live: Stack) -> None:
+    """ONU state and receive power, and the controller's APs, against the recordings' values."""
+    olt = {".".join(map(str, o)): v for o, _t, v in
+           parse_snmprec(PROFILE_RECORDINGS / f"{OLT_RECORDING}.snmprec")}  # fmt: skip
+    wlc = {".".join(map(str, o)): v for o, _t, v in
+           parse_snmprec(PROFILE_RECORDINGS / f"{WLC_RECORDING}.snmprec")}  # fmt: skip
+
+    def rows(title: str, device: str) -> list[dict[str, Any]]:
+        q = next(q for q in PROM_QUERIES if q.panel == title and "$device" in q.text)
+        return live.query(grafana.substitute(q.text, {**PROM_VARS, "device": device}))
+
+    phase = "1.3.6.1.4.1.3902.1012.3.28.2.1.4.268501248."  # zxGponOntPhaseState, PON 1/1/1
+    want = {k.removeprefix(phase): float(v == 3) for k, v in olt.items() if k.startswith(phase)}
+    got = {r["metric"]["onu"]: float(r["value"][1]) for r in rows("ONU state", OLT_DEVICE)}
+    assert got == want and 0.0 in got.values()
+    rx = "1.3.6.1.4.1.3902.1012.3.50.12.1.1.10.268501248."  # ONU rx, 0.002 dB steps - 30
+    want_rx = {k.removeprefix(rx).split(".")[0]: v * 0.002 - 30 for k, v in olt.items()
+               if k.startswith(rx) and v != 65535}  # fmt: skip
+    power = rows("ONU receive power", OLT_DEVICE)
+    got_rx = {r["metric"]["onu"]: float(r["value"][1]) for r in power
+              if r["metric"]["side"] == "onu"}  # fmt: skip
+    assert got_rx == pytest.approx(want_rx) and min(got_rx.values()) < -27  # the warning band
+    status = "1.3.6.1.4.1.25053.1.2.2.1.1.2.1.1.3."  # ruckusZDWLANAPStatus, 1 connected
+    names = "1.3.6.1.4.1.25053.1.2.2.1.1.2.1.1.2."
+    want_ap = {wlc[names + k.removeprefix(status)].decode(): float(v == 1)
+               for k, v in wlc.items() if k.startswith(status)}  # fmt: skip
+    got_ap = {r["metric"]["ap"]: float(r["value"][1]) for r in rows("Managed APs", WLC_DEVICE)}
+    assert got_ap == want_ap and 0.0 in got_ap.values()
+    # The village's fibre row: its onu: link is ONU 1 on PON 1/1/1 of that OLT.
+    q = next(q for q in PROM_QUERIES if q.panel == "ONU receive power" and "$village" in q.text)
+    sides = {r["metric"]["side"]: float(r["value"][1])
+             for r in live.query(grafana.substitute(q.text, PROM_VARS))}  # fmt: skip
+    olt_rx = olt["1.3.6.1.4.1.3902.1082.500.1.2.4.2.1.2.268501248.1"] / 1000  # 0.001 dBm
+    assert sides == pytest.approx({"onu": want_rx["1"], "olt": olt_rx})
+    q = next(q for q in PROM_QUERIES if q.panel == "ONU and uplink" and q.ref == "A")
+    (onu_up,) = live.query(grafana.substitute(q.text, PROM_VARS))
+    assert float(onu_up["value"][1]) == want["1"] == 1.0
+
+
 @pytest.mark.parametrize("dashboard,var", grafana.variables("prometheus"), ids=lambda v: str(v))
 def test_prometheus_variable_lists_options(live: Stack, dashboard: str, var: dict) -> None:
     query = grafana.substitute(var["query"], PROM_VARS)
@@ -222,7 +275,7 @@ def test_prometheus_variable_lists_options(live: Stack, dashboard: str, var: dic
     }
     if var["name"] == "device":
         assert (SNMP_DEVICE, SNMP_DEVICE) in options and ("bangorejo-pop",) * 2 not in options
-        assert len(options) == 8  # the district's POP and its villages' 7 devices
+        assert len(options) == 10  # the district's POP, OLT, controller, its villages' 7 devices
     else:
         assert set(options) == expected[var["name"]], options
 

@@ -2,7 +2,8 @@
 
 Everything runs inside one test network namespace (`Netlab`): device addresses are 127.x on its
 lo, nftables drops the echoes of the "cut" devices (as the demo does), snmpsim answers SNMP for
-one village router from a real MikroTik recording, and `netwatch run`, Prometheus (the repo's rule
+one village router from a real MikroTik recording (and the district's OLT and wireless
+controller from synthetic ONU and AP tables), and `netwatch run`, Prometheus (the repo's rule
 file) and InfluxDB 1.6 (netwatch's v1 writes) all listen on 127.0.0.1 there. Queries go through
 Namespace.call.
 """
@@ -47,6 +48,8 @@ credentials:
       version: 2c
       community: {{env: NW_TEST_COMMUNITY}}
       port: {snmp_port}
+    olt: {{version: 2c, community: {{env: NW_TEST_OLT}}, port: {snmp_port}}}
+    wlc: {{version: 2c, community: {{env: NW_TEST_WLC}}, port: {snmp_port}}}
 regency:
   code: "35.10"
   name: Banyuwangi
@@ -55,12 +58,18 @@ regency:
       name: Pesanggaran
       devices:
         - {{name: pesanggaran-pop, role: router, address: 127.1.0.1}}
+        - {{name: pesanggaran-olt, role: olt, address: 127.1.0.2, parent: pesanggaran-pop,
+           snmp: olt}}
+        - {{name: pesanggaran-wlc, role: other, address: 127.1.0.3, parent: pesanggaran-pop,
+           snmp: wlc}}
       villages:
         - {{code: "35.10.01.2001", name: Sarongan, kind: desa, lat: -8.498369, lon: 113.904168,
            devices: [
              {{name: sarongan-router, role: router, address: 127.1.1.1, parent: pesanggaran-pop}},
              {{name: sarongan-ap-1, role: ap, address: 127.1.1.2, parent: sarongan-router}}]}}
         - {{code: "35.10.01.2002", name: Pesanggaran, kind: desa, lat: -8.587855, lon: 114.091833,
+           onu: {{olt: pesanggaran-olt, pon: 1/1/1, id: 1}},
+           uplink: {{device: pesanggaran-olt, interface: gpon_1/1/1}},
            devices: [
              {{name: pesanggaran-router, role: router, address: 127.1.2.1, parent: pesanggaran-pop,
                snmp: recording}},
@@ -107,6 +116,11 @@ VILLAGE_STATES = {
 }  # 35.10.02.2002 is lossy: usually up, down when a round loses all its echoes
 DEVICE_ADDRESSES = dict(re.findall(r"name: ([a-z0-9-]+), role: \w+, address: ([0-9.]+)", CONFIG))
 SNMP_DEVICE = "pesanggaran-router"
+# The district's OLT and wireless controller answer from synthetic recordings (ONU table, AP
+# table) for the dashboards' fibre and controller panels.
+OLT_DEVICE, OLT_RECORDING = "pesanggaran-olt", "synthetic_zte_c320_onu"
+WLC_DEVICE, WLC_RECORDING = "pesanggaran-wlc", "synthetic_ruckus_zd"
+PROFILE_RECORDINGS = snmprec_dir().parent / "snmprec-profiles"
 SNMP_VILLAGE = "35.10.01.2002"
 SNMP_DISTRICT = "35.10.01"
 
@@ -150,7 +164,8 @@ class Stack:
                 snmp_port=SNMP_PORT,
             )
         )
-        env = {**os.environ, "NW_TEST_COMMUNITY": RECORDING}
+        env = {**os.environ, "NW_TEST_COMMUNITY": RECORDING, "NW_TEST_OLT": OLT_RECORDING,
+               "NW_TEST_WLC": WLC_RECORDING}  # fmt: skip
         log = open(self.work / "netwatch.log", "w")  # noqa: SIM115 (closed with the process)
         self.netwatch = ns.popen(
             netwatch_bin(), "run", "--config", str(config), "--log-level", "warning",
@@ -175,15 +190,19 @@ class Stack:
         data.mkdir(parents=True)
         cache.mkdir()
         shutil.copy(snmprec_dir() / f"{RECORDING}.snmprec", data)
+        for name in (OLT_RECORDING, WLC_RECORDING):
+            shutil.copy(PROFILE_RECORDINGS / f"{name}.snmprec", data)
         for path in (self.work, self.work / "snmpsim", data):
             path.chmod(0o755)
         cache.chmod(0o777)
-        (data / f"{RECORDING}.snmprec").chmod(0o644)
+        for rec in data.iterdir():
+            rec.chmod(0o644)
         address = DEVICE_ADDRESSES[SNMP_DEVICE]
+        endpoints = [f"--agent-udpv4-endpoint={DEVICE_ADDRESSES[d]}:{SNMP_PORT}"
+                     for d in (SNMP_DEVICE, OLT_DEVICE, WLC_DEVICE)]  # fmt: skip
         cmd = [
-            SNMPSIM, f"--data-dir={data}", f"--cache-dir={cache}",
-            f"--agent-udpv4-endpoint={address}:{SNMP_PORT}", "--log-level=error",
-            "--process-user=nobody", "--process-group=nogroup",
+            SNMPSIM, f"--data-dir={data}", f"--cache-dir={cache}", *endpoints,
+            "--log-level=error", "--process-user=nobody", "--process-group=nogroup",
         ]  # fmt: skip
         log = open(self.work / "snmpsim.log", "w")  # noqa: SIM115 (closed with the process)
         self.snmpsim = self.ns.popen(*cmd, stdout=log, stderr=subprocess.STDOUT)

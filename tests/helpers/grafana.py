@@ -109,6 +109,6 @@ def promql_metrics(expr: str) -> set[str]:
         "avg_over_time", "histogram_quantile", "time", "label_values", "query_result",
         "label_replace",
         "le", "village_name", "district_name", "status", "collector", "reason", "device",
-        "interface", "scope", "village", "district", "notifier", "job",
+        "interface", "scope", "village", "district", "notifier", "job", "ssid", "band",
     }  # fmt: skip
     return {n for n in names if n not in keywords and not n.isdigit()}

@@ -12,6 +12,10 @@ from netwatch.collectors.snmp.observation import SnmpObservation
 from tests.collectors.snmp.conftest import DATA_RECORDINGS
 from tests.collectors.snmp.profile_support import by, col, poll_all, recs
 
+# ZTE zxGponOltIfIndex → PON port (0x1 type, shelf-1, slot, port bytes: ZTE's published layout,
+# as LibreNMS and operators' OID notes decode it): the real C320's ONU tables use these seven.
+ZTE_PON = {268501248: "1/1/1", 268501760: "1/1/3", 268502016: "1/1/4", 268502272: "1/1/5",
+           268502528: "1/1/6", 268502784: "1/1/7", 268503040: "1/1/8"}  # fmt: skip
 SYNTHETIC = ("synthetic_zte_c320_onu", "synthetic_huawei_ma5800_ont", "synthetic_vsol_onu",
              "synthetic_bdcom_gpon")  # fmt: skip
 PROFILE = {"synthetic_zte_c320_onu": "zte-c320", "synthetic_huawei_ma5800_ont": "huawei-smartax",
@@ -60,9 +64,13 @@ def test_zte_environment_from_the_real_c320(shared, recordings_dir):
         str(k[2]): float(v.number == 1) for k, v in psu.items()
     }
     dist = col(r, "1.3.6.1.4.1.3902.1012.3.11.4.1.2")
-    assert by(obs, "onu_distance_meters", ("pon_index", "onu")) == {
-        (str(k[0]), str(k[1])): v.number for k, v in dist.items()
+    assert by(obs, "onu_distance_meters", ("pon", "onu")) == {
+        (ZTE_PON[k[0]], str(k[1])): v.number for k, v in dist.items()
     }
+    # Each decoded PON is one of the OLT's own GPON ports (ifName gpon_1/1/N).
+    gpon = {v.text.removeprefix("gpon_") for v in col(r, "1.3.6.1.2.1.31.1.1.1.1").values()
+            if v.text.startswith("gpon_")}  # fmt: skip
+    assert {ZTE_PON[k[0]] for k in dist} <= gpon
 
 
 def test_smartax_board_temperature(shared, recordings_dir):
@@ -96,8 +104,8 @@ def test_zte_onu_state_rx_both_ways_and_cause(synthetic):
             if dbm < -27]  # fmt: skip
     assert weak == ["4"]  # the GPON class B+ warning case is in the data
     online = sum(v.number == 3 for v in phase.values())
-    pon = str(next(iter(phase))[0])
-    assert by(obs.samples, "pon_onus", ("pon_index", "state")) == {
+    pon = ZTE_PON[next(iter(phase))[0]]
+    assert by(obs.samples, "pon_onus", ("pon", "state")) == {
         (pon, "known"): len(phase),
         (pon, "online"): online,
         (pon, "offline"): len(phase) - online,
@@ -111,18 +119,18 @@ def test_huawei_ont_state_cause_and_optics(synthetic):
     cause, rng = col(r, f"{b}.46.1.24"), col(r, f"{b}.46.1.20")
     causes = {1: "los", 13: "dying_gasp"}  # HUAWEI-XPON-MIB hwGponDeviceOntControlLastDownCause
     obs = synthetic["synthetic_huawei_ma5800_ont"]
-    assert by(obs.samples, "onu_up", ("name",)) == {
+    assert by(obs.samples, "onu_up", ("onu_name",)) == {
         names[k].text: float(v.number == 1) for k, v in run.items()
     }
-    assert by(obs.samples, "onu_last_down_cause", ("name", "onu_last_down_cause")) == {
+    assert by(obs.samples, "onu_last_down_cause", ("onu_name", "onu_last_down_cause")) == {
         (names[k].text, causes[v.number]): 1.0 for k, v in cause.items()
     }
-    assert by(obs.samples, "onu_distance_meters", ("name",)) == {
+    assert by(obs.samples, "onu_distance_meters", ("onu_name",)) == {
         names[k].text: v.number for k, v in rng.items()
     }
     for column, side in ((4, "onu"), (6, "olt")):
         values = col(r, f"{b}.51.1.{column}")
-        assert by(obs.optical, "optical_rx_dbm", ("name",), side=side) == pytest.approx(
+        assert by(obs.optical, "optical_rx_dbm", ("onu_name",), side=side) == pytest.approx(
             {names[k].text: v.number / 100 for k, v in values.items() if v.number != 2147483647}
         )
 
@@ -132,15 +140,15 @@ def test_vsol_onu_state_deregistration_and_distance(synthetic):
     base = "1.3.6.1.4.1.37950.1.1.5.12.1.25.1"
     names, status, reason = col(r, f"{base}.9"), col(r, f"{base}.4"), col(r, f"{base}.15")
     obs = synthetic["synthetic_vsol_onu"]
-    assert by(obs.samples, "onu_up", ("onu",)) == {
-        names[k].text: float(v.number == 1) for k, v in status.items()
+    assert by(obs.samples, "onu_up", ("pon", "onu", "onu_name")) == {
+        (str(k[0]), str(k[1]), names[k].text): float(v.number == 1) for k, v in status.items()
     }
     # onuAuthInfo2DeregReason: wire-down(0) is a fibre loss, power-off(1) a dying gasp.
-    assert by(obs.samples, "onu_last_down_cause", ("onu", "onu_last_down_cause")) == {
+    assert by(obs.samples, "onu_last_down_cause", ("onu_name", "onu_last_down_cause")) == {
         (names[k].text, "los" if v.number == 0 else "dying_gasp"): 1.0 for k, v in reason.items()
     }
     dist = col(r, f"{base}.17")
-    assert by(obs.samples, "onu_distance_meters", ("onu",)) == {
+    assert by(obs.samples, "onu_distance_meters", ("onu_name",)) == {
         names[k].text: v.number for k, v in dist.items()
     }
 
@@ -150,11 +158,13 @@ def test_bdcom_onus_fans_and_temperature(synthetic):
     names = col(r, "1.3.6.1.2.1.31.1.1.1.1")
     state, rx = col(r, "1.3.6.1.4.1.3320.10.3.1.1.8"), col(r, "1.3.6.1.4.1.3320.10.3.4.1.2")
     obs = synthetic["synthetic_bdcom_gpon"]
-    assert by(obs.samples, "onu_up", ("onu",)) == {
-        names[k].text: float(v.number == 1) for k, v in state.items()
+    # ONUs are interfaces named "GPON0/1:5": pon 0/1, onu 5.
+    pon_onu = {k: tuple(v.text.removeprefix("GPON").split(":")) for k, v in names.items()}
+    assert by(obs.samples, "onu_up", ("pon", "onu")) == {
+        pon_onu[k]: float(v.number == 1) for k, v in state.items()
     }
-    assert by(obs.optical, "optical_rx_dbm", ("onu",)) == pytest.approx(
-        {names[k].text: v.number / 10 for k, v in rx.items()}
+    assert by(obs.optical, "optical_rx_dbm", ("pon", "onu")) == pytest.approx(
+        {pon_onu[k]: v.number / 10 for k, v in rx.items()}
     )
     fans = col(r, "1.3.6.1.4.1.3320.9.187.4.1.2")
     assert by(obs.samples, "fan_up", ("fan",)) == {

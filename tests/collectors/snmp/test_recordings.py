@@ -133,8 +133,9 @@ def test_smartax_rx_sentinel_gives_no_sample(polled, recordings_dir):
     optical = polled["smartax"].optical
     assert not [s for s in optical if s.metric == "optical_rx_dbm"]
     names = snmprec.column(r, IF_NAME)
-    got = {dict(s.labels)["port"]: s.value for s in optical if s.metric == "optical_tx_dbm"}
-    assert got == pytest.approx({names[k].text: v.number / 100 for k, v in tx.items()})
+    got = {dict(s.labels)["pon"]: s.value for s in optical if s.metric == "optical_tx_dbm"}
+    # pon: frame/slot/port of the ifName "GPON 0/1/0"
+    assert got == pytest.approx({names[k].text.split()[-1]: v.number / 100 for k, v in tx.items()})
 
 
 def test_vrp_microwatts_to_dbm(polled, recordings_dir):
@@ -159,7 +160,7 @@ def test_vsol_string_optics(polled, recordings_dir):
     expected = {(str(k[0]), onu_names[k].text): float(dbm.search(v.text).group(1))
                 for k, v in onu_rx.items() if dbm.search(v.text)}  # fmt: skip
     obs = polled["vsolution_v1600d"]
-    got = {(dict(s.labels)["pon"], dict(s.labels)["onu"]): s.value for s in obs.optical
+    got = {(dict(s.labels)["pon"], dict(s.labels)["onu_name"]): s.value for s in obs.optical
            if s.metric == "optical_rx_dbm" and dict(s.labels).get("side") == "onu"}  # fmt: skip
     assert got == expected and -14.61 in got.values()
     olt = {dict(s.labels)["pon"]: s.value for s in obs.optical

@@ -1,0 +1,208 @@
+"""Alert kinds that name the cause, from what OLTs, controllers and POP routers report.
+
+A village's ONU offline on its OLT (with the OLT's reason: dying gasp, loss of signal), its
+ONU's receive power below the fibre threshold (a warning before it fails), its uplink port down
+on the POP, an AP its controller lost or reports with every radio down, an AP serving no
+client for hours in office time. Each
+is an Intent for the lifecycle, like kinds.py's; the cause is a label and the alert's cause.
+A trap only asks for a poll (collectors/snmp); these alerts come from the poll that follows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import zoneinfo
+from collections.abc import Iterator, Mapping
+
+from netwatch.alerting.kinds import Intent, Kinds
+from netwatch.alerting.records import OpenAlert
+from netwatch.alerting.rules import DeviceView, ServiceState, Verdict
+from netwatch.alerting.types import Severity, fingerprint
+from netwatch.core import link_facts as cf
+from netwatch.core.model import Device, Inventory, OnuLink, Role, Village
+
+log = logging.getLogger("netwatch.alerting")
+
+ONU_OFFLINE = "VillageOnuOffline"
+ONU_RX_LOW = "VillageOnuRxLow"
+UPLINK_DOWN = "VillageUplinkDown"
+AP_LOST = "ApControllerLost"
+RADIOS_DOWN = "ApRadiosDown"
+NO_CLIENTS = "ApNoClients"
+CAUSE_ALERTS = frozenset({ONU_OFFLINE, ONU_RX_LOW, UPLINK_DOWN, AP_LOST, RADIOS_DOWN, NO_CLIENTS})
+RX_HYSTERESIS = 1.0  # dB above the threshold before a low-power warning resolves
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+_UP = Verdict(ServiceState.UP)
+
+
+def _onu_where(link: OnuLink) -> dict[str, str]:
+    out = {"olt": link.olt, "onu": link.describe()}
+    if link.pon is not None:
+        out["pon"] = link.pon
+    return out
+
+
+class Causes:
+    """The cause kinds of one inventory: facts per device in, intents per evaluation out."""
+
+    def __init__(self, inventory: Inventory, kinds: Kinds) -> None:
+        self.inventory = inventory
+        self.kinds = kinds
+        s = inventory.settings
+        self.fibre, self.wifi = s.fibre, s.wifi
+        self.hold_for = s.alerting.degraded_for
+        self.facts: dict[str, cf.DeviceFacts] = {}
+        self.zero_since: dict[str, float] = {}  # AP → first poll of its current zero-client run
+        self._known_onus: set[str] = set()  # villages whose ONU the OLT listed this evaluation
+        self.onu_villages = [v for v in inventory.villages.values() if v.onu is not None]
+        self.uplink_villages = [v for v in inventory.villages.values() if v.uplink is not None]
+        self.managed = [d for d in inventory.devices.values() if d.controller is not None]
+        self.aps = [
+            d for d in inventory.devices.values()
+            if d.role is Role.AP and d.village is not None and d.snmp is not None
+        ]  # fmt: skip
+        self.watched = {v.onu.olt for v in self.onu_villages if v.onu is not None}
+        self.watched |= {v.uplink.device for v in self.uplink_villages if v.uplink is not None}
+        self.watched |= {d.controller.device for d in self.managed if d.controller is not None}
+        self.watched |= {d.name for d in self.aps}
+        start, _, end = self.wifi.office_hours.partition("-")
+        self.office = (dt.time.fromisoformat(start), dt.time.fromisoformat(end))
+        self.tz = zoneinfo.ZoneInfo(self.wifi.timezone)
+
+    def on_observation(self, device_state: object, observation: object) -> None:
+        """Keep the facts of a watched device's poll that answered."""
+        device = getattr(device_state, "device", None)
+        if not isinstance(device, Device) or device.name not in self.watched:
+            return
+        facts = cf.read(device_state, observation)
+        if facts is not None:
+            self.facts[device.name] = facts
+
+    def _labels(self, name: str, severity: Severity, base: dict[str, str], **own: str) -> Intent:
+        labels = {"alertname": name, "severity": str(severity), **base, **own}
+        return Intent(labels, fingerprint(labels), _UP, want=False, may_resolve=False)
+
+    def _intent(
+        self, base: Intent, cause: str, *, want: bool, may_resolve: bool, hold: bool = False
+    ) -> Intent:
+        state = ServiceState.DEGRADED if base.labels["severity"] == "warning" else ServiceState.DOWN
+        verdict = Verdict(state if want else ServiceState.UP, cause)
+        return Intent(base.labels, base.fingerprint, verdict, want=want, may_resolve=may_resolve,
+                      hold_for=self.hold_for if hold else None)  # fmt: skip
+
+    def intents(
+        self, now: float, views: Mapping[str, DeviceView], open_alerts: Mapping[str, OpenAlert]
+    ) -> Iterator[Intent]:
+        """Every cause intent now; open alerts of a cause no longer current resolve."""
+        current: set[str] = set()
+        for intent in self._all(now, views):
+            current.add(intent.fingerprint)
+            yield intent
+        for fp, a in list(open_alerts.items()):
+            # An ONU back online, or offline now for another reason: the old cause's alert ends.
+            if a.labels.get("alertname") == ONU_OFFLINE and fp not in current:
+                code = a.labels.get("village", "")
+                if code in self._known_onus:
+                    yield Intent(a.labels, fp, _UP, want=False, may_resolve=True)
+
+    def _all(self, now: float, views: Mapping[str, DeviceView]) -> Iterator[Intent]:
+        self._known_onus = set()
+        for v in self.onu_villages:
+            yield from self._onu(v)
+        for v in self.uplink_villages:
+            yield from self._uplink(v)
+        for d in self.managed:
+            yield from self._lost(d)
+        for d in self.aps:
+            yield from self._no_clients(d, now, views.get(d.name))
+
+    def _onu(self, v: Village) -> Iterator[Intent]:
+        link = v.onu
+        assert link is not None
+        facts = self.facts.get(link.olt)
+        got = cf.onu(facts, link) if facts is not None else None
+        if got is None:
+            return  # OLT not polled yet, not answering, or not listing the ONU: no change
+        self._known_onus.add(v.code)
+        base = self.kinds.village_labels(v.code)
+        where = _onu_where(link)
+        if not got.up:
+            b = self._labels(ONU_OFFLINE, Severity.CRITICAL, base, **where, cause=got.cause)
+            yield self._intent(b, f"onu_{got.cause}", want=True, may_resolve=False)
+        sides = (("onu", got.rx_onu, link.rx_min_dbm, self.fibre.onu_rx_min_dbm),
+                 ("olt", got.rx_olt, link.olt_rx_min_dbm, self.fibre.olt_rx_min_dbm))  # fmt: skip
+        for side, rx, own, default in sides:
+            limit = own if own is not None else default
+            b = self._labels(ONU_RX_LOW, Severity.WARNING, base, **where, side=side,
+                             cause="rx_low")  # fmt: skip
+            if rx is None:  # offline, or no reading: the offline alert says more
+                yield self._intent(b, "rx_low", want=False, may_resolve=not got.up)
+                continue
+            yield self._intent(b, f"rx_low:{rx:.1f}/{limit:g}", want=rx < limit,
+                               may_resolve=rx >= limit + RX_HYSTERESIS, hold=True)  # fmt: skip
+
+    def _uplink(self, v: Village) -> Iterator[Intent]:
+        link = v.uplink
+        assert link is not None
+        facts = self.facts.get(link.device)
+        up = cf.port_up(facts, link.interface) if facts is not None else None
+        if up is None:
+            return
+        base = self.kinds.village_labels(v.code)
+        b = self._labels(UPLINK_DOWN, Severity.CRITICAL, base, device=link.device,
+                         interface=link.interface, cause="uplink_port_down")  # fmt: skip
+        yield self._intent(b, "uplink_port_down", want=not up, may_resolve=up)
+
+    def _lost(self, d: Device) -> Iterator[Intent]:
+        link = d.controller
+        assert link is not None
+        facts = self.facts.get(link.device)
+        got = cf.ap_on_controller(facts, link) if facts is not None else None
+        if got is None:
+            return
+        joined, state = got
+        base = self.kinds.device_labels(d.name)
+        if d.village is not None:
+            base = {**base, "village": d.village}
+        b = self._labels(AP_LOST, Severity.CRITICAL, base, controller=link.device,
+                         cause="controller_lost")  # fmt: skip
+        yield self._intent(b, f"controller_lost:{state}", want=not joined, may_resolve=joined)
+        radios = cf.radios_on_controller(facts, link) if facts is not None else None
+        if radios is None or not joined:
+            return  # a lost AP's radios are the lost alert's business
+        up, total = radios
+        # One radio still up serves Wi-Fi: only every radio down is an AP without Wi-Fi.
+        r = self._labels(RADIOS_DOWN, Severity.CRITICAL, base, controller=link.device,
+                         cause="radio_down")  # fmt: skip
+        yield self._intent(
+            r, f"ap_radios_down:{total - up}/{total}", want=up == 0, may_resolve=up > 0
+        )
+
+    def _office(self, now: float) -> bool:
+        local = dt.datetime.fromtimestamp(now, self.tz)
+        start, end = self.office
+        return DAYS[local.weekday()] in self.wifi.office_days and start <= local.time() < end
+
+    def _no_clients(self, d: Device, now: float, view: DeviceView | None) -> Iterator[Intent]:
+        if self.wifi.no_clients_for <= 0:
+            return
+        link = d.controller
+        count: float | None = None
+        if link is not None and link.ap is not None and link.device in self.facts:
+            count = cf.clients(self.facts[link.device], link.ap)
+        if count is None and d.name in self.facts:
+            count = cf.clients(self.facts[d.name])
+        if count is None:
+            return
+        serving = view is not None and view.confirmed_up is True and not view.radio_down
+        if count > 0 or not serving:
+            self.zero_since.pop(d.name, None)
+        elif self._office(now):
+            self.zero_since.setdefault(d.name, now)
+        since = self.zero_since.get(d.name)
+        base = {**self.kinds.device_labels(d.name), "village": d.village or ""}
+        b = self._labels(NO_CLIENTS, Severity.WARNING, base, cause="no_clients")
+        want = since is not None and now - since >= self.wifi.no_clients_for
+        yield self._intent(b, "no_clients", want=want, may_resolve=count > 0 or not serving)
