@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+from netwatch.alerting import handover
 from netwatch.alerting import snapshot as snapshot_mod
 from netwatch.alerting import store as store_mod
 from netwatch.alerting.flapping import Flapping
@@ -143,11 +144,31 @@ class Engine:
                 del self.tracker.tracks[name]
         for name in inventory.devices:
             self.tracker.track(name)
+        self._let_go(self.clock())
         self._publish(self.clock())
+
+    def _let_go(self, now: float) -> None:
+        """Close, without a notification, open alerts about places this inventory no longer
+        holds (handover.py): a district moved to another shard stays one alert there."""
+        gone = list(
+            handover.strangers(
+                ((fp, a.labels) for fp, a in self.lifecycle.open.items()), self.inventory
+            )
+        )
+        if not gone:
+            return
+        with self.store.transaction():
+            for s in gone:
+                self.lifecycle.drop(s.fingerprint, now)
+                if self.outbox is not None:
+                    self.outbox.forget(self.store.conn, s.fingerprint)
+        for s in gone:
+            log.info("alert %s closed without notification: %s", s.fingerprint, s.reason())
 
     def _load(self, now: float) -> None:
         self.lifecycle.load()
         self.flapping.load(now)
+        self._let_go(now)
         self.villages.load()
         self.silences.silences = self.store.silences(now)
         self._data_version = self.store.data_version()

@@ -136,6 +136,11 @@ class Outbox:
             outbox_store.forget_firing(conn, fp)
         return added
 
+    def forget(self, conn: sqlite3.Connection, fingerprint: str) -> None:
+        """Stop re-posting an alert (in conn's open transaction): it is closed without a
+        notification (its place left this instance)."""
+        outbox_store.forget_firing(conn, fingerprint)
+
     def wake(self) -> None:
         """Deliver now rather than at the next poll (call after the engine commits)."""
         self._wake.set()
