@@ -99,6 +99,10 @@ class Engine:
         self.notify = NotifyStage(sink, self.store, mutes, self.flapping, self.sent)
         self.lifecycle = Lifecycle(s, self.store, self.notify, self.flapping, self.tracing)
         self._data_version = -1
+        # Open alerts whose rules still wanted them at an evaluation of this process: only
+        # these are re-posted to Alertmanager (a restarted replica must not re-post an outage
+        # that ended while it was down before its first rounds say so).
+        self.confirmed: set[str] = set()
         self._snapshot = AlertSnapshot(clock())
         self.set_inventory(inventory)
         self._load(clock())
@@ -271,6 +275,7 @@ class Engine:
         self.villages.update(code, verdict.state, window, now)
         for intent in self.kinds.village(code, verdict):
             self.lifecycle.reconcile(intent, self.topology, now)
+            self._confirm(intent.fingerprint, intent.want)
 
     def _eval_upstream(self, name: str, now: float) -> None:
         verdict = upstream_verdict(name, self.topology, self.tracker.tracks, self.settings, now)
@@ -282,6 +287,17 @@ class Engine:
             self.degraded.note_lossy(name, now)
         for intent in self.kinds.upstream(name, verdict, track):
             self.lifecycle.reconcile(intent, self.topology, now)
+            self._confirm(intent.fingerprint, intent.want)
+
+    def _confirm(self, fp: str, want: bool) -> None:
+        if want and fp in self.lifecycle.open:
+            self.confirmed.add(fp)
+        elif fp not in self.lifecycle.open:
+            self.confirmed.discard(fp)
+
+    def is_confirmed(self, fp: str) -> bool:
+        """Whether an open alert was wanted by an evaluation of this process (re-post it)."""
+        return fp in self.confirmed and fp in self.lifecycle.open
 
     # -- running ---------------------------------------------------------------------------
 

@@ -78,6 +78,7 @@ class AlertService:
             tracer=default_tracer(inventory) if tracer is True else tracer or None,
             clock=clock,
         )
+        outbox.repost_filter = engine.is_confirmed
         state.add_listener(engine.on_observation)
         return cls(engine, outbox)
 
