@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 RUNTIME_DEBS=(python3 python3-venv python3-pip iproute2 nftables iputils-ping)
 TEST_DEBS=(snmpd snmp snmptrapd prometheus prometheus-alertmanager prometheus-snmp-exporter
            prometheus-blackbox-exporter fping victoria-metrics influxdb iptables chromium
-           procps util-linux time systemd dnsmasq-base)  # systemd: systemd-analyze (deploy/)
+           procps util-linux time systemd dnsmasq-base etcd-server)  # systemd: systemd-analyze (deploy/)
 
 debs=("${RUNTIME_DEBS[@]}")
 extra=""

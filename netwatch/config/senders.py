@@ -24,14 +24,20 @@ def deduplicating_notifiers() -> frozenset[str]:
     return frozenset(n for n, p in plugins().items() if issubclass(p.notifier, Reposting))
 
 
-def check_direct_notifiers(root: Mapping[str, Any], top: Loc, settings: Settings, issues: Issues):
+def check_direct_notifiers(
+    root: Mapping[str, Any], top: Loc, settings: Settings, issues: Issues
+) -> None:
     """Refuse direct targets of a config with several replicas and no etcd, at their lines."""
     cluster = settings.cluster
     if cluster.replicas < 2 or cluster.etcd is not None:
         return
     raw = root.get("settings")
-    notifications = raw.get("notifications") if isinstance(raw, Mapping) else None
-    contacts = notifications.get("contacts") if isinstance(notifications, Mapping) else None
+    if not isinstance(raw, Mapping):
+        return
+    notifications = raw.get("notifications")
+    if not isinstance(notifications, Mapping):
+        return
+    contacts = notifications.get("contacts")
     if not isinstance(contacts, list):
         return
     loc = top.key(root, "settings").key(raw, "notifications").key(notifications, "contacts")

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from prometheus_client.core import Metric
 
     from netwatch.alerting.service import AlertService
+    from netwatch.cluster.sender import SenderLease
     from netwatch.collectors.snmp.traps import TrapListener
     from netwatch.demo.hostnet import HostNetwork
     from netwatch.exporters.influxdb.points import AlertPoint
@@ -79,6 +80,7 @@ class Runtime:
         self.exporters: list[Exporter] = []  # push sinks (their stop runs with on_stop)
         self._traps: TrapListener | None = None
         self.alerts: AlertService | None = None  # once started
+        self.sender: SenderLease | None = None  # cluster with etcd: the sender lease
         self._extra_stops: list[Stop] = []
         self._tasks: set[asyncio.Task[None]] = set()  # heartbeat, retries, watches
         self._reload_lock = asyncio.Lock()
@@ -113,7 +115,8 @@ class Runtime:
         def cluster_families(state: State) -> Iterable[Metric]:
             from netwatch.cluster import metrics
 
-            return metrics.families(self.inventory, self.member)
+            sender = self.sender.families() if self.sender is not None else []
+            return [*metrics.families(self.inventory, self.member), *sender]
 
         return [prometheus.inventory_families, *self.plugins, alert_families, cluster_families]
 
@@ -201,6 +204,7 @@ class Runtime:
             # Monitoring and /metrics go on; /readyz, a metric and the log say nobody is paged.
             self.health.fail("alert_store", f"cannot open the alert database {path}: {exc}")
             return False
+        self._start_sender(service)
         await service.start()
         self.alerts = service
         self.on_stop(service.stop)
@@ -208,6 +212,32 @@ class Runtime:
         self.notifiers.check()
         self._spawn(self.notifiers.run(), "notifiers")
         return True
+
+    def _start_sender(self, service: AlertService) -> None:
+        """Cluster with etcd: the sender lease and the told log gate the direct notifiers."""
+        settings = self.inventory.settings
+        etcd_settings = settings.cluster.etcd
+        if etcd_settings is None or self.sender is not None:
+            return
+        from netwatch.cluster.etcd import Etcd
+        from netwatch.cluster.sender import SenderLease
+        from netwatch.cluster.timing import peer_lag
+        from netwatch.cluster.told import ToldLog
+
+        etcd = Etcd(etcd_settings)
+        shard = self.member.shard or 0
+        lease = SenderLease(etcd, etcd_settings, shard, self.member.label(), self.health)
+        timeout = settings.notifications.delivery.timeout
+        service.outbox.gate = ToldLog(etcd, lease, etcd_settings, peer_lag(self.inventory), timeout)
+        self.sender = lease
+        self.health.fail("etcd", "connecting to etcd (the sender lease)")
+        self._spawn(lease.run(), "sender-lease")
+
+        async def resign() -> None:
+            await lease.resign()
+            await etcd.close()
+
+        self.on_stop(resign)
 
     async def _start_traps(self) -> None:
         if not await self._try_traps():
