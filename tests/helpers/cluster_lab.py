@@ -29,7 +29,7 @@ from typing import Any
 from netwatch.config import load_inventory
 from netwatch.config.loader import default_config_path
 from tests.helpers.netns import Namespace, Netlab
-from tests.helpers.procs import free_port, http_get, http_post, netwatch_bin, wait_for
+from tests.helpers.procs import free_port, http_get, http_post, netwatch_bin, stop, wait_for
 from tests.helpers.snmpd import running_snmpd
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,7 +130,26 @@ class Regency:
         )
 
 
-def in_core(core: Namespace, fn: Any, *args: Any) -> Any:
+class Host:
+    """The machine's own network, with a Namespace's popen/call (servers on 127.0.0.1)."""
+
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def popen(self, *argv: str, **kwargs: Any) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(argv, **kwargs)
+        self.procs.append(proc)
+        return proc
+
+    def call(self, fn: Any, *args: Any) -> Any:
+        return fn(*args)
+
+    def close(self) -> None:
+        for proc in self.procs:
+            stop(proc)
+
+
+def in_core(core: Namespace | Host, fn: Any, *args: Any) -> Any:
     """fn(*args) with its sockets inside core (HTTP to the servers there)."""
     return core.call(fn, *args)
 
@@ -138,7 +157,7 @@ def in_core(core: Namespace, fn: Any, *args: Any) -> Any:
 class Hook:
     """Alertmanager's webhook receiver, listening inside core; records every payload."""
 
-    def __init__(self, core: Namespace) -> None:
+    def __init__(self, core: Namespace | Host) -> None:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.payloads: list[dict[str, Any]] = []
@@ -192,7 +211,9 @@ receivers:
 class AlertmanagerCluster:
     """Two Alertmanager nodes in core gossiping with each other (TESTBED.md)."""
 
-    def __init__(self, core: Namespace, work: Path, hook_url: str, peer_timeout: str = "2s"):
+    def __init__(
+        self, core: Namespace | Host, work: Path, hook_url: str, peer_timeout: str = "2s"
+    ) -> None:
         self.core = core
         self.ports = [in_core(core, free_port) for _ in range(2)]
         gossip = [in_core(core, free_port) for _ in range(2)]
