@@ -304,7 +304,7 @@ def shipped_group(name: str) -> dict[str, Any]:
 class Instances:
     """netwatch run processes in core, one per SHARD-REPLICA, each on its own port."""
 
-    def __init__(self, core: Namespace, work: Path, config: Path) -> None:
+    def __init__(self, core: Namespace | Host, work: Path, config: Path) -> None:
         self.core = core
         self.work = work
         self.config = config
