@@ -20,13 +20,15 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
 
 from netwatch.alerting.gate import Action, Decision, News
 from netwatch.cluster.etcd import Etcd, EtcdError, lease_is, mod_is, put, value_is
+from netwatch.cluster.member import Member
 from netwatch.cluster.sender import SenderLease
-from netwatch.core.model import EtcdSettings
+from netwatch.core.health import Health
+from netwatch.core.model import EtcdSettings, Inventory
 
 MIN_SEND = 1.0  # seconds of lease a send needs at least
 RETAIN = 7 * 86400.0  # seconds a record lives in etcd (a retention lease, renewed hourly)
@@ -168,3 +170,26 @@ class ToldLog:
             lease, _ = await self.etcd.grant(RETAIN + RETENTION_ROTATE)
             self._retention = (lease, now)
         return lease
+
+
+def sender_gate(
+    inventory: Inventory, member: Member, health: Health
+) -> tuple[SenderLease, ToldLog, Callable[[], Awaitable[None]]]:
+    """The sender lease of this replica's shard (run its `run()`), the gate for its outbox,
+    and what a clean stop calls (give the lease up at once)."""
+    from netwatch.cluster.timing import peer_lag
+
+    settings = inventory.settings
+    etcd_settings = settings.cluster.etcd
+    assert etcd_settings is not None, "a cluster without settings.cluster.etcd has no gate"
+    etcd = Etcd(etcd_settings)
+    lease = SenderLease(etcd, etcd_settings, member.shard or 0, member.label(), health)
+    timeout = settings.notifications.delivery.timeout
+    gate = ToldLog(etcd, lease, etcd_settings, peer_lag(inventory), timeout)
+    health.fail("etcd", "connecting to etcd (the sender lease)")
+
+    async def resign() -> None:
+        await lease.resign()
+        await etcd.close()
+
+    return lease, gate, resign

@@ -13,7 +13,7 @@ import logging
 import socket
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from netwatch.demo.hostnet import HostNetwork
     from netwatch.exporters.influxdb.points import AlertPoint
     from netwatch.exporters.prometheus import Source
+    from netwatch.public.board import PublicBoard
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,8 @@ class Runtime:
         self._next_reload: asyncio.Task[ReloadResult] | None = None
         # Where sinks on the host reach from (the demo probes from a private namespace).
         self.host_network: HostNetwork | None = None
+        self.public: PublicBoard | None = None  # the public board, when it runs
+        self.public_socket: socket.socket | None = None  # its listening socket, bound beforehand
 
     @classmethod
     def from_file(cls, config_path: str | Path, member: Member | None = None) -> Runtime:
@@ -156,6 +159,9 @@ class Runtime:
         influx = await attach_influxdb(self, self.host_network, alert_source=self.alert_snapshot)
         if influx is not None:
             self.exporters.append(influx)
+        from netwatch.public.board import attach as attach_public
+
+        self.public = await attach_public(self, self.public_socket)
         self.started_at = time.time()
         self.ready = True
         log.info(
@@ -168,8 +174,8 @@ class Runtime:
             self.member.replica,
         )
 
-    def _spawn(self, coro: Awaitable[None], name: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=name)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[object, object, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -215,28 +221,14 @@ class Runtime:
 
     def _start_sender(self, service: AlertService) -> None:
         """Cluster with etcd: the sender lease and the told log gate the direct notifiers."""
-        settings = self.inventory.settings
-        etcd_settings = settings.cluster.etcd
-        if etcd_settings is None or self.sender is not None:
+        if self.inventory.settings.cluster.etcd is None or self.sender is not None:
             return
-        from netwatch.cluster.etcd import Etcd
-        from netwatch.cluster.sender import SenderLease
-        from netwatch.cluster.timing import peer_lag
-        from netwatch.cluster.told import ToldLog
+        from netwatch.cluster.told import sender_gate
 
-        etcd = Etcd(etcd_settings)
-        shard = self.member.shard or 0
-        lease = SenderLease(etcd, etcd_settings, shard, self.member.label(), self.health)
-        timeout = settings.notifications.delivery.timeout
-        service.outbox.gate = ToldLog(etcd, lease, etcd_settings, peer_lag(self.inventory), timeout)
-        self.sender = lease
-        self.health.fail("etcd", "connecting to etcd (the sender lease)")
-        self._spawn(lease.run(), "sender-lease")
-
-        async def resign() -> None:
-            await lease.resign()
-            await etcd.close()
-
+        self.sender, service.outbox.gate, resign = sender_gate(
+            self.inventory, self.member, self.health
+        )
+        self._spawn(self.sender.run(), "sender-lease")
         self.on_stop(resign)
 
     async def _start_traps(self) -> None:
@@ -339,6 +331,8 @@ class Runtime:
             for error in self.alerts.reload(new):
                 log.error("reload: %s", error)
             self.notifiers.check()
+        if self.public is not None:
+            self.public.reload(new)
         telemetry.RELOAD_SUCCESS.set(1)
         telemetry.RELOAD_TIME.set(time.time())
         telemetry.RELOADS.labels("success").inc()
