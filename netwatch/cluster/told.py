@@ -193,3 +193,14 @@ def sender_gate(
         await etcd.close()
 
     return lease, gate, resign
+
+
+def etcd_change(running: Inventory, new: Inventory) -> str | None:
+    """Why a reload must be refused: the sender lease (or its absence, where a reload would
+    add direct targets to a cluster) keeps the etcd settings the process started with."""
+    if new.settings.cluster.etcd == running.settings.cluster.etcd:
+        return None
+    return (
+        "settings.cluster.etcd changed: restart each instance to apply it (the sender lease "
+        "and the told log keep the settings the process started with)"
+    )

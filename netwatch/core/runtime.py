@@ -345,6 +345,7 @@ class Runtime:
         Returns the errors and, when the trap listener moves, its new socket, bound now:
         a port that cannot be bound rejects the reload while the old listener still runs.
         """
+        from netwatch.cluster.told import etcd_change
         from netwatch.collectors.snmp.traps import bind
         from netwatch.config import ConfigError
 
@@ -352,6 +353,8 @@ class Runtime:
             _check_windows(self.config_path, new)
         except ConfigError as exc:
             return list(exc.errors), None
+        if (why := etcd_change(self.inventory, new)) is not None:
+            return [f"{self.config_path}: {why}"], None
         traps = new.settings.snmp_traps
         if self._traps is None or not traps.enabled:
             return [], None

@@ -1,7 +1,7 @@
 """The etcd sender lease wired into `netwatch run`: two replicas of a shard with a real etcd
 and a webhook contact. One of them holds the lease, the other takes it over after a kill -9,
-and losing etcd makes the survivor say so on /readyz and in its metrics (what the outbox does
-with it is tests/cluster/test_sender.py)."""
+a reload may not change the etcd settings, and losing etcd makes the survivor say so on /readyz
+and in its metrics (what the outbox does with it is tests/cluster/test_sender.py)."""
 
 from __future__ import annotations
 
@@ -52,6 +52,12 @@ def test_one_replica_holds_the_lease_the_other_takes_over_and_losing_etcd_is_lou
         alive.remove(sender)
         wait_for(lambda: senders() == {other: 1.0}, TTL * 4 / 3 + 5, "the takeover", 0.2)
         print(f"{other} holds the lease {time.monotonic() - killed:.1f} s after kill -9")
+
+        # A reload cannot swap the etcd settings under a running lease: refused, and named.
+        config.write_text(config.read_text().replace("lease_ttl: 3s", "lease_ttl: 6s"))
+        status, body = nw.reload(other)
+        assert status != 200 and "settings.cluster.etcd changed" in body, (status, body)
+        assert senders() == {other: 1.0}
 
         etcd.stop()
         wait_for(lambda: senders() == {other: 0.0}, TTL + 3, "the sender stepping down", 0.2)
