@@ -18,8 +18,6 @@ import logging
 import time
 from collections.abc import Callable
 
-from prometheus_client.core import GaugeMetricFamily, Metric
-
 from netwatch.cluster.etcd import Etcd, EtcdError, get, mod_is, put
 from netwatch.core.health import Health
 from netwatch.core.model import EtcdSettings
@@ -139,12 +137,3 @@ class SenderLease:
                 await self.etcd.revoke(lease)
             except EtcdError as exc:
                 log.warning("shard %d: lease not revoked (it expires): %s", self.shard, exc)
-
-    def families(self) -> list[Metric]:
-        g = GaugeMetricFamily(
-            "netwatch_cluster_sender",
-            "1 while this replica holds its shard's sender lease in etcd (it sends the direct "
-            "notifications), else 0.",
-        )
-        g.add_metric([], 1.0 if self.remaining() > 0 else 0.0)
-        return [g]

@@ -22,6 +22,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING
 
 from netwatch.alerting.gate import Action, Decision, News
 from netwatch.cluster.etcd import Etcd, EtcdError, lease_is, mod_is, put, value_is
@@ -29,6 +30,9 @@ from netwatch.cluster.member import Member
 from netwatch.cluster.sender import SenderLease
 from netwatch.core.health import Health
 from netwatch.core.model import EtcdSettings, Inventory
+
+if TYPE_CHECKING:
+    from netwatch.alerting.outbox import Outbox
 
 MIN_SEND = 1.0  # seconds of lease a send needs at least
 RETAIN = 7 * 86400.0  # seconds a record lives in etcd (a retention lease, renewed hourly)
@@ -173,10 +177,10 @@ class ToldLog:
 
 
 def sender_gate(
-    inventory: Inventory, member: Member, health: Health
-) -> tuple[SenderLease, ToldLog, Callable[[], Awaitable[None]]]:
-    """The sender lease of this replica's shard (run its `run()`), the gate for its outbox,
-    and what a clean stop calls (give the lease up at once)."""
+    inventory: Inventory, member: Member, health: Health, outbox: Outbox
+) -> tuple[SenderLease, Callable[[], Awaitable[None]]]:
+    """Gate outbox's direct notifiers with this replica's sender lease and the told log.
+    Returns the lease (run its `run()`) and what a clean stop calls (give the lease up)."""
     from netwatch.cluster.timing import peer_lag
 
     settings = inventory.settings
@@ -185,14 +189,14 @@ def sender_gate(
     etcd = Etcd(etcd_settings)
     lease = SenderLease(etcd, etcd_settings, member.shard or 0, member.label(), health)
     timeout = settings.notifications.delivery.timeout
-    gate = ToldLog(etcd, lease, etcd_settings, peer_lag(inventory), timeout)
+    outbox.gate = ToldLog(etcd, lease, etcd_settings, peer_lag(inventory), timeout)
     health.fail("etcd", "connecting to etcd (the sender lease)")
 
     async def resign() -> None:
         await lease.resign()
         await etcd.close()
 
-    return lease, gate, resign
+    return lease, resign
 
 
 def etcd_change(running: Inventory, new: Inventory) -> str | None:

@@ -118,8 +118,7 @@ class Runtime:
         def cluster_families(state: State) -> Iterable[Metric]:
             from netwatch.cluster import metrics
 
-            sender = self.sender.families() if self.sender is not None else []
-            return [*metrics.families(self.inventory, self.member), *sender]
+            return metrics.families(self.inventory, self.member, self.sender)
 
         return [prometheus.inventory_families, *self.plugins, alert_families, cluster_families]
 
@@ -225,9 +224,7 @@ class Runtime:
             return
         from netwatch.cluster.told import sender_gate
 
-        self.sender, service.outbox.gate, resign = sender_gate(
-            self.inventory, self.member, self.health
-        )
+        self.sender, resign = sender_gate(self.inventory, self.member, self.health, service.outbox)
         self._spawn(self.sender.run(), "sender-lease")
         self.on_stop(resign)
 
