@@ -259,6 +259,7 @@ def run(work: Path, regency: Regency, hook: Hook, started: float) -> None:
         time.sleep(0.5)
     got = received(hook)
     print("received:", dict(got), f"after {time.monotonic() - started:.0f} s")
+    print(hook.told())
     assert got[("VillageWifiDown", x.code)] == {"firing": 1, "resolved": 1}
     assert got[("VillageWifiDown", y.code)] == {"firing": 1, "resolved": 1}
     assert got[("NetwatchShardDown", "2")] == {"firing": 1, "resolved": 1}
