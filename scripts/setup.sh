@@ -9,9 +9,10 @@ cd "$(dirname "$0")/.."
 RUNTIME_DEBS=(python3 python3-venv python3-pip iproute2 nftables iputils-ping)
 TEST_DEBS=(snmpd snmp snmptrapd prometheus prometheus-alertmanager prometheus-snmp-exporter
            prometheus-blackbox-exporter fping victoria-metrics influxdb iptables chromium
-           procps util-linux time systemd dnsmasq-base zbar-tools wrk nginx-light)
+           procps util-linux time systemd dnsmasq-base zbar-tools wrk nginx-light etcd-server)
 # systemd: systemd-analyze (deploy/); dnsmasq-base: DNS service probes; zbar-tools: the
-# poster's QR codes; wrk, nginx-light: the public board's load benchmark and its peer.
+# poster's QR codes; wrk, nginx-light: the public board's load benchmark and its peer;
+# etcd-server: the sender lease of a cluster's direct notifiers (tests/cluster).
 
 debs=("${RUNTIME_DEBS[@]}")
 extra=""

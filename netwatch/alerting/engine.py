@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+from netwatch.alerting import handover
 from netwatch.alerting import snapshot as snapshot_mod
 from netwatch.alerting import store as store_mod
 from netwatch.alerting.causes import Causes
@@ -101,6 +102,10 @@ class Engine:
         self.lifecycle = Lifecycle(s, self.store, self.notify, self.flapping, self.tracing)
         self.correlation = Correlation(self.store, self.lifecycle)  # residents' complaints
         self._data_version = -1
+        # Open alerts whose rules still wanted them at an evaluation of this process: only
+        # these are re-posted to Alertmanager (a restarted replica must not re-post an outage
+        # that ended while it was down before its first rounds say so).
+        self.confirmed: set[str] = set()
         self._snapshot = AlertSnapshot(clock())
         self.set_inventory(inventory)
         self._load(clock())
@@ -147,12 +152,32 @@ class Engine:
                 del self.tracker.tracks[name]
         for name in inventory.devices:
             self.tracker.track(name)
+        self._let_go(self.clock())
         self._publish(self.clock())
+
+    def _let_go(self, now: float) -> None:
+        """Close, without a notification, open alerts about places this inventory no longer
+        holds (handover.py): a district moved to another shard stays one alert there."""
+        gone = list(
+            handover.strangers(
+                ((fp, a.labels) for fp, a in self.lifecycle.open.items()), self.inventory
+            )
+        )
+        if not gone:
+            return
+        with self.store.transaction():
+            for s in gone:
+                self.lifecycle.drop(s.fingerprint, now)
+                if self.outbox is not None:
+                    self.outbox.forget(self.store.conn, s.fingerprint)
+        for s in gone:
+            log.info("alert %s closed without notification: %s", s.fingerprint, s.reason())
 
     def _load(self, now: float) -> None:
         self.lifecycle.load()
         self.correlation.load(now)
         self.flapping.load(now)
+        self._let_go(now)
         self.villages.load()
         self.silences.silences = self.store.silences(now)
         self._data_version = self.store.data_version()
@@ -268,6 +293,7 @@ class Engine:
         self.villages.update(code, verdict.state, window, now)
         for intent in self.kinds.village(code, verdict):
             self.lifecycle.reconcile(intent, self.topology, now)
+            self._confirm(intent.fingerprint, intent.want)
 
     def _eval_upstream(self, name: str, now: float) -> None:
         verdict = upstream_verdict(name, self.topology, self.tracker.tracks, self.settings, now)
@@ -279,6 +305,17 @@ class Engine:
             self.degraded.note_lossy(name, now)
         for intent in self.kinds.upstream(name, verdict, track):
             self.lifecycle.reconcile(intent, self.topology, now)
+            self._confirm(intent.fingerprint, intent.want)
+
+    def _confirm(self, fp: str, want: bool) -> None:
+        if want and fp in self.lifecycle.open:
+            self.confirmed.add(fp)
+        elif fp not in self.lifecycle.open:
+            self.confirmed.discard(fp)
+
+    def is_confirmed(self, fp: str) -> bool:
+        """Whether an open alert was wanted by an evaluation of this process (re-post it)."""
+        return fp in self.confirmed and fp in self.lifecycle.open
 
     # -- running ---------------------------------------------------------------------------
 

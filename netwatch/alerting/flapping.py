@@ -54,6 +54,12 @@ class Flapping:
             return True
         return False
 
+    def forget(self, fp: str) -> None:
+        """Drop fp's episode and changes (its subject left the inventory)."""
+        if self.flaps.pop(fp, None) is not None:
+            self.store.end_flap(fp)
+        self.changes.pop(fp, None)
+
     def settle(self, fp: str, now: float) -> bool:
         """End fp's episode if quiet for flap_quiet; True when it ended now."""
         if now - self.flaps[fp].last_change < self.settings.flap_quiet:

@@ -89,6 +89,15 @@ class Lifecycle:
         elif alert.notified_at is not None:
             self.notify.send(alert, Event.RESOLVED, now, ends_at=now)
 
+    def drop(self, fp: str, now: float) -> OpenAlert | None:
+        """Close an open alert without a notification (its subject left this inventory)."""
+        alert = self.open.pop(fp, None)
+        self.wanted_since.pop(fp, None)
+        if alert is not None:
+            self.store.resolve_alert(alert.id, now)
+        self.flapping.forget(fp)
+        return alert
+
     def settle_flapping(self, fp: str, topology: Topology, now: float) -> None:
         """End a quiet flapping episode with one firing (still open) or resolved."""
         if not self.flapping.settle(fp, now):

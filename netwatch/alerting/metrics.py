@@ -40,3 +40,16 @@ REPOSTS = Counter(
     ["result"],
     registry=REGISTRY,
 )
+TOLD_BY_PEER = Counter(
+    "netwatch_notifications_told_by_peer_total",
+    "Notifications not sent because another replica already told the receiver (cluster with "
+    "etcd), by notifier.",
+    ["notifier"],
+    registry=REGISTRY,
+)
+HELD = Gauge(
+    "netwatch_notification_outbox_held",
+    "Notifications held because this replica does not hold its shard's sender lease (cluster "
+    "with etcd): sent by the lease holder, or by this replica once it holds the lease.",
+    registry=REGISTRY,
+)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import json
@@ -25,6 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from netwatch.alerting import metrics, outbox_store
+from netwatch.alerting.gate import Action, Decision, Gate, News
 from netwatch.alerting.notifiers import (
     Context,
     DeliveryError,
@@ -85,6 +87,13 @@ class Outbox:
         self._wake = asyncio.Event()
         self._inflight: dict[str, asyncio.Task[bool]] = {}
         self._last_purge = self._last_expire = self._last_gauges = 0.0
+        # Cluster: resolves reach Alertmanager only after the peer had time to see the change
+        # too (else its late re-post of "firing" revives the alert: a second notification).
+        self.resolve_delay = 0.0
+        # Cluster with etcd: direct notifiers ask the gate before each send (gate.py).
+        self.gate: Gate | None = None
+        # Which firing alerts may be re-posted (the engine's: confirmed since this start).
+        self.repost_filter: Callable[[str], bool] | None = None
 
     @classmethod
     def for_inventory(cls, inventory: Inventory, db_path: str | None = None) -> Outbox:
@@ -96,9 +105,13 @@ class Outbox:
 
     def reload(self, inventory: Inventory) -> None:
         """Adopt reloaded settings and village names; queued rows keep their receivers."""
+        from netwatch.cluster.timing import peer_lag
+
         self.settings = inventory.settings.notifications
         self.language = inventory.settings.language
         self.village_names = {code: v.name for code, v in inventory.villages.items()}
+        replicas = inventory.settings.cluster.replicas
+        self.resolve_delay = peer_lag(inventory) if replicas > 1 else 0.0
 
     def _reposting(self, notifier: str) -> Reposting | None:
         n = self.notifiers.get(notifier)
@@ -124,17 +137,24 @@ class Outbox:
             )
         for rcv in receivers:
             key = rcv.key
+            reposting = self._reposting(rcv.notifier) is not None
+            delay = self.resolve_delay if n.closes and reposting else 0.0
             new = outbox_store.add(
                 conn, row_id(n.id, rcv), n.id, fp, n.created_at, n.event.value, payload,
-                rcv.notifier, key,
+                rcv.notifier, key, n.created_at + delay,
             )  # fmt: skip
             added += new
             # A repeated enqueue of an old "firing" must not revive a resolved alert.
-            if new and not n.closes and self._reposting(rcv.notifier) is not None:
+            if new and not n.closes and reposting:
                 outbox_store.keep_firing(conn, fp, key, payload)
         if n.closes:
             outbox_store.forget_firing(conn, fp)
         return added
+
+    def forget(self, conn: sqlite3.Connection, fingerprint: str) -> None:
+        """Stop re-posting an alert (in conn's open transaction): it is closed without a
+        notification (its place left this instance)."""
+        outbox_store.forget_firing(conn, fingerprint)
 
     def wake(self) -> None:
         """Deliver now rather than at the next poll (call after the engine commits)."""
@@ -200,11 +220,40 @@ class Outbox:
             log.exception("notification %s: outbox database error", row.id)
             return False
 
+    async def _ask_gate(self, gate: Gate, row: Due) -> Decision:
+        """The gate's answer for a direct notifier's row (HOLD when the gate itself fails)."""
+        try:
+            news = News.of(row.receiver, loads(row.payload))
+            later = self.store.newest_pending(row.rowid, row.receiver, row.fingerprint)
+            newest = News.of(row.receiver, loads(later)) if later is not None else None
+            return await gate.claim(news, newest)
+        except Exception as exc:  # a bad row or a gate bug must not send, nor stop the loop
+            log.exception("notification %s: the send gate failed", row.id)
+            return Decision(Action.HOLD, f"send gate error: {type(exc).__name__}: {exc}")
+
+    async def _gated(self, gate: Gate, row: Due) -> Decision:
+        """Ask the gate; a TOLD row is marked done, a HOLD row waits for the next look."""
+        decision = await self._ask_gate(gate, row)
+        now = self._clock()
+        if decision.action is Action.TOLD:
+            self.store.delivered(row.id, now, decision.note)
+            metrics.TOLD_BY_PEER.labels(row.notifier).inc()
+        elif decision.action is Action.HOLD:
+            self.store.retry(row.id, now + gate.hold_for, f"{outbox_store.HELD}{decision.note}")
+        return decision
+
     async def _deliver_row(self, ctx: Context, row: Due) -> bool:
         rid, name = row.id, row.notifier
+        notifier = self.notifiers.get(name)
+        gate = self.gate if notifier is not None and self._reposting(name) is None else None
+        decision: Decision | None = None
+        if gate is not None:
+            decision = await self._gated(gate, row)
+            if decision.action is not Action.SEND:
+                return decision.action is Action.TOLD
+            ctx = dataclasses.replace(ctx, deadline=decision.timeout)
         attempts = row.attempts + 1
         self.store.claim(rid, attempts, self._clock() + self.backoff(attempts))
-        notifier = self.notifiers.get(name)
         try:
             if notifier is None:
                 raise Rejected(f"no notifier named {name!r}")
@@ -238,6 +287,11 @@ class Outbox:
             return False
         self.store.delivered(rid, self._clock(), None)
         metrics.SENT.labels(name).inc()
+        if gate is not None and decision is not None:
+            try:
+                await gate.sent(decision.token)
+            except Exception:  # delivered all the same; the log entry stays "sending"
+                log.exception("notification %s: recording it as told failed", rid)
         return True
 
     def _drop(self, rid: str, notifier: str, reason: str, error: str) -> None:
@@ -256,6 +310,7 @@ class Outbox:
 
     def update_gauges(self) -> None:
         count, oldest = self.store.pending()
+        metrics.HELD.set(self.store.held())
         metrics.PENDING.set(count)
         metrics.OLDEST.set(max(self._clock() - oldest, 0.0) if oldest is not None else 0.0)
 
@@ -265,6 +320,7 @@ class Outbox:
         """Re-post every firing alert to its receivers (Alertmanager resolves silent alerts)."""
         posted = 0
         ctx = self._context()
+        keep = self.repost_filter
         for name, receiver in self.store.firing_receivers():
             notifier = self._reposting(name)
             if notifier is None:
@@ -272,6 +328,10 @@ class Outbox:
             # Under the same lock as outbox sends: a re-post never lands after a resolve.
             async with self._locks[receiver]:
                 ns = [loads(p) for p in self.store.firing_payloads(receiver)]
+                if keep is not None:
+                    ns = [n for n in ns if keep(n.alert.fingerprint)]
+                if not ns:
+                    continue
                 try:
                     await notifier.repost(ctx, _target(receiver), ns)
                 except DeliveryError as exc:

@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS outbox_firing (
 """
 
 _PENDING = "delivered_at IS NULL AND dropped_at IS NULL"
+HELD = "held: "  # last_error of a row the send gate holds (cluster: not the sender now)
 # A row waits while an older row of the same receiver and alert is pending: a receiver never
 # sees "resolved" before "firing" of the same alert.
 _DUE = f"""
@@ -83,13 +84,14 @@ def add(
     payload: str,
     notifier: str,
     receiver: str,
+    not_before: float | None = None,
 ) -> bool:
-    """Insert one row unless its id exists; True when added."""
+    """Insert one row unless its id exists; True when added. not_before: first attempt."""
     cur = conn.execute(
         "INSERT OR IGNORE INTO outbox (id, notification_id, fingerprint, created_at,"
         " event, payload, notifier, receiver, next_attempt) VALUES (?,?,?,?,?,?,?,?,?)",
         (row_id, notification_id, fingerprint, created_at, event, payload, notifier, receiver,
-         created_at),
+         created_at if not_before is None else not_before),
     )  # fmt: skip
     return cur.rowcount == 1
 
@@ -143,6 +145,16 @@ class OutboxStore:
         )
         return cur.fetchone() is not None
 
+    def newest_pending(self, rowid: int, receiver: str, fingerprint: str) -> str | None:
+        """The payload of the newest pending row of the same receiver and alert after rowid."""
+        cur = self.conn.execute(
+            f"SELECT payload FROM outbox WHERE receiver = ? AND fingerprint = ? AND {_PENDING}"
+            " AND rowid > ? ORDER BY rowid DESC LIMIT 1",
+            (receiver, fingerprint, rowid),
+        )
+        found = cur.fetchone()
+        return None if found is None else str(found[0])
+
     def delivered(self, rid: str, at: float, note: str | None) -> None:
         with self.conn:
             self.conn.execute(
@@ -193,6 +205,13 @@ class OutboxStore:
             f"SELECT count(*), min(created_at) FROM outbox WHERE {_PENDING}"
         ).fetchone()
         return int(count), oldest
+
+    def held(self) -> int:
+        """Pending rows the send gate holds."""
+        (count,) = self.conn.execute(
+            f"SELECT count(*) FROM outbox WHERE {_PENDING} AND last_error LIKE ?", (HELD + "%",)
+        ).fetchone()
+        return int(count)
 
     def firing_receivers(self) -> list[tuple[str, str]]:
         """(notifier, receiver) of every receiver with alerts firing there."""

@@ -83,6 +83,7 @@ class AlertService:
         )
         engine.correlation.feed = complaints
         engine.correlation.measured_up = measured_up
+        outbox.repost_filter = engine.is_confirmed
         state.add_listener(engine.on_observation)
         return cls(engine, outbox)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from prometheus_client import Gauge
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -17,6 +18,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from netwatch.cluster.member import Member
 from netwatch.core import telemetry
 from netwatch.core.model import Inventory
+
+if TYPE_CHECKING:
+    from netwatch.cluster.sender import SenderLease
 
 HEARTBEAT = Gauge(
     "netwatch_heartbeat_timestamp_seconds",
@@ -33,8 +37,10 @@ async def beat() -> None:
         await asyncio.sleep(BEAT_INTERVAL)
 
 
-def families(inventory: Inventory, member: Member) -> Iterable[Metric]:
-    """The instance's own place and the whole config's shard plan."""
+def families(
+    inventory: Inventory, member: Member, sender: SenderLease | None = None
+) -> Iterable[Metric]:
+    """The instance's own place, the whole config's shard plan, whether it sends."""
     cluster = inventory.settings.cluster
     info = GaugeMetricFamily(
         "netwatch_cluster_member_info",
@@ -58,4 +64,12 @@ def families(inventory: Inventory, member: Member) -> Iterable[Metric]:
     for a in inventory.assignment:
         regency = inventory.regency_of(a.district)
         plan.add_metric([str(a.shard), a.district, a.name, regency.code, regency.name], a.villages)
-    return (info, shards, replicas, plan)
+    # Without etcd an instance sends its direct notifications itself (a lone instance, or a
+    # cluster whose contacts are Alertmanagers only: config check refuses the rest).
+    sending = GaugeMetricFamily(
+        "netwatch_cluster_sender",
+        "1 while this instance sends its shard's direct notifications (Telegram, e-mail, "
+        "webhook): always without settings.cluster.etcd, with it while it holds the lease.",
+    )
+    sending.add_metric([], 1.0 if sender is None or sender.remaining() > 0 else 0.0)
+    return (info, shards, replicas, plan, sending)

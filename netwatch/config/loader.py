@@ -17,6 +17,7 @@ from netwatch.config.nodes import Loc, YamlValue, parse, type_name
 from netwatch.config.public_hours import check_public
 from netwatch.config.regency import Tree
 from netwatch.config.regions import ROOT_FORMS, Regions, finish, parse_included, parse_root
+from netwatch.config.senders import check_direct_notifiers
 from netwatch.config.shards import check_shards
 from netwatch.core.model import Inventory, Settings
 
@@ -144,6 +145,8 @@ def build_inventory(docs: list[Document], issues: Issues, path: str) -> Inventor
             if "settings" in data:
                 built = build(Settings, data["settings"], top.key(data, "settings"), issues)
                 settings = built or settings
+                if built is not None:
+                    check_direct_notifiers(data, top, built, issues)
                 settings_at = (data["settings"], top.key(data, "settings"))
             credentials = parse_credentials(
                 data.get("credentials"), top.key(data, "credentials"), issues

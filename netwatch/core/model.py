@@ -408,12 +408,53 @@ def _replicas(value: int) -> None:
         raise ValueError(f"{value} must be 1..26 (replicas are named a, b, c, ...)")
 
 
+def _etcd_endpoints(value: tuple[str, ...]) -> None:
+    if not value:
+        raise ValueError("name at least one etcd endpoint (http://HOST:2379)")
+    from netwatch.config.urls import check_url  # lazy: the config package imports this module
+
+    for url in value:
+        check_url(url)
+
+
+def _etcd_prefix(value: str) -> None:
+    if not value.startswith("/") or value.endswith("/") or "//" in value:
+        raise ValueError(f"{value!r} must be a key path such as /netwatch/jatim")
+
+
+@dataclass(frozen=True, slots=True)
+class EtcdSettings:
+    """settings.cluster.etcd: the lease that lets one replica of each shard send the direct
+    notifications (Telegram, e-mail, webhook), and the log of what was told (docs/scaling.md)."""
+
+    endpoints: tuple[str, ...] = field(default=(), metadata={"check": _etcd_endpoints})
+    prefix: str = field(default="/netwatch", metadata={"check": _etcd_prefix})
+    lease_ttl: float = _bounded(15.0, 3, 300)  # seconds a dead sender keeps the lease
+    timeout: float = _bounded(2.0, 0, 60, strict=True)  # seconds per etcd request
+    ca_file: str | None = None  # https endpoints: the CA, and a client certificate if etcd
+    cert_file: str | None = None  # requires one (--client-cert-auth)
+    key_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together")
+        if self.timeout * 3 > self.lease_ttl:
+            raise ValueError(
+                f"timeout ({self.timeout:g} s) must be at most a third of lease_ttl "
+                f"({self.lease_ttl:g} s): the lease is renewed every third of its life"
+            )
+
+
 @dataclass(frozen=True, slots=True)
 class ClusterSettings:
     """How many shards split the inventory and how many replicas run each (docs/scaling.md)."""
 
     shards: int = _bounded(1, 1)
     replicas: int = field(default=1, metadata={"check": _replicas})
+    # How far apart two replicas may see the same change (None: from the ping and alerting
+    # settings, netwatch.cluster.timing). Resolves wait this long before Alertmanager hears them.
+    peer_lag: float | None = _bounded(None, 0, DAY)
+    etcd: EtcdSettings | None = None  # needed for direct notifiers when replicas > 1
 
 
 @dataclass(frozen=True, slots=True)

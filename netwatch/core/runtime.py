@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from prometheus_client.core import Metric
 
     from netwatch.alerting.service import AlertService
+    from netwatch.cluster.sender import SenderLease
     from netwatch.collectors.snmp.traps import TrapListener
     from netwatch.demo.hostnet import HostNetwork
     from netwatch.exporters.influxdb.points import AlertPoint
@@ -80,6 +81,7 @@ class Runtime:
         self.exporters: list[Exporter] = []  # push sinks (their stop runs with on_stop)
         self._traps: TrapListener | None = None
         self.alerts: AlertService | None = None  # once started
+        self.sender: SenderLease | None = None  # cluster with etcd: the sender lease
         self._extra_stops: list[Stop] = []
         self._tasks: set[asyncio.Task[None]] = set()  # heartbeat, retries, watches
         self._reload_lock = asyncio.Lock()
@@ -111,7 +113,7 @@ class Runtime:
         def cluster_families(state: State) -> Iterable[Metric]:
             from netwatch.cluster import metrics
 
-            return metrics.families(self.inventory, self.member)
+            return metrics.families(self.inventory, self.member, self.sender)
 
         from netwatch.exporters import prometheus_links
 
@@ -220,6 +222,7 @@ class Runtime:
             # Monitoring and /metrics go on; /readyz, a metric and the log say nobody is paged.
             self.health.fail("alert_store", f"cannot open the alert database {path}: {exc}")
             return False
+        self._start_sender(service)
         await service.start()
         self.alerts = service
         self.on_stop(lambda: asyncio.to_thread(feed.close))  # runs after service.stop
@@ -228,6 +231,16 @@ class Runtime:
         self.notifiers.check()
         self._spawn(self.notifiers.run(), "notifiers")
         return True
+
+    def _start_sender(self, service: AlertService) -> None:
+        """Cluster with etcd: the sender lease and the told log gate the direct notifiers."""
+        if self.inventory.settings.cluster.etcd is None or self.sender is not None:
+            return
+        from netwatch.cluster.told import sender_gate
+
+        self.sender, resign = sender_gate(self.inventory, self.member, self.health, service.outbox)
+        self._spawn(self.sender.run(), "sender-lease")
+        self.on_stop(resign)
 
     async def _start_traps(self) -> None:
         if not await self._try_traps():
@@ -343,6 +356,7 @@ class Runtime:
         Returns the errors and, when the trap listener moves, its new socket, bound now:
         a port that cannot be bound rejects the reload while the old listener still runs.
         """
+        from netwatch.cluster.told import etcd_change
         from netwatch.collectors.snmp.traps import bind
         from netwatch.config import ConfigError
 
@@ -350,6 +364,8 @@ class Runtime:
             _check_windows(self.config_path, new)
         except ConfigError as exc:
             return list(exc.errors), None
+        if (why := etcd_change(self.inventory, new)) is not None:
+            return [f"{self.config_path}: {why}"], None
         traps = new.settings.snmp_traps
         if self._traps is None or not traps.enabled:
             return [], None

@@ -289,8 +289,8 @@ def test_rule_expression_runs(live: Stack, name: str, expr: str) -> None:
         "NetwatchInfluxdbPointsDropped", "NetwatchAlertEngineErrors", "UpstreamDown",
         # One instance, no shard labels: the cluster's dead-man's switch stays quiet.
         "NetwatchShardDown", "NetwatchReplicaDown", "NetwatchClusterSilent",
-        "NetwatchShardLabelWrong", "shard:netwatch_heartbeat:alive_replicas",
-        "shard:netwatch_cluster_villages:expected",
+        "NetwatchShardLabelWrong", "NetwatchShardNoSender",
+        "shard:netwatch_heartbeat:alive_replicas", "shard:netwatch_cluster_villages:expected",
         "NetwatchAlertingDown", "NetwatchComponentDown", "VillageWifiDownUnconfirmed",
         "NetwatchPublicBoardDown", "NetwatchComplaintsRefused",
         # No resident complains here: the engine's complaint warning stays quiet.

@@ -39,10 +39,13 @@ class Context:
     settings: NotificationSettings
     language: str = "id"
     village_names: Mapping[str, str] = field(default_factory=dict)
+    # Cluster sender: the send must be over before this replica's lease may end (seconds).
+    deadline: float | None = None
 
     @property
     def timeout(self) -> float:
-        return self.settings.delivery.timeout
+        t = self.settings.delivery.timeout
+        return t if self.deadline is None else min(t, self.deadline)
 
     def message(self, n: Notification) -> Message:
         return render(
