@@ -260,6 +260,8 @@ class Pinger:
         else:
             serial = None
             packet = fam.packet(seq, padding)
+        # Stamped before the send: a loopback reply can be back before sendto() returns.
+        wall, mono = time.time(), time.monotonic()
         try:
             fam.sock.sendto(packet, bound.sockaddr)
         except PermissionError:
@@ -271,7 +273,7 @@ class Pinger:
             return None
         except OSError as exc:
             return exc
-        pending[seq] = (rnd, index, bound.target, serial, time.monotonic())
+        pending[seq] = (rnd, index, bound.target, serial, wall, mono)
         rnd.seqs.append(seq)
         rnd.sent += 1
         rnd.waiter.remaining += 1
@@ -305,7 +307,7 @@ class Pinger:
         if waiter.remaining == 0:
             waiter.finish()
         else:
-            rnd.handle = loop.call_at(loop.time() + rnd.timeout, waiter.finish)
+            rnd.handle = loop.call_at(loop.time() + rnd.timeout, self._expire, waiter)
 
     async def _send_rounds(
         self,
@@ -347,7 +349,18 @@ class Pinger:
         if waiter.remaining == 0:
             waiter.finish()
         else:
-            waiter.handle = loop.call_at(loop.time() + timeout, waiter.finish)
+            waiter.handle = loop.call_at(loop.time() + timeout, self._expire, waiter)
+
+    def drain(self) -> None:
+        """Read every reply the kernel holds now (before anything is declared lost)."""
+        for fam in self._families.values():
+            if isinstance(fam, EchoSocket) and fam.loop is not None:
+                on_readable(fam)
+
+    def _expire(self, waiter: Waiter) -> None:
+        # A loop that stalled past the deadline may still hold replies that came in time.
+        self.drain()
+        waiter.finish()
 
     async def _emit_again(self, rnd: EchoRound, index: int, error: OSError) -> OSError | None:
         """Retry a send that found the queue or the sequence space full, for a bounded time."""

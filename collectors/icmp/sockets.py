@@ -6,10 +6,7 @@ import asyncio
 import os
 import socket
 import struct
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from netwatch.collectors.icmp.rounds import EchoRound
+from typing import Protocol
 
 ICMP_ECHO_REPLY = 0
 ICMP_ECHO_REQUEST = 8
@@ -20,6 +17,10 @@ _ICMP_FILTER = 1  # linux/icmp.h
 _ICMP6_FILTER = 1  # linux/icmpv6.h
 _SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
 _SO_SNDBUFFORCE = getattr(socket, "SO_SNDBUFFORCE", 32)
+# Receive timestamps (linux/socket.h; Python has no constant): the kernel stamps each reply
+# when it arrives, so a busy event loop that reads it late does not stretch its RTT.
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+SCM_TIMESTAMPNS = SO_TIMESTAMPNS
 # A loopback sweep of 5,000 hosts can queue thousands of replies before we read: ~1 KiB each.
 RCVBUF_BYTES = 16 << 20
 SNDBUF_BYTES = 4 << 20
@@ -27,9 +28,24 @@ SERIAL_BYTES = 8  # payloads at least this long carry a per-echo serial
 
 HDR = struct.Struct("!BBHHH")
 
-# One outstanding echo: its round, index in the round, target address, payload serial (None
-# for payloads too short to carry one) and the monotonic time it was sent.
-Pending = tuple["EchoRound", int, str, int | None, float]
+
+class EchoOwner(Protocol):
+    """Who waits for an echo (a round, a device's echo stream): told of its reply or loss."""
+
+    timeout: float  # seconds after the send a reply still counts
+
+    def reply(self, index: int, rtt: float, sent: float) -> None:
+        """Echo index answered after rtt seconds (sent: its wall-clock send time)."""
+        ...
+
+    def drop(self, index: int, sent: float) -> None:
+        """Echo index was given up by the socket (past its timeout, sequence space needed)."""
+        ...
+
+
+# One outstanding echo: its owner, index for the owner, target address, payload serial (None
+# for payloads too short to carry one), and the wall-clock and monotonic times it was sent.
+Pending = tuple[EchoOwner, int, str, int | None, float, float]
 Sockaddr = tuple[str, int] | tuple[str, int, int, int]  # (addr, 0) or (addr, 0, 0, scope_id)
 
 
@@ -53,6 +69,7 @@ class EchoSocket:
     __slots__ = (
         "fd",
         "ident",
+        "kernel_stamps",
         "late",
         "loop",
         "mode",
@@ -66,8 +83,9 @@ class EchoSocket:
         "unmatched",
     )
 
-    def __init__(self, sock: socket.socket, mode: str, v6: bool) -> None:
+    def __init__(self, sock: socket.socket, mode: str, v6: bool, stamps: bool = False) -> None:
         self.sock = sock
+        self.kernel_stamps = stamps  # replies carry the kernel's receive time
         self.fd = sock.fileno()
         self.mode = mode
         self.req_type = ICMP6_ECHO_REQUEST if v6 else ICMP_ECHO_REQUEST
@@ -133,7 +151,12 @@ def open_socket(af: int, kinds: list[str]) -> EchoSocket | str:
             else:
                 mask = ~(1 << ICMP_ECHO_REPLY) & 0xFFFFFFFF
                 sock.setsockopt(_SOL_RAW, _ICMP_FILTER, struct.pack("I", mask))
-        return EchoSocket(sock, kind, v6)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            stamps = True
+        except OSError:  # without it the read time stands in (a loaded loop reads late)
+            stamps = False
+        return EchoSocket(sock, kind, v6, stamps)
     return "; ".join(errors)
 
 
