@@ -2,7 +2,8 @@
 
 Each evaluation turns a village's or a parent device's verdict into one Intent per kind; the
 lifecycle fires, updates or resolves the alert an intent names. A new kind is a name here,
-an intent from the verdict (Kinds.village / Kinds.upstream), and its texts in messages.py.
+an intent from the verdict (Kinds.village / Kinds.upstream), its causes in CAUSES_BY_KIND
+and its words in texts.py (one entry per language).
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ VILLAGE_DEGRADED = "VillageWifiDegraded"
 UPSTREAM_DOWN = "UpstreamDown"
 UPSTREAM_DEGRADED = "UpstreamDegraded"
 DEGRADED_ALERTS = frozenset({VILLAGE_DEGRADED, UPSTREAM_DEGRADED})
+# The causes (texts.CAUSES keys) each kind's alerts can carry, as rules.py writes them.
+CAUSES_BY_KIND: dict[str, tuple[str, ...]] = {
+    VILLAGE_DOWN: ("router_down", "ap_down", "radio_down", "all_devices_down", "upstream_down"),
+    VILLAGE_DEGRADED: ("devices_down", "radio_down", "high_loss", "high_rtt"),
+    UPSTREAM_DOWN: ("device_down", "upstream_down"),
+    UPSTREAM_DEGRADED: ("high_loss", "high_rtt"),
+}
 HOLD_FACTOR = 0.5  # × degraded thresholds: a parent this lossy holds its children's warnings
 RESOLVE_FACTOR = 0.75  # × degraded thresholds: a degraded warning resolves below this
 

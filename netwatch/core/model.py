@@ -199,11 +199,15 @@ def _check_listen(value: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class PingSettings:
-    interval: float = _bounded(30.0, 0, DAY, strict=True)  # seconds between rounds per device
-    count: int = _bounded(5, 1, 1000)  # echo requests per round
-    spacing: float = _bounded(0.2, 0, 60)  # seconds between the echoes of one round
-    timeout: float = _bounded(1.0, 0, 60, strict=True)  # seconds to wait for the last reply
+    """The echo stream (docs/ping.md): count echoes per interval, a burst on a lost echo."""
+
+    interval: float = _bounded(30.0, 0, DAY, strict=True)  # seconds per round (report)
+    count: int = _bounded(5, 1, 1000)  # steady echoes per round: one every interval / count
+    spacing: float = _bounded(0.2, 0, 60)  # seconds between the echoes of a burst
+    timeout: float = _bounded(1.0, 0, 60, strict=True)  # an echo is lost without reply by then
     size: int = _bounded(56, 0, 65000)  # ICMP payload bytes, as ping(8)
+    down_echoes: int = _bounded(17, 1, 1000)  # echoes lost in a row: the device is down
+    up_echoes: int = _bounded(2, 1, 1000)  # replies (before down_echoes losses): up again
 
 
 @dataclass(frozen=True, slots=True)
