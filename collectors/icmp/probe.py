@@ -18,7 +18,7 @@ from netwatch.core.plugins import Context, Observation
 
 
 async def probe(device: Device, settings: PingSettings, pinger: Pinger) -> PingObservation:
-    """Ping one device once: count echoes spacing apart; up if any was answered."""
+    """Ping one device once: count echoes spacing apart (state: up if any was answered)."""
     started = time.time()
     t0 = time.monotonic()
     result = await pinger.ping(
@@ -28,15 +28,7 @@ async def probe(device: Device, settings: PingSettings, pinger: Pinger) -> PingO
         timeout=settings.timeout,
         size=settings.size,
     )
-    up = result.error is None and result.received > 0
-    return PingObservation(
-        device.name,
-        started,
-        result,
-        time.monotonic() - t0,
-        up=up,
-        reason="" if up else (result.error or "no reply"),
-    )
+    return PingObservation(device.name, started, result, time.monotonic() - t0)
 
 
 class IcmpCollector:

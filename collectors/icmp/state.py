@@ -34,9 +34,12 @@ def record(st: IcmpDeviceState, obs: PingObservation) -> None:
         st.echo_sent_total += res.sent
         st.echo_received_total += res.received
     up = obs.up
+    if up is None and obs.seen_at is None and res is not None:
+        # A lone round (probe(), a test), not the stream's: judged by itself.
+        up = res.error is None and res.received > 0
     if up is None:
         return
-    reason = "" if up else (obs.reason or "no reply")
+    reason = "" if up else (obs.reason or (res.error if res else None) or "no reply")
     if up != st.up:
         st.since = obs.fail_since if not up and obs.fail_since is not None else obs.time
     elif reason == st.reason and st._verdict is not None:

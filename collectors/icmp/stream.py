@@ -20,6 +20,7 @@ import asyncio
 import heapq
 import itertools
 import logging
+import math
 import time
 import zlib
 from collections import deque
@@ -149,11 +150,12 @@ class EchoStream:
         self._arm(at)
 
     def _arm(self, at: float) -> None:
-        if self.closed or self._loop is None or at >= self._wake_at - SLOT / 2:
+        # Up to the slot's end: what falls due in one slot goes in one wake, never early.
+        at = math.ceil(at / SLOT) * SLOT
+        if self.closed or self._loop is None or at >= self._wake_at:
             return
         if self._timer is not None:
             self._timer.cancel()
-        at = max(at, self._loop.time())
         self._wake_at = at
         self._timer = self._loop.call_at(at, self._tick)
 
@@ -163,13 +165,12 @@ class EchoStream:
         if self.closed or self._loop is None:
             return
         now = self._loop.time()
-        horizon = now + SLOT / 2
         try:
             # Replies already in the kernel count before anything is declared lost.
             self.pinger.drain()
             self._expire(now)
-            self._close_rounds(horizon)
-            self._send_due(horizon)
+            self._close_rounds(now)
+            self._send_due(now)
         finally:
             nxt = min(
                 self._sends[0][0] if self._sends else float("inf"),
@@ -177,7 +178,7 @@ class EchoStream:
                 self._reports[0][0] if self._reports else float("inf"),
             )
             if nxt != float("inf"):
-                self._arm(max(nxt, now + SLOT))
+                self._arm(nxt)
 
     def _expire(self, now: float) -> None:
         deadlines = self._deadlines
@@ -191,9 +192,9 @@ class EchoStream:
             if p.alive:
                 self.drop(p, sent)
 
-    def _close_rounds(self, horizon: float) -> None:
+    def _close_rounds(self, now: float) -> None:
         reports = self._reports
-        while reports and reports[0][0] <= horizon:
+        while reports and reports[0][0] <= now:
             at, _key, p = heapq.heappop(reports)
             if not p.alive or at != p.report_at:
                 continue
@@ -205,9 +206,9 @@ class EchoStream:
             self._names_due = False
             self._resolve([p for p in self.probes.values() if p.named])
 
-    def _send_due(self, horizon: float) -> None:
+    def _send_due(self, now: float) -> None:
         sends = self._sends
-        while sends and sends[0][0] <= horizon:
+        while sends and sends[0][0] <= now:
             _due, _n, gen, p = heapq.heappop(sends)
             if gen != p.gen or not p.alive:
                 continue
