@@ -14,7 +14,6 @@ import sys
 
 import pytest
 
-from netwatch.collectors.icmp import PLUGIN as ICMP
 from netwatch.collectors.icmp import Pinger, checksum, probe
 from netwatch.core.model import Device, District, Inventory, PingSettings, Role, Settings
 from netwatch.core.state import State

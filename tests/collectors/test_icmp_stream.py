@@ -58,9 +58,7 @@ class Far:
             self.ns.run("ip", "addr", "add", f"{a}/32", "dev", "lo", "scope", "global")
         self.ns.nft(NFT)
         # Counters come first in their own chain: every echo request that reaches `far`.
-        rules = "".join(
-            f"  icmp type echo-request ip daddr {a} counter\n" for a in ADDR.values()
-        )
+        rules = "".join(f"  icmp type echo-request ip daddr {a} counter\n" for a in ADDR.values())
         self.ns.nft(
             "table inet nwcount {\n chain inp {\n  type filter hook input priority -10;\n"
             f"{rules} }}\n}}\n"
@@ -154,7 +152,7 @@ def test_a_silent_device_is_down_after_down_echoes_in_a_row(netlab):
         far.down("ap-1-1-1")
         await reports.until(lambda: reports.of("ap-1-1-1", "down"), 10, "the down verdict")
         after = far.requests()
-        (t_down, down), = reports.of("ap-1-1-1", "down")
+        ((_t, down),) = reports.of("ap-1-1-1", "down")
         lost = reports.of("ap-1-1-1", "lost")
         answered_parent = reports.of("rtr-1-1", "answered")
         return t_fault, before, after, down, lost, answered_parent, stream.probes
