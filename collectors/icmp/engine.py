@@ -49,7 +49,6 @@ from netwatch.collectors.icmp.sockets import (
 FILTERED = -1  # send(): a firewall on this host refused the echo (counts as sent and lost)
 SEND_BATCH = 64  # sends between yields to the loop, so the reader drains the socket
 RESOLVE_TIMEOUT = 5.0  # seconds a name may take to resolve
-_HDR_SERIAL = struct.Struct("!BBHHHQ").pack
 _CLOSED = "send failed: the pinger is closed"
 _UNBOUND = OSError(errno.EDESTADDRREQ, "no resolved address")
 
@@ -263,22 +262,7 @@ class Pinger:
         fam.seq = (seq + 1) & 0xFFFF
         if size >= SERIAL_BYTES:
             serial = self._serial = (self._serial + 1) & 0xFFFFFFFFFFFFFFFF
-            csum = 0
-            if fam.raw4:  # raw IPv4: the kernel leaves the checksum to us
-                s = (
-                    (fam.req_type << 8)
-                    + fam.ident
-                    + seq
-                    + (serial >> 48)
-                    + ((serial >> 32) & 0xFFFF)
-                    + ((serial >> 16) & 0xFFFF)
-                    + (serial & 0xFFFF)
-                    + pad_sum
-                )
-                s = (s & 0xFFFF) + (s >> 16)
-                s = (s & 0xFFFF) + (s >> 16)
-                csum = ~s & 0xFFFF
-            packet = _HDR_SERIAL(fam.req_type, 0, csum, fam.ident, seq, serial) + padding
+            packet = fam.packet_serial(seq, serial, padding, pad_sum)
         else:
             serial = None
             packet = fam.packet(seq, padding)

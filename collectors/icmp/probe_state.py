@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
+
+from netwatch.collectors.icmp.observation import ROUND, PingObservation, PingResult
 
 if TYPE_CHECKING:
     from netwatch.collectors.icmp.rounds import Binding
     from netwatch.collectors.icmp.stream import EchoStream
+    from netwatch.core.model import Inventory
 
 
 class Probe:
@@ -88,9 +93,52 @@ class Probe:
         self.w_rtts: list[float] = []
 
     def reply(self, index: int, rtt: float, sent: float) -> None:
-        if self.alive:
+        if self.alive and not self.stream.closed:
             self.stream.reply(self, rtt, sent)
 
     def drop(self, index: int, sent: float) -> None:
-        if self.alive:
+        if self.alive and not self.stream.closed:
             self.stream.drop(self, sent)
+
+    def report(self, event: str, with_round: bool, now: float) -> PingObservation | None:
+        """The observation of event; with_round: it ends the round (None: an empty one)."""
+        result = None
+        start = self.w_start
+        if with_round:
+            if self.w_sent:
+                result = PingResult(self.address, self.w_sent, self.w_received, self.w_rtts)
+                self.w_sent = self.w_received = 0
+                self.w_rtts = []
+            self.w_start = now
+            if result is None and event == ROUND:
+                return None  # nothing came back in this round (all still in flight)
+        failing = self.run > 0
+        return PingObservation(
+            self.name,
+            start if result is not None else now,
+            result,
+            now - start if result is not None else 0.0,
+            event,
+            self.up,
+            self.reason,
+            failing,
+            self.run_since if failing else (self.down_since if self.up is False else None),
+            self.seen or None,
+        )
+
+
+def phase(name: str, period: float) -> float:
+    """A stable offset in [0, period): devices' echoes spread evenly, the same every start."""
+    return (zlib.crc32(name.encode()) % 10007) / 10007 * period
+
+
+def parents(name: str, inventory: Inventory, probes: dict[str, Probe]) -> Iterable[Probe]:
+    """The pinged parents of device name, nearest first (a cycle in config stops the walk)."""
+    seen = {name}
+    parent = inventory.devices[name].parent
+    while parent is not None and parent in inventory.devices and parent not in seen:
+        seen.add(parent)
+        p = probes.get(parent)
+        if p is not None:
+            yield p
+        parent = inventory.devices[parent].parent

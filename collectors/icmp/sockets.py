@@ -27,6 +27,7 @@ SNDBUF_BYTES = 4 << 20
 SERIAL_BYTES = 8  # payloads at least this long carry a per-echo serial
 
 HDR = struct.Struct("!BBHHH")
+_HDR_SERIAL = struct.Struct("!BBHHHQ").pack
 
 
 class EchoOwner(Protocol):
@@ -101,6 +102,25 @@ class EchoSocket:
         self.late = 0  # replies to a pending echo after its timeout
         self.unmatched = 0  # replies with our identifier but no such echo, host or serial
         self.send_errors = 0
+
+    def packet_serial(self, seq: int, serial: int, padding: bytes, pad_sum: int) -> bytes:
+        """An echo request carrying serial; pad_sum is the padding's word sum."""
+        csum = 0
+        if self.raw4:  # raw IPv4: the kernel leaves the checksum to us (summed incrementally)
+            s = (
+                (self.req_type << 8)
+                + self.ident
+                + seq
+                + (serial >> 48)
+                + ((serial >> 32) & 0xFFFF)
+                + ((serial >> 16) & 0xFFFF)
+                + (serial & 0xFFFF)
+                + pad_sum
+            )
+            s = (s & 0xFFFF) + (s >> 16)
+            s = (s & 0xFFFF) + (s >> 16)
+            csum = ~s & 0xFFFF
+        return _HDR_SERIAL(self.req_type, 0, csum, self.ident, seq, serial) + padding
 
     def packet(self, seq: int, padding: bytes) -> bytes:
         """An echo request without serial (payloads shorter than SERIAL_BYTES)."""

@@ -22,17 +22,16 @@ import itertools
 import logging
 import math
 import time
-import zlib
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from netwatch.collectors.icmp import observation as ev
 from netwatch.collectors.icmp.engine import FILTERED, Pinger
-from netwatch.collectors.icmp.observation import PingObservation, PingResult
-from netwatch.collectors.icmp.probe_state import Probe
+from netwatch.collectors.icmp.observation import PingObservation
+from netwatch.collectors.icmp.probe_state import Probe, parents, phase
 from netwatch.collectors.icmp.rounds import retry_delay, transient
 from netwatch.collectors.icmp.sockets import EchoSocket
-from netwatch.core.model import Device, Inventory, PingSettings
+from netwatch.core.model import Inventory, PingSettings
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +87,7 @@ class EchoStream:
                 if p is not None:
                     p.alive = False
                 p = self.probes[name] = Probe(self, name, device.address, s.timeout)
-                p.steady_at = now + _phase(name, period)
+                p.steady_at = now + phase(name, period)
                 p.w_start = time.time()
                 if not self.pinger.bind_literal(p):
                     p.named = True
@@ -97,7 +96,7 @@ class EchoStream:
             p.parents = ()
             p.children = ()
         for name in wanted:
-            self.probes[name].parents = tuple(_chain(name, inventory, self.probes))
+            self.probes[name].parents = tuple(parents(name, inventory, self.probes))
         for p in self.probes.values():
             for parent in p.parents:
                 parent.children += (p,)
@@ -372,33 +371,9 @@ class EchoStream:
     # -- reports ---------------------------------------------------------------------------
 
     def _emit(self, p: Probe, event: str, with_round: bool = False) -> None:
-        now = time.time()
-        result = None
-        start = p.w_start
-        if with_round:
-            if p.w_sent == 0:
-                if event == ev.ROUND:
-                    p.w_start = now
-                    return  # nothing came back in this round (all in flight)
-            else:
-                rtts = p.w_rtts
-                result = PingResult(p.address, p.w_sent, p.w_received, rtts, None)
-                p.w_sent = p.w_received = 0
-                p.w_rtts = []
-            p.w_start = now
-        failing = p.run > 0
-        obs = PingObservation(
-            p.name,
-            start if result is not None else now,
-            result,
-            now - start if result is not None else 0.0,
-            event,
-            p.up,
-            p.reason,
-            failing,
-            p.run_since if failing else (p.down_since if p.up is False else None),
-            p.seen or None,
-        )
+        obs = p.report(event, with_round, time.time())
+        if obs is None:
+            return
         try:
             self.sink(obs)
         except Exception:  # a listener's bug must not stop the probing
@@ -420,25 +395,3 @@ class EchoStream:
             self._names_due = True  # once this one is done
             return
         self._resolving = self._loop.create_task(bind(), name="icmp-resolve")
-
-
-def _phase(name: str, period: float) -> float:
-    """A stable offset in [0, period): devices' echoes spread evenly, the same every start."""
-    return (zlib.crc32(name.encode()) % 10007) / 10007 * period
-
-
-def _chain(name: str, inventory: Inventory, probes: dict[str, Probe]) -> Iterable[Probe]:
-    """The pinged parents of device name, nearest first (a cycle in config stops the walk)."""
-    seen = {name}
-    parent = inventory.devices[name].parent
-    while parent is not None and parent in inventory.devices and parent not in seen:
-        seen.add(parent)
-        p = probes.get(parent)
-        if p is not None:
-            yield p
-        parent = inventory.devices[parent].parent
-
-
-def devices(inventory: Inventory) -> list[Device]:
-    """The devices the stream probes."""
-    return [d for d in inventory.devices.values() if d.ping]

@@ -417,3 +417,36 @@ def test_snapshot_is_read_only_and_stays_as_taken(tmp_path):
         alert.labels["severity"] = "warning"  # type: ignore[index]
     with pytest.raises(dataclasses.FrozenInstanceError):
         after.errors = 0  # type: ignore[misc]
+
+
+def test_a_better_diagnosis_is_sent_as_an_update_and_kept_to_the_end(tmp_path):
+    """The AP of village 1 is down while its router still answers: ap_down. Then the router
+    goes too: the engine learns better and says so once; the resolved keeps router_down."""
+    h = make(tmp_path)
+    h.rounds(with_down(h, "ap-1-1-1"), 3)
+    assert h.events() == [("firing", "VillageWifiDown")]
+    assert h.outbox()[0]["alert"]["cause"] == "ap_down:ap-1-1-1"
+    h.rounds(with_down(h, "ap-1-1-1", "rtr-1-1"), 5)
+    assert h.events() == [("firing", "VillageWifiDown"), ("update", "VillageWifiDown")]
+    update = h.outbox()[1]
+    assert update["alert"]["cause"] == "router_down:rtr-1-1"
+    assert update["alert"]["down_devices"] == ["rtr-1-1", "ap-1-1-1"]
+    assert update["extra"]["previous_cause"] == "ap_down:ap-1-1-1"
+    h.rounds(all_up(h), 2)
+    assert h.events()[-1] == ("resolved", "VillageWifiDown")
+    assert h.outbox()[-1]["alert"]["cause"] == "router_down:rtr-1-1"
+
+
+def test_whole_village_waits_for_its_router_whichever_is_found_first(tmp_path):
+    """The AP's verdict comes first while its router is still losing echoes (no verdict):
+    the village waits, and fires once, as router_down naming the router."""
+    h = make(tmp_path)
+    h.round(with_down(h, "ap-1-1-1"))
+    h.round(with_down(h, "ap-1-1-1", "rtr-1-1"))
+    h.round(with_down(h, "ap-1-1-1", "rtr-1-1"))  # the AP is down, the router only losing
+    assert h.events() == []
+    h.round(with_down(h, "ap-1-1-1", "rtr-1-1"))  # the router's verdict
+    assert h.events() == [("firing", "VillageWifiDown")]
+    alert = h.outbox()[0]["alert"]
+    assert alert["cause"] == "router_down:rtr-1-1"
+    assert alert["down_devices"] == ["rtr-1-1", "ap-1-1-1"]
