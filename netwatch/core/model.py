@@ -443,11 +443,7 @@ class AlertingSettings:
     """Alert engine: hold-downs, flapping, suppression, re-notify, escalation, persistence."""
 
     db_path: str = "netwatch-alerts.sqlite3"  # SQLite: alerts, history, silences, outbox
-    down_rounds: int = 3  # consecutive failed rounds (confirmation bursts count) before down
-    up_rounds: int = 2  # consecutive answered rounds before up again
-    down_after: float = 0.0  # seconds failing at least, on top of down_rounds
-    up_after: float = 0.0  # seconds answering at least, on top of up_rounds
-    confirm: bool = True  # ask the scheduler for an immediate re-check after a changed round
+    # Device verdicts come from the echo stream: settings.ping.down_echoes / up_echoes.
     upstream_wait: float = 20.0  # seconds a village waits for its parents' verdict
     dependency_grace: float = 60.0  # seconds after a parent recovers before children may fire
     flap_window: float = 1800.0  # seconds over which alert state changes are counted
