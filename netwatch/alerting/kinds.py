@@ -98,7 +98,9 @@ class Kinds:
         s = self.settings
         inv = self.topology.inventory
         routers = [n for n in inv.villages[code].devices if inv.devices[n].role is Role.ROUTER]
-        trace_target = routers[0] if routers and verdict.cause == "router_down" else None
+        # The cause names its devices ("router_down:<routers>"): the key is before the colon.
+        key = (verdict.cause or "").partition(":")[0]
+        trace_target = routers[0] if routers and key == "router_down" else None
         settled = verdict.state is not ServiceState.UNKNOWN
         d = verdict.details
         calm = d.get("loss_ratio", 0.0) <= RESOLVE_FACTOR * s.degraded_loss_ratio and (
