@@ -8,8 +8,9 @@ monitors watch the same addresses at their default settings:
   netwatch — the ICMP echo stream, the alert engine (defaults), outbox → webhook receiver
   peer     — blackbox_exporter ICMP, Prometheus (15 s scrape, `probe_success == 0` for 1m),
              Alertmanager grouped by district (stock timings) → webhook receiver
-Phases: (1) outages at random moments, one village per district per batch, alternately the AP
-alone and the whole village (router + AP): detection, resolution, diagnosis, and the
+Phases: (1) outages at random moments, one village per district per batch (--per-district 2:
+two), alternately the AP alone and the whole village (router + AP): detection, resolution,
+diagnosis, and the
 detection-time histogram (text, and an SVG with --svg); (2) one district's uplink cut: the
 notifications; (3) 20 % random loss on every district link in both directions (36 % of echoes
 lost) for --loss-minutes: false down / upstream-down notifications, echoes per device a minute.
