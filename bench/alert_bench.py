@@ -81,6 +81,25 @@ def echoes(state: Any, stream: Any) -> tuple[int, int]:
     )
 
 
+async def apply(lab: Lab, faults: list[dict], delays: list[float], stamp: str) -> None:
+    """Each fault's devices silenced (stamp "down_at") or restored ("up_at") at its delay."""
+    t0 = time.monotonic()
+    for f, delay in zip(faults, delays, strict=True):
+        await asyncio.sleep(max(0.0, t0 + delay - time.monotonic()))
+        for a in f["addrs"]:
+            lab.set_down(f["d"], a, stamp == "down_at")
+        f[stamp] = time.time()
+
+
+def told(sink: Sink, faults: list[dict], stamp: str, event: str) -> bool:
+    """Both monitors have notified event for every fault since its stamp."""
+    return all(
+        nw_first(sink, f[stamp], event, village(f["d"], f["v"]))
+        and am_first(sink, f[stamp], event, set(f["addrs"]))
+        for f in faults
+    )
+
+
 async def outages(args: argparse.Namespace, lab: Lab, sink: Sink, rng: random.Random) -> dict:
     """Phase 1: batches of outages at random moments; what each monitor said, and when."""
     trials: list[dict[str, Any]] = []
@@ -94,36 +113,10 @@ async def outages(args: argparse.Namespace, lab: Lab, sink: Sink, rng: random.Ra
                 faults.append({"d": d, "v": v, "whole": whole, "addrs": addrs})
         rng.shuffle(faults)
         delays = sorted(rng.uniform(0, args.spread) for _ in faults)
-        t0 = time.monotonic()
-        for f, delay in zip(faults, delays, strict=True):
-            await asyncio.sleep(max(0.0, t0 + delay - time.monotonic()))
-            for a in f["addrs"]:
-                lab.set_down(f["d"], a, True)
-            f["down_at"] = time.time()
-
-        def detected(fs=faults) -> bool:
-            return all(
-                nw_first(sink, f["down_at"], "firing", village(f["d"], f["v"]))
-                and am_first(sink, f["down_at"], "firing", set(f["addrs"]))
-                for f in fs
-            )
-
-        await wait(detected, args.detect_wait)
-        t0 = time.monotonic()
-        for f, delay in zip(faults, delays, strict=True):
-            await asyncio.sleep(max(0.0, t0 + delay - time.monotonic()))
-            for a in f["addrs"]:
-                lab.set_down(f["d"], a, False)
-            f["up_at"] = time.time()
-
-        def resolved(fs=faults) -> bool:
-            return all(
-                nw_first(sink, f["up_at"], "resolved", village(f["d"], f["v"]))
-                and am_first(sink, f["up_at"], "resolved", set(f["addrs"]))
-                for f in fs
-            )
-
-        await wait(resolved, args.resolve_wait)
+        await apply(lab, faults, delays, "down_at")
+        await wait(lambda fs=faults: told(sink, fs, "down_at", "firing"), args.detect_wait)
+        await apply(lab, faults, delays, "up_at")
+        await wait(lambda fs=faults: told(sink, fs, "up_at", "resolved"), args.resolve_wait)
         await asyncio.sleep(2)
         for f in faults:
             code = village(f["d"], f["v"])
