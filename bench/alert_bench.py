@@ -343,7 +343,7 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> None:
     if args.svg and nw and am:
         title = f"Detection time, {len(nw)} outages at random moments (one run, same faults)"
         Path(args.svg).write_text(
-            histogram.svg({"netwatch": nw, "stock Prometheus stack": am}, 2.0, title)
+            histogram.svg({"netwatch": (nw, 1.0), "stock Prometheus stack": (am, 10.0)}, title)
         )
         print(f"histogram written to {args.svg}")
 

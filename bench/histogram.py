@@ -42,8 +42,9 @@ def text(xs: Sequence[float], width: float, label: str) -> str:
     return "\n".join(lines)
 
 
-def svg(series: dict[str, Sequence[float]], width: float, title: str) -> str:
-    """Side-by-side panels, one per series (each on its own time axis), median and p95 marked."""
+def svg(series: dict[str, tuple[Sequence[float], float]], title: str) -> str:
+    """Side-by-side panels, one per series: (values, bin width in seconds), each on its own
+    time axis, median and p95 marked."""
     panel_w, panel_h, pad = 360, 220, 48
     colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
     total_w = pad + len(series) * (panel_w + pad)
@@ -53,7 +54,7 @@ def svg(series: dict[str, Sequence[float]], width: float, title: str) -> str:
         '<rect width="100%" height="100%" fill="white"/>',
         f'<text x="{pad}" y="20" font-size="14">{escape(title)}</text>',
     ]
-    for i, (name, xs) in enumerate(series.items()):
+    for i, (name, (xs, width)) in enumerate(series.items()):
         x0, y0 = pad + i * (panel_w + pad), pad
         colour = colours[i % len(colours)]
         out.append(f'<text x="{x0}" y="{y0 - 8}">{escape(name)}: {escape(summary(xs))}</text>')
@@ -86,9 +87,9 @@ def svg(series: dict[str, Sequence[float]], width: float, title: str) -> str:
                     f'<text x="{x0 + (b + 0.5) * bw:.1f}" y="{y0 + panel_h - h - 3:.1f}" '
                     f'text-anchor="middle">{n}</text>'
                 )
-        ticks = 6
-        for k in range(ticks + 1):
-            t = lo + (hi - lo) * k / ticks
+        step = math.ceil(bins / 8)  # ticks on bin edges, at most ~9 of them
+        for k in range(0, bins + 1, step):
+            t = lo + k * width
             out.append(
                 f'<text x="{sx(t):.1f}" y="{y0 + panel_h + 14}" text-anchor="middle">{t:.0f}</text>'
             )
