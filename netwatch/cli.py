@@ -13,7 +13,18 @@ import sys
 from netwatch import __version__
 
 # Order is the order of `netwatch --help`.
-COMMANDS = ("run", "demo", "config", "inventory", "ping", "snmp", "alerts", "report", "web")
+COMMANDS = (
+    "run",
+    "demo",
+    "config",
+    "inventory",
+    "ping",
+    "snmp",
+    "alerts",
+    "report",
+    "web",
+    "complaints",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 RUNTIME_DEBS=(python3 python3-venv python3-pip iproute2 nftables iputils-ping)
 TEST_DEBS=(snmpd snmp snmptrapd prometheus prometheus-alertmanager prometheus-snmp-exporter
            prometheus-blackbox-exporter fping victoria-metrics influxdb iptables chromium
-           procps util-linux time systemd dnsmasq-base)  # systemd: systemd-analyze (deploy/)
+           procps util-linux time systemd dnsmasq-base zbar-tools wrk nginx-light)
+# systemd: systemd-analyze (deploy/); dnsmasq-base: DNS service probes; zbar-tools: the
+# poster's QR codes; wrk, nginx-light: the public board's load benchmark and its peer.
 
 debs=("${RUNTIME_DEBS[@]}")
 extra=""

@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+bash scripts/typecheck.sh  # mypy, default settings: netwatch/, collectors/, exporters/
 if [[ "${NETWATCH_ALLOW_SKIPS:-}" == "1" && "${CI:-}" != "true" ]]; then
   echo "test: NETWATCH_ALLOW_SKIPS=1: tests that need root may skip (this run proves less)" >&2
   export NETWATCH_NO_SKIPS=0

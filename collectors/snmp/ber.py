@@ -4,6 +4,8 @@ Decoding is strict: any malformed input (overrun, truncation, wrong tag, non-min
 indefinite length, out-of-range integer, trailing bytes) raises SnmpError("decode", ...).
 Values are decoded straight into `Value` objects, with no intermediate object tree.
 `decode_message` handles every v1/v2c PDU but the v1 Trap-PDU, which `decode_trap_v1` decodes.
+Over 400 lines on purpose: one wire format, each type's encoder beside its decoder, so that a
+rule of X.690 is read (and fixed) in one place for both directions.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from netwatch.collectors.snmp.evaluate import Evaluator, apply_system, column_oid, system_fields
 from netwatch.collectors.snmp.limits import limit_observation
 from netwatch.collectors.snmp.observation import SnmpObservation
-from netwatch.collectors.snmp.profiles import Profile, ProfileError, ProfileSet, load_profiles
+from netwatch.collectors.snmp.profile_load import load_profiles
+from netwatch.collectors.snmp.profiles import Profile, ProfileError, ProfileSet
 from netwatch.collectors.snmp.types import (
     OID,
     SnmpClient,

@@ -2,6 +2,8 @@
 
 Replies are matched by request-id and by source address/port; anything else is counted
 (`SnmpEngine.stats`) and dropped. Timeouts re-send the same datagram (same request-id).
+A little over 400 lines: the socket, the pending-request table, re-sends and the adaptive walk
+share one engine's state, and read best in one place (walk.py holds what v3 shares).
 """
 
 from __future__ import annotations
@@ -13,28 +15,20 @@ import socket
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from netwatch.collectors.snmp import ber, peek
 from netwatch.collectors.snmp.routes import SourceAddresses
 from netwatch.collectors.snmp.types import OID, Kind, SnmpError, Target, Value
+from netwatch.collectors.snmp.walk import Walker, check_status
+
+if TYPE_CHECKING:
+    from netwatch.collectors.snmp.v3 import V3Client
 
 Resolver = Callable[[str], Awaitable[str]]
 _TIMEOUT = object()
 _CLOSED = object()
-_ERROR_REASONS = {
-    ber.TOO_BIG: "too_big",
-    ber.NO_SUCH_NAME: "no_such_object",
-    ber.AUTHORIZATION_ERROR: "auth",
-}
-# RFC 3416 error-status names, by value.
-_ERROR_NAMES = (
-    *("noError", "tooBig", "noSuchName", "badValue", "readOnly", "genErr", "noAccess"),
-    *("wrongType", "wrongLength", "wrongEncoding", "wrongValue", "noCreation"),
-    *("inconsistentValue", "resourceUnavailable", "commitFailed", "undoFailed"),
-    *("authorizationError", "notWritable", "inconsistentName"),
-)
 MAX_OIDS_PER_GET = 32
-_END_OF_MIB_VIEW = Kind.END_OF_MIB_VIEW
 REPS_RECOVERY = 16  # clean walks before a reduced max-repetitions is doubled again
 _ENGINES: weakref.WeakSet[SnmpEngine] = weakref.WeakSet()
 _RETIRED: list[EngineStats] = []  # stats of collected engines, so totals never go down
@@ -86,14 +80,6 @@ class _Pending:
     waiter: asyncio.Future[object] | None = None
 
 
-def error_reason(status: int) -> str:
-    return _ERROR_REASONS.get(status, "protocol")
-
-
-def error_name(status: int) -> str:
-    return _ERROR_NAMES[status] if 0 <= status < len(_ERROR_NAMES) else f"error {status}"
-
-
 class _Protocol(asyncio.DatagramProtocol):
     def __init__(self, engine: SnmpEngine) -> None:
         self.engine = engine
@@ -131,7 +117,7 @@ class SnmpEngine:
         self._targets: dict[tuple[str, int], _TargetState] = {}
         self._literals: dict[str, tuple[int, str]] = {}
         self._next_id = random.randrange(1, 1 << 30)
-        self._v3: object | None = None
+        self._v3: V3Client | None = None
         self._lock = asyncio.Lock()
         _ENGINES.add(self)
         weakref.finalize(self, _retire, self.stats)
@@ -152,7 +138,7 @@ class SnmpEngine:
             transport.close()
         self._transports.clear()
         if self._v3 is not None:
-            self._v3.close()  # type: ignore[attr-defined]
+            self._v3.close()
             self._v3 = None
 
     async def __aenter__(self) -> SnmpEngine:
@@ -433,7 +419,7 @@ class SnmpEngine:
             else:
                 state.reps_cap[root] = (reps * 2, 0)
 
-    def _v3_client(self):  # type: ignore[no-untyped-def]
+    def _v3_client(self) -> V3Client:
         if self._v3 is None:
             from netwatch.collectors.snmp.v3 import V3Client
 
@@ -444,51 +430,3 @@ class SnmpEngine:
 def _expire(waiter: asyncio.Future[object]) -> None:
     if not waiter.done():
         waiter.set_result(_TIMEOUT)
-
-
-def check_status(target: Target, msg: ber.Message, oids: Sequence[OID]) -> None:
-    """Raise SnmpError for a non-zero error-status."""
-    status = msg.error_status
-    if status == 0:
-        return
-    where = ""
-    if 0 < msg.error_index <= len(oids):
-        where = " at " + ".".join(map(str, oids[msg.error_index - 1]))
-    raise SnmpError(error_reason(status), f"{target.address}: {error_name(status)}{where}")
-
-
-class Walker:
-    """The walk state machine shared by v1/v2c and v3: subtree, order and row bounds."""
-
-    def __init__(self, root: OID, max_rows: int) -> None:
-        self.root = tuple(root)
-        self.last: OID = self.root
-        self.rows: list[tuple[OID, Value]] = []
-        self.max_rows = max_rows
-        self.done = False
-        self.truncated = False
-
-    def feed(self, target: Target, varbinds: Sequence[tuple[OID, Value]]) -> None:
-        root, n = self.root, len(self.root)
-        rows = self.rows
-        last = self.last
-        room = self.max_rows - len(rows)
-        end_kind = _END_OF_MIB_VIEW
-        taken = 0
-        for oid, value in varbinds:
-            if value.kind is end_kind or oid[:n] != root:
-                self.done = True
-                break
-            if oid <= last:
-                raise SnmpError(
-                    "protocol",
-                    f"{target.address}: OID not increasing: "
-                    f"{'.'.join(map(str, oid))} after {'.'.join(map(str, last))}",
-                )
-            if taken == room:
-                self.done = self.truncated = True
-                break
-            last = oid
-            taken += 1
-        rows.extend(varbinds[:taken])
-        self.last = last

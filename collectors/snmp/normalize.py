@@ -6,7 +6,7 @@ import math
 import re
 from collections.abc import Callable
 
-from netwatch.collectors.snmp.types import Kind, Value
+from netwatch.collectors.snmp.types import Value
 
 # Cisco entSensorDataScale (CISCO-ENTITY-SENSOR-MIB): enum value → power of ten.
 CISCO_SCALE_EXP = {
@@ -18,10 +18,6 @@ _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
 _DBM_IN_PARENS = re.compile(r"\(\s*([-+]?\d+(?:\.\d+)?)\s*dBm\s*\)", re.IGNORECASE)
 _MW = re.compile(r"([-+]?\d+(?:\.\d+)?)\s*mW", re.IGNORECASE)
 _DBM = re.compile(r"([-+]?\d+(?:\.\d+)?)\s*dBm", re.IGNORECASE)
-
-NUMERIC_KINDS = frozenset(
-    {Kind.INTEGER, Kind.COUNTER32, Kind.GAUGE32, Kind.TIMETICKS, Kind.COUNTER64}
-)
 
 
 class ConversionError(ValueError):
@@ -219,8 +215,9 @@ def label_text(value: Value, transform: str | None) -> str:
         number = as_number(value)
         if number is None:
             return ""
-        fn = band_from_mhz if transform == "band_from_mhz" else band_from_channel
-        return fn(number if transform == "band_from_mhz" else int(number)) or ""
+        if transform == "band_from_mhz":
+            return band_from_mhz(number) or ""
+        return band_from_channel(int(number)) or ""
     if transform == "band_from_text":
         return band_from_text(as_text(value)) or ""
     return as_text(value)

@@ -1,11 +1,12 @@
 """SNMP trap listener (pysnmp 7.1; v1, v2c, v3; traps and informs).
 
 A trap from a known device address with valid credentials asks the scheduler for an early
-SNMP poll (the recheck request of DESIGN.md), at most once per device per
-`min_repoll_interval`; it never changes state by itself. Datagrams that are too big, come
+SNMP poll (a recheck request, `Runtime.recheck`: see docs/architecture.md), at most once per
+device per `min_repoll_interval`; it never changes state by itself. Datagrams that are too big, come
 from unknown senders or carry unknown communities/users are counted and dropped before
 pysnmp decodes them (trap_gate). The socket is bound before the old one is let go, so a
-reload to a port that cannot be bound keeps the listener that works.
+reload to a port that cannot be bound keeps the listener that works. pysnmp carries no type
+information: its engine, transport and callback arguments are Any, inside this module only.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ TRAP_NAMES = {
     (1, 3, 6, 1, 6, 3, 1, 1, 5, 3): "linkDown",
     (1, 3, 6, 1, 6, 3, 1, 1, 5, 4): "linkUp",
 }
-RequestPoll = Callable[[str, str, str], None]
+RequestPoll = Callable[[str, str, str], object]  # the scheduler's answer is not needed
 
 _AUTH = {
     "md5": "USM_AUTH_HMAC96_MD5", "sha": "USM_AUTH_HMAC96_SHA",

@@ -69,9 +69,8 @@ class Target:
 
 
 class SnmpError(Exception):
-    """A failed request for one device; reason is a short label used in metrics."""
-
-    REASONS = ("timeout", "auth", "decode", "no_such_object", "too_big", "protocol", "resolve")
+    """A failed request for one device; reason is a short label used in metrics (timeout, auth,
+    decode, no_such_object, too_big, protocol, resolve)."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)

@@ -2,6 +2,8 @@
 
 Protocol names follow net-snmp: aes192/aes256 use the Blumenthal key extension (net-snmp's
 AES-192/AES-256), aes192c/aes256c the Reeder ("Cisco") one (net-snmp's AES192C/AES256C).
+pysnmp and pyasn1 carry no type information, so their objects are Any here; they never leave
+this module (to_value turns them into netwatch Values).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pysnmp.hlapi.v3arch import asyncio as hl
 from pysnmp.proto import errind, rfc1902, rfc1905
 
 from netwatch.collectors.snmp.types import OID, Kind, SnmpError, Target, Value
+from netwatch.collectors.snmp.walk import Walker, error_name, error_reason
 
 AUTH_PROTOCOLS = {
     "md5": hl.usmHMACMD5AuthProtocol,
@@ -134,8 +137,6 @@ class V3Client:
         return self._engine, user, transport, context
 
     async def _call(self, target: Target, cmd: Any, *args: Any) -> list[tuple[OID, Value]]:
-        from netwatch.collectors.snmp.engine import error_name, error_reason
-
         base = await self._args(target)
         indication, status, index, varbinds = await cmd(*base, *args, lookupMib=False)
         if indication:
@@ -154,8 +155,6 @@ class V3Client:
     async def walk(
         self, target: Target, root: OID, *, max_rows: int = 100_000
     ) -> list[tuple[OID, Value]]:
-        from netwatch.collectors.snmp.engine import Walker
-
         walker = Walker(root, max_rows)
         reps = max(1, target.max_repetitions)
         while not walker.done:

@@ -53,7 +53,7 @@ SocketFactory = Callable[[tuple], socket.socket]
 def _session_type(socket_factory: SocketFactory) -> Callable[..., aiohttp.ClientSession]:
     """influxdb-client's client_session_type: a session whose sockets come from socket_factory."""
 
-    def make(
+    def make(  # takes aiohttp.ClientSession's own arguments, passed through (hence Any)
         *args: Any, connector: aiohttp.TCPConnector | None = None, **kw: Any
     ) -> aiohttp.ClientSession:
         # influxdb-client's connector (never used, holds no connection) carries its TLS settings.

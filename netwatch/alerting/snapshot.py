@@ -15,22 +15,6 @@ from netwatch.alerting.records import OpenAlert
 from netwatch.alerting.rules import ServiceState
 
 
-class AlertRecord(Protocol):
-    """An alert as the exporters read it (types.Alert and AlertView both are)."""
-
-    @property
-    def labels(self) -> Mapping[str, str]: ...
-
-    @property
-    def starts_at(self) -> float: ...
-
-    @property
-    def ends_at(self) -> float | None: ...
-
-    @property
-    def acknowledged_by(self) -> str | None: ...
-
-
 class SnapshotSource(Protocol):
     """What exporters are given: the engine, or the service that runs it."""
 
@@ -49,6 +33,8 @@ class AlertView:
     suppressed_by: str | None
     acknowledged_by: str | None
     escalation_level: int
+    cause: str | None = None  # the engine's diagnosis ("router_down:r1", "upstream_down:pop")
+    affected_villages: tuple[str, ...] = ()  # village codes behind an upstream outage
     ends_at: float | None = None  # open: never set (an AlertRecord like types.Alert)
 
     @classmethod
@@ -62,6 +48,8 @@ class AlertView:
             a.suppressed_by,
             a.acknowledged_by,
             a.escalation_level,
+            a.cause,
+            a.affected_villages,
         )
 
 

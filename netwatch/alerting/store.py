@@ -2,7 +2,8 @@
 
 One file holds alerts, village state history, silences, acknowledgements, flapping state and
 the notifiers' outbox (outbox_store.py), so that an alert-state change and its notification
-commit together. Nothing else in netwatch writes SQL for these tables.
+commit together. Nothing else in netwatch writes SQL for these tables. Over 400 lines on
+purpose: every statement on these tables in one file is what keeps the schema reviewable.
 """
 
 from __future__ import annotations
@@ -290,6 +291,11 @@ class AlertStore:
         rows = self.conn.execute("SELECT village, state FROM village_states WHERE until IS NULL")
         return {r["village"]: r["state"] for r in rows}
 
+    def current_since(self) -> dict[str, float]:
+        """When each village entered its current state."""
+        rows = self.conn.execute("SELECT village, since FROM village_states WHERE until IS NULL")
+        return {r[0]: r[1] for r in rows}
+
     def record_state(self, village: str, state: str, now: float, maintenance: bool) -> None:
         """Close the village's current interval and open one in state."""
         self.conn.execute(
@@ -353,6 +359,15 @@ class AlertStore:
         extra, params = _label_filter("district", district)
         return self.conn.execute(
             f"SELECT * FROM alerts WHERE state = 'firing'{extra} ORDER BY starts_at", params
+        ).fetchall()
+
+    def village_incidents(self, horizon: float) -> list[sqlite3.Row]:
+        """Village Wi-Fi alerts open at or after horizon, newest first (the public board)."""
+        return self.conn.execute(
+            "SELECT alertname, labels, starts_at, ends_at, cause, suppressed_by FROM alerts"
+            " WHERE alertname IN ('VillageWifiDown', 'VillageWifiDegraded')"
+            " AND (ends_at IS NULL OR ends_at >= ?) ORDER BY starts_at DESC",
+            (horizon,),
         ).fetchall()
 
     def history(

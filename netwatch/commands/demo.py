@@ -19,6 +19,11 @@ def register(sub: Subparsers) -> None:
     p = sub.add_parser("demo", help="run netwatch on the default inventory and a simulated network")
     p.add_argument("--config", help="inventory to use (default: the packaged Banyuwangi one)")
     p.add_argument("--listen", default="127.0.0.1:9108", help="web address (default %(default)s)")
+    p.add_argument(
+        "--public-listen",
+        default="127.0.0.1:9109",
+        help="public board address (default %(default)s)",
+    )
     p.add_argument("--interval", type=float, default=5.0, help="ping interval in seconds")
     p.add_argument("--duration", type=float, default=0, help="stop after N seconds (0 = Ctrl-C)")
     p.add_argument("--refresh", type=float, default=2.0, help="summary refresh in seconds")
@@ -52,6 +57,7 @@ def _bind(listen: str) -> socket.socket:
 def handle(args: argparse.Namespace) -> int:
     from netwatch.commands.run import setup_logging
     from netwatch.config import ConfigError, default_config_path, load_inventory
+    from netwatch.core.public_settings import demo_inventory as board_inventory
     from netwatch.demo.network import DEMO_COMMUNITY, build_network, demo_inventory, pick_scenario
     from netwatch.demo.sandbox import SandboxError, enter_private_network
 
@@ -63,11 +69,13 @@ def handle(args: argparse.Namespace) -> int:
         state_dir = tempfile.TemporaryDirectory(prefix="netwatch-demo-")
         args.state_dir = state_dir  # removed at exit, like the rest of the demo
         inventory = demo_inventory(load_inventory(path), args.interval, state_dir.name)
+        inventory = board_inventory(inventory, args.public_listen, state_dir.name)
     except ConfigError as exc:
         print("\n".join(exc.errors), file=sys.stderr)
         return 1
     scenario = pick_scenario(inventory)
     sock = _bind(args.listen)
+    args.public_sock = _bind(inventory.settings.public.listen)
     host_network = None
     if args.influxdb:
         from netwatch.demo.hostnet import HostNetwork
@@ -101,6 +109,8 @@ def handle(args: argparse.Namespace) -> int:
         print(f"  {line}")
     print(f"metrics:     {url}/metrics")
     print(f"status page: {url}/")
+    phost, pport = args.public_sock.getsockname()[:2]
+    print(f"public board: http://{phost}:{pport}/")
     if host_network is not None:
         print(f"InfluxDB:    {args.influxdb} bucket {args.influxdb_bucket}")
     print("Ctrl-C stops the demo.", flush=True)
@@ -128,6 +138,7 @@ async def _main(
         radio_down=[pick_scenario(inventory).radio_device],
     )
     runtime.host_network = host_network
+    runtime.public_socket = args.public_sock
     await runtime.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -16,7 +16,8 @@ from netwatch.collectors.snmp.types import Target
 def run_poll(args: argparse.Namespace, target: Target) -> int:
     from netwatch.collectors.snmp.collector import probe_target
     from netwatch.collectors.snmp.engine import SnmpEngine
-    from netwatch.collectors.snmp.profiles import ProfileError, load_profiles
+    from netwatch.collectors.snmp.profile_load import load_profiles
+    from netwatch.collectors.snmp.profiles import ProfileError
 
     try:
         pset = load_profiles([Path(d) for d in args.profiles_dir])

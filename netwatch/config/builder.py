@@ -15,14 +15,15 @@ import math
 import types
 import typing
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from netwatch.config.errors import Issues
-from netwatch.config.nodes import Loc, key_line, node_line, type_name
+from netwatch.config.nodes import Loc, YamlValue, key_line, node_line, type_name
 from netwatch.config.values import parse_duration, parse_size
 from netwatch.core.model import SecretRef
 from netwatch.core.notifications import ContactList
 
+T = TypeVar("T")
 _INVALID = object()  # a value that failed; its error is already recorded
 # Larger numbers (~31,700 years in seconds) overflow date arithmetic somewhere downstream.
 MAX_FLOAT = 1e12
@@ -64,14 +65,14 @@ def unknown_keys(
 
 
 def build(
-    cls: type,
-    m: Any,
+    cls: type[T],
+    m: YamlValue,
     loc: Loc,
     issues: Issues,
     *,
     fixed: Mapping[str, Any] | None = None,
     handled: typing.Iterable[str] = (),
-) -> Any:
+) -> T | None:
     """Build cls from mapping m; errors go to issues and the result is None then.
 
     fixed: field values the caller supplies; handled: keys the caller parsed itself.
@@ -87,7 +88,7 @@ def build(
     fields = _fields(cls)
     readable = [n for n in fields if n not in fixed and n != "source"]
     unknown_keys(m, readable + sorted(handled), loc, issues)
-    hints = _hints(cls)
+    hints = _hints(typing.cast(type, cls))  # type[T] is hashable; functools.cache asks so
     kwargs: dict[str, Any] = {}
     ok = True
     for name in readable:
@@ -120,7 +121,10 @@ def build(
 
 
 def convert(tp: Any, value: Any, loc: Loc, issues: Issues, name: str = "") -> Any:
-    """Convert one YAML value to type tp, or record an error and return _INVALID."""
+    """Convert one YAML value to type tp, or record an error and return _INVALID.
+
+    Any: tp is a type form read at run time (a union, Literal, tuple[...], a dataclass), which
+    has no static type; the result is a value of that form or the _INVALID sentinel."""
 
     def bad(message: str) -> Any:
         issues.at(loc, message)
@@ -261,5 +265,6 @@ def _contact_list(value: Any, loc: Loc, issues: Issues) -> Any:
                 for problem in problems:
                     issues.at(iloc, problem)
             ok = ok and not problems
-            targets.append(target)
+            if target is not None:
+                targets.append(target)
     return ContactList(name, tuple(targets)) if ok else _INVALID

@@ -7,7 +7,7 @@ from typing import Any
 
 from netwatch.config.builder import build, unknown_keys
 from netwatch.config.errors import Issues
-from netwatch.config.nodes import Loc, node_line, type_name
+from netwatch.config.nodes import Loc, YamlValue, node_line, type_name
 from netwatch.config.values import check_name, check_port
 from netwatch.core.model import SnmpCredential, Source
 
@@ -16,7 +16,7 @@ PRIV_PROTOCOLS = ("des", "aes128", "aes192", "aes256", "aes192c", "aes256c")
 VERSIONS = ("1", "2c", "3")
 
 
-def parse_credentials(node: Any, loc: Loc, issues: Issues) -> dict[str, SnmpCredential]:
+def parse_credentials(node: YamlValue, loc: Loc, issues: Issues) -> dict[str, SnmpCredential]:
     """credentials: {snmp: {NAME: {...}}} → credentials by name."""
     out: dict[str, SnmpCredential] = {}
     if node is None:

@@ -7,13 +7,12 @@ import io
 import os
 import tempfile
 from collections.abc import Mapping
-from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from netwatch.config.errors import ConfigError, Issue
 from netwatch.config.loader import Document, load_inventory, read_documents
-from netwatch.config.nodes import new_yaml
+from netwatch.config.nodes import YamlValue, new_yaml
 from netwatch.config.regions import district_lists
 from netwatch.core.model import Device, Inventory
 
@@ -60,14 +59,19 @@ class Editor:
 
     def find_device(self, name: str) -> tuple[Document, CommentedSeq, int]:
         for doc, district, village in self._holders():
-            seq = (village if village is not None else district).get("devices") or []
+            seq = (village if village is not None else district).get("devices")
+            if not isinstance(seq, CommentedSeq):  # absent (or not a list: the loader says so)
+                continue
             for i, dev in enumerate(seq):
                 if isinstance(dev, Mapping) and dev.get("name") == name:
                     return doc, seq, i
         raise EditError(f"no device named {name!r} in {self.path} or its includes")
 
     def add_device(
-        self, fields: Mapping[str, Any], village: str | None = None, district: str | None = None
+        self,
+        fields: Mapping[str, YamlValue],
+        village: str | None = None,
+        district: str | None = None,
     ) -> str:
         """Append a device to a village (or a district's own devices); returns the file."""
         for doc, d, v in self._holders():
@@ -109,7 +113,7 @@ class Editor:
         self.changed.add(doc.path)
         return doc.path
 
-    def set_device(self, name: str, key: str, value: Any) -> tuple[Any, str]:
+    def set_device(self, name: str, key: str, value: YamlValue) -> tuple[YamlValue, str]:
         """Set (value not None) or delete (None) one key; returns (old value, file)."""
         if key not in DEVICE_KEYS:
             raise EditError(f"unknown device key {key!r} (one of {', '.join(DEVICE_KEYS)})")

@@ -11,12 +11,14 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from netwatch.config.nodes import YamlValue
+
 _PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9 ._/+@-]*")
 _DOTTED = re.compile(r"\d+(\.\d+){2,}")  # addresses: never a YAML number
 _RESERVED = {"true", "false", "null", "yes", "no", "on", "off", "~", "y", "n"}
 
 
-def scalar(value: Any) -> str:
+def scalar(value: YamlValue) -> str:
     """A YAML scalar that reads back as value (plain when unambiguous, else double-quoted)."""
     if value is None:
         return "null"
@@ -48,7 +50,7 @@ def quote(text: str) -> str:
     return "".join(out)
 
 
-def flow(mapping: Mapping[str, Any]) -> str:
+def flow(mapping: Mapping[str, YamlValue]) -> str:
     """{k: v, ...} on one line; lists become [a, b]; None values are left out."""
     parts = []
     for key, value in mapping.items():

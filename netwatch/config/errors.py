@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,17 @@ class ConfigError(Exception):
         super().__init__("\n".join(self.errors))
 
 
+class Where(Protocol):
+    """A place in a config file (nodes.Loc): file, 1-based line, dotted path."""
+
+    @property
+    def file(self) -> str: ...
+    @property
+    def line(self) -> int: ...
+    @property
+    def path(self) -> str: ...
+
+
 class Issues:
     """Collects problems so that one pass reports all of them (the first MAX_ISSUES)."""
 
@@ -49,7 +60,7 @@ class Issues:
             return
         self.items.append(Issue(file, line, path, message))
 
-    def at(self, loc: Any, message: str) -> None:
+    def at(self, loc: Where, message: str) -> None:
         """Record message at a Loc (anything with file, line and path)."""
         self.add(loc.file, loc.line, loc.path, message)
 

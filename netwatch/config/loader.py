@@ -7,13 +7,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from importlib import resources
-from typing import Any
 
 from netwatch.config.builder import build, unknown_keys
 from netwatch.config.checks import check_tree
 from netwatch.config.credentials import parse_credentials
 from netwatch.config.errors import ConfigError, Issues
-from netwatch.config.nodes import Loc, parse, type_name
+from netwatch.config.nodes import Loc, YamlValue, parse, type_name
+from netwatch.config.public_hours import check_public
 from netwatch.config.regency import Tree
 from netwatch.config.regions import ROOT_FORMS, Regions, finish, parse_included, parse_root
 from netwatch.config.shards import check_shards
@@ -33,7 +33,7 @@ class Document:
     """One parsed file: the root or an included one (path as displayed in errors)."""
 
     path: str
-    data: Any
+    data: YamlValue
     text: str
     root: bool
 
@@ -126,6 +126,7 @@ def build_inventory(docs: list[Document], issues: Issues, path: str) -> Inventor
     credentials: dict = {}
     tree = Tree()
     regions = Regions()
+    settings_at: tuple[YamlValue, Loc] | None = None
     for doc in docs:
         data = doc.data
         if not isinstance(data, Mapping):
@@ -136,6 +137,7 @@ def build_inventory(docs: list[Document], issues: Issues, path: str) -> Inventor
             if "settings" in data:
                 built = build(Settings, data["settings"], top.key(data, "settings"), issues)
                 settings = built or settings
+                settings_at = (data["settings"], top.key(data, "settings"))
             credentials = parse_credentials(
                 data.get("credentials"), top.key(data, "credentials"), issues
             )
@@ -146,6 +148,8 @@ def build_inventory(docs: list[Document], issues: Issues, path: str) -> Inventor
     check_tree(tree, credentials, issues, _written_credentials(docs))
     regencies, provinces = finish(regions, issues, tree)
     assignment = check_shards(tree, settings.cluster.shards, issues)
+    if settings_at is not None:
+        check_public(*settings_at, tree, issues)
     issues.raise_if_any()
     single = regencies.get(regions.single or "")
     return Inventory(
@@ -172,7 +176,10 @@ def _anchor_paths(settings: Settings, base: str) -> Settings:
     influx = settings.influxdb
     if influx is not None and not os.path.isabs(influx.spool_dir):
         influx = replace(influx, spool_dir=os.path.join(base, influx.spool_dir))
-    return replace(settings, alerting=alerting, influxdb=influx)
+    public = settings.public
+    if not os.path.isabs(public.complaints_db):
+        public = replace(public, complaints_db=os.path.join(base, public.complaints_db))
+    return replace(settings, alerting=alerting, influxdb=influx, public=public)
 
 
 def _written_credentials(docs: list[Document]) -> list[str]:

@@ -22,9 +22,15 @@ MAX_ALIASES = 100_000
 MAX_ALIAS_NODES = 1_000_000  # nodes reached through aliases, counted as expanded
 MAX_DEPTH = 100
 
+# A value as parsed from YAML, not yet checked: a CommentedMap, CommentedSeq, str, int, float,
+# bool or None. `object`, not Any: a reader narrows it (isinstance) before using it.
+YamlValue = object
+
 
 class BoundedComposer(Composer):
-    """ruamel's composer with a bound on aliases and on what they expand to."""
+    """ruamel's composer with a bound on aliases and on what they expand to.
+
+    ruamel.yaml's Composer is untyped: its overridden signatures stay Any."""
 
     def __init__(self, loader: Any = None) -> None:
         super().__init__(loader)
@@ -79,7 +85,7 @@ def new_yaml() -> YAML:
     return yaml
 
 
-def parse(text: str, file: str) -> Any:
+def parse(text: str, file: str) -> YamlValue:
     """Parse one document; a syntax error becomes a ConfigError at the parser's line."""
     try:
         return new_yaml().load(text)
@@ -113,7 +119,7 @@ def join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def node_line(node: Any, default: int) -> int:
+def node_line(node: YamlValue, default: int) -> int:
     if isinstance(node, CommentedMap | CommentedSeq):
         return node.lc.line + 1
     return default
@@ -146,7 +152,7 @@ def item_line(seq: list, index: int, default: int) -> int:
     return default
 
 
-def type_name(value: Any) -> str:
+def type_name(value: YamlValue) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):

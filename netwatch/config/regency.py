@@ -26,7 +26,7 @@ VILLAGE_KEYS = ("code", "name", "kind", "lat", "lon", "contacts", "devices", "se
 class Placed:
     """A built item with the mapping it came from, for cross-checks that need lines."""
 
-    item: Any
+    item: Any  # the built Province, Regency, District, Village or Device (by the Tree list)
     loc: Loc
     node: Mapping
 
@@ -133,7 +133,9 @@ def _district(m: Mapping, loc: Loc, regency_code: str | None, issues: Issues, tr
         tree.districts.append(Placed(district, loc, m))
 
 
-def _village(m: Mapping, loc: Loc, district: str | None, issues: Issues, tree: Tree) -> Any:
+def _village(
+    m: Mapping, loc: Loc, district: str | None, issues: Issues, tree: Tree
+) -> Village | None:
     unknown_keys(m, VILLAGE_KEYS, loc, issues)
     code = _str(m, "code", loc, issues)
     name = _str(m, "name", loc, issues)
@@ -157,7 +159,7 @@ def _village(m: Mapping, loc: Loc, district: str | None, issues: Issues, tree: T
     if "kind" in m:
         where = loc.key(m, "kind")
         given = convert(VillageKind, m["kind"], where, issues)
-        if given is not _INVALID and kind is not None and given is not kind:
+        if given is not _INVALID and code is not None and kind is not None and given is not kind:
             number = "1xxx" if kind is VillageKind.KELURAHAN else code[9] + "xxx"
             issues.at(
                 where,

@@ -13,7 +13,7 @@ from typing import Any
 
 from netwatch.config.builder import _INVALID, convert, unknown_keys
 from netwatch.config.errors import Issues
-from netwatch.config.nodes import Loc, node_line, type_name
+from netwatch.config.nodes import Loc, YamlValue, node_line, type_name
 from netwatch.config.regency import REGENCY_CODE, Placed, Tree, parse_districts, shard_pin
 from netwatch.core.model import Province, Regency, Source
 
@@ -132,7 +132,7 @@ def finish(regions: Regions, issues: Issues, tree: Tree) -> tuple[dict, dict]:
     return regencies, provinces
 
 
-def district_lists(data: Any, root: bool) -> list[list]:
+def district_lists(data: YamlValue, root: bool) -> list[list]:
     """Every `districts:` list written in one document, in order (for in-place edits)."""
     if not isinstance(data, Mapping):
         return []

@@ -51,11 +51,6 @@ def check_url(value: str) -> None:
             raise ValueError(f"a path segment looks like a token ({_HOW})")
 
 
-def check_urls(values: tuple[str, ...]) -> None:
-    for value in values:
-        check_url(value)
-
-
 def redact(url: str) -> str:
     """url without user info and query values, for messages that must never leak one."""
     try:

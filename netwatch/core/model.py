@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import enum
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from netwatch.core.notifications import NotificationSettings
+from netwatch.core.public_settings import PublicSettings
 from netwatch.core.services import ServiceProbe, ServiceSettings
 
 
@@ -43,7 +45,7 @@ class Source:
 DAY = 86400.0
 
 
-def _range_check(low: float, high: float | None, strict: bool) -> Any:
+def _range_check(low: float, high: float | None, strict: bool) -> Callable[[float | None], None]:
     def check(value: float | None) -> None:
         if value is None:
             return
@@ -60,6 +62,7 @@ def _bounded(
 ) -> Any:
     """A settings field with bounds (strict: value > low), checked by the config loader.
 
+    Any, as `dataclasses.field` itself: the call stands in for the field's default value.
     The upper bounds keep every duration inside what timers and date arithmetic can take.
     """
     return field(default=default, metadata={"check": _range_check(low, high, strict)})
@@ -294,6 +297,7 @@ class Settings:
     snmp_traps: SnmpTrapSettings = field(default_factory=lambda: SnmpTrapSettings())
     alerting: AlertingSettings = field(default_factory=lambda: AlertingSettings())
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    public: PublicSettings = field(default_factory=PublicSettings)  # the public board
 
 
 @dataclass(frozen=True, slots=True)

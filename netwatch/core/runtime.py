@@ -13,7 +13,7 @@ import logging
 import socket
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from netwatch.demo.hostnet import HostNetwork
     from netwatch.exporters.influxdb.points import AlertPoint
     from netwatch.exporters.prometheus import Source
+    from netwatch.public.board import PublicBoard
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,8 @@ class Runtime:
         self._next_reload: asyncio.Task[ReloadResult] | None = None
         # Where sinks on the host reach from (the demo probes from a private namespace).
         self.host_network: HostNetwork | None = None
+        self.public: PublicBoard | None = None  # the public board, when it runs
+        self.public_socket: socket.socket | None = None  # its listening socket, bound beforehand
 
     @classmethod
     def from_file(cls, config_path: str | Path, member: Member | None = None) -> Runtime:
@@ -153,6 +156,9 @@ class Runtime:
         influx = await attach_influxdb(self, self.host_network, alert_source=self.alert_snapshot)
         if influx is not None:
             self.exporters.append(influx)
+        from netwatch.public.board import attach as attach_public
+
+        self.public = await attach_public(self, self.public_socket)
         self.started_at = time.time()
         self.ready = True
         log.info(
@@ -165,8 +171,8 @@ class Runtime:
             self.member.replica,
         )
 
-    def _spawn(self, coro: Awaitable[None], name: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=name)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[object, object, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -309,6 +315,8 @@ class Runtime:
             for error in self.alerts.reload(new):
                 log.error("reload: %s", error)
             self.notifiers.check()
+        if self.public is not None:
+            self.public.reload(new)
         telemetry.RELOAD_SUCCESS.set(1)
         telemetry.RELOAD_TIME.set(time.time())
         telemetry.RELOADS.labels("success").inc()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import time
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import TypedDict
 
 from aiohttp import web
 
@@ -65,15 +65,40 @@ TEXT: dict[str, dict[str, str]] = {
 _COLOURS = {"up": "#1a7f37", "degraded": "#b35900", "down": "#c62828", "unknown": "#6e7781"}
 
 
-def villages_json(state: State) -> list[dict[str, Any]]:
+class DownDevice(TypedDict):
+    """A device of a village that is not OK, as /api/v1/villages lists it."""
+
+    device: str
+    role: str
+    reason: str
+    since: float
+
+
+class VillageRow(TypedDict):
+    """One village of /api/v1/villages (and a row of the status page)."""
+
+    village: str
+    village_name: str
+    district: str
+    district_name: str
+    regency: str
+    regency_name: str
+    kind: str
+    latitude: float | None
+    longitude: float | None
+    status: str
+    down_devices: list[DownDevice]
+
+
+def villages_json(state: State) -> list[VillageRow]:
     """Every village with its status and the devices that are down."""
     inv = state.inventory
-    out = []
+    out: list[VillageRow] = []
     regencies = {r.code: r for r in map(inv.regency_of, inv.districts)}
     for code, village in inv.villages.items():
         district = inv.districts[village.district]
         regency = regencies[district.regency]
-        down = []
+        down: list[DownDevice] = []
         for name in village.devices:
             ds = state.devices.get(name)
             if ds is None:

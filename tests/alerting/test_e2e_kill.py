@@ -93,7 +93,13 @@ async def test_kill_9_mid_outage(tmp_path):
                 "a firing delivery attempt",
             )
             worker.kill()  # SIGKILL
-            worker.wait(10)
+            await asyncio.to_thread(worker.wait, 10)
+            # A request the dead worker had already written sits in our socket buffer; let the
+            # receiver answer it (503, as before the kill) before it starts accepting, or it
+            # would count as a delivery the worker never saw (CI failed once this way).
+            server = runner.server
+            assert server is not None
+            await until(lambda: not server.connections, 10, "the dead worker's connections closed")
             accept["now"] = True
             worker = start()
             await until(lambda: got, 30, "the firing delivered after restart")

@@ -1,61 +1,11 @@
 """Where alerting sits: the core never imports it, exporters read its snapshot, no cycles.
 
-Imports are read from the source (ast), at any depth: a lazy import inside a function counts.
+The import graph is tests/test_layering.py's (which checks the other layers).
 """
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
-from tests.helpers.shared import REPO
-
-# Source folders by the package name they install as (setup.py's package_dir).
-FOLDERS = {
-    "netwatch": "netwatch",
-    "netwatch.collectors": "collectors",
-    "netwatch.exporters": "exporters",
-}
-
-
-def modules() -> dict[str, Path]:
-    found: dict[str, Path] = {}
-    for package, folder in FOLDERS.items():
-        for path in (REPO / folder).rglob("*.py"):
-            parts = path.relative_to(REPO / folder).with_suffix("").parts
-            if parts[-1] == "__init__":
-                parts = parts[:-1]
-            found[".".join((package, *parts))] = path
-    return found
-
-
-def imports(name: str, path: Path, known: set[str]) -> set[str]:
-    """The project modules that module `name` imports."""
-    out: set[str] = set()
-    is_package = path.name == "__init__.py"
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            targets = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = name.split(".")[: len(name.split(".")) - node.level + is_package]
-                base = ".".join([*anchor, base] if base else anchor)
-            targets = [base] + [f"{base}.{a.name}" for a in node.names]
-        else:
-            continue
-        for t in targets:
-            while t and t not in known:
-                t = t.rpartition(".")[0]
-            if t and t != name:
-                out.add(t)
-    return out
-
-
-def graph() -> dict[str, set[str]]:
-    mods = modules()
-    known = set(mods)
-    return {name: imports(name, path, known) for name, path in mods.items()}
+from tests.test_layering import graph
 
 
 def test_core_does_not_import_alerting() -> None:

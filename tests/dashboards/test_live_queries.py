@@ -239,6 +239,7 @@ def test_rule_expression_runs(live: Stack, name: str, expr: str) -> None:
         "NetwatchShardLabelWrong", "shard:netwatch_heartbeat:alive_replicas",
         "shard:netwatch_cluster_villages:expected",
         "NetwatchAlertingDown", "NetwatchComponentDown", "VillageWifiDownUnconfirmed",
+        "NetwatchPublicBoardDown", "NetwatchComplaintsRefused",
     }  # fmt: skip
     if name in quiet:
         assert live.query(expr) == [], name

@@ -38,6 +38,7 @@ settings:
   ping: {{interval: 1s, count: 5, spacing: 50ms, timeout: 400ms}}
   snmp: {{interval: 2s, timeout: 1s, retries: 0}}
   alerting: {{db_path: "{alerts}"}}  # in the temp dir, not the working directory
+  public: {{enabled: true, listen: "127.0.0.1:9109", complaints_db: "{complaints}"}}
   influxdb: {{url: "http://127.0.0.1:{influx_port}", bucket: netwatch, mode: v1,
     spool_dir: "{spool}", flush_interval: 200ms}}
 credentials:
@@ -145,6 +146,7 @@ class Stack:
                 influx_port=self.influx.port,
                 spool=self.work / "spool",
                 alerts=self.work / "alerts.sqlite3",
+                complaints=self.work / "complaints.sqlite3",
                 snmp_port=SNMP_PORT,
             )
         )

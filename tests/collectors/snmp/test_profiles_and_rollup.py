@@ -9,7 +9,8 @@ import pytest
 from netwatch.collectors.icmp.observation import PingObservation, PingResult
 from netwatch.collectors.snmp import normalize
 from netwatch.collectors.snmp.observation import SnmpInterface, SnmpObservation
-from netwatch.collectors.snmp.profiles import ProfileError, load_profiles, parse_profile
+from netwatch.collectors.snmp.profile_load import load_profiles, parse_profile
+from netwatch.collectors.snmp.profiles import ProfileError
 from netwatch.collectors.snmp.types import Kind, Value, parse_oid
 from netwatch.core.model import Inventory, Role, Settings, Village, VillageKind
 from netwatch.core.state import State, VillageStatus
