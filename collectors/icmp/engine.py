@@ -2,6 +2,8 @@
 
 A round's echoes are sent from timer callbacks (one Future per round), a sweep's in batches
 that yield to the loop so the reader drains the socket; replies are matched in rounds.py.
+Just over 400 lines: the echo stream's send, drain and literal binding sit beside the rounds'
+and sweeps' because all three share one socket's sequence space and reader.
 """
 
 from __future__ import annotations
