@@ -2,6 +2,8 @@
 
 A round's echoes are sent from timer callbacks (one Future per round), a sweep's in batches
 that yield to the loop so the reader drains the socket; replies are matched in rounds.py.
+Just over 400 lines: the echo stream's send, drain and literal binding sit beside the rounds'
+and sweeps' because all three share one socket's sequence space and reader.
 """
 
 from __future__ import annotations
@@ -12,15 +14,22 @@ import os
 import socket
 import struct
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TypedDict
 
 from netwatch.collectors.icmp.observation import PingResult
-from netwatch.collectors.icmp.resolve import Resolver, bind_literal, default_resolver, resolve
+from netwatch.collectors.icmp.resolve import (
+    Resolver,
+    Target,
+    bind_literal,
+    default_resolver,
+    resolve,
+)
 from netwatch.collectors.icmp.rounds import (
     MAX_RETRY_SECONDS,
     SEQ_FULL,
     SEQ_SPACE,
+    Binding,
     EchoRound,
     Waiter,
     check_args,
@@ -31,6 +40,7 @@ from netwatch.collectors.icmp.rounds import (
 )
 from netwatch.collectors.icmp.sockets import (
     SERIAL_BYTES,
+    EchoOwner,
     EchoSocket,
     IcmpUnavailable,
     literal,
@@ -38,9 +48,9 @@ from netwatch.collectors.icmp.sockets import (
     unavailable_message,
 )
 
+FILTERED = -1  # send(): a firewall on this host refused the echo (counts as sent and lost)
 SEND_BATCH = 64  # sends between yields to the loop, so the reader drains the socket
 RESOLVE_TIMEOUT = 5.0  # seconds a name may take to resolve
-_HDR_SERIAL = struct.Struct("!BBHHHQ").pack
 _CLOSED = "send failed: the pinger is closed"
 _UNBOUND = OSError(errno.EDESTADDRREQ, "no resolved address")
 
@@ -134,12 +144,8 @@ class Pinger:
         loop = asyncio.get_running_loop()
         waiter = Waiter(loop)
         rnd = EchoRound(address, count, timeout, waiter)
-        bare, _, scope = address.partition("%")
-        lit = literal(bare)
-        if lit is None:
+        if not self.bind_literal(rnd):
             await self._resolve([rnd])
-        else:
-            self._bind_literal(rnd, lit, scope)
         if self.closed and rnd.error is None:
             rnd.error = _CLOSED
         bound = rnd.bound
@@ -212,8 +218,24 @@ class Pinger:
     async def _resolve(self, rounds: list[EchoRound]) -> None:
         await resolve(rounds, self._families, self._resolver, self.resolve_timeout)
 
-    def _bind_literal(self, rnd: EchoRound, norm: str, scope: str) -> None:
-        bind_literal(rnd, self._families, norm, scope)
+    async def bind(self, targets: Sequence[Target]) -> None:
+        """Bind each target to its socket, names resolved at once; a failure sets .error."""
+        await resolve(targets, self._families, self._resolver, self.resolve_timeout)
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Read the replies of every open socket on loop."""
+        for fam in self._families.values():
+            if isinstance(fam, EchoSocket) and fam.loop is not loop:
+                self._attach(fam, loop)
+
+    def bind_literal(self, target: Target) -> bool:
+        """Bind target now if its address is a literal; False for a name (see bind())."""
+        bare, _, scope = target.address.partition("%")
+        lit = literal(bare)
+        if lit is None:
+            return False
+        bind_literal(target, self._families, lit, scope)
+        return True
 
     def _payload(self, size: int) -> tuple[bytes, int]:
         cached = self._payloads.get(size)
@@ -226,11 +248,12 @@ class Pinger:
             cached = self._payloads[size] = (padding, wsum)
         return cached
 
-    def _emit(self, rnd: EchoRound, index: int, padding: bytes, pad_sum: int) -> OSError | None:
-        """Send echo index of rnd now and register it; a failure is returned, not raised."""
-        bound = rnd.bound
-        if bound is None:  # only bound rounds send; a bug here must not raise into the loop
-            return _UNBOUND
+    def send(self, owner: EchoOwner, index: int, bound: Binding, size: int) -> int | OSError:
+        """Send one echo to bound now for owner: its sequence number, FILTERED, or the error.
+
+        The failure is returned, not raised; the reply or loss is the owner's to handle.
+        """
+        padding, pad_sum = self._payload(size)
         fam = bound.sock
         pending = fam.pending
         if len(pending) >= SEQ_SPACE:
@@ -239,42 +262,38 @@ class Pinger:
         while seq in pending:
             seq = (seq + 1) & 0xFFFF
         fam.seq = (seq + 1) & 0xFFFF
-        if rnd.size >= SERIAL_BYTES:
+        if size >= SERIAL_BYTES:
             serial = self._serial = (self._serial + 1) & 0xFFFFFFFFFFFFFFFF
-            csum = 0
-            if fam.raw4:  # raw IPv4: the kernel leaves the checksum to us
-                s = (
-                    (fam.req_type << 8)
-                    + fam.ident
-                    + seq
-                    + (serial >> 48)
-                    + ((serial >> 32) & 0xFFFF)
-                    + ((serial >> 16) & 0xFFFF)
-                    + (serial & 0xFFFF)
-                    + pad_sum
-                )
-                s = (s & 0xFFFF) + (s >> 16)
-                s = (s & 0xFFFF) + (s >> 16)
-                csum = ~s & 0xFFFF
-            packet = _HDR_SERIAL(fam.req_type, 0, csum, fam.ident, seq, serial) + padding
+            packet = fam.packet_serial(seq, serial, padding, pad_sum)
         else:
             serial = None
             packet = fam.packet(seq, padding)
+        # Stamped before the send: a loopback reply can be back before sendto() returns.
+        wall, mono = time.time(), time.monotonic()
         try:
             fam.sock.sendto(packet, bound.sockaddr)
         except PermissionError:
             # A firewall on this host dropped the echo (an nftables/iptables OUTPUT rule):
-            # as ping(8) does, count it sent and lost, so a filtered path reads as loss
-            # rather than aborting the round.
+            # as ping(8) does, it counts as sent and lost, so a filtered path reads as loss.
             fam.send_errors += 1
-            rnd.sent += 1
-            return None
+            return FILTERED
         except OSError as exc:
             return exc
-        pending[seq] = (rnd, index, bound.target, serial, time.monotonic())
-        rnd.seqs.append(seq)
+        pending[seq] = (owner, index, bound.target, serial, wall, mono)
+        return seq
+
+    def _emit(self, rnd: EchoRound, index: int) -> OSError | None:
+        """Send echo index of rnd now and register it; a failure is returned, not raised."""
+        bound = rnd.bound
+        if bound is None:  # only bound rounds send; a bug here must not raise into the loop
+            return _UNBOUND
+        got = self.send(rnd, index, bound, rnd.size)
+        if isinstance(got, OSError):
+            return got
         rnd.sent += 1
-        rnd.waiter.remaining += 1
+        if got != FILTERED:
+            rnd.seqs.append(got)
+            rnd.waiter.remaining += 1
         return None
 
     def _tick(self, rnd: EchoRound, index: int, retry_until: float = 0.0) -> None:
@@ -283,7 +302,7 @@ class Pinger:
         bound = rnd.bound
         if waiter.future.done() or bound is None:  # closed, or the caller went away
             return
-        error = self._emit(rnd, index, *self._payload(rnd.size))
+        error = self._emit(rnd, index)
         loop = waiter.future.get_loop()
         if error is not None:
             if transient(error):
@@ -305,7 +324,7 @@ class Pinger:
         if waiter.remaining == 0:
             waiter.finish()
         else:
-            rnd.handle = loop.call_at(loop.time() + rnd.timeout, waiter.finish)
+            rnd.handle = loop.call_at(loop.time() + rnd.timeout, self._expire, waiter)
 
     async def _send_rounds(
         self,
@@ -319,7 +338,6 @@ class Pinger:
     ) -> None:
         start = loop.time()
         emit = self._emit
-        padding, pad_sum = self._payload(size)
         for index in range(count):
             if index:
                 delay = start + index * spacing - loop.time()
@@ -331,7 +349,7 @@ class Pinger:
                     return
                 if rnd.error is not None:
                     continue
-                error = emit(rnd, index, padding, pad_sum)
+                error = emit(rnd, index)
                 if error is not None:
                     error = await self._emit_again(rnd, index, error)
                     if error is not None:
@@ -347,7 +365,18 @@ class Pinger:
         if waiter.remaining == 0:
             waiter.finish()
         else:
-            waiter.handle = loop.call_at(loop.time() + timeout, waiter.finish)
+            waiter.handle = loop.call_at(loop.time() + timeout, self._expire, waiter)
+
+    def drain(self) -> None:
+        """Read every reply the kernel holds now (before anything is declared lost)."""
+        for fam in self._families.values():
+            if isinstance(fam, EchoSocket) and fam.loop is not None:
+                on_readable(fam)
+
+    def _expire(self, waiter: Waiter) -> None:
+        # A loop that stalled past the deadline may still hold replies that came in time.
+        self.drain()
+        waiter.finish()
 
     async def _emit_again(self, rnd: EchoRound, index: int, error: OSError) -> OSError | None:
         """Retry a send that found the queue or the sequence space full, for a bounded time."""
@@ -363,7 +392,7 @@ class Pinger:
             if now + delay >= deadline:
                 break
             await asyncio.sleep(delay)
-            again = self._emit(rnd, index, *self._payload(rnd.size))
+            again = self._emit(rnd, index)
             if again is None:
                 return None
             error = again

@@ -1,4 +1,4 @@
-"""The ICMP collector's observation: one round of echo requests to one device."""
+"""The ICMP collector's observation: a round of one device's echoes, or a change in its stream."""
 
 from __future__ import annotations
 
@@ -45,9 +45,25 @@ class PingResult:
         return sum(diffs) / len(diffs)
 
 
+# Why the echo stream reports (collectors/icmp/stream.py); "round" and the verdicts carry the
+# echoes whose outcome came in since the last report, the others only the stream's state.
+ROUND = "round"  # every ping.interval: the round's figures
+UP = "up"  # the verdict turned up (up_echoes replies)
+DOWN = "down"  # the verdict turned down (down_echoes echoes lost in a row)
+LOST = "lost"  # an answering device lost an echo: a run of losses begins
+LOSING = "losing"  # half of down_echoes lost in a row: a verdict may follow (trace now)
+ANSWERED = "answered"  # a run of losses ended by a reply, or an awaited echo came back
+
+
 @dataclass(slots=True)
 class PingObservation:
     device: str
-    time: float  # unix seconds at the start of the round
-    result: PingResult
-    duration: float = 0.0  # seconds the round took
+    time: float  # unix seconds: the start of the round, or when the change happened
+    result: PingResult | None  # the round's echoes; None when only the stream's state changed
+    duration: float = 0.0  # seconds the round covered
+    event: str = ROUND
+    up: bool | None = None  # the verdict after this (None: not decided yet)
+    reason: str = ""  # why it is down ("no reply", "send failed: ...")
+    failing: bool = False  # the newest echo outcome is a loss, in a run of losses
+    fail_since: float | None = None  # send time of that run's first lost echo (unix seconds)
+    seen_at: float | None = None  # send time of the newest echo whose outcome is known

@@ -1,4 +1,9 @@
-"""One round to one device (blackbox_exporter's prober shape) and the scheduler's view of it."""
+"""The ICMP collector: the echo stream over every pinged device, and a one-round probe().
+
+`netwatch run` follows the inventory with the stream (stream.py: steady echoes, a burst on a
+lost echo, a verdict from the run); probe() is one round to one device in blackbox_exporter's
+prober shape, for tools and tests.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,13 @@ from collections.abc import Callable
 
 from netwatch.collectors.icmp.engine import Pinger
 from netwatch.collectors.icmp.observation import PingObservation
+from netwatch.collectors.icmp.stream import EchoStream
 from netwatch.core.model import Device, Inventory, PingSettings
-from netwatch.core.plugins import Context
+from netwatch.core.plugins import Context, Observation
 
 
 async def probe(device: Device, settings: PingSettings, pinger: Pinger) -> PingObservation:
-    """Ping one device once with the configured round."""
+    """Ping one device once: count echoes spacing apart (state: up if any was answered)."""
     started = time.time()
     t0 = time.monotonic()
     result = await pinger.ping(
@@ -26,7 +32,7 @@ async def probe(device: Device, settings: PingSettings, pinger: Pinger) -> PingO
 
 
 class IcmpCollector:
-    """Which devices are pinged, how often, and one round; owns the shared Pinger."""
+    """Pings the inventory's devices through one echo stream; owns the shared Pinger."""
 
     name = "ping"
 
@@ -36,7 +42,20 @@ class IcmpCollector:
         self._inventory = inventory
         self.pinger = pinger
         self._undo = undo  # unregisters the socket self-metrics
+        self.stream = EchoStream(pinger, lambda obs: None)
 
+    def follow(self, inventory: Inventory, sink: Callable[[Observation], None]) -> int:
+        """Probe inventory's pinged devices from now on; how many."""
+        self.stream.follow(inventory, sink)
+        return len(self.stream.probes)
+
+    def request(self, device: str, reason: str) -> bool:
+        return self.stream.request(device, reason)
+
+    def unfollow(self) -> None:
+        self.stream.stop()
+
+    # The Collector shape (applies/interval/collect): one round, as probe().
     def applies(self, device: Device) -> bool:
         return device.ping
 
@@ -47,6 +66,7 @@ class IcmpCollector:
         return await probe(device, self._inventory().settings.ping, self.pinger)
 
     async def close(self) -> None:
+        self.stream.stop()
         self._undo()
         self.pinger.close()
 

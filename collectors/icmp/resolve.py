@@ -5,13 +5,22 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
-from netwatch.collectors.icmp.rounds import Binding, EchoRound
+from netwatch.collectors.icmp.rounds import Binding
 from netwatch.collectors.icmp.sockets import EchoSocket, literal, scope_id
 
 # resolver(name) -> addresses (the first is used); IPv6 ones may carry a scope, "fe80::1%2".
 Resolver = Callable[[str], Awaitable[Sequence[str] | str]]
 Families = dict[int, EchoSocket | str]  # AF_INET/AF_INET6 -> socket, or why it is unavailable
+
+
+class Target(Protocol):
+    """What is bound: a round (rounds.EchoRound) or a device's echo stream (stream.Probe)."""
+
+    address: str  # as given: a literal (with an IPv6 scope) or a name
+    bound: Binding | None
+    error: str | None
 
 
 async def default_resolver(host: str) -> list[str]:
@@ -26,7 +35,7 @@ async def default_resolver(host: str) -> list[str]:
 
 
 async def resolve(
-    rounds: list[EchoRound], families: Families, resolver: Resolver, timeout: float
+    rounds: Sequence[Target], families: Families, resolver: Resolver, timeout: float
 ) -> None:
     """Bind every round, resolving names at once; a failure is the round's error."""
     names = []
@@ -68,7 +77,7 @@ async def _resolve_one(resolver: Resolver, name: str, timeout: float) -> Sequenc
         raise TimeoutError(f"no answer in {timeout:g} s") from None
 
 
-def bind_literal(rnd: EchoRound, families: Families, norm: str, scope: str) -> None:
+def bind_literal(rnd: Target, families: Families, norm: str, scope: str) -> None:
     """Bind rnd to the socket of norm's family (a canonical address literal)."""
     v6 = ":" in norm
     fam = families.get(socket.AF_INET6 if v6 else socket.AF_INET)

@@ -18,6 +18,7 @@ from netwatch.collectors.icmp.sockets import (
     ICMP6_ECHO_REPLY,
     ICMP_ECHO_REPLY,
     ICMP_ECHO_REQUEST,
+    SCM_TIMESTAMPNS,
     SERIAL_BYTES,
     EchoSocket,
     Sockaddr,
@@ -27,12 +28,14 @@ READ_BATCH = 4096  # replies read per wake-up of the reader at most
 # Enough for an IPv4 header with options, the ICMP header and the serial: the rest of a longer
 # reply is not needed, and a small buffer is cheaper to allocate per datagram than 64 KiB.
 RECV_BYTES = 60 + 8 + SERIAL_BYTES
+ANC_BYTES = 64  # room for one SCM_TIMESTAMPNS (a struct timespec) and then some
 SEQ_SPACE = 1 << 16
 MAX_RETRY_SECONDS = 60.0  # a send waiting for queue or sequence space gives up after this
 SEQ_FULL = BlockingIOError(errno.EAGAIN, "too many echoes outstanding")
 
 _ID_SEQ = struct.Struct("!HH").unpack_from
 _SERIAL = struct.Struct("!Q").unpack_from
+_TIMESPEC = struct.Struct("@ll")  # struct timespec: the kernel's receive time (CLOCK_REALTIME)
 
 
 class Waiter:
@@ -102,10 +105,30 @@ class EchoRound:
         rtts = [r for r in self.rtts if r is not None]
         return PingResult(self.address, self.sent, self.received, rtts, self.error)
 
+    def reply(self, index: int, rtt: float, sent: float) -> None:
+        """Echo index answered rtt seconds after it was sent (the pending entry is gone)."""
+        if rtt > self.timeout:
+            if self.bound is not None:
+                self.bound.sock.late += 1  # the echo counts as lost
+            return
+        self.rtts[index] = rtt
+        self.received += 1
+        waiter = self.waiter
+        waiter.remaining -= 1
+        if waiter.remaining == 0 and not waiter.sending:
+            waiter.finish()
+
+    def drop(self, index: int, sent: float) -> None:
+        """Echo index was given up (past its timeout): the round's deadline counts it lost."""
+
 
 def on_readable(fam: EchoSocket) -> None:
-    """Read the replies waiting on fam's socket and credit them to their echoes."""
-    recv = fam.sock.recvfrom
+    """Read the replies waiting on fam's socket and credit them to their echoes.
+
+    The round-trip time is taken from the kernel's receive timestamp (SO_TIMESTAMPNS), so a
+    reply that arrived in time is never counted late because the event loop read it late.
+    """
+    recv = fam.sock.recvmsg
     pending = fam.pending
     raw4 = fam.raw4
     ident = fam.ident
@@ -115,12 +138,11 @@ def on_readable(fam: EchoSocket) -> None:
     # Bounded per wake-up so a flood cannot starve the loop; the fd stays readable.
     for _ in range(READ_BATCH):
         try:
-            data, src = recv(RECV_BYTES)
+            data, anc, _flags, src = recv(RECV_BYTES, ANC_BYTES)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
             continue  # a datagram socket reports an ICMP error once as a socket error
-        now = monotonic()
         if not data:
             continue
         off = (data[0] & 0x0F) << 2 if raw4 else 0
@@ -133,23 +155,32 @@ def on_readable(fam: EchoSocket) -> None:
         if entry is None:
             fam.unmatched += 1
             continue
-        rnd, index, addr, serial, sent = entry
+        owner, index, addr, serial, sent_wall, sent_mono = entry
         if src[0] != addr or (
             serial is not None and (len(data) < off + 16 or _SERIAL(data, off + 8)[0] != serial)
         ):
             fam.unmatched += 1
             continue
         del pending[seq]
-        rtt = now - sent
-        if rtt > rnd.timeout:
-            fam.late += 1  # the echo counts as lost
-            continue
-        rnd.rtts[index] = rtt
-        rnd.received += 1
-        waiter = rnd.waiter
-        waiter.remaining -= 1
-        if waiter.remaining == 0 and not waiter.sending:
-            waiter.finish()
+        owner.reply(index, rtt_of(anc, sent_wall, sent_mono, monotonic()), sent_wall)
+
+
+def rtt_of(
+    anc: list[tuple[int, int, bytes]], sent_wall: float, sent_mono: float, now_mono: float
+) -> float:
+    """Seconds from the send to the kernel's receive timestamp; the read time without one.
+
+    The timestamp is wall-clock time: a result that the monotonic clock contradicts (a step
+    of the system clock in between) falls back to the read time.
+    """
+    elapsed = now_mono - sent_mono
+    for _level, kind, blob in anc:
+        if kind == SCM_TIMESTAMPNS and len(blob) >= _TIMESPEC.size:
+            sec, nsec = _TIMESPEC.unpack_from(blob)
+            rtt = sec + nsec * 1e-9 - sent_wall
+            if 0.0 <= rtt <= elapsed + 0.001:
+                return rtt
+    return elapsed
 
 
 def retry_delay(fam: EchoSocket, error: OSError) -> float:
@@ -162,14 +193,15 @@ def retry_delay(fam: EchoSocket, error: OSError) -> float:
     pending = fam.pending
     expired = []
     next_expiry = float("inf")
-    for seq, (rnd, _index, _addr, _serial, sent) in pending.items():
-        expiry = sent + rnd.timeout
+    for seq, (owner, _index, _addr, _serial, _wall, sent) in pending.items():
+        expiry = sent + owner.timeout
         if expiry < now:
             expired.append(seq)
         elif expiry < next_expiry:
             next_expiry = expiry
     for seq in expired:
-        del pending[seq]
+        owner, index, _addr, _serial, wall, _sent = pending.pop(seq)
+        owner.drop(index, wall)
     return 0.0 if expired else max(next_expiry - now, 0.001)
 
 

@@ -1,4 +1,8 @@
-"""ICMP families and samples: device up, round figures for a scrape, a point per round."""
+"""ICMP families and samples: device up, round figures for a scrape, a point per round.
+
+A round is the echoes whose outcome came in during one `ping.interval` of the device's echo
+stream (or until its verdict changed): 5 steady echoes at the defaults, plus any burst echoes.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ G, C = Kind.GAUGE, Kind.COUNTER
 UP = Family(
     "netwatch_device_up",
     G,
-    "1 if the device answered its last round, 0 if not.",
+    "1 while the device answers (down after ping.down_echoes echoes lost in a row).",
     field=Field(PING, "up", integer=True),
 )
 SINCE = Family(
@@ -93,9 +97,11 @@ def samples(device: Device, st: IcmpDeviceState, view: View) -> list[Sample]:
     """STATE: up, since and the last round's figures; EVENT: the ping point of the round."""
     obs = st.last
     if view is View.EVENT:
-        if obs is None:
-            return []
+        if obs is None or not st.point:
+            return []  # the observation changed the stream's state only: no point
         res, t = obs.result, obs.time
+        if res is None:
+            return []
         out: list[Sample] = [
             (ROUND_SENT, res.sent, (), t),
             (ROUND_RECEIVED, res.received, (), t),
@@ -116,7 +122,7 @@ def samples(device: Device, st: IcmpDeviceState, view: View) -> list[Sample]:
     if st.up is None:
         return []
     out = [(UP, 1.0 if st.up else 0.0, (), None), (SINCE, st.since, (), None)]
-    if obs is None:
+    if obs is None or obs.result is None:
         return out
     res = obs.result
     out += [

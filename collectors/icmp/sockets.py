@@ -6,10 +6,7 @@ import asyncio
 import os
 import socket
 import struct
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from netwatch.collectors.icmp.rounds import EchoRound
+from typing import Protocol
 
 ICMP_ECHO_REPLY = 0
 ICMP_ECHO_REQUEST = 8
@@ -20,16 +17,36 @@ _ICMP_FILTER = 1  # linux/icmp.h
 _ICMP6_FILTER = 1  # linux/icmpv6.h
 _SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
 _SO_SNDBUFFORCE = getattr(socket, "SO_SNDBUFFORCE", 32)
+# Receive timestamps (linux/socket.h; Python has no constant): the kernel stamps each reply
+# when it arrives, so a busy event loop that reads it late does not stretch its RTT.
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+SCM_TIMESTAMPNS = SO_TIMESTAMPNS
 # A loopback sweep of 5,000 hosts can queue thousands of replies before we read: ~1 KiB each.
 RCVBUF_BYTES = 16 << 20
 SNDBUF_BYTES = 4 << 20
 SERIAL_BYTES = 8  # payloads at least this long carry a per-echo serial
 
 HDR = struct.Struct("!BBHHH")
+_HDR_SERIAL = struct.Struct("!BBHHHQ").pack
 
-# One outstanding echo: its round, index in the round, target address, payload serial (None
-# for payloads too short to carry one) and the monotonic time it was sent.
-Pending = tuple["EchoRound", int, str, int | None, float]
+
+class EchoOwner(Protocol):
+    """Who waits for an echo (a round, a device's echo stream): told of its reply or loss."""
+
+    timeout: float  # seconds after the send a reply still counts
+
+    def reply(self, index: int, rtt: float, sent: float) -> None:
+        """Echo index answered after rtt seconds (sent: its wall-clock send time)."""
+        ...
+
+    def drop(self, index: int, sent: float) -> None:
+        """Echo index was given up by the socket (past its timeout, sequence space needed)."""
+        ...
+
+
+# One outstanding echo: its owner, index for the owner, target address, payload serial (None
+# for payloads too short to carry one), and the wall-clock and monotonic times it was sent.
+Pending = tuple[EchoOwner, int, str, int | None, float, float]
 Sockaddr = tuple[str, int] | tuple[str, int, int, int]  # (addr, 0) or (addr, 0, 0, scope_id)
 
 
@@ -53,6 +70,7 @@ class EchoSocket:
     __slots__ = (
         "fd",
         "ident",
+        "kernel_stamps",
         "late",
         "loop",
         "mode",
@@ -66,8 +84,9 @@ class EchoSocket:
         "unmatched",
     )
 
-    def __init__(self, sock: socket.socket, mode: str, v6: bool) -> None:
+    def __init__(self, sock: socket.socket, mode: str, v6: bool, stamps: bool = False) -> None:
         self.sock = sock
+        self.kernel_stamps = stamps  # replies carry the kernel's receive time
         self.fd = sock.fileno()
         self.mode = mode
         self.req_type = ICMP6_ECHO_REQUEST if v6 else ICMP_ECHO_REQUEST
@@ -83,6 +102,25 @@ class EchoSocket:
         self.late = 0  # replies to a pending echo after its timeout
         self.unmatched = 0  # replies with our identifier but no such echo, host or serial
         self.send_errors = 0
+
+    def packet_serial(self, seq: int, serial: int, padding: bytes, pad_sum: int) -> bytes:
+        """An echo request carrying serial; pad_sum is the padding's word sum."""
+        csum = 0
+        if self.raw4:  # raw IPv4: the kernel leaves the checksum to us (summed incrementally)
+            s = (
+                (self.req_type << 8)
+                + self.ident
+                + seq
+                + (serial >> 48)
+                + ((serial >> 32) & 0xFFFF)
+                + ((serial >> 16) & 0xFFFF)
+                + (serial & 0xFFFF)
+                + pad_sum
+            )
+            s = (s & 0xFFFF) + (s >> 16)
+            s = (s & 0xFFFF) + (s >> 16)
+            csum = ~s & 0xFFFF
+        return _HDR_SERIAL(self.req_type, 0, csum, self.ident, seq, serial) + padding
 
     def packet(self, seq: int, padding: bytes) -> bytes:
         """An echo request without serial (payloads shorter than SERIAL_BYTES)."""
@@ -133,7 +171,12 @@ def open_socket(af: int, kinds: list[str]) -> EchoSocket | str:
             else:
                 mask = ~(1 << ICMP_ECHO_REPLY) & 0xFFFFFFFF
                 sock.setsockopt(_SOL_RAW, _ICMP_FILTER, struct.pack("I", mask))
-        return EchoSocket(sock, kind, v6)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            stamps = True
+        except OSError:  # without it the read time stands in (a loaded loop reads late)
+            stamps = False
+        return EchoSocket(sock, kind, v6, stamps)
     return "; ".join(errors)
 
 

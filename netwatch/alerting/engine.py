@@ -2,12 +2,13 @@
 
 A pipeline of small stages (Alertmanager's notify pipeline is the model):
 
-    rounds ─► intake (hold-downs, re-checks, traces) ─► rules (verdicts) ─► kinds (intents)
+    reports ─► intake (verdicts, traces) ─► rules (village verdicts) ─► kinds (intents)
           ─► lifecycle (fire / update / resolve, flapping, timers)
           ─► notify (mute stage: upstream · upstream-degraded · maintenance · silence · flapping;
                      then one notify-and-mark path into the outbox)
 
-Driven by rounds (the state listener) and by evaluate(now), called every tick. Each evaluation
+Driven by echo-stream reports (the state listener) and by evaluate(now), called every tick and
+at once when a device's verdict changes. Each evaluation
 is one transaction: an alert-state change and the notifications it causes commit together, so
 a killed process neither loses nor repeats one. Exporters read snapshot(), never the engine.
 """
@@ -43,7 +44,7 @@ from netwatch.alerting.muting import (
 from netwatch.alerting.notify import NotifyStage
 from netwatch.alerting.outbox import Outbox
 from netwatch.alerting.rules import Topology, lossy, upstream_verdict, village_verdict
-from netwatch.alerting.seams import DeviceStateView, PollRequest, Sink, Tracer
+from netwatch.alerting.seams import DeviceStateView, EchoReport, PollRequest, Sink, Tracer
 from netwatch.alerting.snapshot import AlertSnapshot
 from netwatch.alerting.store import AlertStore
 from netwatch.alerting.tracing import Tracing
@@ -106,6 +107,7 @@ class Engine:
         # these are re-posted to Alertmanager (a restarted replica must not re-post an outage
         # that ended while it was down before its first rounds say so).
         self.confirmed: set[str] = set()
+        self._wake: asyncio.Event | None = None  # set by a verdict change: evaluate now
         self._snapshot = AlertSnapshot(clock())
         self.set_inventory(inventory)
         self._load(clock())
@@ -210,18 +212,24 @@ class Engine:
             correlated=self.correlation.correlated,
         )
 
-    # -- rounds ----------------------------------------------------------------------------
+    # -- reports ---------------------------------------------------------------------------
 
     def on_observation(self, device_state: DeviceStateView, observation: object) -> None:
-        """State listener (seams.ObservationListener): rounds to the hold-downs."""
+        """State listener (seams.ObservationListener): echo-stream reports to the verdicts."""
         self.intake.on_observation(device_state, observation, self.topology)
         self.causes.on_observation(device_state, observation)
+        self._wake_on_change()
 
-    def observe(
-        self, name: str, at: float, sent: int, received: int, rtt_avg: float | None = None
-    ) -> None:
-        """Apply one round of device `name` (the listener's core; tests call it directly)."""
-        self.intake.observe(name, at, sent, received, rtt_avg, self.topology)
+    def observe(self, name: str, report: EchoReport) -> None:
+        """Apply one report of device `name` (the listener's core; tests call it directly)."""
+        self.intake.observe(name, report, self.topology)
+        self._wake_on_change()
+
+    def _wake_on_change(self) -> None:
+        if self.intake.changed:
+            self.intake.changed = False
+            if self._wake is not None:
+                self._wake.set()
 
     def set_path(self, device: str, last_hop: str | None, at: float | None = None) -> None:
         """Record a traceroute result toward device (last hop that answered)."""
@@ -286,6 +294,7 @@ class Engine:
             code, self.inventory, self.topology, self.tracker.tracks, self.settings, now
         )
         if verdict.pending:
+            self._await(verdict.awaiting, now)
             return  # a parent's verdict is due: decide nothing yet
         village = self.inventory.villages[code]
         devices = self.inventory.village_devices(code)
@@ -298,6 +307,7 @@ class Engine:
     def _eval_upstream(self, name: str, now: float) -> None:
         verdict = upstream_verdict(name, self.topology, self.tracker.tracks, self.settings, now)
         if verdict.pending:
+            self._await(verdict.awaiting, now)
             return
         track = self.tracker.tracks.get(name)
         # Half the threshold on a parent explains its children's loss.
@@ -317,19 +327,33 @@ class Engine:
         """Whether an open alert was wanted by an evaluation of this process (re-post it)."""
         return fp in self.confirmed and fp in self.lifecycle.open
 
+    def _await(self, parents: tuple[str, ...], now: float) -> None:
+        """Ask for news of parents we wait for (the stream usually has it on its way)."""
+        for p in parents:
+            t = self.tracker.tracks.get(p)
+            if t is not None and not t.failing:
+                self.intake.ask(p, "upstream-check", now)
+
     # -- running ---------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Evaluate every tick until stop is set; errors are logged and counted, never fatal."""
+        """Evaluate every tick, and at once after a verdict changed, until stop is set; errors
+        are logged and counted, never fatal."""
         loop = asyncio.get_running_loop()
+        wake = self._wake = asyncio.Event()
+        stopper = loop.create_task(stop.wait())
+        stopper.add_done_callback(lambda _t: wake.set())
         try:
             while not stop.is_set():
+                wake.clear()
                 self.tracing.start(loop, self.topology)
                 try:
                     self.evaluate()
                 except Exception:
                     log.exception("alerting: evaluation failed; retrying next tick")
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.settings.tick)
+                    await asyncio.wait_for(wake.wait(), timeout=self.settings.tick)
         finally:
+            stopper.cancel()
+            self._wake = None
             self.tracing.close()

@@ -1,18 +1,19 @@
-"""The engine's input stage: rounds → hold-downs, and the re-checks and traces they call for."""
+"""The engine's input stage: echo-stream reports → verdicts, and the traces they call for."""
 
 from __future__ import annotations
 
 import logging
 
 from netwatch.alerting.rules import Topology
-from netwatch.alerting.seams import DeviceStateView, EchoCounts, PingRound, PollRequest
+from netwatch.alerting.seams import DeviceStateView, EchoReport, PollRequest
 from netwatch.alerting.tracing import Tracing
 from netwatch.alerting.tracker import Tracker
 from netwatch.core.plugins import Health
 
 log = logging.getLogger("netwatch.alerting")
 
-DEBOUNCE = 2.0  # seconds: twenty villages failing at once ask their parent once
+DEBOUNCE = 2.0  # seconds: twenty villages waiting for one parent ask for it once
+LOSING = "losing"  # the stream's event: half of down_echoes lost in a row
 
 
 class Intake:
@@ -23,62 +24,42 @@ class Intake:
         self.tracing = tracing
         self.request_poll = request_poll
         self.errors = 0  # failed applications and re-check requests (logged)
+        self.changed = False  # a verdict changed since the engine last looked
         self._asked: dict[str, float] = {}  # device + reason → last accepted request
 
     def on_observation(
         self, device_state: DeviceStateView, observation: object, topology: Topology
     ) -> None:
-        """Apply a ping round to the hold-downs; an SNMP poll updates an AP's radio flag."""
+        """Apply an echo-stream report; an SNMP poll updates an AP's radio flag."""
         name = device_state.device.name
         if name not in topology.inventory.devices:
             return
-        if not (isinstance(observation, PingRound) and isinstance(observation.result, EchoCounts)):
+        if not isinstance(observation, EchoReport):
             track = self.tracker.tracks.get(name)
             if track is not None:  # another collector's poll (SNMP): radios of an AP
                 verdicts = device_state.verdicts()
                 track.radio_down = any(v.health is Health.NOT_SERVING for v in verdicts)
             return
-        r = observation.result
         try:
-            self.observe(name, observation.time, r.sent, r.received, r.rtt_avg, topology)
+            self.observe(name, observation, topology)
         except Exception:
             self.errors += 1
-            log.exception("alerting: cannot apply a round of device %s", name)
+            log.exception("alerting: cannot apply a ping report of device %s", name)
 
-    def observe(
-        self,
-        name: str,
-        at: float,
-        sent: int,
-        received: int,
-        rtt_avg: float | None,
-        topology: Topology,
-    ) -> None:
-        changed, reasons = self.tracker.observe(name, at, sent, received, rtt_avg)
-        for reason in reasons:
-            self._ask(name, reason, at)
-        t = self.tracker.tracks[name]
-        if t.fail_run == 1:
-            # Ask the parents now, so a cut upstream is known before its villages would fire.
-            for parent in topology.ancestors.get(name, ()):
-                pt = self.tracker.tracks.get(parent)
-                if pt is not None and not pt.failing:
-                    self._ask(parent, "upstream-check", at)
-            if self.tracing.traceable(name, topology):
-                self.tracing.request(name, topology)
-        if changed and t.confirmed_up:
-            # A parent is back: re-check what hangs below it rather than wait a whole interval.
-            for child in topology.descendants.get(name, ()):
-                ct = self.tracker.tracks.get(child)
-                if ct is not None and ct.confirmed_up is not True:
-                    self._ask(child, "upstream-restored", at)
+    def observe(self, name: str, report: EchoReport, topology: Topology) -> None:
+        if self.tracker.observe(name, report):
+            self.changed = True
+        # A verdict may follow in a few seconds: where the path breaks is worth knowing then.
+        if report.event == LOSING and self.tracing.traceable(name, topology):
+            self.tracing.request(name, topology)
 
-    def _ask(self, device: str, reason: str, at: float) -> None:
+    def ask(self, device: str, reason: str, at: float) -> None:
+        """A re-check request for device (debounced per reason)."""
         if self.request_poll is None:
             return
         key = f"{device}\0{reason}"
         last = self._asked.get(key)
-        if reason == "upstream-check" and last is not None and 0 <= at - last < DEBOUNCE:
+        if last is not None and 0 <= at - last < DEBOUNCE:
             return
         try:
             taken = self.request_poll(device, "ping", reason)

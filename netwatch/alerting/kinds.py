@@ -2,7 +2,8 @@
 
 Each evaluation turns a village's or a parent device's verdict into one Intent per kind; the
 lifecycle fires, updates or resolves the alert an intent names. A new kind is a name here,
-an intent from the verdict (Kinds.village / Kinds.upstream), and its texts in messages.py.
+an intent from the verdict (Kinds.village / Kinds.upstream), its causes in CAUSES_BY_KIND
+and its words in texts.py (one entry per language).
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ VILLAGE_DEGRADED = "VillageWifiDegraded"
 UPSTREAM_DOWN = "UpstreamDown"
 UPSTREAM_DEGRADED = "UpstreamDegraded"
 DEGRADED_ALERTS = frozenset({VILLAGE_DEGRADED, UPSTREAM_DEGRADED})
+# The causes (texts.CAUSES keys) each kind's alerts can carry, as rules.py writes them.
+CAUSES_BY_KIND: dict[str, tuple[str, ...]] = {
+    VILLAGE_DOWN: ("router_down", "ap_down", "radio_down", "all_devices_down", "upstream_down"),
+    VILLAGE_DEGRADED: ("devices_down", "radio_down", "high_loss", "high_rtt"),
+    UPSTREAM_DOWN: ("device_down", "upstream_down"),
+    UPSTREAM_DEGRADED: ("high_loss", "high_rtt"),
+}
 HOLD_FACTOR = 0.5  # × degraded thresholds: a parent this lossy holds its children's warnings
 RESOLVE_FACTOR = 0.75  # × degraded thresholds: a degraded warning resolves below this
 
@@ -91,7 +99,9 @@ class Kinds:
         s = self.settings
         inv = self.topology.inventory
         routers = [n for n in inv.villages[code].devices if inv.devices[n].role is Role.ROUTER]
-        trace_target = routers[0] if routers and verdict.cause == "router_down" else None
+        # The cause names its devices ("router_down:<routers>"): the key is before the colon.
+        key = (verdict.cause or "").partition(":")[0]
+        trace_target = routers[0] if routers and key == "router_down" else None
         settled = verdict.state is not ServiceState.UNKNOWN
         d = verdict.details
         calm = d.get("loss_ratio", 0.0) <= RESOLVE_FACTOR * s.degraded_loss_ratio and (

@@ -54,9 +54,16 @@ class Lifecycle:
                 self._fire(intent, topology, now, path)
         elif intent.want and cur is not None:
             v = intent.verdict
+            if v.root_cause is not None and cur.notified_at is not None and cur.cause:
+                return  # notified before its parent broke: it keeps its course (and cause)
             if v.cause != cur.cause or v.down_devices != cur.down_devices:
+                before = cur.cause
                 cur.cause, cur.down_devices = v.cause, v.down_devices
                 self.store.update_cause(cur)
+                if v.cause != before and cur.notified_at is not None:
+                    # Receivers were told another cause: the diagnosis never changes silently.
+                    extra = {"previous_cause": before or ""}
+                    self.notify.send(cur, Event.UPDATE, now, extra=extra)
         elif not intent.want and cur is not None and intent.may_resolve:
             self._resolve(cur, now)
 
@@ -82,11 +89,10 @@ class Lifecycle:
         fp = alert.fingerprint
         self.store.resolve_alert(alert.id, now)
         del self.open[fp]
-        if self.flapping.record_change(fp, alert.id, now):
-            self.notify.send(alert, Event.FLAPPING, now, ends_at=now)
-        elif fp in self.flapping:
-            pass  # flapping: one notification when it settles
-        elif alert.notified_at is not None:
+        self.flapping.record_change(fp, alert.id, now)
+        # Every notified alert ends with a resolved (marked when it flaps); one held by the
+        # flapping muter was never announced, so its end is not either.
+        if alert.notified_at is not None:
             self.notify.send(alert, Event.RESOLVED, now, ends_at=now)
 
     def drop(self, fp: str, now: float) -> OpenAlert | None:
@@ -99,17 +105,12 @@ class Lifecycle:
         return alert
 
     def settle_flapping(self, fp: str, topology: Topology, now: float) -> None:
-        """End a quiet flapping episode with one firing (still open) or resolved."""
+        """End a quiet flapping episode: an outage held meanwhile is announced now."""
         if not self.flapping.settle(fp, now):
             return
         cur = self.open.get(fp)
-        if cur is not None:
+        if cur is not None and cur.notified_at is None:
             self.notify.offer(cur, topology, now)
-            return
-        last = self.store.last_resolved(fp)
-        if last is not None:
-            alert, ends_at = last
-            self.notify.send(alert, Event.RESOLVED, now, ends_at=ends_at)
 
     def timers(self, fp: str, topology: Topology, now: float) -> None:
         """A held FIRING that may go now; escalation; reminders."""

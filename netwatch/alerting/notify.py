@@ -33,14 +33,22 @@ class NotifyStage:
         self.sent = sent  # notifications by event (the engine's counters)
 
     def send(
-        self, alert: OpenAlert, event: Event, now: float, ends_at: float | None = None
+        self,
+        alert: OpenAlert,
+        event: Event,
+        now: float,
+        ends_at: float | None = None,
+        extra: dict[str, str] | None = None,
     ) -> None:
         """Enqueue one notification of alert and, unless it ends the alert, save its marks."""
         closing = event is Event.RESOLVED or ends_at is not None
         level = 1 if event is Event.ESCALATION else alert.escalation_level
-        extra: dict[str, str] = {}
-        if event is Event.FLAPPING:
+        extra = dict(extra or {})
+        flapping = alert.fingerprint in self.flapping
+        if event is Event.FLAPPING or (event is Event.RESOLVED and flapping):
             extra["changes"] = str(self.flapping.count(alert.fingerprint))
+        if event is Event.RESOLVED and flapping:
+            extra["flapping"] = "true"  # the end of an alert that flaps: said so
         n = Notification(
             id=f"{alert.fingerprint}-{alert.id}-{event}-{round(now * 1000)}",
             event=event,

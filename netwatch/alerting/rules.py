@@ -1,6 +1,7 @@
 """Village service state from device verdicts and the inventory's topology (pure functions).
 
-The engine turns rounds into per-device verdicts (hold-downs); this module only reads them.
+The echo stream decides each device's verdict (tracker.py keeps it); this module only reads
+the verdicts, and waits for a parent's before it blames a child.
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ OUTAGE_STATES = frozenset({ServiceState.DOWN, ServiceState.UNREACHABLE_UPSTREAM}
 
 @dataclass(slots=True)
 class DeviceView:
-    """What the engine knows of one device: verdict after hold-downs, and the latest rounds."""
+    """What the engine knows of one device: the stream's verdict, its losses, its rounds."""
 
-    confirmed_up: bool | None = None  # None until the hold-down has decided
-    failing: bool = False  # the latest round got no reply
-    fail_since: float | None = None  # start of the current run of failed rounds
-    last_round_at: float | None = None
+    confirmed_up: bool | None = None  # None until the echo stream has decided
+    failing: bool = False  # its newest echo outcome is a loss (a run of losses goes on)
+    fail_since: float | None = None  # send time of the run's first lost echo (or the down one's)
+    seen_at: float | None = None  # send time of the newest echo whose outcome we were told
     loss_avg: float | None = None  # mean echo loss over the sustained window
     rtt_avg: float | None = None  # seconds
     samples: int = 0  # rounds in the sustained window
@@ -47,6 +48,7 @@ class Verdict:
     down_devices: tuple[str, ...] = ()
     root_cause: str | None = None  # the topmost down parent, for unreachable-upstream
     pending: bool = False  # a parent's verdict is awaited: hold any alert change
+    awaiting: tuple[str, ...] = ()  # the parents whose verdict is awaited
     details: dict[str, float] = field(default_factory=dict)
 
 
@@ -77,6 +79,7 @@ class Topology:
         for name, parents in self.ancestors.items():
             for a in parents:
                 self.descendants.setdefault(a, []).append(name)
+        self.pinged = frozenset(n for n, d in inventory.devices.items() if d.ping)
         # Root-cause candidates: district-level devices and any device that villages hang on.
         self.upstream = [
             n for n, d in inventory.devices.items() if d.village is None or n in self.behind
@@ -99,10 +102,14 @@ def _upstream_check(
     since: float,
     now: float,
     settings: AlertingSettings,
-) -> tuple[str | None, bool]:
-    """(topmost confirmed-down parent, pending) for something that went down at `since`."""
+) -> tuple[str | None, list[str]]:
+    """(topmost confirmed-down parent, parents awaited) for something down since `since`.
+
+    A parent is awaited while it is losing echoes without a verdict yet, or while we have no
+    news of it from an echo sent after `since` — never past upstream_wait.
+    """
     root: str | None = None
-    pending = False
+    awaited: list[str] = []
     for p in parents:  # nearest first: the last down one found is the topmost
         v = views.get(p)
         if v is None:
@@ -110,12 +117,10 @@ def _upstream_check(
         if v.confirmed_up is False:
             root = p
         elif (
-            v.failing or v.last_round_at is None or v.last_round_at < since
+            v.failing or v.seen_at is None or v.seen_at < since
         ) and now - since < settings.upstream_wait:
-            pending = True  # its verdict is not in yet: wait, but never past upstream_wait
-    if root is not None:
-        pending = False
-    return root, pending
+            awaited.append(p)  # its verdict is not in yet: wait, but never past upstream_wait
+    return root, ([] if root is not None else awaited)
 
 
 def village_verdict(
@@ -163,9 +168,8 @@ def village_verdict(
             cause = "all_devices_down"
     if cause is not None:
         since = min((views[n].fail_since or now) for n in all_down)
-        root, pending = _upstream_check(
-            topology.outside_ancestors(code), views, since, now, settings
-        )
+        outside = [a for a in topology.outside_ancestors(code) if a in topology.pinged]
+        root, awaited = _upstream_check(outside, views, since, now, settings)
         if root is not None:
             return Verdict(
                 ServiceState.UNREACHABLE_UPSTREAM,
@@ -173,7 +177,27 @@ def village_verdict(
                 tuple(all_down),
                 root_cause=root,
             )
-        return Verdict(ServiceState.DOWN, cause, tuple(all_down), pending=pending)
+        # A device behind a failing router inside the village waits for the router's verdict:
+        # with both silent the router is the cause, whichever of them was decided first.
+        inside = [
+            a
+            for n in all_down
+            for a in topology.ancestors.get(n, ())
+            if a in village.devices and a in topology.pinged and a not in all_down
+        ]
+        inside = list(dict.fromkeys(inside))
+        awaited += _upstream_check(inside, views, since, now, settings)[1]
+        if cause == "router_down":
+            cause = f"router_down:{', '.join(r_down)}"
+        elif cause in ("ap_down", "radio_down"):
+            cause = f"{cause}:{', '.join(a_down)}"
+        return Verdict(
+            ServiceState.DOWN,
+            cause,
+            tuple(all_down),
+            pending=bool(awaited),
+            awaiting=tuple(awaited),
+        )
     if any(views[n].confirmed_up is None for n in routers + aps):
         return Verdict(ServiceState.UNKNOWN, down_devices=tuple(all_down))
     if all_down:
@@ -183,8 +207,8 @@ def village_verdict(
     worst_rtt = 0.0
     for n in watched:
         v = views[n]
-        if v.failing or v.samples < settings.degraded_rounds:
-            continue  # in a down hold-down, or too few rounds to call anything sustained
+        if v.confirmed_up is not True or v.samples < settings.degraded_rounds:
+            continue  # not answering, or too few rounds to call anything sustained
         worst_loss = max(worst_loss, v.loss_avg or 0.0)
         worst_rtt = max(worst_rtt, v.rtt_avg or 0.0)
     details = {"loss_ratio": worst_loss, "rtt_seconds": worst_rtt}
@@ -197,7 +221,7 @@ def village_verdict(
 
 def lossy(v: DeviceView, settings: AlertingSettings, factor: float = 1.0) -> str | None:
     """`high_loss` / `high_rtt` when the full sustained window exceeds factor × threshold."""
-    if v.failing or v.samples < settings.degraded_rounds:
+    if v.confirmed_up is not True or v.samples < settings.degraded_rounds:
         return None
     if (v.loss_avg or 0.0) > factor * settings.degraded_loss_ratio:
         return "high_loss"
@@ -227,9 +251,16 @@ def upstream_verdict(
             return Verdict(ServiceState.DEGRADED, cause, details=_details(v))
         return Verdict(ServiceState.UP)
     since = v.fail_since if v.fail_since is not None else now
-    root, pending = _upstream_check(list(topology.ancestors[name]), views, since, now, settings)
+    parents = [a for a in topology.ancestors[name] if a in topology.pinged]
+    root, awaited = _upstream_check(parents, views, since, now, settings)
     if root is not None:
         return Verdict(
             ServiceState.UNREACHABLE_UPSTREAM, f"upstream_down:{root}", (name,), root_cause=root
         )
-    return Verdict(ServiceState.DOWN, "device_down", (name,), pending=pending)
+    return Verdict(
+        ServiceState.DOWN,
+        "device_down",
+        (name,),
+        pending=bool(awaited),
+        awaiting=tuple(awaited),
+    )

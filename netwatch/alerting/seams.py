@@ -43,14 +43,33 @@ class EchoCounts(Protocol):
 
 
 @runtime_checkable
-class PingRound(Protocol):
-    """An observation that is a ping round (collectors.icmp.observation.PingObservation)."""
+class EchoReport(Protocol):
+    """What a device's echo stream says (collectors.icmp.observation.PingObservation)."""
 
     @property
     def time(self) -> float: ...
 
     @property
-    def result(self) -> EchoCounts: ...
+    def event(self) -> str:
+        """round | up | down | lost | losing | answered"""
+        ...
+
+    @property
+    def result(self) -> EchoCounts | None:
+        """The round's echoes; None when only the stream's state changed."""
+        ...
+
+    @property
+    def up(self) -> bool | None: ...
+
+    @property
+    def failing(self) -> bool: ...
+
+    @property
+    def fail_since(self) -> float | None: ...
+
+    @property
+    def seen_at(self) -> float | None: ...
 
 
 class ObservationListener(Protocol):

@@ -1,4 +1,9 @@
-"""Per-device hold-downs: rounds → a confirmed up/down verdict, and the re-checks to ask for."""
+"""Per-device verdicts from the echo stream's reports, and the sustained window of rounds.
+
+The stream decides up and down (its sequential test: collectors/icmp/stream.py); here the
+engine keeps what it was told: the verdict, whether a run of losses is going on and since
+when, how fresh its news is, and the last `degraded_rounds` rounds for loss and delay.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +11,19 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from netwatch.alerting.rules import DeviceView
+from netwatch.alerting.seams import EchoReport
 from netwatch.core.model import AlertingSettings
 
 
 @dataclass(slots=True)
 class Track(DeviceView):
-    fail_run: int = 0
-    ok_run: int = 0
-    ok_since: float | None = None
     recovered_at: float | None = None  # last down → up verdict
-    window: deque[tuple[float, float | None]] = field(default_factory=deque)
+    # Per round: echoes with an outcome, replies, sum of the replies' RTTs.
+    window: deque[tuple[int, int, float]] = field(default_factory=deque)
 
 
 class Tracker:
-    """Turns rounds into verdicts; returns (device, reason) re-checks for the scheduler."""
+    """Turns reports into the views rules.py reads."""
 
     def __init__(self, settings: AlertingSettings) -> None:
         self.settings = settings
@@ -31,54 +35,38 @@ class Tracker:
             t = self.tracks[name] = Track()
         return t
 
-    def observe(
-        self, name: str, at: float, sent: int, received: int, rtt_avg: float | None
-    ) -> tuple[bool, list[str]]:
-        """Apply one round; returns (verdict changed, re-check reasons for this device)."""
-        s = self.settings
+    def observe(self, name: str, report: EchoReport) -> bool:
+        """Apply one report; True when the verdict changed."""
         t = self.track(name)
-        ok = received > 0
-        t.last_round_at = at
-        t.failing = not ok
-        loss = 1.0 if sent == 0 else 1.0 - received / sent
-        t.window.append((loss, rtt_avg))
-        while len(t.window) > max(1, s.degraded_rounds):
-            t.window.popleft()
+        seen = report.seen_at
+        if seen is not None and (t.seen_at is None or seen > t.seen_at):
+            t.seen_at = seen
+        t.failing = report.failing
+        up = report.up
+        t.fail_since = report.fail_since if (report.failing or up is False) else None
+        res = report.result
+        changed = up is not None and up != t.confirmed_up
+        if changed and up and t.confirmed_up is False:
+            t.recovered_at = report.time
+            t.window.clear()  # the echoes lost while down are no sustained loss
+            res = None
+        if changed:
+            t.confirmed_up = up
+        if res is not None and res.sent > 0:
+            rtt = res.rtt_avg
+            t.window.append((res.sent, res.received, rtt * res.received if rtt else 0.0))
+            while len(t.window) > max(1, self.settings.degraded_rounds):
+                t.window.popleft()
+        self._summarise(t)
+        return changed
+
+    @staticmethod
+    def _summarise(t: Track) -> None:
         t.samples = len(t.window)
-        t.loss_avg = sum(x for x, _ in t.window) / t.samples
-        rtts = [r for _, r in t.window if r is not None]
-        t.rtt_avg = sum(rtts) / len(rtts) if rtts else None
-        reasons: list[str] = []
-        changed = False
-        if not ok:
-            t.ok_run, t.ok_since = 0, None
-            if t.fail_run == 0:
-                t.fail_since = at
-            t.fail_run += 1
-            if t.confirmed_up is not False:
-                assert t.fail_since is not None
-                if t.fail_run >= s.down_rounds and at - t.fail_since >= s.down_after:
-                    t.confirmed_up = False
-                    changed = True
-                elif s.confirm:
-                    reasons.append("confirm")
-        else:
-            t.fail_run, t.fail_since = 0, None
-            if t.ok_run == 0:
-                t.ok_since = at
-            t.ok_run += 1
-            if t.confirmed_up is not True:
-                assert t.ok_since is not None
-                if t.ok_run >= s.up_rounds and at - t.ok_since >= s.up_after:
-                    if t.confirmed_up is False:
-                        t.recovered_at = at
-                        # Rounds lost while down would read as sustained loss after recovery.
-                        t.window.clear()
-                        t.window.append((loss, rtt_avg))
-                        t.samples = 1
-                        t.loss_avg, t.rtt_avg = loss, rtt_avg
-                    t.confirmed_up = True
-                    changed = True
-                elif s.confirm:
-                    reasons.append("confirm")
-        return changed, reasons
+        if not t.window:
+            t.loss_avg = t.rtt_avg = None
+            return
+        sent = sum(w[0] for w in t.window)
+        received = sum(w[1] for w in t.window)
+        t.loss_avg = 1.0 - received / sent if sent else None
+        t.rtt_avg = sum(w[2] for w in t.window) / received if received else None

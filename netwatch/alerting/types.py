@@ -19,6 +19,7 @@ class Event(enum.StrEnum):
     REMINDER = "reminder"  # re-notify while still firing and unacknowledged
     ESCALATION = "escalation"  # unacknowledged too long: goes to the second contact list
     FLAPPING = "flapping"  # sent once when an alert flaps, instead of per change
+    UPDATE = "update"  # the diagnosis (cause) of a notified alert changed
 
 
 def fingerprint(labels: dict[str, str]) -> str:

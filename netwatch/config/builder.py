@@ -38,6 +38,14 @@ def _fields(cls: type) -> dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(cls) if f.init}
 
 
+# Keys a release removed, by section: what to use instead (an upgraded config says so).
+_STREAM = "removed: the echo stream decides; see settings.ping.down_echoes / up_echoes"
+RETIRED: dict[tuple[str, str], str] = {
+    ("settings.alerting", key): _STREAM
+    for key in ("down_rounds", "up_rounds", "down_after", "up_after", "confirm")
+}
+
+
 def did_you_mean(word: str, choices: typing.Iterable[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
@@ -50,7 +58,8 @@ def unknown_keys(
     allowed = list(allowed)
     for key in m:
         if key not in allowed:
-            hint = did_you_mean(str(key), allowed)
+            retired = RETIRED.get((loc.path, str(key)))
+            hint = f" ({retired})" if retired else did_you_mean(str(key), allowed)
             line = key_line(m, key, loc.line)
             issues.add(loc.file, line, loc.path or "(top level)", f"unknown {what} '{key}'{hint}")
 

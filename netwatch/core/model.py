@@ -300,11 +300,15 @@ def _check_listen(value: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class PingSettings:
-    interval: float = _bounded(30.0, 0, DAY, strict=True)  # seconds between rounds per device
-    count: int = _bounded(5, 1, 1000)  # echo requests per round
-    spacing: float = _bounded(0.2, 0, 60)  # seconds between the echoes of one round
-    timeout: float = _bounded(1.0, 0, 60, strict=True)  # seconds to wait for the last reply
+    """The echo stream (docs/ping.md): count echoes per interval, a burst on a lost echo."""
+
+    interval: float = _bounded(30.0, 0, DAY, strict=True)  # seconds per round (report)
+    count: int = _bounded(5, 1, 1000)  # steady echoes per round: one every interval / count
+    spacing: float = _bounded(0.2, 0, 60)  # seconds between the echoes of a burst
+    timeout: float = _bounded(1.0, 0, 60, strict=True)  # an echo is lost without reply by then
     size: int = _bounded(56, 0, 65000)  # ICMP payload bytes, as ping(8)
+    down_echoes: int = _bounded(17, 1, 1000)  # echoes lost in a row: the device is down
+    up_echoes: int = _bounded(2, 1, 1000)  # replies (before down_echoes losses): up again
 
 
 @dataclass(frozen=True, slots=True)
@@ -623,11 +627,7 @@ class AlertingSettings:
     """Alert engine: hold-downs, flapping, suppression, re-notify, escalation, persistence."""
 
     db_path: str = "netwatch-alerts.sqlite3"  # SQLite: alerts, history, silences, outbox
-    down_rounds: int = 3  # consecutive failed rounds (confirmation bursts count) before down
-    up_rounds: int = 2  # consecutive answered rounds before up again
-    down_after: float = 0.0  # seconds failing at least, on top of down_rounds
-    up_after: float = 0.0  # seconds answering at least, on top of up_rounds
-    confirm: bool = True  # ask the scheduler for an immediate re-check after a changed round
+    # Device verdicts come from the echo stream: settings.ping.down_echoes / up_echoes.
     upstream_wait: float = 20.0  # seconds a village waits for its parents' verdict
     dependency_grace: float = 60.0  # seconds after a parent recovers before children may fire
     flap_window: float = 1800.0  # seconds over which alert state changes are counted

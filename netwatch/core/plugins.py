@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar, cast
+from typing import Generic, Protocol, TypeVar, cast, runtime_checkable
 
 from netwatch.core.model import Device, Inventory
 from netwatch.core.samples import Family, Sample, View
@@ -66,6 +66,26 @@ class Collector(Protocol):
     def interval(self, device: Device) -> float: ...
 
     async def collect(self, device: Device) -> Observation: ...
+
+
+@runtime_checkable
+class StreamingCollector(Protocol):
+    """A collector that times its own probes (the ICMP echo stream): the scheduler gives it
+    the inventory and the sink instead of running one job per device."""
+
+    name: str
+
+    def follow(self, inventory: Inventory, sink: Callable[[Observation], None]) -> int:
+        """Probe inventory's devices from now on (again after a reload); how many it probes."""
+        ...
+
+    def request(self, device: str, reason: str) -> bool:
+        """A recheck request: probe device now; False when it does not probe that device."""
+        ...
+
+    def unfollow(self) -> None:
+        """Stop probing and reporting (shutdown)."""
+        ...
 
 
 class RunningCollector(Collector, Protocol):

@@ -1,5 +1,8 @@
 """Scheduler: one APScheduler job per (device, collector) on the asyncio loop.
 
+A collector that times its own probes (a StreamingCollector: the ICMP echo stream) gets the
+inventory and the sink instead of jobs; re-check requests for it are passed on to it.
+
 Jobs are spread over their interval by a stable per-job offset in 100 ms slots (so 10,000
 devices do not all fire at second 0), never overlap (max_instances=1, coalesce), and run
 under a global concurrency bound. Lag, skipped and missed runs are counted in
@@ -27,7 +30,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from netwatch.core import telemetry
 from netwatch.core.model import Device, Inventory
-from netwatch.core.plugins import Collector, Observation
+from netwatch.core.plugins import Collector, Observation, StreamingCollector
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +65,19 @@ class Scheduler:
 
     def __init__(
         self,
-        collectors: Iterable[Collector],
+        collectors: Iterable[Collector | StreamingCollector],
         sink: Callable[[Observation], None],
         *,
         max_concurrency: int = 1000,
         misfire_grace: float = 5.0,
     ) -> None:
-        self.collectors = {c.name: c for c in collectors}
+        self.collectors: dict[str, Collector] = {}
+        self.streams: dict[str, StreamingCollector] = {}
+        for c in collectors:
+            if isinstance(c, StreamingCollector):
+                self.streams[c.name] = c
+            else:
+                self.collectors[c.name] = c
         self._sink = sink
         self._misfire_grace = misfire_grace
         self._semaphore = asyncio.Semaphore(max_concurrency)
@@ -91,6 +100,8 @@ class Scheduler:
 
     async def shutdown(self) -> None:
         self._stopping = True
+        for stream in self.streams.values():
+            stream.unfollow()
         self._aps.shutdown(wait=False)
         for task in list(self._tasks):
             task.cancel()
@@ -133,6 +144,8 @@ class Scheduler:
         counts: dict[str, int] = dict.fromkeys(self.collectors, 0)
         for job_id in self._devices:
             counts[_split_id(job_id)[0]] += 1
+        for name, stream in self.streams.items():
+            counts[name] = stream.follow(inventory, self._sink)
         for name, n in counts.items():
             telemetry.SCHEDULER_JOBS.labels(name).set(n)
         return added, removed, changed
@@ -168,6 +181,9 @@ class Scheduler:
         Returns False when no such job exists. A run already in progress is followed by
         another one right after it, never run in parallel.
         """
+        stream = self.streams.get(collector)
+        if stream is not None:
+            return stream.request(device_name, reason)
         job_id = _job_id(collector, device_name)
         if job_id not in self._devices:
             return False

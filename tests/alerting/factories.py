@@ -33,7 +33,7 @@ def village_alert(
     **kw: Any,
 ) -> Alert:
     labels = {
-        "alertname": "VillageDown",
+        "alertname": "VillageWifiDown",
         "severity": severity,
         "village": code,
         "village_name": name,

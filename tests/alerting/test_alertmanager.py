@@ -46,7 +46,7 @@ async def test_firing_and_resolve_reach_receiver(tmp_path: Path, sink: HttpSink,
         reqs = await sink.wait_for(am_posts("/am", "firing"))
         alert = first(reqs, "/am", "firing")["alerts"][0]
         assert alert["labels"] == {
-            "alertname": "VillageDown",
+            "alertname": "VillageWifiDown",
             "severity": "critical",
             "village": "35.10.01.2001",
             "village_name": "Sarongan",

@@ -138,12 +138,12 @@ def test_silence_from_cli(tmp_path):
 def test_report_and_alerts_name_the_bad_config_line(tmp_path):
     """A broken --config is reported at its file and line, not as a traceback."""
     cfg = tmp_path / "netwatch.yaml"
-    cfg.write_text("settings:\n  alerting:\n    down_rounds: three\nregency: {code: '35.10'}\n")
+    cfg.write_text("settings:\n  alerting:\n    flap_threshold: three\nregency: {code: '35.10'}\n")
     for args in (
         ("report", "uptime", "--from", "2025-01-01", "--to", "2025-01-02"),
         ("alerts", "list"),
     ):
         out = cli(*args, "--config", str(cfg))
         assert out.returncode == 1, out.stderr
-        assert f"{cfg}:3: settings.alerting.down_rounds: must be an integer" in out.stderr
+        assert f"{cfg}:3: settings.alerting.flap_threshold: must be an integer" in out.stderr
         assert "Traceback" not in out.stderr

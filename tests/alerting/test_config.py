@@ -151,3 +151,18 @@ def test_sample_targets_in_alerting_doc_load(tmp_path) -> None:
     assert [d.where for d in telegram.destinations()] == ["-1001234567890", "-1009876543210"]
     (email,) = noc.of("email")
     assert (email.port, email.starttls, email.tls) == (587, True, False)
+
+
+def test_a_retired_hold_down_key_points_at_the_echo_stream(tmp_path) -> None:
+    """down_rounds & co. went with the rounds (issue 16): an old config is told what replaced
+    them, at the key's line, instead of a guess at a similar name."""
+    cfg = tmp_path / "netwatch.yaml"
+    cfg.write_text("settings:\n  alerting:\n    down_rounds: 3\n    confirm: true\n" + REGENCY)
+    with pytest.raises(ConfigError) as err:
+        load_inventory(cfg)
+    assert f"{cfg}:3: settings.alerting: unknown key 'down_rounds' (removed: the echo stream" in (
+        "\n".join(err.value.errors)
+    )
+    assert f"{cfg}:4: settings.alerting: unknown key 'confirm' (removed:" in "\n".join(
+        err.value.errors
+    )

@@ -38,7 +38,7 @@ def with_down(h: Harness, *names: str) -> dict[str, bool]:
 
 def test_a_refused_recheck_is_asked_again(tmp_path):
     """The scheduler answers False when no job takes a re-check (its PollRequest returns bool):
-    a refused ask of the parent is not debounced, the next failing village asks again."""
+    a refused ask of the parent is not debounced, the next village waiting for it asks again."""
     h = make(tmp_path)
     answers = iter([False, True])  # the parent's job is not there yet, then it is
     asked: list[tuple[str, str]] = []
@@ -48,8 +48,10 @@ def test_a_refused_recheck_is_asked_again(tmp_path):
         return next(answers) if reason == "upstream-check" else True
 
     h.engine.intake.request_poll = request_poll
-    h.round(with_down(h, "rtr-1-1", "rtr-1-2", "rtr-1-3"))
-    # Three villages fail at once: refused, asked again and taken, then debounced.
+    villages = {n: False for n in ("rtr-1-1", "rtr-1-2", "rtr-1-3")}  # the POP has no news
+    h.rounds(villages, 3)
+    # Three villages down, each waiting for the POP: refused, asked again and taken, then
+    # debounced.
     assert asked.count(("pop-1", "upstream-check")) == 2
 
 
@@ -64,22 +66,20 @@ def test_one_lost_round_never_alerts(tmp_path):
     assert h.history(V1) == ["up"]
 
 
-def test_ap_down_fires_once_after_hold_down_and_resolves_once(tmp_path):
+def test_ap_down_fires_once_on_the_verdict_and_resolves_once(tmp_path):
     h = make(tmp_path)
-    h.polls.clear()
     h.round(with_down(h, "ap-1-1-1"))
     h.round(with_down(h, "ap-1-1-1"))
-    assert h.events() == []  # two failed rounds: still within the hold-down
-    assert ("ap-1-1-1", "ping", "confirm") in h.polls  # a re-check burst, not a wait
+    assert h.events() == []  # losing, but the stream has not said down yet
     h.round(with_down(h, "ap-1-1-1"))
     assert h.events() == [("firing", "VillageWifiDown")]
     n = h.outbox()[0]
     assert n["alert"]["labels"]["village"] == V1
-    assert n["alert"]["cause"] == "ap_down"
+    assert n["alert"]["cause"] == "ap_down:ap-1-1-1"
     assert n["alert"]["down_devices"] == ["ap-1-1-1"]
     h.rounds(with_down(h, "ap-1-1-1"), 10)
     h.round(all_up(h))
-    assert h.events() == [("firing", "VillageWifiDown")]  # one good round is not a recovery
+    assert h.events() == [("firing", "VillageWifiDown")]  # one reply is not yet a verdict
     h.round(all_up(h))
     assert h.events() == [("firing", "VillageWifiDown"), ("resolved", "VillageWifiDown")]
     assert h.history(V1) == ["up", "down", "up"]
@@ -87,7 +87,7 @@ def test_ap_down_fires_once_after_hold_down_and_resolves_once(tmp_path):
     assert len(h.events()) == 2
 
 
-def test_recovery_at_the_hold_down_boundary_is_not_lost(tmp_path):
+def test_recovery_at_the_verdict_boundary_is_not_lost(tmp_path):
     h = make(tmp_path)
     h.rounds(with_down(h, "rtr-1-2"), 3)  # fires on the third
     h.round(all_up(h))
@@ -115,9 +115,6 @@ def test_district_cut_one_root_cause_listing_villages(tmp_path):
     assert alert["affected_villages"] == ["35.10.01.2001", "35.10.01.2002", "35.10.01.2003"]
     assert h.history(V1) == ["up", "unreachable-upstream"]
     h.rounds(cut, 20)
-    h.polls.clear()
-    h.rounds(all_up(h), 2)
-    assert ("rtr-1-1", "ping", "upstream-restored") in h.polls  # children re-checked at once
     h.rounds(all_up(h), 40)  # past the dependency grace
     assert h.events() == [("firing", "UpstreamDown"), ("resolved", "UpstreamDown")]
     assert h.history(V1) == ["up", "unreachable-upstream", "up"]
@@ -136,15 +133,38 @@ def test_village_still_down_after_parent_returns_fires_after_grace(tmp_path):
     assert len(h.events()) == 3
 
 
-def test_flapping_notified_once_then_settles(tmp_path):
+def test_flapping_ends_with_a_resolved_marked_flapping_repeats_held(tmp_path):
     h = make(tmp_path, flap_threshold=4, flap_quiet=60.0)
     for _ in range(6):
         h.rounds(with_down(h, "rtr-1-1"), 3)
         h.rounds(all_up(h), 2)
+    # The 4th change (a resolve) starts flapping: the resolved says so; the outages after it
+    # are held (no firing), so no resolved follows them either.
     events = [e for e, _ in h.events()]
-    assert events == ["firing", "resolved", "firing", "flapping"]
-    h.rounds(all_up(h), 40)  # 80 s quiet
-    assert [e for e, _ in h.events()] == ["firing", "resolved", "firing", "flapping", "resolved"]
+    assert events == ["firing", "resolved", "firing", "resolved"]
+    last = h.outbox()[-1]
+    assert last["extra"]["flapping"] == "true" and last["extra"]["changes"] == "4"
+    assert "flapping" not in h.outbox()[1]["extra"]
+    h.rounds(all_up(h), 40)  # 80 s quiet: the episode ends; receivers already had the end
+    assert [e for e, _ in h.events()] == ["firing", "resolved", "firing", "resolved"]
+    assert h.engine.snapshot().flapping == 0
+
+
+def test_flapping_noticed_on_an_outage_then_resolved_when_it_comes_back(tmp_path):
+    h = make(tmp_path, flap_threshold=3, flap_quiet=60.0)
+    h.rounds(with_down(h, "rtr-1-1"), 3)
+    h.rounds(all_up(h), 2)
+    h.rounds(with_down(h, "rtr-1-1"), 3)  # the 3rd change: a firing marked as flapping
+    assert [e for e, _ in h.events()] == ["firing", "resolved", "flapping"]
+    h.rounds(all_up(h), 2)  # back: the flapping alert ends with a resolved
+    assert [e for e, _ in h.events()] == ["firing", "resolved", "flapping", "resolved"]
+    assert h.outbox()[-1]["extra"]["flapping"] == "true"
+    h.rounds(with_down(h, "rtr-1-1"), 3)  # down again within the episode: held
+    h.rounds(with_down(h, "rtr-1-1"), 40)  # ... and still down after flap_quiet: said once
+    assert [e for e, _ in h.events()] == ["firing", "resolved", "flapping", "resolved", "firing"]
+    h.rounds(all_up(h), 2)
+    assert h.events()[-1] == ("resolved", "VillageWifiDown")
+    assert "flapping" not in h.outbox()[-1]["extra"]
 
 
 def test_maintenance_suppresses_notifications_not_history(tmp_path):
@@ -245,21 +265,11 @@ def test_sustained_loss_is_degraded_warning_not_down(tmp_path):
     for _ in range(50):  # 100 s: a full window (20 s), then degraded_for (60 s)
         # 3 of 5 echoes answered: 40% loss, every round answered
         for name in h.inventory.devices:
-            rec = 3 if name == "ap-1-2-1" else 5
-            h.engine.observe(name, h.clock.t, 5, rec, 0.002)
+            h.observe(name, 3 if name == "ap-1-2-1" else 5)
         h.engine.evaluate()
         h.clock.t += 2
     assert h.events() == [("firing", "VillageWifiDegraded")]
     assert h.outbox()[0]["alert"]["labels"]["severity"] == "warning"
-
-
-@pytest.mark.parametrize("rounds", [3, 4])
-def test_down_rounds_setting(tmp_path, rounds):
-    h = make(tmp_path, down_rounds=rounds)
-    h.rounds(with_down(h, "rtr-1-3"), rounds - 1)
-    assert h.events() == []
-    h.round(with_down(h, "rtr-1-3"))
-    assert h.events() == [("firing", "VillageWifiDown")]
 
 
 def test_alert_notified_before_its_parent_broke_keeps_its_course(tmp_path):
@@ -313,7 +323,7 @@ def test_lossy_district_link_one_upstream_warning_not_one_per_village(tmp_path):
     h = make(tmp_path)
     for _ in range(60):  # everything behind the POP loses 40% (the POP's link is lossy)
         for name in h.inventory.devices:
-            h.engine.observe(name, h.clock.t, 5, 3, 0.002)
+            h.observe(name, 3)
         h.engine.evaluate()
         h.clock.t += 2
     assert h.events() == [("firing", "UpstreamDegraded")]
@@ -322,7 +332,7 @@ def test_lossy_district_link_one_upstream_warning_not_one_per_village(tmp_path):
     assert alert["affected_villages"] == ["35.10.01.2001", "35.10.01.2002", "35.10.01.2003"]
     for _ in range(60):  # the link heals
         for name in h.inventory.devices:
-            h.engine.observe(name, h.clock.t, 5, 5, 0.002)
+            h.observe(name, 5)
         h.engine.evaluate()
         h.clock.t += 2
     assert h.events() == [("firing", "UpstreamDegraded"), ("resolved", "UpstreamDegraded")]
@@ -334,7 +344,7 @@ def test_loss_hovering_at_the_threshold_does_not_flap(tmp_path):
     def rounds(n: int, received_of) -> None:
         for i in range(n):
             for name in h.inventory.devices:
-                h.engine.observe(name, h.clock.t, 5, received_of(i), 0.002)
+                h.observe(name, received_of(i))
             h.engine.evaluate()
             h.clock.t += 2
 
@@ -378,7 +388,7 @@ def test_ap_answering_ping_with_its_radio_off_takes_the_village_down(tmp_path):
     h.rounds(all_up(h), 3)  # it still answers every ping
     assert h.events() == [("firing", "VillageWifiDown")]
     n = h.outbox()[0]
-    assert (n["alert"]["cause"], n["alert"]["down_devices"]) == ("radio_down", [ap])
+    assert (n["alert"]["cause"], n["alert"]["down_devices"]) == (f"radio_down:{ap}", [ap])
     _radio_poll(state, ap, h.clock.t, radio_up=True)
     h.rounds(all_up(h), 2)
     assert h.events() == [("firing", "VillageWifiDown"), ("resolved", "VillageWifiDown")]
@@ -407,3 +417,36 @@ def test_snapshot_is_read_only_and_stays_as_taken(tmp_path):
         alert.labels["severity"] = "warning"  # type: ignore[index]
     with pytest.raises(dataclasses.FrozenInstanceError):
         after.errors = 0  # type: ignore[misc]
+
+
+def test_a_better_diagnosis_is_sent_as_an_update_and_kept_to_the_end(tmp_path):
+    """The AP of village 1 is down while its router still answers: ap_down. Then the router
+    goes too: the engine learns better and says so once; the resolved keeps router_down."""
+    h = make(tmp_path)
+    h.rounds(with_down(h, "ap-1-1-1"), 3)
+    assert h.events() == [("firing", "VillageWifiDown")]
+    assert h.outbox()[0]["alert"]["cause"] == "ap_down:ap-1-1-1"
+    h.rounds(with_down(h, "ap-1-1-1", "rtr-1-1"), 5)
+    assert h.events() == [("firing", "VillageWifiDown"), ("update", "VillageWifiDown")]
+    update = h.outbox()[1]
+    assert update["alert"]["cause"] == "router_down:rtr-1-1"
+    assert update["alert"]["down_devices"] == ["rtr-1-1", "ap-1-1-1"]
+    assert update["extra"]["previous_cause"] == "ap_down:ap-1-1-1"
+    h.rounds(all_up(h), 2)
+    assert h.events()[-1] == ("resolved", "VillageWifiDown")
+    assert h.outbox()[-1]["alert"]["cause"] == "router_down:rtr-1-1"
+
+
+def test_whole_village_waits_for_its_router_whichever_is_found_first(tmp_path):
+    """The AP's verdict comes first while its router is still losing echoes (no verdict):
+    the village waits, and fires once, as router_down naming the router."""
+    h = make(tmp_path)
+    h.round(with_down(h, "ap-1-1-1"))
+    h.round(with_down(h, "ap-1-1-1", "rtr-1-1"))
+    h.round(with_down(h, "ap-1-1-1", "rtr-1-1"))  # the AP is down, the router only losing
+    assert h.events() == []
+    h.round(with_down(h, "ap-1-1-1", "rtr-1-1"))  # the router's verdict
+    assert h.events() == [("firing", "VillageWifiDown")]
+    alert = h.outbox()[0]["alert"]
+    assert alert["cause"] == "router_down:rtr-1-1"
+    assert alert["down_devices"] == ["rtr-1-1", "ap-1-1-1"]

@@ -18,7 +18,7 @@ from netwatch.core.notifications import ContactList, DeliverySettings, Notificat
 from netwatch.core.scheduler import Scheduler
 from netwatch.core.state import State
 from tests.helpers import regency
-from tests.helpers.village_lab import District, PingCollector
+from tests.helpers.village_lab import District, ping_collector
 
 
 async def main(cfg: dict) -> None:
@@ -44,7 +44,7 @@ async def main(cfg: dict) -> None:
     )
     pinger = Pinger.open()
     state = State(inv)
-    scheduler = Scheduler([PingCollector(pinger, ping)], state.record)
+    scheduler = Scheduler([ping_collector(pinger, inv)], state.record)  # type: ignore[list-item]
     service = AlertService.create(inv, state, scheduler.request_poll, tracer=None)
     scheduler.start(inv)
     await service.start()

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from netwatch.alerting.service import AlertService
-from netwatch.core.model import AlertingSettings, Device, Inventory, PingSettings
+from netwatch.core.model import AlertingSettings, Inventory, PingSettings
 from netwatch.core.notifications import NotificationSettings
 from netwatch.core.scheduler import Scheduler
 from netwatch.core.state import State
@@ -92,25 +92,11 @@ class District:
                 ns.nft(rules)
 
 
-class PingCollector:
-    """The scheduler's Collector shape around the shared pinger (as netwatch.core.runtime's)."""
+def ping_collector(pinger: object, inventory: Inventory) -> object:
+    """The ICMP collector as netwatch.core.runtime starts it (its echo stream), on pinger."""
+    from netwatch.collectors.icmp import IcmpCollector
 
-    name = "ping"
-
-    def __init__(self, pinger: object, settings: PingSettings) -> None:
-        self.pinger = pinger
-        self.settings = settings
-
-    def applies(self, device: Device) -> bool:
-        return device.ping
-
-    def interval(self, device: Device) -> float:
-        return device.ping_interval or self.settings.interval
-
-    async def collect(self, device: Device) -> object:
-        from netwatch.collectors import icmp
-
-        return await icmp.probe(device, self.settings, self.pinger)
+    return IcmpCollector(lambda: inventory, pinger, lambda: None)  # type: ignore[arg-type]
 
 
 @contextlib.asynccontextmanager
@@ -123,7 +109,7 @@ async def monitoring(
 
     pinger = district.core.call(Pinger.open)
     state = state if state is not None else State(inventory)
-    scheduler = Scheduler([PingCollector(pinger, inventory.settings.ping)], state.record)
+    scheduler = Scheduler([ping_collector(pinger, inventory)], state.record)  # type: ignore[list-item]
     s = inventory.settings.alerting
 
     def tracer(address: str) -> str | None:

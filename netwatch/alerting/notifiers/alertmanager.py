@@ -24,7 +24,9 @@ class AlertmanagerTarget:
 
     notifier: ClassVar[str] = "alertmanager"
     # Alertmanager repeats and escalates by its own config; it only needs state changes.
-    events: ClassVar[frozenset[str] | None] = frozenset({"firing", "resolved", "flapping"})
+    events: ClassVar[frozenset[str] | None] = frozenset(
+        {"firing", "resolved", "flapping", "update"}
+    )
     shorthand: ClassVar[str | None] = "url"
 
     url: str

@@ -1,0 +1,397 @@
+"""The echo stream: a steady echo to every device and a sequential test on the outcomes.
+
+Every device gets one echo every `ping.interval / ping.count` seconds (6 s at the defaults:
+the same 10 echoes a minute as the old rounds). A lost echo starts a burst, one echo every
+`ping.spacing`, that stops at the first reply; `ping.down_echoes` echoes lost in a row are
+the verdict *down*. A down device keeps its steady echo; a reply starts a burst again and
+`ping.up_echoes` replies are the verdict *up*. Every `ping.interval` (and at each verdict)
+the echoes whose outcome came in since the last report are one round (rtt, jitter, loss).
+When a device loses its third echo in a row its parents get an echo at once, so their
+verdict is known by the time the child's is (docs/alert_engine.md: the false-alarm budget).
+
+One timer serves every device: a heap of due sends and a FIFO of deadlines (every echo has
+the same timeout). An echo costs a heap push and pop, a send, a dict entry and a deque
+entry: no task or Future per device or echo.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+
+from netwatch.collectors.icmp import observation as ev
+from netwatch.collectors.icmp.engine import FILTERED, Pinger
+from netwatch.collectors.icmp.observation import PingObservation
+from netwatch.collectors.icmp.probe_state import Probe, parents, phase
+from netwatch.collectors.icmp.rounds import retry_delay, transient
+from netwatch.collectors.icmp.sockets import EchoSocket
+from netwatch.core.model import Inventory, PingSettings
+
+log = logging.getLogger(__name__)
+
+Sink = Callable[[PingObservation], None]
+SLOT = 0.01  # seconds: the timer's granularity; sends and deadlines due in one slot share a wake
+PARENT_CHECK_RUN = 3  # a child's losses in a row before its parents get an echo at once
+_order = itertools.count()  # tie-breaker of heap entries with equal times
+
+
+class EchoStream:
+    """Probes the devices of an inventory continuously and reports to sink."""
+
+    def __init__(self, pinger: Pinger, sink: Sink) -> None:
+        self.pinger = pinger
+        self.sink = sink
+        self.probes: dict[str, Probe] = {}
+        self.settings = PingSettings()
+        self._sends: list[tuple[float, int, int, Probe]] = []  # (due, order, generation, probe)
+        self._reports: list[tuple[float, int, Probe]] = []  # (round end, order, probe)
+        # (deadline, probe, socket or None for a filtered send, sequence number, send time)
+        self._deadlines: deque[tuple[float, Probe, EchoSocket | None, int, float]] = deque()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._wake_at = float("inf")
+        self._resolving: asyncio.Task[None] | None = None
+        self._names_due = False
+        self.closed = False
+        self.sink_errors = 0
+
+    # -- the inventory ---------------------------------------------------------------------
+
+    def follow(self, inventory: Inventory, sink: Sink | None = None) -> None:
+        """Probe inventory's pinged devices; devices that stay keep their verdict and phase."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop = loop
+            self.pinger.attach(loop)
+        if sink is not None:
+            self.sink = sink
+        self.closed = False
+        s = self.settings = inventory.settings.ping
+        wanted = {n: d for n, d in inventory.devices.items() if d.ping}
+        for name in list(self.probes):
+            if name not in wanted:
+                self.probes.pop(name).alive = False
+        now = loop.time()
+        names = []
+        for name, device in wanted.items():
+            period = (device.ping_interval or s.interval) / s.count
+            window = device.ping_interval or s.interval
+            p = self.probes.get(name)
+            if p is None or p.address != device.address:
+                if p is not None:
+                    p.alive = False
+                p = self.probes[name] = Probe(self, name, device.address, s.timeout)
+                p.steady_at = now + phase(name, period)
+                p.w_start = time.time()
+                if not self.pinger.bind_literal(p):
+                    p.named = True
+                    names.append(p)
+            p.period, p.window, p.timeout = period, window, s.timeout
+            p.parents = ()
+            p.children = ()
+        for name in wanted:
+            self.probes[name].parents = tuple(parents(name, inventory, self.probes))
+        for p in self.probes.values():
+            for parent in p.parents:
+                parent.children += (p,)
+        for p in self.probes.values():
+            if p.report_at is None:
+                self._report_at(p, now + p.window)
+            if p.due is None:
+                self._schedule(p, max(p.steady_at, now))
+        if names:
+            self._resolve(names)
+
+    def request(self, name: str, reason: str = "") -> bool:
+        """An echo to device name now (unless one is on its way); its outcome is reported."""
+        p = self.probes.get(name)
+        if p is None or self.closed:
+            return False
+        self._check(p, time.time())
+        return True
+
+    def stop(self) -> None:
+        """Stop sending; echoes in flight are forgotten (reload or shutdown)."""
+        self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._wake_at = float("inf")
+        self._sends.clear()
+        self._reports.clear()
+        self._deadlines.clear()
+        for p in self.probes.values():
+            p.due = p.report_at = None
+            p.gen += 1
+            p.inflight = 0
+            p.burst = False
+        if self._resolving is not None:
+            self._resolving.cancel()
+            self._resolving = None
+
+    # -- timing ----------------------------------------------------------------------------
+
+    def _schedule(self, p: Probe, due: float) -> None:
+        p.gen += 1
+        p.due = due
+        heapq.heappush(self._sends, (due, next(_order), p.gen, p))
+        self._arm(due)
+
+    def _report_at(self, p: Probe, at: float) -> None:
+        p.report_at = at
+        heapq.heappush(self._reports, (at, next(_order), p))
+        self._arm(at)
+
+    def _arm(self, at: float) -> None:
+        # Up to the slot's end: what falls due in one slot goes in one wake, never early.
+        at = math.ceil(at / SLOT) * SLOT
+        if self.closed or self._loop is None or at >= self._wake_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._wake_at = at
+        self._timer = self._loop.call_at(at, self._tick)
+
+    def _tick(self) -> None:
+        self._timer = None
+        self._wake_at = float("inf")
+        if self.closed or self._loop is None:
+            return
+        now = self._loop.time()
+        try:
+            # Replies already in the kernel count before anything is declared lost.
+            self.pinger.drain()
+            self._expire(now)
+            self._close_rounds(now)
+            self._send_due(now)
+        finally:
+            nxt = min(
+                self._sends[0][0] if self._sends else float("inf"),
+                self._deadlines[0][0] if self._deadlines else float("inf"),
+                self._reports[0][0] if self._reports else float("inf"),
+            )
+            if nxt != float("inf"):
+                self._arm(nxt)
+
+    def _expire(self, now: float) -> None:
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][0] <= now:
+            _deadline, p, fam, seq, sent = deadlines.popleft()
+            if fam is not None:
+                entry = fam.pending.get(seq)
+                if entry is None or entry[0] is not p or entry[4] != sent:
+                    continue  # answered, or given up by the socket (drop() told the probe)
+                del fam.pending[seq]
+            if p.alive:
+                self.drop(p, sent)
+
+    def _close_rounds(self, now: float) -> None:
+        reports = self._reports
+        while reports and reports[0][0] <= now:
+            at, _key, p = heapq.heappop(reports)
+            if not p.alive or at != p.report_at:
+                continue
+            self._emit(p, ev.ROUND, with_round=True)
+            self._report_at(p, at + p.window)
+            if p.named:
+                self._names_due = True
+        if self._names_due and self._resolving is None:
+            self._names_due = False
+            self._resolve([p for p in self.probes.values() if p.named])
+
+    def _send_due(self, now: float) -> None:
+        sends = self._sends
+        while sends and sends[0][0] <= now:
+            _due, _n, gen, p = heapq.heappop(sends)
+            if gen != p.gen or not p.alive:
+                continue
+            p.due = None
+            self._send(p)
+            self._next(p)
+
+    def _next(self, p: Probe) -> None:
+        """Schedule p's next echo: the burst's next, or its next steady one."""
+        assert self._loop is not None
+        now = self._loop.time()
+        if p.burst and p.run + p.inflight < self.settings.down_echoes:
+            self._schedule(p, now + self.settings.spacing)
+            return
+        if p.burst:
+            return  # enough echoes in flight to reach a verdict: their outcomes decide
+        while p.steady_at <= now:
+            p.steady_at += p.period
+        self._schedule(p, p.steady_at)
+
+    # -- echoes ----------------------------------------------------------------------------
+
+    def _send(self, p: Probe) -> None:
+        """One echo to p now; a failure to send counts as a lost echo, with its reason."""
+        assert self._loop is not None
+        wall = time.time()
+        p.last_sent = wall
+        bound = p.bound
+        if bound is None:
+            if p.error is None:
+                return  # a name still being resolved: no echo, no outcome
+            p.last_error = p.error
+            p.inflight += 1
+            self.drop(p, wall)
+            return
+        got = self.pinger.send(p, 0, bound, self.settings.size)
+        if isinstance(got, OSError):
+            if transient(got):  # a full queue or sequence space: try again shortly
+                p.last_sent = 0.0
+                self._schedule(p, self._loop.time() + retry_delay(bound.sock, got))
+                return
+            bound.sock.send_errors += 1
+            p.last_error = f"send failed: {got}"
+            p.inflight += 1
+            self.drop(p, wall)
+            return
+        p.last_error = None
+        p.inflight += 1
+        deadline = self._loop.time() + p.timeout
+        if got == FILTERED:
+            self._deadlines.append((deadline, p, None, -1, wall))
+        else:
+            self._deadlines.append((deadline, p, bound.sock, got, bound.sock.pending[got][4]))
+        if self._deadlines[0][0] == deadline:
+            self._arm(deadline)
+
+    def reply(self, p: Probe, rtt: float, sent: float) -> None:
+        """An echo of p answered rtt seconds after its send (called by the socket reader)."""
+        if rtt > p.timeout:
+            if p.bound is not None:
+                p.bound.sock.late += 1
+            self.drop(p, sent)
+            return
+        p.inflight -= 1
+        p.w_sent += 1
+        p.w_received += 1
+        p.w_rtts.append(rtt)
+        if sent > p.seen:
+            p.seen = sent
+        if sent > p.ok_sent:
+            p.ok_sent = sent
+        event = None
+        if p.watch is not None and sent >= p.watch:
+            p.watch, event = None, ev.ANSWERED
+        if p.run:
+            p.run, p.run_since, event = 0, None, ev.ANSWERED
+        if p.up is not True:
+            p.oks += 1
+            if p.oks >= self.settings.up_echoes:
+                self._verdict(p, True)
+                return
+            if not p.burst:
+                self._burst(p)
+            elif p.due is None:  # the burst had enough in flight; this reply frees a place
+                self._next(p)
+        elif p.burst:
+            p.burst = False  # the first reply ends a burst
+            self._next(p)
+        if event is not None:
+            self._emit(p, event)
+
+    def drop(self, p: Probe, sent: float) -> None:
+        """An echo of p is lost (no reply within the timeout, or it could not be sent)."""
+        p.inflight -= 1
+        p.w_sent += 1
+        if sent < p.ok_sent:
+            return  # a later echo was answered already: not part of a run
+        if sent > p.seen:
+            p.seen = sent
+        s = self.settings
+        event = None
+        if p.watch is not None and sent >= p.watch:
+            p.watch, event = None, ev.LOST
+        p.run += 1
+        if p.run == 1:
+            p.run_since = sent
+            if p.up is not False:
+                event = ev.LOST
+        if p.run == min(PARENT_CHECK_RUN, max(1, s.down_echoes - 1)) and p.run_since:
+            for parent in p.parents:
+                self._check(parent, p.run_since)
+        if p.run == max(2, s.down_echoes // 2) and p.up is not False:
+            event = ev.LOSING
+        if p.run >= s.down_echoes:
+            p.oks = 0
+            if p.burst:
+                p.burst = False
+                self._next(p)
+            if p.up is not False:
+                p.down_since = p.run_since
+                self._verdict(p, False)
+                return
+        elif (p.up is not False or p.oks > 0) and not p.burst:
+            self._burst(p)
+        if event is not None:
+            self._emit(p, event)
+
+    def _burst(self, p: Probe) -> None:
+        """Start a burst: an echo now, the next ones every spacing (see _next)."""
+        p.burst = True
+        self._send(p)
+        if p.burst:  # (a send that failed may have ended it with a verdict)
+            self._next(p)
+
+    def _check(self, p: Probe, since: float) -> None:
+        """p's verdict is awaited for something that began at since: report an outcome."""
+        if p.watch is None or since < p.watch:
+            p.watch = since
+        if p.seen >= since:
+            p.watch = None
+            self._emit(p, ev.ANSWERED if not p.run else ev.LOST)
+        elif not (p.inflight and p.last_sent >= since) and not p.burst:
+            self._send(p)
+
+    def _verdict(self, p: Probe, up: bool) -> None:
+        p.up = up
+        p.oks = 0
+        p.watch = None
+        p.reason = "" if up else (p.last_error or "no reply")
+        if p.burst:
+            p.burst = False
+            self._next(p)
+        self._emit(p, ev.UP if up else ev.DOWN, with_round=True)
+        assert self._loop is not None
+        self._report_at(p, self._loop.time() + p.window)  # the verdict ended the round
+        if up:  # a parent is back: what hangs below it need not wait for its steady echo
+            for child in p.children:
+                if child.up is False and not child.burst:
+                    self._check(child, p.ok_sent)
+
+    # -- reports ---------------------------------------------------------------------------
+
+    def _emit(self, p: Probe, event: str, with_round: bool = False) -> None:
+        obs = p.report(event, with_round, time.time())
+        if obs is None:
+            return
+        try:
+            self.sink(obs)
+        except Exception:  # a listener's bug must not stop the probing
+            self.sink_errors += 1
+            log.exception("recording the ping observation of %s failed", p.name)
+
+    # -- names -----------------------------------------------------------------------------
+
+    def _resolve(self, probes: list[Probe]) -> None:
+        async def bind() -> None:
+            try:
+                await self.pinger.bind(probes)
+            finally:
+                self._resolving = None
+
+        if self._loop is None:
+            return
+        if self._resolving is not None:
+            self._names_due = True  # once this one is done
+            return
+        self._resolving = self._loop.create_task(bind(), name="icmp-resolve")
