@@ -75,6 +75,8 @@ class StreamingCollector(Protocol):
 
     name: str
 
+    def applies(self, device: Device) -> bool: ...
+
     def follow(self, inventory: Inventory, sink: Callable[[Observation], None]) -> int:
         """Probe inventory's devices from now on (again after a reload); how many it probes."""
         ...

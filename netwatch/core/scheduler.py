@@ -82,6 +82,8 @@ class Scheduler:
         self._misfire_grace = misfire_grace
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._devices: dict[str, Device] = {}
+        # The devices each stream follows, to count what a reload added, removed or changed.
+        self._followed: dict[str, dict[str, Device]] = {}
         self._intervals: dict[str, float] = {}
         self._running: set[str] = set()
         self._again: set[str] = set()
@@ -113,7 +115,7 @@ class Scheduler:
     def sync(self, inventory: Inventory) -> tuple[int, int, int]:
         """Make the jobs match the inventory; untouched devices keep their schedule.
 
-        Returns (added, removed, changed) job counts.
+        Returns (added, removed, changed) counts of jobs and of devices a stream follows.
         """
         wanted: dict[str, tuple[Device, float]] = {}
         for device in inventory.devices.values():
@@ -145,6 +147,12 @@ class Scheduler:
         for job_id in self._devices:
             counts[_split_id(job_id)[0]] += 1
         for name, stream in self.streams.items():
+            now_on = {d.name: d for d in inventory.devices.values() if stream.applies(d)}
+            before = self._followed.get(name, {})
+            added += len(now_on.keys() - before.keys())
+            removed += len(before.keys() - now_on.keys())
+            changed += sum(1 for n, d in now_on.items() if n in before and before[n] != d)
+            self._followed[name] = now_on
             counts[name] = stream.follow(inventory, self._sink)
         for name, n in counts.items():
             telemetry.SCHEDULER_JOBS.labels(name).set(n)
