@@ -27,6 +27,7 @@ from netwatch.collectors.snmp.engine import SnmpEngine
 from netwatch.config.loader import load_inventory
 from netwatch.core.model import Inventory
 from netwatch.core.state import State
+from tests.alerting.harness import HOLD_UP, Stream
 from tests.helpers import snmprec
 from tests.helpers.data import SNMPREC_DIR
 from tests.helpers.snmpsim import running_snmpsim
@@ -118,8 +119,9 @@ class Lab:
             self.state.record(obs)
 
         asyncio.run(run())
-        for _ in range(2):  # the AP answers ping (up_rounds rounds)
-            self.engine.observe("sarongan-ap", self.now, 3, 3, 0.001)
+        stream = Stream()
+        for _ in range(HOLD_UP):  # the AP answers ping (its stream says up)
+            self.engine.observe("sarongan-ap", stream.round("sarongan-ap", self.now, 3, 3))
         self.engine.evaluate(self.now)
 
     def fired(self) -> list[Notification]:

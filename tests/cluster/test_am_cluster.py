@@ -29,6 +29,7 @@ from netwatch.alerting.types import Alert, Event
 from netwatch.core.model import ClusterSettings
 from netwatch.core.notifications import ContactList, NotificationSettings
 from tests.alerting.factories import enqueue, notification, settings, village_alert
+from tests.alerting.harness import Stream
 from tests.helpers import regency
 from tests.helpers.cluster_lab import AlertmanagerCluster, Hook, Host
 from tests.helpers.procs import wait_for
@@ -235,9 +236,14 @@ def start(inv, db: str) -> tuple[Engine, Outbox]:
     return engine, outbox
 
 
+# The engines' echo streams (the harness's stand-in), per engine and device.
+_streams: dict[Engine, dict[str, Stream]] = {}
+
+
 def rounds(engine: Engine, up: dict[str, bool], n: int) -> None:
     for _ in range(n):
         now = time.time()
         for name, ok in up.items():
-            engine.observe(name, now, 2, 2 if ok else 0, 0.001 if ok else None)
+            stream = _streams.setdefault(engine, {}).setdefault(name, Stream())
+            engine.observe(name, stream.round(name, now, 2 if ok else 0, 2))
         engine.evaluate(now)
