@@ -4,6 +4,10 @@
 inventory when the new file is invalid: nothing stops being monitored. A part that cannot
 run (alert store, trap listener, InfluxDB spool, a notifier) is a fault on `health` and is
 retried; monitoring goes on.
+
+Over 400 lines because it is the one place where every part is wired, started, reloaded and
+stopped in order (collectors, state, exporters, alerting, public board, cluster, traps):
+split, the order of those steps would be spread over several files.
 """
 
 from __future__ import annotations

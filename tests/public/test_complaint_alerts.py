@@ -131,6 +131,15 @@ async def lab(tmp_path: Path) -> AsyncIterator[Lab]:
                 try:
                     url = "http://" + board.address()
                     await until(lambda: board.up, 30, "the board's first view")
+                    # The form needs the view to have reached the page server too (under load
+                    # the first answer can still be the "loading" page: CI saw it once).
+                    for _ in range(300):
+                        form = (await asyncio.to_thread(http_get, f"{url}/{V1}/lapor"))[1]
+                        if 'name="token"' in form:
+                            break
+                        await asyncio.sleep(0.1)
+                    else:
+                        raise AssertionError("the complaint form was never served")
                     yield Lab(district, service, board, url, sink, db, complaints)
                 finally:
                     await board.stop()
