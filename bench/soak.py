@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -529,10 +530,23 @@ def main() -> int:
     ap.add_argument("--devices", type=int, default=10_000)
     ap.add_argument("--sample-every", type=float, default=10)
     ap.add_argument("--tmpfs-mib", type=int, default=64)
+    ap.add_argument(
+        "--end-by",
+        help="HH:MM (UTC): shorten the run so that it ends by then (a shared machine's deadline)",
+    )
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("soak: needs root (network namespaces, tmpfs)", file=sys.stderr)
         return 2
+    if args.end_by:
+        hh, mm = (int(x) for x in args.end_by.split(":"))
+        now = time.gmtime()
+        left = (hh * 60 + mm) - (now.tm_hour * 60 + now.tm_min) - 6  # start + final checks
+        if left < args.minutes:
+            print(f"soak: only {left} minutes left before {args.end_by} UTC", flush=True)
+            args.minutes = max(5.0, float(left))
+    # `timeout` or a Ctrl-C must still remove the namespaces, the tmpfs and the processes.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     p = plan(args.minutes)
     work = Path(tempfile.mkdtemp(prefix="nw-soak-"))
     disk = work / "soak-disk"
