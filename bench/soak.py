@@ -75,7 +75,7 @@ def plan(minutes: float) -> Plan:
     tail = min(360.0, total / 8)
     lead = min(30.0, total / 60)  # the RSS reference sample comes before the first fault
     avail = total - warmup - tail - lead
-    cycles = max(1, int(avail // (SLOT * len(FAULTS))))
+    cycles = max(1, round(avail / (SLOT * len(FAULTS))))  # slots may end a little shorter
     slot = avail / (cycles * len(FAULTS))
     scale = min(1.0, slot / SLOT)
     fs, outs = [], [(warmup * 0.3, max(45.0, 90 * scale))]

@@ -41,6 +41,8 @@ SELF_METRICS = (
     "netwatch_icmp_",
 )
 LAG = "netwatch_scheduler_lag_seconds_bucket"
+MISSED = "netwatch_scheduler_missed_runs_total"
+SKIPPED = "netwatch_scheduler_skipped_runs_total"
 
 
 def http(url: str, timeout: float = 60, data: bytes | None = None) -> tuple[int, str]:
@@ -190,6 +192,10 @@ class Sampler(threading.Thread):
             if key.startswith(LAG):
                 le = float(key.split('le="')[1].split('"')[0])
                 lag[le] = lag.get(le, 0.0) + v
+        # A run dropped for starting later than misfire_grace never reaches the histogram:
+        # count it as an observation above every bucket, or a stall would look like no lag.
+        if lag:
+            lag[math.inf] += _sum(values, "netwatch_scheduler_missed_runs_total")
         self.samples.append(Sample(t, rss, cpu, ready, lag, values, scrape))
 
 
@@ -289,8 +295,8 @@ def report(soak: Soak) -> dict[str, Any]:
     verdict = faults.check_notifications(soak.outages, soak.webhook.bodies())
     rows = [
         "| window (min) | faults in it | lag p99 all | lag p99 outside storms | RSS end (MiB) "
-        "| RSS max | CPU (1 core) | /readyz 503 samples | notifications |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| RSS max | CPU (1 core) | runs missed / skipped | /readyz 503 samples | notifications |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     table = []
     n_windows = math.ceil((end.t - t0) / p.window - 1e-9)
@@ -304,6 +310,8 @@ def report(soak: Soak) -> dict[str, Any]:
         q_le_w, q_i = faults.quantile(faults.windowed(lag, a, b, storms), 0.99)
         cpu = (inside[-1].cpu - inside[0].cpu) / (inside[-1].t - inside[0].t)
         notes = sum(1 for x in soak.webhook.bodies() if a <= x["_t"] < b)
+        missed = _sum(inside[-1].values, MISSED) - _sum(inside[0].values, MISSED)
+        skipped = _sum(inside[-1].values, SKIPPED) - _sum(inside[0].values, SKIPPED)
         row = {
             "from_min": round((a - t0) / 60, 1),
             "to_min": round((b - t0) / 60, 1),
@@ -317,12 +325,15 @@ def report(soak: Soak) -> dict[str, Any]:
             "cpu_share": round(cpu, 3),
             "not_ready_samples": sum(1 for s in inside if s.ready != 200),
             "notifications": notes,
+            "missed_runs": missed,
+            "skipped_runs": skipped,
         }
         table.append(row)
         rows.append(
             f"| {row['from_min']}–{row['to_min']} | {', '.join(names) or '—'} "
             f"| {_fmt(all_i)} (≤{all_le}) | {_fmt(q_i)} (≤{q_le_w}) | {row['rss_end']} "
-            f"| {row['rss_max']} | {cpu:.1%} | {row['not_ready_samples']} | {notes} |"
+            f"| {row['rss_max']} | {cpu:.1%} | {missed:.0f} / {skipped:.0f} "
+            f"| {row['not_ready_samples']} | {notes} |"
         )
     gaps = soak.influx_gaps
     fault_failures = {
@@ -343,7 +354,8 @@ def report(soak: Soak) -> dict[str, Any]:
         "lag_p99_outside_storms_bucket_le": q_le,
         "lag_p99_all_s": round(a_interp, 3),
         "lag_p99_all_bucket_le": a_le,
-        "missed_runs": _sum(end.values, "netwatch_scheduler_missed_runs_total"),
+        "missed_runs": _sum(end.values, MISSED),
+        "skipped_runs": _sum(end.values, SKIPPED),
         "outages": len(soak.outages),
         "notifications_received": len(soak.webhook.bodies()),
         "missed_notifications": verdict.missed,
@@ -356,7 +368,7 @@ def report(soak: Soak) -> dict[str, Any]:
     influx_ok = all(g["gaps_over_2_intervals"] == 0 for g in gaps.values())
     targets = {
         "RSS end within ±10 % of minute 10": abs(rss_ratio - 1) <= 0.10,
-        "lag p99 < 1 s outside storms": q_interp < 1.0,
+        "lag p99 < 1 s outside storms (missed runs count as late)": q_interp < 1.0,
         "0 missed notifications": not verdict.missed,
         "0 false VillageWifiDown": verdict.false_village_down == 0,
         "0 unexpected notifications": not verdict.unexpected,
