@@ -155,14 +155,15 @@ class Link:
 class Netlab:
     """A set of test namespaces and links; a context manager that deletes them all."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: str = _PREFIX) -> None:
+        self.prefix = prefix  # namespace names: PREFIX-PID-N-KEY (a benchmark uses its own)
         self.namespaces: dict[str, Namespace] = {}
         self.links: list[Link] = []
         self._procs: list[subprocess.Popen] = []
         self._id = f"{os.getpid()}-{next(_counter)}"
 
     def __enter__(self) -> Netlab:
-        _remove_stale()
+        _remove_stale(self.prefix)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -177,7 +178,7 @@ class Netlab:
         and its villages; 127.x forwards because each link end has route_localnet=1)."""
         if key in self.namespaces:
             raise ValueError(f"namespace {key!r} already exists in this lab")
-        name = f"{_PREFIX}-{self._id}-{key}"
+        name = f"{self.prefix}-{self._id}-{key}"
         _ip("netns", "add", name)
         ns = self.namespaces[key] = Namespace(self, key, name)
         ns.run("ip", "link", "set", "lo", "up")
@@ -237,13 +238,13 @@ class Netlab:
         self.links.clear()
 
 
-def _remove_stale() -> None:
+def _remove_stale(prefix: str = _PREFIX) -> None:
     """Delete namespaces that this helper made in test processes that no longer exist."""
     listing = _ip("netns", "list", check=False).stdout
     for line in listing.splitlines():
         name = line.split()[0] if line.split() else ""
         parts = name.split("-")
-        mine = len(parts) >= 4 and parts[0] == _PREFIX and parts[1].isdigit()
+        mine = len(parts) >= 4 and parts[0] == prefix and parts[1].isdigit()
         if mine and not os.path.exists(f"/proc/{parts[1]}"):
             _ip("netns", "del", name, check=False)
 
