@@ -17,14 +17,9 @@ from netwatch.alerting.causes import (
 from netwatch.alerting.types import Alert, Event, Notification
 from netwatch.core.i18n import format_datetime, format_duration, format_time
 
-# Alert.cause keys ("key" or "key:argument") of these kinds, for messages.CAUSES.
+# Alert.cause keys ("key" or "key:argument") of these kinds, for messages.CAUSES (the ONU's
+# reasons are in texts.CAUSES: the village alert names them too).
 CAUSES: dict[str, dict[str, str]] = {
-    "onu_dying_gasp": {"id": "dying gasp: listrik padam", "en": "dying gasp: power cut"},
-    "onu_los": {"id": "loss of signal: kabel fiber putus", "en": "loss of signal: fibre cut"},
-    "onu_unknown": {
-        "id": "ONU offline, OLT tidak menyebut sebab",
-        "en": "ONU offline, the OLT gives no reason",
-    },
     "rx_low": {
         "id": "daya terima optik rendah ({arg} dBm)",
         "en": "low optical receive power ({arg} dBm)",

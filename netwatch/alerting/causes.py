@@ -15,9 +15,11 @@ import logging
 import zoneinfo
 from collections.abc import Iterator, Mapping
 
+from netwatch.alerting import onu_join
 from netwatch.alerting.kinds import Intent, Kinds
+from netwatch.alerting.onu_join import OnuEpisode
 from netwatch.alerting.records import OpenAlert
-from netwatch.alerting.rules import DeviceView, ServiceState, Verdict
+from netwatch.alerting.rules import OUTAGE_STATES, DeviceView, ServiceState, Verdict
 from netwatch.alerting.types import Severity, fingerprint
 from netwatch.core import link_facts as cf
 from netwatch.core.model import Device, Inventory, OnuLink, Role, Village
@@ -53,10 +55,17 @@ class Causes:
         s = inventory.settings
         self.fibre, self.wifi = s.fibre, s.wifi
         self.hold_for = s.alerting.degraded_for
+        self.upstream_wait = s.alerting.upstream_wait
         self.facts: dict[str, cf.DeviceFacts] = {}
         self.zero_since: dict[str, float] = {}  # AP → first poll of its current zero-client run
         self._known_onus: set[str] = set()  # villages whose ONU the OLT listed this evaluation
         self.onu_villages = [v for v in inventory.villages.values() if v.onu is not None]
+        # The ONU joins its village's verdict (onu_join.py): episodes, and the ONU cause an
+        # outage keeps until the village is up again.
+        self.episodes: dict[str, OnuEpisode] = {}
+        self.sticky: dict[str, str] = {}
+        self.routers = {v.code: self._routers(v) for v in self.onu_villages}
+        self.onu_changed = False  # an OLT's poll changed an ONU's state: evaluate now
         self.uplink_villages = [v for v in inventory.villages.values() if v.uplink is not None]
         self.managed = [d for d in inventory.devices.values() if d.controller is not None]
         self.aps = [
@@ -78,7 +87,44 @@ class Causes:
             return
         facts = cf.read(device_state, observation)
         if facts is not None:
+            before = self.facts.get(device.name)
             self.facts[device.name] = facts
+            if _onu_states(before) != _onu_states(facts):
+                self.onu_changed = True
+
+    def _routers(self, v: Village) -> list[str]:
+        """The village devices whose echoes tell a silent village from one on another path."""
+        pinged = [self.inventory.devices[n] for n in v.devices if n in self.inventory.devices]
+        pinged = [d for d in pinged if d.ping]
+        routers = [d.name for d in pinged if d.role is Role.ROUTER]
+        return routers or [d.name for d in pinged]
+
+    def village(
+        self, code: str, verdict: Verdict, views: Mapping[str, DeviceView], now: float
+    ) -> Verdict:
+        """The village's verdict with its ONU's state joined in (before its kinds' intents)."""
+        v = self.inventory.villages[code]
+        if v.onu is None:
+            return verdict
+        facts = self.facts.get(v.onu.olt)
+        got = cf.onu(facts, v.onu) if facts is not None else None
+        if got is not None:
+            ep = self.episodes.get(code)
+            if got.up:
+                self.episodes.pop(code, None)
+            elif ep is None or ep.reason != got.cause:
+                self.episodes[code] = OnuEpisode(got.cause, facts.time if facts else now)
+        joined = onu_join.join(
+            verdict, self.episodes.get(code), self.sticky.get(code), v.onu,
+            self.routers.get(code, []), views, now, self.upstream_wait,
+        )  # fmt: skip
+        if joined.pending:
+            return joined
+        if joined.state in OUTAGE_STATES and onu_join.is_onu_cause(joined.cause):
+            self.sticky[code] = joined.cause or ""
+        elif joined.state is not ServiceState.UNKNOWN and joined.state not in OUTAGE_STATES:
+            self.sticky.pop(code, None)
+        return joined
 
     def _labels(self, name: str, severity: Severity, base: dict[str, str], **own: str) -> Intent:
         labels = {"alertname": name, "severity": str(severity), **base, **own}
@@ -129,8 +175,12 @@ class Causes:
         base = self.kinds.village_labels(v.code)
         where = _onu_where(link)
         if not got.up:
+            # Inhibited while the village's own alert names this ONU (onu_join.py): only an
+            # ONU whose village still answers through another path is a page of its own.
+            ep = self.episodes.get(v.code)
+            alone = ep is not None and ep.other_path and not ep.joined
             b = self._labels(ONU_OFFLINE, Severity.CRITICAL, base, **where, cause=got.cause)
-            yield self._intent(b, f"onu_{got.cause}", want=True, may_resolve=False)
+            yield self._intent(b, f"onu_{got.cause}", want=alone, may_resolve=False)
         sides = (("onu", got.rx_onu, link.rx_min_dbm, self.fibre.onu_rx_min_dbm),
                  ("olt", got.rx_olt, link.olt_rx_min_dbm, self.fibre.olt_rx_min_dbm))  # fmt: skip
         for side, rx, own, default in sides:
@@ -206,3 +256,13 @@ class Causes:
         b = self._labels(NO_CLIENTS, Severity.WARNING, base, cause="no_clients")
         want = since is not None and now - since >= self.wifi.no_clients_for
         yield self._intent(b, "no_clients", want=want, may_resolve=count > 0 or not serving)
+
+
+OnuStates = frozenset[tuple[float, tuple[tuple[str, str], ...]]]
+
+
+def _onu_states(facts: cf.DeviceFacts | None) -> OnuStates:
+    """The ONU rows of an OLT's poll (value and labels), to tell when one changed."""
+    if facts is None:
+        return frozenset()
+    return frozenset((r.value, tuple(sorted(r.labels.items()))) for r in facts.of(cf.ONU_UP))

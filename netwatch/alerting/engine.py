@@ -108,6 +108,7 @@ class Engine:
         # that ended while it was down before its first rounds say so).
         self.confirmed: set[str] = set()
         self._wake: asyncio.Event | None = None  # set by a verdict change: evaluate now
+        self._awaited: set[str] = set()  # devices whose next report a pending verdict awaits
         self._snapshot = AlertSnapshot(clock())
         self.set_inventory(inventory)
         self._load(clock())
@@ -218,6 +219,12 @@ class Engine:
         """State listener (seams.ObservationListener): echo-stream reports to the verdicts."""
         self.intake.on_observation(device_state, observation, self.topology)
         self.causes.on_observation(device_state, observation)
+        name = device_state.device.name
+        if self.causes.onu_changed or name in self._awaited:
+            # An ONU changed state, or news of a device a verdict waits for: decide now.
+            self.causes.onu_changed = False
+            self._awaited.discard(name)
+            self.intake.changed = True
         self._wake_on_change()
 
     def observe(self, name: str, report: EchoReport) -> None:
@@ -293,6 +300,7 @@ class Engine:
         verdict = village_verdict(
             code, self.inventory, self.topology, self.tracker.tracks, self.settings, now
         )
+        verdict = self.causes.village(code, verdict, self.tracker.tracks, now)  # its ONU joins
         if verdict.pending:
             self._await(verdict.awaiting, now)
             return  # a parent's verdict is due: decide nothing yet
@@ -329,6 +337,7 @@ class Engine:
 
     def _await(self, parents: tuple[str, ...], now: float) -> None:
         """Ask for news of parents we wait for (the stream usually has it on its way)."""
+        self._awaited.update(parents)
         for p in parents:
             t = self.tracker.tracks.get(p)
             if t is not None and not t.failing:

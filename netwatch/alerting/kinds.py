@@ -29,7 +29,16 @@ UPSTREAM_DEGRADED = "UpstreamDegraded"
 DEGRADED_ALERTS = frozenset({VILLAGE_DEGRADED, UPSTREAM_DEGRADED})
 # The causes (texts.CAUSES keys) each kind's alerts can carry, as rules.py writes them.
 CAUSES_BY_KIND: dict[str, tuple[str, ...]] = {
-    VILLAGE_DOWN: ("router_down", "ap_down", "radio_down", "all_devices_down", "upstream_down"),
+    VILLAGE_DOWN: (
+        "router_down",
+        "ap_down",
+        "radio_down",
+        "all_devices_down",
+        "upstream_down",
+        "onu_dying_gasp",
+        "onu_los",
+        "onu_unknown",
+    ),  # the ONU's: onu_join.py
     VILLAGE_DEGRADED: ("devices_down", "radio_down", "high_loss", "high_rtt"),
     UPSTREAM_DOWN: ("device_down", "upstream_down"),
     UPSTREAM_DEGRADED: ("high_loss", "high_rtt"),

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from netwatch.alerting import cause_texts, complaint_texts
 from netwatch.alerting.causes import CAUSE_ALERTS
-from netwatch.alerting.texts import CAUSES, EVENTS, FALLBACK, KINDS, KindText
+from netwatch.alerting.kinds import VILLAGE_DOWN
+from netwatch.alerting.onu_join import ONU_CAUSE_PREFIX
+from netwatch.alerting.texts import CAUSES, EVENTS, FALLBACK, KINDS, ONU_CAUSE, ONU_FIRING, KindText
 from netwatch.alerting.types import Alert, Event, Notification
 from netwatch.core.i18n import (
     check_language,
@@ -70,11 +72,20 @@ def cause_text(cause: str | None, language: str) -> str | None:
         return None
     key, _, arg = cause.partition(":")
     entry = CAUSES.get(key)
+    if key.startswith(ONU_CAUSE_PREFIX) and arg:  # the village's ONU offline, and where
+        return ONU_CAUSE[language].format(where=arg, why=onu_reason(key, language))
     if entry is None:
         own = cause_texts.CAUSES.get(key)  # the cause alerts' texts place their argument
         return cause if own is None else own[language].format(arg=arg or "?")
     text = entry[language]
     return f"{text} ({arg})" if arg else text
+
+
+def onu_reason(key: str, language: str) -> str:
+    """The OLT's reason for an ONU offline in words; a word we have no text for as the OLT
+    says it ("onu_deactivated" → "deactivated")."""
+    entry = CAUSES.get(key)
+    return entry[language] if entry else key.removeprefix(ONU_CAUSE_PREFIX).replace("_", " ")
 
 
 def kind_text(alert: Alert, language: str) -> KindText:
@@ -144,6 +155,8 @@ def render(
     extra = notification.extra
     event = notification.event
     lines: list[str] = []
+    key, _, onu_where = (alert.cause or "").partition(":")
+    onu = alert.name == VILLAGE_DOWN and key.startswith(ONU_CAUSE_PREFIX) and bool(onu_where)
     if event is Event.RESOLVED:
         end = alert.ends_at if alert.ends_at is not None else notification.created_at
         duration = format_duration(end - alert.starts_at, lang)
@@ -159,7 +172,11 @@ def render(
             lines.append(t["flapping_detail"].format(changes=extra["changes"]))
         subject = t["subj_flapping"].format(target=target)
     else:
-        lines.append(kind["firing"].format(**fields))
+        if onu:  # the OLT's fact is no guess: it is the first line, not "suspected cause"
+            why = onu_reason(key, lang)
+            lines.append(ONU_FIRING[lang].format(onu=onu_where, why=why, **fields))
+        else:
+            lines.append(kind["firing"].format(**fields))
         if event in (Event.REMINDER, Event.ESCALATION):
             # Elapsed as of the engine's decision, so a late retry still says the same.
             elapsed = format_duration(notification.created_at - alert.starts_at, lang)
@@ -173,7 +190,7 @@ def render(
         if alert.down_devices and alert.name in KINDS:
             lines.append(t["devices"].format(devices=", ".join(alert.down_devices)))
         cause = cause_text(alert.cause, lang)
-        if cause:
+        if cause and not (onu and event is not Event.FLAPPING):  # said in the first line
             lines.append(t["cause"].format(cause=cause))
         if alert.path_break:
             lines.append(t["path"].format(hop=alert.path_break))

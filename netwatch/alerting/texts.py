@@ -215,4 +215,19 @@ CAUSES: dict[str, dict[str, str]] = {
     },
     "high_loss": {"id": "banyak paket hilang di jalur", "en": "heavy packet loss on the path"},
     "high_rtt": {"id": "latensi tinggi di jalur", "en": "high latency on the path"},
+    # The OLT's reason for the village's ONU offline (onu_join.py; argument: where the ONU is).
+    "onu_dying_gasp": {"id": "dying gasp: listrik padam", "en": "dying gasp: power cut"},
+    "onu_los": {"id": "loss of signal: kabel fiber putus", "en": "loss of signal: fibre cut"},
+    "onu_unknown": {
+        "id": "ONU offline, OLT tidak menyebut sebab",
+        "en": "ONU offline, the OLT gives no reason",
+    },
 }
+# A village down because its ONU is offline: the first line names the OLT's fact.
+ONU_FIRING = {
+    "id": "🔴 Wi-Fi desa MATI: {village}, Kec. {district}: ONU offline di OLT {onu} ({why}) "
+    "— sejak {since}.",
+    "en": "🔴 Village Wi-Fi DOWN: {village}, {district} district: ONU offline on OLT {onu} "
+    "({why}) — since {since}.",
+}
+ONU_CAUSE = {"id": "ONU offline di OLT {where} ({why})", "en": "ONU offline on OLT {where} ({why})"}

@@ -22,6 +22,9 @@ PUBLIC_CAUSE = {
     "high_loss": "slow",
     "high_rtt": "slow",
     "maintenance": "maintenance",
+    # The village's ONU offline on its OLT (alerting/onu_join.py): the OLT's reason.
+    "onu_dying_gasp": "power",
+    "onu_los": "fiber",
 }
 
 CAUSES: dict[str, dict[str, str]] = {
@@ -282,7 +285,10 @@ def public_cause(engine_cause: str | None) -> str:
     """The public cause key for an engine cause ('upstream_down:pop-1' → 'fiber')."""
     if not engine_cause:
         return "unknown"
-    return PUBLIC_CAUSE.get(engine_cause.partition(":")[0], "unknown")
+    key = engine_cause.partition(":")[0]
+    if key.startswith("onu_") and key not in PUBLIC_CAUSE:
+        return "fiber"  # another of the OLT's words: the fibre link is what failed
+    return PUBLIC_CAUSE.get(key, "unknown")
 
 
 def cause_words(key: str, lang: str) -> str:

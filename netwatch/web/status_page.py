@@ -11,7 +11,9 @@ from typing import TypedDict
 from aiohttp import web
 
 from netwatch.alerting.causes import CAUSE_ALERTS
+from netwatch.alerting.kinds import VILLAGE_DOWN
 from netwatch.alerting.messages import cause_text
+from netwatch.alerting.onu_join import is_onu_cause
 from netwatch.alerting.snapshot import AlertView
 from netwatch.core import link_facts
 from netwatch.core.model import OnuLink
@@ -124,7 +126,14 @@ def _cause_lines(alerts: Iterable[AlertView]) -> dict[str, list[CauseLine]]:
     out: dict[str, list[CauseLine]] = {}
     for a in alerts:
         lab = a.labels
-        if lab.get("alertname") in CAUSE_ALERTS and lab.get("village"):
+        if lab.get("alertname") == VILLAGE_DOWN and is_onu_cause(a.cause) and lab.get("village"):
+            # The village's own alert names its ONU (onu_join.py): one line, the OLT reports it.
+            olt = (a.cause or "").partition(":")[2].partition(" ")[0]
+            out.setdefault(lab["village"], []).append(
+                {"alert": VILLAGE_DOWN, "severity": lab.get("severity", ""), "device": olt,
+                 "cause": a.cause or "", "since": a.starts_at}
+            )  # fmt: skip
+        elif lab.get("alertname") in CAUSE_ALERTS and lab.get("village"):
             out.setdefault(lab["village"], []).append(
                 {"alert": lab["alertname"], "severity": lab.get("severity", ""),
                  "device": lab.get("olt") or lab.get("device", ""), "cause": a.cause or "",

@@ -50,6 +50,7 @@ def alert(kind: str, cause: str) -> Alert:
         affected = ("35.10.01.2001", "35.10.01.2002")
         devices = ("pesanggaran-pop",)
     arg = {"upstream_down": ":pesanggaran-pop", "router_down": ":sarongan-router"}
+    arg |= {c: ":olt-1 port 0/1/3 ONU 5" for c in CAUSES_BY_KIND[VILLAGE_DOWN] if "onu" in c}
     return Alert(
         labels=labels,
         starts_at=STARTS,

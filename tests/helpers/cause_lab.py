@@ -71,8 +71,8 @@ regency:
           onu: {{olt: olt-1, pon: 1/1/1, id: 1}}
           uplink: {{device: pop-1, interface: {uplink}}}
           devices:
-            - {{name: sarongan-router, role: router, address: 127.0.0.6, parent: pop-1}}
-            - {{name: sarongan-ap, role: ap, address: 127.0.0.5, parent: sarongan-router,
+            - {{name: sarongan-router, role: router, address: {router}, parent: pop-1}}
+            - {{name: sarongan-ap, role: ap, address: {ap_address}, parent: sarongan-router,
                controller: {{device: wlc-1, ap: {ap}}}}}
         - code: "{v2}"
           name: Kandangan
@@ -161,9 +161,16 @@ def _writable(path: Path, oids: set[str]) -> None:
 
 @contextlib.asynccontextmanager
 async def running_lab(
-    tmp_path: Path, language: str = "id", alerting: str = ""
+    tmp_path: Path,
+    language: str = "id",
+    alerting: str = "",
+    village: tuple[str, str] = ("127.0.0.6", "127.0.0.5"),
 ) -> AsyncIterator[Lab]:
-    """netwatch run, snmpsim and the webhook sink, started and polled once; stopped after."""
+    """netwatch run, snmpsim and the webhook sink, started and polled once; stopped after.
+
+    village: the addresses of Sarongan's router and AP (another namespace's, to silence them:
+    tests/helpers/onu_netlab.py).
+    """
     src = tmp_path / "rec"
     src.mkdir()
     shutil.copy(PROFILES / "synthetic_zte_c320_onu.snmprec", src / "olt.snmprec")
@@ -189,6 +196,7 @@ async def running_lab(
     cfg.write_text(CONFIG.format(
         language=language, trap_port=trap_port, db=tmp_path / "alerts.sqlite3",
         hook=sink.url + "/hook", port=port, v1=V1, v2=V2, uplink=uplink, ap=ap, extra=alerting,
+        router=village[0], ap_address=village[1],
     ))  # fmt: skip
     web = free_port()
     env = {"NW_OLT": "olt", "NW_WLC": "wlc", "NW_POP": "pop", "PATH": "/usr/bin:/bin"}
