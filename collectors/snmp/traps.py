@@ -35,11 +35,22 @@ TRAPS = Counter(
 )
 SNMP_TRAP_OID = (1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0)
 # SNMPv2-MIB generic notifications (RFC 3418) that call for a fresh look at the device.
-TRAP_NAMES = {
+TRAP_NAMES: dict[tuple[int, ...], str] = {
     (1, 3, 6, 1, 6, 3, 1, 1, 5, 1): "coldStart",
     (1, 3, 6, 1, 6, 3, 1, 1, 5, 2): "warmStart",
     (1, 3, 6, 1, 6, 3, 1, 1, 5, 3): "linkDown",
     (1, 3, 6, 1, 6, 3, 1, 1, 5, 4): "linkUp",
+}
+# An OLT's ONU alarms, which a village's outage announces (alerting/onu_join.py): Huawei
+# SmartAX (MA5600/MA5800), HUAWEI-XPON-TRAP-MIB V1.43, hwXponDeviceOntAlarmTraps =
+# hwXponDeviceObjects (2011.6.128.1.1, HUAWEI-XPON-MIB) .12.2.2; each NOTIFICATION-TYPE is
+# { hwXponDeviceOntAlarmTraps 0 n }. The poll that follows reads the ONT's state and cause.
+_HW_ONT = (1, 3, 6, 1, 4, 1, 2011, 6, 128, 1, 1, 12, 2, 2, 0)
+TRAP_NAMES |= {
+    (*_HW_ONT, 12): "hwGponProfOntLOSAlarmTrap",  # fibre broken, no signal from the ONT (LOSi)
+    (*_HW_ONT, 13): "hwGponProfOntLOSRecoverAlarmTrap",
+    (*_HW_ONT, 18): "hwGponProfOntDGAlarmTrap",  # the ONT's dying gasp (DGi): its power failed
+    (*_HW_ONT, 19): "hwGponProfOntDGRecoverAlarmTrap",
 }
 RequestPoll = Callable[[str, str, str], object]  # the scheduler's answer is not needed
 

@@ -17,7 +17,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.cause_lab import DETECT, V1, ZTE_STATE, Lab, running_lab, until
+from tests.helpers.cause_lab import (
+    DETECT,
+    HUAWEI,
+    HW_CAUSE,
+    HW_STATE,
+    V1,
+    ZTE_STATE,
+    Lab,
+    running_lab,
+    until,
+)
 from tests.helpers.cause_lab import get as _get
 from tests.helpers.netns import Link, requires_root
 from tests.helpers.onu_netlab import AP, ROUTER, cut, restore, village_netlab
@@ -120,3 +130,56 @@ def test_power_cut_and_fibre_cut_are_one_page_for_the_village(tmp_path: Path):
     with village_netlab() as (core, link), core.entered():
         asyncio.run(_scenario(tmp_path, link))
     assert time.monotonic() - started < 300
+
+
+# HUAWEI-XPON-TRAP-MIB hwXponDeviceOntAlarmTraps (2011.6.128.1.1.12.2.2) { 0 18 } and { 0 19 }:
+# the ONT's dying gasp and its recovery; the MIB's RunStatus up(1)/down(2), LastDownCause
+# dying-gasp(13) (configs/profiles/huawei-smartax.yaml).
+HW_DG, HW_DG_RECOVER = (
+    "1.3.6.1.4.1.2011.6.128.1.1.12.2.2.0.18",
+    "1.3.6.1.4.1.2011.6.128.1.1.12.2.2.0.19",
+)
+HW_WHERE = "olt-1 port 0/1/0 ONU 0"  # the recording's ONT 0 on ifName "GPON 0/1/0"
+
+
+async def _huawei(tmp: Path, link: Link) -> None:
+    async with running_lab(tmp, alerting=", flap_threshold: 100", village=(ROUTER, AP),
+                           olt=HUAWEI) as lab:  # fmt: skip
+        await until(lambda: _status(lab) == "up", 30, "Sarongan up before the outage")
+        await until(lambda: lab.metric(ROUTER_UP) == 1, 30, "router up")
+        # A lone (spoofed) ONT alarm while nothing is wrong: the re-poll it asks for finds the
+        # ONT up, and nobody is paged.
+        before = lab.last_poll("olt-1")
+        lab.trap("olt", HW_DG, ())
+        await until(lambda: lab.last_poll("olt-1") > before, DETECT, "re-poll after the trap")
+        await _quiet(lab, 2.0)
+        assert [r.path for r in lab.sink.requests] == []
+        # The power cut, announced by the OLT's dying-gasp alarm: one page, within 5 s.
+        cut(link)
+        lab.set("olt", HW_STATE, 2)
+        lab.set("olt", HW_CAUSE, 13)
+        sent = lab.trap("olt", HW_DG, ())
+        await until(lambda: _village_hooks(lab), DETECT + 5, "the village's page")
+        got = lab.hooks("VillageWifiDown")[0]
+        print(f"hwGponProfOntDGAlarmTrap -> village page: {got.time - sent:.3f} s")
+        assert got.time - sent < DETECT
+        body = got.json()
+        assert body["event"] == "firing" and body["alert"]["cause"] == f"onu_dying_gasp:{HW_WHERE}"
+        assert f"ONU offline di OLT {HW_WHERE} (dying gasp: listrik padam)" in body["text"]
+        await until(lambda: lab.metric(ROUTER_UP) == 0, 20, "router down by echo")
+        restore(link)
+        lab.set("olt", HW_STATE, 1)
+        lab.trap("olt", HW_DG_RECOVER, ())
+        await until(lambda: len(_village_hooks(lab)) > 1, 30, "the village's resolution")
+        await until(lambda: _status(lab) == "up", 20, "village up")
+        await _quiet(lab, 2.0)
+        assert [(h["event"], h["alert"]["cause"]) for h in _village_hooks(lab)] == [
+            ("firing", f"onu_dying_gasp:{HW_WHERE}"),
+            ("resolved", f"onu_dying_gasp:{HW_WHERE}"),
+        ]
+        assert len(lab.sink.requests) == 2  # nothing else: no ONU alert beside the page
+
+
+def test_a_huawei_onts_dying_gasp_trap_pages_the_village_once(tmp_path: Path):
+    with village_netlab() as (core, link), core.entered():
+        asyncio.run(_huawei(tmp_path, link))

@@ -30,9 +30,36 @@ IF_OPER = "1.3.6.1.2.1.2.2.1.8"
 IF_NAME = "1.3.6.1.2.1.31.1.1.1.1"
 LINK_DOWN = "1.3.6.1.6.3.1.1.5.3"
 COLD_START = "1.3.6.1.6.3.1.1.5.1"
+IF_1_DOWN = (f"{IF_OPER}.1", "i", "2")  # the varbinds of a linkDown: ifOperStatus.1 = down
 ADDR = {"olt": "127.0.0.2", "wlc": "127.0.0.3", "pop": "127.0.0.4"}
 V1, V2 = "35.10.01.2001", "35.10.01.2002"
 DETECT = 5.0  # seconds from trap to notification (issue 11)
+# The Huawei SmartAX recording (synthetic, from HUAWEI-XPON-MIB): ONT 0 on PON ifIndex
+# 4194312448 ("GPON 0/1/0"), hwGponDeviceOntControlRunStatus (15) and LastDownCause (24).
+HW_PON = 4194312448
+HW_STATE = f"1.3.6.1.4.1.2011.6.128.1.1.2.46.1.15.{HW_PON}.0"
+HW_CAUSE = f"1.3.6.1.4.1.2011.6.128.1.1.2.46.1.24.{HW_PON}.0"
+
+
+@dataclass(frozen=True)
+class OltKind:
+    """Which recording answers as the lab's OLT, its writable ONU state, the villages' links."""
+
+    recording: str
+    writable: tuple[str, ...]
+    onu1: str  # Sarongan's `onu:` line
+    onu2: str  # Kandangan's
+
+
+ZTE = OltKind(
+    "synthetic_zte_c320_onu.snmprec",
+    (f"{ZTE_STATE}.1",),
+    "onu: {olt: olt-1, pon: 1/1/1, id: 1}",
+    "onu: {olt: olt-1, pon: 1/1/1, id: 4}",
+)
+# Its other ONTs are offline in the recording: Kandangan has no ONU there.
+HUAWEI = OltKind("synthetic_huawei_ma5800_ont.snmprec", (HW_STATE, HW_CAUSE),
+                 "onu: {olt: olt-1, pon: 0/1/0, id: 0}", "# no ONU link")  # fmt: skip
 
 CONFIG = """\
 settings:
@@ -68,7 +95,7 @@ regency:
           kind: desa
           lat: -8.49
           lon: 113.90
-          onu: {{olt: olt-1, pon: 1/1/1, id: 1}}
+          {onu1}
           uplink: {{device: pop-1, interface: {uplink}}}
           devices:
             - {{name: sarongan-router, role: router, address: {router}, parent: pop-1}}
@@ -79,7 +106,7 @@ regency:
           kind: desa
           lat: -8.50
           lon: 113.91
-          onu: {{olt: olt-1, pon: 1/1/1, id: 4}}
+          {onu2}
           devices:
             - {{name: kandangan-router, role: router, address: 127.0.0.7, parent: pop-1}}
 """
@@ -110,12 +137,14 @@ class Lab:
         )  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
 
-    def trap(self, community: str, oid: str = LINK_DOWN) -> float:
+    def trap(
+        self, community: str, oid: str = LINK_DOWN, varbinds: tuple[str, ...] = IF_1_DOWN
+    ) -> float:
         """A real v2c trap from the device's own address; returns when it was sent."""
         sent = time.time()
         subprocess.run(
             ["snmptrap", "-v2c", "-c", community, "-m", "", f"--clientaddr={ADDR[community]}",
-             f"127.0.0.1:{self.trap_port}", "", oid, f"{IF_OPER}.1", "i", "2"],
+             f"127.0.0.1:{self.trap_port}", "", oid, *varbinds],
             check=True, capture_output=True, timeout=10,
         )  # fmt: skip
         return sent
@@ -165,6 +194,7 @@ async def running_lab(
     language: str = "id",
     alerting: str = "",
     village: tuple[str, str] = ("127.0.0.6", "127.0.0.5"),
+    olt: OltKind = ZTE,
 ) -> AsyncIterator[Lab]:
     """netwatch run, snmpsim and the webhook sink, started and polled once; stopped after.
 
@@ -173,7 +203,7 @@ async def running_lab(
     """
     src = tmp_path / "rec"
     src.mkdir()
-    shutil.copy(PROFILES / "synthetic_zte_c320_onu.snmprec", src / "olt.snmprec")
+    shutil.copy(PROFILES / olt.recording, src / "olt.snmprec")
     shutil.copy(PROFILES / "synthetic_ruckus_zd.snmprec", src / "wlc.snmprec")
     shutil.copy(SNMPREC_DIR / "routeros.snmprec", src / "pop.snmprec")
     zd = snmprec.read(src / "wlc.snmprec")
@@ -184,7 +214,7 @@ async def running_lab(
     uplink = snmprec.column(snmprec.read(src / "pop.snmprec"), IF_NAME)[(1,)].text
 
     def transform(data: Path) -> None:
-        _writable(data / "olt.snmprec", {f"{ZTE_STATE}.1"})
+        _writable(data / "olt.snmprec", set(olt.writable))
         _writable(data / "wlc.snmprec", {f"{ZD_AP_STATE}.{'.'.join(map(str, ap_index))}"})
         _writable(data / "pop.snmprec", {f"{IF_OPER}.1"})
 
@@ -196,7 +226,7 @@ async def running_lab(
     cfg.write_text(CONFIG.format(
         language=language, trap_port=trap_port, db=tmp_path / "alerts.sqlite3",
         hook=sink.url + "/hook", port=port, v1=V1, v2=V2, uplink=uplink, ap=ap, extra=alerting,
-        router=village[0], ap_address=village[1],
+        router=village[0], ap_address=village[1], onu1=olt.onu1, onu2=olt.onu2,
     ))  # fmt: skip
     web = free_port()
     env = {"NW_OLT": "olt", "NW_WLC": "wlc", "NW_POP": "pop", "PATH": "/usr/bin:/bin"}

@@ -180,3 +180,37 @@ async def test_v1_generic_trap_maps_to_its_v2_name(listener):
     assert rc == 0
     assert await wait_for(lambda: requests)
     assert requests == [("ap-1", "snmp", "trap linkUp")]
+
+
+# HUAWEI-XPON-TRAP-MIB: hwXponDeviceOntAlarmTraps (hwXponDeviceObjects 12.2.2, where
+# hwXponDeviceObjects is HUAWEI-XPON-MIB's { hwXponDeviceMIB 1 1 } and hwXponDeviceMIB is
+# { huaweiUtility 128 } = 2011.6.128) { 0 18 } is hwGponProfOntDGAlarmTrap, { 0 12 } the LOS one.
+HW_ONT_DG = "1.3.6.1.4.1.2011.6.128.1.1.12.2.2.0.18"
+HW_ONT_LOS = "1.3.6.1.4.1.2011.6.128.1.1.12.2.2.0.12"
+
+
+@pytest.mark.parametrize(
+    ("oid", "name"),
+    [(HW_ONT_DG, "hwGponProfOntDGAlarmTrap"), (HW_ONT_LOS, "hwGponProfOntLOSAlarmTrap")],
+)
+async def test_an_olts_onu_alarm_trap_requests_a_poll(listener, oid: str, name: str):
+    _lst, (host, port), requests, _ = listener
+    before = count(name, "accepted")
+    rc = await run_tool(SNMPTRAP, "-v2c", "-c", "village-secret", "-m", "", f"{host}:{port}",
+                        "", oid, "1.3.6.1.4.1.2011.6.128.1.1.2.43.1.9.4194312448.0", "s",
+                        "desa-kaligondo")  # fmt: skip
+    assert rc == 0
+    assert await wait_for(lambda: requests)
+    assert requests == [("ap-1", "snmp", f"trap {name}")]
+    assert count(name, "accepted") == before + 1
+
+
+async def test_an_unknown_enterprise_trap_asks_for_nothing(listener):
+    _lst, (host, port), requests, _ = listener
+    before = count("other", "ignored")
+    # The same subtree one arc off: a Huawei ONT alarm we do not name (hwGponProfOntSUF...).
+    rc = await run_tool(SNMPTRAP, "-v2c", "-c", "village-secret", "-m", "", f"{host}:{port}",
+                        "", "1.3.6.1.4.1.2011.6.128.1.1.12.2.2.0.14")  # fmt: skip
+    assert rc == 0
+    assert await wait_for(lambda: count("other", "ignored") == before + 1)
+    assert requests == []
