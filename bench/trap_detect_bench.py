@@ -2,16 +2,18 @@
 
     flock /work/bench.lock .venv/bin/python bench/trap_detect_bench.py [--n 20]
 
-`netwatch run` in a test namespace watches a ZTE OLT, a controller and a POP served by snmpsim
-(synthetic ONU table, ONU state and the POP's ifOperStatus writable); Sarongan's router and AP
+`netwatch run` in a test namespace watches a Huawei MA5800 OLT, a controller and a POP served by
+snmpsim (synthetic ONT table, the ONT's run status and last down cause and the POP's
+ifOperStatus writable); Sarongan's router and AP
 live in a namespace of their own behind a veth link (tests/helpers/onu_netlab.py). SNMP polls
 run once an hour. Each round:
 
-- **power cut**: the village's link goes down, the ONU is set to dying gasp with net-snmp's
-  snmpset, an snmptrap goes from the OLT's address; timed until the webhook sink has the
+- **power cut**: the village's link goes down, the ONT is set down with cause dying gasp with
+  net-snmp's snmpset, the OLT's hwGponProfOntDGAlarmTrap (HUAWEI-XPON-TRAP-MIB) goes with
+  snmptrap from the OLT's address; timed until the webhook sink has the
   village's `VillageWifiDown` page (cause onu_dying_gasp): trap → re-poll → the echo to the
   village router that tells a silent village from one on another path → evaluation → outbox
-  → webhook. Then power back (link up, ONU working, trap) until the page's resolution.
+  → webhook. Then power back (link up, ONT up, its DG recovery trap) until the resolution.
 - **linkDown**: the village's port on the POP goes down (ifOperStatus 2) and a linkDown trap
   goes from the POP; timed until `VillageUplinkDown`; then up again and its resolution.
 
@@ -32,12 +34,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.helpers.cause_lab import IF_OPER, V1, ZTE_STATE, Lab, running_lab, until  # noqa: E402
+from tests.helpers.cause_lab import (  # noqa: E402
+    HUAWEI,
+    HW_CAUSE,
+    HW_STATE,
+    IF_OPER,
+    V1,
+    Lab,
+    running_lab,
+    until,
+)
 from tests.helpers.netns import Link  # noqa: E402
 from tests.helpers.onu_netlab import AP, ROUTER, cut, restore, village_netlab  # noqa: E402
 
-DYING_GASP, WORKING = 4, 3  # zxGponOntPhaseState
 LINK_DOWN, LINK_UP = "1.3.6.1.6.3.1.1.5.3", "1.3.6.1.6.3.1.1.5.4"
+# hwXponDeviceOntAlarmTraps { 0 18 } / { 0 19 }: the ONT's dying gasp and its recovery.
+HW_DG, HW_DG_RECOVER = (
+    "1.3.6.1.4.1.2011.6.128.1.1.12.2.2.0.18",
+    "1.3.6.1.4.1.2011.6.128.1.1.12.2.2.0.19",
+)
 
 
 def _events(lab: Lab, alertname: str, event: str) -> list[float]:
@@ -57,14 +72,16 @@ async def rounds(n: int, link: Link) -> dict[str, list[float]]:
     # Flapping detection off: every round is a real change the bench wants notified.
     with tempfile.TemporaryDirectory(prefix="nw-trapbench-") as tmp:
         async with running_lab(Path(tmp), alerting=", flap_threshold: 100000",
-                               village=(ROUTER, AP)) as lab:  # fmt: skip
+                               village=(ROUTER, AP), olt=HUAWEI) as lab:  # fmt: skip
             await until(lambda: lab.metric('netwatch_device_up{device="sarongan-router"') == 1,
                         30, "router up")  # fmt: skip
 
             def power(up: bool) -> float:
                 (restore if up else cut)(link)
-                lab.set("olt", f"{ZTE_STATE}.1", WORKING if up else DYING_GASP)
-                return lab.trap("olt")
+                lab.set("olt", HW_STATE, 1 if up else 2)  # RunStatus up(1) / down(2)
+                if not up:
+                    lab.set("olt", HW_CAUSE, 13)  # LastDownCause dying-gasp(13)
+                return lab.trap("olt", HW_DG_RECOVER if up else HW_DG, ())
 
             def port(up: bool) -> float:
                 lab.set("pop", f"{IF_OPER}.1", 1 if up else 2)
