@@ -21,14 +21,15 @@ def families(state: State) -> Iterable[Metric]:
     up = GaugeMetricFamily(
         "netwatch_village_onu_up",
         "1 if the village's ONU (inventory onu:) is online on its OLT; state and cause as the "
-        "OLT says (cause: why it last went offline).",
-        labels=["village", "district", "olt", "onu", "state", "cause"],
+        "OLT says (cause: why it last went offline); the ONU's name and serial as the OLT "
+        "lists them (empty where its profile reads none).",
+        labels=["village", "district", "olt", "onu", "onu_name", "onu_serial", "state", "cause"],
     )
     rx = GaugeMetricFamily(
         "netwatch_village_onu_rx_power_dbm",
         "Optical receive power of the village's ONU link: side onu (at the ONU), side olt "
         "(at the OLT from it).",
-        labels=["village", "district", "olt", "onu", "side"],
+        labels=["village", "district", "olt", "onu", "onu_name", "onu_serial", "side"],
         unit="",
     )
     port = GaugeMetricFamily(
@@ -49,7 +50,7 @@ def families(state: State) -> Iterable[Metric]:
             f = of(v.onu.olt)
             got = cf.onu(f, v.onu) if f is not None else None
             if got is not None:
-                where = [code, v.district, v.onu.olt, v.onu.describe()]
+                where = [code, v.district, v.onu.olt, v.onu.describe(), got.name, got.serial]
                 up.add_metric([*where, got.state, "" if got.up else got.cause], float(got.up))
                 for side, dbm in (("onu", got.rx_onu), ("olt", got.rx_olt)):
                     if dbm is not None:

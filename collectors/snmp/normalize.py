@@ -222,6 +222,26 @@ def band_from_text(text: str) -> str | None:
     return None
 
 
+_HEX16 = re.compile(r"^[0-9A-Fa-f]{16}$")
+
+
+def gpon_serial(value: Value) -> str:
+    """A GPON ONU serial as people read it (ITU-T G.984.3: 4-byte vendor id, 4-byte serial):
+    the 8 raw octets or their 16 hex digits → 'HWTC1A2B3C4D'; other text as the OLT gives it."""
+    raw = value.value
+    if isinstance(raw, bytes) and len(raw) == 8:
+        octets = raw
+    else:
+        text = as_text(value).replace(" ", "").replace(":", "")
+        if not _HEX16.match(text):
+            return as_text(value)[:32]
+        octets = bytes.fromhex(text)
+    vendor = octets[:4]
+    if not all(0x20 < b < 0x7F for b in vendor):
+        return octets.hex().upper()
+    return vendor.decode("ascii") + octets[4:].hex().upper()
+
+
 def label_text(value: Value, transform: str | None) -> str:
     """A label column's value as text, through the column's transform (if any)."""
     if transform == "mac":
@@ -238,4 +258,6 @@ def label_text(value: Value, transform: str | None) -> str:
         return band_from_channel(int(number)) or ""
     if transform == "band_from_text":
         return band_from_text(as_text(value)) or ""
+    if transform == "gpon_serial":
+        return gpon_serial(value)
     return as_text(value)

@@ -35,7 +35,7 @@ AGGREGATES = ("avg", "min", "max", "sum", "count")
 # prefixed_mac: a MAC sent with a length sub-id first (6.a.b.c.d.e.f), as Ruckus controllers do.
 INDEX_FORMATS = ("int", "mac", "prefixed_mac", "string", "fixed_string", "rest", "oid")
 # Label transforms: MAC bytes as aa:bb:.., Wi-Fi band from a frequency, channel or band text.
-LABEL_TRANSFORMS = ("mac", "band_from_mhz", "band_from_channel", "band_from_text")
+LABEL_TRANSFORMS = ("mac", "band_from_mhz", "band_from_channel", "band_from_text", "gpon_serial")
 CONFIDENCES = ("high", "medium", "low")
 INTERFACE_FIELDS = (
     "descr", "name", "alias", "if_type", "admin_status", "oper_status", "speed",

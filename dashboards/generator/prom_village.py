@@ -28,6 +28,7 @@ from dashboards.generator.prom_wifi_fibre import (
     radio_quality,
     village_onu,
     village_onu_rx,
+    village_onu_table,
 )
 
 UID = "netwatch-village"
@@ -255,4 +256,5 @@ def build() -> dash.Dashboard:
         .with_row(dash.Row("Fibre $village"))
         .with_panel(village_onu(V))
         .with_panel(village_onu_rx(V))
+        .with_panel(village_onu_table(V))
     )

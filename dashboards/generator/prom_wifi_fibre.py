@@ -148,11 +148,13 @@ def pon_onus(sel: str) -> timeseries.Panel:
 def onu_state(sel: str) -> table.Panel:
     return _up_table(
         "ONU state",
-        "Each ONU as its OLT sees it: online (1) or not, and the OLT's own word.",
+        "Each ONU as its OLT sees it: online (1) or not, the OLT's own word, and the ONU's "
+        "name (description) and serial number as the OLT lists them.",
         f"netwatch_snmp_onu_up{{{sel}}}",
-        {"pon": "PON", "onu": "ONU", "state": "State", "Value": "Online"},
-        ["onu_name", "onu_serial"],
-    )
+        {"pon": "PON", "onu": "ONU", "onu_name": "Name", "onu_serial": "Serial", "state": "State",
+         "Value": "Online"},
+        [],
+    )  # fmt: skip
 
 
 def _rx(expr: str, legend: str) -> timeseries.Panel:
@@ -178,7 +180,7 @@ def _rx(expr: str, legend: str) -> timeseries.Panel:
 
 def onu_rx(sel: str) -> timeseries.Panel:
     expr = f'netwatch_snmp_optical_rx_power_dbm{{{sel}, side=~"onu|olt"}}'
-    return _rx(expr, "{{pon}}:{{onu}} {{side}}")
+    return _rx(expr, "{{pon}}:{{onu}} {{onu_name}} {{side}}")
 
 
 def wifi_row(sel: str, controller: bool) -> list[dash.Row | timeseries.Panel | table.Panel]:
@@ -207,7 +209,9 @@ def village_onu(sel: str) -> timeseries.Panel:
             "from the inventory's onu: and uplink: links."
         )
         .datasource(PROM_DS)
-        .with_target(pq(f"netwatch_village_onu_up{{{sel}}}", "ONU {{onu}} on {{olt}}", ref="A"))
+        .with_target(
+            pq(f"netwatch_village_onu_up{{{sel}}}", "ONU {{onu_name}} {{onu_serial}}", ref="A")
+        )
         .with_target(
             pq(f"netwatch_village_uplink_up{{{sel}}}", "port {{interface}} on {{device}}", ref="B")
         )
@@ -218,6 +222,18 @@ def village_onu(sel: str) -> timeseries.Panel:
         .height(8)
         .span(12)
     )
+
+
+def village_onu_table(sel: str) -> table.Panel:
+    return _up_table(
+        "Village ONU",
+        "The village's ONU (inventory onu:) on its OLT: name (description) and serial number as "
+        "the OLT lists them, the OLT's state word and why it last went offline.",
+        f"netwatch_village_onu_up{{{sel}}}",
+        {"olt": "OLT", "onu": "ONU", "onu_name": "Name", "onu_serial": "Serial", "state": "State",
+         "cause": "Cause", "Value": "Online"},
+        ["village", "district"],
+    )  # fmt: skip
 
 
 def village_onu_rx(sel: str) -> timeseries.Panel:

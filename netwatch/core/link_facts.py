@@ -24,6 +24,7 @@ RADIO_UP = "netwatch_snmp_wifi_radio_up"
 CLIENTS = "netwatch_snmp_wifi_clients"
 OPER_UP = "netwatch_snmp_interface_oper_up"
 WANTED = frozenset({ONU_UP, ONU_CAUSE, RX, AP_UP, RADIO_UP, CLIENTS, OPER_UP})
+LABEL_MAX = 64  # characters of an ONU's name or serial carried on the village's series
 # ZTE names the cause in the ONU's state while it is offline (zxGponOntPhaseState).
 STATE_CAUSES = frozenset({"los", "dying_gasp"})
 # A scope that partitions an AP's own clients, best first (docs/metrics.md: never mix scopes).
@@ -65,6 +66,8 @@ class Onu:
     cause: str  # dying_gasp, los, another of the OLT's words, or unknown
     rx_onu: float | None  # dBm received at the ONU
     rx_olt: float | None  # dBm received at the OLT from this ONU
+    name: str = ""  # its description on the OLT ("" where the profile reads none)
+    serial: str = ""  # its GPON serial ("HWTC1A2B3C4D"), as the OLT reports it
 
 
 def read(device_state: object, observation: object) -> DeviceFacts | None:
@@ -128,7 +131,10 @@ def onu(facts: DeviceFacts, link: OnuLink) -> Onu | None:
     for r in facts.of(RX):
         if _is_onu(link, r.labels):
             rx[r.labels.get("side", "onu")] = r.value
-    return Onu(up, state, cause, rx.get("onu"), rx.get("olt"))
+    name = next((r.labels["onu_name"] for r in ups if r.labels.get("onu_name")), "")
+    serial = next((r.labels["onu_serial"] for r in ups if r.labels.get("onu_serial")), "")
+    # Bounded: one ONU per village, and the OLT's texts cut to a label's sensible length.
+    return Onu(up, state, cause, rx.get("onu"), rx.get("olt"), name[:LABEL_MAX], serial[:LABEL_MAX])
 
 
 def _mac(text: str) -> str:

@@ -102,6 +102,8 @@ class OnuRow(TypedDict):
     cause: str  # why it is offline ("" while online)
     rx_onu_dbm: float | None
     rx_olt_dbm: float | None
+    name: str  # its description on the OLT ("" where the profile reads none)
+    serial: str  # its GPON serial as the OLT reports it
 
 
 class VillageRow(TypedDict):
@@ -150,7 +152,7 @@ def _onu(state: State, link: OnuLink | None) -> OnuRow | None:
         return None
     return {"olt": link.olt, "onu": link.describe(), "up": got.up, "state": got.state,
             "cause": "" if got.up else got.cause, "rx_onu_dbm": got.rx_onu,
-            "rx_olt_dbm": got.rx_olt}  # fmt: skip
+            "rx_olt_dbm": got.rx_olt, "name": got.name, "serial": got.serial}  # fmt: skip
 
 
 def villages_json(state: State, alerts: Iterable[AlertView] = ()) -> list[VillageRow]:
