@@ -71,4 +71,8 @@ def test_engine_causes_become_public_words_without_their_argument() -> None:
     assert public_cause("all_devices_down") == "power"
     assert public_cause("high_rtt") == "slow"
     assert public_cause("something_new:x") == "unknown"
+    # The village's ONU offline (alerting/onu_join.py): the OLT's reason, never where it is.
+    assert public_cause("onu_dying_gasp:olt-1 port 0/1/3 ONU 5") == "power"
+    assert public_cause("onu_los:olt-1 port 0/1/3 ONU 5") == "fiber"
+    assert public_cause("onu_deactivated:olt-1 ONU x") == "fiber"
     assert public_cause(None) == "unknown"
