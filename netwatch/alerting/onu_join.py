@@ -50,7 +50,7 @@ def cause(reason: str, link: OnuLink) -> str:
 
 
 def is_onu_cause(value: str | None) -> bool:
-    return bool(value) and value.startswith(ONU_CAUSE_PREFIX)  # type: ignore[union-attr]
+    return value is not None and value.startswith(ONU_CAUSE_PREFIX)
 
 
 def _answered(v: DeviceView, since: float) -> bool:
