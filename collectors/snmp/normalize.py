@@ -178,7 +178,12 @@ def zte_gpon_ifindex(text: str) -> str:
     return f"{((n >> 24) & 0xF) + 1}/{(n >> 16) & 0xFF}/{(n >> 8) & 0xFF}"
 
 
-INDEX_TRANSFORMS = {"zte_gpon_ifindex": zte_gpon_ifindex}
+def slashed(text: str) -> str:
+    """Index sub-ids read as one dotted part, as a PON port is written: '1.1.3' → '1/1/3'."""
+    return text.replace(".", "/")
+
+
+INDEX_TRANSFORMS = {"zte_gpon_ifindex": zte_gpon_ifindex, "slashed": slashed}
 
 
 def band_from_mhz(mhz: float) -> str | None:

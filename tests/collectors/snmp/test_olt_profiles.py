@@ -17,9 +17,10 @@ from tests.collectors.snmp.profile_support import by, col, poll_all, recs
 ZTE_PON = {268501248: "1/1/1", 268501760: "1/1/3", 268502016: "1/1/4", 268502272: "1/1/5",
            268502528: "1/1/6", 268502784: "1/1/7", 268503040: "1/1/8"}  # fmt: skip
 SYNTHETIC = ("synthetic_zte_c320_onu", "synthetic_huawei_ma5800_ont", "synthetic_vsol_onu",
-             "synthetic_bdcom_gpon")  # fmt: skip
+             "synthetic_bdcom_gpon", "synthetic_cdata_gpon")  # fmt: skip
 PROFILE = {"synthetic_zte_c320_onu": "zte-c320", "synthetic_huawei_ma5800_ont": "huawei-smartax",
-           "synthetic_vsol_onu": "vsol-olt", "synthetic_bdcom_gpon": "bdcom-olt"}  # fmt: skip
+           "synthetic_vsol_onu": "vsol-olt", "synthetic_bdcom_gpon": "bdcom-olt",
+           "synthetic_cdata_gpon": "cdata-olt"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +171,27 @@ def test_bdcom_onus_fans_and_temperature(synthetic):
     assert by(obs.samples, "fan_up", ("fan",)) == {
         str(k[0]): float(v.number == 1) for k, v in fans.items()
     }
+
+
+def test_cdata_onu_state_name_serial_distance_and_optics(synthetic):
+    r = recs(DATA_RECORDINGS, "synthetic_cdata_gpon")
+    base = "1.3.6.1.4.1.34592.1.5.1.1.2.18"  # CDATA-GPON-MIB gponOnuObjects
+    names, serials = col(r, f"{base}.1.1.8"), col(r, f"{base}.1.1.4")
+    state, dist, rx = col(r, f"{base}.2.1.1"), col(r, f"{base}.2.1.4"), col(r, f"{base}.6.1.4")
+    obs = synthetic["synthetic_cdata_gpon"]
+
+    def pon(k: tuple[int, ...]) -> str:  # gponOltDeviceId/CardId/PortId
+        return "/".join(map(str, k[:3]))
+
+    assert by(obs.samples, "onu_up", ("pon", "onu", "onu_name", "onu_serial", "state")) == {
+        (pon(k), str(k[3]), names[k].text, serials[k].text,
+         "online" if v.number == 1 else "offline"): float(v.number == 1)
+        for k, v in state.items()
+    }  # fmt: skip
+    assert 0.0 in {v for v in by(obs.samples, "onu_up", ("onu",)).values()}
+    assert by(obs.samples, "onu_distance_meters", ("onu_name",)) == {
+        names[k].text: v.number for k, v in dist.items()
+    }
+    assert by(obs.optical, "optical_rx_dbm", ("onu_name",), side="onu") == pytest.approx(
+        {names[k].text: float(v.text) for k, v in rx.items()}
+    )
