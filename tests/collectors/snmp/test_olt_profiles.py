@@ -195,3 +195,20 @@ def test_cdata_onu_state_name_serial_distance_and_optics(synthetic):
     assert by(obs.optical, "optical_rx_dbm", ("onu_name",), side="onu") == pytest.approx(
         {names[k].text: float(v.text) for k, v in rx.items()}
     )
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        # G.984.3: a 4-byte vendor id (ASCII) and a 4-byte vendor-specific serial (hex).
+        (bytes.fromhex("48575443a1b2c301"), "HWTCA1B2C301"),
+        (b"48575443A1B2C301", "HWTCA1B2C301"),  # the same, as 16 hex digits
+        (b"CDTC1A2B0001", "CDTC1A2B0001"),  # already as people write it: kept
+        (bytes.fromhex("00112233a1b2c301"), "00112233A1B2C301"),  # no vendor id: all hex
+    ],
+)
+def test_gpon_serial_label(raw: bytes, shown: str):
+    from netwatch.collectors.snmp.normalize import label_text
+    from netwatch.collectors.snmp.types import Kind, Value
+
+    assert label_text(Value(Kind.OCTET_STRING, raw), "gpon_serial") == shown
