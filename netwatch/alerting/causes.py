@@ -10,6 +10,7 @@ A trap only asks for a poll (collectors/snmp); these alerts come from the poll t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import zoneinfo
@@ -20,6 +21,7 @@ from netwatch.alerting.kinds import Intent, Kinds
 from netwatch.alerting.onu_join import OnuEpisode
 from netwatch.alerting.records import OpenAlert
 from netwatch.alerting.rules import OUTAGE_STATES, DeviceView, ServiceState, Verdict
+from netwatch.alerting.seams import PollRequest
 from netwatch.alerting.types import Severity, fingerprint
 from netwatch.core import link_facts as cf
 from netwatch.core.model import Device, Inventory, OnuLink, Role, Village
@@ -34,6 +36,10 @@ RADIOS_DOWN = "ApRadiosDown"
 NO_CLIENTS = "ApNoClients"
 CAUSE_ALERTS = frozenset({ONU_OFFLINE, ONU_RX_LOW, UPLINK_DOWN, AP_LOST, RADIOS_DOWN, NO_CLIENTS})
 RX_HYSTERESIS = 1.0  # dB above the threshold before a low-power warning resolves
+# A silent village whose OLT was last heard before the failure waits this long (seconds) for
+# the OLT's poll it asks for: the ONU's state names the cause better than "router down".
+OLT_WAIT = 5.0
+SILENT_CAUSES = frozenset({"router_down", "all_devices_down"})
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 _UP = Verdict(ServiceState.UP)
@@ -49,9 +55,14 @@ def _onu_where(link: OnuLink) -> dict[str, str]:
 class Causes:
     """The cause kinds of one inventory: facts per device in, intents per evaluation out."""
 
-    def __init__(self, inventory: Inventory, kinds: Kinds) -> None:
+    def __init__(
+        self, inventory: Inventory, kinds: Kinds, request_poll: PollRequest | None = None
+    ) -> None:
         self.inventory = inventory
         self.kinds = kinds
+        self.request_poll = request_poll
+        self.asked: dict[str, float] = {}  # village → when its OLT was asked for a poll
+        self.awaited_olts: set[str] = set()  # OLTs whose next poll a village waits for
         s = inventory.settings
         self.fibre, self.wifi = s.fibre, s.wifi
         self.hold_for = s.alerting.degraded_for
@@ -89,7 +100,8 @@ class Causes:
         if facts is not None:
             before = self.facts.get(device.name)
             self.facts[device.name] = facts
-            if _onu_states(before) != _onu_states(facts):
+            if _onu_states(before) != _onu_states(facts) or device.name in self.awaited_olts:
+                self.awaited_olts.discard(device.name)
                 self.onu_changed = True
 
     def _routers(self, v: Village) -> list[str]:
@@ -114,6 +126,10 @@ class Causes:
                 self.episodes.pop(code, None)
             elif ep is None or ep.reason != got.cause:
                 self.episodes[code] = OnuEpisode(got.cause, facts.time if facts else now)
+        if code not in self.episodes and code not in self.sticky:
+            held = self._ask_olt(code, v.onu.olt, verdict, views, now, facts)
+            if held is not None:
+                return held
         joined = onu_join.join(
             verdict, self.episodes.get(code), self.sticky.get(code), v.onu,
             self.routers.get(code, []), views, now, self.upstream_wait,
@@ -125,6 +141,41 @@ class Causes:
         elif joined.state is not ServiceState.UNKNOWN and joined.state not in OUTAGE_STATES:
             self.sticky.pop(code, None)
         return joined
+
+    def _ask_olt(
+        self,
+        code: str,
+        olt: str,
+        verdict: Verdict,
+        views: Mapping[str, DeviceView],
+        now: float,
+        facts: cf.DeviceFacts | None,
+    ) -> Verdict | None:
+        """A village gone silent whose OLT was last heard before the failure: ask the OLT for a
+        poll and hold the verdict (pending) until it answers, at most OLT_WAIT; else None."""
+        key = (verdict.cause or "").partition(":")[0]
+        if verdict.state is not ServiceState.DOWN or verdict.pending or key not in SILENT_CAUSES:
+            self.asked.pop(code, None)
+            return None
+        fails = [views[n].fail_since for n in verdict.down_devices if n in views]
+        since = min((f for f in fails if f is not None), default=now)
+        if facts is not None and facts.time >= since:
+            return None  # the OLT's word since the failure is in: join decides
+        asked = self.asked.get(code)
+        if asked is None:
+            taken = False
+            try:
+                taken = self.request_poll is not None and self.request_poll(
+                    olt, "snmp", "village silent"
+                )
+            except Exception:
+                log.exception("alerting: poll request for OLT %s failed", olt)
+            asked = self.asked[code] = now if taken else now - OLT_WAIT  # no job: no wait
+            if taken:
+                self.awaited_olts.add(olt)
+        if now - asked >= OLT_WAIT:
+            return None
+        return dataclasses.replace(verdict, pending=True, awaiting=())
 
     def _labels(self, name: str, severity: Severity, base: dict[str, str], **own: str) -> Intent:
         labels = {"alertname": name, "severity": str(severity), **base, **own}

@@ -149,7 +149,7 @@ class Engine:
         self.inventory = inventory
         self.topology = Topology(inventory)
         self.kinds = Kinds(self.topology, self.settings)
-        self.causes = Causes(inventory, self.kinds)
+        self.causes = Causes(inventory, self.kinds, self.intake.request_poll)
         for name in list(self.tracker.tracks):
             if name not in inventory.devices:
                 del self.tracker.tracks[name]
