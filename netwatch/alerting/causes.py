@@ -1,6 +1,7 @@
 """Alert kinds that name the cause, from what OLTs, controllers and POP routers report.
 
-A village's ONU offline on its OLT (with the OLT's reason: dying gasp, loss of signal), its
+A village's ONU offline on its OLT (with the OLT's reason: dying gasp, loss of signal; joined to
+the village's own verdict when the village is silent: onu_join.py), its
 ONU's receive power below the fibre threshold (a warning before it fails), its uplink port down
 on the POP, an AP its controller lost or reports with every radio down, an AP serving no
 client for hours in office time. Each
@@ -103,6 +104,16 @@ class Causes:
             if _onu_states(before) != _onu_states(facts) or device.name in self.awaited_olts:
                 self.awaited_olts.discard(device.name)
                 self.onu_changed = True
+
+    def adopt(self, old: Causes) -> None:
+        """Keep what a reload must not forget: the last facts of devices still watched, and
+        the ONU episodes and joined causes of villages still linked to an ONU (a reload in
+        the middle of an outage must not turn its cause back into "router down")."""
+        self.facts = {k: f for k, f in old.facts.items() if k in self.watched}
+        self.zero_since = {k: t for k, t in old.zero_since.items() if k in self.inventory.devices}
+        linked = {v.code for v in self.onu_villages}
+        self.episodes = {k: e for k, e in old.episodes.items() if k in linked}
+        self.sticky = {k: c for k, c in old.sticky.items() if k in linked}
 
     def _routers(self, v: Village) -> list[str]:
         """The village devices whose echoes tell a silent village from one on another path."""

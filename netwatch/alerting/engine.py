@@ -149,7 +149,10 @@ class Engine:
         self.inventory = inventory
         self.topology = Topology(inventory)
         self.kinds = Kinds(self.topology, self.settings)
+        old = getattr(self, "causes", None)
         self.causes = Causes(inventory, self.kinds, self.intake.request_poll)
+        if old is not None:
+            self.causes.adopt(old)
         for name in list(self.tracker.tracks):
             if name not in inventory.devices:
                 del self.tracker.tracks[name]

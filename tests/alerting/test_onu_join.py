@@ -79,3 +79,26 @@ def test_the_onu_cause_sticks_until_the_village_is_up(episode: str | None):
     got = join(echo, ep, sticky, LINK, ["r"], views, T0 + 31, WAIT)
     assert (got.state, got.cause) == (ServiceState.DOWN, sticky)
     assert join(UP, ep, sticky, LINK, ["r"], views, T0 + 32, WAIT) is UP  # up: it resolves
+
+
+def test_a_reload_keeps_the_onu_episode_and_the_joined_cause():
+    import dataclasses
+
+    from netwatch.alerting.causes import Causes
+    from netwatch.alerting.kinds import Kinds
+    from netwatch.alerting.rules import Topology
+    from tests.helpers import regency
+
+    inv = regency.build(villages=2)
+    code = next(iter(inv.villages))
+    linked = dataclasses.replace(inv.villages[code], onu=OnuLink(olt="pop-1", pon="0/1/3", id=5))
+    inv = dataclasses.replace(inv, villages={**inv.villages, code: linked})
+    topo = Topology(inv)
+    old = Causes(inv, Kinds(topo, inv.settings.alerting))
+    old.episodes[code] = OnuEpisode("dying_gasp", T0, joined=True)
+    old.sticky[code] = cause("dying_gasp", LINK)
+    old.episodes["35.99.99.2099"] = OnuEpisode("los", T0)  # a village the reload removed
+    new = Causes(inv, Kinds(topo, inv.settings.alerting))
+    new.adopt(old)
+    assert new.episodes == {code: old.episodes[code]}
+    assert new.sticky == {code: "onu_dying_gasp:olt-1 port 0/1/3 ONU 5"}
