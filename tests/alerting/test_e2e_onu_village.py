@@ -150,8 +150,16 @@ HW_DG, HW_DG_RECOVER = (
 HW_WHERE = "olt-1 port 0/1/0 ONU 0"  # the recording's ONT 0 on ifName "GPON 0/1/0"
 
 
-async def _huawei(tmp: Path, link: Link) -> None:
-    async with running_lab(tmp, alerting=", flap_threshold: 100", village=(ROUTER, AP),
+PAGE = {  # the page's first words, per language (notifications.language)
+    "id": f"Wi-Fi desa MATI: Sarongan ({V1}), Kec. Pesanggaran: ONU offline di OLT {HW_WHERE} "
+    "(dying gasp: listrik padam)",
+    "en": f"Village Wi-Fi DOWN: Sarongan ({V1}), Pesanggaran district: ONU offline on OLT "
+    f"{HW_WHERE} (dying gasp: power cut)",
+}
+
+
+async def _huawei(tmp: Path, link: Link, language: str) -> None:
+    async with running_lab(tmp, language, alerting=", flap_threshold: 100", village=(ROUTER, AP),
                            olt=HUAWEI) as lab:  # fmt: skip
         await until(lambda: _status(lab) == "up", 30, "Sarongan up before the outage")
         await until(lambda: lab.metric(ROUTER_UP) == 1, 30, "router up")
@@ -173,7 +181,7 @@ async def _huawei(tmp: Path, link: Link) -> None:
         assert got.time - sent < DETECT
         body = got.json()
         assert body["event"] == "firing" and body["alert"]["cause"] == f"onu_dying_gasp:{HW_WHERE}"
-        assert f"ONU offline di OLT {HW_WHERE} (dying gasp: listrik padam)" in body["text"]
+        assert PAGE[language] in body["text"], body["text"]
         await until(lambda: lab.metric(ROUTER_UP) == 0, 20, "router down by echo")
         restore(link)
         lab.set("olt", HW_STATE, 1)
@@ -188,6 +196,7 @@ async def _huawei(tmp: Path, link: Link) -> None:
         assert len(lab.sink.requests) == 2  # nothing else: no ONU alert beside the page
 
 
-def test_a_huawei_onts_dying_gasp_trap_pages_the_village_once(tmp_path: Path):
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_a_huawei_onts_dying_gasp_trap_pages_the_village_once(tmp_path: Path, language: str):
     with village_netlab() as (core, link), core.entered():
-        asyncio.run(_huawei(tmp_path, link))
+        asyncio.run(_huawei(tmp_path, link, language))
