@@ -9,15 +9,23 @@ the root-only tests skip, each with its reason. CI (CI=true) never allows a skip
 Second rule: a test leaves no file in the repository (a relative state path such as the alert
 store's default lands in the working directory or beside the packaged config); it writes under
 tmp_path.
+
+Shared fixture: `running(outbox)` runs an alert outbox's delivery loop for the test.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from netwatch.alerting.outbox import Outbox
 
 ALLOW_SKIPS = os.environ.get("NETWATCH_ALLOW_SKIPS") == "1"
 NO_SKIPS = (
@@ -68,3 +76,21 @@ def no_stray_files() -> Iterator[None]:
     yield
     new = sorted(str(p) for p in _listing(folders) - before)
     assert not new, f"the test left files in the repository (write under tmp_path): {new}"
+
+
+@pytest.fixture
+async def running() -> AsyncIterator[Callable[[Outbox], asyncio.Task[None]]]:
+    """running(outbox) starts its delivery loop; every loop is cancelled at teardown."""
+    tasks: list[tuple[Outbox, asyncio.Task[None]]] = []
+
+    def start(outbox: Outbox) -> asyncio.Task[None]:
+        task = asyncio.create_task(outbox.run())
+        tasks.append((outbox, task))
+        return task
+
+    yield start
+    for outbox, task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await outbox.close()
