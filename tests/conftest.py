@@ -64,7 +64,7 @@ CACHES = {".pytest_cache", ".hypothesis", "__pycache__", ".mypy_cache", ".ruff_c
 
 
 def _listing(folders: tuple[Path, ...]) -> set[Path]:
-    return {f / name for f in folders for name in os.listdir(f) if name not in CACHES}
+    return {f / name for f in folders if f.is_dir() for name in os.listdir(f) if name not in CACHES}
 
 
 @pytest.fixture(autouse=True)
