@@ -4,9 +4,9 @@ Proof for refactors that must not change a byte of output (issue 13): run it on 
 keep the folder, run it on the new code with --compare OLD_FOLDER.
 
 Two deterministic states over the packaged default inventory (217 villages, 487 devices):
-- recordings: fixed ping rounds, and SNMP polls of the 19 real device recordings (../shared
-  snmprec, served in-process by collectors/snmp/agent.py on 127.0.0.1), two polls each with
-  grown counters, plus failed and half-failed polls;
+- recordings: fixed ping rounds, and SNMP polls of the 19 real device recordings
+  (tests/data/snmprec, served in-process by collectors/snmp/agent.py on 127.0.0.1), two polls
+  each with grown counters, plus failed and half-failed polls;
 - demo: the demo's scenario (a router cut off, an AP cut off, a lossy router, an AP with its
   radio off) with the demo's own SNMP tables, counters frozen at fixed times.
 Times and durations are fixed; nothing depends on the clock. Only 127.0.0.1 is contacted.
@@ -40,10 +40,10 @@ from netwatch.core.model import InfluxSettings, Inventory, Role  # noqa: E402
 from netwatch.demo.agents import device_table  # noqa: E402
 from netwatch.demo.network import pick_scenario  # noqa: E402
 from tests.helpers import snmprec  # noqa: E402
+from tests.helpers.data import SNMPREC_DIR  # noqa: E402
 
 T0 = 1_750_000_000.0  # fixed unix time of the first round
-RECORDINGS = sorted(p.stem for p in (snmprec.shared_dir() or Path("/nonexistent")).glob(
-    "snmprec/*.snmprec"))  # fmt: skip
+RECORDINGS = sorted(p.stem for p in SNMPREC_DIR.glob("*.snmprec"))
 _TAGS = {"2": Kind.INTEGER, "4": Kind.OCTET_STRING, "4x": Kind.OCTET_STRING,
          "4e": Kind.OCTET_STRING, "5": Kind.NULL, "6": Kind.OBJECT_IDENTIFIER,
          "64": Kind.IP_ADDRESS, "65": Kind.COUNTER32, "66": Kind.GAUGE32, "67": Kind.TIMETICKS,
@@ -163,11 +163,10 @@ def _value(rec: snmprec.Record, bump: int) -> Value:
 
 
 def recording_tables(bump: int) -> dict[str, agent.Table]:
-    root = snmprec.shared_dir()
-    assert root is not None, "set NETWATCH_SHARED to the shared data folder"
+    assert RECORDINGS, f"no recordings in {SNMPREC_DIR}"
     out = {}
     for name in RECORDINGS:
-        recs = snmprec.read(root / "snmprec" / f"{name}.snmprec")
+        recs = snmprec.read(SNMPREC_DIR / f"{name}.snmprec")
         out[name] = agent.Table({oid: _value(r, bump) for oid, r in recs.items()})
     return out
 

@@ -1,6 +1,6 @@
 """Write the public board's district geometry (netwatch/public/data/districts-NN.NN.json).
 
-    python scripts/gen_public_map.py ../shared/wilayah/banyuwangi_districts.geojson
+    python scripts/gen_public_map.py configs/wilayah/banyuwangi_districts.geojson
 
 Input: a GeoJSON FeatureCollection of district MultiPolygons ([lon, lat]) with properties
 `kode` and `nama` (cahyadsn/wilayah_boundaries, MIT; see NOTICE). Output: the same rings,

@@ -9,7 +9,8 @@ import pytest
 from netwatch.alerting.notifiers.alertmanager import AlertmanagerTarget
 from netwatch.config import ConfigError, load_inventory
 from netwatch.core.model import SecretRef
-from tests.helpers.shared import REPO
+from tests.helpers.configs import load_errors, write
+from tests.helpers.data import REPO
 
 REGENCY = """
 regency:
@@ -65,16 +66,8 @@ def contacts_config(contacts: str) -> str:
     return "settings:\n  notifications:\n    contacts:\n" + contacts + REGENCY
 
 
-def load_errors(tmp_path, text: str) -> list[str]:
-    cfg = tmp_path / "netwatch.yaml"
-    cfg.write_text(text)
-    with pytest.raises(ConfigError) as err:
-        load_inventory(cfg)
-    return err.value.errors
-
-
 def test_each_target_problem_names_its_file_line_and_key(tmp_path) -> None:
-    errors = load_errors(
+    cfg = write(
         tmp_path,
         contacts_config(
             "      - name: noc\n"  # line 4
@@ -86,8 +79,7 @@ def test_each_target_problem_names_its_file_line_and_key(tmp_path) -> None:
             "            chat_ids: []\n"
         ),
     )
-    cfg = tmp_path / "netwatch.yaml"
-    assert errors == [
+    assert load_errors(cfg) == [
         f"{cfg}:5: settings.notifications.contacts[0].alertmanager[0]: "
         "not an http(s) URL: '127.0.0.1:9093'",
         f"{cfg}:7: settings.notifications.contacts[0].webhook[0]: "
@@ -97,7 +89,7 @@ def test_each_target_problem_names_its_file_line_and_key(tmp_path) -> None:
 
 
 def test_unknown_notifier_and_unknown_target_key(tmp_path) -> None:
-    errors = load_errors(
+    cfg = write(
         tmp_path,
         contacts_config(
             "      - name: noc\n"
@@ -108,8 +100,7 @@ def test_unknown_notifier_and_unknown_target_key(tmp_path) -> None:
             "            prot: 25\n"  # line 9
         ),
     )
-    cfg = tmp_path / "netwatch.yaml"
-    assert errors == [
+    assert load_errors(cfg) == [
         f"{cfg}:5: settings.notifications.contacts[0]: unknown key 'webhok' "
         "(did you mean 'webhook'?)",
         f"{cfg}:9: settings.notifications.contacts[0].email[0]: unknown key 'prot' "

@@ -7,24 +7,16 @@ State with the alert engine listening.
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from netwatch.alerting import store
-from netwatch.alerting.engine import Engine
 from netwatch.alerting.messages import render
-from netwatch.alerting.types import Event, Notification
-from netwatch.collectors.snmp.collector import probe
-from netwatch.collectors.snmp.engine import SnmpEngine
-from netwatch.config.loader import load_inventory
-from netwatch.core.state import State
+from netwatch.alerting.types import Event
+from tests.alerting.polled_lab import PolledLab
 from tests.helpers.data import SNMPREC_DIR
-from tests.helpers.snmpsim import parse_snmprec, running_snmpsim
+from tests.helpers.snmpsim import parse_snmprec, running_writable, snmpset_int
 
 WLC = SNMPREC_DIR.parent / "snmprec-profiles" / "snmpsimdata_cisco_wlc.snmprec"
 AP_NAME = (1, 3, 6, 1, 4, 1, 14179, 2, 2, 1, 1, 3)  # bsnAPName, index AP MAC
@@ -68,61 +60,26 @@ def radios() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    src = tmp_path_factory.mktemp("wlc")
-    shutil.copy(WLC, src / "wlc.snmprec")
-    writable = set(radios())
-
-    def transform(data: Path) -> None:
-        path = data / "wlc.snmprec"
-        lines = []
-        for line in path.read_text(encoding="latin-1").splitlines():
-            oid, _, rest = line.partition("|")
-            if oid in writable:
-                tag, _, value = rest.partition("|")
-                line = f"{oid}|{tag}:writecache|value={value}"
-            lines.append(line)
-        path.write_text("\n".join(lines) + "\n", encoding="latin-1")
-
-    with running_snmpsim(src, transform=transform, probe_community="wlc") as (_, port):
+def agent() -> Iterator[int]:
+    with running_writable(WLC, "wlc", radios()) as port:
         yield port
 
 
-class Lab:
+class Lab(PolledLab):
     def __init__(self, port: int, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("NW_WLC_COMMUNITY", "wlc")
         cfg = tmp / "netwatch.yaml"
         cfg.write_text(CONFIG.format(db=tmp / "a.sqlite3", port=port, ap=AP))
+        super().__init__(cfg, 1_796_000_000.0)
         self.port = port
-        self.inventory = load_inventory(cfg)
-        self.now = 1_796_000_000.0
-        self.sent: list[Notification] = []
-        conn = store.connect(str(tmp / "a.sqlite3"))
-        self.engine = Engine(self.inventory, conn=conn, sink=self.sent.append,
-                             clock=lambda: self.now)  # fmt: skip
-        self.state = State(self.inventory)
-        self.state.add_listener(self.engine.on_observation)
 
     def set_radio(self, oid: str, up: bool) -> None:
-        cmd = ["snmpset", "-v2c", "-c", "wlc", "-m", "", f"127.0.0.1:{self.port}", oid, "i"]
-        subprocess.run([*cmd, "2" if up else "1"], check=True, capture_output=True, timeout=20)
+        snmpset_int(self.port, "wlc", oid, 2 if up else 1)
 
     def poll_and_evaluate(self) -> None:
-        dev = self.inventory.devices["wlc-1"]
-
-        async def run() -> None:
-            async with SnmpEngine() as engine:
-                obs = await probe(dev, self.inventory.credentials["wlc"],
-                                  self.inventory.settings.snmp, engine)  # fmt: skip
-            assert obs.error is None, obs.message
-            self.state.record(obs)
-
-        asyncio.run(run())
+        self.poll("wlc-1")
         self.engine.evaluate(self.now)
         self.now += 10
-
-    def fired(self, name: str) -> list[Notification]:
-        return [n for n in self.sent if n.alert.name == name]
 
 
 @pytest.fixture
@@ -131,7 +88,7 @@ def lab(agent: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     yield lab
     for oid in radios():
         lab.set_radio(oid, True)
-    lab.engine.conn.close()
+    lab.close()
 
 
 def test_every_radio_down_alerts_one_radio_up_does_not(lab: Lab):

@@ -7,30 +7,21 @@ the engine's clock is set to office hours and outside them.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
-import shutil
-import subprocess
 import zoneinfo
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from netwatch.alerting import store
-from netwatch.alerting.engine import Engine
 from netwatch.alerting.messages import render
-from netwatch.alerting.types import Event, Notification
-from netwatch.collectors.snmp.collector import probe
-from netwatch.collectors.snmp.engine import SnmpEngine
-from netwatch.config.loader import load_inventory
-from netwatch.core.model import Inventory
-from netwatch.core.state import State
+from netwatch.alerting.types import Event
 from tests.alerting.harness import HOLD_UP, Stream
+from tests.alerting.polled_lab import PolledLab
 from tests.helpers import snmprec
 from tests.helpers.data import SNMPREC_DIR
-from tests.helpers.snmpsim import running_snmpsim
+from tests.helpers.snmpsim import running_writable, snmpset_int
 
 UAP = SNMPREC_DIR.parent / "snmprec-profiles" / "synthetic_unifi_uap.snmprec"
 STATIONS = "1.3.6.1.4.1.41112.1.6.1.2.1.8"  # unifiVapNumStations
@@ -63,69 +54,38 @@ regency:
 """
 
 
-@pytest.fixture(scope="module")
-def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    src = tmp_path_factory.mktemp("uap")
-    shutil.copy(UAP, src / "uap.snmprec")
+def station_oids() -> list[str]:
+    """unifiVapNumStations of every VAP in the recording (the test's own reading of it)."""
     vaps = snmprec.column(snmprec.read(UAP), STATIONS)
     assert sum(v.number for v in vaps.values()) > 0  # the recording has clients
+    return [f"{STATIONS}.{'.'.join(map(str, k))}" for k in vaps]
 
-    def writable(data: Path) -> None:
-        path = data / "uap.snmprec"
-        lines = []
-        for line in path.read_text().splitlines():
-            oid, _, rest = line.partition("|")
-            if oid.startswith(STATIONS + "."):
-                tag, _, value = rest.partition("|")
-                line = f"{oid}|{tag}:writecache|value={value}"
-            lines.append(line)
-        path.write_text("\n".join(lines) + "\n")
 
-    with running_snmpsim(src, transform=writable, probe_community="uap") as (_, port):
+@pytest.fixture(scope="module")
+def agent() -> Iterator[int]:
+    with running_writable(UAP, "uap", station_oids()) as port:
         yield port
 
 
-class Lab:
+class Lab(PolledLab):
     def __init__(self, port: int, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("NW_UAP_COMMUNITY", "uap")
         cfg = tmp / "netwatch.yaml"
         cfg.write_text(CONFIG.format(db=tmp / "a.sqlite3", port=port))
+        super().__init__(cfg, MONDAY_9)
         self.port = port
-        self.inventory: Inventory = load_inventory(cfg)
-        self.now = MONDAY_9
-        self.sent: list[Notification] = []
-        conn = store.connect(str(tmp / "a.sqlite3"))
-        self.engine = Engine(self.inventory, conn=conn, sink=self.sent.append,
-                             clock=lambda: self.now)  # fmt: skip
-        self.state = State(self.inventory)
-        self.state.add_listener(self.engine.on_observation)
 
     def set_clients(self, n: int) -> None:
-        vaps = snmprec.column(snmprec.read(UAP), STATIONS)
-        for k in vaps:
-            oid = f"{STATIONS}.{'.'.join(map(str, k))}"
-            cmd = ["snmpset", "-v2c", "-c", "uap", "-m", "", f"127.0.0.1:{self.port}", oid, "i"]
-            subprocess.run([*cmd, str(n)], check=True, capture_output=True, timeout=20)
+        for oid in station_oids():
+            snmpset_int(self.port, "uap", oid, n)
             n = 0  # the first VAP gets them all
 
     def poll_and_evaluate(self) -> None:
-        dev = self.inventory.devices["sarongan-ap"]
-        cred = self.inventory.credentials[dev.snmp or ""]
-
-        async def run() -> None:
-            async with SnmpEngine() as engine:
-                obs = await probe(dev, cred, self.inventory.settings.snmp, engine)
-            assert obs.error is None, obs.message
-            self.state.record(obs)
-
-        asyncio.run(run())
+        self.poll("sarongan-ap")
         stream = Stream()
         for _ in range(HOLD_UP):  # the AP answers ping (its stream says up)
             self.engine.observe("sarongan-ap", stream.round("sarongan-ap", self.now, 3, 3))
         self.engine.evaluate(self.now)
-
-    def fired(self) -> list[Notification]:
-        return [n for n in self.sent if n.alert.name == "ApNoClients"]
 
 
 @pytest.fixture
@@ -133,7 +93,7 @@ def lab(agent: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     lab = Lab(agent, tmp_path, monkeypatch)
     yield lab
     lab.set_clients(1)
-    lab.engine.conn.close()
+    lab.close()
 
 
 def test_zero_clients_for_two_office_hours_warns_then_a_client_resolves(lab: Lab):
@@ -141,10 +101,10 @@ def test_zero_clients_for_two_office_hours_warns_then_a_client_resolves(lab: Lab
     lab.poll_and_evaluate()  # 09:00: the zero run starts
     lab.now += 2 * HOURS - 60
     lab.poll_and_evaluate()  # 10:59: not yet
-    assert not lab.fired()
+    assert not lab.fired("ApNoClients")
     lab.now += 120
     lab.poll_and_evaluate()  # 11:01: two hours without a client
-    [n] = lab.fired()
+    [n] = lab.fired("ApNoClients")
     assert n.event is Event.FIRING and n.alert.labels["cause"] == "no_clients"
     assert n.alert.labels["severity"] == "warning"
     text = render(n, "id").text
@@ -155,7 +115,7 @@ def test_zero_clients_for_two_office_hours_warns_then_a_client_resolves(lab: Lab
     lab.set_clients(1)
     lab.now += 60
     lab.poll_and_evaluate()
-    assert [x.event for x in lab.fired()] == [Event.FIRING, Event.RESOLVED]
+    assert [x.event for x in lab.fired("ApNoClients")] == [Event.FIRING, Event.RESOLVED]
 
 
 def test_no_warning_outside_office_hours(lab: Lab):
@@ -164,7 +124,7 @@ def test_no_warning_outside_office_hours(lab: Lab):
     for _ in range(4):
         lab.poll_and_evaluate()
         lab.now += HOURS
-    assert not lab.fired()
+    assert not lab.fired("ApNoClients")
 
 
 def test_clients_back_within_the_window_start_the_count_again(lab: Lab):
@@ -178,4 +138,4 @@ def test_clients_back_within_the_window_start_the_count_again(lab: Lab):
     lab.poll_and_evaluate()
     lab.now += 1.5 * HOURS  # 3.25 h since the first zero, 1.5 h since the last client
     lab.poll_and_evaluate()
-    assert not lab.fired()
+    assert not lab.fired("ApNoClients")

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -49,18 +48,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Alertman
     finally:
         host.close()
         hook.close()
-
-
-@pytest.fixture
-async def running() -> AsyncIterator[Callable[[Outbox], None]]:
-    """running(outbox) starts its delivery loop; every loop is stopped at teardown."""
-    loops: list[tuple[Outbox, asyncio.Task[None]]] = []
-    yield lambda outbox: loops.append((outbox, asyncio.create_task(outbox.run())))
-    for outbox, task in loops:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await outbox.close()
 
 
 def am_settings(am: AlertmanagerCluster) -> NotificationSettings:

@@ -539,9 +539,9 @@ async def test_close_ends_running_rounds_cleanly(netlab):
     assert (after.sent, after.error) == (0, "send failed: the pinger is closed")
 
 
-def test_runtime_pings_devices_through_the_scheduler(netlab):
+def test_runtime_pings_devices_through_the_scheduler(netlab, tmp_path):
     """The collector as `netwatch run` drives it: scheduler → echo stream → state, then stop."""
-    from netwatch.core.model import PingSettings, Settings
+    from netwatch.core.model import AlertingSettings, PingSettings, Settings
     from netwatch.core.runtime import Runtime
     from netwatch.core.state import VillageStatus
     from tests.core.inventories import make_inventory
@@ -550,7 +550,11 @@ def test_runtime_pings_devices_through_the_scheduler(netlab):
     core.run("ip", "addr", "add", "127.0.0.5/32", "dev", "lo")
     link.set_up(False, side="b")  # the AP behind the link is silent
     # An echo every 0.2 s and bursts on loss: some are always mid-flight when it stops.
-    settings = Settings(ping=PingSettings(interval=1.0, count=5, spacing=0.2, timeout=0.3))
+    settings = Settings(
+        ping=PingSettings(interval=1.0, count=5, spacing=0.2, timeout=0.3),
+        # the engine's store in the test's folder, not the working directory (the repository)
+        alerting=AlertingSettings(db_path=str(tmp_path / "alerts.sqlite3")),
+    )
     inv = make_inventory(
         {
             "35.10.07.2001": [("r1", Role.ROUTER, "127.0.0.1"), ("ap1", Role.AP, "127.0.0.5")],

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from netwatch.cli import main
 from netwatch.config import load_inventory
+from tests.helpers.configs import run_cli
 
 HEADER = (
     "village_code,village_name,district_code,district_name,kind,lat,lon,device,role,address,"
@@ -22,17 +22,11 @@ GOOD = HEADER + (
 )
 
 
-def run(capsys, *argv):
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 def test_import_to_file_loads(tmp_path, capsys):
     src = tmp_path / "export.csv"
     src.write_text(GOOD, encoding="utf-8")
     dst = tmp_path / "netwatch.yaml"
-    code, _, err = run(capsys, "inventory", "import", str(src), "--output", str(dst))
+    code, _, err = run_cli(capsys, "inventory", "import", str(src), "--output", str(dst))
     assert code == 0, err
     inv = load_inventory(dst)
     assert list(inv.districts) == ["35.10.01", "35.10.16"]
@@ -55,7 +49,7 @@ def test_import_to_file_loads(tmp_path, capsys):
 def test_import_to_stdout(tmp_path, capsys):
     src = tmp_path / "export.csv"
     src.write_text(GOOD, encoding="utf-8")
-    code, out, _ = run(capsys, "inventory", "import", str(src))
+    code, out, _ = run_cli(capsys, "inventory", "import", str(src))
     assert code == 0
     assert '    - code: "35.10.16"' in out and "name: sarongan-ap-1" in out
 
@@ -94,7 +88,7 @@ def test_import_errors_name_the_csv_line(tmp_path, capsys, old, new, line, expec
     src = tmp_path / "export.csv"
     src.write_text(text, encoding="utf-8")
     dst = tmp_path / "out.yaml"
-    code, out, err = run(capsys, "inventory", "import", str(src), "--output", str(dst))
+    code, out, err = run_cli(capsys, "inventory", "import", str(src), "--output", str(dst))
     assert code == 1
     want = f"{src}:{line}: {expected.format(src=src)}"
     assert any(x.startswith(want) for x in err.splitlines()), err
@@ -106,7 +100,7 @@ def test_import_reports_every_bad_row(tmp_path, capsys):
     text = GOOD.replace("127.1.1.2,", "10.0.0.300,").replace("-8.2,114.35", "-98.2,114.35")
     src = tmp_path / "export.csv"
     src.write_text(text, encoding="utf-8")
-    code, _, err = run(capsys, "inventory", "import", str(src))
+    code, _, err = run_cli(capsys, "inventory", "import", str(src))
     errors = [x for x in err.splitlines() if x.startswith(str(src))]
     assert code == 1
     assert sorted(errors) == [
@@ -122,13 +116,13 @@ def test_inconsistent_village_rows_and_bad_header(tmp_path, capsys):
     )
     src = tmp_path / "export.csv"
     src.write_text(text, encoding="utf-8")
-    code, _, err = run(capsys, "inventory", "import", str(src))
+    code, _, err = run_cli(capsys, "inventory", "import", str(src))
     assert code == 1
     assert (
         f"{src}:4: lat: '-8.5' differs from '-8.498369' for village 35.10.01.2001 on line 3" in err
     )
     src.write_text(GOOD.replace("address,", "adress,", 1), encoding="utf-8")
-    code, _, err = run(capsys, "inventory", "import", str(src))
+    code, _, err = run_cli(capsys, "inventory", "import", str(src))
     assert code == 1
     assert f"{src}:1: adress: unknown column (did you mean 'address'?)" in err
     assert f"{src}:1: address: missing column" in err
@@ -137,6 +131,6 @@ def test_inconsistent_village_rows_and_bad_header(tmp_path, capsys):
 def test_bad_district_code_is_reported_on_its_row(tmp_path, capsys):
     src = tmp_path / "export.csv"
     src.write_text(GOOD.replace(",,35.10.01,Pesanggaran", ",,35.1.01,Pesanggaran", 1))
-    code, _, err = run(capsys, "inventory", "import", str(src))
+    code, _, err = run_cli(capsys, "inventory", "import", str(src))
     assert code == 1
     assert f"{src}:2: district_code: '35.1.01' is not a district code NN.NN.NN" in err

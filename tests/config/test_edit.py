@@ -8,8 +8,7 @@ import os
 
 import pytest
 
-from netwatch.cli import main
-from tests.helpers.configs import BASE, write
+from tests.helpers.configs import BASE, run_cli, write
 
 COMMENTED = "# Site inventory: keep this comment\n" + BASE.replace(
     "      villages:\n", "      villages:  # one per desa\n"
@@ -34,12 +33,6 @@ def cfg(tmp_path):
     return write(tmp_path, COMMENTED)
 
 
-def run(capsys, *argv):
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 def _diff(before: str, after: str) -> list[str]:
     return [
         d
@@ -50,7 +43,7 @@ def _diff(before: str, after: str) -> list[str]:
 
 def test_add_changes_one_line_and_keeps_comments(cfg, capsys):
     before = cfg.read_text()
-    code, out, err = run(
+    code, out, err = run_cli(
         capsys,
         "inventory",
         "add",
@@ -77,14 +70,14 @@ def test_add_changes_one_line_and_keeps_comments(cfg, capsys):
         "+            - {name: sarongan-ap-2, role: ap, address: 127.1.1.3, "
         "parent: sarongan-router, tags: [outdoor, solar]}"
     ]
-    assert run(capsys, "config", "check", str(cfg))[0] == 0
+    assert run_cli(capsys, "config", "check", str(cfg))[0] == 0
 
 
 def test_add_lands_in_the_included_file(tmp_path, capsys):
     inc = write(tmp_path, INCLUDED, "districts/02.yaml")
     cfg = write(tmp_path, BASE.replace("regency:\n", "include: [districts/*.yaml]\nregency:\n"))
     root_before, inc_before = cfg.read_bytes(), inc.read_text()
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys,
         "inventory",
         "add",
@@ -181,7 +174,7 @@ def test_add_lands_in_the_included_file(tmp_path, capsys):
 )
 def test_invalid_edit_leaves_file_byte_identical(cfg, capsys, argv, message):
     before = cfg.read_bytes()
-    code, out, err = run(capsys, "inventory", argv[0], "--config", str(cfg), *argv[1:])
+    code, out, err = run_cli(capsys, "inventory", argv[0], "--config", str(cfg), *argv[1:])
     assert code == 1
     assert message in err
     assert out == ""
@@ -191,7 +184,7 @@ def test_invalid_edit_leaves_file_byte_identical(cfg, capsys, argv, message):
 
 def test_set_and_remove(cfg, capsys):
     before = cfg.read_text()
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys,
         "inventory",
         "set",
@@ -216,7 +209,7 @@ def test_set_and_remove(cfg, capsys):
         "+            - {name: sarongan-ap-1, role: ap, address: 127.1.1.20, ping: false, "
         "ping_interval: 10s}",
     ]
-    code, out, _ = run(capsys, "inventory", "remove", "--config", str(cfg), "sarongan-ap-1")
+    code, out, _ = run_cli(capsys, "inventory", "remove", "--config", str(cfg), "sarongan-ap-1")
     assert (code, out) == (0, f"removed sarongan-ap-1 from {cfg}\n")
     after = cfg.read_text()
     assert "sarongan-ap-1" not in after
@@ -233,7 +226,7 @@ def test_crash_mid_write_leaves_original(cfg, capsys, monkeypatch):
     argv = (
         "inventory add --village 35.10.01.2001 --name sarongan-ap-2 --role ap --address 127.1.1.3"
     )
-    code, out, err = run(capsys, *argv.split(), "--config", str(cfg))
+    code, out, err = run_cli(capsys, *argv.split(), "--config", str(cfg))
     assert code == 1 and out == ""
     assert "No space left on device" in err and "nothing written" in err
     assert cfg.read_bytes() == before
@@ -241,7 +234,7 @@ def test_crash_mid_write_leaves_original(cfg, capsys, monkeypatch):
 
 
 def test_list_filters_and_json(cfg, capsys):
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys, "inventory", "list", "--config", str(cfg), "--json", "--village", "35.10.01.2001"
     )
     assert code == 0
@@ -251,7 +244,9 @@ def test_list_filters_and_json(cfg, capsys):
         ("sarongan-ap-1", "ap", "127.1.1.2", "sarongan-router"),
     ]
     assert {r["village_name"] for r in rows} == {"Sarongan"}
-    code, out, _ = run(capsys, "inventory", "list", "--config", str(cfg), "--district", "35.10.01")
+    code, out, _ = run_cli(
+        capsys, "inventory", "list", "--config", str(cfg), "--district", "35.10.01"
+    )
     lines = out.splitlines()
     assert lines[0].split() == [
         "name",
@@ -289,7 +284,7 @@ def test_new_lists_and_block_style_neighbours(tmp_path, capsys):
     cfg = write(tmp_path, BLOCK)
     base = ["inventory", "add", "--config", str(cfg)]
     assert (
-        run(
+        run_cli(
             capsys,
             *base,
             "--district",
@@ -304,7 +299,7 @@ def test_new_lists_and_block_style_neighbours(tmp_path, capsys):
         == 0
     )
     assert (
-        run(
+        run_cli(
             capsys,
             *base,
             "--village",
@@ -321,7 +316,7 @@ def test_new_lists_and_block_style_neighbours(tmp_path, capsys):
         == 0
     )
     assert (
-        run(
+        run_cli(
             capsys,
             *base,
             "--village",

@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.netwatch_proc import Netwatch, line_of, running
 from tests.helpers.procs import (
     Prometheus,
-    free_port,
     http_get,
     http_post,
     netwatch_bin,
-    stop,
     wait_for,
 )
 
@@ -46,23 +45,9 @@ EXTRA_AP = (
 
 
 @pytest.fixture
-def netwatch(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen]]:
-    cfg = tmp_path / "netwatch.yaml"
-    cfg.write_text(CONFIG.format(extra=""))
-    port = free_port()
-    log = open(tmp_path / "netwatch.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [netwatch_bin(), "run", "--config", str(cfg), "--listen", f"127.0.0.1:{port}"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: http_get(url + "/readyz")[0] == 200, 20, "netwatch ready")
-        yield url, cfg, proc
-    finally:
-        assert stop(proc) == 0, (tmp_path / "netwatch.log").read_text()
-        log.close()
+def netwatch(tmp_path: Path) -> Iterator[Netwatch]:
+    with running(tmp_path, CONFIG.format(extra="")) as nw:
+        yield nw
 
 
 def _value(prom: Prometheus, expr: str) -> float | None:
@@ -70,9 +55,8 @@ def _value(prom: Prometheus, expr: str) -> float | None:
     return float(result[0]["value"][1]) if result else None
 
 
-def test_prometheus_scrapes_village_and_ping_series(netwatch, tmp_path: Path) -> None:
-    url = netwatch[0]
-    target = url.removeprefix("http://")
+def test_prometheus_scrapes_village_and_ping_series(netwatch: Netwatch, tmp_path: Path) -> None:
+    target = netwatch.url.removeprefix("http://")
     prom = Prometheus(
         tmp_path / "prom", [{"job_name": "netwatch", "static_configs": [{"targets": [target]}]}]
     )
@@ -123,26 +107,17 @@ def test_prometheus_scrapes_village_and_ping_series(netwatch, tmp_path: Path) ->
         prom.close()
 
 
-def test_reload_broken_file_keeps_monitoring_then_good_file_adds_device(netwatch) -> None:
-    url, cfg, proc = netwatch
+def test_reload_broken_file_keeps_monitoring_then_good_file_adds_device(netwatch: Netwatch) -> None:
+    url, cfg, proc = netwatch.url, netwatch.config, netwatch.proc
 
     def echoes() -> float:
-        body = http_get(url + "/metrics")[1]
-        for line in body.splitlines():
-            if line.startswith('netwatch_ping_echo_requests_total{device="purwodadi-router"'):
-                return float(line.rsplit(" ", 1)[1])
-        return 0.0
+        return netwatch.echoes("purwodadi-router")
 
     wait_for(echoes, 20, "first round")
     good = cfg.read_text()
     broken = good.replace("address: 127.7.1.2", "address: 127.7.1.300")
     cfg.write_text(broken)
-    line_no = (
-        broken.splitlines().index(
-            next(line for line in broken.splitlines() if "127.7.1.300" in line)
-        )
-        + 1
-    )
+    line_no = line_of(broken, "127.7.1.300")
     status, body = http_post(url + "/-/reload")
     assert status == 500
     assert f"{cfg}:{line_no}:" in body and "127.7.1.300" in body
@@ -176,7 +151,7 @@ def test_run_refuses_a_broken_config_naming_file_and_line(tmp_path: Path) -> Non
     cfg = tmp_path / "broken.yaml"
     text = CONFIG.format(extra="").replace("role: ap", "role: antenna")
     cfg.write_text(text)
-    line_no = next(i for i, line in enumerate(text.splitlines(), 1) if "antenna" in line)
+    line_no = line_of(text, "antenna")
     r = subprocess.run(
         [netwatch_bin(), "run", "--config", str(cfg)], capture_output=True, text=True, timeout=30
     )

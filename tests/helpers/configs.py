@@ -1,9 +1,14 @@
-"""Small inventory configs for tests: write text, find the line a marker sits on."""
+"""Small inventory configs for tests: write text, find the line a marker sits on, load errors."""
 
 from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+
+import pytest
+
+from netwatch.cli import main
+from netwatch.config import ConfigError, load_inventory
 
 # A minimal valid config: one district with a POP, one village with a router and an AP.
 BASE = """\
@@ -47,3 +52,17 @@ def line_of(text: str, marker: str, nth: int = 1) -> int:
     hits = [i for i, line in enumerate(textwrap.dedent(text).splitlines(), 1) if marker in line]
     assert len(hits) >= nth, f"marker {marker!r} not found {nth} times"
     return hits[nth - 1]
+
+
+def load_errors(path: Path) -> list[str]:
+    """The errors loading path reports (it must fail with ConfigError)."""
+    with pytest.raises(ConfigError) as info:
+        load_inventory(path)
+    return info.value.errors
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """`netwatch ARGV` in this process: exit code, stdout, stderr."""
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err

@@ -1,6 +1,7 @@
 """Serve the committed recordings (tests/data/snmprec) with snmpsim on a free 127.0.0.1 port.
 
-`running_snmpsim(data_dir)` runs snmpsim on a temporary copy and yields (host, port).
+`running_snmpsim(data_dir)` runs snmpsim on a temporary copy and yields (host, port);
+`running_writable(recording, community, oids)` serves one recording with some records settable.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 
 from tests.helpers.data import SNMPREC_DIR
@@ -100,6 +101,37 @@ def running_snmpsim(
                 proc.kill()
                 proc.wait(timeout=5)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def make_writable(path: Path, oids: Collection[str]) -> None:
+    """Make the records of oids settable (snmpsim's writecache variation), keeping their values."""
+    lines = []
+    for line in path.read_text(encoding="latin-1").splitlines():  # latin-1: bytes kept as they are
+        oid, _, rest = line.partition("|")
+        if oid in oids:
+            tag, _, value = rest.partition("|")
+            line = f"{oid}|{tag}:writecache|value={value}"
+        lines.append(line)
+    path.write_text("\n".join(lines) + "\n", encoding="latin-1")
+
+
+@contextlib.contextmanager
+def running_writable(recording: Path, community: str, oids: Collection[str]) -> Iterator[int]:
+    """snmpsim serving one recording under community, the records of oids settable; yields port."""
+    with tempfile.TemporaryDirectory(prefix="nw-rec-") as src:
+        name = f"{community}.snmprec"
+        shutil.copy(recording, Path(src) / name)
+        with running_snmpsim(
+            Path(src), transform=lambda data: make_writable(data / name, oids),
+            probe_community=community,
+        ) as (_, port):  # fmt: skip
+            yield port
+
+
+def snmpset_int(port: int, community: str, oid: str, value: int) -> None:
+    """Set one INTEGER on 127.0.0.1:port with net-snmp's snmpset (a peer tool, not our code)."""
+    cmd = ["snmpset", "-v2c", "-c", community, "-m", "", f"127.0.0.1:{port}", oid, "i", str(value)]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=20)
 
 
 def parse_snmprec(path: Path) -> list[tuple[tuple[int, ...], int, object]]:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from netwatch.config import ConfigError, load_inventory
+from netwatch.config import load_inventory
 from netwatch.core.public_settings import HoursRule, parse_hours
+from tests.helpers.configs import load_errors
 
 ROOT = """\
 settings:
@@ -36,9 +37,7 @@ def _load(tmp_path: Path, public: str):
 def _errors(tmp_path: Path, public: str) -> list[str]:
     path = tmp_path / "netwatch.yaml"
     path.write_text(ROOT.format(public=public), encoding="utf-8")
-    with pytest.raises(ConfigError) as info:
-        load_inventory(path)
-    return info.value.errors
+    return load_errors(path)
 
 
 def test_defaults_keep_the_board_off_and_the_store_beside_the_config(tmp_path: Path) -> None:

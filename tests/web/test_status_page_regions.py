@@ -2,14 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from aiohttp import web
-
 from netwatch.collectors.icmp.observation import PingObservation, PingResult
 from netwatch.config import load_inventory
 from netwatch.core.runtime import Runtime
@@ -17,29 +9,7 @@ from netwatch.web.server import build_app
 from tests.config.test_regions import PROVINCE
 from tests.helpers.browser import chromium_page
 from tests.helpers.configs import write
-
-
-@contextmanager
-def serving(rt: Runtime) -> Iterator[str]:
-    loop = asyncio.new_event_loop()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    runner = web.AppRunner(build_app(rt))
-
-    async def start() -> None:
-        await runner.setup()
-        await web.SockSite(runner, sock).start()
-
-    loop.run_until_complete(start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
+from tests.helpers.threaded_app import serve_in_thread
 
 
 def test_province_page_names_the_province_and_each_villages_regency(tmp_path):
@@ -49,7 +19,7 @@ def test_province_page_names_the_province_and_each_villages_regency(tmp_path):
         ok = not name.startswith(("r-35-09", "ap-35-09"))  # Jember's village is cut off
         res = PingResult(ds.device.address, 5, 5 if ok else 0, [0.001] * (5 if ok else 0))
         rt.state.record(PingObservation(name, 1_764_300_000.0, res))
-    with serving(rt) as url, chromium_page() as page:
+    with serve_in_thread(build_app(rt)) as url, chromium_page() as page:
         page.goto(url + "/")
         assert page.locator("h1").inner_text() == "Status Wi-Fi Gratis Desa — Provinsi Jawa Timur"
         head = page.locator("#villages thead th").all_inner_texts()
@@ -72,7 +42,7 @@ def test_one_city_is_kota(tmp_path):
     text = PROVINCE.split('    - code: "35.09"')[0].replace('"35.10', '"35.79')
     path = write(tmp_path, text.replace("Banyuwangi", "Batu"))
     rt = Runtime(path, load_inventory(path))
-    with serving(rt) as url, chromium_page() as page:
+    with serve_in_thread(build_app(rt)) as url, chromium_page() as page:
         page.goto(url + "/")
         assert page.locator("h1").inner_text().endswith("— Kota Batu")
         assert page.locator("#villages thead th").first.inner_text() == "Kecamatan"

@@ -1,6 +1,6 @@
 """Real servers for the service-probe tests: aiohttp over HTTP and HTTPS, raw TCP listeners.
 
-The HTTPS certificate is made here (cryptography), self-signed for 127.0.0.1 with a fixed
+The HTTPS certificate is self-signed for 127.0.0.1 (tests/helpers/tls.py) with a fixed
 not-after: the expected expiry is this file's own configuration, not netwatch's reading.
 """
 
@@ -12,14 +12,11 @@ import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
 from pathlib import Path
 
 from aiohttp import web
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+from tests.helpers.tls import self_signed
 
 NOT_AFTER = dt.datetime(2031, 5, 17, 8, 30, 0, tzinfo=dt.UTC)
 PORTAL_TEXT = "Selamat datang di Wi-Fi gratis Desa Sarongan (Hotspot login)"
@@ -27,32 +24,8 @@ PORTAL_TEXT = "Selamat datang di Wi-Fi gratis Desa Sarongan (Hotspot login)"
 
 def make_cert(folder: Path) -> tuple[Path, Path]:
     """A self-signed certificate for IP 127.0.0.1 expiring at NOT_AFTER: (cert, key) files."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "portal.desa.test")])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
-        .not_valid_after(NOT_AFTER)
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(IPv4Address("127.0.0.1"))]), False
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "portal.crt", folder / "portal.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
+    start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    return self_signed(folder, "portal", "portal.desa.test", start, NOT_AFTER)
 
 
 @dataclass
