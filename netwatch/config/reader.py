@@ -90,6 +90,13 @@ def parse(text: str, file: str) -> YamlValue:
     except _Unusual:
         return nodes.parse(text, file)
     except yaml.MarkedYAMLError as exc:
+        # libyaml reads YAML 1.1, ruamel (the loader of record) 1.2: a few plain scalars that
+        # 1.2 allows, such as `{a: :0}` in flow style, are syntax errors to libyaml. Let ruamel
+        # decide; only when it refuses too is the document wrong (reported at libyaml's line).
+        try:
+            return nodes.parse(text, file)
+        except ConfigError:
+            pass
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
