@@ -487,6 +487,7 @@ class Soak:
         faults.free_disk(self.disk)
         log = self.nw.log_lines()[len(log0) :]
         eval_failed = sum(1 for line in log if "evaluation failed" in line)
+        store_write_logged = sum(1 for line in log if "cannot write the alert database" in line)
         t_free = time.time()
         recovered = None
         for _ in range(150):
@@ -513,6 +514,7 @@ class Soak:
         return {
             "components_down_seen": sorted(down),
             "alert_evaluations_failed_logged": eval_failed,
+            "alert_store_write_fault_logged": store_write_logged,
             "log_lines_during": sum(1 for line in log if line[:4].isdigit()),
             "failed": failed,
             "filled_mib": round(filled / 2**20, 1),
