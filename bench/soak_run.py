@@ -33,6 +33,7 @@ SELF_METRICS = (
     "netwatch_snmp_traps_",
     "netwatch_poll_duration_seconds_count",
     "netwatch_metrics_renders_total",
+    "netwatch_metrics_scrapes_rejected_total",
     "netwatch_http_",
     "netwatch_alert_notifications_total",
     "netwatch_alerts_firing",
