@@ -140,6 +140,7 @@ async def _storm(url: str, sources: Sequence[str], per_source: int, seconds: flo
 
     statuses: dict[str, int] = {}
     latencies: list[float] = []
+    rejected_latencies: list[float] = []  # the fast 503s beyond web.max_concurrent_scrapes
     sizes: list[int] = []
     end = time.monotonic() + seconds
 
@@ -154,10 +155,13 @@ async def _storm(url: str, sources: Sequence[str], per_source: int, seconds: flo
                     key = str(r.status)
                     if r.status == 200:
                         sizes.append(len(body))
+                    elif r.status == 503 and "Retry-After" not in r.headers:
+                        key = "503 without Retry-After"
             except (TimeoutError, aiohttp.ClientError) as exc:
                 key = type(exc).__name__
             statuses[key] = statuses.get(key, 0) + 1
-            latencies.append(time.monotonic() - t)
+            # The clients retry at once, ignoring Retry-After: a storm, not a polite scraper.
+            (rejected_latencies if key == "503" else latencies).append(time.monotonic() - t)
 
     sessions = [
         aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(src, 0), limit=per_source))
@@ -169,12 +173,16 @@ async def _storm(url: str, sources: Sequence[str], per_source: int, seconds: flo
         for s in sessions:
             await s.close()
     latencies.sort()
+    rejected_latencies.sort()
+    rl = rejected_latencies
     return {
         "concurrency": per_source * len(sources),
-        "requests": len(latencies),
+        "requests": len(latencies) + len(rl),
         "statuses": statuses,
         "latency_p50_s": round(latencies[len(latencies) // 2], 3) if latencies else None,
         "latency_max_s": round(latencies[-1], 3) if latencies else None,
+        "rejected_latency_p50_s": round(rl[len(rl) // 2], 4) if rl else None,
+        "rejected_latency_max_s": round(rl[-1], 4) if rl else None,
         "body_bytes_min": min(sizes) if sizes else 0,
     }
 

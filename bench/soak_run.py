@@ -33,6 +33,7 @@ SELF_METRICS = (
     "netwatch_snmp_traps_",
     "netwatch_poll_duration_seconds_count",
     "netwatch_metrics_renders_total",
+    "netwatch_metrics_scrapes_rejected_total",
     "netwatch_http_",
     "netwatch_alert_notifications_total",
     "netwatch_alerts_firing",
@@ -192,10 +193,8 @@ class Sampler(threading.Thread):
             if key.startswith(LAG):
                 le = float(key.split('le="')[1].split('"')[0])
                 lag[le] = lag.get(le, 0.0) + v
-        # A run dropped for starting later than misfire_grace never reaches the histogram:
-        # count it as an observation above every bucket, or a stall would look like no lag.
-        if lag:
-            lag[math.inf] += _sum(values, "netwatch_scheduler_missed_runs_total")
+        # A run dropped for starting later than misfire_grace is in the histogram itself
+        # (observed when it is dropped); the echo stream's sends are under collector="ping".
         self.samples.append(Sample(t, rss, cpu, ready, lag, values, scrape))
 
 

@@ -31,9 +31,12 @@ from netwatch.collectors.icmp.observation import PingObservation
 from netwatch.collectors.icmp.probe_state import Probe, parents, phase
 from netwatch.collectors.icmp.rounds import retry_delay, transient
 from netwatch.collectors.icmp.sockets import EchoSocket
+from netwatch.core import telemetry
 from netwatch.core.model import Inventory, PingSettings
 
 log = logging.getLogger(__name__)
+# Each echo's send after its due time (the timer's slot adds up to SLOT by design).
+SEND_LAG = telemetry.SCHEDULER_LAG.labels("ping")
 
 Sink = Callable[[PingObservation], None]
 SLOT = 0.01  # seconds: the timer's granularity; sends and deadlines due in one slot share a wake
@@ -207,10 +210,12 @@ class EchoStream:
 
     def _send_due(self, now: float) -> None:
         sends = self._sends
+        lag = SEND_LAG.observe
         while sends and sends[0][0] <= now:
-            _due, _n, gen, p = heapq.heappop(sends)
+            due, _n, gen, p = heapq.heappop(sends)
             if gen != p.gen or not p.alive:
                 continue
+            lag(now - due)  # a loaded loop sends late: the same histogram as scheduled polls
             p.due = None
             self._send(p)
             self._next(p)

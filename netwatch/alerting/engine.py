@@ -56,6 +56,13 @@ from netwatch.core.model import AlertingSettings, Inventory
 log = logging.getLogger("netwatch.alerting")
 
 
+def store_fault(exc: BaseException) -> bool:
+    """Whether exc is the database failing (full, I/O, corrupt, read-only), not a bug."""
+    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(
+        exc, sqlite3.IntegrityError | sqlite3.ProgrammingError
+    )
+
+
 class Engine:
     """Hold-downs, flapping, dependency suppression, re-notify, escalation, acknowledgement."""
 
@@ -81,6 +88,9 @@ class Engine:
         self.clock = clock
         self.evaluations = 0
         self.errors = 0
+        # Told the reason when a tick cannot be stored, None when a tick is stored again.
+        self.on_store_fault: Callable[[str | None], None] | None = None
+        self._store_failing = False
         self.sent: Counter[str] = Counter()  # notifications enqueued, by event
         self.tracker = Tracker(s)
         self.tracing = Tracing(tracer, s, self.tracker, clock)
@@ -293,7 +303,9 @@ class Engine:
         try:
             with self.store.savepoint():
                 fn(*args)
-        except Exception:
+        except Exception as exc:
+            if store_fault(exc):
+                raise  # the database cannot write: the whole tick is rolled back and retried
             self.errors += 1
             log.exception("alerting: evaluating %s failed; the others go on", what)
             return False
@@ -361,8 +373,18 @@ class Engine:
                 self.tracing.start(loop, self.topology)
                 try:
                     self.evaluate()
-                except Exception:
-                    log.exception("alerting: evaluation failed; retrying next tick")
+                except Exception as exc:
+                    if not store_fault(exc):
+                        log.exception("alerting: evaluation failed; retrying next tick")
+                    elif self.on_store_fault is not None:  # logged there, rate-limited
+                        self._store_failing = True
+                        self.on_store_fault(f"{type(exc).__name__}: {exc}")
+                    else:
+                        log.error("alerting: the alert database cannot write: %s", exc)
+                else:
+                    if self._store_failing and self.on_store_fault is not None:
+                        self._store_failing = False
+                        self.on_store_fault(None)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), timeout=self.settings.tick)
         finally:

@@ -39,6 +39,7 @@ from netwatch.alerting.outbox_store import Due, OutboxStore
 from netwatch.alerting.routing import Receiver, route
 from netwatch.alerting.serialize import dumps, loads
 from netwatch.alerting.types import Notification
+from netwatch.core.health import RateLimitedLog
 from netwatch.core.model import Inventory
 from netwatch.core.notifications import JSONObject, NotificationSettings
 
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     import aiohttp
 
 log = logging.getLogger(__name__)
+_DB_ERRORS = RateLimitedLog()  # database errors of delivery bookkeeping, per 5 minutes
 
 
 def row_id(notification_id: str, receiver: Receiver) -> str:
@@ -215,9 +217,18 @@ class Outbox:
     async def _deliver(self, ctx: Context, row: Due) -> bool:
         try:
             return await self._deliver_row(ctx, row)
-        except sqlite3.Error:
-            # The database was busy or broken: the row stays pending and is tried again.
-            log.exception("notification %s: outbox database error", row.id)
+        except sqlite3.Error as exc:
+            # The database was busy, full or broken: the row stays pending and is tried again.
+            # Logged at most every 5 minutes (no traceback per row and pass: a full disk would
+            # flood the log); the engine's own writes name the fault on /readyz.
+            _DB_ERRORS(
+                log,
+                logging.ERROR,
+                "outbox-db",
+                "notification %s: outbox database error, kept pending: %s",
+                row.id,
+                exc,
+            )
             return False
 
     async def _ask_gate(self, gate: Gate, row: Due) -> Decision:

@@ -394,6 +394,7 @@ class WebSettings:
     idle_timeout: float = _bounded(60.0, 0, 3600, strict=True)  # keep-alive with no request
     max_connections: int = _bounded(512, 1, 100_000)  # open at once, all clients
     max_connections_per_client: int = _bounded(64, 1, 100_000)  # open at once, one address
+    max_concurrent_scrapes: int = _bounded(10, 1, 10_000)  # /metrics written at once; then 503
     max_body_bytes: int = _bounded(65536, 0, 1 << 30)
     max_header_bytes: int = _bounded(8190, 256, 1 << 20)  # one header line
 

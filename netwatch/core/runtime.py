@@ -13,6 +13,7 @@ split, the order of those steps would be spread over several files.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import socket
 import sqlite3
@@ -227,6 +228,7 @@ class Runtime:
             self.health.fail("alert_store", f"cannot open the alert database {path}: {exc}")
             return False
         self._start_sender(service)
+        service.engine.on_store_fault = functools.partial(self._alert_store_writes, path)
         await service.start()
         self.alerts = service
         self.on_stop(lambda: asyncio.to_thread(feed.close))  # runs after service.stop
@@ -235,6 +237,13 @@ class Runtime:
         self.notifiers.check()
         self._spawn(self.notifiers.run(), "notifiers")
         return True
+
+    def _alert_store_writes(self, path: str, fault: str | None) -> None:
+        """The engine stores its ticks again (None) or cannot (the reason); retried each tick."""
+        if fault is None:
+            self.health.ok("alert_store")
+        else:
+            self.health.fail("alert_store", f"cannot write the alert database {path}: {fault}")
 
     def _start_sender(self, service: AlertService) -> None:
         """Cluster with etcd: the sender lease and the told log gate the direct notifiers."""

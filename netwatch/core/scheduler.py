@@ -23,6 +23,7 @@ from apscheduler.events import (
     EVENT_JOB_MISSED,
     EVENT_JOB_SUBMITTED,
     JobEvent,
+    JobExecutionEvent,
     JobSubmissionEvent,
 )
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -86,6 +87,7 @@ class Scheduler:
         self._followed: dict[str, dict[str, Device]] = {}
         self._intervals: dict[str, float] = {}
         self._running: set[str] = set()
+        self._scheduled: dict[str, datetime] = {}  # job → scheduled time of its submitted run
         self._again: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -178,6 +180,7 @@ class Scheduler:
 
     def _remove(self, job_id: str) -> None:
         self._devices.pop(job_id, None)
+        self._scheduled.pop(job_id, None)
         self._intervals.pop(job_id, None)
         self._again.discard(job_id)
         if self._aps.get_job(job_id) is not None:
@@ -208,6 +211,9 @@ class Scheduler:
         task.add_done_callback(self._tasks.discard)
 
     async def _run(self, job_id: str) -> None:
+        scheduled = self._scheduled.pop(job_id, None)  # None for a recheck
+        if scheduled is not None:
+            self._observe_lag(_split_id(job_id)[0], scheduled)
         if job_id in self._running:  # a recheck raced with the regular run
             self._again.add(job_id)
             return
@@ -248,14 +254,23 @@ class Scheduler:
     def _on_event(self, event: JobEvent) -> None:
         collector = _split_id(event.job_id)[0]
         if event.code == EVENT_JOB_SUBMITTED:
+            # The lag is taken when the run starts (_run): a loop stalled between submission
+            # and start delays it, and that is what the misfire check drops runs for.
             assert isinstance(event, JobSubmissionEvent)
-            scheduled = max(event.scheduled_run_times)
-            lag = (datetime.now(UTC) - scheduled).total_seconds()
-            telemetry.SCHEDULER_LAG.labels(collector).observe(max(0.0, lag))
+            self._scheduled[event.job_id] = max(event.scheduled_run_times)
         elif event.code == EVENT_JOB_MAX_INSTANCES:
             telemetry.SCHEDULER_SKIPPED.labels(collector).inc()
         elif event.code == EVENT_JOB_MISSED:
+            # A dropped run is the latest of all: counted, and observed in the lag histogram
+            # (it used to be left out, so a stall that dropped a whole round showed no lag).
+            assert isinstance(event, JobExecutionEvent)
+            self._scheduled.pop(event.job_id, None)
             telemetry.SCHEDULER_MISSED.labels(collector).inc()
+            self._observe_lag(collector, event.scheduled_run_time)
+
+    def _observe_lag(self, collector: str, scheduled: datetime) -> None:
+        lag = (datetime.now(UTC) - scheduled).total_seconds()
+        telemetry.SCHEDULER_LAG.labels(collector).observe(max(0.0, lag))
 
     @property
     def job_count(self) -> int:

@@ -5,12 +5,14 @@ loop runs its timers and sockets in between, so polling goes on during a scrape 
 render in a worker thread held the GIL and starved the loop instead). Compression runs in the
 default executor: zlib releases the GIL, so it uses the second core. The format follows
 `Accept` (OpenMetrics when Prometheus asks for it) and gzip follows `Accept-Encoding`. One
-render at a time; scrapes asking for the same format and encoding meanwhile share it.
+render at a time; scrapes asking for the same format and encoding meanwhile share it. At most
+`web.max_concurrent_scrapes` responses are written at once; beyond, a fast 503 with Retry-After.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import zlib
 from dataclasses import dataclass
 
@@ -22,6 +24,11 @@ from prometheus_client.openmetrics import exposition as openmetrics
 from netwatch.core import telemetry
 from netwatch.exporters.prometheus import Exposition, Format
 
+REJECTED = Counter(
+    "netwatch_metrics_scrapes_rejected_total",
+    "/metrics requests answered 503 because web.max_concurrent_scrapes were being written.",
+    registry=telemetry.REGISTRY,
+)
 RENDERS = Counter(
     "netwatch_metrics_renders_total",
     "/metrics bodies rendered; scrapes that arrive during a render share it.",
@@ -30,6 +37,8 @@ RENDERS = Counter(
 GZIP_LEVEL = 1  # a 90 MB scrape: ~10x smaller at level 1, little more at 6 for 3x the CPU
 GZIP_BATCH = 1 << 20  # bytes handed to zlib at once (one trip to the worker thread)
 EOF = b"# EOF\n"
+WRITE_SLICE = 1 << 16  # bytes written at once; the loop runs between slices (backpressure)
+RETRY_AFTER = "1"  # seconds, on the 503 beyond the scrape limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +68,43 @@ def self_metrics(fmt: Format) -> bytes:
     return generate_latest(telemetry.REGISTRY)
 
 
+async def _write(response: web.StreamResponse, body: Body) -> None:
+    """Write body in slices of the one shared copy (no per-request copy); write() waits for the
+    socket to drain past 64 KiB, so a slow reader holds no more than that in buffers."""
+    for chunk in body.chunks:
+        view = memoryview(chunk)
+        for at in range(0, len(view), WRITE_SLICE):
+            await response.write(view[at : at + WRITE_SLICE])
+    await response.write_eof()
+
+
 class MetricsEndpoint:
     """The /metrics handler over one exposition."""
 
-    def __init__(self, exposition: Exposition) -> None:
+    def __init__(self, exposition: Exposition, max_scrapes: int = 10) -> None:
         self.exposition = exposition
+        # Responses rendered or written at once: each holds the loop and a body's bytes in the
+        # socket buffers; beyond it a fast 503 (as promhttp's MaxRequestsInFlight does).
+        self.max_scrapes = max_scrapes
+        self.active = 0
         self._lock = asyncio.Lock()  # the exposition's columns are refreshed by one render
         self._running: dict[tuple[Format, bool], asyncio.Future[Body]] = {}
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        if self.active >= self.max_scrapes:
+            REJECTED.inc()
+            return web.Response(
+                status=503,
+                headers={"Retry-After": RETRY_AFTER},
+                text=f"too many concurrent scrapes (limit {self.max_scrapes}); retry later\n",
+            )
+        self.active += 1
+        try:
+            return await self._serve(request)
+        finally:
+            self.active -= 1
+
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
         _, content_type = choose_encoder(request.headers.get("Accept", ""))
         fmt = Format.OPENMETRICS if "openmetrics" in content_type else Format.TEXT
         gz = wants_gzip(request.headers.get("Accept-Encoding", ""))
@@ -77,9 +114,9 @@ class MetricsEndpoint:
             response.headers["Content-Encoding"] = "gzip"
         response.content_length = len(body)
         await response.prepare(request)
-        for chunk in body.chunks:
-            await response.write(chunk)
-        await response.write_eof()
+        # A scraper that gave up (its timeout) is nothing to log; the slot is freed.
+        with contextlib.suppress(ConnectionError):
+            await _write(response, body)
         return response
 
     async def body(self, fmt: Format, gz: bool, content_type: str) -> Body:

@@ -31,8 +31,8 @@ def build_app(
     extra_routes: list[RouteFactory] | None = None,
 ) -> web.Application:
     chosen = sources if sources is not None else runtime.metric_sources()
-    metrics = MetricsEndpoint(Exposition(runtime.state, chosen))
     settings = runtime.inventory.settings.web
+    metrics = MetricsEndpoint(Exposition(runtime.state, chosen), settings.max_concurrent_scrapes)
 
     async def healthz(_: web.Request) -> web.Response:
         return web.Response(text="ok\n")

@@ -145,3 +145,45 @@ async def test_a_failing_collector_is_counted_and_others_go_on() -> None:
     await sched.shutdown()
     assert {"d1", "d2"} <= set(seen)
     assert errors._value.get() > before
+
+
+def _lag_above(collector: str, seconds: float) -> float:
+    """Observations of collector's lag above the bucket bound `seconds` (cumulative count)."""
+    samples = {
+        (s.name, s.labels.get("le")): s.value
+        for metric in telemetry.SCHEDULER_LAG.collect()
+        for s in metric.samples
+        if s.labels.get("collector") == collector
+    }
+    total = samples.get(("netwatch_scheduler_lag_seconds_count", None), 0.0)
+    return total - samples.get(("netwatch_scheduler_lag_seconds_bucket", str(seconds)), 0.0)
+
+
+async def test_a_run_dropped_past_the_grace_time_is_counted_and_observed_as_lag() -> None:
+    """Soak finding: runs submitted on time whose start the stalled loop delayed past
+    misfire_grace were dropped, and the lag histogram (taken at submission) never saw them."""
+    col = RecordingCollector(interval=1.0)
+    col.name = "stalled"
+    sched = Scheduler([col], lambda obs: None, misfire_grace=1.0)
+    missed = telemetry.SCHEDULER_MISSED.labels("stalled")
+    before_missed, before_late = missed._value.get(), _lag_above("stalled", 1.0)
+    stalls = []
+
+    def stall_once(event) -> None:  # the loop is blocked right after a submission
+        if not stalls:
+            stalls.append(event.job_id)
+            time.sleep(1.6)
+
+    from apscheduler.events import EVENT_JOB_SUBMITTED
+
+    sched._aps.add_listener(stall_once, EVENT_JOB_SUBMITTED)
+    sched.start(_inventory(1))
+    try:
+        for _ in range(100):  # up to 10 s
+            if missed._value.get() > before_missed:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await sched.shutdown()
+    assert missed._value.get() - before_missed == 1
+    assert _lag_above("stalled", 1.0) - before_late >= 1  # the dropped run, ≥ 1.6 s late
