@@ -13,6 +13,7 @@ from netwatch.core import link_facts as cf
 from netwatch.core.model import AlertingSettings, OnuLink
 from netwatch.web.status_page import _cause_lines
 from tests.alerting.harness import Harness
+from tests.alerting.test_cli import cli
 from tests.helpers import regency
 
 V1 = "35.10.01.2001"
@@ -64,6 +65,11 @@ def test_the_village_page_inhibits_the_onu_alert_already_paged(tmp_path):
     assert [(c["alert"], c["cause"]) for c in _cause_lines(h.engine.snapshot().alerts)[V1]] == [
         ("VillageWifiDown", f"onu_dying_gasp:{WHERE}")
     ]
+    # `netwatch alerts list` (another process) says why it is quiet.
+    listed = cli("alerts", "list", "--db", h.db).stdout.splitlines()
+    assert next(line for line in listed if "VillageOnuOffline" in line).endswith(
+        f"firing (inhibited:{village.fingerprint})"
+    )
     # Past escalate_after and renotify_interval: the village's alert escalates and reminds,
     # the inhibited ONU alert does neither.
     for _ in range(2):
