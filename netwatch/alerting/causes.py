@@ -18,7 +18,8 @@ import zoneinfo
 from collections.abc import Iterator, Mapping
 
 from netwatch.alerting import onu_join
-from netwatch.alerting.kinds import Intent, Kinds
+from netwatch.alerting.kinds import VILLAGE_DOWN, Intent, Kinds
+from netwatch.alerting.muting import InhibitRule
 from netwatch.alerting.onu_join import OnuEpisode
 from netwatch.alerting.records import OpenAlert
 from netwatch.alerting.rules import OUTAGE_STATES, DeviceView, ServiceState, Verdict
@@ -36,6 +37,9 @@ AP_LOST = "ApControllerLost"
 RADIOS_DOWN = "ApRadiosDown"
 NO_CLIENTS = "ApNoClients"
 CAUSE_ALERTS = frozenset({ONU_OFFLINE, ONU_RX_LOW, UPLINK_DOWN, AP_LOST, RADIOS_DOWN, NO_CLIENTS})
+# The village's alert naming its ONU says what the ONU's own alert said: an ONU alert paged
+# while the village still answered is inhibited once the village goes silent (onu_join.py).
+ONU_INHIBIT = InhibitRule(VILLAGE_DOWN, ONU_OFFLINE, ("village",), onu_join.ONU_CAUSE_PREFIX)
 RX_HYSTERESIS = 1.0  # dB above the threshold before a low-power warning resolves
 # A silent village whose OLT was last heard before the failure waits this long (seconds) for
 # the OLT's poll it asks for: the ONU's state names the cause better than "router down".

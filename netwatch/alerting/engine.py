@@ -26,7 +26,7 @@ from collections.abc import Callable
 from netwatch.alerting import handover
 from netwatch.alerting import snapshot as snapshot_mod
 from netwatch.alerting import store as store_mod
-from netwatch.alerting.causes import Causes
+from netwatch.alerting.causes import ONU_INHIBIT, Causes
 from netwatch.alerting.correlation import Correlation
 from netwatch.alerting.flapping import Flapping
 from netwatch.alerting.intake import Intake
@@ -35,6 +35,7 @@ from netwatch.alerting.lifecycle import Lifecycle
 from netwatch.alerting.maintenance import Maintenance
 from netwatch.alerting.muting import (
     FlappingMuter,
+    InhibitMuter,
     MaintenanceMuter,
     MuteStage,
     SilenceMuter,
@@ -100,8 +101,11 @@ class Engine:
         self.degraded = UpstreamDegradedMuter(s)
         self.maintenance_muter = MaintenanceMuter(Maintenance(s.maintenance))
         self.silences = SilenceMuter()
+        # Alertmanager's order: inhibition, then the rest; the source alerts are the open ones.
+        inhibit = InhibitMuter([ONU_INHIBIT], lambda: self.lifecycle.open.values())
         mutes = MuteStage(
             [
+                inhibit,
                 UpstreamMuter(self.tracker, s),
                 self.degraded,
                 self.maintenance_muter,
@@ -109,7 +113,7 @@ class Engine:
                 FlappingMuter(self.flapping),
             ]
         )
-        self.notify = NotifyStage(sink, self.store, mutes, self.flapping, self.sent)
+        self.notify = NotifyStage(sink, self.store, mutes, self.flapping, self.sent, inhibit)
         self.lifecycle = Lifecycle(s, self.store, self.notify, self.flapping, self.tracing)
         self.correlation = Correlation(self.store, self.lifecycle)  # residents' complaints
         self._data_version = -1

@@ -113,14 +113,14 @@ class Lifecycle:
             self.notify.offer(cur, topology, now)
 
     def timers(self, fp: str, topology: Topology, now: float) -> None:
-        """A held FIRING that may go now; escalation; reminders."""
+        """A held FIRING that may go now; an inhibition's mark; escalation; reminders."""
         a = self.open.get(fp)
         if a is None:
             return
         if a.notified_at is None:
             self.notify.offer(a, topology, now)
             return
-        if fp in self.flapping or a.acknowledged_by:
+        if self.notify.inhibited(a, topology, now) or fp in self.flapping or a.acknowledged_by:
             return
         s = self.settings
         last = a.last_notified_at or a.notified_at

@@ -7,7 +7,7 @@ and resolution; the notification goes out when no muter holds it any more.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -52,6 +52,52 @@ class Muter(Protocol):
     def mutes(self, subject: Subject, now: float) -> str | None:
         """The reason the subject's notification is held now, or None."""
         ...
+
+
+INHIBITED = "inhibited:"  # suppressed_by of an inhibited alert: `inhibited:<source fingerprint>`
+
+
+def is_inhibited(suppressed_by: str | None) -> bool:
+    return suppressed_by is not None and suppressed_by.startswith(INHIBITED)
+
+
+@dataclass(frozen=True, slots=True)
+class InhibitRule:
+    """Alertmanager's inhibit_rule: an open `source` alert (its cause starting with
+    `source_cause`) inhibits a `target` alert whose `equal` labels are the same."""
+
+    source: str
+    target: str
+    equal: tuple[str, ...]
+    source_cause: str = ""
+
+
+class InhibitMuter:
+    """A target alert says again what an open source alert already says: it is inhibited.
+
+    Unlike the other muters it also holds an alert already notified (its reminders and
+    escalation wait, lifecycle.timers); when the source ends it is shown again, unannounced."""
+
+    def __init__(
+        self, rules: Sequence[InhibitRule], open_alerts: Callable[[], Iterable[OpenAlert]]
+    ) -> None:
+        self.rules = tuple(rules)
+        self.targets = frozenset(r.target for r in self.rules)
+        self.open_alerts = open_alerts  # the lifecycle's open alerts (replaced on reload)
+
+    def mutes(self, subject: Subject, now: float) -> str | None:
+        name = subject.labels.get("alertname")
+        for rule in self.rules:
+            if name != rule.target or any(k not in subject.labels for k in rule.equal):
+                continue
+            for a in self.open_alerts():
+                if (
+                    a.labels.get("alertname") == rule.source
+                    and (a.cause or "").startswith(rule.source_cause)
+                    and all(a.labels.get(k) == subject.labels[k] for k in rule.equal)
+                ):
+                    return f"{INHIBITED}{a.fingerprint}"
+        return None
 
 
 class UpstreamMuter:

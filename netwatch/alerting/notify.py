@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 from netwatch.alerting.flapping import Flapping
-from netwatch.alerting.muting import MuteStage
+from netwatch.alerting.muting import InhibitMuter, MuteStage, Subject, is_inhibited
 from netwatch.alerting.records import OpenAlert
 from netwatch.alerting.rules import Topology
 from netwatch.alerting.seams import EngineStore, Sink
@@ -25,8 +25,10 @@ class NotifyStage:
         mutes: MuteStage,
         flapping: Flapping,
         sent: Counter[str],
+        inhibit: InhibitMuter | None = None,
     ) -> None:
         self.sink = sink
+        self.inhibit = inhibit  # also holds notified alerts (the other muters: FIRING only)
         self.store = store
         self.mutes = mutes
         self.flapping = flapping
@@ -77,3 +79,14 @@ class NotifyStage:
             alert.suppressed_by = reason
             alert.notified_at = None  # sent when the hold is lifted
             self.store.save_marks(alert)
+
+    def inhibited(self, alert: OpenAlert, topology: Topology, now: float) -> bool:
+        """Whether a notified alert is inhibited now (its reminders and escalation wait); the
+        mark follows, and a lifted inhibition shows it again without a second FIRING."""
+        why = None
+        if self.inhibit is not None and alert.labels.get("alertname") in self.inhibit.targets:
+            why = self.inhibit.mutes(Subject.of(alert, topology), now)
+        if why != alert.suppressed_by and (why is not None or is_inhibited(alert.suppressed_by)):
+            alert.suppressed_by = why
+            self.store.save_marks(alert)
+        return why is not None

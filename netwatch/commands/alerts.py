@@ -107,6 +107,8 @@ def _print_rows(
             status += f" {fmt_time(r['ends_at'], tz)}"
         if r["suppressed_by"] and r["notified_at"] is None:
             status += f" (held: {r['suppressed_by']})"
+        elif r["suppressed_by"]:  # notified, then inhibited by another open alert (muting.py)
+            status += f" ({r['suppressed_by']})"
         if r["acknowledged_by"]:
             status += f" (ack {r['acknowledged_by']})"
         if complaints.get(r["id"]):

@@ -13,6 +13,7 @@ from aiohttp import web
 from netwatch.alerting.causes import CAUSE_ALERTS
 from netwatch.alerting.kinds import VILLAGE_DOWN
 from netwatch.alerting.messages import cause_text
+from netwatch.alerting.muting import is_inhibited
 from netwatch.alerting.onu_join import is_onu_cause
 from netwatch.alerting.snapshot import AlertView
 from netwatch.core import link_facts
@@ -128,6 +129,8 @@ def _cause_lines(alerts: Iterable[AlertView]) -> dict[str, list[CauseLine]]:
     out: dict[str, list[CauseLine]] = {}
     for a in alerts:
         lab = a.labels
+        if is_inhibited(a.suppressed_by):
+            continue  # the open alert that inhibits it has the village's line (muting.py)
         if lab.get("alertname") == VILLAGE_DOWN and is_onu_cause(a.cause) and lab.get("village"):
             # The village's own alert names its ONU (onu_join.py): one line, the OLT reports it.
             olt = (a.cause or "").partition(":")[2].partition(" ")[0]

@@ -106,6 +106,34 @@ async def _recovery(lab: Lab, link: Link, n: int) -> None:
     assert not lab.hooks("VillageOnuOffline")
 
 
+def _causes(lab: Lab) -> list[tuple[str, str, str]]:
+    rows = {r["village"]: r for r in json.loads(_get(lab.url + "/api/v1/villages")[1])}
+    return [(c["alert"], c["device"], c["cause"]) for c in rows[V1]["causes"]]
+
+
+async def _onu_first(lab: Lab, link: Link, n: int) -> None:
+    """The ONU drops while the village still answers (its own page), then the village goes
+    silent: the village's page inhibits the ONU's (muting.InhibitMuter), never a second one."""
+    started = time.monotonic()
+    lab.set("olt", f"{ZTE_STATE}.1", DYING_GASP)
+    lab.trap("olt")
+    await until(lambda: lab.hooks("VillageOnuOffline"), DETECT + 5, "the ONU's own page")
+    cut(link)
+    await until(lambda: len(_village_hooks(lab)) > n, DETECT + 15, "the village's page")
+    assert _village_hooks(lab)[n]["alert"]["cause"] == f"onu_dying_gasp:{WHERE}"
+    assert _causes(lab) == [("VillageWifiDown", "olt-1", f"onu_dying_gasp:{WHERE}")]
+    restore(link)  # back by the echo stream, its ONU still offline: the ONU's line shows again
+    await until(lambda: len(_village_hooks(lab)) > n + 1, 30, "the village's resolution")
+    await until(lambda: _status(lab) == "up", 20, "village up")
+    assert _causes(lab) == [("VillageOnuOffline", "olt-1", "onu_dying_gasp")]
+    lab.set("olt", f"{ZTE_STATE}.1", WORKING)
+    lab.trap("olt")
+    await until(lambda: len(lab.hooks("VillageOnuOffline")) > 1, DETECT + 5, "ONU resolved")
+    onu = [(r.json()["event"], r.json()["alert"]["cause"]) for r in lab.hooks("VillageOnuOffline")]
+    assert onu == [("firing", "onu_dying_gasp"), ("resolved", "onu_dying_gasp")]
+    print(f"ONU page, then the village's: {time.monotonic() - started:.1f} s")
+
+
 async def _scenario(tmp: Path, link: Link) -> None:
     async with running_lab(tmp, alerting=", flap_threshold: 100", village=(ROUTER, AP)) as lab:
         await until(lambda: _status(lab) == "up", 30, "Sarongan up before the outage")
@@ -131,6 +159,7 @@ async def _scenario(tmp: Path, link: Link) -> None:
                   if r.path == "/hook" and r.json()["alert"]["labels"].get("village") != V1
                   and r.json()["alert"]["labels"]["alertname"] != "VillageOnuRxLow"]  # fmt: skip
         assert others == []
+        await _onu_first(lab, link, 6)
 
 
 def test_power_cut_and_fibre_cut_are_one_page_for_the_village(tmp_path: Path):
