@@ -315,6 +315,8 @@ def test_rule_expression_runs(live: Stack, name: str, expr: str) -> None:
         "NetwatchPublicBoardDown", "NetwatchComplaintsRefused",
         # No resident complains here: the engine's complaint warning stays quiet.
         "VillageWifiComplaints",
+        # A healthy, lightly loaded instance runs every job on time.
+        "NetwatchSchedulerMissingRuns",
     }  # fmt: skip
     if name in quiet:
         assert live.query(expr) == [], name
