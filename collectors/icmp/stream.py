@@ -31,6 +31,7 @@ from netwatch.collectors.icmp.observation import PingObservation
 from netwatch.collectors.icmp.probe_state import Probe, parents, phase
 from netwatch.collectors.icmp.rounds import retry_delay, transient
 from netwatch.collectors.icmp.sockets import EchoSocket
+from netwatch.core import telemetry
 from netwatch.core.model import Inventory, PingSettings
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ class EchoStream:
         self._names_due = False
         self.closed = False
         self.sink_errors = 0
+        # How late each wake-up ran (the loop was busy): the scheduler's lag, for the stream.
+        self._lag = telemetry.SCHEDULER_LAG.labels("icmp")
 
     # -- the inventory ---------------------------------------------------------------------
 
@@ -160,10 +163,11 @@ class EchoStream:
 
     def _tick(self) -> None:
         self._timer = None
-        self._wake_at = float("inf")
+        planned, self._wake_at = self._wake_at, float("inf")
         if self.closed or self._loop is None:
             return
         now = self._loop.time()
+        self._lag.observe(max(0.0, now - planned))
         try:
             # Replies already in the kernel count before anything is declared lost.
             self.pinger.drain()
