@@ -46,7 +46,12 @@ def device_address(k: int) -> str:
 
 
 def write_config(
-    path: Path, devices: int, interval: int, snmp_port: int | None = None, snmp_every: int = 5
+    path: Path,
+    devices: int,
+    interval: int,
+    snmp_port: int | None = None,
+    snmp_every: int = 5,
+    traceroute: bool = True,
 ) -> None:
     """Villages of a router and an AP on 127.x.y.z in up to 99 districts (the code format's
     NN.NN.NN.2NNN); with snmp_port, every snmp_every-th device is also polled over SNMP
@@ -61,6 +66,8 @@ def write_config(
         "  snmp: {interval: 60s, timeout: 2s, retries: 1}",
         "  scheduler: {max_concurrency: 2000}",
     ]
+    if not traceroute:
+        lines.append("  alerting: {traceroute: false}")
     if snmp_port is not None:
         lines += [
             "credentials:",
@@ -243,6 +250,12 @@ def main() -> int:
         help="ping only (by default a fifth of the devices is polled over SNMP every 60 s "
         "from snmpd; that needs root: the run happens in a network namespace of its own)",
     )
+    ap.add_argument(
+        "--no-traceroute",
+        dest="traceroute",
+        action="store_false",
+        help="settings.alerting.traceroute: false (the alert engine's traces of failing routers)",
+    )
     ap.add_argument("--in-netns", help=argparse.SUPPRESS)  # set by the outer run
     args = ap.parse_args()
     if args.snmp and not args.config and not args.in_netns:
@@ -277,7 +290,13 @@ def measure(args: argparse.Namespace) -> int:
         cfg.write_text(text, encoding="utf-8")
         args.devices = text.count("address: 127.")
     else:
-        write_config(cfg, args.devices, args.interval, SNMP_PORT if args.in_netns else None)
+        write_config(
+            cfg,
+            args.devices,
+            args.interval,
+            SNMP_PORT if args.in_netns else None,
+            traceroute=args.traceroute,
+        )
     port = free_port()
     url = f"http://127.0.0.1:{port}/metrics"
     proc = subprocess.Popen(
