@@ -43,7 +43,13 @@ from netwatch.alerting.muting import (
 )
 from netwatch.alerting.notify import NotifyStage
 from netwatch.alerting.outbox import Outbox
-from netwatch.alerting.rules import Topology, lossy, upstream_verdict, village_verdict
+from netwatch.alerting.rules import (
+    ServiceState,
+    Topology,
+    lossy,
+    upstream_verdict,
+    village_verdict,
+)
 from netwatch.alerting.seams import DeviceStateView, EchoReport, PollRequest, Sink, Tracer
 from netwatch.alerting.snapshot import AlertSnapshot
 from netwatch.alerting.store import AlertStore
@@ -108,6 +114,11 @@ class Engine:
         # that ended while it was down before its first rounds say so).
         self.confirmed: set[str] = set()
         self._wake: asyncio.Event | None = None  # set by a verdict change: evaluate now
+        # Villages whose last evaluation found them up with nothing pending, held or open:
+        # evaluating one again changes nothing until a track of its devices changes
+        # (Tracker.touched), so a tick skips them. Cleared on reload, load and failure.
+        self._quiet: set[str] = set()
+        self.incremental = True  # False: every village every tick (tests compare both)
         self._snapshot = AlertSnapshot(clock())
         self.set_inventory(inventory)
         self._load(clock())
@@ -147,6 +158,8 @@ class Engine:
         """Adopt a (reloaded) inventory; device verdicts of devices that stay are kept."""
         self.inventory = inventory
         self.topology = Topology(inventory)
+        self._quiet = set()
+        self._village_of = {n: d.village for n, d in inventory.devices.items() if d.village}
         self.kinds = Kinds(self.topology, self.settings)
         self.causes = Causes(inventory, self.kinds)
         for name in list(self.tracker.tracks):
@@ -176,6 +189,7 @@ class Engine:
             log.info("alert %s closed without notification: %s", s.fingerprint, s.reason())
 
     def _load(self, now: float) -> None:
+        self._quiet.clear()
         self.lifecycle.load()
         self.correlation.load(now)
         self.flapping.load(now)
@@ -249,7 +263,7 @@ class Engine:
             with self.store.transaction():
                 for name in topo.upstream:
                     failed |= not self._guarded(f"device {name}", self._eval_upstream, name, now)
-                for code in self.inventory.villages:
+                for code in self._due_villages():
                     failed |= not self._guarded(f"village {code}", self._eval_village, code, now)
                 failed |= not self._guarded(
                     "complaints", self.correlation.evaluate, now, self.inventory, self.kinds,
@@ -289,7 +303,22 @@ class Engine:
             return False
         return True
 
+    def _due_villages(self) -> list[str]:
+        """Villages to evaluate this tick: all but the quiet ones whose devices sent nothing."""
+        touched, self.tracker.touched = self.tracker.touched, set()
+        quiet = self._quiet
+        if not self.incremental or self.maintenance.windows:
+            quiet.clear()  # a window opens or closes with time alone: evaluate everything
+            return list(self.inventory.villages)
+        village_of = self._village_of
+        for name in touched:
+            code = village_of.get(name)
+            if code is not None:
+                quiet.discard(code)
+        return [code for code in self.inventory.villages if code not in quiet]
+
     def _eval_village(self, code: str, now: float) -> None:
+        self._quiet.discard(code)
         verdict = village_verdict(
             code, self.inventory, self.topology, self.tracker.tracks, self.settings, now
         )
@@ -300,9 +329,15 @@ class Engine:
         devices = self.inventory.village_devices(code)
         window = self.maintenance.active(now, code, village.district, devices)
         self.villages.update(code, verdict.state, window, now)
+        quiet = verdict.state is ServiceState.UP and window is None
         for intent in self.kinds.village(code, verdict):
             self.lifecycle.reconcile(intent, self.topology, now)
             self._confirm(intent.fingerprint, intent.want)
+            fp = intent.fingerprint
+            if fp in self.lifecycle.open or fp in self.lifecycle.wanted_since:
+                quiet = False
+        if quiet:  # an up village stays up, with no alert, until a track of it changes
+            self._quiet.add(code)
 
     def _eval_upstream(self, name: str, now: float) -> None:
         verdict = upstream_verdict(name, self.topology, self.tracker.tracks, self.settings, now)
