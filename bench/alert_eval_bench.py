@@ -74,8 +74,10 @@ def main() -> int:
         snap = engine.snapshot()
         up = sum(1 for s in snap.shown.values() if s == "up")
         engine.store.close()
-    print(f"{len(names)} devices, {len(inventory.villages)} villages ({up} shown up), "
-          f"{changed} devices with a new round before each busy tick")
+    print(
+        f"{len(names)} devices, {len(inventory.villages)} villages ({up} shown up), "
+        f"{changed} devices with a new round before each busy tick"
+    )
     print(f"first evaluation: {first * 1000:.0f} ms CPU")
     print(f"tick, nothing new:  median {statistics.median(idle) * 1000:.1f} ms CPU")
     print(f"tick, {changed} new rounds: median {statistics.median(busy) * 1000:.1f} ms CPU")
