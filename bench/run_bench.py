@@ -259,7 +259,7 @@ def main() -> int:
     ap.add_argument("--in-netns", help=argparse.SUPPRESS)  # set by the outer run
     args = ap.parse_args()
     if args.snmp and not args.config and not args.in_netns:
-        return in_netns(sys.argv[1:])
+        return in_netns(__file__, sys.argv[1:])
     if args.in_netns:
         with running_snmpd(
             host="0.0.0.0", port=SNMP_PORT, extra_conf=["rocommunity public 127.0.0.0/8"]
@@ -268,17 +268,61 @@ def main() -> int:
     return measure(args)
 
 
-def in_netns(argv: list[str]) -> int:
+def in_netns(script: str, argv: list[str]) -> int:
     """Run this script again inside a new network namespace (only lo, 127.0.0.0/8 on it), so
     one snmpd bound to 0.0.0.0 answers every device's address; then remove the namespace."""
     ns = f"nw-runbench-{os.getpid()}"
     subprocess.run(["ip", "netns", "add", ns], check=True)
     try:
         subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"], check=True)
-        cmd = ["ip", "netns", "exec", ns, sys.executable, __file__, *argv, "--in-netns", ns]
+        cmd = ["ip", "netns", "exec", ns, sys.executable, script, *argv, "--in-netns", ns]
         return subprocess.run(cmd, check=False).returncode
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+def start(cfg: Path, work: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """`netwatch run` on cfg (its log in work/netwatch.log); the process and its /metrics."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            str(REPO / ".venv/bin/netwatch"),
+            "run",
+            "--config",
+            str(cfg),
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=open(work / "netwatch.log", "w"),  # noqa: SIM115 (lives as long as the child)
+        env={**os.environ, COMMUNITY_ENV: "public"},
+    )
+    return proc, f"http://127.0.0.1:{port}/metrics"
+
+
+def ready(proc: subprocess.Popen[bytes], url: str, work: Path, devices: int) -> bool:
+    """Wait for the first /metrics answer; False (the log's tail printed) if none came."""
+    deadline = time.monotonic() + 60 + devices / 250  # the child parses ~1 ms/device
+    while True:
+        try:
+            scrape(url)
+            return True
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                print((work / "netwatch.log").read_text()[-5000:], file=sys.stderr)
+                return False
+            time.sleep(0.2)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=20)
 
 
 def measure(args: argparse.Namespace) -> int:
@@ -297,34 +341,10 @@ def measure(args: argparse.Namespace) -> int:
             SNMP_PORT if args.in_netns else None,
             traceroute=args.traceroute,
         )
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/metrics"
-    proc = subprocess.Popen(
-        [
-            str(REPO / ".venv/bin/netwatch"),
-            "run",
-            "--config",
-            str(cfg),
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=open(work / "netwatch.log", "w"),  # noqa: SIM115 (lives as long as the child)
-        env={**os.environ, COMMUNITY_ENV: "public"},
-    )
+    proc, url = start(cfg, work)
     try:
-        deadline = time.monotonic() + 60 + args.devices / 250  # the child parses ~1 ms/device
-        while True:
-            try:
-                scrape(url)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    print((work / "netwatch.log").read_text(), file=sys.stderr)
-                    return 1
-                time.sleep(0.2)
+        if not ready(proc, url, work, args.devices):
+            return 1
         # Warm-up: one full interval so every job has run once before measuring.
         time.sleep(args.interval)
         busy = window(url, proc.pid, args.duration, 15.0)
@@ -386,11 +406,7 @@ def measure(args: argparse.Namespace) -> int:
             profile(proc.pid, args.profile, args.profile_seconds, url)
         return 0
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def profile(pid: int, out: Path, seconds: float, url: str) -> None:
