@@ -35,7 +35,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"netwatch {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    names = COMMANDS
+    names: tuple[str, ...] = COMMANDS
     if argv and argv[0] in COMMANDS:
         names = (argv[0],)
     for name in names:

@@ -178,8 +178,8 @@ class Scheduler:
             before = self._followed.get(name, {})
             added += len(now_on.keys() - before.keys())
             removed += len(before.keys() - now_on.keys())
-            for i, (n, d) in enumerate(now_on.items(), 1):
-                old_device = before.get(n)
+            for i, (device_name, d) in enumerate(now_on.items(), 1):
+                old_device = before.get(device_name)
                 if old_device is not None and old_device != d:
                     changed += 1
                 if i % SYNC_SLICE == 0:
