@@ -50,6 +50,15 @@ SLOT = 0.1  # seconds; jobs share 100 ms slots so one scheduler wake-up starts s
 SYNC_SLICE = 2000  # devices per slice of sync_async() between turns of the event loop
 
 
+def _step(steps: Generator[None, None, tuple[int, int, int]]) -> tuple[int, int, int] | None:
+    """Run steps to its next pause (None) or to its end (its result)."""
+    try:
+        next(steps)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    return None
+
+
 def spread_offset(job_id: str, interval: float) -> float:
     """A stable offset in [0, interval), a multiple of SLOT: the same job keeps its slot.
 
@@ -119,22 +128,17 @@ class Scheduler:
         Returns (added, removed, changed) counts of jobs and of devices a stream follows.
         """
         steps = self._sync_steps(inventory)
-        while True:
-            try:
-                next(steps)
-            except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
+        while (counts := _step(steps)) is None:
+            pass
+        return counts
 
     async def sync_async(self, inventory: Inventory) -> tuple[int, int, int]:
         """sync() in slices of SYNC_SLICE devices with the event loop's other work in between
         (a reload at 50,000 devices held polling for ~0.45 s in one piece; issue 10)."""
         steps = self._sync_steps(inventory)
-        while True:
-            try:
-                next(steps)
-            except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
+        while (counts := _step(steps)) is None:
             await asyncio.sleep(0)
+        return counts
 
     def _sync_steps(self, inventory: Inventory) -> Generator[None, None, tuple[int, int, int]]:
         """sync()'s work; it yields after every SYNC_SLICE devices (a pause is harmless:
