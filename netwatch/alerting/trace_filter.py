@@ -51,5 +51,5 @@ def attach(sock: socket.socket, ident: int) -> None:
     )
     buf = ctypes.create_string_buffer(code, len(code))
     # struct sock_fprog {unsigned short len; struct sock_filter *filter;}, native alignment.
-    fprog = struct.pack("HL", len(code) // 8, ctypes.addressof(buf))
+    fprog = struct.pack("HP", len(code) // 8, ctypes.addressof(buf))
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
