@@ -60,6 +60,7 @@ from netwatch.alerting.village_states import VillageStates
 from netwatch.core.model import AlertingSettings, Inventory
 
 log = logging.getLogger("netwatch.alerting")
+_QUIET_STATES = (ServiceState.UP, ServiceState.UNKNOWN)
 
 
 class Engine:
@@ -329,14 +330,15 @@ class Engine:
         devices = self.inventory.village_devices(code)
         window = self.maintenance.active(now, code, village.district, devices)
         self.villages.update(code, verdict.state, window, now)
-        quiet = verdict.state is ServiceState.UP and window is None
+        # Up, or not decided yet (no verdict of its routers and APs): neither depends on time.
+        quiet = verdict.state in _QUIET_STATES and window is None
         for intent in self.kinds.village(code, verdict):
             self.lifecycle.reconcile(intent, self.topology, now)
             self._confirm(intent.fingerprint, intent.want)
             fp = intent.fingerprint
             if fp in self.lifecycle.open or fp in self.lifecycle.wanted_since:
                 quiet = False
-        if quiet:  # an up village stays up, with no alert, until a track of it changes
+        if quiet:  # it stays as it is, with no alert, until a track of it changes
             self._quiet.add(code)
 
     def _eval_upstream(self, name: str, now: float) -> None:
