@@ -29,37 +29,78 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from tests.helpers.snmpd import running_snmpd  # noqa: E402
+
+SNMP_PORT = 16161  # inside the bench's own network namespace: nothing else listens there
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def write_config(path: Path, devices: int, interval: int) -> None:
-    """Districts of 125 villages, each village a router and an AP, all on 127.x.y.z."""
-    villages = devices // 2
-    districts = (villages + 124) // 125
+SNMP_CREDENTIAL = "bench-v2"
+COMMUNITY_ENV = "NETWATCH_BENCH_COMMUNITY"
+
+
+def device_address(k: int) -> str:
+    """The k-th device's loopback address: 127.a.b.c with c in 1..254 (up to 16 M devices)."""
+    return f"127.{1 + k // (254 * 256)}.{(k // 254) % 256}.{k % 254 + 1}"
+
+
+def write_config(
+    path: Path,
+    devices: int,
+    interval: int,
+    snmp_port: int | None = None,
+    snmp_every: int = 5,
+    traceroute: bool = True,
+) -> None:
+    """Villages of a router and an AP on 127.x.y.z in up to 99 districts (the code format's
+    NN.NN.NN.2NNN); with snmp_port, every snmp_every-th device is also polled over SNMP
+    (every 60 s) at that port of its own address."""
+    villages = (devices + 1) // 2
+    per_district = max(1, -(-villages // 99))
+    if per_district > 999:
+        raise SystemExit(f"{devices} devices do not fit 99 districts of 999 villages")
     lines = [
         "settings:",
         f"  ping: {{interval: {interval}s, count: 5, spacing: 200ms, timeout: 1s}}",
+        "  snmp: {interval: 60s, timeout: 2s, retries: 1}",
         "  scheduler: {max_concurrency: 2000}",
-        "regency:",
-        '  code: "35.10"',
-        "  name: Bench",
-        "  districts:",
     ]
-    made = 0
-    for d in range(1, districts + 1):
+    if not traceroute:
+        lines.append("  alerting: {traceroute: false}")
+    if snmp_port is not None:
+        lines += [
+            "credentials:",
+            "  snmp:",
+            f"    {SNMP_CREDENTIAL}: {{version: 2c, community: {{env: {COMMUNITY_ENV}}},"
+            f" port: {snmp_port}}}",
+        ]
+    lines += ["regency:", '  code: "35.10"', "  name: Bench", "  districts:"]
+    k = 0
+    for d in range(1, 100):
+        if k >= devices:
+            break
         lines += [f'    - code: "35.10.{d:02d}"', f"      name: District {d}", "      villages:"]
-        for v in range(1, 126):
-            if made >= villages:
+        for v in range(1, per_district + 1):
+            if k >= devices:
                 break
-            made += 1
             lines += [
                 f'        - code: "35.10.{d:02d}.{2000 + v}"',
                 f"          name: Village {d}-{v}",
                 "          kind: desa",
                 "          devices:",
-                f"            - {{name: r-{d}-{v}, role: router, address: 127.{d}.{v}.1}}",
-                f"            - {{name: ap-{d}-{v}, role: ap, address: 127.{d}.{v}.2}}",
             ]
+            for role, prefix in (("router", "r"), ("ap", "ap")):
+                if k >= devices:
+                    break
+                snmp = ""
+                if snmp_port is not None and k % snmp_every == 0:
+                    snmp = f", snmp: {SNMP_CREDENTIAL}"
+                lines.append(
+                    f"            - {{name: {prefix}-{d}-{v}, role: {role},"
+                    f" address: {device_address(k)}{snmp}}}"
+                )
+                k += 1
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -140,12 +181,22 @@ def reload(url: str) -> float:
     return time.perf_counter() - t0
 
 
+def counter_sum(text: str, prefix: str) -> float:
+    """Sum of the samples whose line starts with prefix (e.g. a name and some labels)."""
+    lines = text.splitlines()
+    return sum(float(line.rpartition(" ")[2]) for line in lines if line.startswith(prefix))
+
+
+SNMP_POLLS = 'netwatch_poll_duration_seconds_count{collector="snmp"'
+SNMP_ERRORS = 'netwatch_poll_errors_total{collector="snmp"'
+
+
 def window(url: str, pid: int, seconds: float, every: float, reloads: bool = False) -> dict:
     """Scrape every `every` seconds for `seconds` (a quiet window: every=seconds); with
     reloads, a /-/reload before every other scrape (one every 2 × every seconds)."""
     c0, w0 = cpu_seconds(pid), time.monotonic()
     dt, body = scrape(url)
-    first = lag_buckets(body)
+    first, first_body = lag_buckets(body), body
     scrapes, rss, reload_s = [dt], [rss_mib(pid)[0]], []
     end = w0 + seconds
     while time.monotonic() < end:
@@ -167,6 +218,8 @@ def window(url: str, pid: int, seconds: float, every: float, reloads: bool = Fal
         "lag_p50": lag_quantile(last, 0.50, first),
         "runs": last.get(float("inf"), 0) - first.get(float("inf"), 0),
         "reloads": reload_s,
+        "snmp_polls": counter_sum(body, SNMP_POLLS) - counter_sum(first_body, SNMP_POLLS),
+        "snmp_errors": counter_sum(body, SNMP_ERRORS) - counter_sum(first_body, SNMP_ERRORS),
     }
 
 
@@ -174,7 +227,9 @@ def progress(name: str, w: dict) -> None:
     print(
         f"{name}: CPU {w['cpu'] / w['wall']:.1%} of one core, RSS max {max(w['rss']):.0f} MiB, "
         f"lag p50/p99 <= {w['lag_p50']}/{w['lag_p99']} s, scrapes (s) "
-        f"{[round(x, 2) for x in w['scrapes']]}, reloads (s) {[round(x, 2) for x in w['reloads']]}",
+        f"{[round(x, 2) for x in w['scrapes']]}, "
+        f"reloads (s) {[round(x, 2) for x in w['reloads']]}, "
+        f"SNMP polls {w['snmp_polls']:.0f} ({w['snmp_errors']:.0f} failed)",
         flush=True,
     )
 
@@ -188,18 +243,47 @@ def main() -> int:
     ap.add_argument("--profile", type=Path, help="then py-spy record (raw stacks) into this file")
     ap.add_argument("--profile-seconds", type=float, default=60)
     ap.add_argument("--json", type=Path, help="also write the result here")
+    ap.add_argument(
+        "--no-snmp",
+        dest="snmp",
+        action="store_false",
+        help="ping only (by default a fifth of the devices is polled over SNMP every 60 s "
+        "from snmpd; that needs root: the run happens in a network namespace of its own)",
+    )
+    ap.add_argument(
+        "--no-traceroute",
+        dest="traceroute",
+        action="store_false",
+        help="settings.alerting.traceroute: false (the alert engine's traces of failing routers)",
+    )
+    ap.add_argument("--in-netns", help=argparse.SUPPRESS)  # set by the outer run
     args = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="nw-runbench-"))
-    cfg = work / "bench.yaml"
-    if args.config:
-        # A copy beside the work files: the alert database lands in the config's folder.
-        text = args.config.read_text(encoding="utf-8")
-        cfg.write_text(text, encoding="utf-8")
-        args.devices = text.count("address: 127.")
-    else:
-        write_config(cfg, args.devices, args.interval)
+    if args.snmp and not args.config and not args.in_netns:
+        return in_netns(__file__, sys.argv[1:])
+    if args.in_netns:
+        with running_snmpd(
+            host="0.0.0.0", port=SNMP_PORT, extra_conf=["rocommunity public 127.0.0.0/8"]
+        ):
+            return measure(args)
+    return measure(args)
+
+
+def in_netns(script: str, argv: list[str]) -> int:
+    """Run this script again inside a new network namespace (only lo, 127.0.0.0/8 on it), so
+    one snmpd bound to 0.0.0.0 answers every device's address; then remove the namespace."""
+    ns = f"nw-runbench-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"], check=True)
+        cmd = ["ip", "netns", "exec", ns, sys.executable, script, *argv, "--in-netns", ns]
+        return subprocess.run(cmd, check=False).returncode
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+def start(cfg: Path, work: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """`netwatch run` on cfg (its log in work/netwatch.log); the process and its /metrics."""
     port = free_port()
-    url = f"http://127.0.0.1:{port}/metrics"
     proc = subprocess.Popen(
         [
             str(REPO / ".venv/bin/netwatch"),
@@ -213,18 +297,54 @@ def main() -> int:
         ],
         stdout=subprocess.DEVNULL,
         stderr=open(work / "netwatch.log", "w"),  # noqa: SIM115 (lives as long as the child)
+        env={**os.environ, COMMUNITY_ENV: "public"},
     )
+    return proc, f"http://127.0.0.1:{port}/metrics"
+
+
+def ready(proc: subprocess.Popen[bytes], url: str, work: Path, devices: int) -> bool:
+    """Wait for the first /metrics answer; False (the log's tail printed) if none came."""
+    deadline = time.monotonic() + 60 + devices / 250  # the child parses ~1 ms/device
+    while True:
+        try:
+            scrape(url)
+            return True
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                print((work / "netwatch.log").read_text()[-5000:], file=sys.stderr)
+                return False
+            time.sleep(0.2)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
     try:
-        deadline = time.monotonic() + 60 + args.devices / 250  # the child parses ~1 ms/device
-        while True:
-            try:
-                scrape(url)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    print((work / "netwatch.log").read_text(), file=sys.stderr)
-                    return 1
-                time.sleep(0.2)
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=20)
+
+
+def measure(args: argparse.Namespace) -> int:
+    work = Path(tempfile.mkdtemp(prefix="nw-runbench-"))
+    cfg = work / "bench.yaml"
+    if args.config:
+        # A copy beside the work files: the alert database lands in the config's folder.
+        text = args.config.read_text(encoding="utf-8")
+        cfg.write_text(text, encoding="utf-8")
+        args.devices = text.count("address: 127.")
+    else:
+        write_config(
+            cfg,
+            args.devices,
+            args.interval,
+            SNMP_PORT if args.in_netns else None,
+            traceroute=args.traceroute,
+        )
+    proc, url = start(cfg, work)
+    try:
+        if not ready(proc, url, work, args.devices):
+            return 1
         # Warm-up: one full interval so every job has run once before measuring.
         time.sleep(args.interval)
         busy = window(url, proc.pid, args.duration, 15.0)
@@ -259,6 +379,9 @@ def main() -> int:
             "reload_s_max": round(max(reloading["reloads"], default=float("nan")), 2),
             "rss_mib_max_reloading": round(max(reloading["rss"]), 1),
             "job_runs": busy["runs"],
+            "snmp_devices": args.devices // 5 if args.in_netns else 0,
+            "snmp_polls": busy["snmp_polls"],
+            "snmp_poll_errors": busy["snmp_errors"],
             "scrape_s_median": round(statistics.median(busy["scrapes"]), 3),
             "scrape_s_max": round(max(busy["scrapes"]), 3),
             "scrapes": len(busy["scrapes"]),
@@ -283,11 +406,7 @@ def main() -> int:
             profile(proc.pid, args.profile, args.profile_seconds, url)
         return 0
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def profile(pid: int, out: Path, seconds: float, url: str) -> None:

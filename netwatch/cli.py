@@ -27,19 +27,24 @@ COMMANDS = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; when argv starts with a command name, only that command's module is
+    imported (`netwatch ping` is compared with fping, start-up included)."""
     parser = argparse.ArgumentParser(
         prog="netwatch", description="Network and Wi-Fi monitoring for village free Wi-Fi."
     )
     parser.add_argument("--version", action="version", version=f"netwatch {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
+    names: tuple[str, ...] = COMMANDS
+    if argv and argv[0] in COMMANDS:
+        names = (argv[0],)
+    for name in names:
         importlib.import_module(f"netwatch.commands.{name}").register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)

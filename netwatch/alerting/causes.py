@@ -109,6 +109,10 @@ class Causes:
                 self.awaited_olts.discard(device.name)
                 self.onu_changed = True
 
+    def villages_of_olt(self, olt: str) -> list[str]:
+        """The villages whose ONU hangs off this OLT."""
+        return [v.code for v in self.onu_villages if v.onu is not None and v.onu.olt == olt]
+
     def adopt(self, old: Causes) -> None:
         """Keep what a reload must not forget: the last facts of devices still watched, and
         the ONU episodes and joined causes of villages still linked to an ONU (a reload in

@@ -44,7 +44,13 @@ from netwatch.alerting.muting import (
 )
 from netwatch.alerting.notify import NotifyStage
 from netwatch.alerting.outbox import Outbox
-from netwatch.alerting.rules import Topology, lossy, upstream_verdict, village_verdict
+from netwatch.alerting.rules import (
+    ServiceState,
+    Topology,
+    lossy,
+    upstream_verdict,
+    village_verdict,
+)
 from netwatch.alerting.seams import DeviceStateView, EchoReport, PollRequest, Sink, Tracer
 from netwatch.alerting.snapshot import AlertSnapshot
 from netwatch.alerting.store import AlertStore
@@ -55,6 +61,7 @@ from netwatch.alerting.village_states import VillageStates
 from netwatch.core.model import AlertingSettings, Inventory
 
 log = logging.getLogger("netwatch.alerting")
+_QUIET_STATES = (ServiceState.UP, ServiceState.UNKNOWN)
 
 
 def store_fault(exc: BaseException) -> bool:
@@ -123,6 +130,11 @@ class Engine:
         self.confirmed: set[str] = set()
         self._wake: asyncio.Event | None = None  # set by a verdict change: evaluate now
         self._awaited: set[str] = set()  # devices whose next report a pending verdict awaits
+        # Villages whose last evaluation found them up with nothing pending, held or open:
+        # evaluating one again changes nothing until a track of its devices changes
+        # (Tracker.touched), so a tick skips them. Cleared on reload, load and failure.
+        self._quiet: set[str] = set()
+        self.incremental = True  # False: every village every tick (tests compare both)
         self._snapshot = AlertSnapshot(clock())
         self.set_inventory(inventory)
         self._load(clock())
@@ -162,6 +174,8 @@ class Engine:
         """Adopt a (reloaded) inventory; device verdicts of devices that stay are kept."""
         self.inventory = inventory
         self.topology = Topology(inventory)
+        self._quiet = set()
+        self._village_of = {n: d.village for n, d in inventory.devices.items() if d.village}
         self.kinds = Kinds(self.topology, self.settings)
         old = getattr(self, "causes", None)
         self.causes = Causes(inventory, self.kinds, self.intake.request_poll)
@@ -194,6 +208,7 @@ class Engine:
             log.info("alert %s closed without notification: %s", s.fingerprint, s.reason())
 
     def _load(self, now: float) -> None:
+        self._quiet.clear()
         self.lifecycle.load()
         self.correlation.load(now)
         self.flapping.load(now)
@@ -239,6 +254,8 @@ class Engine:
         name = device_state.device.name
         if self.causes.onu_changed or name in self._awaited:
             # An ONU changed state, or news of a device a verdict waits for: decide now.
+            if self.causes.onu_changed:  # its villages are not quiet: their ONU joins them
+                self._quiet.difference_update(self.causes.villages_of_olt(name))
             self.causes.onu_changed = False
             self._awaited.discard(name)
             self.intake.changed = True
@@ -273,7 +290,7 @@ class Engine:
             with self.store.transaction():
                 for name in topo.upstream:
                     failed |= not self._guarded(f"device {name}", self._eval_upstream, name, now)
-                for code in self.inventory.villages:
+                for code in self._due_villages():
                     failed |= not self._guarded(f"village {code}", self._eval_village, code, now)
                 failed |= not self._guarded(
                     "complaints", self.correlation.evaluate, now, self.inventory, self.kinds,
@@ -315,7 +332,22 @@ class Engine:
             return False
         return True
 
+    def _due_villages(self) -> list[str]:
+        """Villages to evaluate this tick: all but the quiet ones whose devices sent nothing."""
+        touched, self.tracker.touched = self.tracker.touched, set()
+        quiet = self._quiet
+        if not self.incremental or self.maintenance.windows:
+            quiet.clear()  # a window opens or closes with time alone: evaluate everything
+            return list(self.inventory.villages)
+        village_of = self._village_of
+        for name in touched:
+            code = village_of.get(name)
+            if code is not None:
+                quiet.discard(code)
+        return [code for code in self.inventory.villages if code not in quiet]
+
     def _eval_village(self, code: str, now: float) -> None:
+        self._quiet.discard(code)
         verdict = village_verdict(
             code, self.inventory, self.topology, self.tracker.tracks, self.settings, now
         )
@@ -327,9 +359,16 @@ class Engine:
         devices = self.inventory.village_devices(code)
         window = self.maintenance.active(now, code, village.district, devices)
         self.villages.update(code, verdict.state, window, now)
+        # Up, or not decided yet (no verdict of its routers and APs): neither depends on time.
+        quiet = verdict.state in _QUIET_STATES and window is None
         for intent in self.kinds.village(code, verdict):
             self.lifecycle.reconcile(intent, self.topology, now)
             self._confirm(intent.fingerprint, intent.want)
+            fp = intent.fingerprint
+            if fp in self.lifecycle.open or fp in self.lifecycle.wanted_since:
+                quiet = False
+        if quiet:  # it stays as it is, with no alert, until a track of it changes
+            self._quiet.add(code)
 
     def _eval_upstream(self, name: str, now: float) -> None:
         verdict = upstream_verdict(name, self.topology, self.tracker.tracks, self.settings, now)

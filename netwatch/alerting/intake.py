@@ -38,7 +38,10 @@ class Intake:
             track = self.tracker.tracks.get(name)
             if track is not None:  # another collector's poll (SNMP): radios of an AP
                 verdicts = device_state.verdicts()
-                track.radio_down = any(v.health is Health.NOT_SERVING for v in verdicts)
+                radio_down = any(v.health is Health.NOT_SERVING for v in verdicts)
+                if radio_down != track.radio_down:
+                    track.radio_down = radio_down
+                    self.tracker.touched.add(name)
             return
         try:
             self.observe(name, observation, topology)

@@ -10,7 +10,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from netwatch.alerting import trace_filter
+
 _lock = threading.Lock()  # scapy's route table is process-global
+TRACE_ID = 0x6E77  # ICMP identifier of a trace's echoes ("nw")
 
 
 @dataclass(slots=True)
@@ -69,9 +72,12 @@ def _trace_once(address: str, max_hops: int, timeout: float) -> Path:
         conf.route.resync()
         src = conf.route.route(address)[1]
     path = Path(address, src)
-    probes = IP(src=src, dst=address, ttl=(1, max_hops)) / ICMP(id=0x6E77)
+    probes = IP(src=src, dst=address, ttl=(1, max_hops)) / ICMP(id=TRACE_ID)
     sock = L3RawSocket()  # one per trace: traces run side by side, each matches its own
     try:
+        # Before anything is sent: the kernel passes only what this trace can use (scapy
+        # would otherwise decode every packet of the host, the echo stream's included).
+        trace_filter.attach(sock.ins, TRACE_ID)
         answered, _ = sock.sr(probes, timeout=timeout, verbose=0)
     finally:
         sock.close()

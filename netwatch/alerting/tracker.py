@@ -28,6 +28,9 @@ class Tracker:
     def __init__(self, settings: AlertingSettings) -> None:
         self.settings = settings
         self.tracks: dict[str, Track] = {}
+        # Devices whose track changed since the engine last took this set (observe, radios):
+        # only their villages need evaluating again (engine.py: the quiet villages).
+        self.touched: set[str] = set()
 
     def track(self, name: str) -> Track:
         t = self.tracks.get(name)
@@ -38,6 +41,7 @@ class Tracker:
     def observe(self, name: str, report: EchoReport) -> bool:
         """Apply one report; True when the verdict changed."""
         t = self.track(name)
+        self.touched.add(name)
         seen = report.seen_at
         if seen is not None and (t.seen_at is None or seen > t.seen_at):
             t.seen_at = seen

@@ -347,14 +347,19 @@ class Runtime:
             return self._rejected(errors)
         self.inventory = new
         self.state.replace_inventory(new)
+        # Each part adopts the inventory in its own turn of the event loop, the scheduler in
+        # slices: polling and replies go on between them (issue 10: a reload at 50,000 devices
+        # held the loop ~0.6 s in one piece). Until a part's turn it works on the old one.
+        await asyncio.sleep(0)
         added = removed = changed = 0
         if self.scheduler is not None:
-            added, removed, changed = self.scheduler.sync(new)
+            added, removed, changed = await self.scheduler.sync_async(new)
         await self._reload_traps(new, prepared)
         if self.alerts is not None:
             for error in self.alerts.reload(new):
                 log.error("reload: %s", error)
             self.notifiers.check()
+            await asyncio.sleep(0)
         if self.public is not None:
             self.public.reload(new)
         telemetry.RELOAD_SUCCESS.set(1)

@@ -187,3 +187,32 @@ async def test_a_run_dropped_past_the_grace_time_is_counted_and_observed_as_lag(
         await sched.shutdown()
     assert missed._value.get() - before_missed == 1
     assert _lag_above("stalled", 1.0) - before_late >= 1  # the dropped run, ≥ 1.6 s late
+
+
+async def test_sync_async_lets_the_loop_run_between_slices_and_matches_sync(monkeypatch) -> None:
+    """A reload's sync yields to the event loop every SYNC_SLICE devices (issue 10) and ends
+    with the jobs, counts and schedules the one-piece sync() gives."""
+    from netwatch.core import scheduler as scheduler_mod
+
+    monkeypatch.setattr(scheduler_mod, "SYNC_SLICE", 5)
+    first, second = _inventory(40), _inventory(55)
+    piece, sliced = (Scheduler([RecordingCollector(interval=30.0)], lambda o: None) for _ in "ab")
+    piece.start(first)
+    sliced.start(first)
+    turns, syncing = 0, True
+
+    def tick() -> None:  # another task's work: counts the turns the loop got during the sync
+        nonlocal turns
+        turns += 1
+        if syncing:
+            asyncio.get_running_loop().call_soon(tick)
+
+    asyncio.get_running_loop().call_soon(tick)
+    got = await sliced.sync_async(second)
+    during, syncing = turns, False
+    assert got == piece.sync(second) == (15, 0, 0)
+    assert during >= 55 // 5  # at least one turn per slice of devices
+    assert {j.id for j in sliced._aps.get_jobs()} == {j.id for j in piece._aps.get_jobs()}
+    assert len(sliced._aps.get_jobs()) == 55
+    await piece.shutdown()
+    await sliced.shutdown()
