@@ -113,3 +113,31 @@ def test_an_onu_alert_never_paged_is_paged_once_when_the_inhibition_ends(tmp_pat
         ("resolved", "VillageWifiDown"),
         ("firing", "VillageOnuOffline"),
     ]
+
+
+class _OltPoll:
+    """The OLT's device state as the engine's listener sees it (an SNMP poll, no radios)."""
+
+    def __init__(self, device: object) -> None:
+        self.device = device
+
+    def verdicts(self) -> list[object]:
+        return []
+
+
+def test_an_olt_poll_that_changes_an_onu_wakes_its_quiet_village(tmp_path):
+    """A village up with nothing open is skipped until its devices report (issue 10); an OLT
+    poll that changes its ONU's state must not wait for them: the ONU joins it at once."""
+    h = make(tmp_path)
+    assert V1 in h.engine._quiet  # up, nothing open: skipped by the next ticks
+
+    def olt_poll(device_state: object, observation: object) -> None:  # Causes, on a real poll
+        olt_says(h, "dying_gasp")
+        h.engine.causes.onu_changed = True
+
+    h.engine.causes.on_observation = olt_poll  # type: ignore[method-assign]
+    h.engine.on_observation(_OltPoll(h.inventory.devices["pop-1"]), object())  # type: ignore[arg-type]
+    polls = len(h.polls)
+    h.engine.evaluate()  # no report of the village's own devices in between
+    # The join asks the village's router for an echo now (is it silent, or on another path?).
+    assert (ROUTER, "ping", "upstream-check") in h.polls[polls:]
