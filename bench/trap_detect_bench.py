@@ -112,7 +112,7 @@ async def rounds(n: int, link: Link) -> dict[str, list[float]]:
 
 
 def summary(name: str, xs: list[float]) -> str:
-    q = statistics.quantiles(xs, n=20) if len(xs) > 1 else xs * 19
+    q = statistics.quantiles(xs, n=20, method="inclusive") if len(xs) > 1 else xs * 19
     return (
         f"{name:<11} n={len(xs)}  median {statistics.median(xs) * 1000:.0f} ms  "
         f"p95 {q[18] * 1000:.0f} ms  max {max(xs) * 1000:.0f} ms"
