@@ -39,6 +39,7 @@ pytestmark = [requires_root, pytest.mark.root]
 LOS, WORKING, DYING_GASP = 1, 3, 4
 WHERE = "olt-1 port 1/1/1 ONU 1"  # the village's `onu:` link in cause_lab.CONFIG
 ROUTER_UP = 'netwatch_device_up{device="sarongan-router"'
+AP_UP = 'netwatch_device_up{device="sarongan-ap"'
 
 
 def _village_hooks(lab: Lab) -> list[dict]:
@@ -212,6 +213,9 @@ async def _huawei(tmp: Path, link: Link, language: str) -> None:
         assert body["event"] == "firing" and body["alert"]["cause"] == f"onu_dying_gasp:{HW_WHERE}"
         assert PAGE[language] in body["text"], body["text"]
         await until(lambda: lab.metric(ROUTER_UP) == 0, 20, "router down by echo")
+        # The AP's own verdict too, as in any real power cut (minutes long): restored before
+        # it, the AP's in-flight echoes can give it a late "down" after the village is back.
+        await until(lambda: lab.metric(AP_UP) == 0, 20, "AP down by echo")
         restore(link)
         lab.set("olt", HW_STATE, 1)
         lab.trap("olt", HW_DG_RECOVER, ())
