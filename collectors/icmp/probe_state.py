@@ -82,7 +82,7 @@ class Probe:
         self.burst = False
         self.inflight = 0
         self.last_sent = 0.0  # wall time of the latest send
-        self.ok_sent = 0.0  # send time of the newest answered echo
+        self.ok_sent = 0.0  # send time of the newest answered echo (or a parent's: _excuse)
         self.seen = 0.0  # send time of the newest echo whose outcome is known
         self.watch: float | None = None  # report the next outcome of an echo sent since then
         self.parents: tuple[Probe, ...] = ()  # pinged parents, nearest first

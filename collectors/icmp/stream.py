@@ -324,8 +324,10 @@ class EchoStream:
         """An echo of p is lost (no reply within the timeout, or it could not be sent)."""
         p.inflight -= 1
         p.w_sent += 1
-        if sent < p.ok_sent:
-            return  # a later echo was answered already: not part of a run
+        if sent < p.ok_sent:  # a later echo was answered, or a parent's outage explains it
+            if p.burst and p.due is None:
+                self._next(p)  # not part of a run: a burst that had enough in flight goes on
+            return
         if sent > p.seen:
             p.seen = sent
         s = self.settings
@@ -374,6 +376,7 @@ class EchoStream:
             self._send(p)
 
     def _verdict(self, p: Probe, up: bool) -> None:
+        back = up and p.up is False
         p.up = up
         p.oks = 0
         p.watch = None
@@ -388,6 +391,22 @@ class EchoStream:
             for child in p.children:
                 if child.up is False and not child.burst:
                     self._check(child, p.ok_sent)
+                elif back and child.run and child.up is not False:
+                    self._excuse(child, p.ok_sent)
+
+    def _excuse(self, p: Probe, since: float) -> None:
+        """p's run of losses overlaps its parent's outage, which just ended: it starts again
+        from echoes sent after the parent answered (since), and their first outcome is reported."""
+        # The echoes lost before belong to the parent's episode: counted, those still in flight
+        # when a short power cut ended gave the AP a late "down" after its router was back, and
+        # the village a second page. Decided here, not in the alert engine, because the verdict
+        # is what every reader shows (metrics, status page). An outage of p that goes on is
+        # down_echoes fresh losses later, its own page.
+        p.run, p.run_since = 0, None
+        p.ok_sent = max(p.ok_sent, since)  # drop() skips older echoes, as after a reply
+        p.watch = since
+        if p.burst and p.due is None:
+            self._next(p)
 
     # -- reports ---------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ import pytest
 
 from netwatch.collectors.icmp import Pinger
 from netwatch.collectors.icmp.observation import PingObservation
+from netwatch.collectors.icmp.probe_state import phase
 from netwatch.collectors.icmp.stream import EchoStream
 from netwatch.core.model import Inventory, PingSettings
 from tests.helpers import regency
@@ -311,3 +312,51 @@ def test_follow_again_drops_removed_devices_and_keeps_the_rest(netlab):
     same, removed_reports, names = run_in(far.core, body)
     assert same and removed_reports == []
     assert names == set(NAMES) - {"ap-1-2-1"}
+
+
+def test_a_parents_return_excuses_the_losses_of_its_outage(netlab):
+    """Router and AP silent together, the router back just after its down verdict: the AP's
+    echoes of the outage, still in flight, give it no late "down"; if it stays silent, it is
+    down on echoes sent after the router answered again."""
+    far = Far(netlab)
+    ping = PingSettings(interval=3.0, count=5, spacing=0.05, timeout=0.5, down_echoes=8)
+    period = ping.interval / ping.count
+    rtr, ap = "rtr-1-1", "ap-1-1-1"
+    lag = (phase(ap, period) - phase(rtr, period)) % period  # the AP's steady echo comes later
+    assert 0.15 < lag < ping.timeout - 0.15 and period - lag > 0.2, lag
+
+    async def outage(stream: EchoStream, reports: Reports, ap_back: bool) -> tuple:
+        await reports.until(lambda: reports.up(stream), 10, "every device up")
+        p = stream.probes[ap]
+        assert p.due is not None
+        # Silent from between the AP's steady echo and the router's next: the router's is lost
+        # first, the AP's `lag` later, so the AP's verdict is due `lag` after the router's.
+        at = p.due + (period - lag) / 2
+        silent = asyncio.get_running_loop().call_at(at, lambda: [far.down(rtr), far.down(ap)])
+        t0 = time.monotonic()
+        await reports.until(lambda: reports.of(rtr, "down", t0), 10, "the router's verdict")
+        silent.cancel()
+        # The AP lost echoes and has every echo that decides its verdict in flight.
+        assert p.up and p.run and p.run + p.inflight >= ping.down_echoes, (p.run, p.inflight)
+        far.down(rtr, False)
+        if ap_back:
+            far.down(ap, False)
+        t_back, wall_back = time.monotonic(), time.time()
+        stream.request(rtr)  # its answer is seen at once
+        await reports.until(lambda: reports.of(rtr, "up", t_back), 5, "the router back")
+        if ap_back:  # past the deadline of every echo of the outage, and a burst more
+            await asyncio.sleep(2 * ping.timeout + ping.down_echoes * (ping.spacing + 0.02))
+        else:
+            await reports.until(lambda: reports.of(ap, "down", t_back), 5, "the AP's own verdict")
+        return reports.of(ap, "down", t_back), reports.of(ap, "answered", t_back), wall_back
+
+    async def body(stream: EchoStream, reports: Reports) -> tuple:
+        stream.follow(inventory(ping), reports)
+        back = await outage(stream, reports, ap_back=True)
+        dark = await outage(stream, reports, ap_back=False)
+        return back, dark
+
+    (downs, answered, _), (dark_downs, _, wall_back) = run_in(far.core, body)
+    assert downs == [] and answered  # its next echo after the router's was answered, reported
+    ((_t, down),) = dark_downs
+    assert down.fail_since > wall_back  # its own outage, from echoes sent after the return
