@@ -213,8 +213,8 @@ async def _huawei(tmp: Path, link: Link, language: str) -> None:
         assert body["event"] == "firing" and body["alert"]["cause"] == f"onu_dying_gasp:{HW_WHERE}"
         assert PAGE[language] in body["text"], body["text"]
         await until(lambda: lab.metric(ROUTER_UP) == 0, 20, "router down by echo")
-        # The AP's own verdict too, as in any real power cut (minutes long): restored before
-        # it, the AP's in-flight echoes can give it a late "down" after the village is back.
+        # The AP's own verdict too, as in any real power cut (minutes long); a cut that ends
+        # between the router's verdict and the AP's is tests/alerting/test_e2e_short_cut.py.
         await until(lambda: lab.metric(AP_UP) == 0, 20, "AP down by echo")
         restore(link)
         lab.set("olt", HW_STATE, 1)
