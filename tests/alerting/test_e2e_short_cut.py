@@ -11,7 +11,7 @@ gets its own page.
 
 The race is made deterministic rather than waited for: the cut falls where the router's steady
 echo is the first to be lost (the AP's follows `LAG` later, the stream's phases of the two
-names), the link comes back the moment the village's page is decided, and the router is asked
+names), the power comes back the moment the village's page is decided, and the router is asked
 for an echo at once (as a trap or its steady echo falling then would), so the village resolves
 while the AP's last echoes of the cut have up to `LAG` left before their timeout.
 """
@@ -114,8 +114,9 @@ async def _power_back_after_router_verdict(
     # The village's page is decided (in the evaluation after the router's verdict) ...
     await until(lambda: service.snapshot().recorded.get(V1) == "down", 2, "village down")
     ap = village.last[AP]
-    # ... and the AP is losing echoes without a verdict: they were all sent during the cut
-    # (its burst ended LAG ago minus a timeout: it has sent what decides its verdict).
+    # ... and the AP is losing echoes without a verdict. Its verdict is due LAG after the
+    # router's and its last deciding echo goes out a timeout before that (LAG < timeout):
+    # every echo that decides it was sent during the cut and is in flight or lost.
     assert ap.up is True and ap.failing, ("the AP is not between its run and its verdict", ap)
     also()
     power(district.lab.namespaces["r1"], True)  # the power is back
