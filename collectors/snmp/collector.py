@@ -32,8 +32,6 @@ from netwatch.core.plugins import Context
 
 log = logging.getLogger(__name__)
 
-# Column walks of one device in flight at once; the engine bounds per-target requests too.
-_WALK_CONCURRENCY = 4
 # A column with more rows than this is a misconfigured profile, not data we want.
 _MAX_ROWS = 20_000
 
@@ -42,6 +40,8 @@ _default_profiles: ProfileSet | None = None
 # change while its sysObjectID and sysDescr stay the same.
 _selected: dict[tuple[str, int, str, str, str, str], tuple[str, str]] = {}
 _SELECTED_MAX = 100_000
+# Walked roots per profile stack: the same tuple for every device with that stack, computed once.
+_roots: dict[tuple[int, tuple[str, ...]], tuple[ProfileSet, tuple[OID, ...]]] = {}
 
 
 def default_profiles() -> ProfileSet:
@@ -71,6 +71,7 @@ def make_target(device: Device, credential: SnmpCredential, settings: SnmpSettin
         timeout=settings.timeout,
         retries=settings.retries,
         max_repetitions=settings.max_repetitions,
+        bulk_varbinds=settings.bulk_varbinds,
     )
 
 
@@ -125,20 +126,33 @@ async def _walk_all(
     obs: SnmpObservation,
     max_rows: int = _MAX_ROWS,
 ) -> dict[OID, list[tuple[OID, Value]]]:
-    sem = asyncio.Semaphore(_WALK_CONCURRENCY)
+    """Every root's rows; a root that failed is named in the observation and left out."""
     out: dict[OID, list[tuple[OID, Value]]] = {}
-
-    async def one(root: OID) -> None:
-        async with sem:
-            try:
-                out[root] = await client.walk(target, root, max_rows=max_rows)
-            except SnmpError as exc:
-                oid = ".".join(map(str, root))
-                obs.failed_walks.append(oid)
-                obs.partial_errors.append(f"{exc.reason}: walk {oid}: {exc}")
-
-    await asyncio.gather(*(one(r) for r in roots))
+    for root, rows in (await client.walk_many(target, roots, max_rows=max_rows)).items():
+        if isinstance(rows, SnmpError):
+            oid = ".".join(map(str, root))
+            obs.failed_walks.append(oid)
+            obs.partial_errors.append(f"{rows.reason}: walk {oid}: {rows}")
+        else:
+            out[root] = rows
     return out
+
+
+def walked_roots(pset: ProfileSet, stack: Sequence[Profile]) -> tuple[OID, ...]:
+    """The column OIDs the stack walks, each once, in profile order (cached per stack)."""
+    key = (id(pset), tuple(p.name for p in stack))
+    cached = _roots.get(key)
+    if cached is not None and cached[0] is pset:
+        return cached[1]
+    roots: dict[OID, None] = {}
+    for prof in stack:
+        for table in prof.walk:
+            for col in table.walked_columns():
+                roots.setdefault(column_oid(table, col))
+    if len(_roots) >= 1000:  # profile sets replaced by reloads
+        _roots.clear()
+    _roots[key] = (pset, tuple(roots))
+    return _roots[key][1]
 
 
 async def probe(
@@ -226,13 +240,7 @@ async def _poll(
     stack = await _select(client, target, pset, profile, obs)
     obs.profiles = tuple(p.name for p in stack)
     scalar_oids = [s.oid for p in stack for s in p.get if s.type != "field"]
-    roots: list[OID] = []
-    for prof in stack:
-        for table in prof.walk:
-            for col in table.walked_columns():
-                root = column_oid(table, col)
-                if root not in roots:
-                    roots.append(root)
+    roots = walked_roots(pset, stack)
     scalars: dict[OID, Value] = {}
     if scalar_oids:
         try:
