@@ -83,6 +83,8 @@ def batches(
 def _want(col: Column, max_reps: int) -> int:
     walker = col.walker
     room = walker.max_rows - len(walker.rows)
+    # expect + 1 sees the end; at 0, a column that filled its last page asks for one more row
+    # to see its end (not for a whole page: it ended there last time).
     want = max_reps if col.expect < 0 else col.expect + 1
     return max(1, min(want, max_reps, room + 1))
 
@@ -95,15 +97,16 @@ def feed(target: Target, group: Sequence[Column], varbinds: Sequence[tuple[OID, 
         if not mine:
             continue
         before = len(col.walker.rows)
+        expected = col.expect
         try:
             col.walker.feed(target, mine)
         except SnmpError as exc:  # this column's agent data is bad; the others are not
             col.error = exc
             col.walker.done = True
-        if col.expect >= 0:
-            col.expect = max(0, col.expect - (len(col.walker.rows) - before))
-        if not col.walker.done and col.expect == 0:
-            col.expect = -1  # longer than last time: ask for full pages
+        if expected >= 0:
+            col.expect = max(0, expected - (len(col.walker.rows) - before))
+            if expected == 0 and not col.walker.done:
+                col.expect = -1  # longer than last time: ask for full pages
 
 
 def learn(roots: Sequence[OID], columns: Sequence[Column]) -> RowsHint:

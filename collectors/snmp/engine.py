@@ -80,10 +80,11 @@ class EngineStats:
     truncated_walks: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     addr: tuple[str, int]
     waiter: asyncio.Future[object] | None = None
+    attempt: int = 0  # serial of the datagram last sent: its deadline's token
 
 
 class _Protocol(asyncio.DatagramProtocol):
@@ -129,7 +130,8 @@ class SnmpEngine:
         self._next_id = random.randrange(1, 1 << 30)
         self._v3: V3Client | None = None
         self._lock = asyncio.Lock()
-        self._deadlines = Deadlines(_TIMEOUT)
+        self._deadlines = Deadlines(self._expire)
+        self._attempts = 0
         _ENGINES.add(self)
         weakref.finalize(self, _retire, self.stats)
 
@@ -218,6 +220,14 @@ class SnmpEngine:
         if waiter is not None and not waiter.done():
             waiter.set_result(msg)
 
+    def _expire(self, token: tuple[int, int]) -> None:
+        pending = self._pending.get(token[0])
+        if pending is None or pending.attempt != token[1]:
+            return  # answered (or re-sent) before its deadline
+        waiter = pending.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(_TIMEOUT)
+
     def _new_request_id(self) -> int:
         rid = self._next_id
         while rid in self._pending:
@@ -294,7 +304,9 @@ class SnmpEngine:
                     self.stats.sent += 1
                     if attempt:
                         self.stats.retries += 1
-                    self._deadlines.add(loop, target.timeout, waiter)
+                    self._attempts += 1
+                    pending.attempt = self._attempts
+                    self._deadlines.add(loop, target.timeout, (rid, self._attempts))
                     result = await waiter
                     if result is _CLOSED:
                         raise SnmpError("protocol", f"{addr[0]}:{addr[1]}: engine closed")
