@@ -460,7 +460,7 @@ class SnmpEngine:
         configured = max(1, target.bulk_varbinds)
         budget, clean = state.bulk_cap or (configured, 0)
         budget = min(budget, configured)
-        reduced = False
+        reduced = worked = False  # a reduction is kept only if a smaller request then worked
         alone: list[bulk.Column] = []
         pending = columns
         while pending:
@@ -472,16 +472,18 @@ class SnmpEngine:
             outcomes = await asyncio.gather(
                 *(self._many_step(target, state, group, reps) for group, reps in plan)
             )
+            planned_reduced = reduced
             pending = []
             for (group, reps), outcome in zip(plan, outcomes, strict=True):
-                if outcome == _SMALLER:
+                if outcome == _SMALLER and len(group) * reps > 1:
                     budget = min(budget, max(1, len(group) * reps // 2))
                     reduced = True
                     self.stats.repetition_reductions += 1
                     pending += group
-                elif outcome == _ALONE:
+                elif outcome != _FED:
                     alone += group
                 else:
+                    worked = worked or planned_reduced
                     pending += [c for c in group if not c.walker.done]
         if alone:  # what a shared request could not do, each column's own walk does
             await self._gather_bounded([self._walk_alone(target, state, c) for c in alone])
@@ -489,7 +491,7 @@ class SnmpEngine:
             if col.walker.truncated and col not in alone:
                 self.stats.truncated_walks += 1
         state.rows_hint = bulk.learn(roots, columns)
-        self._learn_budget(state, configured, budget, reduced, clean)
+        self._learn_budget(state, configured, budget, reduced and worked, clean)
         return {c.walker.root: c.error if c.error is not None else c.walker.rows for c in columns}
 
     async def _many_step(
@@ -499,7 +501,7 @@ class SnmpEngine:
         oids = [c.walker.last for c in group]
         getnext = target.version == "1" or state.no_bulk
         # A big answer that never comes is often one the agent could not send: one try, then
-        # fewer columns (a lone column's own walk retries with fewer repetitions).
+        # fewer columns or rows (the same budget of varbinds, halved).
         tries = None if getnext or (len(group) == 1 and reps == 1) else 1
         try:
             if getnext:
@@ -507,9 +509,9 @@ class SnmpEngine:
             else:
                 msg = await self._request(target, ber.GETBULK, oids, reps, tries=tries)
         except SnmpError as exc:
-            return _SMALLER if exc.reason == "timeout" and len(group) > 1 else _ALONE
+            return _SMALLER if exc.reason == "timeout" else _ALONE
         if msg.error_status == ber.TOO_BIG:
-            return _SMALLER if len(group) > 1 else _ALONE
+            return _SMALLER
         if target.version == "1" and msg.error_status == ber.NO_SUCH_NAME:
             # v1 fails the whole GETNEXT when one column runs off the end of the MIB view:
             # that column is done (as a one-column v1 walk ends there), ask again for the rest.
