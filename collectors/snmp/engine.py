@@ -2,9 +2,9 @@
 
 Replies are matched by request-id and by source address/port; anything else is counted
 (`SnmpEngine.stats`) and dropped. Timeouts re-send the same datagram (same request-id).
-About 500 lines: the socket, the pending-request table, re-sends and the adaptive walks (one
-column, several columns) share one engine's state, and read best in one place (walk.py holds
-what v3 shares, bulk.py the plan of multi-column walks, deadlines.py the timeouts).
+About 450 lines: the socket, the pending-request table, re-sends and the adaptive walk
+share one engine's state, and read best in one place (walk.py holds what v3 shares, bulk.py the
+walks of several columns at once, deadlines.py the timeouts).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import ipaddress
 import random
 import socket
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -32,10 +32,6 @@ _TIMEOUT = object()
 _CLOSED = object()
 MAX_OIDS_PER_GET = 32
 REPS_RECOVERY = 16  # clean walks before a reduced max-repetitions is doubled again
-WALK_CONCURRENCY = 4  # one-column walks of one walk_many in flight at once
-# How a multi-column request went: columns fed, ask with fewer columns, walk each alone.
-_FED, _SMALLER, _ALONE = 0, 1, 2
-WalkResult = dict[OID, "list[tuple[OID, Value]] | SnmpError"]
 _ENGINES: weakref.WeakSet[SnmpEngine] = weakref.WeakSet()
 _RETIRED: list[EngineStats] = []  # stats of collected engines, so totals never go down
 
@@ -445,129 +441,13 @@ class SnmpEngine:
 
     async def walk_many(
         self, target: Target, roots: Sequence[OID], *, max_rows: int = 100_000
-    ) -> WalkResult:
+    ) -> bulk.WalkResult:
         """Walk every root (each as `walk` would); a root that fails maps to its SnmpError.
 
         v1/v2c agents get several roots per request, up to target.bulk_varbinds varbinds
         (collectors/snmp/bulk.py); v3, or bulk_varbinds 0, walk the roots one at a time.
         """
-        if target.version == "3" or target.bulk_varbinds <= 0:
-            return await self._walk_each(target, roots, max_rows)
-        _, addr = await self._address(target)
-        state = self._state(addr)
-        columns = bulk.columns_for(roots, state.rows_hint, max_rows)
-        full = max(1, target.max_repetitions)
-        configured = max(1, target.bulk_varbinds)
-        budget, clean = state.bulk_cap or (configured, 0)
-        budget = min(budget, configured)
-        reduced = worked = False  # a reduction is kept only if a smaller request then worked
-        alone: list[bulk.Column] = []
-        pending = columns
-        while pending:
-            if target.version == "1" or state.no_bulk:  # GETNEXT: one row of each column
-                width = max(1, min(budget, MAX_OIDS_PER_GET))
-                plan = [(pending[i : i + width], 1) for i in range(0, len(pending), width)]
-            else:
-                plan = bulk.batches(pending, full, budget)
-            outcomes = await asyncio.gather(
-                *(self._many_step(target, state, group, reps) for group, reps in plan)
-            )
-            planned_reduced = reduced
-            pending = []
-            for (group, reps), outcome in zip(plan, outcomes, strict=True):
-                if outcome == _SMALLER and len(group) * reps > 1:
-                    budget = min(budget, max(1, len(group) * reps // 2))
-                    reduced = True
-                    self.stats.repetition_reductions += 1
-                    pending += group
-                elif outcome != _FED:
-                    alone += group
-                else:
-                    worked = worked or planned_reduced
-                    pending += [c for c in group if not c.walker.done]
-        if alone:  # what a shared request could not do, each column's own walk does
-            await self._gather_bounded([self._walk_alone(target, state, c) for c in alone])
-        for col in columns:
-            if col.walker.truncated and col not in alone:
-                self.stats.truncated_walks += 1
-        state.rows_hint = bulk.learn(roots, columns)
-        self._learn_budget(state, configured, budget, reduced and worked, clean)
-        return {c.walker.root: c.error if c.error is not None else c.walker.rows for c in columns}
-
-    async def _many_step(
-        self, target: Target, state: _TargetState, group: list[bulk.Column], reps: int
-    ) -> int:
-        """One request for the group's columns; feeds them and says how it went."""
-        oids = [c.walker.last for c in group]
-        getnext = target.version == "1" or state.no_bulk
-        # A big answer that never comes is often one the agent could not send: one try, then
-        # fewer columns or rows (the same budget of varbinds, halved).
-        tries = None if getnext or (len(group) == 1 and reps == 1) else 1
-        try:
-            if getnext:
-                msg = await self._request(target, ber.GETNEXT, oids, tries=tries)
-            else:
-                msg = await self._request(target, ber.GETBULK, oids, reps, tries=tries)
-        except SnmpError as exc:
-            return _SMALLER if exc.reason == "timeout" else _ALONE
-        if msg.error_status == ber.TOO_BIG:
-            return _SMALLER
-        if target.version == "1" and msg.error_status == ber.NO_SUCH_NAME:
-            # v1 fails the whole GETNEXT when one column runs off the end of the MIB view:
-            # that column is done (as a one-column v1 walk ends there), ask again for the rest.
-            if 0 < msg.error_index <= len(group):
-                group[msg.error_index - 1].walker.done = True
-                return _FED
-            return _ALONE
-        if msg.error_status != 0 or not msg.varbinds:
-            return _ALONE  # errors and agents that mishandle GETBULK: the single walk knows
-        if getnext and len(msg.varbinds) != len(group):
-            return _ALONE
-        bulk.feed(target, group, msg.varbinds)
-        return _FED
-
-    async def _walk_alone(self, target: Target, state: _TargetState, col: bulk.Column) -> None:
-        try:
-            await self._walk_on(target, state, col.walker)
-        except SnmpError as exc:
-            col.error = exc
-
-    async def _walk_each(self, target: Target, roots: Sequence[OID], max_rows: int) -> WalkResult:
-        out: WalkResult = {}
-
-        async def one(root: OID) -> None:
-            try:
-                out[root] = await self.walk(target, root, max_rows=max_rows)
-            except SnmpError as exc:
-                out[root] = exc
-
-        await self._gather_bounded([one(r) for r in dict.fromkeys(roots)])
-        return out
-
-    @staticmethod
-    async def _gather_bounded(jobs: list[Coroutine[None, None, None]]) -> None:
-        sem = asyncio.Semaphore(WALK_CONCURRENCY)
-
-        async def bounded(job: Coroutine[None, None, None]) -> None:
-            async with sem:
-                await job
-
-        await asyncio.gather(*(bounded(j) for j in jobs))
-
-    @staticmethod
-    def _learn_budget(
-        state: _TargetState, configured: int, budget: int, reduced: bool, clean: int
-    ) -> None:
-        # As _learn_repetitions, for the varbinds of one multi-column request.
-        if reduced:
-            state.bulk_cap = (budget, 0)
-        elif state.bulk_cap is not None:
-            if clean + 1 < bulk.BUDGET_RECOVERY:
-                state.bulk_cap = (budget, clean + 1)
-            elif budget * 2 >= configured:
-                state.bulk_cap = None
-            else:
-                state.bulk_cap = (budget * 2, 0)
+        return await bulk.walk_many(self, target, roots, max_rows)
 
     def _v3_client(self) -> V3Client:
         if self._v3 is None:
