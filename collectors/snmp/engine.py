@@ -2,9 +2,9 @@
 
 Replies are matched by request-id and by source address/port; anything else is counted
 (`SnmpEngine.stats`) and dropped. Timeouts re-send the same datagram (same request-id).
-About 450 lines: the socket, the pending-request table, re-sends and the adaptive walk
-share one engine's state, and read best in one place (walk.py holds what v3 shares, bulk.py the
-walks of several columns at once, deadlines.py the timeouts).
+Over 400 lines (about 450): the socket, the pending-request table, re-sends and the adaptive
+walk share one engine's state, and read best in one place (walk.py holds what v3 shares,
+bulk.py the walks of several columns at once, deadlines.py the timeouts).
 """
 
 from __future__ import annotations

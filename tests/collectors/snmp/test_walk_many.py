@@ -313,3 +313,37 @@ async def test_answers_too_big_for_udp_split_the_columns_then_the_rows(
     for result in (first, second):
         for root in roots:
             assert [(o, v.kind, v.value) for o, v in result[root]] == expected[root]  # type: ignore[union-attr]
+
+
+@pytest.mark.timeout(60)
+async def test_vendor_scalars_ride_in_the_system_get_from_the_second_poll(
+    snmpsim: tuple[str, int], snmprec: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from netwatch.collectors.snmp import collector
+
+    monkeypatch.setattr(collector, "_last_scalars", {})  # other tests polled this agent too
+    host, port = snmpsim
+    target = Target(host, port, community="routeros", timeout=5, retries=1)
+    recorded = {oid: (code, value) for oid, code, value in expected_rows(
+        snmprec / "routeros.snmprec")}  # fmt: skip
+    async with SnmpEngine() as engine:
+        pdu_types: list[int] = []
+        request = engine._request
+
+        async def spy(target, pdu_type, oids, *args, **kwargs):  # type: ignore[no-untyped-def]
+            pdu_types.append(pdu_type)
+            return await request(target, pdu_type, oids, *args, **kwargs)
+
+        engine._request = spy  # type: ignore[method-assign]
+        first = await probe_target("mt", target, engine)
+        firsts = pdu_types.count(0xA0)
+        pdu_types.clear()
+        second = await probe_target("mt", target, engine)
+        seconds = pdu_types.count(0xA0)
+    assert first.error is None and second.error is None, (first.message, second.message)
+    assert first.profiles[-1] == second.profiles[-1] == "mikrotik-routeros"
+    assert (firsts, seconds) == (2, 1)  # system GET + the profile's GET, then one GET
+    assert first.samples == second.samples
+    # The scalar readings are the recording's (mtxrHlVoltage 1.3.6.1.4.1.14988.1.1.3.8.0, dV).
+    volts = [s.value for s in second.samples if s.metric == "voltage_volts"]
+    assert volts == [recorded[parse_oid("1.3.6.1.4.1.14988.1.1.3.8.0")][1] * 0.1]
