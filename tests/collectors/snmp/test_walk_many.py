@@ -347,3 +347,43 @@ async def test_vendor_scalars_ride_in_the_system_get_from_the_second_poll(
     # The scalar readings are the recording's (mtxrHlVoltage 1.3.6.1.4.1.14988.1.1.3.8.0, dV).
     volts = [s.value for s in second.samples if s.metric == "voltage_volts"]
     assert volts == [recorded[parse_oid("1.3.6.1.4.1.14988.1.1.3.8.0")][1] * 0.1]
+
+
+async def test_too_big_status_halves_the_shared_request_and_is_remembered() -> None:
+    # No agent here answers tooBig to a GETBULK (net-snmp truncates; snmpsim drops): a scripted
+    # responder does, above 20 varbinds, and otherwise answers as RFC 3416 §4.2.3 says.
+    from netwatch.collectors.snmp import ber
+    from netwatch.collectors.snmp.agent import SimulatedAgent, Table
+    from tests.collectors.snmp.fake_agent import start_fake_agent
+
+    base = (1, 3, 6, 1, 2, 1, 2, 2, 1)
+    rows = {(*base, 2, i): Value(Kind.OCTET_STRING, f"eth{i}".encode()) for i in range(1, 13)}
+    rows |= {(*base, 8, i): Value(Kind.INTEGER, 1 + i % 2) for i in range(1, 13)}
+    table = Table(rows)
+
+    def script(msg: ber.Message) -> list[bytes]:
+        status, varbinds = 0, SimulatedAgent.answer(table, msg, 0.0)
+        if msg.pdu_type == ber.GETBULK and len(msg.varbinds) * msg.error_index > 20:
+            status, varbinds = ber.TOO_BIG, []
+        return [ber.encode_message(1, msg.community, ber.RESPONSE, msg.request_id, varbinds,
+                                   status)]  # fmt: skip
+
+    agent, port = await start_fake_agent(script)
+    roots = [(*base, 2), (*base, 8)]
+    try:
+        async with SnmpEngine() as engine:
+            target = Target("127.0.0.1", port, timeout=1, max_repetitions=25)
+            first = await engine.walk_many(target, roots)
+            asked = [len(m.varbinds) * m.error_index for _, m in agent.requests]
+            # Both columns (2 × 25), then each alone (25 rows each), then 12 rows each.
+            assert asked[:3] == [50, 25, 25] and max(asked[3:]) <= 20, asked
+            assert engine.stats.repetition_reductions == 3
+            agent.requests.clear()
+            second = await engine.walk_many(target, roots)
+            asked = [len(m.varbinds) * m.error_index for _, m in agent.requests]
+            assert max(asked) <= 20, asked  # what worked is where the next poll starts
+    finally:
+        agent.transport.close()  # type: ignore[union-attr]
+    for result in (first, second):
+        for root in roots:
+            assert result[root] == sorted((o, v) for o, v in rows.items() if o[:10] == root)
