@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from netwatch.collectors.snmp import ber
-from netwatch.collectors.snmp.types import OID, SnmpError, Target, Value
+from netwatch.collectors.snmp.types import OID, Kind, SnmpError, Target, Value
 from netwatch.collectors.snmp.walk import Walker
 
 if TYPE_CHECKING:
@@ -137,6 +137,8 @@ async def walk_many(
         return await _walk_each(engine, target, roots, max_rows)
     _, addr = await engine._address(target)
     state = engine._state(addr)
+    if state.no_shared_walks:
+        return await _walk_each(engine, target, roots, max_rows)
     columns = columns_for(roots, state.rows_hint, max_rows)
     full = max(1, target.max_repetitions)
     configured = max(1, target.bulk_varbinds)
@@ -206,8 +208,25 @@ async def _step(
         return _ALONE  # errors and agents that mishandle GETBULK: the one-column walk knows
     if getnext and len(msg.varbinds) != len(group):
         return _ALONE
+    if not _row_major(group, msg.varbinds):
+        # An agent that answers several repeaters out of order (column by column, or only the
+        # first): its columns are walked one by one from now on, never read crosswise.
+        if not state.no_shared_walks:
+            state.no_shared_walks = True
+            engine.stats.bulk_fallbacks += 1
+        return _ALONE
     feed(target, group, msg.varbinds)
     return _FED
+
+
+def _row_major(group: Sequence[Column], varbinds: Sequence[tuple[OID, Value]]) -> bool:
+    """Whether the first row answers each column: an OID after the one asked, or the end of
+    the MIB view (RFC 3416 §4.2.3)."""
+    end = Kind.END_OF_MIB_VIEW
+    return all(
+        oid > col.walker.last or value.kind is end
+        for col, (oid, value) in zip(group, varbinds, strict=False)
+    )
 
 
 async def _walk_alone(engine: SnmpEngine, target: Target, state: _TargetState, col: Column) -> None:

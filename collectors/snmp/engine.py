@@ -105,6 +105,7 @@ class _TargetState:
     # the rows each root held at the last poll.
     bulk_cap: tuple[int, int] | None = None
     rows_hint: bulk.RowsHint | None = None
+    no_shared_walks: bool = False  # answered several repeaters out of order: one column a walk
 
 
 @dataclass(eq=False)  # identity semantics: engines are tracked in a WeakSet

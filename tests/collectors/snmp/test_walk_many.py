@@ -387,3 +387,43 @@ async def test_too_big_status_halves_the_shared_request_and_is_remembered() -> N
     for result in (first, second):
         for root in roots:
             assert result[root] == sorted((o, v) for o, v in rows.items() if o[:10] == root)
+
+
+async def test_an_agent_answering_column_by_column_is_never_read_crosswise() -> None:
+    # Some embedded agents answer several repeaters column by column (all rows of the first,
+    # then the second): read row by row that would end columns early, silently. Scripted, as
+    # no agent here does it.
+    from netwatch.collectors.snmp import ber
+    from netwatch.collectors.snmp.agent import Table
+    from tests.collectors.snmp.fake_agent import start_fake_agent
+
+    base = (1, 3, 6, 1, 2, 1, 2, 2, 1)
+    rows = {(*base, col, i): Value(Kind.INTEGER, col * 100 + i)
+            for col in (3, 5, 8) for i in range(1, 6)}  # fmt: skip
+    table = Table(rows)
+
+    def script(msg: ber.Message) -> list[bytes]:
+        out: list[tuple[OID, Value]] = []
+        for oid, _ in msg.varbinds[msg.error_status :] if msg.pdu_type == ber.GETBULK else []:
+            for _ in range(msg.error_index):
+                oid, value = table.next(oid, 0.0)
+                out.append((oid, value))
+        if msg.pdu_type != ber.GETBULK:
+            out = [table.next(oid, 0.0) for oid, _ in msg.varbinds]
+        return [ber.encode_message(1, msg.community, ber.RESPONSE, msg.request_id, out)]
+
+    agent, port = await start_fake_agent(script)
+    roots = [(*base, 3), (*base, 5), (*base, 8)]
+    try:
+        async with SnmpEngine() as engine:
+            target = Target("127.0.0.1", port, timeout=1)
+            first = await engine.walk_many(target, roots)
+            assert engine.stats.bulk_fallbacks == 1
+            agent.requests.clear()
+            second = await engine.walk_many(target, roots)
+            assert all(len(m.varbinds) == 1 for _, m in agent.requests)  # one column a request
+    finally:
+        agent.transport.close()  # type: ignore[union-attr]
+    for result in (first, second):
+        for root in roots:
+            assert result[root] == sorted((o, v) for o, v in rows.items() if o[:10] == root)
