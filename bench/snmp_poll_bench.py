@@ -1,10 +1,11 @@
 """SNMP device-poll CPU: netwatch's collector vs prometheus-snmp-exporter (if_mib), same snmpd.
 
-A private network namespace (root) holds 12 veth pairs (24 interfaces + lo) and one net-snmp
-snmpd on 127.0.0.1; both pollers run inside it and poll that agent with 50 at a time.
+A private network namespace (root) holds 12 veth pairs (24 interfaces + lo; `--veths`) and one
+net-snmp snmpd on 127.0.0.1; both pollers run inside it and poll that agent with 50 at a time.
 CPU is read from each poller's own /proc/<pid>/stat (snmpd's CPU is not counted).
 
-    sudo .venv/bin/python bench/snmp_poll_bench.py [--polls 1000]
+    sudo .venv/bin/python bench/snmp_poll_bench.py [--polls 1000] [--profiles if-mib,generic]
+        [--no-peer] [--bulk-varbinds 0,100] [--veths 12]
 """
 
 from __future__ import annotations
@@ -38,20 +39,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-async def netwatch_polls(n: int, profile: str) -> dict[str, float]:
+async def netwatch_polls(
+    n: int, profile: str, bulk_varbinds: int = 100, interfaces: int = 25
+) -> dict[str, float]:
+    """n polls of the agent through `profile`, 50 at a time: CPU, PDUs and varbinds per poll."""
     sys.path.insert(0, str(REPO))
     from netwatch.collectors.snmp.collector import probe_target
     from netwatch.collectors.snmp.engine import SnmpEngine
     from netwatch.collectors.snmp.types import Target
 
-    target = Target("127.0.0.1", SNMPD_PORT, community="public", timeout=2.0, retries=1)
+    target = Target("127.0.0.1", SNMPD_PORT, community="public", timeout=2.0, retries=1,
+                    bulk_varbinds=bulk_varbinds)  # fmt: skip
     sem = asyncio.Semaphore(CONCURRENCY)
     errors = 0
-    varbinds = 0
     async with SnmpEngine() as engine:
         first = await probe_target("d", target, engine, None, profile)
         assert first.error is None, first.message
-        assert len(first.interfaces) == 25, len(first.interfaces)
+        assert len(first.interfaces) == interfaces, len(first.interfaces)
+        received0 = engine.stats.received
+        await probe_target("d", target, engine, None, profile)
+        replies = engine.stats.received - received0
 
         async def one() -> None:
             nonlocal errors
@@ -66,7 +73,7 @@ async def netwatch_polls(n: int, profile: str) -> dict[str, float]:
         pdus = engine.stats.sent - sent0
     cpu = (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
     return {"cpu_ms_per_poll": cpu / n * 1000, "wall_s": t1 - t0, "errors": errors,
-            "pdus_per_poll": pdus / n, "varbinds": varbinds}  # fmt: skip
+            "pdus_per_poll": pdus / n, "replies_per_poll": replies}  # fmt: skip
 
 
 def exporter_polls(n: int) -> dict[str, float]:
@@ -114,24 +121,26 @@ def exporter_polls(n: int) -> dict[str, float]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def inner(n: int) -> None:
-    """Runs inside the namespace: both pollers, one after the other, then prints JSON."""
-    results = {
-        "netwatch_if_mib": asyncio.run(netwatch_polls(n, "if-mib")),
-        "netwatch_generic": asyncio.run(netwatch_polls(n, "generic")),
-        "snmp_exporter_if_mib": exporter_polls(n),
-    }
+def inner(n: int, profiles: list[str], peer: bool, budgets: list[int], veths: int) -> None:
+    """Runs inside the namespace: the pollers, one after the other, then prints JSON."""
+    results = {}
+    for p in profiles:
+        for b in budgets:
+            name = f"netwatch_{p}" + (f" bulk_varbinds={b}" if len(budgets) > 1 else "")
+            results[name] = asyncio.run(netwatch_polls(n, p, b, 1 + 2 * veths))
+    if peer:
+        results["snmp_exporter_if_mib"] = exporter_polls(n)
     print(json.dumps(results))
 
 
-def outer(n: int) -> None:
+def outer(n: int, profiles: list[str], peer: bool, budgets: list[int], veths: int) -> None:
     ns = f"nw-bench-snmp-{os.getpid()}"
     work = Path(tempfile.mkdtemp(prefix="nw-bench-snmpd-"))
     snmpd = None
     sh("ip", "netns", "add", ns)
     try:
         sh("ip", "-n", ns, "link", "set", "lo", "up")
-        for i in range(12):
+        for i in range(veths):
             sh("ip", "-n", ns, "link", "add", f"va{i}", "type", "veth", "peer", "name", f"vb{i}")
             sh("ip", "-n", ns, "link", "set", f"va{i}", "up")
             sh("ip", "-n", ns, "link", "set", f"vb{i}", "up")
@@ -149,17 +158,20 @@ def outer(n: int) -> None:
                 raise RuntimeError("snmpd did not start")
             time.sleep(0.05)
         out = subprocess.run(
-            ["ip", "netns", "exec", ns, sys.executable, __file__, "--inner", "--polls", str(n)],
+            ["ip", "netns", "exec", ns, sys.executable, __file__, "--inner", "--polls", str(n),
+             "--profiles", ",".join(profiles), "--bulk-varbinds", ",".join(map(str, budgets)),
+             "--veths", str(veths),
+             *([] if peer else ["--no-peer"])],
             check=True, capture_output=True, text=True, timeout=900,
         )  # fmt: skip
         res = json.loads(out.stdout.strip().splitlines()[-1])
-        peer = res["snmp_exporter_if_mib"]["cpu_ms_per_poll"]
-        print(f"{n} device-polls of snmpd with 25 interfaces, {CONCURRENCY} at a time")
+        peer_ms = res.get("snmp_exporter_if_mib", {}).get("cpu_ms_per_poll")
+        print(f"{n} device-polls of snmpd with {1 + 2 * veths} interfaces, {CONCURRENCY} at a time")
         for name, r in res.items():
             extra = f", {r['pdus_per_poll']:.1f} PDUs/poll" if "pdus_per_poll" in r else ""
-            print(f"  {name:<22} {r['cpu_ms_per_poll']:6.2f} CPU ms/poll  "
-                  f"({r['cpu_ms_per_poll'] / peer:4.2f}× snmp_exporter){extra}, "
-                  f"wall {r['wall_s']:.1f} s")  # fmt: skip
+            ratio = f" ({r['cpu_ms_per_poll'] / peer_ms:4.2f}× snmp_exporter)" if peer_ms else ""
+            print(f"  {name:<38} {r['cpu_ms_per_poll']:6.2f} CPU ms/poll{ratio}{extra}, "
+                  f"wall {r['wall_s']:.1f} s, errors {r.get('errors', 0)}")  # fmt: skip
     finally:
         if snmpd is not None:
             snmpd.send_signal(signal.SIGTERM)
@@ -171,6 +183,21 @@ def outer(n: int) -> None:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--polls", type=int, default=1000)
+    ap.add_argument(
+        "--profiles",
+        default="if-mib,generic",
+        help="netwatch profiles to poll with, comma-separated (e.g. linux)",
+    )
+    ap.add_argument("--no-peer", action="store_true", help="skip snmp_exporter")
+    ap.add_argument(
+        "--bulk-varbinds",
+        default="100",
+        help="snmp.bulk_varbinds values to poll with, comma-separated "
+        "(0: one column per walk, as before 2026-12)",
+    )
+    ap.add_argument("--veths", type=int, default=12, help="veth pairs in the namespace")
     ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
-    inner(a.polls) if a.inner else outer(a.polls)
+    names = [p for p in a.profiles.split(",") if p]
+    budgets = [int(b) for b in a.bulk_varbinds.split(",")]
+    (inner if a.inner else outer)(a.polls, names, not a.no_peer, budgets, a.veths)

@@ -454,6 +454,20 @@ def encode_message(
     )
 
 
+_REQUEST_VARBINDS: dict[OID, bytes] = {}  # (oid, NULL) varbinds, as polls ask the same OIDs
+_REQUEST_VARBINDS_MAX = 100_000
+
+
+def _request_varbind(oid: OID) -> bytes:
+    vb = _REQUEST_VARBINDS.get(oid)
+    if vb is None:
+        vb = encode_varbind(oid)
+        if len(_REQUEST_VARBINDS) >= _REQUEST_VARBINDS_MAX:
+            _REQUEST_VARBINDS.clear()
+        _REQUEST_VARBINDS[oid] = vb
+    return vb
+
+
 def encode_request(
     version: int,
     community: bytes,
@@ -465,14 +479,9 @@ def encode_request(
     max_repetitions: int = 0,
 ) -> bytes:
     """A GET/GETNEXT/GETBULK request with NULL values."""
+    varbinds = [_request_varbind(o) for o in oids]
     if pdu_type == GETBULK:
         return encode_message(
-            version,
-            community,
-            pdu_type,
-            request_id,
-            [(o, None) for o in oids],
-            non_repeaters,
-            max_repetitions,
+            version, community, pdu_type, request_id, varbinds, non_repeaters, max_repetitions
         )
-    return encode_message(version, community, pdu_type, request_id, [(o, None) for o in oids])
+    return encode_message(version, community, pdu_type, request_id, varbinds)

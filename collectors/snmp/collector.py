@@ -32,8 +32,6 @@ from netwatch.core.plugins import Context
 
 log = logging.getLogger(__name__)
 
-# Column walks of one device in flight at once; the engine bounds per-target requests too.
-_WALK_CONCURRENCY = 4
 # A column with more rows than this is a misconfigured profile, not data we want.
 _MAX_ROWS = 20_000
 
@@ -42,6 +40,14 @@ _default_profiles: ProfileSet | None = None
 # change while its sysObjectID and sysDescr stay the same.
 _selected: dict[tuple[str, int, str, str, str, str], tuple[str, str]] = {}
 _SELECTED_MAX = 100_000
+# Per profile stack, computed once: (walked roots, scalars); the same tuples for every device.
+_stack_oids: dict[
+    tuple[int, tuple[str, ...]], tuple[ProfileSet, tuple[OID, ...], tuple[OID, ...]]
+] = {}
+# The stack's scalars at an agent's last poll: asked in the system scalars' GET the next time,
+# so that a poll costs one GET, not two, when the stack stays the same.
+_last_scalars: dict[tuple[str, int, str, str], tuple[OID, ...]] = {}
+_LAST_SCALARS_MAX = 100_000
 
 
 def default_profiles() -> ProfileSet:
@@ -71,6 +77,7 @@ def make_target(device: Device, credential: SnmpCredential, settings: SnmpSettin
         timeout=settings.timeout,
         retries=settings.retries,
         max_repetitions=settings.max_repetitions,
+        bulk_varbinds=settings.bulk_varbinds,
     )
 
 
@@ -125,20 +132,39 @@ async def _walk_all(
     obs: SnmpObservation,
     max_rows: int = _MAX_ROWS,
 ) -> dict[OID, list[tuple[OID, Value]]]:
-    sem = asyncio.Semaphore(_WALK_CONCURRENCY)
+    """Every root's rows; a root that failed is named in the observation and left out."""
     out: dict[OID, list[tuple[OID, Value]]] = {}
-
-    async def one(root: OID) -> None:
-        async with sem:
-            try:
-                out[root] = await client.walk(target, root, max_rows=max_rows)
-            except SnmpError as exc:
-                oid = ".".join(map(str, root))
-                obs.failed_walks.append(oid)
-                obs.partial_errors.append(f"{exc.reason}: walk {oid}: {exc}")
-
-    await asyncio.gather(*(one(r) for r in roots))
+    for root, rows in (await client.walk_many(target, roots, max_rows=max_rows)).items():
+        if isinstance(rows, SnmpError):
+            oid = ".".join(map(str, root))
+            obs.failed_walks.append(oid)
+            obs.partial_errors.append(f"{rows.reason}: walk {oid}: {rows}")
+        else:
+            out[root] = rows
     return out
+
+
+def walked_roots(pset: ProfileSet, stack: Sequence[Profile]) -> tuple[OID, ...]:
+    """The column OIDs the stack walks, each once, in profile order (cached per stack)."""
+    return _oids_of(pset, stack)[0]
+
+
+def _oids_of(pset: ProfileSet, stack: Sequence[Profile]) -> tuple[tuple[OID, ...], tuple[OID, ...]]:
+    """(walked roots, non-field scalars) of the stack, cached per stack."""
+    key = (id(pset), tuple(p.name for p in stack))
+    cached = _stack_oids.get(key)
+    if cached is not None and cached[0] is pset:
+        return cached[1], cached[2]
+    roots: dict[OID, None] = {}
+    for prof in stack:
+        for table in prof.walk:
+            for col in table.walked_columns():
+                roots.setdefault(column_oid(table, col))
+    scalars = tuple(dict.fromkeys(s.oid for p in stack for s in p.get if s.type != "field"))
+    if len(_stack_oids) >= 1000:  # profile sets replaced by reloads
+        _stack_oids.clear()
+    _stack_oids[key] = (pset, tuple(roots), scalars)
+    return tuple(roots), scalars
 
 
 async def probe(
@@ -220,25 +246,35 @@ async def _poll(
     max_rows: int = _MAX_ROWS,
 ) -> None:
     sys_fields = system_fields(pset.stack("system"))
-    values = await client.get(target, list(sys_fields.values()))
+    sys_oids = list(sys_fields.values())
+    agent = (target.address, target.port, target.community, target.context)
+    guess = [o for o in _last_scalars.get(agent, ()) if o not in sys_fields.values()]
+    try:
+        values = await client.get(target, sys_oids + guess)
+    except SnmpError as exc:
+        if not guess or exc.reason == "timeout":
+            raise
+        values = await client.get(target, sys_oids)  # the guessed scalars were the trouble
+        guess = []
     if not apply_system(obs, sys_fields, values):
         raise SnmpError("no_such_object", f"{target.address}: no system group (sysDescr...)")
     stack = await _select(client, target, pset, profile, obs)
     obs.profiles = tuple(p.name for p in stack)
-    scalar_oids = [s.oid for p in stack for s in p.get if s.type != "field"]
-    roots: list[OID] = []
-    for prof in stack:
-        for table in prof.walk:
-            for col in table.walked_columns():
-                root = column_oid(table, col)
-                if root not in roots:
-                    roots.append(root)
+    roots, scalar_oids = _oids_of(pset, stack)
     scalars: dict[OID, Value] = {}
-    if scalar_oids:
+    if scalar_oids and all(o in values for o in scalar_oids):
+        scalars = {o: values[o] for o in scalar_oids}  # asked with the system scalars
+    elif scalar_oids:
         try:
             scalars = await client.get(target, scalar_oids)
         except SnmpError as exc:
             obs.partial_errors.append(f"{exc.reason}: get: {exc}")
+    if scalar_oids:
+        if len(_last_scalars) >= _LAST_SCALARS_MAX:
+            _last_scalars.clear()
+        _last_scalars[agent] = scalar_oids
+    else:
+        _last_scalars.pop(agent, None)
     walked = await _walk_all(client, target, roots, obs, min(max_rows, _MAX_ROWS))
     ev = Evaluator(stack, obs)
     ev.interfaces(walked)

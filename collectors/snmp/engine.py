@@ -2,8 +2,9 @@
 
 Replies are matched by request-id and by source address/port; anything else is counted
 (`SnmpEngine.stats`) and dropped. Timeouts re-send the same datagram (same request-id).
-A little over 400 lines: the socket, the pending-request table, re-sends and the adaptive walk
-share one engine's state, and read best in one place (walk.py holds what v3 shares).
+Over 400 lines (about 450): the socket, the pending-request table, re-sends and the adaptive
+walk share one engine's state, and read best in one place (walk.py holds what v3 shares,
+bulk.py the walks of several columns at once, deadlines.py the timeouts).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from netwatch.collectors.snmp import ber, peek
+from netwatch.collectors.snmp import ber, bulk, peek
+from netwatch.collectors.snmp.deadlines import Deadlines
 from netwatch.collectors.snmp.routes import SourceAddresses
 from netwatch.collectors.snmp.types import OID, Kind, SnmpError, Target, Value
 from netwatch.collectors.snmp.walk import Walker, check_status
@@ -70,14 +72,15 @@ class EngineStats:
     wrong_source: int = 0
     wrong_pdu: int = 0
     bulk_fallbacks: int = 0
-    repetition_reductions: int = 0
+    repetition_reductions: int = 0  # single walks: half the repetitions; multi: half the varbinds
     truncated_walks: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     addr: tuple[str, int]
     waiter: asyncio.Future[object] | None = None
+    attempt: int = 0  # serial of the datagram last sent: its deadline's token
 
 
 class _Protocol(asyncio.DatagramProtocol):
@@ -98,6 +101,11 @@ class _TargetState:
     no_bulk: bool = False
     # Per walked root: (max-repetitions that worked after a reduction, clean walks since).
     reps_cap: dict[OID, tuple[int, int]] = field(default_factory=dict)
+    # walk_many: (varbinds per request that worked after a reduction, clean polls since), and
+    # the rows each root held at the last poll.
+    bulk_cap: tuple[int, int] | None = None
+    rows_hint: bulk.RowsHint | None = None
+    no_shared_walks: bool = False  # answered several repeaters out of order: one column a walk
 
 
 @dataclass(eq=False)  # identity semantics: engines are tracked in a WeakSet
@@ -119,6 +127,8 @@ class SnmpEngine:
         self._next_id = random.randrange(1, 1 << 30)
         self._v3: V3Client | None = None
         self._lock = asyncio.Lock()
+        self._deadlines = Deadlines(self._expire)
+        self._attempts = 0
         _ENGINES.add(self)
         weakref.finalize(self, _retire, self.stats)
 
@@ -134,6 +144,7 @@ class SnmpEngine:
         for pending in self._pending.values():
             if pending.waiter is not None and not pending.waiter.done():
                 pending.waiter.set_result(_CLOSED)
+        self._deadlines.close()
         for transport in self._transports.values():
             transport.close()
         self._transports.clear()
@@ -205,6 +216,14 @@ class SnmpEngine:
         waiter = pending.waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(msg)
+
+    def _expire(self, token: tuple[int, int]) -> None:
+        pending = self._pending.get(token[0])
+        if pending is None or pending.attempt != token[1]:
+            return  # answered (or re-sent) before its deadline
+        waiter = pending.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(_TIMEOUT)
 
     def _new_request_id(self) -> int:
         rid = self._next_id
@@ -282,11 +301,10 @@ class SnmpEngine:
                     self.stats.sent += 1
                     if attempt:
                         self.stats.retries += 1
-                    handle = loop.call_later(target.timeout, _expire, waiter)
-                    try:
-                        result = await waiter
-                    finally:
-                        handle.cancel()
+                    self._attempts += 1
+                    pending.attempt = self._attempts
+                    self._deadlines.add(loop, target.timeout, (rid, self._attempts))
+                    result = await waiter
                     if result is _CLOSED:
                         raise SnmpError("protocol", f"{addr[0]}:{addr[1]}: engine closed")
                     if result is not _TIMEOUT:
@@ -350,8 +368,12 @@ class SnmpEngine:
         if target.version == "3":
             return await self._v3_client().walk(target, root, max_rows=max_rows)
         _, addr = await self._address(target)
-        state = self._state(addr)
         walker = Walker(root, max_rows)
+        await self._walk_on(target, self._state(addr), walker)
+        return walker.rows
+
+    async def _walk_on(self, target: Target, state: _TargetState, walker: Walker) -> None:
+        """Walk one column from where walker stands to its end (raises SnmpError)."""
         full = max(1, target.max_repetitions)
         cap, clean = state.reps_cap.get(walker.root, (full, 0))
         reps = min(cap, full)
@@ -400,7 +422,6 @@ class SnmpEngine:
         if walker.truncated:
             self.stats.truncated_walks += 1
         self._learn_repetitions(state, walker.root, full, reps, reduced, clean)
-        return walker.rows
 
     @staticmethod
     def _learn_repetitions(
@@ -419,14 +440,19 @@ class SnmpEngine:
             else:
                 state.reps_cap[root] = (reps * 2, 0)
 
+    async def walk_many(
+        self, target: Target, roots: Sequence[OID], *, max_rows: int = 100_000
+    ) -> bulk.WalkResult:
+        """Walk every root (each as `walk` would); a root that fails maps to its SnmpError.
+
+        v1/v2c agents get several roots per request, up to target.bulk_varbinds varbinds
+        (collectors/snmp/bulk.py); v3, or bulk_varbinds 0, walk the roots one at a time.
+        """
+        return await bulk.walk_many(self, target, roots, max_rows)
+
     def _v3_client(self) -> V3Client:
         if self._v3 is None:
             from netwatch.collectors.snmp.v3 import V3Client
 
             self._v3 = V3Client()
         return self._v3
-
-
-def _expire(waiter: asyncio.Future[object]) -> None:
-    if not waiter.done():
-        waiter.set_result(_TIMEOUT)

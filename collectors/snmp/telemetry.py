@@ -20,9 +20,10 @@ _COUNTERS = (
     ("retries", "netwatch_snmp_retries", "Requests re-sent after a timeout."),
     ("timeouts", "netwatch_snmp_timeouts", "Requests that got no answer after all retries."),
     ("bulk_fallbacks", "netwatch_snmp_bulk_fallbacks",
-     "Agents switched from GETBULK to GETNEXT because they mishandled GETBULK."),
+     "Agents switched from GETBULK to GETNEXT, or from shared to one-column walks, because "
+     "they mishandled GETBULK."),
     ("repetition_reductions", "netwatch_snmp_repetition_reductions",
-     "Bulk walk steps retried with half the max-repetitions (tooBig or timeout)."),
+     "Bulk walk steps retried smaller (tooBig or timeout): half the repetitions or varbinds."),
     ("truncated_walks", "netwatch_snmp_truncated_walks", "Walks stopped at max_rows."),
 )  # fmt: skip
 _DROPPED = (

@@ -66,6 +66,7 @@ class Target:
     timeout: float = 2.0
     retries: int = 1
     max_repetitions: int = 25
+    bulk_varbinds: int = 100  # walk_many: varbinds one request asks for (0: a column at a time)
 
 
 class SnmpError(Exception):
@@ -83,3 +84,7 @@ class SnmpClient(Protocol):
     async def walk(
         self, target: Target, root: OID, *, max_rows: int = 100_000
     ) -> list[tuple[OID, Value]]: ...
+
+    async def walk_many(
+        self, target: Target, roots: Sequence[OID], *, max_rows: int = 100_000
+    ) -> dict[OID, list[tuple[OID, Value]] | SnmpError]: ...

@@ -90,6 +90,9 @@ def add_target_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", "-t", type=float, default=2.0, help="seconds per try")
     p.add_argument("--retries", "-r", type=int, default=1, help="re-sends after a timeout")
     p.add_argument("--max-repetitions", type=int, default=25, help="GETBULK max-repetitions")
+    p.add_argument("--bulk-varbinds", type=int, default=100,
+                   help="poll: varbinds one GETBULK of several columns asks for "
+                        "(0: one column per walk)")  # fmt: skip
 
 
 def usage_error(message: str) -> NoReturn:
@@ -133,6 +136,8 @@ def target_from_args(args: argparse.Namespace) -> Target:
     community = _secret(args.community, args.community_env, "community") or "public"
     if args.snmp_version == "3" and not args.v3_user:
         usage_error("--version 3 needs --v3-user")
+    if args.bulk_varbinds < 0:
+        usage_error(f"--bulk-varbinds {args.bulk_varbinds}: must be 0 or more")
     return Target(
         address=address,
         port=port,
@@ -147,6 +152,7 @@ def target_from_args(args: argparse.Namespace) -> Target:
         timeout=args.timeout,
         retries=args.retries,
         max_repetitions=args.max_repetitions,
+        bulk_varbinds=args.bulk_varbinds,
     )
 
 

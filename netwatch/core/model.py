@@ -317,6 +317,9 @@ class SnmpSettings:
     timeout: float = _bounded(2.0, 0, 60, strict=True)
     retries: int = _bounded(1, 0, 10)
     max_repetitions: int = _bounded(25, 1, 1000)
+    # Varbinds one GETBULK of several columns asks for (columns × repetitions); 0: one column
+    # per walk. 100 is net-snmp snmpd's default maxGetbulkResponses.
+    bulk_varbinds: int = _bounded(100, 0, 10_000)
     # What one device may add to /metrics; the rest is dropped and counted per device.
     max_series_per_device: int = _bounded(5000, 100, 1_000_000)
     max_label_length: int = _bounded(256, 16, 65536)  # characters of one label value

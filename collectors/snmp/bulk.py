@@ -1,0 +1,276 @@
+"""Several column walks in one request: the plan of the engine's `walk_many`.
+
+As net-snmp's snmptable does, one GETBULK carries the last OID of several columns as
+repeaters, and the answer holds row r of column c at index r × columns + c; on v1 (and for
+agents that mishandle GETBULK) one GETNEXT carries them, one row each. A column whose next OID
+leaves its subtree is done; the others go on in the next request. Rows asked per column follow
+what the column held at the last poll of the agent, plus one to see its end, so a small
+device's poll costs one or two requests instead of one per column. The engine's requests, its
+per-agent state and its one-column walk do the rest (this module reaches into them on purpose:
+it is the engine's, split off for size).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from netwatch.collectors.snmp import ber
+from netwatch.collectors.snmp.types import OID, Kind, SnmpError, Target, Value
+from netwatch.collectors.snmp.walk import Walker
+
+if TYPE_CHECKING:
+    from netwatch.collectors.snmp.engine import SnmpEngine, _TargetState
+
+WalkResult = dict[OID, "list[tuple[OID, Value]] | SnmpError"]
+WALK_CONCURRENCY = 4  # one-column walks of one walk_many in flight at once
+MAX_GETNEXT_COLUMNS = 32  # columns in one GETNEXT (v1, or agents that mishandle GETBULK)
+# How a shared request went: columns fed; lost or tooBig (ask smaller); walk each alone.
+_FED, _SMALLER, _ALONE = 0, 1, 2
+
+# Bulk varbind budgets that worked after a reduction are doubled again after this many clean
+# polls (the loss may have been transient), as the single walks' max-repetitions are.
+BUDGET_RECOVERY = 16
+
+
+@dataclass(slots=True, eq=False)
+class Column:
+    """One column's walk inside walk_many: the shared Walker plus what is expected of it."""
+
+    walker: Walker
+    expect: int  # rows still expected (from the last poll), or -1 when unknown
+    error: SnmpError | None = None
+
+
+@dataclass(slots=True)
+class RowsHint:
+    """Rows each root held at the last walk_many of one agent (one plan per agent)."""
+
+    roots: tuple[OID, ...]
+    rows: tuple[int, ...]
+
+
+def columns_for(roots: Sequence[OID], hint: RowsHint | None, max_rows: int) -> list[Column]:
+    """A Column per distinct root, expecting what the hint says when it is for these roots."""
+    counts: Sequence[int] | None = None
+    if hint is not None and (hint.roots is roots or hint.roots == tuple(roots)):
+        counts = hint.rows
+    out: list[Column] = []
+    seen: set[OID] = set()
+    for i, root in enumerate(roots):
+        if root in seen:
+            continue
+        seen.add(root)
+        out.append(Column(Walker(root, max_rows), counts[i] if counts is not None else -1))
+    return out
+
+
+def batches(
+    columns: Sequence[Column], max_reps: int, budget: int
+) -> list[tuple[list[Column], int]]:
+    """Group columns into requests of (columns, max-repetitions), columns × reps ≤ budget.
+
+    Columns are taken by expected rows, fewest first, so that columns of similar length share
+    a request (a short column in a long request reads rows past its end: wasted varbinds).
+    Each request asks for the most rows any of its columns expects, plus one to see the end,
+    at most max_reps; a column whose length is unknown asks for max_reps.
+    """
+    sized = sorted(columns, key=lambda c: _want(c, max_reps))
+    out: list[tuple[list[Column], int]] = []
+    group: list[Column] = []
+    reps = 0
+    for col in sized:
+        want = _want(col, max_reps)
+        if group and max(reps, want) * (len(group) + 1) > budget:
+            out.append((group, reps))
+            group, reps = [], 0
+        group.append(col)
+        reps = max(reps, want)
+    if group:
+        out.append((group, reps))
+    # A lone column may still ask for more than the budget: the budget wins.
+    return [(g, max(1, min(r, budget // len(g)))) for g, r in out]
+
+
+def _want(col: Column, max_reps: int) -> int:
+    walker = col.walker
+    room = walker.max_rows - len(walker.rows)
+    # expect + 1 sees the end; at 0, a column that filled its last page asks for one more row
+    # to see its end (not for a whole page: it ended there last time).
+    want = max_reps if col.expect < 0 else col.expect + 1
+    return max(1, min(want, max_reps, room + 1))
+
+
+def feed(target: Target, group: Sequence[Column], varbinds: Sequence[tuple[OID, Value]]) -> None:
+    """Hand each column its share of a multi-column answer (row-major), in order."""
+    width = len(group)
+    for i, col in enumerate(group):
+        mine = varbinds[i::width]
+        if not mine:
+            continue
+        before = len(col.walker.rows)
+        expected = col.expect
+        try:
+            col.walker.feed(target, mine)
+        except SnmpError as exc:  # this column's agent data is bad; the others are not
+            col.error = exc
+            col.walker.done = True
+        if expected >= 0:
+            col.expect = max(0, expected - (len(col.walker.rows) - before))
+            if expected == 0 and not col.walker.done:
+                col.expect = -1  # longer than last time: ask for full pages
+
+
+def learn(roots: Sequence[OID], columns: Sequence[Column]) -> RowsHint:
+    """The hint for the next poll: rows each root held now (0 for a failed column)."""
+    rows = {c.walker.root: (0 if c.error else len(c.walker.rows)) for c in columns}
+    return RowsHint(tuple(roots), tuple(rows.get(tuple(r), 0) for r in roots))
+
+
+async def walk_many(
+    engine: SnmpEngine, target: Target, roots: Sequence[OID], max_rows: int
+) -> WalkResult:
+    """SnmpEngine.walk_many: every root's rows, or its SnmpError."""
+    if target.version == "3" or target.bulk_varbinds <= 0:
+        return await _walk_each(engine, target, roots, max_rows)
+    _, addr = await engine._address(target)
+    state = engine._state(addr)
+    if state.no_shared_walks:
+        return await _walk_each(engine, target, roots, max_rows)
+    columns = columns_for(roots, state.rows_hint, max_rows)
+    full = max(1, target.max_repetitions)
+    configured = max(1, target.bulk_varbinds)
+    budget, clean = state.bulk_cap or (configured, 0)
+    budget = min(budget, configured)
+    reduced = worked = False  # a reduction is kept only if a smaller request then worked
+    alone: list[Column] = []
+    pending = columns
+    while pending:
+        if target.version == "1" or state.no_bulk:  # GETNEXT: one row of each column
+            width = max(1, min(budget, MAX_GETNEXT_COLUMNS))
+            plan = [(pending[i : i + width], 1) for i in range(0, len(pending), width)]
+        else:
+            plan = batches(pending, full, budget)
+        outcomes = await asyncio.gather(
+            *(_step(engine, target, state, group, reps) for group, reps in plan)
+        )
+        planned_reduced = reduced
+        pending = []
+        for (group, reps), outcome in zip(plan, outcomes, strict=True):
+            if outcome == _SMALLER and len(group) * reps > 1:
+                budget = min(budget, max(1, len(group) * reps // 2))
+                reduced = True
+                engine.stats.repetition_reductions += 1
+                pending += group
+            elif outcome != _FED:
+                alone += group
+            else:
+                worked = worked or planned_reduced
+                pending += [c for c in group if not c.walker.done]
+    if alone:  # what a shared request could not do, each column's own walk does
+        await _gather_bounded([_walk_alone(engine, target, state, c) for c in alone])
+    for col in columns:
+        if col.walker.truncated and col not in alone:
+            engine.stats.truncated_walks += 1
+    state.rows_hint = learn(roots, columns)
+    _learn_budget(state, configured, budget, reduced and worked, clean)
+    return {c.walker.root: c.error if c.error is not None else c.walker.rows for c in columns}
+
+
+async def _step(
+    engine: SnmpEngine, target: Target, state: _TargetState, group: list[Column], reps: int
+) -> int:
+    """One request for the group's columns; feeds them and says how it went."""
+    oids = [c.walker.last for c in group]
+    getnext = target.version == "1" or state.no_bulk
+    # A big answer that never comes is often one the agent could not send: one try, then
+    # fewer columns or rows (the same budget of varbinds, halved).
+    tries = None if getnext or (len(group) == 1 and reps == 1) else 1
+    try:
+        if getnext:
+            msg = await engine._request(target, ber.GETNEXT, oids, tries=tries)
+        else:
+            msg = await engine._request(target, ber.GETBULK, oids, reps, tries=tries)
+    except SnmpError as exc:
+        return _SMALLER if exc.reason == "timeout" else _ALONE
+    if msg.error_status == ber.TOO_BIG:
+        return _SMALLER
+    if target.version == "1" and msg.error_status == ber.NO_SUCH_NAME:
+        # v1 fails the whole GETNEXT when one column runs off the end of the MIB view: that
+        # column is done (as a one-column v1 walk ends there); ask again for the rest.
+        if 0 < msg.error_index <= len(group):
+            group[msg.error_index - 1].walker.done = True
+            return _FED
+        return _ALONE
+    if msg.error_status != 0 or not msg.varbinds:
+        return _ALONE  # errors and agents that mishandle GETBULK: the one-column walk knows
+    if getnext and len(msg.varbinds) != len(group):
+        return _ALONE
+    if not _row_major(group, msg.varbinds):
+        # An agent that answers several repeaters out of order (column by column, or only the
+        # first): its columns are walked one by one from now on, never read crosswise.
+        if not state.no_shared_walks:
+            state.no_shared_walks = True
+            engine.stats.bulk_fallbacks += 1
+        return _ALONE
+    feed(target, group, msg.varbinds)
+    return _FED
+
+
+def _row_major(group: Sequence[Column], varbinds: Sequence[tuple[OID, Value]]) -> bool:
+    """Whether the first row answers each column: an OID after the one asked, or the end of
+    the MIB view (RFC 3416 §4.2.3)."""
+    end = Kind.END_OF_MIB_VIEW
+    return all(
+        oid > col.walker.last or value.kind is end
+        for col, (oid, value) in zip(group, varbinds, strict=False)
+    )
+
+
+async def _walk_alone(engine: SnmpEngine, target: Target, state: _TargetState, col: Column) -> None:
+    try:
+        await engine._walk_on(target, state, col.walker)
+    except SnmpError as exc:
+        col.error = exc
+
+
+async def _walk_each(
+    engine: SnmpEngine, target: Target, roots: Sequence[OID], max_rows: int
+) -> WalkResult:
+    out: WalkResult = {}
+
+    async def one(root: OID) -> None:
+        try:
+            out[root] = await engine.walk(target, root, max_rows=max_rows)
+        except SnmpError as exc:
+            out[root] = exc
+
+    await _gather_bounded([one(r) for r in dict.fromkeys(roots)])
+    return out
+
+
+async def _gather_bounded(jobs: list[Coroutine[None, None, None]]) -> None:
+    sem = asyncio.Semaphore(WALK_CONCURRENCY)
+
+    async def bounded(job: Coroutine[None, None, None]) -> None:
+        async with sem:
+            await job
+
+    await asyncio.gather(*(bounded(j) for j in jobs))
+
+
+def _learn_budget(
+    state: _TargetState, configured: int, budget: int, reduced: bool, clean: int
+) -> None:
+    # As the engine's _learn_repetitions, for the varbinds of one shared request.
+    if reduced:
+        state.bulk_cap = (budget, 0)
+    elif state.bulk_cap is not None:
+        if clean + 1 < BUDGET_RECOVERY:
+            state.bulk_cap = (budget, clean + 1)
+        elif budget * 2 >= configured:
+            state.bulk_cap = None
+        else:
+            state.bulk_cap = (budget * 2, 0)

@@ -1,0 +1,73 @@
+"""Timeouts of an engine's outstanding requests: one loop timer for all, not one per request.
+
+Deadlines are queued per timeout value in send order, so each queue is sorted; one timer
+ticks every `granularity` seconds while any deadline is queued and hands the tokens whose time
+is up to `on_expiry`. A request therefore times out between `timeout` and `timeout +
+granularity`. Answered requests are not removed: `on_expiry` ignores a token whose request is
+gone. A token is (request-id, attempt serial), ints only, so the queue holds no reply alive and
+gives the garbage collector nothing to traverse. This replaces a `call_later` and a `cancel` per
+request (a timer handle, two heap operations, and the loop's clean-up of cancelled handles).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+
+GRANULARITY = 0.05  # seconds: how late a timeout may fire
+
+
+Token = tuple[int, int]
+
+
+class Deadlines:
+    """Calls on_expiry(token) once each queued token's timeout has passed."""
+
+    def __init__(
+        self, on_expiry: Callable[[Token], None], granularity: float = GRANULARITY
+    ) -> None:
+        self._on_expiry = on_expiry
+        self._granularity = granularity
+        self._queues: dict[float, deque[tuple[float, Token]]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __len__(self) -> int:
+        return sum(map(len, self._queues.values()))
+
+    def add(self, loop: asyncio.AbstractEventLoop, timeout: float, token: Token) -> None:
+        queue = self._queues.get(timeout)
+        if queue is None:
+            queue = self._queues[timeout] = deque()
+        queue.append((loop.time() + timeout, token))
+        if self._timer is None or self._loop is not loop:
+            self._loop = loop
+            self._timer = loop.call_later(self._step(), self._tick)
+
+    def _tick(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        now = loop.time()
+        on_expiry = self._on_expiry
+        for timeout, queue in list(self._queues.items()):
+            while queue and queue[0][0] <= now:
+                on_expiry(queue.popleft()[1])
+            if not queue:
+                del self._queues[timeout]
+        if self._queues:
+            self._timer = loop.call_later(self._step(), self._tick)
+        else:
+            self._timer = None
+
+    def _step(self) -> float:
+        # Short timeouts (tests, a LAN) tick at their own pace, so they fire on time too.
+        return min(self._granularity, *self._queues)
+
+    def close(self) -> None:
+        """Forget every deadline (the owner fails its waiters itself) and stop the timer."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None
+        self._queues.clear()
