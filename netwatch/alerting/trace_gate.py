@@ -61,7 +61,7 @@ class SocketDrops:
                     for line in f:
                         cols = line.split()
                         # ... uid timeout inode ref pointer drops (net/ipv4/raw.c, ping.c)
-                        if len(cols) >= 15 and cols[9] in own:
+                        if len(cols) >= 13 and cols[9] in own:
                             dropped += int(cols[-1])
             except OSError:
                 continue  # no IPv6, or procfs not mounted: nothing to read
@@ -126,11 +126,18 @@ class TraceGate:
         self._drops_seen: int | None = None
         self._drops_at = -float("inf")  # when the drop counter last grew
 
+    def watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start the lag probe (and the drop readings) on loop, once."""
+        if self.probe is None or self.probe.loop is not loop:
+            if self.probe is not None:
+                self.probe.close()
+            self.probe = LagProbe(loop, self.max_lag, self.read_drops)
+            self.read_drops()
+
     def hold(self, loop: asyncio.AbstractEventLoop | None) -> str | None:
         """None if a trace may start; else why not: rate, loop_lag or icmp_drops."""
-        if loop is not None and (self.probe is None or self.probe.loop is not loop):
-            self.probe = LagProbe(loop, self.max_lag, self.read_drops)  # from the first trace on
-            self.read_drops()
+        if loop is not None:
+            self.watch(loop)
         now = self.clock()
         while self._started and now - self._started[0] >= MINUTE:
             self._started.popleft()

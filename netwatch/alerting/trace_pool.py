@@ -178,12 +178,13 @@ class TracePool:
     async def _ask(self, proc: asyncio.subprocess.Process, address: str) -> str | None:
         assert proc.stdin is not None
         self._ids += 1
-        ask = {"id": self._ids, "address": address, "max_hops": self.max_hops,
+        ident = self._ids
+        ask = {"id": ident, "address": address, "max_hops": self.max_hops,
                "timeout": self.timeout}  # fmt: skip
         proc.stdin.write(json.dumps(ask).encode() + b"\n")
         await proc.stdin.drain()
         answer = await self._read(proc)
-        if answer.get("id") != self._ids:
+        if answer.get("id") != ident:
             raise _WorkerGone(f"answer out of turn: {answer!r}")
         if "error" in answer:
             raise TraceFailed(str(answer["error"]))

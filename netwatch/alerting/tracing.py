@@ -72,6 +72,7 @@ class Tracing:
         if tracer is None:
             self.queue.clear()
             return
+        self.gate.watch(loop)  # from the engine's first tick: lag is known before a trace
         while self.queue:
             name = self.queue.popleft()
             dev = topology.inventory.devices.get(name)
