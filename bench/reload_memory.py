@@ -1,9 +1,11 @@
 """RSS high-water of a reload at scale, in one process (issue 10: < 500 MiB at 50,000 devices).
 
 Builds what `netwatch run` holds (inventory from the loader's child, state, collectors opened,
-scheduler jobs added but not started: no packet leaves, the alert engine), feeds one ping
-round per device, then runs `Runtime._reload` on the same file, as POST /-/reload does, while
-a thread samples VmRSS every 2 ms. Prints RSS before, the peak during the reload and where in
+scheduler jobs added, the echo stream following them at one echo per device a day, the alert
+engine), feeds one ping
+round per device (with --scrape, renders /metrics twice), then runs `Runtime._reload` on the
+same file, as POST /-/reload does (with --scrape, then /metrics again), while a thread samples
+VmRSS every 2 ms. Prints RSS before, the peak during the reload and where in
 the reload it came (the step running then), and VmHWM. With --trace, tracemalloc's peak and
 its top allocation sites instead (slower; RSS then includes tracemalloc's own tables).
 
@@ -16,6 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
+import re
 import sys
 import tempfile
 import threading
@@ -23,9 +27,12 @@ import time
 import tracemalloc
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# NETWATCH_TREE: measure another checkout's code with this script (before/after in one sitting).
+sys.path.insert(0, os.environ.get("NETWATCH_TREE") or str(Path(__file__).resolve().parents[1]))
+sys.path.insert(1, str(Path(__file__).resolve().parent))
 
-from bench.memory_bench import rss
+from memory_bench import rss
+
 from netwatch.alerting.service import AlertService
 from netwatch.cluster.member import Member
 from netwatch.collectors.icmp.observation import PingObservation, PingResult
@@ -33,16 +40,30 @@ from netwatch.config.isolated import load
 from netwatch.core.plugins import Context
 from netwatch.core.runtime import Runtime, collector_plugins
 from netwatch.core.scheduler import Scheduler
+from netwatch.exporters.prometheus import Exposition, Format
+from netwatch.web.metrics import MetricsEndpoint
 
 
 class Sampler:
     """VmRSS every 2 ms in a thread (reading /proc releases the GIL): the peak and its step."""
 
     def __init__(self) -> None:
-        self.step = "idle"
+        self._step = "idle"
         self.peak = (0.0, "")
+        self.times: dict[str, float] = {}  # seconds spent in each step
+        self._since = time.perf_counter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @property
+    def step(self) -> str:
+        return self._step
+
+    @step.setter
+    def step(self, name: str) -> None:
+        now = time.perf_counter()
+        self.times[self._step] = self.times.get(self._step, 0.0) + now - self._since
+        self._step, self._since = name, now
 
     def _run(self) -> None:
         while not self._stop.wait(0.002):
@@ -84,7 +105,9 @@ def instrument(runtime: Runtime, sampler: Sampler) -> None:
 
         return wrapped
 
-    isolated._decode = named("decode (unpickle)", isolated._decode)
+    for fn in ("_decode", "_receive"):  # the whole pickle (before), the stream (since)
+        if hasattr(isolated, fn):
+            setattr(isolated, fn, named("decode (unpickle)", getattr(isolated, fn)))
     isolated.load_async = named("load_async (child)", isolated.load_async)
     state = runtime.state
     state.replace_inventory = named("state.replace_inventory", state.replace_inventory)  # type: ignore[method-assign]
@@ -100,6 +123,7 @@ async def main() -> int:
     ap.add_argument("config", type=Path)
     ap.add_argument("--reloads", type=int, default=2)
     ap.add_argument("--trace", action="store_true", help="tracemalloc peak and top sites")
+    ap.add_argument("--scrape", action="store_true", help="/metrics twice before, once after")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         # A copy with the alert database in a scratch folder (the reloads read the same file).
@@ -108,6 +132,12 @@ async def main() -> int:
             ap.error(f"{args.config}: expected a top-level settings: block (synth_inventory.py)")
         extra = f"  alerting: {{db_path: {tmp}/alerts.sqlite3, traceroute: false}}\n"
         text = text.replace("settings:\n", "settings:\n" + extra, 1)
+        # The echo stream starts with the collectors: one echo per device a day (phases
+        # spread: well under one a second) keeps its per-device state without loading the
+        # shared machine or other raw sockets on its loopback with 8,000 echoes a second.
+        text = re.sub(r"(?m)^(  ping: \{interval: )[^,}]+", r"\g<1>1d", text, count=1)
+        if "  ping: {interval: 1d" not in text:
+            ap.error(f"{args.config}: expected settings.ping as written by synth_inventory.py")
         config = Path(tmp) / args.config.name
         config.write_text(text)
         inventory = load(config, Member())
@@ -126,6 +156,16 @@ async def main() -> int:
                 PingObservation(name, t + i * 1e-4, PingResult(dev.address, 5, 5, rtts), 1.0)
             )
         runtime.alerts.engine.evaluate()
+        endpoint = MetricsEndpoint(Exposition(runtime.state, runtime.metric_sources()))
+
+        async def scrape() -> int:
+            # As Prometheus asks: OpenMetrics, gzip (the run bench scrapes every 15 s).
+            body = await endpoint.body(Format.OPENMETRICS, True, "application/openmetrics-text")
+            return len(body)
+
+        if args.scrape:
+            for _ in range(2):
+                await scrape()
         del inventory
         gc.collect()
         print(f"{n} devices, {len(runtime.inventory.villages)} villages")
@@ -139,6 +179,10 @@ async def main() -> int:
             t0 = time.perf_counter()
             with sampler:
                 result = await runtime._reload()
+                if args.scrape:
+                    sampler.step = "scrape after the reload"
+                    await scrape()
+                    sampler.step = "idle"
             wall = time.perf_counter() - t0
             assert result.ok, result.errors
             if args.trace:
@@ -156,7 +200,22 @@ async def main() -> int:
             print(f"reload {r + 1}: {wall:.1f} s; RSS before {before:.1f}, peak {peak:.1f} "
                   f"(+{peak - before:.1f} MiB, during {step}), after {after:.1f}, "
                   f"VmHWM {hwm:.1f} MiB")  # fmt: skip
+            steps = ", ".join(f"{k} {v:.1f} s" for k, v in sampler.times.items() if v >= 0.05)
+            print(f"  steps: {steps}")
             before = after
+        if args.scrape:
+            # run_bench.py reads VmHWM right after one plain-text, uncompressed scrape.
+            sampler = Sampler()
+            with sampler:
+                sampler.step = "plain-text scrape"
+                body = await endpoint.body(Format.TEXT, False, "text/plain; version=0.0.4")
+                size = len(body)
+                del body
+            gc.collect()
+            peak, step = sampler.peak
+            hwm = rss()[1]
+            print(f"plain-text scrape ({size / 2**20:.1f} MiB body): RSS before {before:.1f}, "
+                  f"peak {peak:.1f} (+{peak - before:.1f} MiB), VmHWM {hwm:.1f} MiB")  # fmt: skip
         await runtime.alerts.stop()
         for c in runtime.collectors:
             await c.close()

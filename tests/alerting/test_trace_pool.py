@@ -8,6 +8,7 @@ import concurrent.futures
 import logging
 import os
 import signal
+import statistics
 import sys
 import time
 from collections.abc import Callable, Coroutine
@@ -65,7 +66,9 @@ def test_pool_paths_are_the_in_process_traces():
 
 
 async def lag_during(burst: Coroutine[Any, Any, None]) -> tuple[float, float, float]:
-    """(mean and worst lateness of a 5 ms timer, CPU seconds of this process) while burst runs."""
+    """(median and worst lateness of a 5 ms timer, CPU seconds of this process) while burst
+    runs. The median: with threads most ticks wait for the GIL; the tail is the shared
+    machine's scheduling, whoever runs the traces."""
     loop = asyncio.get_running_loop()
     late: list[float] = []
     done = asyncio.Event()
@@ -83,7 +86,7 @@ async def lag_during(burst: Coroutine[Any, Any, None]) -> tuple[float, float, fl
     finally:
         done.set()
         await tick
-    return sum(late) / len(late), max(late), time.process_time() - cpu
+    return statistics.median(late), max(late), time.process_time() - cpu
 
 
 # scapy's own sender thread sometimes writes to a pipe its sniffer already closed when many
@@ -134,19 +137,19 @@ def test_a_trace_burst_no_longer_holds_the_event_loop():
         async def idle() -> tuple[float, float, float]:
             return await lag_during(asyncio.sleep(1.0))
 
-        base_mean, base_max, _ = run(idle())
-        old_mean, old_max, old_cpu = run(lag_during(threads()))
-        new_mean, new_max, new_cpu = run(with_pool())
-        print(f"\nloop lateness, {bursts} x {n} traces: idle mean {base_mean * 1000:.2f} ms, max "
-              f"{base_max * 1000:.1f} ms; threads mean {old_mean * 1000:.2f} ms, max "
-              f"{old_max * 1000:.1f} ms, {old_cpu:.2f} CPU-s; workers mean "
-              f"{new_mean * 1000:.2f} ms, max {new_max * 1000:.1f} ms, {new_cpu:.2f} CPU-s; "
+        base_median, base_max, _ = run(idle())
+        old_median, old_max, old_cpu = run(lag_during(threads()))
+        new_median, new_max, new_cpu = run(with_pool())
+        print(f"\nloop lateness, {bursts} x {n} traces: idle median {base_median * 1000:.2f} ms, "
+              f"max {base_max * 1000:.1f} ms; threads median {old_median * 1000:.2f} ms, max "
+              f"{old_max * 1000:.1f} ms, {old_cpu:.2f} CPU-s; workers median "
+              f"{new_median * 1000:.2f} ms, max {new_max * 1000:.1f} ms, {new_cpu:.2f} CPU-s; "
               f"threads reached the AP {sum(old_right)}/{bursts * n}")  # fmt: skip
         # Bounds from the threads' figures measured here, on the same machine, seconds apart.
         assert new_cpu < old_cpu / 5
         # The worst single lateness is printed, not asserted: one descheduling of this
         # process on the shared machine sets it, whoever runs the traces.
-        assert new_mean - base_mean < (old_mean - base_mean) / 2
+        assert new_median - base_median < (old_median - base_median) / 2
 
 
 def test_a_killed_worker_is_replaced_and_reported(caplog):
