@@ -29,9 +29,9 @@ from pathlib import Path
 
 # NETWATCH_TREE: measure another checkout's code with this script (before/after in one sitting).
 sys.path.insert(0, os.environ.get("NETWATCH_TREE") or str(Path(__file__).resolve().parents[1]))
-sys.path.insert(1, str(Path(__file__).resolve().parent))
 
-from memory_bench import rss
+import aiohttp
+from aiohttp import web
 
 from netwatch.alerting.service import AlertService
 from netwatch.cluster.member import Member
@@ -42,6 +42,19 @@ from netwatch.core.runtime import Runtime, collector_plugins
 from netwatch.core.scheduler import Scheduler
 from netwatch.exporters.prometheus import Exposition, Format
 from netwatch.web.metrics import MetricsEndpoint
+
+TREE = Path(sys.path[0]).resolve()
+
+
+def rss() -> tuple[float, float]:
+    """(VmRSS, VmHWM) in MiB (memory_bench.rss; not imported: it puts this tree first on
+    sys.path, which would measure this checkout's code under NETWATCH_TREE)."""
+    vals = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(("VmRSS", "VmHWM")):
+            key, value = line.split(":", 1)
+            vals[key] = int(value.split()[0]) / 1024
+    return vals["VmRSS"], vals["VmHWM"]
 
 
 class Sampler:
@@ -83,6 +96,8 @@ class Sampler:
 def instrument(runtime: Runtime, sampler: Sampler) -> None:
     """Name the reload's steps for the sampler (wrapping the parts' own methods)."""
     import netwatch.config.isolated as isolated
+
+    assert Path(isolated.__file__).is_relative_to(TREE), f"{isolated.__file__} not in {TREE}"
 
     def named(name: str, fn):  # type: ignore[no-untyped-def]
         if asyncio.iscoroutinefunction(fn):
@@ -204,13 +219,30 @@ async def main() -> int:
             print(f"  steps: {steps}")
             before = after
         if args.scrape:
-            # run_bench.py reads VmHWM right after one plain-text, uncompressed scrape.
+            # run_bench.py reads VmHWM right after one plain-text, uncompressed scrape: over
+            # HTTP here too (the handler decides how the body is held), read in 64 KiB pieces.
+            app = web.Application()
+            app.router.add_get("/metrics", endpoint.handle)
+            runner = web.AppRunner(app)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = runner.addresses[0][1]
             sampler = Sampler()
+            size = 0
             with sampler:
                 sampler.step = "plain-text scrape"
-                body = await endpoint.body(Format.TEXT, False, "text/plain; version=0.0.4")
-                size = len(body)
-                del body
+                plain = {"Accept": "text/plain", "Accept-Encoding": "identity"}
+                async with (
+                    aiohttp.ClientSession(
+                        auto_decompress=False, skip_auto_headers=("Accept-Encoding",)
+                    ) as session,
+                    session.get(f"http://127.0.0.1:{port}/metrics", headers=plain) as resp,
+                ):
+                    assert "Content-Encoding" not in resp.headers, resp.headers
+                    async for piece in resp.content.iter_chunked(1 << 16):
+                        size += len(piece)
+            await runner.cleanup()
             gc.collect()
             peak, step = sampler.peak
             hwm = rss()[1]
