@@ -146,6 +146,7 @@ class TracePool:
         assert self._queue is not None
         queue = self._queue
         exited = asyncio.ensure_future(proc.wait())
+        get: asyncio.Future[Job] | None = None
         try:
             while True:
                 get = asyncio.ensure_future(queue.get())
@@ -174,6 +175,8 @@ class TracePool:
                     fut.set_result(path)
         finally:
             exited.cancel()
+            if get is not None and not get.done():
+                get.cancel()  # stopped while waiting for a trace
 
     async def _ask(self, proc: asyncio.subprocess.Process, address: str) -> str | None:
         assert proc.stdin is not None
