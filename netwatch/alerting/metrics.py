@@ -69,7 +69,7 @@ TRACES_SKIPPED = Counter(
 )
 TRACE_WORKERS = Gauge(
     "netwatch_traceroute_workers",
-    "Trace worker processes running and ready (started at the first traceroute).",
+    "Trace worker processes running and ready (started with the alert engine).",
     registry=REGISTRY,
 )
 TRACE_WORKERS_REPLACED = Counter(

@@ -92,6 +92,10 @@ class Tracer(Protocol):
         no trace can be queued now."""
         ...
 
+    def start(self) -> None:
+        """Get ready in the background (the engine's first tick), before any trace."""
+        ...
+
     async def aclose(self) -> None: ...
 
 

@@ -3,7 +3,8 @@
 Issue 10: 16 scapy traces in threads of the monitoring process took ~60 % of its samples at
 50,000 devices (route re-reads, packet building, sniffer threads) and held the GIL away from
 the loop, which then read its ICMP socket too late. Here `workers` processes
-(trace_worker.py, scapy imported there) are started at the first trace and kept; each runs one
+(trace_worker.py, scapy imported there) are started with the alert engine (start(), in the
+background) and kept, so that the first trace does not wait for scapy's import; each runs one
 trace at a time, asked for over a pipe. The loop only writes and reads one JSON line per
 trace. Bounded: a queue of `queue` traces (a full queue refuses), a deadline per trace (a
 worker past it is killed), and a worker that dies or hangs is replaced, counted and logged.
@@ -70,15 +71,21 @@ class TracePool:
     def started(self) -> bool:
         return bool(self._slots)
 
-    def submit(self, address: str) -> asyncio.Future[str | None] | None:
-        """Queue a trace toward address; None when the queue is full (the caller skips it)."""
-        loop = asyncio.get_running_loop()
+    def start(self) -> None:
+        """Start the workers in the background (once; the loop does not wait for them)."""
         if self._queue is None:
+            loop = asyncio.get_running_loop()
             self._queue = asyncio.Queue(self.queue_max)
             self._slots = [
                 loop.create_task(self._slot(i), name=f"traceroute-worker-{i}")
                 for i in range(self.size)
             ]
+
+    def submit(self, address: str) -> asyncio.Future[str | None] | None:
+        """Queue a trace toward address; None when the queue is full (the caller skips it)."""
+        loop = asyncio.get_running_loop()
+        self.start()
+        assert self._queue is not None
         if self._queue.full():
             return None
         fut: asyncio.Future[str | None] = loop.create_future()

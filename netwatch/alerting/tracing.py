@@ -72,7 +72,9 @@ class Tracing:
         if tracer is None:
             self.queue.clear()
             return
-        self.gate.watch(loop)  # from the engine's first tick: lag is known before a trace
+        if self.gate.probe is None:  # the engine's first tick: ready before a trace is due
+            tracer.start()
+        self.gate.watch(loop)  # lag is known before a trace too
         while self.queue:
             name = self.queue.popleft()
             dev = topology.inventory.devices.get(name)

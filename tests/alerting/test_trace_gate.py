@@ -121,6 +121,9 @@ def test_a_held_trace_is_counted_and_not_waited_for():
         def submit(self, address: str) -> Any:
             raise AssertionError("the gate should have held this trace")
 
+        def start(self) -> None:
+            pass
+
         async def aclose(self) -> None:
             pass
 
