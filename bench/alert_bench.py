@@ -158,7 +158,7 @@ async def outages(args: argparse.Namespace, lab: Lab, sink: Sink, rng: random.Ra
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     from netwatch.alerting.service import AlertService
-    from netwatch.alerting.traceroute import last_hop_text
+    from netwatch.alerting.trace_pool import WORKER, TracePool
     from netwatch.collectors.icmp import IcmpCollector, Pinger
     from netwatch.core.scheduler import Scheduler
     from netwatch.core.state import State
@@ -184,11 +184,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         scheduler = Scheduler([collector], state.record)
         s = inv.settings.alerting
 
-        def tracer(address: str) -> str | None:
-            return lab.core.call(
-                last_hop_text, address, s.traceroute_max_hops, s.traceroute_timeout
-            )
-
+        # The trace workers run in core, as the pinger.
+        tracer = TracePool(
+            s.traceroute_workers, s.traceroute_max_hops, s.traceroute_timeout,
+            command=lab.core.argv(*WORKER),
+        )  # fmt: skip
         service = AlertService.create(inv, state, scheduler.request_poll, tracer=tracer)
         scheduler.start(inv)
         await service.start()

@@ -436,4 +436,4 @@ class Engine:
         finally:
             stopper.cancel()
             self._wake = None
-            self.tracing.close()
+            await self.tracing.aclose()

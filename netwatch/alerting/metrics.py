@@ -1,4 +1,4 @@
-"""Self-metrics of notification delivery (label `notifier` has four values)."""
+"""Self-metrics of notification delivery (label `notifier` has four values) and of traceroutes."""
 
 from __future__ import annotations
 
@@ -51,5 +51,31 @@ HELD = Gauge(
     "netwatch_notification_outbox_held",
     "Notifications held because this replica does not hold its shard's sender lease (cluster "
     "with etcd): sent by the lease holder, or by this replica once it holds the lease.",
+    registry=REGISTRY,
+)
+TRACES = Counter(
+    "netwatch_traceroutes_total",
+    "Traceroutes run by the trace worker processes, by result: done, failed (the trace raised, "
+    "or its worker died or hung).",
+    ["result"],
+    registry=REGISTRY,
+)
+TRACES_SKIPPED = Counter(
+    "netwatch_traceroutes_skipped_total",
+    "Traceroutes not run, by reason: rate (alerting.traceroute_per_minute reached), loop_lag "
+    "(the event loop ran late), icmp_drops (an ICMP socket dropped replies), queue_full.",
+    ["reason"],
+    registry=REGISTRY,
+)
+TRACE_WORKERS = Gauge(
+    "netwatch_traceroute_workers",
+    "Trace worker processes running and ready (started with the alert engine).",
+    registry=REGISTRY,
+)
+TRACE_WORKERS_REPLACED = Counter(
+    "netwatch_traceroute_workers_replaced_total",
+    "Trace worker processes replaced, by reason: died, timeout (killed: no answer in time), "
+    "start_failed (could not start; retried with a growing delay).",
+    ["reason"],
     registry=REGISTRY,
 )

@@ -6,6 +6,7 @@ observations satisfy them without importing this module; tests pass their own.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
 from typing import Protocol, runtime_checkable
@@ -81,8 +82,23 @@ class ObservationListener(Protocol):
 # Ask the scheduler for an immediate extra run: (device, collector, reason) → whether a job
 # took it (False: the device has no such job, e.g. removed by a reload).
 PollRequest = Callable[[str, str, str], bool]
-# Where the path toward an address breaks (blocking; run in a thread): last hop, or None.
-Tracer = Callable[[str], str | None]
+
+
+class Tracer(Protocol):
+    """Runs traces off the event loop (trace_pool.TracePool: worker processes)."""
+
+    def submit(self, address: str, /) -> asyncio.Future[str | None] | None:
+        """A future of where the path toward address breaks (None: it does not); None when
+        no trace can be queued now."""
+        ...
+
+    def start(self) -> None:
+        """Get ready in the background (the engine's first tick), before any trace."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
 # Takes a notification into the evaluation's open transaction (Outbox.enqueue); raises to
 # roll the alert change back with it.
 Sink = Callable[[Notification], None]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
 from collections.abc import Callable
@@ -33,15 +32,13 @@ class ListenerHost(Protocol):
 
 
 def default_tracer(inventory: Inventory) -> Tracer | None:
-    """The scapy traceroute with the configured limits, or None when disabled."""
+    """The scapy traceroute in worker processes with the configured limits, or None."""
     s = inventory.settings.alerting
     if not s.traceroute:
         return None
-    from netwatch.alerting.traceroute import last_hop_text
+    from netwatch.alerting.trace_pool import TracePool
 
-    return functools.partial(
-        last_hop_text, max_hops=s.traceroute_max_hops, timeout=s.traceroute_timeout
-    )
+    return TracePool(s.traceroute_workers, s.traceroute_max_hops, s.traceroute_timeout)
 
 
 class AlertService:

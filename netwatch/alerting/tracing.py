@@ -1,26 +1,27 @@
-"""Traceroute scheduling: which failing device to trace, in threads of its own, and the wait.
+"""Traceroute scheduling: which failing device to trace, when to back off, and the wait.
 
-A trace is asked for at a device's first failed round; it runs in the engine's own thread pool
-(a burst of traces must not queue behind the default executor's few workers), and a firing
-alert that names the device waits up to traceroute_wait for its path break.
+A trace is asked for when a device starts losing echoes; it runs in the tracer's worker
+processes (trace_pool.py), never in the event loop's process, unless the gate (trace_gate.py)
+holds it: too many this minute, or the loop overloaded. A firing alert that names the device
+waits up to traceroute_wait for its path break; a skipped trace is not waited for.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 
+from netwatch.alerting import metrics
 from netwatch.alerting.rules import Topology
 from netwatch.alerting.seams import Tracer
+from netwatch.alerting.trace_gate import TraceGate
 from netwatch.alerting.tracker import Tracker
 from netwatch.core.model import AlertingSettings, Role
 
 log = logging.getLogger("netwatch.alerting")
-
-WORKERS = 16
+LOG_EVERY = 60.0  # seconds between log lines about skipped traces, per reason
 
 
 class Tracing:
@@ -38,7 +39,9 @@ class Tracing:
         self.requested: dict[str, float] = {}  # device → when its trace was asked for
         self.queue: deque[str] = deque()
         self.paths: dict[str, tuple[float, str | None]] = {}  # device → (when, path break)
-        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self.gate = TraceGate(settings.traceroute_per_minute, settings.traceroute_max_lag)
+        self.skipped: Counter[str] = Counter()  # traces not run, by reason
+        self._logged: dict[str, float] = {}  # reason → when a skip was last logged
 
     def traceable(self, name: str, topology: Topology) -> bool:
         """A router, a parent or a district-level device none of whose parents is failing."""
@@ -69,6 +72,9 @@ class Tracing:
         if tracer is None:
             self.queue.clear()
             return
+        if self.gate.probe is None:  # the engine's first tick: ready before a trace is due
+            tracer.start()
+        self.gate.watch(loop)  # lag is known before a trace too
         while self.queue:
             name = self.queue.popleft()
             dev = topology.inventory.devices.get(name)
@@ -81,20 +87,37 @@ class Tracing:
             ):
                 self.requested.pop(name, None)
                 continue  # answered again, or a parent is failing and traced instead
-            if self._executor is None:
-                self._executor = concurrent.futures.ThreadPoolExecutor(
-                    max_workers=WORKERS, thread_name_prefix="traceroute"
-                )
-            fut = loop.run_in_executor(self._executor, tracer, dev.address)
+            why = self.gate.hold(loop)
+            fut = tracer.submit(dev.address) if why is None else None
+            if fut is None:
+                self._skip(name, why or "queue_full")
+                continue
+            self.gate.started()
 
             def done(f: asyncio.Future[str | None], name: str = name) -> None:
-                try:
+                if f.cancelled():
+                    return  # the tracer closed
+                exc = f.exception()
+                if exc is None:
+                    metrics.TRACES.labels("done").inc()
                     self.set_path(name, f.result())
-                except Exception as exc:
+                else:
+                    metrics.TRACES.labels("failed").inc()
                     log.warning("alerting: traceroute toward %s failed: %s", name, exc)
                     self.set_path(name, None)
 
             fut.add_done_callback(done)
+
+    def _skip(self, name: str, why: str) -> None:
+        """Not traced now: its alert does not wait for a path break."""
+        self.requested.pop(name, None)
+        self.skipped[why] += 1
+        metrics.TRACES_SKIPPED.labels(why).inc()
+        now = self.clock()
+        if now - self._logged.get(why, -LOG_EVERY) >= LOG_EVERY:  # once a minute per reason
+            self._logged[why] = now
+            log.warning("alerting: traceroute toward %s skipped (%s); %d skipped for %s so far",
+                        name, why, self.skipped[why], why)  # fmt: skip
 
     def set_path(self, device: str, last_hop: str | None, at: float | None = None) -> None:
         """Record a traceroute result toward device (last hop that answered)."""
@@ -109,7 +132,7 @@ class Tracing:
             return True, got[1]
         return now - self.requested[device] >= self.settings.traceroute_wait, None
 
-    def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+    async def aclose(self) -> None:
+        self.gate.close()
+        if self.tracer is not None:
+            await self.tracer.aclose()

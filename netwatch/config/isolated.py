@@ -4,7 +4,9 @@ Reading and checking costs ~80 µs per device and a peak of several times the in
 size (4 s at 50,000 devices with libyaml, docs/performance.md). Done in the monitoring process,
 that peak would stay in its RSS and the work would hold the GIL while the scheduler's loop
 waits. A child pays both and hands back the small validated Inventory (or the ConfigError) as
-a pickle, unpickled off the event loop at a reload. Told a shard, the
+pickles (the inventory without devices, then devices in batches), unpickled off the event loop
+at a reload, where a device that did not change stays the running inventory's object (one
+copy; parts that compare devices by identity see no change). Told a shard, the
 child also cuts the inventory to that shard, so a national config's pickle stays 1/N. The
 child runs under resource limits (address space, CPU seconds) and a wall-clock deadline, so
 no file, however hostile, can take the monitoring process's memory or time.
@@ -13,16 +15,19 @@ no file, however hostile, can take the monitoring process's memory or time.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import io
 import os
 import pickle
 import resource
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping
 
 from netwatch.cluster.member import Member
 from netwatch.config.errors import ConfigError, Issue
-from netwatch.core.model import Inventory
+from netwatch.core.model import Device, Inventory
 
 _CMD = [sys.executable, "-m", "netwatch.config.isolated"]
 
@@ -36,7 +41,8 @@ def _limit(name: str, default: int) -> int:
 MAX_MEMORY = _limit("NETWATCH_CONFIG_LOADER_MAX_MEMORY", 1 << 30)  # bytes of address space
 MAX_CPU = _limit("NETWATCH_CONFIG_LOADER_MAX_CPU_SECONDS", 120)
 MAX_WALL = _limit("NETWATCH_CONFIG_LOADER_TIMEOUT_SECONDS", 300)
-MAX_OUTPUT = 256 << 20  # a pickled inventory of 100,000 devices is ~50 MB
+MAX_OUTPUT = 256 << 20  # a pickled inventory of 50,000 devices is ~7 MB
+BATCH = 1000  # devices per pickle of the child's answer
 
 
 def _limits() -> None:
@@ -47,7 +53,9 @@ def _limits() -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def _decode(path: str, returncode: int, out: bytes, err: bytes) -> Inventory:
+def _decode(
+    path: str, returncode: int, out: bytes, err: bytes, share: Mapping[str, Device] | None = None
+) -> Inventory:
     if returncode < 0 or returncode == 128 + signal.SIGXCPU:
         sig = -returncode if returncode < 0 else signal.SIGXCPU
         why = {
@@ -61,11 +69,29 @@ def _decode(path: str, returncode: int, out: bytes, err: bytes) -> Inventory:
         if detail[0].startswith("MemoryError"):
             detail = [f"needed more than its memory limit ({MAX_MEMORY >> 20} MiB)"]
         raise ConfigError([Issue(path, 0, "", f"config loader failed: {detail[0][:500]}")])
-    # The pickle comes from our own child process, never from outside.
-    result = pickle.loads(out)
+    # The pickles come from our own child process, never from outside.
+    result = _receive(io.BytesIO(out), share)
     if isinstance(result, ConfigError):
         raise result
     return result
+
+
+def _receive(stream: io.BytesIO, share: Mapping[str, Device] | None) -> Inventory | ConfigError:
+    """Unpickle the child's answer: the inventory without its devices, then the devices in
+    batches. A device equal to one of share (the running inventory's) is that object: a
+    reload holds one copy of what did not change and at most a batch of the rest twice
+    (issue 10: a 50,000-device reload built a second inventory, ~45 MiB, beside the first)."""
+    head = pickle.load(stream)
+    if isinstance(head, ConfigError):
+        return head
+    if not isinstance(head, Inventory):
+        raise TypeError(f"config loader answered a {type(head).__name__}")
+    devices = head.devices  # empty: filled in place, in the child's order
+    while (batch := pickle.load(stream)) is not None:
+        for device in batch:
+            kept = share.get(device.name) if share is not None else None
+            devices[device.name] = kept if kept is not None and kept == device else device
+    return head
 
 
 def _args(path: str, member: Member | None) -> list[str]:
@@ -89,8 +115,13 @@ def load(path: str | os.PathLike, member: Member | None = None) -> Inventory:
     return _decode(path, proc.returncode, out, err)
 
 
-async def load_async(path: str | os.PathLike, member: Member | None = None) -> Inventory:
-    """The same without blocking the event loop (for reloads)."""
+async def load_async(
+    path: str | os.PathLike,
+    member: Member | None = None,
+    share: Mapping[str, Device] | None = None,
+) -> Inventory:
+    """The same without blocking the event loop (for reloads); devices equal to share's are
+    share's own objects."""
     path = os.fspath(path)
     proc = await asyncio.create_subprocess_exec(
         *_args(path, member),
@@ -107,7 +138,7 @@ async def load_async(path: str | os.PathLike, member: Member | None = None) -> I
     code = proc.returncode if proc.returncode is not None else -9
     # Unpickling 50,000 devices takes ~0.7 s of Python (__setstate__ per object): in a thread,
     # which gives the GIL back every few ms, the event loop keeps polling meanwhile.
-    return await asyncio.to_thread(_decode, path, code, out, err)
+    return await asyncio.to_thread(_decode, path, code, out, err, share)
 
 
 def load_member(path: str, member: Member | None) -> Inventory:
@@ -132,11 +163,18 @@ def _main(argv: list[str]) -> int:
     member = None
     if len(argv) == 3:
         member = Member(int(argv[1]) if argv[1] else None, argv[2] or None)
+    out = io.BytesIO()
     try:
-        result: object = load_member(argv[0], member)
+        inv = load_member(argv[0], member)
     except ConfigError as exc:
-        result = exc
-    sys.stdout.buffer.write(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        pickle.dump(exc, out, protocol=pickle.HIGHEST_PROTOCOL)
+    else:
+        devices = list(inv.devices.values())
+        pickle.dump(dataclasses.replace(inv, devices={}), out, protocol=pickle.HIGHEST_PROTOCOL)
+        for i in range(0, len(devices), BATCH):
+            pickle.dump(devices[i : i + BATCH], out, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(None, out)
+    sys.stdout.buffer.write(out.getbuffer())
     return 0
 
 

@@ -649,6 +649,11 @@ class AlertingSettings:
     traceroute_max_hops: int = 16
     traceroute_timeout: float = 1.0  # seconds waiting for the hops' answers (one try)
     traceroute_wait: float = 4.0  # seconds a firing alert waits for its traceroute
+    # Traces run in worker processes (alerting/trace_pool.py), at most this many at once.
+    traceroute_workers: int = _bounded(2, 1, 64)
+    traceroute_per_minute: int = _bounded(30, 1, 100_000)  # traces started; more are skipped
+    # No new trace while the event loop ran this late (or an ICMP socket dropped) lately.
+    traceroute_max_lag: float = _bounded(0.5, 0, 60, strict=True)
     tick: float = 1.0  # seconds between timer evaluations (re-notify, windows)
     maintenance: tuple[MaintenanceWindow, ...] = ()
     # Residents' complaints weighed against the measurements (alerting/correlation.py).

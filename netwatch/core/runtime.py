@@ -337,7 +337,7 @@ class Runtime:
         from netwatch.config.isolated import load_async
 
         try:
-            new = await load_async(self.config_path, self.member)
+            new = await load_async(self.config_path, self.member, share=self.inventory.devices)
         except ConfigError as exc:
             return self._rejected(list(exc.errors))
         except OSError as exc:

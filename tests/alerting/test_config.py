@@ -157,3 +157,21 @@ def test_a_retired_hold_down_key_points_at_the_echo_stream(tmp_path) -> None:
     assert f"{cfg}:4: settings.alerting: unknown key 'confirm' (removed:" in "\n".join(
         err.value.errors
     )
+
+
+def test_trace_settings_load_and_bounds_name_file_and_line(tmp_path) -> None:
+    good = write(
+        tmp_path,
+        "settings:\n  alerting: {traceroute_workers: 3, traceroute_per_minute: 12, "
+        "traceroute_max_lag: 250ms}\n" + REGENCY,
+    )
+    a = load_inventory(good).settings.alerting
+    assert (a.traceroute_workers, a.traceroute_per_minute, a.traceroute_max_lag) == (3, 12, 0.25)
+    bad = write(
+        tmp_path,
+        "settings:\n  alerting:\n    traceroute_workers: 0\n    traceroute_max_lag: 0s\n" + REGENCY,
+        "bad.yaml",
+    )
+    errors = load_errors(bad)
+    assert any(f"{bad}:3:" in e and "traceroute_workers" in e for e in errors), errors
+    assert any(f"{bad}:4:" in e and "traceroute_max_lag" in e for e in errors), errors

@@ -104,19 +104,18 @@ async def monitoring(
     district: District, inventory: Inventory, traceroute: bool = True, state: State | None = None
 ) -> AsyncIterator[AlertService]:
     """Scheduler + pinger (in core) + alert service running on inventory until exit."""
-    from netwatch.alerting.traceroute import last_hop_text
+    from netwatch.alerting.trace_pool import WORKER, TracePool
     from netwatch.collectors.icmp import Pinger
 
     pinger = district.core.call(Pinger.open)
     state = state if state is not None else State(inventory)
     scheduler = Scheduler([ping_collector(pinger, inventory)], state.record)  # type: ignore[list-item]
     s = inventory.settings.alerting
-
-    def tracer(address: str) -> str | None:
-        return district.core.call(
-            last_hop_text, address, s.traceroute_max_hops, s.traceroute_timeout
-        )
-
+    # The trace workers run in core, as the pinger: `ip netns exec` before the worker's command.
+    tracer = TracePool(
+        s.traceroute_workers, s.traceroute_max_hops, s.traceroute_timeout,
+        command=district.core.argv(*WORKER),
+    )  # fmt: skip
     service = AlertService.create(
         inventory, state, scheduler.request_poll, tracer=tracer if traceroute else None
     )

@@ -1,0 +1,169 @@
+"""When traces back off: a cap per minute, and none while the monitoring loop is overloaded.
+
+Issue 10: an overloaded loop reads its ICMP socket late, replies are lost, lost replies ask
+for traces, and traces cost more of the machine: a loop that feeds itself. So a new trace
+waits (is skipped, and counted by reason) while
+- `traceroute_per_minute` traces started in the last minute ("rate"),
+- the event loop ran a timer more than `traceroute_max_lag` late in the last CALM seconds
+  ("loop_lag"; a probe timer every PROBE seconds measures it),
+- one of this process's ICMP sockets dropped replies in the last CALM seconds ("icmp_drops":
+  the kernel's per-socket drop counter in /proc/net/{raw,icmp}[6], nothing on the hot path).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+
+PROBE = 0.25  # seconds between lag probes
+CALM = 10.0  # seconds without lag or drops before traces start again
+MINUTE = 60.0
+_INODES_FOR = 10.0  # seconds our socket inode list is reused before it is read again
+_TABLES = ("raw", "raw6", "icmp", "icmp6")
+
+
+class SocketDrops:
+    """Replies the kernel dropped on this process's ICMP sockets (receive queue full)."""
+
+    def __init__(self, proc: str = "/proc") -> None:
+        self.proc = proc
+        self._inodes: set[str] = set()
+        self._inodes_at = -_INODES_FOR
+
+    def _own_inodes(self) -> set[str]:
+        now = time.monotonic()
+        if now - self._inodes_at >= _INODES_FOR:
+            fds = f"{self.proc}/self/fd"
+            inodes = set()
+            for fd in os.listdir(fds):
+                try:
+                    target = os.readlink(f"{fds}/{fd}")
+                except OSError:
+                    continue  # closed meanwhile
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+            self._inodes, self._inodes_at = inodes, now
+        return self._inodes
+
+    def total(self) -> int:
+        """The sum of the drop counters of our raw and datagram ICMP sockets."""
+        own = self._own_inodes()
+        dropped = 0
+        for table in _TABLES:
+            try:
+                # thread-self: the network namespace of the loop's thread (tests run loops
+                # in namespaces entered by one thread)
+                with open(f"{self.proc}/thread-self/net/{table}") as f:
+                    next(f, None)  # header
+                    for line in f:
+                        cols = line.split()
+                        # ... uid timeout inode ref pointer drops (net/ipv4/raw.c, ping.c)
+                        if len(cols) >= 13 and cols[9] in own:
+                            dropped += int(cols[-1])
+            except OSError:
+                continue  # no IPv6, or procfs not mounted: nothing to read
+        return dropped
+
+
+class LagProbe:
+    """A timer every PROBE seconds; remembers when one ran more than `limit` late, and calls
+    each_second about once a second."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, limit: float, each_second: Callable[[], None]
+    ) -> None:
+        self.loop = loop
+        self.limit = limit
+        self.each_second = each_second
+        self._runs = 0
+        self.last_late = -float("inf")  # loop.time() of the last late run
+        self.worst = 0.0  # the largest lateness seen (for logs and tests)
+        self._handle: asyncio.TimerHandle | None = None
+        self._schedule()
+
+    def _schedule(self) -> None:
+        due = self.loop.time() + PROBE
+        self._handle = self.loop.call_at(due, self._run, due)
+
+    def _run(self, due: float) -> None:
+        late = self.loop.time() - due
+        self.worst = max(self.worst, late)
+        if late > self.limit:
+            self.last_late = self.loop.time()
+        self._runs += 1
+        if self._runs % round(1 / PROBE) == 0:
+            self.each_second()
+        self._schedule()
+
+    def late_since(self, seconds: float) -> bool:
+        return self.loop.time() - self.last_late < seconds
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+
+class TraceGate:
+    """Whether a trace may start now; the reason when not."""
+
+    def __init__(
+        self,
+        per_minute: int,
+        max_lag: float,
+        drops: Callable[[], int] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_minute = per_minute
+        self.max_lag = max_lag
+        self.drops = drops if drops is not None else SocketDrops().total
+        self.clock = clock
+        self.probe: LagProbe | None = None
+        self._started: deque[float] = deque()  # start times within the last minute
+        self._drops_seen: int | None = None
+        self._drops_at = -float("inf")  # when the drop counter last grew
+
+    def watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start the lag probe (and the drop readings) on loop, once."""
+        if self.probe is None or self.probe.loop is not loop:
+            if self.probe is not None:
+                self.probe.close()
+            self.probe = LagProbe(loop, self.max_lag, self.read_drops)
+            self.read_drops()
+
+    def hold(self, loop: asyncio.AbstractEventLoop | None) -> str | None:
+        """None if a trace may start; else why not: rate, loop_lag or icmp_drops."""
+        if loop is not None:
+            self.watch(loop)
+        now = self.clock()
+        while self._started and now - self._started[0] >= MINUTE:
+            self._started.popleft()
+        if len(self._started) >= self.per_minute:
+            return "rate"
+        if self.probe is not None and self.probe.late_since(CALM):
+            return "loop_lag"
+        self.read_drops()
+        if now - self._drops_at < CALM:
+            return "icmp_drops"
+        return None
+
+    def read_drops(self) -> None:
+        """Note when the drop counter grew (each second by the probe, and before a trace)."""
+        try:
+            dropped = self.drops()
+        except (OSError, ValueError):
+            return  # unreadable: decide on lag and rate alone
+        if self._drops_seen is not None and dropped > self._drops_seen:
+            self._drops_at = self.clock()
+        self._drops_seen = dropped
+
+    def started(self) -> None:
+        self._started.append(self.clock())
+
+    def close(self) -> None:
+        if self.probe is not None:
+            self.probe.close()
+            self.probe = None
