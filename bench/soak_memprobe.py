@@ -184,6 +184,10 @@ def child(out_dir: Path, argv: list[str]) -> int:
             json.dumps({"before": before, "after": _rss(), "seconds": round(took, 4)})
         )
 
+    if os.environ.get("NETWATCH_MEMPROBE_NO_TRIM") == "1":  # the baseline: no automatic trims
+        from netwatch.core import memory
+
+        memory.TRIMMER._trim = None
     signal.signal(signal.SIGUSR1, snap)
     signal.signal(signal.SIGUSR2, trim)
     from netwatch.cli import main as netwatch_main
@@ -339,10 +343,13 @@ def main() -> int:
     ap.add_argument("--idle", type=float, default=90)
     ap.add_argument("--trace", action="store_true", help="tracemalloc (slow: fewer devices)")
     ap.add_argument("--reload-seconds", type=float, default=60)
+    ap.add_argument("--no-trim", action="store_true", help="netwatch's own trims off")
     ap.add_argument("--refs", action="store_true", help="what holds each live Inventory")
     args = ap.parse_args()
     if args.trace:
         os.environ["NETWATCH_MEMPROBE_TRACE"] = "1"
+    if args.no_trim:
+        os.environ["NETWATCH_MEMPROBE_NO_TRIM"] = "1"
     if args.refs:
         os.environ["NETWATCH_MEMPROBE_REFS"] = "1"
     return driver(args)
