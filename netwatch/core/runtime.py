@@ -347,6 +347,12 @@ class Runtime:
             return self._rejected(list(exc.errors))
         except OSError as exc:
             return self._rejected([f"{self.config_path}: {exc}"])
+        if new == self.inventory:  # ~20 ms at 10,000 devices
+            # The same file again (a reload storm, a config-management run): keep the running
+            # objects and let the copy go at once. Adopting it would free the old inventory,
+            # whose objects lie among everything allocated since the start: the soak of 3 Dec
+            # measured pymalloc keeping ~16 arenas (MiB) per storm of such reloads, as RSS.
+            new = self.inventory
         errors, prepared = self._prepare(new)
         if errors:
             return self._rejected(errors)
