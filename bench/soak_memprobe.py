@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+import types
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -103,41 +104,31 @@ def _describe(obj: object) -> str:
     return f"{type(obj).__module__}.{type(obj).__qualname__}"
 
 
-def _inventory_holders() -> dict[str, list[list[str]]]:
-    """Every live Inventory and, two levels up, what refers to it (frames left out)."""
-    import types as pytypes
-
+def _holders(label: str, objs: list[object]) -> dict[str, list[list[str]]]:
+    """For each of objs, what refers to it, two levels up (frames and objs itself left out)."""
     out: dict[str, list[list[str]]] = {}
+    for obj in objs:
+        chains = []
+        for ref in gc.get_referrers(obj):
+            if ref is objs or isinstance(ref, types.FrameType):
+                continue
+            up = [
+                _describe(r)
+                for r in gc.get_referrers(ref)
+                if r is not objs and not isinstance(r, (types.FrameType, list))
+            ][:4]
+            chains.append([_describe(ref), *up])
+        out[f"{label} {hex(id(obj))}"] = chains
+    return out
+
+
+def _inventory_holders() -> dict[str, list[list[str]]]:
+    """Every live Inventory, and every copy of one device (one per inventory whose devices are
+    still alive), with what holds it."""
     invs = [o for o in gc.get_objects() if type(o).__name__ == "Inventory"]
-    for inv in invs:
-        chains = []
-        for ref in gc.get_referrers(inv):
-            if ref is invs or isinstance(ref, pytypes.FrameType):
-                continue
-            up = [
-                _describe(r)
-                for r in gc.get_referrers(ref)
-                if r is not invs and not isinstance(r, (pytypes.FrameType, list))
-            ][:4]
-            chains.append([_describe(ref), *up])
-        out[f"Inventory {hex(id(inv))}"] = chains
-    del invs
-    # Every copy of one device (one per inventory whose devices are still alive): who holds it.
+    out = _holders("Inventory", invs)
     copies = [o for o in gc.get_objects() if type(o).__name__ == "Device"]
-    copies = [d for d in copies if getattr(d, "name", None) == "r-1-1"]
-    for dev in copies:
-        chains = []
-        for ref in gc.get_referrers(dev):
-            if ref is copies or isinstance(ref, pytypes.FrameType):
-                continue
-            up = [
-                _describe(r)
-                for r in gc.get_referrers(ref)
-                if r is not copies and not isinstance(r, (pytypes.FrameType, list))
-            ][:4]
-            chains.append([_describe(ref), *up])
-        out[f"Device r-1-1 {hex(id(dev))}"] = chains
-    del copies
+    out.update(_holders("Device r-1-1", [d for d in copies if getattr(d, "name", "") == "r-1-1"]))
     return out
 
 
@@ -155,7 +146,7 @@ def child(out_dir: Path, argv: list[str]) -> int:
         gc.collect()
         if trace:
             tracemalloc.take_snapshot().dump(str(out_dir / f"snap{count}.pickle"))
-        types = collections.Counter(type(o).__name__ for o in gc.get_objects())
+        counts = collections.Counter(type(o).__name__ for o in gc.get_objects())
         holders = _inventory_holders() if os.environ.get("NETWATCH_MEMPROBE_REFS") == "1" else {}
         mi = libc.mallinfo2()
         traced, peak = tracemalloc.get_traced_memory()
@@ -165,9 +156,9 @@ def child(out_dir: Path, argv: list[str]) -> int:
                     "rss": _rss(),
                     "traced": traced,
                     "traced_peak": peak,
-                    "gc_objects": sum(types.values()),
+                    "gc_objects": sum(counts.values()),
                     "inventories": holders,
-                    "types": dict(types.most_common(40)),
+                    "types": dict(counts.most_common(40)),
                     "pymalloc": _pymalloc_arenas(),
                     "mallinfo2": {n: getattr(mi, n) for n, _ in _Mallinfo2._fields_},
                 }
@@ -221,13 +212,13 @@ def _report(
         print(f"  {inv}:", flush=True)
         for chain in chains:
             print("      " + " <- ".join(chain), flush=True)
-    types = info["types"]
+    counts = info["types"]
     if _types_prev:
-        grew = {k: v - _types_prev.get(k, 0) for k, v in types.items()}
+        grew = {k: v - _types_prev.get(k, 0) for k, v in counts.items()}
         top = sorted(grew.items(), key=lambda kv: -abs(kv[1]))[:10]
         print("  gc types changed:", ", ".join(f"{k} {v:+d}" for k, v in top), flush=True)
     _types_prev.clear()
-    _types_prev.update(types)
+    _types_prev.update(counts)
     if prev is not None and snap is not None:
         filters = [tracemalloc.Filter(False, tracemalloc.__file__)]
         diffs = snap.filter_traces(filters).compare_to(prev.filter_traces(filters), "traceback")
@@ -298,29 +289,27 @@ def driver(args: argparse.Namespace) -> int:
                     time.sleep(0.5)
                 prev = _report(out, n, label, prev)
 
-            try:
-                time.sleep(args.warm)
-                snapshot("after warm-up")
-                time.sleep(args.idle)
-                snapshot("after idle")
+            def reload_storm(k: int) -> None:
                 turns = faults.reload_storm(
                     nw.url + "/-/reload", nw.config, good, bad, args.reload_seconds
                 )
                 print("reload storm turns:", len(turns), flush=True)
                 time.sleep(20)
-                snapshot("after reload storm 1")
+                snapshot(f"after reload storm {k}")
+
+            try:
+                time.sleep(args.warm)
+                snapshot("after warm-up")
+                time.sleep(args.idle)
+                snapshot("after idle")
+                reload_storm(1)
                 storm = faults.scrape_storm(
                     nw.url + "/metrics", [f"127.250.0.{i}" for i in range(1, 6)], 40, 45
                 )
                 print("scrape storm:", storm["statuses"], flush=True)
                 time.sleep(20)
                 snapshot("after scrape storm")
-                turns = faults.reload_storm(
-                    nw.url + "/-/reload", nw.config, good, bad, args.reload_seconds
-                )
-                print("reload storm turns:", len(turns), flush=True)
-                time.sleep(20)
-                snapshot("after reload storm 2")
+                reload_storm(2)
                 time.sleep(args.idle)
                 snapshot("after idle")
                 nw.proc.send_signal(signal.SIGUSR2)
