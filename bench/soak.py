@@ -503,11 +503,19 @@ class Soak:
                 recovered = round(time.time() - t_free, 1)
                 break
             time.sleep(1)
+        # The spool reports running again 10 s after its last failure at the earliest
+        # (hysteresis): count its flaps once that has passed.
+        time.sleep(max(0.0, t_free + 15 - time.time()))
         after = self.nw.values()
         dropped = _sum(after, "netwatch_influxdb_points_dropped_total") - _sum(
             before, "netwatch_influxdb_points_dropped_total"
         )
+        spool_failures = 'netwatch_component_failures_total{component="influxdb_spool"}'
+        log_all = self.nw.log_lines()[len(log0) :]
+        spool_recoveries = sum(1 for line in log_all if "influxdb_spool running again" in line)
         failed = []
+        if spool_recoveries > 1:
+            failed.append(f"the InfluxDB spool's health flapped: {spool_recoveries} recoveries")
         if not named:
             failed.append("/readyz never named alert_store or influxdb_spool while full")
         if recovered is None:
@@ -524,6 +532,9 @@ class Soak:
             "alert_evaluations_failed_logged": eval_failed,
             "alert_store_write_fault_logged": store_write_logged,
             "log_lines_during": sum(1 for line in log if line[:4].isdigit()),
+            "log_lines_until_15s_after": sum(1 for line in log_all if line[:4].isdigit()),
+            "spool_recoveries_logged": spool_recoveries,
+            "spool_fault_reports": after.get(spool_failures, 0) - before.get(spool_failures, 0),
             "failed": failed,
             "filled_mib": round(filled / 2**20, 1),
             "full_s": round(t_free - t_fill, 1),

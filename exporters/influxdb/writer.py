@@ -26,6 +26,12 @@ log = logging.getLogger(__name__)
 RETRY_AFTER_CAP = 3600.0  # a server asking for more than an hour is misconfigured
 # While the spool cannot be written, at most this many batches wait in memory (newest kept).
 MEMORY_HOLD_BATCHES = 20
+# Hysteresis: a spool that failed is reported running again only after this many appends and
+# this many seconds without a failure. On a nearly full disk a small append sometimes fits
+# between failing ones; reporting each as a recovery flapped the part 39 times in 90 s in the
+# soak of 3 Dec (docs/performance.md), 4 log lines each.
+RECOVER_APPENDS = 3
+RECOVER_SECONDS = 10.0
 
 
 class _Stopping(Exception):
@@ -60,7 +66,9 @@ class Writer:
         self._held: list[str] = []  # could not be spooled: sent from memory, oldest first
         self._on_fault = on_fault
         self._fault: str | None = None
-        self._log = RateLimitedLog(300.0)
+        self._clean_since: float | None = None  # first append of the run without a failure
+        self._clean_appends = 0
+        self._log = RateLimitedLog(300.0)  # not reset by a recovery: a flap logs no more
         self._flush_scheduled = False
         self._inflight = 0
         self._wake = asyncio.Event()
@@ -301,10 +309,13 @@ class Writer:
                 self.spool.sync()
             except OSError as exc:  # an fsync error must not end the loop silently
                 self._spool_failed(None, exc)
+            else:
+                self._maybe_recovered()  # a quiet run of appends ends here, not at the next
 
     def _spool_failed(self, lines: list[str] | None, exc: OSError) -> None:
         """Report the spool's fault; lines (if given) could not be spooled and are held."""
         reason = f"spool {self.spool.dir}: {exc.strerror or exc}"
+        self._clean_since, self._clean_appends = None, 0
         self._log(log, logging.ERROR, "spool", "InfluxDB %s; holding points in memory", reason)
         if self._fault != reason:
             self._fault = reason
@@ -329,12 +340,29 @@ class Writer:
         self.flush_pending()
 
     def _spool_ok(self) -> None:
-        if self._fault is not None:
+        """An append succeeded: after a fault, one more towards the recovery (hysteresis)."""
+        if self._fault is None:
+            return
+        if self._clean_since is None:
+            self._clean_since = time.monotonic()
+        self._clean_appends += 1
+        self._maybe_recovered()
+
+    def _maybe_recovered(self) -> None:
+        """Report the spool running once it took RECOVER_APPENDS appends over RECOVER_SECONDS
+        without a failure; the recovery is logged once, by the health it is reported to."""
+        if self._fault is None or self._clean_since is None:
+            return
+        if self._clean_appends < RECOVER_APPENDS:
+            return
+        if time.monotonic() - self._clean_since < RECOVER_SECONDS:
+            return
+        self._fault = None
+        self._clean_since, self._clean_appends = None, 0
+        if self._on_fault is not None:
+            self._on_fault(None)
+        else:
             log.warning("InfluxDB spool %s: writable again", self.spool.dir)
-            self._fault = None
-            self._log.forget("spool")
-            if self._on_fault is not None:
-                self._on_fault(None)
 
     def _account_drops(self) -> None:
         new = self.spool.dropped_points - self._reported_drops

@@ -83,27 +83,38 @@ class RateLimitFilter(logging.Filter):
 class Health:
     """The faults of a runtime's parts: component → reason."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.faults: dict[str, str] = {}
-        self._log = RateLimitedLog()
+        self._since: dict[str, float] = {}  # when each failing part's current fault began
+        self._clock = clock
+        # Not reset by a recovery: a part that flaps between running and failing must not
+        # log a line per flap (the spool on a nearly full disk: 136 lines in 90 s, 3 Dec).
+        self._log = RateLimitedLog(clock=clock)
 
     def fail(self, component: str, reason: str) -> None:
         """Record (and log, rate-limited) that component cannot run, and why."""
+        if component not in self.faults:
+            self._since[component] = self._clock()
         self.faults[component] = reason
         COMPONENT_UP.labels(component).set(0)
         COMPONENT_FAILURES.labels(component).inc()
         self._log(log, logging.ERROR, component, "%s not running: %s", component, reason)
 
     def ok(self, component: str) -> None:
-        """Record that component runs; logs the recovery of a part that had failed."""
-        if self.faults.pop(component, None) is not None:
-            log.warning("%s running again", component)
-            self._log.forget(component)
+        """Record that component runs; logs the recovery of a part that had failed, once,
+        with how long it failed (the rate limit of its fault lines goes on)."""
+        reason = self.faults.pop(component, None)
+        if reason is not None:
+            failed_for = self._clock() - self._since.pop(component, self._clock())
+            log.warning(
+                "%s running again after %.0f s not running (%s)", component, failed_for, reason
+            )
         COMPONENT_UP.labels(component).set(1)
 
     def forget(self, component: str) -> None:
         """The part is no longer configured: no fault, no series."""
         self.faults.pop(component, None)
+        self._since.pop(component, None)
         self._log.forget(component)
         with contextlib.suppress(KeyError):
             COMPONENT_UP.remove(component)

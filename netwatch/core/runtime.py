@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from netwatch.cluster.member import Member
-from netwatch.core import telemetry
+from netwatch.core import memory, telemetry
 from netwatch.core.health import Health
 from netwatch.core.model import Inventory
 from netwatch.core.notifier_health import NotifierWatch
@@ -175,6 +175,7 @@ class Runtime:
         self.public = await attach_public(self, self.public_socket)
         self.started_at = time.time()
         self.ready = True
+        memory.TRIMMER.request()  # the start-up's transients (the loader's pickle) are gone
         log.info(
             "monitoring %d devices in %d villages (%d jobs) as shard %d of %d, replica %s",
             len(self.inventory.devices),
@@ -324,6 +325,10 @@ class Runtime:
             except Exception as exc:  # a bug must not turn into a bare 500 and a half reload
                 log.exception("reload failed")
                 return self._rejected([f"{self.config_path}: internal error: {exc!r}"])
+            finally:
+                # A reload held two inventories and the loader's pickle for a moment; the
+                # allocator keeps that high-water mark unless told (netwatch/core/memory.py).
+                memory.TRIMMER.request()
 
     def _rejected(self, errors: list[str]) -> ReloadResult:
         telemetry.RELOAD_SUCCESS.set(0)
@@ -342,6 +347,12 @@ class Runtime:
             return self._rejected(list(exc.errors))
         except OSError as exc:
             return self._rejected([f"{self.config_path}: {exc}"])
+        if new == self.inventory:  # ~20 ms at 10,000 devices
+            # The same file again (a reload storm, a config-management run): keep the running
+            # objects and let the copy go at once. Adopting it would free the old inventory,
+            # whose objects lie among everything allocated since the start: the soak of 3 Dec
+            # measured pymalloc keeping ~16 arenas (MiB) per storm of such reloads, as RSS.
+            new = self.inventory
         errors, prepared = self._prepare(new)
         if errors:
             return self._rejected(errors)

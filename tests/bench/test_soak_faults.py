@@ -6,9 +6,7 @@ socket, a tmpfs, a small HTTP server) and a checker against hand-computed figure
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +17,7 @@ from pyasn1.codec.ber import decoder
 from pysnmp.proto import api
 
 from bench import soak_faults as f
+from tests.helpers import tmpfs
 
 
 def test_v2c_trap_decodes_with_pysnmp() -> None:
@@ -110,15 +109,8 @@ def test_check_notifications() -> None:
 
 @pytest.fixture
 def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
-    if os.geteuid() != 0:
-        pytest.skip("needs root: mounts a tmpfs")
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "nwsoaktest", str(disk)], check=True)
-    try:
+    with tmpfs.mounted(tmp_path / "disk", "4m", name="nwsoaktest") as disk:
         yield disk
-    finally:
-        subprocess.run(["umount", str(disk)], check=True)
 
 
 def test_fill_disk_until_enospc_then_free(small_tmpfs: Path) -> None:
