@@ -1,0 +1,83 @@
+"""The echo stream's timers: a wheel of 10 ms slots, and echo deadlines batched per slot.
+
+What falls due in one slot goes in one wake-up of the stream, never before its time: a slot
+is numbered by its end (time / SLOT, rounded up). At 50,000 devices a heap entry per echo
+cost more than the send itself (issue 10); a list append per item and a heap operation per
+slot do not.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from netwatch.collectors.icmp.probe_state import Probe
+    from netwatch.collectors.icmp.sockets import EchoSocket
+
+SLOT = 0.01  # seconds: the timers' granularity
+T = TypeVar("T")
+
+
+def slot_of(at: float) -> int:
+    """The slot whose end is the first slot boundary at or after at."""
+    return math.ceil(at / SLOT)
+
+
+class Wheel(Generic[T]):
+    """Items due at given times, released by slot: a list per slot and a heap of the slots."""
+
+    __slots__ = ("_heap", "_slots")
+
+    def __init__(self) -> None:
+        self._slots: dict[int, list[T]] = {}
+        self._heap: list[int] = []
+
+    def add(self, at: float, item: T) -> bool:
+        """Add item due at at; True when it opened a slot (the caller's timer may be later)."""
+        slot = math.ceil(at / SLOT)
+        items = self._slots.get(slot)
+        if items is None:
+            self._slots[slot] = [item]
+            heapq.heappush(self._heap, slot)
+            return True
+        items.append(item)
+        return False
+
+    def due(self, now: float) -> Iterator[list[T]]:
+        """The items of every slot that has begun by now, a slot's list at a time."""
+        heap, slots = self._heap, self._slots
+        # asyncio may run a timer a clock tick early: a slot whose end is now counts as begun.
+        last = math.floor(now / SLOT + 1e-6)
+        while heap and heap[0] <= last:
+            yield slots.pop(heapq.heappop(heap))
+
+    def next_at(self) -> float:
+        """The end of the earliest slot in use (inf when empty)."""
+        return self._heap[0] * SLOT if self._heap else math.inf
+
+    def clear(self) -> None:
+        self._slots.clear()
+        self._heap.clear()
+
+
+class Expiry:
+    """The echoes on one socket whose deadlines fall in one slot: lost unless answered by at.
+
+    seqs are their sequence numbers; first..last the monotonic send times they span (a
+    pending entry of that number sent outside it is a later echo that reused the number).
+    lost: echoes known lost at the send (a firewall refused them), reported at the deadline
+    like any other.
+    """
+
+    __slots__ = ("at", "first", "last", "lost", "seqs", "slot", "sock")
+
+    def __init__(self, slot: int, sock: EchoSocket | None, sent: float) -> None:
+        self.slot = slot
+        self.sock = sock
+        self.at = 0.0  # the latest deadline in it
+        self.first = self.last = sent
+        self.seqs: list[int] = []
+        self.lost: list[tuple[Probe, float]] = []  # (probe, wall-clock send time)
