@@ -238,16 +238,24 @@ class EchoStream:
             for gen, p in entries:
                 if gen != p.gen or not p.alive:
                     continue  # rescheduled since, or removed
-                p.due = None
-                after(p, send(p))
+                due, p.due = p.due, None
+                after(p, send(p), due)
 
-    def _next(self, p: Probe, now: float | None = None) -> None:
-        """Schedule p's next echo: the burst's next, or its next steady one (now: loop time)."""
+    def _next(self, p: Probe, now: float | None = None, due: float | None = None) -> None:
+        """Schedule p's next echo: the burst's next, or its next steady one.
+
+        now: loop time of the echo just sent (default: now); due: when it was due.
+        """
         if now is None:
             assert self._loop is not None
             now = self._loop.time()
         if p.burst and p.run + p.inflight < self.settings.down_echoes:
-            self._schedule(p, now + self.settings.spacing)
+            spacing = self.settings.spacing
+            # spacing after the echo was due, not after the wake-up that sent it (up to a
+            # slot later): over down_echoes echoes the slots' delays would add up.
+            if due is None or due + spacing <= now:
+                due = now
+            self._schedule(p, due + spacing)
             return
         if p.burst:
             return  # enough echoes in flight to reach a verdict: their outcomes decide
