@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from netwatch.collectors.icmp.probe_state import Probe
     from netwatch.collectors.icmp.sockets import EchoSocket
 
-SLOT = 0.01  # seconds: the timers' granularity
+SLOT = 0.05  # seconds: the timers' granularity (see the module's docstring)
 T = TypeVar("T")
 
 
