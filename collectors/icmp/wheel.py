@@ -74,7 +74,7 @@ class Expiry:
 
     __slots__ = ("at", "first", "last", "lost", "seqs", "slot", "sock")
 
-    def __init__(self, slot: int, sock: EchoSocket | None, sent: float) -> None:
+    def __init__(self, slot: int, sock: EchoSocket, sent: float) -> None:
         self.slot = slot
         self.sock = sock
         self.at = 0.0  # the latest deadline in it
