@@ -9,7 +9,8 @@ the echoes whose outcome came in since the last report are one round (rtt, jitte
 When a device loses its third echo in a row its parents get an echo at once, so their
 verdict is known by the time the child's is (docs/alert_engine.md: the false-alarm budget).
 
-One timer serves every device: wheels of due sends and round ends in 50 ms slots, and a
+One timer serves every device: wheels of due sends and round ends in slots (50 ms at the
+defaults), and a
 FIFO of deadlines batched per slot (every echo has the same timeout) (wheel.py). An echo costs
 two list appends, a send and a dict entry: no task, Future or heap operation per device or
 echo, and one wake-up serves every echo due in its slot (issue 10). About 400 lines: timing,
@@ -32,7 +33,7 @@ from netwatch.collectors.icmp.observation import PingObservation
 from netwatch.collectors.icmp.probe_state import Probe, parents, phase
 from netwatch.collectors.icmp.rounds import retry_delay, transient
 from netwatch.collectors.icmp.sockets import EchoSocket
-from netwatch.collectors.icmp.wheel import SLOT, Expiry, Wheel, slot_of
+from netwatch.collectors.icmp.wheel import Expiry, Wheel, slot_for
 from netwatch.core.model import Inventory, PingSettings
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,8 @@ class EchoStream:
         self.closed = False
         s = self.settings = inventory.settings.ping
         wanted = {n: d for n, d in inventory.devices.items() if d.ping}
+        periods = [(d.ping_interval or s.interval) / s.count for d in wanted.values()]
+        self._set_slot(slot_for(min([s.spacing, s.timeout, *periods])))
         for name in list(self.probes):
             if name not in wanted:
                 self.probes.pop(name).alive = False
@@ -153,9 +156,36 @@ class EchoStream:
         if self._rounds.add(at, (at, p)):
             self._arm(at)
 
+    def _set_slot(self, slot: float) -> None:
+        """Time slots of slot seconds from now on: what is scheduled keeps its time."""
+        if slot == self._sends.slot:
+            return
+        self._sends, self._rounds = Wheel(slot), Wheel(slot)
+        for p in self.probes.values():
+            if p.due is not None:
+                self._sends.add(p.due, (p.gen, p))
+            if p.report_at is not None:
+                self._rounds.add(p.report_at, (p.report_at, p))
+        if self._timer is not None:  # armed for a slot end of the old size
+            self._timer.cancel()
+            self._timer = None
+        self._wake_at = math.inf
+        self._arm(self._next_wake())
+
+    def _next_wake(self) -> float:
+        """When something is due next: a send, a deadline or a round end (inf: nothing)."""
+        deadlines = self._deadlines
+        return min(
+            self._sends.next_at(),
+            deadlines[0].at if deadlines else math.inf,
+            self._rounds.next_at(),
+        )
+
     def _arm(self, at: float) -> None:
         # Up to the slot's end: what falls due in one slot goes in one wake, never early.
-        at = slot_of(at) * SLOT
+        if at == math.inf:
+            return
+        at = self._sends.end_of(at)
         if self.closed or self._loop is None or at >= self._wake_at or self._ticking:
             return  # (a tick arms the timer for what is due next when it ends)
         if self._timer is not None:
@@ -181,13 +211,7 @@ class EchoStream:
             self._send_due(now)
         finally:
             self._ticking = False
-            nxt = min(
-                self._sends.next_at(),
-                deadlines[0].at if deadlines else math.inf,
-                self._rounds.next_at(),
-            )
-            if nxt != math.inf:
-                self._arm(nxt)
+            self._arm(self._next_wake())
 
     def _expire(self, now: float) -> None:
         deadlines = self._deadlines
@@ -207,7 +231,7 @@ class EchoStream:
     def _expect(self, p: Probe, sock: EchoSocket, sent: float) -> Expiry:
         """The deadline batch of an echo sent at loop time sent: the tail's if in its slot."""
         at = sent + p.timeout
-        slot = slot_of(at)
+        slot = self._sends.end_of(at)
         deadlines = self._deadlines
         batch = deadlines[-1] if deadlines else None
         if batch is None or batch.slot != slot or batch.sock is not sock:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 import random
 
-from netwatch.collectors.icmp.wheel import SLOT, Wheel
+from netwatch.collectors.icmp.wheel import Wheel, slot_for
+
+SLOT = 0.05
 
 
 def test_wheel_releases_each_item_once_never_early_and_within_its_slot():
     rng = random.Random(10)
-    wheel: Wheel[int] = Wheel()
+    wheel: Wheel[int] = Wheel(SLOT)
     due_at = {i: rng.uniform(0.0, 3.0) for i in range(2000)}
     for i, at in due_at.items():
         wheel.add(at, i)
@@ -34,9 +36,16 @@ def test_wheel_releases_each_item_once_never_early_and_within_its_slot():
 
 
 def test_wheel_tells_when_an_item_opened_a_slot():
-    wheel: Wheel[str] = Wheel()
+    wheel: Wheel[str] = Wheel(SLOT)
     assert wheel.add(1.0, "a")  # a new slot: the caller arms its timer
     assert not wheel.add(1.0 - SLOT / 2, "b")  # the same slot: its timer is armed already
     assert wheel.add(1.0 + SLOT / 2, "c")
     assert wheel.next_at() == math.ceil(1.0 / SLOT) * SLOT
     assert [sorted(items) for items in wheel.due(1.0)] == [["a", "b"]]
+
+
+def test_slot_is_a_quarter_of_the_shortest_time_kept_within_10_to_50_ms():
+    assert slot_for(0.2) == 0.05  # the defaults: bursts 0.2 s apart, 1 s timeout, 6 s period
+    assert slot_for(0.1) == 0.025
+    assert slot_for(0.01) == 0.01  # never finer: each wake-up costs
+    assert slot_for(30.0) == 0.05  # never coarser: a loss is known at most 50 ms late
