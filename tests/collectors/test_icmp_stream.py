@@ -311,3 +311,30 @@ def test_follow_again_drops_removed_devices_and_keeps_the_rest(netlab):
     same, removed_reports, names = run_in(far.core, body)
     assert same and removed_reports == []
     assert names == set(NAMES) - {"ap-1-2-1"}
+
+
+def test_a_reload_that_changes_the_timer_slot_keeps_every_schedule(netlab):
+    """New settings with a longer burst spacing give coarser timer slots (wheel.slot_for): the
+    echoes and rounds already scheduled move to the new slots and every device goes on."""
+    far = Far(netlab)
+    coarse = replace(FAST, spacing=0.2)  # slot 12.5 ms -> 50 ms
+
+    async def body(stream: EchoStream, reports: Reports):
+        inv = inventory()
+        stream.follow(inv, reports)
+        await reports.until(lambda: reports.up(stream), 5, "every device up")
+        kept = dict(stream.probes)
+        stream.follow(replace(inv, settings=replace(inv.settings, ping=coarse)), reports)
+        before, t = far.requests(), time.monotonic()
+        await asyncio.sleep(2.0)
+        after = far.requests()
+        rounds = {n: len(reports.of(n, "round", t)) for n in NAMES}
+        bad = [o for _, o in reports.got if o.event in ("lost", "losing", "down")]
+        same = all(stream.probes[n] is p for n, p in kept.items())
+        return same, {n: after[n] - before[n] for n in NAMES}, rounds, bad
+
+    same, sent, rounds, bad = run_in(far.core, body)
+    assert same and bad == []
+    # A steady echo every 0.2 s for 2 s: 10 each, give or take the slots at either end.
+    assert all(8 <= k <= 12 for k in sent.values()), sent
+    assert all(r >= 1 for r in rounds.values()), rounds  # a round a second goes on too
