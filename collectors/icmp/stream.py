@@ -10,12 +10,11 @@ When a device loses its third echo in a row its parents get an echo at once, so 
 verdict is known by the time the child's is (docs/alert_engine.md: the false-alarm budget).
 
 One timer serves every device: wheels of due sends and round ends in slots (50 ms at the
-defaults), and a
-FIFO of deadlines batched per slot (every echo has the same timeout) (wheel.py). An echo costs
-two list appends, a send and a dict entry: no task, Future or heap operation per device or
-echo, and one wake-up serves every echo due in its slot (issue 10). Some 460 lines: timing,
-echo outcomes and verdicts are one state machine over the same Probe fields; split apart,
-each half would reach into the other's.
+defaults), and a FIFO of deadlines batched per slot (every echo has the same timeout; see
+wheel.py). An echo costs two list appends, a send and a dict entry: no task, Future or heap
+operation per device or echo, and one wake-up serves every echo due in its slot (issue 10).
+Some 460 lines: timing, echo outcomes and verdicts are one state machine over the same Probe
+fields; split apart, each half would reach into the other's.
 """
 
 from __future__ import annotations
