@@ -13,8 +13,8 @@ One timer serves every device: wheels of due sends and round ends in slots (50 m
 defaults), and a FIFO of deadlines batched per slot (every echo has the same timeout; see
 wheel.py). An echo costs two list appends, a send and a dict entry: no task, Future or heap
 operation per device or echo, and one wake-up serves every echo due in its slot (issue 10).
-Some 460 lines: timing, echo outcomes and verdicts are one state machine over the same Probe
-fields; split apart, each half would reach into the other's.
+Over 400 lines (some 460): timing, echo outcomes and verdicts are one state machine over the
+same Probe fields; split apart, each half would reach into the other's.
 """
 
 from __future__ import annotations
