@@ -370,7 +370,8 @@ class Pinger:
     def drain(self) -> None:
         """Read every reply the kernel holds now (before anything is declared lost)."""
         for fam in self._families.values():
-            if isinstance(fam, EchoSocket) and fam.loop is not None:
+            # A socket with no echo outstanding has nothing to credit: its reader will do.
+            if isinstance(fam, EchoSocket) and fam.loop is not None and fam.pending:
                 on_readable(fam)
 
     def _expire(self, waiter: Waiter) -> None:

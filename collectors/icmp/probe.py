@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from netwatch.collectors.icmp.engine import Pinger
 from netwatch.collectors.icmp.observation import PingObservation
-from netwatch.collectors.icmp.stream import EchoStream
-from netwatch.core.model import Device, Inventory, PingSettings
 from netwatch.core.plugins import Context, Observation
+
+if TYPE_CHECKING:  # `netwatch ping` imports this package: not the stream or the config model
+    from netwatch.core.model import Device, Inventory, PingSettings
 
 
 async def probe(device: Device, settings: PingSettings, pinger: Pinger) -> PingObservation:
@@ -42,6 +44,8 @@ class IcmpCollector:
         self._inventory = inventory
         self.pinger = pinger
         self._undo = undo  # unregisters the socket self-metrics
+        from netwatch.collectors.icmp.stream import EchoStream
+
         self.stream = EchoStream(pinger, lambda obs: None)
 
     def follow(self, inventory: Inventory, sink: Callable[[Observation], None]) -> int:

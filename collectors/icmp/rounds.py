@@ -11,7 +11,7 @@ import asyncio
 import errno
 import struct
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from netwatch.collectors.icmp.observation import PingResult
 from netwatch.collectors.icmp.sockets import (
@@ -54,9 +54,12 @@ class Waiter:
             self.future.set_result(None)
 
 
-@dataclass(frozen=True, slots=True)
-class Binding:
-    """Where a round's echoes go: the socket of the address family and the kernel address."""
+class Binding(NamedTuple):
+    """Where a round's echoes go: the socket of the address family and the kernel address.
+
+    A NamedTuple, not a frozen dataclass: one is made per host of a sweep, and 50,000 frozen
+    dataclasses took 64 ms to make, these 24 ms (in-process, issue 10).
+    """
 
     sock: EchoSocket
     sockaddr: Sockaddr

@@ -6,9 +6,13 @@ stream (or until its verdict changed): 5 steady echoes at the defaults, plus any
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from netwatch.collectors.icmp.state import IcmpDeviceState
-from netwatch.core.model import Device
 from netwatch.core.samples import Family, Field, Kind, Measurement, Sample, View
+
+if TYPE_CHECKING:
+    from netwatch.core.model import Device
 
 # Ping points keep their historic spelling: fields in round order, whole floats as 1.0.
 PING = Measurement("netwatch_ping", sorted_fields=False, keep_point_zero=True)

@@ -68,6 +68,7 @@ class EchoSocket:
     """One shared socket of one address family, with its outstanding echoes."""
 
     __slots__ = (
+        "csum_base",
         "fd",
         "ident",
         "kernel_stamps",
@@ -94,6 +95,7 @@ class EchoSocket:
         # does the kernel leave the ICMP checksum to us.
         self.raw4 = mode == "raw" and not v6
         self.ident = int.from_bytes(os.urandom(2), "big")
+        self.csum_base = (self.req_type << 8) + self.ident  # the header's fixed words
         self.seq = int.from_bytes(os.urandom(2), "big")
         self.pending: dict[int, Pending] = {}  # by sequence number
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -107,19 +109,10 @@ class EchoSocket:
         """An echo request carrying serial; pad_sum is the padding's word sum."""
         csum = 0
         if self.raw4:  # raw IPv4: the kernel leaves the checksum to us (summed incrementally)
-            s = (
-                (self.req_type << 8)
-                + self.ident
-                + seq
-                + (serial >> 48)
-                + ((serial >> 32) & 0xFFFF)
-                + ((serial >> 16) & 0xFFFF)
-                + (serial & 0xFFFF)
-                + pad_sum
-            )
-            s = (s & 0xFFFF) + (s >> 16)
-            s = (s & 0xFFFF) + (s >> 16)
-            csum = ~s & 0xFFFF
+            # A ones'-complement sum of 16-bit words is their sum modulo 0xFFFF (2**16 ≡ 1),
+            # folded into 1..0xFFFF: the serial's four words add up to serial % 0xFFFF.
+            s = self.csum_base + seq + serial % 0xFFFF + pad_sum
+            csum = 0xFFFE - (s - 1) % 0xFFFF
         return _HDR_SERIAL(self.req_type, 0, csum, self.ident, seq, serial) + padding
 
     def packet(self, seq: int, padding: bytes) -> bytes:

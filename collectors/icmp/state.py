@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from netwatch.collectors.icmp.observation import PingObservation
-from netwatch.core.model import Device
 from netwatch.core.plugins import Health, Verdict
+
+if TYPE_CHECKING:
+    from netwatch.core.model import Device
 
 
 @dataclass(slots=True)

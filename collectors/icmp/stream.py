@@ -9,20 +9,17 @@ the echoes whose outcome came in since the last report are one round (rtt, jitte
 When a device loses its third echo in a row its parents get an echo at once, so their
 verdict is known by the time the child's is (docs/alert_engine.md: the false-alarm budget).
 
-One timer serves every device: a wheel of due sends in 10 ms slots (a list per slot, and a
-small heap of the slots in use), and a FIFO of deadlines (every echo has the same timeout). An
-echo costs a list append, a send, a dict entry and a deque entry: no task or Future per
-device or echo, and no heap operation per echo (at 50,000 devices a heap of sends cost more
-than the send itself; issue 10). Just over 400 lines: timing, echo outcomes and verdicts are
-one state machine over the same Probe fields; split apart, each half would reach into the
-other's.
+One timer serves every device: wheels of due sends and round ends in slots (50 ms at the
+defaults), and a FIFO of deadlines batched per slot (every echo has the same timeout; see
+wheel.py). An echo costs two list appends, a send and a dict entry: no task, Future or heap
+operation per device or echo, and one wake-up serves every echo due in its slot (issue 10).
+Over 400 lines (some 460): timing, echo outcomes and verdicts are one state machine over the
+same Probe fields; split apart, each half would reach into the other's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 import logging
 import math
 import time
@@ -35,14 +32,13 @@ from netwatch.collectors.icmp.observation import PingObservation
 from netwatch.collectors.icmp.probe_state import Probe, parents, phase
 from netwatch.collectors.icmp.rounds import retry_delay, transient
 from netwatch.collectors.icmp.sockets import EchoSocket
+from netwatch.collectors.icmp.wheel import Expiry, Wheel, slot_for
 from netwatch.core.model import Inventory, PingSettings
 
 log = logging.getLogger(__name__)
 
 Sink = Callable[[PingObservation], None]
-SLOT = 0.01  # seconds: the timer's granularity; sends and deadlines due in one slot share a wake
 PARENT_CHECK_RUN = 3  # a child's losses in a row before its parents get an echo at once
-_order = itertools.count()  # tie-breaker of heap entries with equal times
 
 
 class EchoStream:
@@ -53,16 +49,13 @@ class EchoStream:
         self.sink = sink
         self.probes: dict[str, Probe] = {}
         self.settings = PingSettings()
-        # The send wheel: slot number (loop time / SLOT, rounded up) → (generation, probe)
-        # in scheduling order; _slot_heap holds the slot numbers that have a list.
-        self._slots: dict[int, list[tuple[int, Probe]]] = {}
-        self._slot_heap: list[int] = []
-        self._reports: list[tuple[float, int, Probe]] = []  # (round end, order, probe)
-        # (deadline, probe, socket or None for a filtered send, sequence number, send time)
-        self._deadlines: deque[tuple[float, Probe, EchoSocket | None, int, float]] = deque()
+        self._sends: Wheel[tuple[int, Probe]] = Wheel()  # (generation, probe) by due time
+        self._rounds: Wheel[tuple[float, Probe]] = Wheel()  # (round end, probe)
+        self._deadlines: deque[Expiry] = deque()  # in deadline order
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._wake_at = float("inf")
+        self._wake_at = math.inf
+        self._ticking = False  # in _tick, which arms the timer when it is done
         self._resolving: asyncio.Task[None] | None = None
         self._names_due = False
         self.closed = False
@@ -86,6 +79,8 @@ class EchoStream:
         self.closed = False
         s = self.settings = inventory.settings.ping
         wanted = {n: d for n, d in inventory.devices.items() if d.ping}
+        periods = [(d.ping_interval or s.interval) / s.count for d in wanted.values()]
+        self._set_slot(slot_for(min([s.spacing, s.timeout, *periods])))
         for name in list(self.probes):
             if name not in wanted:
                 self.probes.pop(name).alive = False
@@ -134,10 +129,9 @@ class EchoStream:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._wake_at = float("inf")
-        self._slots.clear()
-        self._slot_heap.clear()
-        self._reports.clear()
+        self._wake_at = math.inf
+        self._sends.clear()
+        self._rounds.clear()
         self._deadlines.clear()
         for p in self.probes.values():
             p.due = p.report_at = None
@@ -153,24 +147,46 @@ class EchoStream:
     def _schedule(self, p: Probe, due: float) -> None:
         p.gen += 1
         p.due = due
-        slot = math.ceil(due / SLOT)
-        entries = self._slots.get(slot)
-        if entries is None:
-            entries = self._slots[slot] = []
-            heapq.heappush(self._slot_heap, slot)
-            self._arm(due)  # (rounded up to the slot's end there too)
-        entries.append((p.gen, p))
+        if self._sends.add(due, (p.gen, p)):
+            self._arm(due)
 
     def _report_at(self, p: Probe, at: float) -> None:
         p.report_at = at
-        heapq.heappush(self._reports, (at, next(_order), p))
-        self._arm(at)
+        if self._rounds.add(at, (at, p)):
+            self._arm(at)
+
+    def _set_slot(self, slot: float) -> None:
+        """Time slots of slot seconds from now on: what is scheduled keeps its time."""
+        if slot == self._sends.slot:
+            return
+        self._sends, self._rounds = Wheel(slot), Wheel(slot)
+        for p in self.probes.values():
+            if p.due is not None:
+                self._sends.add(p.due, (p.gen, p))
+            if p.report_at is not None:
+                self._rounds.add(p.report_at, (p.report_at, p))
+        if self._timer is not None:  # armed for a slot end of the old size
+            self._timer.cancel()
+            self._timer = None
+        self._wake_at = math.inf
+        self._arm(self._next_wake())
+
+    def _next_wake(self) -> float:
+        """When something is due next: a send, a deadline or a round end (inf: nothing)."""
+        deadlines = self._deadlines
+        return min(
+            self._sends.next_at(),
+            deadlines[0].at if deadlines else math.inf,
+            self._rounds.next_at(),
+        )
 
     def _arm(self, at: float) -> None:
         # Up to the slot's end: what falls due in one slot goes in one wake, never early.
-        at = math.ceil(at / SLOT) * SLOT
-        if self.closed or self._loop is None or at >= self._wake_at:
+        if at == math.inf:
             return
+        at = self._sends.end_of(at)
+        if self.closed or self._loop is None or at >= self._wake_at or self._ticking:
+            return  # (a tick arms the timer for what is due next when it ends)
         if self._timer is not None:
             self._timer.cancel()
         self._wake_at = at
@@ -178,70 +194,92 @@ class EchoStream:
 
     def _tick(self) -> None:
         self._timer = None
-        planned, self._wake_at = self._wake_at, float("inf")
+        planned, self._wake_at = self._wake_at, math.inf
         if self.closed or self._loop is None:
             return
         now = self._loop.time()
         self._lag.observe(max(0.0, now - planned))
+        deadlines = self._deadlines
+        self._ticking = True
         try:
-            # Replies already in the kernel count before anything is declared lost.
-            self.pinger.drain()
-            self._expire(now)
+            if deadlines and deadlines[0].at <= now:
+                # Replies already in the kernel count before anything is declared lost.
+                self.pinger.drain()
+                self._expire(now)
             self._close_rounds(now)
             self._send_due(now)
         finally:
-            nxt = min(
-                self._slot_heap[0] * SLOT if self._slot_heap else float("inf"),
-                self._deadlines[0][0] if self._deadlines else float("inf"),
-                self._reports[0][0] if self._reports else float("inf"),
-            )
-            if nxt != float("inf"):
-                self._arm(nxt)
+            self._ticking = False
+            self._arm(self._next_wake())
 
     def _expire(self, now: float) -> None:
         deadlines = self._deadlines
-        while deadlines and deadlines[0][0] <= now:
-            _deadline, p, fam, seq, sent = deadlines.popleft()
-            if fam is not None:
-                entry = fam.pending.get(seq)
-                if entry is None or entry[0] is not p or entry[4] != sent:
-                    continue  # answered, or given up by the socket (drop() told the probe)
-                del fam.pending[seq]
-            if p.alive:
-                self.drop(p, sent)
+        while deadlines and deadlines[0].at <= now:
+            batch = deadlines.popleft()
+            pending, first, last = batch.sock.pending, batch.first, batch.last
+            for seq in batch.seqs:
+                entry = pending.get(seq)
+                if entry is None or not first <= entry[5] <= last:
+                    continue  # answered, given up by the socket (drop() told the probe), reused
+                del pending[seq]
+                entry[0].drop(entry[1], entry[4])
+            for p, sent in batch.lost:
+                if p.alive:
+                    self.drop(p, sent)
+
+    def _expect(self, p: Probe, sock: EchoSocket, sent: float) -> Expiry:
+        """The deadline batch of an echo sent at loop time sent: the tail's if in its slot."""
+        at = sent + p.timeout
+        slot = self._sends.end_of(at)
+        deadlines = self._deadlines
+        batch = deadlines[-1] if deadlines else None
+        if batch is None or batch.slot != slot or batch.sock is not sock:
+            batch = Expiry(slot, sock, sent)
+            deadlines.append(batch)
+            if len(deadlines) == 1:
+                self._arm(at)
+        batch.last = sent
+        if at > batch.at:
+            batch.at = at
+        return batch
 
     def _close_rounds(self, now: float) -> None:
-        reports = self._reports
-        while reports and reports[0][0] <= now:
-            at, _key, p = heapq.heappop(reports)
-            if not p.alive or at != p.report_at:
-                continue
-            self._emit(p, ev.ROUND, with_round=True)
-            self._report_at(p, at + p.window)
-            if p.named:
-                self._names_due = True
+        for entries in self._rounds.due(now):
+            for at, p in entries:
+                if not p.alive or at != p.report_at:
+                    continue
+                self._emit(p, ev.ROUND, with_round=True)
+                self._report_at(p, at + p.window)
+                if p.named:
+                    self._names_due = True
         if self._names_due and self._resolving is None:
             self._names_due = False
             self._resolve([p for p in self.probes.values() if p.named])
 
     def _send_due(self, now: float) -> None:
-        heap, slots = self._slot_heap, self._slots
-        # The slots that have begun by now (asyncio may run a timer a clock tick early).
-        last = math.floor(now / SLOT + 1e-6)
-        while heap and heap[0] <= last:
-            for gen, p in slots.pop(heapq.heappop(heap)):
+        send, after = self._send, self._next
+        for entries in self._sends.due(now):
+            for gen, p in entries:
                 if gen != p.gen or not p.alive:
                     continue  # rescheduled since, or removed
-                p.due = None
-                self._send(p)
-                self._next(p)
+                due, p.due = p.due, None
+                after(p, send(p), due)
 
-    def _next(self, p: Probe) -> None:
-        """Schedule p's next echo: the burst's next, or its next steady one."""
-        assert self._loop is not None
-        now = self._loop.time()
+    def _next(self, p: Probe, now: float | None = None, due: float | None = None) -> None:
+        """Schedule p's next echo: the burst's next, or its next steady one.
+
+        now: loop time of the echo just sent (default: now); due: when it was due.
+        """
+        if now is None:
+            assert self._loop is not None
+            now = self._loop.time()
         if p.burst and p.run + p.inflight < self.settings.down_echoes:
-            self._schedule(p, now + self.settings.spacing)
+            spacing = self.settings.spacing
+            # spacing after the echo was due, not after the wake-up that sent it (up to a
+            # slot later): over down_echoes echoes the slots' delays would add up.
+            if due is None or due + spacing <= now:
+                due = now
+            self._schedule(p, due + spacing)
             return
         if p.burst:
             return  # enough echoes in flight to reach a verdict: their outcomes decide
@@ -251,39 +289,46 @@ class EchoStream:
 
     # -- echoes ----------------------------------------------------------------------------
 
-    def _send(self, p: Probe) -> None:
-        """One echo to p now; a failure to send counts as a lost echo, with its reason."""
-        assert self._loop is not None
-        wall = time.time()
-        p.last_sent = wall
+    def _send(self, p: Probe) -> float:
+        """One echo to p now; a failure to send counts as a lost echo, with its reason.
+
+        Returns the loop time of the send (the pinger stamps it just before the send).
+        """
+        loop = self._loop
+        assert loop is not None
         bound = p.bound
+        if bound is not None:
+            sock = bound.sock
+            got = self.pinger.send(p, 0, bound, self.settings.size)
+            if isinstance(got, int) and got != FILTERED:  # sent: what follows is its outcome
+                _owner, _index, _target, _serial, wall, sent = sock.pending[got]
+                p.last_sent = wall
+                p.last_error = None
+                p.inflight += 1
+                self._expect(p, sock, sent).seqs.append(got)
+                return sent
+        wall, now = time.time(), loop.time()
+        p.last_sent = wall
         if bound is None:
             if p.error is None:
-                return  # a name still being resolved: no echo, no outcome
+                return now  # a name still being resolved: no echo, no outcome
             p.last_error = p.error
             p.inflight += 1
             self.drop(p, wall)
-            return
-        got = self.pinger.send(p, 0, bound, self.settings.size)
-        if isinstance(got, OSError):
+        elif isinstance(got, OSError):
             if transient(got):  # a full queue or sequence space: try again shortly
                 p.last_sent = 0.0
-                self._schedule(p, self._loop.time() + retry_delay(bound.sock, got))
-                return
+                self._schedule(p, now + retry_delay(bound.sock, got))
+                return now
             bound.sock.send_errors += 1
             p.last_error = f"send failed: {got}"
             p.inflight += 1
             self.drop(p, wall)
-            return
-        p.last_error = None
-        p.inflight += 1
-        deadline = self._loop.time() + p.timeout
-        if got == FILTERED:
-            self._deadlines.append((deadline, p, None, -1, wall))
-        else:
-            self._deadlines.append((deadline, p, bound.sock, got, bound.sock.pending[got][4]))
-        if self._deadlines[0][0] == deadline:
-            self._arm(deadline)
+        else:  # FILTERED: a firewall on this host refused it; lost at its deadline
+            p.last_error = None
+            p.inflight += 1
+            self._expect(p, bound.sock, now).lost.append((p, wall))
+        return now
 
     def reply(self, p: Probe, rtt: float, sent: float) -> None:
         """An echo of p answered rtt seconds after its send (called by the socket reader)."""

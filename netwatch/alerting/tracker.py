@@ -70,7 +70,12 @@ class Tracker:
         if not t.window:
             t.loss_avg = t.rtt_avg = None
             return
-        sent = sum(w[0] for w in t.window)
-        received = sum(w[1] for w in t.window)
+        # One pass, no generators: this runs for every round of every device (issue 10).
+        sent = received = 0
+        rtt_sum = 0.0
+        for s, r, rtts in t.window:
+            sent += s
+            received += r
+            rtt_sum += rtts
         t.loss_avg = 1.0 - received / sent if sent else None
-        t.rtt_avg = sum(w[2] for w in t.window) / received if received else None
+        t.rtt_avg = rtt_sum / received if received else None

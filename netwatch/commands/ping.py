@@ -72,6 +72,21 @@ def run(args: argparse.Namespace) -> int:
         print("netwatch ping: no address given (arguments or --file)", file=sys.stderr)
         return EXIT_USAGE
 
+    import gc
+
+    # A sweep makes a few objects per host that live until it ends, and no cycles worth
+    # collecting: the cyclic collector's passes over that growing heap cost ~0.08 s of a
+    # 50,000-host sweep's ~0.6 s (issue 10). Reference counting still frees the rest.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _sweep_and_print(args, addresses)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _sweep_and_print(args: argparse.Namespace, addresses: list[str]) -> int:
     import asyncio
     import time
 

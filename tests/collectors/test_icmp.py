@@ -6,6 +6,7 @@ import asyncio
 import json
 import math
 import os
+import random
 import shutil
 import socket
 import struct
@@ -15,6 +16,7 @@ import sys
 import pytest
 
 from netwatch.collectors.icmp import Pinger, checksum, probe
+from netwatch.collectors.icmp.sockets import EchoSocket
 from netwatch.core.model import Device, District, Inventory, PingSettings, Role, Settings
 from netwatch.core.state import State
 from tests.helpers.netns import Netlab, requires_root
@@ -59,6 +61,25 @@ async def pinger():
 def test_checksum_rfc1071_example():
     # RFC 1071 section 3: these bytes sum to 0xddf2, so the checksum is its complement.
     assert checksum(bytes.fromhex("0001f203f4f5f6f7")) == 0xFFFF - 0xDDF2
+
+
+@pytest.mark.parametrize("size", [8, 9, 56, 1400])
+def test_incremental_checksum_of_echo_requests_verifies(size):
+    """The checksum summed from the header's words (as raw IPv4 sends it) is the one RFC 1071's
+    byte-wise sum gives: the whole packet then sums to zero. Loopback does not verify it."""
+    rng = random.Random(size)
+    padding = bytes((0x10 + i) & 0xFF for i in range(size - 8))
+    words = padding + b"\0" if len(padding) % 2 else padding
+    pad_sum = sum(struct.unpack(f"!{len(words) // 2}H", words))
+    edges = [0, 1, 0xFFFE, 0xFFFF, 0x10000, 2**63, 2**64 - 1]
+    serials = edges + [rng.getrandbits(64) for _ in range(300)]
+    for _ in range(5):  # sockets with their own (random) identifiers
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            fam = EchoSocket(sock, "raw", False)
+            for serial in serials:
+                for seq in (0, 0xFFFF, rng.getrandbits(16)):
+                    packet = fam.packet_serial(seq, serial, padding, pad_sum)
+                    assert checksum(packet) == 0, (size, serial, seq, fam.ident)
 
 
 async def test_loopback_hosts_answer(pinger):

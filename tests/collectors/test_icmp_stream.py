@@ -164,8 +164,10 @@ def test_a_silent_device_is_down_after_down_echoes_in_a_row(netlab):
     assert t_fault <= down.fail_since <= t_fault + s.interval / s.count + 0.1
     assert down.up is False and down.reason == "no reply" and down.failing
     # The verdict: the first loss is known after a timeout, then a burst `spacing` apart
-    # until down_echoes are lost: never sooner than that.
-    least = s.timeout + (s.down_echoes - 2) * s.spacing + s.timeout
+    # until down_echoes are lost: never sooner than that. Steady echoes sent while the first
+    # one's reply was awaited are of the run too (here the steady period is the timeout: one).
+    steady_in_wait = int(s.timeout // (s.interval / s.count))
+    least = s.timeout + (s.down_echoes - 2 - steady_in_wait) * s.spacing + s.timeout
     took = down.time + down.duration - down.fail_since  # the verdict ends the round it carries
     assert least <= took < least + 1.0, (took, least)
     # What the AP's address received meanwhile (the kernel's count): the run, and at most
@@ -360,3 +362,30 @@ def test_a_parents_return_excuses_the_losses_of_its_outage(netlab):
     assert downs == [] and answered  # its next echo after the router's was answered, reported
     ((_t, down),) = dark_downs
     assert down.fail_since > wall_back  # its own outage, from echoes sent after the return
+
+
+def test_a_reload_that_changes_the_timer_slot_keeps_every_schedule(netlab):
+    """New settings with a longer burst spacing give coarser timer slots (wheel.slot_for): the
+    echoes and rounds already scheduled move to the new slots and every device goes on."""
+    far = Far(netlab)
+    coarse = replace(FAST, spacing=0.2)  # slot 12.5 ms -> 50 ms
+
+    async def body(stream: EchoStream, reports: Reports):
+        inv = inventory()
+        stream.follow(inv, reports)
+        await reports.until(lambda: reports.up(stream), 5, "every device up")
+        kept = dict(stream.probes)
+        stream.follow(replace(inv, settings=replace(inv.settings, ping=coarse)), reports)
+        before, t = far.requests(), time.monotonic()
+        await asyncio.sleep(2.0)
+        after = far.requests()
+        rounds = {n: len(reports.of(n, "round", t)) for n in NAMES}
+        bad = [o for _, o in reports.got if o.event in ("lost", "losing", "down")]
+        same = all(stream.probes[n] is p for n, p in kept.items())
+        return same, {n: after[n] - before[n] for n in NAMES}, rounds, bad
+
+    same, sent, rounds, bad = run_in(far.core, body)
+    assert same and bad == []
+    # A steady echo every 0.2 s for 2 s: 10 each, give or take the slots at either end.
+    assert all(8 <= k <= 12 for k in sent.values()), sent
+    assert all(r >= 1 for r in rounds.values()), rounds  # a round a second goes on too

@@ -1,0 +1,108 @@
+"""In-process: CPU per echo of the echo stream (collectors/icmp/stream.py) on loopback.
+
+Follows a synthetic inventory (districts of villages with a router and an AP, addresses on
+127.x) at the default ping settings (an echo every 6 s per device), waits one period for
+every device's first echo, then measures `os.times()` (user + system: the kernel's loopback
+work is included) over --seconds and divides by the echoes sent meanwhile (the pinger's
+payload serial counts them). The sink only counts observations. Run as root (raw sockets):
+
+    .venv/bin/python bench/echo_stream_cpu.py --devices 10000 25000 --seconds 10 [--netns]
+
+--netns runs each measurement in a network namespace of its own (only `lo`), so other
+processes' ICMP on the host's loopback does not reach the stream's raw socket.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+NETNS = "nw-echofast-bench"
+
+
+def address(k: int) -> str:
+    """The k-th device's loopback address: 127.a.b.c with c in 1..254."""
+    return f"127.{1 + k // (254 * 256)}.{(k // 254) % 256}.{k % 254 + 1}"
+
+
+async def measure(devices: int, seconds: float) -> dict[str, float]:
+    from netwatch.collectors.icmp import Pinger
+    from netwatch.collectors.icmp.observation import PingObservation
+    from netwatch.collectors.icmp.stream import EchoStream
+    from tests.helpers import regency
+
+    villages = max(1, (devices - 1) // 2)
+    per = min(villages, 250)
+    districts = -(-villages // per)
+    inv = regency.build(districts=districts, villages=per, aps=1, address_of=address)
+    seen: dict[str, int] = {}
+
+    def sink(obs: object) -> None:
+        assert isinstance(obs, PingObservation)
+        seen[obs.event] = seen.get(obs.event, 0) + 1
+
+    pinger = Pinger.open()
+    stream = EchoStream(pinger, sink)
+    try:
+        stream.follow(inv, sink)
+        period = inv.settings.ping.interval / inv.settings.ping.count
+        await asyncio.sleep(period + 1.0)  # every device's first echo is out
+        s0, t0, c0 = pinger._serial, os.times(), dict(seen)
+        await asyncio.sleep(seconds)
+        s1, t1 = pinger._serial, os.times()
+    finally:
+        stream.stop()
+        pinger.close()
+    echoes = (s1 - s0) & 0xFFFFFFFFFFFFFFFF
+    user, system = t1.user - t0.user, t1.system - t0.system
+    down = sum(1 for p in stream.probes.values() if p.up is not True)
+    return {
+        "devices": len(stream.probes),
+        "echoes": echoes,
+        "seconds": t1.elapsed - t0.elapsed,
+        "user_s": user,
+        "sys_s": system,
+        "us_per_echo": (user + system) / echoes * 1e6 if echoes else float("nan"),
+        "user_us_per_echo": user / echoes * 1e6 if echoes else float("nan"),
+        "core_share": (user + system) / (t1.elapsed - t0.elapsed),
+        "not_up": down,
+        "observations": sum(seen.values()) - sum(c0.values()),
+    }
+
+
+def in_netns(argv: list[str]) -> int:
+    subprocess.run(["ip", "netns", "del", NETNS], capture_output=True)
+    subprocess.run(["ip", "netns", "add", NETNS], check=True)
+    try:
+        subprocess.run(["ip", "-n", NETNS, "link", "set", "lo", "up"], check=True)
+        cmd = ["ip", "netns", "exec", NETNS, sys.executable, __file__, *argv]
+        return subprocess.run(cmd).returncode
+    finally:
+        subprocess.run(["ip", "netns", "del", NETNS], check=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--devices", type=int, nargs="+", default=[10_000])
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--netns", action="store_true", help="each run in a namespace of its own")
+    args = ap.parse_args()
+    for n in args.devices:
+        if args.netns:
+            argv = ["--devices", str(n), "--seconds", str(args.seconds)]
+            if in_netns(argv):
+                return 1
+            continue
+        print(json.dumps(asyncio.run(measure(n, args.seconds))), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
