@@ -4,8 +4,9 @@ Builds in one process what `netwatch run` builds (the inventory from the loader'
 the ICMP/SNMP/service collectors, the scheduler's jobs, the alert engine, the /metrics
 exposition), feeds one ping round per device through State.record as the scheduler would,
 renders /metrics, and prints after each step the RSS growth and, with --trace, the top
-allocation sites (tracemalloc; slows every step several times). No packet is sent: the
-collectors are started (sockets opened) but the scheduler is not.
+allocation sites (tracemalloc; slows every step several times). The scheduler's jobs are not
+started, but starting the ICMP collector starts its echo stream: echoes go to the inventory's
+addresses, which bench/synth_inventory.py puts on 127.0.0.0/8 (loopback only).
 
     .venv/bin/python bench/synth_inventory.py /tmp/inv50k.yaml --max-devices 50000
     .venv/bin/python bench/memory_bench.py /tmp/inv50k.yaml [--trace]
