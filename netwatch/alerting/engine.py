@@ -24,7 +24,7 @@ import logging
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from netwatch.alerting import handover
 from netwatch.alerting import snapshot as snapshot_mod
@@ -133,12 +133,18 @@ class Engine:
         self.confirmed: set[str] = set()
         self._wake: asyncio.Event | None = None  # set by a verdict change: evaluate now
         self._awaited: set[str] = set()  # devices whose next report a pending verdict awaits
-        # Villages whose last evaluation found them up with nothing pending, held or open:
-        # evaluating one again changes nothing until a track of its devices changes
-        # (Tracker.touched), so a tick skips them. Cleared on reload, load and failure.
-        self._quiet: set[str] = set()
+        # Villages whose last evaluation found them up with nothing pending, held or open are
+        # quiet: evaluating one again changes nothing until the standing of one of its devices
+        # changes (Tracker.touched), so a tick skips them. A tick evaluates the others (loud),
+        # in inventory order (_order), without walking every village. Every village is loud
+        # again on reload, load and failure.
+        self._loud: set[str] = set()
+        self._order: dict[str, int] = {}
         self.incremental = True  # False: every village every tick (tests compare both)
         self._snapshot = AlertSnapshot(clock())
+        # The last snapshot's copies of the village states, by VillageStates.version.
+        self._frozen_states: tuple[int, Mapping[str, ServiceState], Mapping[str, ServiceState]]
+        self._frozen_states = (-1, {}, {})
         self.set_inventory(inventory)
         self._load(clock())
 
@@ -177,8 +183,16 @@ class Engine:
         """Adopt a (reloaded) inventory; device verdicts of devices that stay are kept."""
         self.inventory = inventory
         self.topology = Topology(inventory)
-        self._quiet = set()
+        self._order = {code: k for k, code in enumerate(inventory.villages)}
+        self._districts = snapshot_mod.frozen(
+            {code: v.district for code, v in inventory.villages.items()}
+        )
+        self._loud = set(self._order)
         self._village_of = {n: d.village for n, d in inventory.devices.items() if d.village}
+        # A village whose ONU joins its verdict reads its routers' every echo (onu_join.py).
+        self.tracker.eager = frozenset(
+            n for v in inventory.villages.values() if v.onu is not None for n in v.devices
+        )
         self.kinds = Kinds(self.topology, self.settings)
         old = getattr(self, "causes", None)
         self.causes = Causes(inventory, self.kinds, self.intake.request_poll)
@@ -211,7 +225,7 @@ class Engine:
             log.info("alert %s closed without notification: %s", s.fingerprint, s.reason())
 
     def _load(self, now: float) -> None:
-        self._quiet.clear()
+        self._loud = set(self._order)
         self.lifecycle.load()
         self.correlation.load(now)
         self.flapping.load(now)
@@ -234,11 +248,18 @@ class Engine:
                 a.acknowledged_by = acks[a.id]
 
     def _publish(self, now: float) -> None:
+        if self._frozen_states[0] != self.villages.version:
+            self._frozen_states = (
+                self.villages.version,
+                snapshot_mod.frozen(self.villages.shown),
+                snapshot_mod.frozen(self.villages.recorded),
+            )
+        _, shown, recorded = self._frozen_states
         self._snapshot = snapshot_mod.take(
             now,
-            ((code, v.district) for code, v in self.inventory.villages.items()),
-            self.villages.shown,
-            self.villages.recorded,
+            self._districts,
+            shown,
+            recorded,
             self.lifecycle.open.values(),
             len(self.flapping),
             self.silences.active(now),
@@ -258,7 +279,7 @@ class Engine:
         if self.causes.onu_changed or name in self._awaited:
             # An ONU changed state, or news of a device a verdict waits for: decide now.
             if self.causes.onu_changed:  # its villages are not quiet: their ONU joins them
-                self._quiet.difference_update(self.causes.villages_of_olt(name))
+                self._loud.update(self.causes.villages_of_olt(name))
             self.causes.onu_changed = False
             self._awaited.discard(name)
             self.intake.changed = True
@@ -336,21 +357,28 @@ class Engine:
         return True
 
     def _due_villages(self) -> list[str]:
-        """Villages to evaluate this tick: all but the quiet ones whose devices sent nothing."""
+        """Villages to evaluate this tick, in inventory order: all but the quiet ones whose
+        devices' standing did not change."""
         touched, self.tracker.touched = self.tracker.touched, set()
-        quiet = self._quiet
+        order = self._order
         if not self.incremental or self.maintenance.windows:
-            quiet.clear()  # a window opens or closes with time alone: evaluate everything
-            return list(self.inventory.villages)
+            self._loud = set(order)  # a window opens or closes with time alone: all of them
+            return list(order)
+        loud = self._loud
         village_of = self._village_of
         for name in touched:
             code = village_of.get(name)
             if code is not None:
-                quiet.discard(code)
-        return [code for code in self.inventory.villages if code not in quiet]
+                loud.add(code)
+        if len(loud) * 8 > len(order):  # many: one walk in order beats sorting them
+            return [code for code in order if code in loud]
+        return sorted(loud, key=order.__getitem__)
+
+    def is_quiet(self, code: str) -> bool:
+        """Whether ticks skip this village until one of its devices' standing changes."""
+        return code in self._order and code not in self._loud
 
     def _eval_village(self, code: str, now: float) -> None:
-        self._quiet.discard(code)
         verdict = village_verdict(
             code, self.inventory, self.topology, self.tracker.tracks, self.settings, now
         )
@@ -370,8 +398,8 @@ class Engine:
             fp = intent.fingerprint
             if fp in self.lifecycle.open or fp in self.lifecycle.wanted_since:
                 quiet = False
-        if quiet:  # it stays as it is, with no alert, until a track of it changes
-            self._quiet.add(code)
+        if quiet:  # it stays as it is, with no alert, until a device's standing changes
+            self._loud.discard(code)
 
     def _eval_upstream(self, name: str, now: float) -> None:
         verdict = upstream_verdict(name, self.topology, self.tracker.tracks, self.settings, now)

@@ -28,9 +28,12 @@ class Tracker:
     def __init__(self, settings: AlertingSettings) -> None:
         self.settings = settings
         self.tracks: dict[str, Track] = {}
-        # Devices whose track changed since the engine last took this set (observe, radios):
-        # only their villages need evaluating again (engine.py: the quiet villages).
+        # Devices whose standing (below) changed since the engine last took this set (observe,
+        # radios): only their villages need evaluating again (engine.py: the quiet villages).
         self.touched: set[str] = set()
+        # Devices whose every report counts as a change: a village whose ONU joins its verdict
+        # reads its routers' newest echoes too (onu_join.py), not only their standing.
+        self.eager: frozenset[str] = frozenset()
 
     def track(self, name: str) -> Track:
         t = self.tracks.get(name)
@@ -38,10 +41,34 @@ class Tracker:
             t = self.tracks[name] = Track()
         return t
 
+    def standing(self, t: DeviceView) -> int:
+        """What an up or undecided village's verdict reads of one device (rules.village_verdict
+        without a cause), as bits: the verdict, and for an answering device the radio flag,
+        whether its window is full, and which degraded threshold its window's mean passes.
+        A report that leaves it as it was cannot change such a village's verdict."""
+        up = t.confirmed_up
+        if up is None:
+            return 0
+        if up is False:
+            return 1
+        s = self.settings
+        k = 6 if t.radio_down else 2
+        if t.samples >= s.degraded_rounds:  # the same comparisons as rules.village_verdict
+            k |= 8
+            if (t.loss_avg or 0.0) > s.degraded_loss_ratio:
+                k |= 16
+            if (t.rtt_avg or 0.0) > s.degraded_rtt:
+                k |= 32
+        return k
+
     def observe(self, name: str, report: EchoReport) -> bool:
-        """Apply one report; True when the verdict changed."""
-        t = self.track(name)
-        self.touched.add(name)
+        """Apply one report; True when the verdict changed. The device is touched when its
+        standing changed (or it is eager): most rounds of a healthy device change nothing a
+        quiet village reads (issue 10: a tick evaluated every village that sent a round)."""
+        t = self.tracks.get(name)
+        if t is None:
+            t = self.tracks[name] = Track()
+        before = self.standing(t)
         seen = report.seen_at
         if seen is not None and (t.seen_at is None or seen > t.seen_at):
             t.seen_at = seen
@@ -62,6 +89,8 @@ class Tracker:
             while len(t.window) > max(1, self.settings.degraded_rounds):
                 t.window.popleft()
         self._summarise(t)
+        if changed or name in self.eager or self.standing(t) != before:
+            self.touched.add(name)
         return changed
 
     @staticmethod

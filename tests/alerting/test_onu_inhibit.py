@@ -129,7 +129,7 @@ def test_an_olt_poll_that_changes_an_onu_wakes_its_quiet_village(tmp_path):
     """A village up with nothing open is skipped until its devices report (issue 10); an OLT
     poll that changes its ONU's state must not wait for them: the ONU joins it at once."""
     h = make(tmp_path)
-    assert V1 in h.engine._quiet  # up, nothing open: skipped by the next ticks
+    assert h.engine.is_quiet(V1)  # up, nothing open: skipped by the next ticks
 
     def olt_poll(device_state: object, observation: object) -> None:  # Causes, on a real poll
         olt_says(h, "dying_gasp")
