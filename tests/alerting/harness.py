@@ -41,7 +41,9 @@ class Stream:
     down_since: float | None = None
     oks: int = 0
 
-    def round(self, name: str, at: float, received: int, sent: int = 5) -> PingObservation:
+    def round(
+        self, name: str, at: float, received: int, sent: int = 5, rtt: float = 0.002
+    ) -> PingObservation:
         ok = received > 0
         event = "round"
         if ok:
@@ -65,7 +67,7 @@ class Stream:
         return PingObservation(
             name,
             at,
-            PingResult(name, sent, received, [0.002] * received),
+            PingResult(name, sent, received, [rtt] * received),
             event=event,
             up=self.up,
             reason="" if self.up else "no reply",
@@ -116,10 +118,11 @@ class Harness:
         self.streams.clear()
         self.engine = self.start()
 
-    def observe(self, name: str, received: int, sent: int = 5) -> None:
-        """One round of device name at the current time (received of sent echoes answered)."""
+    def observe(self, name: str, received: int, sent: int = 5, rtt: float = 0.002) -> None:
+        """One round of device name at the current time (received of sent echoes answered,
+        each after rtt seconds)."""
         stream = self.streams.setdefault(name, Stream())
-        self.engine.observe(name, stream.round(name, self.clock.t, received, sent))
+        self.engine.observe(name, stream.round(name, self.clock.t, received, sent, rtt))
 
     def round(self, up: dict[str, bool], dt: float = 2.0) -> None:
         """One round of each named device at the current time, then evaluate, then advance."""
