@@ -140,6 +140,9 @@ class Engine:
         # again on reload, load and failure.
         self._loud: set[str] = set()
         self._order: dict[str, int] = {}
+        # Parents (Topology.upstream) the same way: up or undecided, not lossy even at
+        # HOLD_FACTOR, nothing open or held: skipped until their own standing changes.
+        self._loud_parents: set[str] = set()
         self.incremental = True  # False: every village every tick (tests compare both)
         self._snapshot = AlertSnapshot(clock())
         # The last snapshot's copies of the village states, by VillageStates.version.
@@ -188,6 +191,7 @@ class Engine:
             {code: v.district for code, v in inventory.villages.items()}
         )
         self._loud = set(self._order)
+        self._loud_parents = set(self.topology.upstream)
         self._village_of = {n: d.village for n, d in inventory.devices.items() if d.village}
         # A village whose ONU joins its verdict reads its routers' every echo (onu_join.py).
         self.tracker.eager = frozenset(
@@ -226,6 +230,7 @@ class Engine:
 
     def _load(self, now: float) -> None:
         self._loud = set(self._order)
+        self._loud_parents = set(self.topology.upstream)
         self.lifecycle.load()
         self.correlation.load(now)
         self.flapping.load(now)
@@ -312,7 +317,7 @@ class Engine:
         failed = False
         try:
             with self.store.transaction():
-                for name in topo.upstream:
+                for name in self._due_parents():
                     failed |= not self._guarded(f"device {name}", self._eval_upstream, name, now)
                 for code in self._due_villages():
                     failed |= not self._guarded(f"village {code}", self._eval_village, code, now)
@@ -356,20 +361,39 @@ class Engine:
             return False
         return True
 
-    def _due_villages(self) -> list[str]:
-        """Villages to evaluate this tick, in inventory order: all but the quiet ones whose
-        devices' standing did not change."""
+    def _take_touched(self) -> bool:
+        """Villages and parents whose devices' standing changed are loud again; False when
+        everything is evaluated this tick (full mode, or maintenance windows configured)."""
         touched, self.tracker.touched = self.tracker.touched, set()
-        order = self._order
         if not self.incremental or self.maintenance.windows:
-            self._loud = set(order)  # a window opens or closes with time alone: all of them
-            return list(order)
-        loud = self._loud
-        village_of = self._village_of
+            # A window opens or closes with time alone: evaluate everything.
+            self._loud = set(self._order)
+            self._loud_parents = set(self.topology.upstream)
+            return False
+        loud, village_of = self._loud, self._village_of
+        parents, upstream = self._loud_parents, self.topology.behind
         for name in touched:
             code = village_of.get(name)
             if code is not None:
                 loud.add(code)
+            if code is None or name in upstream:
+                parents.add(name)  # (a name that is no parent is never asked for)
+        return True
+
+    def _due_parents(self) -> list[str]:
+        """Parents to evaluate this tick, in topology order: all but the quiet ones."""
+        if not self._take_touched():
+            return list(self.topology.upstream)
+        parents = self._loud_parents
+        return [name for name in self.topology.upstream if name in parents]
+
+    def _due_villages(self) -> list[str]:
+        """Villages to evaluate this tick, in inventory order: all but the quiet ones whose
+        devices' standing did not change."""
+        order = self._order
+        if not self._take_touched():
+            return list(order)
+        loud = self._loud
         if len(loud) * 8 > len(order):  # many: one walk in order beats sorting them
             return [code for code in order if code in loud]
         return sorted(loud, key=order.__getitem__)
@@ -408,11 +432,20 @@ class Engine:
             return
         track = self.tracker.tracks.get(name)
         # Half the threshold on a parent explains its children's loss.
+        quiet = verdict.state in _QUIET_STATES
         if track is not None and lossy(track, self.settings, HOLD_FACTOR):
             self.degraded.note_lossy(name, now)
+            quiet = False  # noted at every evaluation while it lasts (a time)
         for intent in self.kinds.upstream(name, verdict, track):
             self.lifecycle.reconcile(intent, self.topology, now)
             self._confirm(intent.fingerprint, intent.want)
+            fp = intent.fingerprint
+            if fp in self.lifecycle.open or fp in self.lifecycle.wanted_since:
+                quiet = False
+        if quiet:  # up (or undecided) and calm, nothing open: until its standing changes
+            self._loud_parents.discard(name)
+        else:
+            self._loud_parents.add(name)
 
     def _confirm(self, fp: str, want: bool) -> None:
         if want and fp in self.lifecycle.open:

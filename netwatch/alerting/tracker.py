@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from netwatch.alerting.kinds import HOLD_FACTOR
 from netwatch.alerting.rules import DeviceView
 from netwatch.alerting.seams import EchoReport
 from netwatch.core.model import AlertingSettings
@@ -42,10 +43,11 @@ class Tracker:
         return t
 
     def standing(self, t: DeviceView) -> int:
-        """What an up or undecided village's verdict reads of one device (rules.village_verdict
-        without a cause), as bits: the verdict, and for an answering device the radio flag,
-        whether its window is full, and which degraded threshold its window's mean passes.
-        A report that leaves it as it was cannot change such a village's verdict."""
+        """What an up or undecided village's or parent's evaluation reads of one device
+        (rules.village_verdict without a cause, rules.lossy), as bits: the verdict, and for an
+        answering device the radio flag, whether its window is full, and which degraded
+        threshold, or half of one (kinds.HOLD_FACTOR: a lossy parent), its window's mean
+        passes. A report that leaves it as it was cannot change such an evaluation."""
         up = t.confirmed_up
         if up is None:
             return 0
@@ -55,10 +57,15 @@ class Tracker:
         k = 6 if t.radio_down else 2
         if t.samples >= s.degraded_rounds:  # the same comparisons as rules.village_verdict
             k |= 8
-            if (t.loss_avg or 0.0) > s.degraded_loss_ratio:
+            loss, rtt = t.loss_avg or 0.0, t.rtt_avg or 0.0
+            if loss > s.degraded_loss_ratio:
                 k |= 16
-            if (t.rtt_avg or 0.0) > s.degraded_rtt:
+            if rtt > s.degraded_rtt:
                 k |= 32
+            if loss > HOLD_FACTOR * s.degraded_loss_ratio:
+                k |= 64
+            if rtt > HOLD_FACTOR * s.degraded_rtt:
+                k |= 128
         return k
 
     def observe(self, name: str, report: EchoReport) -> bool:
