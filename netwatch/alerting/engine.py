@@ -278,17 +278,20 @@ class Engine:
 
     def on_observation(self, device_state: DeviceStateView, observation: object) -> None:
         """State listener (seams.ObservationListener): echo-stream reports to the verdicts."""
-        self.intake.on_observation(device_state, observation, self.topology)
-        self.causes.on_observation(device_state, observation)
+        intake, causes = self.intake, self.causes
+        intake.on_observation(device_state, observation, self.topology)
         name = device_state.device.name
-        if self.causes.onu_changed or name in self._awaited:
+        if name in causes.watched:  # (the others' polls hold no facts the causes read)
+            causes.on_observation(device_state, observation)
+        if causes.onu_changed or name in self._awaited:
             # An ONU changed state, or news of a device a verdict waits for: decide now.
-            if self.causes.onu_changed:  # its villages are not quiet: their ONU joins them
-                self._loud.update(self.causes.villages_of_olt(name))
-            self.causes.onu_changed = False
+            if causes.onu_changed:  # its villages are not quiet: their ONU joins them
+                self._loud.update(causes.villages_of_olt(name))
+            causes.onu_changed = False
             self._awaited.discard(name)
-            self.intake.changed = True
-        self._wake_on_change()
+            intake.changed = True
+        if intake.changed:
+            self._wake_on_change()
 
     def observe(self, name: str, report: EchoReport) -> None:
         """Apply one report of device `name` (the listener's core; tests call it directly)."""

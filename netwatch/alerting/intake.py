@@ -55,6 +55,7 @@ class Intake:
                 radio_down = any(v.health is Health.NOT_SERVING for v in verdicts)
                 if radio_down != track.radio_down:
                     track.radio_down = radio_down
+                    track.standing = self.tracker.standing(track)
                     self.tracker.touched.add(name)
             return
         try:

@@ -21,6 +21,7 @@ class Track(DeviceView):
     recovered_at: float | None = None  # last down → up verdict
     # Per round: echoes with an outcome, replies, sum of the replies' RTTs.
     window: deque[tuple[int, int, float]] = field(default_factory=deque)
+    standing: int = 0  # Tracker.standing after the last report (0: undecided)
 
 
 class Tracker:
@@ -75,7 +76,6 @@ class Tracker:
         t = self.tracks.get(name)
         if t is None:
             t = self.tracks[name] = Track()
-        before = self.standing(t)
         seen = report.seen_at
         if seen is not None and (t.seen_at is None or seen > t.seen_at):
             t.seen_at = seen
@@ -92,11 +92,16 @@ class Tracker:
             t.confirmed_up = up
         if res is not None and res.sent > 0:
             rtt = res.rtt_avg
-            t.window.append((res.sent, res.received, rtt * res.received if rtt else 0.0))
-            while len(t.window) > max(1, self.settings.degraded_rounds):
-                t.window.popleft()
+            window = t.window
+            window.append((res.sent, res.received, rtt * res.received if rtt else 0.0))
+            keep = max(1, self.settings.degraded_rounds)
+            while len(window) > keep:
+                window.popleft()
         self._summarise(t)
-        if changed or name in self.eager or self.standing(t) != before:
+        # The standing before is the one kept (a radio flag's change touched on its own).
+        standing = self.standing(t)
+        if standing != t.standing or changed or name in self.eager:
+            t.standing = standing
             self.touched.add(name)
         return changed
 
