@@ -4,7 +4,10 @@ Loads an inventory through the loader's child as `netwatch run` does, builds the
 alert engine (no tracer, a temporary database), reports one healthy echo-stream round per
 device (and their up verdicts), evaluates once, then times `--ticks` evaluations: with nothing
 new, and after `--changed` devices reported a new round (what 1 s of a 30 s ping interval
-brings at this size). In-process: CPU seconds of this process (time.process_time).
+brings at this size), and prints a round report's cost from state.record to the end of that
+tick (its share of the tick included). In-process: CPU seconds of this process
+(time.process_time). Parents (POP routers) come with inventories that have them
+(bench/synth_inventory.py); bench/run_bench.py's villages hang on none.
 
     .venv/bin/python bench/alert_eval_bench.py CONFIG [--ticks 5] [--changed 1667]
 """
@@ -85,6 +88,7 @@ def main() -> int:
         engine.store.close()
     print(
         f"{len(names)} devices, {len(inventory.villages)} villages ({up} shown up), "
+        f"{len(engine.topology.upstream)} parents, "
         f"{changed} devices with a new round before each busy tick"
     )
     print("every village every tick" if args.full else "quiet villages skipped")
@@ -94,6 +98,8 @@ def main() -> int:
     print(
         f"state.record of a round (state, alert intake): {statistics.median(record) * 1e6:.1f} µs"
     )
+    through = statistics.median(record) + statistics.median(busy) / max(1, changed)
+    print(f"a round report through state, intake, tracker and its tick: {through * 1e6:.1f} µs")
     return 0
 
 
