@@ -37,6 +37,9 @@ class DeviceView:
     rtt_avg: float | None = None  # seconds
     samples: int = 0  # rounds in the sustained window
     radio_down: bool = False  # SNMP: an AP whose enabled radios are all oper-down
+    # Send time of the newest echo outcome when the verdict last turned from down to up: its
+    # children's echoes sent from then on are news from after its return.
+    back_at: float | None = None
 
 
 @dataclass(slots=True)
@@ -123,6 +126,36 @@ def _upstream_check(
     return root, ([] if root is not None else awaited)
 
 
+def _returning(
+    down: list[str],
+    members: tuple[str, ...],
+    topology: Topology,
+    views: Mapping[str, DeviceView],
+    now: float,
+    settings: AlertingSettings,
+) -> list[str]:
+    """Down devices whose verdict came from an outage of a parent in the village that is back:
+    awaited until their own echo sent after the return is lost (down on their own) or their
+    verdict turns up, never past upstream_wait after the return. Their lost echoes were the
+    parent's outage: without the wait, the router's return before the AP's replies read as
+    `ap_down`, an `update` to an outage that is ending (the stream asks them at once)."""
+    out: list[str] = []
+    for n in down:
+        v = views[n]
+        if v.confirmed_up is not False or v.fail_since is None:
+            continue  # (an AP with its radios off answers: its own fault)
+        for a in topology.ancestors.get(n, ()):
+            p = views.get(a)
+            if a not in members or p is None or p.confirmed_up is not True or p.back_at is None:
+                continue
+            back = p.back_at
+            lost_since = v.failing and v.seen_at is not None and v.seen_at >= back
+            if v.fail_since <= back and not lost_since and now - back < settings.upstream_wait:
+                out.append(n)
+                break
+    return out
+
+
 def village_verdict(
     code: str,
     inventory: Inventory,
@@ -187,6 +220,7 @@ def village_verdict(
         ]
         inside = list(dict.fromkeys(inside))
         awaited += _upstream_check(inside, views, since, now, settings)[1]
+        awaited += _returning(all_down, village.devices, topology, views, now, settings)
         if cause == "router_down":
             cause = f"router_down:{', '.join(r_down)}"
         elif cause in ("ap_down", "radio_down"):

@@ -86,6 +86,7 @@ class Tracker:
         changed = up is not None and up != t.confirmed_up
         if changed and up and t.confirmed_up is False:
             t.recovered_at = report.time
+            t.back_at = t.seen_at if t.seen_at is not None else report.time
             t.window.clear()  # the echoes lost while down are no sustained loss
             res = None
         if changed:

@@ -450,3 +450,54 @@ def test_whole_village_waits_for_its_router_whichever_is_found_first(tmp_path):
     alert = h.outbox()[0]["alert"]
     assert alert["cause"] == "router_down:rtr-1-1"
     assert alert["down_devices"] == ["rtr-1-1", "ap-1-1-1"]
+
+
+def _router_back_ap_down(h: Harness) -> None:
+    """A cut takes village 1's router and its AP down (both verdicts); the link is back: the
+    router's replies make it up again while the AP's down verdict from the cut still stands
+    (it needs its own replies, and has no echo outcome from after the router's return yet)."""
+    h.rounds(with_down(h, "rtr-1-1", "ap-1-1-1"), 4)
+    assert h.events() == [("firing", "VillageWifiDown")]
+    assert h.outbox()[0]["alert"]["cause"] == "router_down:rtr-1-1"
+    others = {n: True for n in h.inventory.devices if n not in ("rtr-1-1", "ap-1-1-1")}
+    h.rounds({**others, "rtr-1-1": True}, 2)  # the router is up; the AP not heard since
+
+
+def test_an_ap_down_from_its_routers_cut_waits_for_its_own_news(tmp_path):
+    """No `update` to ap_down between the router's return and the AP's own replies: the AP's
+    verdict came from the router's outage (tests/alerting/test_e2e_diagnosis saw the update
+    once under load). The outage resolves with the cause it fired with."""
+    h = make(tmp_path)
+    _router_back_ap_down(h)
+    assert h.engine.tracker.tracks["ap-1-1-1"].confirmed_up is False
+    assert h.events() == [("firing", "VillageWifiDown")], h.outbox()
+    h.observe("ap-1-1-1", 5)  # its first reply since: on its way back, verdict still down
+    h.engine.evaluate()
+    assert h.events() == [("firing", "VillageWifiDown")], h.outbox()
+    h.rounds(all_up(h), 1)  # its second reply: up
+    assert h.events() == [("firing", "VillageWifiDown"), ("resolved", "VillageWifiDown")]
+    assert h.outbox()[-1]["alert"]["cause"] == "router_down:rtr-1-1"
+
+
+def test_an_ap_still_dark_after_its_router_returns_is_a_new_diagnosis(tmp_path):
+    """The AP loses an echo sent after the router's return: it is down on its own, and the
+    receivers are told (`update`, ap_down), as before."""
+    h = make(tmp_path)
+    _router_back_ap_down(h)
+    h.rounds(with_down(h, "ap-1-1-1"), 1)
+    assert h.events() == [("firing", "VillageWifiDown"), ("update", "VillageWifiDown")]
+    update = h.outbox()[1]
+    assert update["alert"]["cause"] == "ap_down:ap-1-1-1"
+    assert update["extra"]["previous_cause"] == "router_down:rtr-1-1"
+
+
+def test_an_ap_never_heard_after_its_router_returns_waits_upstream_wait_only(tmp_path):
+    """No news of the AP at all: the village waits at most upstream_wait after the router's
+    return, then says ap_down."""
+    h = make(tmp_path, upstream_wait=10.0)
+    _router_back_ap_down(h)
+    others = {n: True for n in h.inventory.devices if n != "ap-1-1-1"}
+    h.rounds(others, 6)  # 12 s of the others' rounds, none of the AP
+    events = h.events()
+    assert events == [("firing", "VillageWifiDown"), ("update", "VillageWifiDown")]
+    assert h.outbox()[1]["alert"]["cause"] == "ap_down:ap-1-1-1"
