@@ -43,7 +43,9 @@ def main() -> int:
     ap.add_argument("--ticks", type=int, default=5)
     ap.add_argument("--changed", type=int, default=None, help="default: devices / 30")
     ap.add_argument(
-        "--full", action="store_true", help="every village every tick (as before quiet villages)"
+        "--full",
+        action="store_true",
+        help="every village and parent every tick (as before quiet villages)",
     )
     args = ap.parse_args()
     inventory = load(args.config, Member())
@@ -91,7 +93,9 @@ def main() -> int:
         f"{len(engine.topology.upstream)} parents, "
         f"{changed} devices with a new round before each busy tick"
     )
-    print("every village every tick" if args.full else "quiet villages skipped")
+    print(
+        "every village and parent every tick" if args.full else "quiet villages and parents skipped"
+    )
     print(f"first evaluation: {first * 1000:.0f} ms CPU")
     print(f"tick, nothing new:  median {statistics.median(idle) * 1000:.1f} ms CPU")
     print(f"tick, {changed} new rounds: median {statistics.median(busy) * 1000:.1f} ms CPU")
