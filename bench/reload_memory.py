@@ -4,7 +4,9 @@ Builds what `netwatch run` holds (inventory from the loader's child, state, coll
 scheduler jobs added, the echo stream following them at one echo per device a day, the alert
 engine), feeds one ping
 round per device (with --scrape, renders /metrics twice), then runs `Runtime._reload` on the
-same file, as POST /-/reload does (with --scrape, then /metrics again), while a thread samples
+same file, as POST /-/reload does (with --scrape, then /metrics again; the runtime is built
+without the loader's digest, so the first reload receives and decodes the whole answer, later
+ones get the child's "unchanged"), while a thread samples
 VmRSS every 2 ms. Prints RSS before, the peak during the reload and where in
 the reload it came (the step running then), and VmHWM. With --trace, tracemalloc's peak and
 its top allocation sites instead (slower; RSS then includes tracemalloc's own tables).
@@ -123,7 +125,9 @@ def instrument(runtime: Runtime, sampler: Sampler) -> None:
     for fn in ("_decode", "_receive"):  # the whole pickle (before), the stream (since)
         if hasattr(isolated, fn):
             setattr(isolated, fn, named("decode (unpickle)", getattr(isolated, fn)))
-    isolated.load_async = named("load_async (child)", isolated.load_async)
+    for fn in ("load_async", "load_changed"):  # the reload calls the latter since loaddigest
+        if hasattr(isolated, fn):
+            setattr(isolated, fn, named(f"{fn} (child)", getattr(isolated, fn)))
     state = runtime.state
     state.replace_inventory = named("state.replace_inventory", state.replace_inventory)  # type: ignore[method-assign]
     assert runtime.scheduler is not None and runtime.alerts is not None

@@ -6,7 +6,10 @@ that peak would stay in its RSS and the work would hold the GIL while the schedu
 waits. A child pays both and hands back the small validated Inventory (or the ConfigError) as
 pickles (the inventory without devices, then devices in batches), unpickled off the event loop
 at a reload, where a device that did not change stays the running inventory's object (one
-copy; parts that compare devices by identity see no change). Told a shard, the
+copy; parts that compare devices by identity see no change). The child also sends a digest of
+its answer; given the running inventory's digest (`unless`) and finding the same, it answers
+"unchanged" in a few bytes, so a reload of an unchanged file builds no second copy at all
+(the soak's RSS: pymalloc kept the arenas of that copy). Told a shard, the
 child also cuts the inventory to that shard, so a national config's pickle stays 1/N. The
 child runs under resource limits (address space, CPU seconds) and a wall-clock deadline, so
 no file, however hostile, can take the monitoring process's memory or time.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import io
 import os
 import pickle
@@ -43,6 +47,23 @@ MAX_CPU = _limit("NETWATCH_CONFIG_LOADER_MAX_CPU_SECONDS", 120)
 MAX_WALL = _limit("NETWATCH_CONFIG_LOADER_TIMEOUT_SECONDS", 300)
 MAX_OUTPUT = 256 << 20  # a pickled inventory of 50,000 devices is ~7 MB
 BATCH = 1000  # devices per pickle of the child's answer
+UNLESS = "--unless"  # the child's option: the digest of the running inventory's answer
+
+
+@dataclasses.dataclass(frozen=True)
+class Loaded:
+    """The child's answer: the inventory and the digest of its pickles; inventory None when
+    that digest is the one passed as `unless` (the same answer as the running inventory's)."""
+
+    inventory: Inventory | None
+    digest: str
+
+
+def digest(answer: bytes | memoryview) -> str:
+    """The digest of the child's pickled answer: equal digests, equal bytes, equal inventories.
+    (Pickling is deterministic here: the same files give the same bytes in every child,
+    whatever PYTHONHASHSEED; tests/config/test_reload_digest.py checks it.)"""
+    return hashlib.blake2b(answer, digest_size=16).hexdigest()
 
 
 def _limits() -> None:
@@ -55,7 +76,7 @@ def _limits() -> None:
 
 def _decode(
     path: str, returncode: int, out: bytes, err: bytes, share: Mapping[str, Device] | None = None
-) -> Inventory:
+) -> Loaded:
     if returncode < 0 or returncode == 128 + signal.SIGXCPU:
         sig = -returncode if returncode < 0 else signal.SIGXCPU
         why = {
@@ -76,14 +97,20 @@ def _decode(
     return result
 
 
-def _receive(stream: io.BytesIO, share: Mapping[str, Device] | None) -> Inventory | ConfigError:
-    """Unpickle the child's answer: the inventory without its devices, then the devices in
-    batches. A device equal to one of share (the running inventory's) is that object: a
-    reload holds one copy of what did not change and at most a batch of the rest twice
-    (issue 10: a 50,000-device reload built a second inventory, ~45 MiB, beside the first)."""
+def _receive(stream: io.BytesIO, share: Mapping[str, Device] | None) -> Loaded | ConfigError:
+    """Unpickle the child's answer: its digest, then None ("unchanged") or the inventory
+    without its devices and the devices in batches. A device equal to one of share (the
+    running inventory's) is that object: a reload holds one copy of what did not change and at
+    most a batch of the rest twice (issue 10: a 50,000-device reload built a second
+    inventory, ~45 MiB, beside the first)."""
+    first = pickle.load(stream)
+    if isinstance(first, ConfigError):
+        return first
+    if not isinstance(first, str):
+        raise TypeError(f"config loader answered a {type(first).__name__}")
     head = pickle.load(stream)
-    if isinstance(head, ConfigError):
-        return head
+    if head is None:
+        return Loaded(None, first)
     if not isinstance(head, Inventory):
         raise TypeError(f"config loader answered a {type(head).__name__}")
     devices = head.devices  # empty: filled in place, in the child's order
@@ -91,20 +118,28 @@ def _receive(stream: io.BytesIO, share: Mapping[str, Device] | None) -> Inventor
         for device in batch:
             kept = share.get(device.name) if share is not None else None
             devices[device.name] = kept if kept is not None and kept == device else device
-    return head
+    return Loaded(head, first)
 
 
-def _args(path: str, member: Member | None) -> list[str]:
+def _args(path: str, member: Member | None, unless: str | None = None) -> list[str]:
+    cmd = _CMD if unless is None else [*_CMD, UNLESS, unless]
     if member is None:
-        return [*_CMD, path]
+        return [*cmd, path]
     shard = "" if member.shard is None else str(member.shard)
-    return [*_CMD, path, shard, member.replica or ""]
+    return [*cmd, path, shard, member.replica or ""]
 
 
 def load(path: str | os.PathLike, member: Member | None = None) -> Inventory:
     """load_inventory(path) in a child process; raises ConfigError as it would.
 
     member: cut to that instance's shard (and check that its shard and replica exist)."""
+    inventory = load_digested(path, member).inventory
+    assert inventory is not None  # no `unless` given: always the inventory
+    return inventory
+
+
+def load_digested(path: str | os.PathLike, member: Member | None = None) -> Loaded:
+    """load() with the digest of the child's answer (the runtime's `unless` at its reloads)."""
     path = os.fspath(path)
     proc = subprocess.Popen(_args(path, member), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -120,11 +155,24 @@ async def load_async(
     member: Member | None = None,
     share: Mapping[str, Device] | None = None,
 ) -> Inventory:
-    """The same without blocking the event loop (for reloads); devices equal to share's are
-    share's own objects."""
+    """load() without blocking the event loop; devices equal to share's are share's own."""
+    inventory = (await load_changed(path, member, share)).inventory
+    assert inventory is not None  # no `unless` given: always the inventory
+    return inventory
+
+
+async def load_changed(
+    path: str | os.PathLike,
+    member: Member | None = None,
+    share: Mapping[str, Device] | None = None,
+    unless: str | None = None,
+) -> Loaded:
+    """The reload's load, off the event loop: inventory None when the child's answer has the
+    digest unless (the running inventory's: nothing changed, nothing decoded); otherwise
+    devices equal to share's are share's own objects."""
     path = os.fspath(path)
     proc = await asyncio.create_subprocess_exec(
-        *_args(path, member),
+        *_args(path, member, unless),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         limit=MAX_OUTPUT,
@@ -160,6 +208,9 @@ def load_member(path: str, member: Member | None) -> Inventory:
 
 def _main(argv: list[str]) -> int:
     _limits()
+    unless = None
+    if argv[:1] == [UNLESS]:
+        unless, argv = argv[1], argv[2:]
     member = None
     if len(argv) == 3:
         member = Member(int(argv[1]) if argv[1] else None, argv[2] or None)
@@ -168,13 +219,20 @@ def _main(argv: list[str]) -> int:
         inv = load_member(argv[0], member)
     except ConfigError as exc:
         pickle.dump(exc, out, protocol=pickle.HIGHEST_PROTOCOL)
+        sys.stdout.buffer.write(out.getbuffer())
+        return 0
+    devices = list(inv.devices.values())
+    pickle.dump(dataclasses.replace(inv, devices={}), out, protocol=pickle.HIGHEST_PROTOCOL)
+    for i in range(0, len(devices), BATCH):
+        pickle.dump(devices[i : i + BATCH], out, protocol=pickle.HIGHEST_PROTOCOL)
+    pickle.dump(None, out)
+    # The digest of exactly these bytes: any input that changes the inventory changes them.
+    answer = digest(out.getbuffer())
+    sys.stdout.buffer.write(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
+    if answer == unless:
+        sys.stdout.buffer.write(pickle.dumps(None))  # unchanged: the parent keeps its own
     else:
-        devices = list(inv.devices.values())
-        pickle.dump(dataclasses.replace(inv, devices={}), out, protocol=pickle.HIGHEST_PROTOCOL)
-        for i in range(0, len(devices), BATCH):
-            pickle.dump(devices[i : i + BATCH], out, protocol=pickle.HIGHEST_PROTOCOL)
-        pickle.dump(None, out)
-    sys.stdout.buffer.write(out.getbuffer())
+        sys.stdout.buffer.write(out.getbuffer())
     return 0
 
 

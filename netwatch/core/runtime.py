@@ -69,10 +69,17 @@ def collector_plugins() -> tuple[AnyPlugin, ...]:
 
 class Runtime:
     def __init__(
-        self, config_path: str | Path, inventory: Inventory, member: Member | None = None
+        self,
+        config_path: str | Path,
+        inventory: Inventory,
+        member: Member | None = None,
+        digest: str | None = None,
     ) -> None:
         self.config_path = Path(config_path)
         self.inventory = inventory
+        # The loader child's digest of the running inventory (netwatch.config.isolated): a
+        # reload passes it, and a file that reads the same comes back as "unchanged".
+        self.digest = digest
         # This instance's shard and replica (settled: defaults filled in by the loader).
         self.member = member or Member(inventory.shard or 0, "a")
         self.plugins = collector_plugins()
@@ -100,13 +107,16 @@ class Runtime:
     def from_file(cls, config_path: str | Path, member: Member | None = None) -> Runtime:
         """Load in a child process, cut to member's shard (the whole inventory without one)."""
         from netwatch.cluster.member import settle
-        from netwatch.config.isolated import load
+        from netwatch.config.isolated import load_digested
 
-        inventory = load(config_path, member or Member())
+        loaded = load_digested(config_path, member or Member())
+        inventory = loaded.inventory
+        assert inventory is not None  # no digest was given: always the inventory
         _check_windows(config_path, inventory)
         telemetry.RELOAD_SUCCESS.set(1)
         telemetry.RELOAD_TIME.set(time.time())
-        return cls(config_path, inventory, settle(member or Member(), inventory.settings.cluster))
+        settled = settle(member or Member(), inventory.settings.cluster)
+        return cls(config_path, inventory, settled, loaded.digest)
 
     def metric_sources(self) -> list[Source]:
         """The /metrics sources: inventory and rollup, each collector, alerts, the cluster."""
@@ -330,6 +340,22 @@ class Runtime:
                 # allocator keeps that high-water mark unless told (netwatch/core/memory.py).
                 memory.TRIMMER.request()
 
+    def _succeeded(self, result: ReloadResult) -> ReloadResult:
+        telemetry.RELOAD_SUCCESS.set(1)
+        telemetry.RELOAD_TIME.set(time.time())
+        telemetry.RELOADS.labels("success").inc()
+        return result
+
+    async def _unchanged(self) -> ReloadResult:
+        """The file reads as the running inventory: nothing to swap or re-sync, a successful
+        reload. What a reload is also asked for is still done: outside causes checked again."""
+        if self.alerts is not None:
+            self.notifiers.check()  # a secret file fixed meanwhile counts now, as on any reload
+        if self.inventory.settings.snmp_traps.enabled and self._traps is None:
+            await self._try_traps()  # the port freed meanwhile: bind now (its retry loop runs on)
+        log.info("reloaded: %s unchanged, 0 jobs added, 0 removed, 0 changed", self.config_path)
+        return self._succeeded(ReloadResult(True))
+
     def _rejected(self, errors: list[str]) -> ReloadResult:
         telemetry.RELOAD_SUCCESS.set(0)
         telemetry.RELOADS.labels("failure").inc()
@@ -339,24 +365,31 @@ class Runtime:
 
     async def _reload(self) -> ReloadResult:
         from netwatch.config import ConfigError
-        from netwatch.config.isolated import load_async
+        from netwatch.config.isolated import load_changed
 
         try:
-            new = await load_async(self.config_path, self.member, share=self.inventory.devices)
+            loaded = await load_changed(
+                self.config_path, self.member, share=self.inventory.devices, unless=self.digest
+            )
         except ConfigError as exc:
             return self._rejected(list(exc.errors))
         except OSError as exc:
             return self._rejected([f"{self.config_path}: {exc}"])
-        if new == self.inventory:  # ~20 ms at 10,000 devices
-            # The same file again (a reload storm, a config-management run): keep the running
-            # objects and let the copy go at once. Adopting it would free the old inventory,
-            # whose objects lie among everything allocated since the start: the soak of 3 Dec
-            # measured pymalloc keeping ~16 arenas (MiB) per storm of such reloads, as RSS.
-            new = self.inventory
+        # The same file again (a reload storm, a config-management run): the child said so by
+        # digest, and no second copy was built. Even a copy let go at once left pymalloc's
+        # arenas behind (the soak: +8 MiB of RSS per storm); adopting it would free the old
+        # inventory among everything allocated since the start, which keeps even more.
+        new = loaded.inventory
+        if new is None:
+            return await self._unchanged()
+        if new == self.inventory:  # no digest known yet (a Runtime built without the child)
+            self.digest = loaded.digest
+            return await self._unchanged()
         errors, prepared = self._prepare(new)
         if errors:
             return self._rejected(errors)
         self.inventory = new
+        self.digest = loaded.digest
         self.state.replace_inventory(new)
         # Each part adopts the inventory in its own turn of the event loop, the scheduler in
         # slices: polling and replies go on between them (issue 10: a reload at 50,000 devices
@@ -373,11 +406,8 @@ class Runtime:
             await asyncio.sleep(0)
         if self.public is not None:
             self.public.reload(new)
-        telemetry.RELOAD_SUCCESS.set(1)
-        telemetry.RELOAD_TIME.set(time.time())
-        telemetry.RELOADS.labels("success").inc()
         log.info("reloaded: %d jobs added, %d removed, %d changed", added, removed, changed)
-        return ReloadResult(True, [], added, removed, changed)
+        return self._succeeded(ReloadResult(True, [], added, removed, changed))
 
     def _prepare(self, new: Inventory) -> tuple[list[str], socket.socket | None]:
         """What the running parts would refuse in new, before anything is swapped.
