@@ -38,7 +38,7 @@ from netwatch.collectors.icmp.rounds import (
     retry_delay,
     transient,
 )
-from netwatch.collectors.icmp.sockets import (
+from netwatch.collectors.icmp_wire.sockets import (
     SERIAL_BYTES,
     EchoOwner,
     EchoSocket,

@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from netwatch.collectors.icmp import Pinger, checksum, probe
-from netwatch.collectors.icmp.sockets import EchoSocket
+from netwatch.collectors.icmp_wire.sockets import EchoSocket
 from netwatch.core.model import Device, District, Inventory, PingSettings, Role, Settings
 from netwatch.core.state import State
 from tests.helpers.netns import Netlab, requires_root

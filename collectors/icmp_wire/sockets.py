@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import struct
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:  # the CLI's sweep (sweep.py) runs without an event loop: no asyncio import
+    import asyncio
 
 ICMP_ECHO_REPLY = 0
 ICMP_ECHO_REQUEST = 8
