@@ -155,8 +155,13 @@ def _read_file(path: str) -> list[str]:
     else:
         with open(path, encoding="utf-8") as f:
             text, name = f.read(), path
+    lines = text.splitlines()
+    if "#" not in text:  # the common file: no comments; C loops only (a sweep of 50,000)
+        entries = list(filter(None, map(str.strip, lines)))
+        if len(" ".join(entries).split()) == len(entries):
+            return entries
     out = []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(lines, 1):
         entry = line.split("#", 1)[0].strip()
         if not entry:
             continue
@@ -182,44 +187,67 @@ def _ms(rtt: float | None) -> str:
 
 def _lines(swept: Swept) -> str:
     addrs, rtts, ms = swept.addresses, swept.rtts, _ms
-    width = max(map(len, addrs))
+    line = f"%-{max(map(len, addrs))}s : %s\n"
     if swept.count == 1:
-        return "".join([f"{a:<{width}} : {ms(t)}\n" for a, t in zip(addrs, rtts, strict=True)])
+        return "".join([line % pair for pair in zip(addrs, map(ms, rtts), strict=True)])
     hosts = len(addrs)
-    return "".join(
-        [f"{a:<{width}} : {' '.join(map(ms, rtts[h::hosts]))}\n" for h, a in enumerate(addrs)]
-    )
+    return "".join([line % (a, " ".join(map(ms, rtts[h::hosts]))) for h, a in enumerate(addrs)])
 
 
 def _json(swept: Swept, pretty: bool) -> str:
-    """One JSON array. Compact: one object a line, by the C encoder (an indented dump goes
-    through the pure-Python one, about 15 times slower at 5,000 hosts)."""
+    """One JSON array. Compact: one object a line, written here as the C encoder writes it
+    (floats by repr, strings by its escaping; tests compare the two); an indented dump goes
+    through the pure-Python encoder, about 15 times slower at 5,000 hosts."""
     import json
 
     from netwatch.collectors.icmp_wire.result import jitter, loss_ratio
 
+    if pretty:
+        return json.dumps([_record(swept, h) for h in range(len(swept.addresses))], indent=2) + "\n"
+    quote = json.encoder.encode_basestring_ascii  # what JSONEncoder uses for str (ensure_ascii)
+    errors = swept.errors
     out = []
     for host, address in enumerate(swept.addresses):
         rtts = swept.received(host)
-        sent = swept.sent(host)
+        sent, received = swept.sent(host), len(rtts)
+        error = errors.get(host)
+        texts = list(map(repr, rtts))
+        if received == 1:
+            low = avg = high = texts[0]
+        elif received:
+            low, avg, high = repr(min(rtts)), repr(sum(rtts) / received), repr(max(rtts))
+        else:
+            low = avg = high = "null"
+        spread = jitter(rtts)
         out.append(
-            {
-                "address": address,
-                "sent": sent,
-                "received": len(rtts),
-                "loss_ratio": loss_ratio(sent, len(rtts)),
-                "rtt_min_seconds": min(rtts) if rtts else None,
-                "rtt_avg_seconds": sum(rtts) / len(rtts) if rtts else None,
-                "rtt_max_seconds": max(rtts) if rtts else None,
-                "jitter_seconds": jitter(rtts),
-                "rtts_seconds": rtts,
-                "error": swept.errors.get(host),
-            }
+            f'{{"address":{quote(address)},"sent":{sent},"received":{received},'
+            f'"loss_ratio":{loss_ratio(sent, received)!r},"rtt_min_seconds":{low},'
+            f'"rtt_avg_seconds":{avg},"rtt_max_seconds":{high},'
+            f'"jitter_seconds":{"null" if spread is None else repr(spread)},'
+            f'"rtts_seconds":[{",".join(texts)}],'
+            f'"error":{"null" if error is None else quote(error)}}}'
         )
-    if pretty:
-        return json.dumps(out, indent=2) + "\n"
-    encode = json.JSONEncoder(separators=(",", ":")).encode
-    return "[\n" + ",\n".join(map(encode, out)) + "\n]\n"
+    return "[\n" + ",\n".join(out) + "\n]\n"
+
+
+def _record(swept: Swept, host: int) -> dict[str, object]:
+    """A host's result as the JSON object --json-pretty prints (and --json, compactly)."""
+    from netwatch.collectors.icmp_wire.result import jitter, loss_ratio
+
+    rtts = swept.received(host)
+    sent = swept.sent(host)
+    return {
+        "address": swept.addresses[host],
+        "sent": sent,
+        "received": len(rtts),
+        "loss_ratio": loss_ratio(sent, len(rtts)),
+        "rtt_min_seconds": min(rtts) if rtts else None,
+        "rtt_avg_seconds": sum(rtts) / len(rtts) if rtts else None,
+        "rtt_max_seconds": max(rtts) if rtts else None,
+        "jitter_seconds": jitter(rtts),
+        "rtts_seconds": rtts,
+        "error": swept.errors.get(host),
+    }
 
 
 def _dead(swept: Swept) -> int:
@@ -227,7 +255,9 @@ def _dead(swept: Swept) -> int:
     hosts, rtts = len(swept.addresses), swept.rtts
     answered = [t is not None for t in rtts[:hosts]]
     for start in range(hosts, len(rtts), hosts):
-        answered = [a or t is not None for a, t in zip(answered, rtts[start : start + hosts])]
+        answered = [
+            a or t is not None for a, t in zip(answered, rtts[start : start + hosts], strict=True)
+        ]
     return answered.count(False)
 
 
