@@ -3,8 +3,8 @@
 Every echo of the sweep is laid out before the first is sent: echo k (round k // hosts, host
 k % hosts) carries sequence number seq0 + k and serial serial0 + k, so a reply is matched by
 index arithmetic, not a dict; the packets are sent with sendmmsg(2) in batches and the replies
-read with recvmmsg(2) after each batch, so the receive queue never holds more than a batch's
-replies (plus what comes in from slower hosts) and no batch can overflow it. The matching
+read with recvmmsg(2) every DRAIN_EVERY echoes, so the receive queue never holds more than
+that many replies (plus what slower hosts send later): no batch can overflow it. The matching
 rules are the collector's (collectors/icmp/rounds.py): sequence number, identifier, source
 address and payload serial; a duplicate or a reply to an echo that was never sent is
 unmatched; a reply after the timeout counts the echo lost. RTTs come from the kernel's receive
@@ -62,7 +62,16 @@ class Swept:
     being round k // hosts to addresses[k % hosts]. (Not a dataclass: importing dataclasses
     costs `netwatch ping` more start-up than the rest of this module.)"""
 
-    __slots__ = ("addresses", "count", "errors", "late", "rtts", "sent_before_error", "unmatched")
+    __slots__ = (
+        "addresses",
+        "count",
+        "errors",
+        "late",
+        "rtts",
+        "send_retries",
+        "sent_before_error",
+        "unmatched",
+    )
 
     def __init__(self, addresses: list[str], count: int, rtts: list[float | None]) -> None:
         self.addresses = addresses
@@ -72,6 +81,7 @@ class Swept:
         self.sent_before_error: dict[int, int] = {}  # host -> echoes it sent before that
         self.late = 0  # replies after the timeout (their echoes count lost)
         self.unmatched = 0  # our identifier, but no such echo, host or serial, or a duplicate
+        self.send_retries = 0  # sends tried again after a full queue (EAGAIN, ENOBUFS)
 
     def sent(self, host: int) -> int:
         return self.sent_before_error.get(host, self.count)
@@ -212,6 +222,7 @@ class _Sweep:
                 deadline = m0 + min(timeout + 0.5, MAX_RETRY_SECONDS)
             if mono() >= deadline:
                 return self._fail(k, err)
+            self.result.send_retries += 1
             self._wait(mono() + 0.001, stop_when_answered=False)
 
     def _fail(self, k: int, err: int) -> int:

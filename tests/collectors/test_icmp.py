@@ -665,11 +665,13 @@ async def test_more_echoes_than_sequence_numbers(netlab):
 
 def test_cli_ping_loads_only_what_it_needs_and_help_still_lists_every_command():
     """`netwatch ping` is compared with fping start-up included (bench/ping_bench.py): it
-    imports no other command's module, no SNMP collector and no metrics registry."""
+    imports no other command's module, no SNMP collector and no metrics registry; a sweep of
+    IPv4 literals not even asyncio, the collector package or dataclasses."""
     probe = (
         "import sys; from netwatch.cli import main; rc = main(['ping', '-c', '1', '127.0.0.1']);"
         "print(sorted(m for m in sys.modules if m.startswith(('netwatch.collectors.snmp',"
-        "'prometheus_client', 'netwatch.commands.', 'netwatch.alerting'))), file=sys.stderr)"
+        "'prometheus_client', 'netwatch.commands.', 'netwatch.alerting', 'asyncio',"
+        "'netwatch.collectors.icmp.', 'dataclasses'))), file=sys.stderr)"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
