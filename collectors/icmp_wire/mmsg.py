@@ -18,6 +18,7 @@ from collections.abc import Callable
 MSG_DONTWAIT = 0x40  # linux/socket.h
 _WORDS = 8  # struct mmsghdr in 64-bit words: name, namelen, iov, iovlen, control, controllen,
 # flags, msg_len
+HEADER_BYTES = 8 * _WORDS
 _IOV_WORDS = 2  # struct iovec: base, len
 
 _Call = Callable[..., int]
@@ -77,7 +78,8 @@ class Outbox:
         calls = _lookup()
         if calls is None:
             raise OSError("sendmmsg is not available here")
-        self._send = calls[0]
+        # sendmmsg(fd, headers + HEADER_BYTES * first, count, flags), for callers' hot loops
+        self.sendmmsg = calls[0]
         self.total = len(packets) // plen
         pbase, self._pview = _address(packets)
         nbase, self._nview = _address(names)
@@ -91,12 +93,12 @@ class Outbox:
         iov[1::_IOV_WORDS] = array("Q", [plen]) * self.total
         self._iov = iov
         self._mm = _headers(self.total, name_ptrs, name_len, iov.buffer_info()[0])
-        self._mm_base = self._mm.buffer_info()[0]
+        self.headers = self._mm.buffer_info()[0]  # the address of message 0's mmsghdr
 
     def send(self, fd: int, first: int, count: int) -> int:
         """Send messages first..first+count-1: how many went (from the first), or -errno when
         not even the first did (the error of a later one shows on the call that starts there)."""
-        sent = self._send(fd, self._mm_base + 8 * _WORDS * first, count, MSG_DONTWAIT)
+        sent = self.sendmmsg(fd, self.headers + HEADER_BYTES * first, count, MSG_DONTWAIT)
         return sent if sent >= 0 else -ctypes.get_errno()
 
 

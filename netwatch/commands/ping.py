@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING, TypeVar
 
-from netwatch.commands import Subparsers
+from netwatch.commands import HelpFormatter, Subparsers
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; mypy: true)
 if TYPE_CHECKING:
     from netwatch.collectors.icmp.rounds import EchoRound
     from netwatch.collectors.icmp_wire.sweep import Swept
@@ -24,6 +24,7 @@ EXIT_USAGE = 2
 def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "ping",
+        formatter_class=HelpFormatter,
         help="send ICMP echoes to hosts (like fping -C)",
         description="Send ICMP echoes to every host at once over one shared socket. "
         "Exit 0 if every host answered, 1 if some host lost all echoes, 2 on usage or "
@@ -272,32 +273,32 @@ def _summary(swept: Swept, dead: int, elapsed: float) -> str:
     )
 
 
-_N = TypeVar("_N", int, float)
-
-
 def _count(text: str) -> int:
-    value = _number(text, int)
+    value = _integer(text)
     if not 1 <= value <= 10000:
         raise argparse.ArgumentTypeError(f"count must be 1..10000, not {value}")
     return value
 
 
 def _size(text: str) -> int:
-    value = _number(text, int)
+    value = _integer(text)
     if not 0 <= value <= 65000:
         raise argparse.ArgumentTypeError(f"size must be 0..65000 bytes, not {value}")
     return value
 
 
 def _non_negative(text: str) -> float:
-    value = _number(text, float)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not value >= 0:  # also rejects nan
         raise argparse.ArgumentTypeError(f"must be a number >= 0, not {text}")
     return value
 
 
-def _number(text: str, kind: type[_N]) -> _N:
+def _integer(text: str) -> int:
     try:
-        return kind(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
