@@ -207,6 +207,7 @@ def _json(swept: Swept, pretty: bool) -> str:
         return json.dumps([_record(swept, h) for h in range(len(swept.addresses))], indent=2) + "\n"
     quote = json.encoder.encode_basestring_ascii  # what JSONEncoder uses for str (ensure_ascii)
     errors = swept.errors
+    losses: dict[tuple[int, int], str] = {}  # (sent, received) -> loss ratio written
     out = []
     for host, address in enumerate(swept.addresses):
         rtts = swept.received(host)
@@ -215,14 +216,18 @@ def _json(swept: Swept, pretty: bool) -> str:
         texts = list(map(repr, rtts))
         if received == 1:
             low = avg = high = texts[0]
-        elif received:
-            low, avg, high = repr(min(rtts)), repr(sum(rtts) / received), repr(max(rtts))
+        elif received:  # min and max are among the RTTs already written (repr is ~0.5 µs)
+            low, high = texts[rtts.index(min(rtts))], texts[rtts.index(max(rtts))]
+            avg = repr(sum(rtts) / received)
         else:
             low = avg = high = "null"
         spread = jitter(rtts)
+        loss = losses.get((sent, received))
+        if loss is None:
+            loss = losses[sent, received] = repr(loss_ratio(sent, received))
         out.append(
             f'{{"address":{quote(address)},"sent":{sent},"received":{received},'
-            f'"loss_ratio":{loss_ratio(sent, received)!r},"rtt_min_seconds":{low},'
+            f'"loss_ratio":{loss},"rtt_min_seconds":{low},'
             f'"rtt_avg_seconds":{avg},"rtt_max_seconds":{high},'
             f'"jitter_seconds":{"null" if spread is None else repr(spread)},'
             f'"rtts_seconds":[{",".join(texts)}],'
