@@ -16,6 +16,7 @@ import pytest
 from netwatch.collectors.icmp import Pinger
 from netwatch.collectors.icmp_wire import sockets, sweep
 from netwatch.collectors.icmp_wire.sockets import checksum
+from tests.helpers.icmp_forge import forge_reply, silent_host_namespace
 from tests.helpers.netns import Netlab, requires_root
 
 pytestmark = [pytest.mark.root, requires_root]
@@ -88,31 +89,8 @@ def test_a_receive_buffer_smaller_than_the_replies_loses_none(monkeypatch):
     assert result.rtts.count(None) == 0
 
 
-def _forge(src: str, dst: str, ident: int, seq: int, payload: bytes) -> bytes:
-    """An IPv4 echo reply with a chosen source (IP_HDRINCL); the kernel fills length and sum."""
-    icmp = struct.pack("!BBHHH", 0, 0, 0, ident, seq) + payload
-    icmp = icmp[:2] + struct.pack("!H", checksum(icmp)) + icmp[4:]
-    ip = struct.pack(
-        "!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 0, 0, 64, socket.IPPROTO_ICMP, 0,
-        socket.inet_aton(src), socket.inet_aton(dst),
-    )  # fmt: skip
-    return ip + icmp
-
-
 def test_forged_replies_match_only_host_serial_identifier_and_once(netlab: Netlab):
-    ns = netlab.add("sweepforge")
-    for addr in ("127.0.0.2/32", "127.0.0.3/32"):
-        ns.run("ip", "addr", "add", addr, "dev", "lo")
-    ns.nft(
-        """
-        table inet nwforge {
-            chain input {
-                type filter hook input priority 0; policy accept;
-                icmp type echo-request ip daddr 127.0.0.2 drop
-            }
-        }
-        """
-    )
+    ns = silent_host_namespace(netlab, "sweepforge")
 
     def forge_and_read() -> sweep.Swept:
         fam = sockets.open_socket(socket.AF_INET, ["raw"])
@@ -124,15 +102,16 @@ def test_forged_replies_match_only_host_serial_identifier_and_once(netlab: Netla
             assert run._send(0, 1, 3.0) == 1  # echo 0: seq0, serial0; 127.0.0.2 stays silent
             good = struct.pack("!Q", run.serial0) + bytes(48)
             bad = struct.pack("!Q", run.serial0 ^ 1) + bytes(48)
+            other = fam.ident ^ 0xFFFF  # another process's identifier
             for packet in (
-                _forge("127.0.0.3", "127.0.0.1", fam.ident, run.seq0, good),  # wrong host
-                _forge("127.0.0.2", "127.0.0.1", fam.ident, run.seq0, bad),  # wrong serial
-                _forge("127.0.0.2", "127.0.0.1", fam.ident ^ 0xFFFF, run.seq0, good),  # not ours
+                forge_reply("127.0.0.3", "127.0.0.1", fam.ident, run.seq0, good),  # wrong host
+                forge_reply("127.0.0.2", "127.0.0.1", fam.ident, run.seq0, bad),  # wrong serial
+                forge_reply("127.0.0.2", "127.0.0.1", other, run.seq0, good),  # not ours
             ):
                 forger.sendto(packet, ("127.0.0.1", 0))
             run._wait(run.batch_mono[0] + 0.2, stop_when_answered=True)
             assert run.result.rtts == [None] and run.result.unmatched == 2
-            right = _forge("127.0.0.2", "127.0.0.1", fam.ident, run.seq0, good)
+            right = forge_reply("127.0.0.2", "127.0.0.1", fam.ident, run.seq0, good)
             forger.sendto(right, ("127.0.0.1", 0))
             forger.sendto(right, ("127.0.0.1", 0))  # a duplicate
             run._wait(run.batch_mono[0] + 2.0, stop_when_answered=False)
