@@ -199,3 +199,29 @@ def test_cli_a_host_without_route_reports_its_error_and_exit_1(netlab: Netlab):
     assert lines["10.9.9.9"] == ["-", "-"] and len(lines["127.0.0.1"]) == 2
     assert "10.9.9.9: send failed: [Errno 101] Network is unreachable" in out.stderr
     assert "2 hosts: 1 answered, 1 lost all echoes; 2 echoes sent, 2 received" in out.stderr
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_compact_json_is_what_the_json_encoder_writes(count):
+    # `--json` writes each line itself; Python's JSONEncoder is the reference, on real RTTs
+    # with lost echoes, a host that stopped on an error (quotes, non-ASCII) and one that never
+    # sent.
+    from netwatch.commands.ping import _json, _record
+
+    result = sweep.sweep(loopback(40, second=63), count, 0.002, 1.0, 56)
+    assert result is not None
+    result.rtts[3] = result.rtts[-1] = None
+    result.errors[5] = 'send failed: "quoted" \u00e9\u4e2d'
+    result.sent_before_error[5] = 1 if count > 1 else 0
+    result.errors[6] = "send failed: [Errno 101] Network is unreachable"
+    result.sent_before_error[6] = 0
+    encode = json.JSONEncoder(separators=(",", ":")).encode
+    records = [_record(result, h) for h in range(40)]
+    assert _json(result, False) == "[\n" + ",\n".join(map(encode, records)) + "\n]\n"
+    assert json.loads(_json(result, True)) == records
+    result.errors.clear()  # the path for sweeps with no error anywhere
+    result.sent_before_error.clear()
+    assert (
+        _json(result, False)
+        == "[\n" + ",\n".join(encode(_record(result, h)) for h in range(40)) + "\n]\n"
+    )
