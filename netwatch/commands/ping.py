@@ -202,8 +202,8 @@ def _json(swept: Swept, pretty: bool) -> str:
     if pretty:
         import json
 
-        hosts = range(len(swept.addresses))
-        return json.dumps([_record(swept, h) for h in hosts], indent=2) + "\n"
+        records = [_record(swept, h) for h in range(len(swept.addresses))]
+        return json.dumps(records, indent=2) + "\n"
     try:  # the json package's own C escaping, without importing the package (start-up)
         from _json import encode_basestring_ascii as quote
     except ImportError:  # an interpreter without the accelerator
