@@ -14,8 +14,9 @@ start + (end - start) * j / m (the kernel sends them in order); a reply stamped 
 estimate is timed from the batch's start instead, so an RTT is never below zero.
 
 `sweep()` returns None when this path does not apply (a name, an IPv6 address, a payload too
-short for the serial, more echoes than sequence numbers, no raw socket or no sendmmsg): the
-caller then uses the collector's Pinger, whose behaviour this path reproduces.
+short for the serial, more echoes than sequence numbers, more than MAX_PACKET_BYTES of packets,
+no raw socket or no sendmmsg): the caller then uses the collector's Pinger, whose behaviour
+this path reproduces.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from netwatch.collectors.icmp_wire.sockets import (
 SEND_BATCH = 8
 DRAIN_EVERY = 256  # echoes sent between reads of the replies: ~256 KiB queued at most
 READ_SLOTS = 1024  # datagrams per recvmmsg
+MAX_PACKET_BYTES = 64 << 20  # every echo is written beforehand: above this, the Pinger's way
 MAX_RETRY_SECONDS = 60.0  # a send waiting for queue space gives up after this (as rounds.py)
 _DATA = 80  # bytes kept of each reply: an IPv4 header with options, ICMP header, serial
 _NAME = 16  # struct sockaddr_in
@@ -108,7 +110,13 @@ def sweep(
     """count echoes to each address, spacing seconds apart; None if this path does not apply."""
     hosts = len(addresses)
     total = hosts * count
-    if not hosts or total > 1 << 16 or size < SERIAL_BYTES or not mmsg.available():
+    if (
+        not hosts
+        or total > 1 << 16
+        or size < SERIAL_BYTES
+        or total * (8 + size) > MAX_PACKET_BYTES
+        or not mmsg.available()
+    ):
         return None
     packed = _packed(addresses)
     if packed is None:

@@ -50,6 +50,7 @@ def test_paths_that_do_not_apply_are_left_to_the_pinger():
     assert sweep.sweep(["127.1"], 1, 0.0, 1.0, 56) is None  # inet_aton's shorthand
     assert sweep.sweep(["127.0.0.1"], 1, 0.0, 1.0, 4) is None  # too short for the serial
     assert sweep.sweep(["127.0.0.1"] * 40_000, 2, 0.0, 1.0, 56) is None  # > 65,536 echoes
+    assert sweep.sweep(["127.0.0.1"] * 1000, 2, 0.0, 1.0, 65000) is None  # 130 MB of packets
 
 
 def test_requests_carry_valid_checksums_serials_and_sequence_numbers():
