@@ -131,6 +131,8 @@ def sweep(
 
 
 class _Sweep:
+    """One sweep's socket, prebuilt echoes, receive slots and per-echo bookkeeping."""
+
     def __init__(
         self, fam: EchoSocket, addresses: list[str], packed: bytes, count: int, size: int
     ) -> None:
