@@ -11,6 +11,7 @@ import importlib
 import sys
 
 from netwatch import __version__
+from netwatch.commands import HelpFormatter
 
 # Order is the order of `netwatch --help`.
 COMMANDS = (
@@ -31,7 +32,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser; when argv starts with a command name, only that command's module is
     imported (`netwatch ping` is compared with fping, start-up included)."""
     parser = argparse.ArgumentParser(
-        prog="netwatch", description="Network and Wi-Fi monitoring for village free Wi-Fi."
+        prog="netwatch",
+        description="Network and Wi-Fi monitoring for village free Wi-Fi.",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"netwatch {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -15,7 +15,7 @@ import socket
 import struct
 import time
 from collections.abc import Iterable, Sequence
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from netwatch.collectors.icmp.observation import PingResult
 from netwatch.collectors.icmp.resolve import (
@@ -38,15 +38,17 @@ from netwatch.collectors.icmp.rounds import (
     retry_delay,
     transient,
 )
-from netwatch.collectors.icmp.sockets import (
+from netwatch.collectors.icmp_wire.sockets import (
     SERIAL_BYTES,
-    EchoOwner,
     EchoSocket,
     IcmpUnavailable,
     literal,
     open_socket,
     unavailable_message,
 )
+
+if TYPE_CHECKING:
+    from netwatch.collectors.icmp_wire.sockets import EchoOwner
 
 FILTERED = -1  # send(): a firewall on this host refused the echo (counts as sent and lost)
 SEND_BATCH = 64  # sends between yields to the loop, so the reader drains the socket

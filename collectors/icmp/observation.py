@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from netwatch.collectors.icmp_wire import result
+
 
 @dataclass(slots=True)
 class PingResult:
@@ -22,7 +24,7 @@ class PingResult:
 
     @property
     def loss_ratio(self) -> float:
-        return 1.0 if self.sent == 0 else 1.0 - self.received / self.sent
+        return result.loss_ratio(self.sent, self.received)
 
     @property
     def rtt_min(self) -> float | None:
@@ -39,10 +41,7 @@ class PingResult:
     @property
     def jitter(self) -> float | None:
         """Mean absolute difference of consecutive RTTs (RFC 3393 IPDV magnitude, as mtr)."""
-        if len(self.rtts) < 2:
-            return None
-        diffs = [abs(b - a) for a, b in zip(self.rtts, self.rtts[1:], strict=False)]
-        return sum(diffs) / len(diffs)
+        return result.jitter(self.rtts)
 
 
 # Why the echo stream reports (collectors/icmp/stream.py); "round" and the verdicts carry the

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from netwatch.collectors.icmp.rounds import Binding
-from netwatch.collectors.icmp.sockets import EchoSocket, literal, scope_id
+from netwatch.collectors.icmp_wire.sockets import EchoSocket, literal, scope_id
 
 # resolver(name) -> addresses (the first is used); IPv6 ones may carry a scope, "fe80::1%2".
 Resolver = Callable[[str], Awaitable[Sequence[str] | str]]

@@ -14,7 +14,7 @@ import time
 from typing import NamedTuple
 
 from netwatch.collectors.icmp.observation import PingResult
-from netwatch.collectors.icmp.sockets import (
+from netwatch.collectors.icmp_wire.sockets import (
     ICMP6_ECHO_REPLY,
     ICMP_ECHO_REPLY,
     ICMP_ECHO_REQUEST,

@@ -31,8 +31,8 @@ from netwatch.collectors.icmp.engine import FILTERED, Pinger
 from netwatch.collectors.icmp.observation import PingObservation
 from netwatch.collectors.icmp.probe_state import Probe, parents, phase
 from netwatch.collectors.icmp.rounds import retry_delay, transient
-from netwatch.collectors.icmp.sockets import EchoSocket
 from netwatch.collectors.icmp.wheel import Expiry, Wheel, slot_for
+from netwatch.collectors.icmp_wire.sockets import EchoSocket
 from netwatch.core.model import Inventory, PingSettings
 
 log = logging.getLogger(__name__)

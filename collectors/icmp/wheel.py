@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
     from netwatch.collectors.icmp.probe_state import Probe
-    from netwatch.collectors.icmp.sockets import EchoSocket
+    from netwatch.collectors.icmp_wire.sockets import EchoSocket
 
 MAX_SLOT = 0.05  # seconds: the timers' granularity at most (see the module's docstring)
 MIN_SLOT = 0.01

@@ -16,9 +16,10 @@ import sys
 import pytest
 
 from netwatch.collectors.icmp import Pinger, checksum, probe
-from netwatch.collectors.icmp.sockets import EchoSocket
+from netwatch.collectors.icmp_wire.sockets import EchoSocket
 from netwatch.core.model import Device, District, Inventory, PingSettings, Role, Settings
 from netwatch.core.state import State
+from tests.helpers.icmp_forge import forge_reply, silent_host_namespace
 from tests.helpers.netns import Netlab, requires_root
 
 pytestmark = [pytest.mark.root, requires_root]
@@ -416,32 +417,8 @@ def test_cli_without_privilege_names_the_fix(netlab):
 # --- forged replies: the matching rules, with real packets ---------------------------------
 
 
-def _forge(src: str, dst: str, ident: int, seq: int, payload: bytes) -> bytes:
-    """An IPv4 echo reply with a chosen source (IP_HDRINCL); the kernel fills length and sum."""
-    icmp = struct.pack("!BBHHH", 0, 0, 0, ident, seq) + payload
-    icmp = icmp[:2] + struct.pack("!H", checksum(icmp)) + icmp[4:]
-    ip = struct.pack(
-        "!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 0, 0, 64, socket.IPPROTO_ICMP, 0,
-        socket.inet_aton(src), socket.inet_aton(dst),
-    )  # fmt: skip
-    return ip + icmp
-
-
 async def test_forged_replies_match_only_host_serial_and_identifier(netlab):
-    ns = netlab.add("forge")
-    for addr in ("127.0.0.2/32", "127.0.0.3/32"):
-        ns.run("ip", "addr", "add", addr, "dev", "lo")
-    # 127.0.0.2 stays silent: only the replies this test forges come back.
-    ns.nft(
-        """
-        table inet nwforge {
-            chain input {
-                type filter hook input priority 0; policy accept;
-                icmp type echo-request ip daddr 127.0.0.2 drop
-            }
-        }
-        """
-    )
+    ns = silent_host_namespace(netlab, "forge")
     pinger = ns.call(Pinger.open)
     forger = ns.call(socket.socket, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     try:
@@ -456,15 +433,15 @@ async def test_forged_replies_match_only_host_serial_and_identifier(netlab):
         good = struct.pack("!Q", serial) + bytes(48)
         bad_serial = struct.pack("!Q", serial ^ 1) + bytes(48)
         forged = [
-            _forge("127.0.0.3", "127.0.0.1", fam.ident, seq, good),  # wrong host
-            _forge("127.0.0.2", "127.0.0.1", fam.ident, seq, bad_serial),  # wrong serial
-            _forge("127.0.0.2", "127.0.0.1", fam.ident ^ 0xFFFF, seq, good),  # not our id
+            forge_reply("127.0.0.3", "127.0.0.1", fam.ident, seq, good),  # wrong host
+            forge_reply("127.0.0.2", "127.0.0.1", fam.ident, seq, bad_serial),  # wrong serial
+            forge_reply("127.0.0.2", "127.0.0.1", fam.ident ^ 0xFFFF, seq, good),  # not our id
         ]
         for packet in forged:
             forger.sendto(packet, ("127.0.0.1", 0))
         await asyncio.sleep(0.05)
         assert not task.done()  # none of them answered the echo
-        right = _forge("127.0.0.2", "127.0.0.1", fam.ident, seq, good)
+        right = forge_reply("127.0.0.2", "127.0.0.1", fam.ident, seq, good)
         forger.sendto(right, ("127.0.0.1", 0))
         forger.sendto(right, ("127.0.0.1", 0))  # a duplicate
         result = await asyncio.wait_for(task, 2.0)  # ends at the reply, not the timeout
@@ -665,11 +642,13 @@ async def test_more_echoes_than_sequence_numbers(netlab):
 
 def test_cli_ping_loads_only_what_it_needs_and_help_still_lists_every_command():
     """`netwatch ping` is compared with fping start-up included (bench/ping_bench.py): it
-    imports no other command's module, no SNMP collector and no metrics registry."""
+    imports no other command's module, no SNMP collector and no metrics registry; a sweep of
+    IPv4 literals not even asyncio, the collector package or dataclasses."""
     probe = (
         "import sys; from netwatch.cli import main; rc = main(['ping', '-c', '1', '127.0.0.1']);"
         "print(sorted(m for m in sys.modules if m.startswith(('netwatch.collectors.snmp',"
-        "'prometheus_client', 'netwatch.commands.', 'netwatch.alerting'))), file=sys.stderr)"
+        "'prometheus_client', 'netwatch.commands.', 'netwatch.alerting', 'asyncio',"
+        "'netwatch.collectors.icmp.', 'dataclasses'))), file=sys.stderr)"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
