@@ -238,3 +238,29 @@ async def test_plain_text_is_the_compressed_render_inflated_exactly() -> None:
     assert len(series(got)) > 50_000
     assert series(got) == series(plain)
     assert got.endswith(b"\n") and got.count(b"# HELP netwatch_device_up ") == 1
+
+
+async def test_a_scraper_gone_before_the_headers_is_no_error_and_frees_its_slot(caplog) -> None:
+    # 3,000 devices: the render takes many loop turns, so the client is gone before prepare().
+    endpoint = MetricsEndpoint(Exposition(_state(1500), [inventory_families, ICMP]), 1)
+    runner, url = await _serve(endpoint)
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    try:
+        gone = socket.create_connection(("127.0.0.1", port))
+        gone.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        gone.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        deadline = time.monotonic() + 10
+        while endpoint.active == 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.001)
+        assert endpoint.active == 1  # the render is under way for it
+        gone.close()  # SO_LINGER 0: a reset, as a scraper's timeout closes its connection
+        while endpoint.active and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert endpoint.active == 0  # its slot (the limit is 1) is free again
+        async with aiohttp.ClientSession() as session, session.get(url) as resp:
+            assert resp.status == 200
+            assert "netwatch_device_up" in await resp.text()
+    finally:
+        await runner.cleanup()
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert not errors, [r.getMessage() for r in errors]
