@@ -365,16 +365,31 @@ def main() -> int:
         action="store_false",
         help="settings.alerting.traceroute: false (the alert engine's traces of failing routers)",
     )
+    ap.add_argument(
+        "--deadline",
+        type=float,
+        help="give up after this many seconds (everything started is stopped, a failure)",
+    )
     ap.add_argument("--in-netns", help=argparse.SUPPRESS)  # set by the outer run
     args = ap.parse_args()
+    # SIGTERM and the deadline end the run through the finally blocks: netwatch, snmpd and
+    # the namespace are stopped and removed, not left behind.
+    signal.signal(signal.SIGTERM, _give_up)
     if args.snmp and not args.config and not args.in_netns:
         return in_netns(__file__, sys.argv[1:])
+    if args.deadline:
+        signal.signal(signal.SIGALRM, _give_up)
+        signal.alarm(int(args.deadline))
     if args.in_netns:
         with running_snmpd(
             host="0.0.0.0", port=SNMP_PORT, extra_conf=["rocommunity public 127.0.0.0/8"]
         ) as agent:
             return measure(args, agent.proc.pid)
     return measure(args)
+
+
+def _give_up(signum: int, _frame: object) -> None:
+    raise SystemExit(f"run_bench: stopped by {signal.Signals(signum).name}")
 
 
 def in_netns(script: str, argv: list[str]) -> int:
@@ -385,7 +400,13 @@ def in_netns(script: str, argv: list[str]) -> int:
     try:
         subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"], check=True)
         cmd = ["ip", "netns", "exec", ns, sys.executable, script, *argv, "--in-netns", ns]
-        return subprocess.run(cmd, check=False).returncode
+        inner = subprocess.Popen(cmd)
+        try:
+            return inner.wait()
+        except SystemExit:  # SIGTERM: the inner run stops what it started, then we go
+            inner.send_signal(signal.SIGTERM)
+            inner.wait(timeout=60)
+            raise
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)
 
@@ -531,9 +552,11 @@ def measure(args: argparse.Namespace, agent: int | None = None) -> int:
     finally:
         monitor.stopped.set()
         if spy is not None:
+            if sys.exc_info()[0] is not None:  # giving up: py-spy writes what it has on SIGINT
+                spy.send_signal(signal.SIGINT)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 spy.wait(timeout=args.profile_seconds + 60)
-            print(f"py-spy profile from start-up: {args.profile_start}")
+            print(f"py-spy profile from start-up: {args.profile_start}", flush=True)
         stop(proc)
 
 
