@@ -561,9 +561,13 @@ def measure(args: argparse.Namespace, agent: int | None = None) -> int:
 
 
 def record(pid: int, out: Path, seconds: float) -> subprocess.Popen[bytes]:
-    """py-spy record (raw stacks, non-blocking, all threads) in the background from now on."""
+    """py-spy record (non-blocking, all threads) in the background from now on: collapsed
+    stacks, or for a file named *.json speedscope's format with idle samples too (every
+    sample in time order: sample i is at about i / 50 s, so stretches of the run can be told
+    apart)."""
+    fmt = ["--format", "speedscope", "--idle"] if out.suffix == ".json" else ["--format", "raw"]
     cmd = [str(REPO / ".venv/bin/py-spy"), "record", "--pid", str(pid), "--duration",
-           str(int(seconds)), "--rate", "50", "--nonblocking", "--format", "raw", "--output",
+           str(int(seconds)), "--rate", "50", "--nonblocking", *fmt, "--output",
            str(out)]  # fmt: skip
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
 
