@@ -287,7 +287,12 @@ SNMP_ERRORS = 'netwatch_poll_errors_total{collector="snmp"'
 
 
 def window(
-    url: str, pid: int, seconds: float, every: float, agent: int | None, reloads: bool = False
+    url: str,
+    pid: int,
+    seconds: float,
+    every: float,
+    agent: int | None = None,
+    reloads: bool = False,
 ) -> dict:
     """Scrape every `every` seconds for `seconds` (a quiet window: every=seconds); with
     reloads, a /-/reload before every other scrape (one every 2 × every seconds). The SNMP
