@@ -557,10 +557,10 @@ def measure(args: argparse.Namespace, agent: int | None = None) -> int:
     finally:
         monitor.stopped.set()
         if spy is not None:
-            if sys.exc_info()[0] is not None:  # giving up: py-spy writes what it has on SIGINT
+            if spy.poll() is None:  # the run ended first: py-spy writes what it has on SIGINT
                 spy.send_signal(signal.SIGINT)
             with contextlib.suppress(subprocess.TimeoutExpired):
-                spy.wait(timeout=args.profile_seconds + 60)
+                spy.wait(timeout=60)
             print(f"py-spy profile from start-up: {args.profile_start}", flush=True)
         stop(proc)
 
