@@ -22,7 +22,6 @@ from netwatch.collectors.snmp import ber, bulk, peek
 from netwatch.collectors.snmp.deadlines import Deadlines
 from netwatch.collectors.snmp.routes import SourceAddresses
 from netwatch.collectors.snmp.types import OID, Kind, SnmpError, Target, Value
-from netwatch.collectors.snmp.udp import DatagramSocket
 from netwatch.collectors.snmp.walk import Walker, check_status
 
 if TYPE_CHECKING:
@@ -84,6 +83,18 @@ class _Pending:
     attempt: int = 0  # serial of the datagram last sent: its deadline's token
 
 
+class _Protocol(asyncio.DatagramProtocol):
+    def __init__(self, engine: SnmpEngine) -> None:
+        self.engine = engine
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:  # type: ignore[override]
+        self.engine._on_datagram(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable and the like: the request simply times out.
+        pass
+
+
 @dataclass
 class _TargetState:
     semaphore: asyncio.Semaphore
@@ -107,7 +118,7 @@ class SnmpEngine:
     stats: EngineStats = field(default_factory=EngineStats)
 
     def __post_init__(self) -> None:
-        self._transports: dict[tuple[int, str], DatagramSocket] = {}
+        self._transports: dict[tuple[int, str], asyncio.DatagramTransport] = {}
         self._pending: dict[int, _Pending] = {}
         self._waiting: dict[tuple[str, int], int] = {}  # target → requests awaiting a reply
         self._sources = SourceAddresses()
@@ -147,7 +158,7 @@ class SnmpEngine:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def _transport(self, family: int, peer: str) -> DatagramSocket:
+    async def _transport(self, family: int, peer: str) -> asyncio.DatagramTransport:
         """The socket bound to the source address the kernel routes toward peer.
 
         Bound to that address only (127.0.0.1 for loopback devices, the management
@@ -162,7 +173,9 @@ class SnmpEngine:
                 transport = self._transports.get(key)
                 if transport is None or transport.is_closing():
                     loop = asyncio.get_running_loop()
-                    transport = DatagramSocket(loop, family, local, self._on_datagram)
+                    transport, _ = await loop.create_datagram_endpoint(
+                        lambda: _Protocol(self), local_addr=(local, 0), family=family
+                    )
                     self._transports[key] = transport
         return transport
 
