@@ -15,6 +15,7 @@ address is in 127.0.0.0/8. --profile records the process with py-spy (PyPI) afte
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -24,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -128,6 +130,99 @@ def rss_mib(pid: int) -> tuple[float, float]:
     return vals["VmRSS"] / 1024, vals["VmHWM"] / 1024
 
 
+def socket_inodes(pid: int) -> set[str]:
+    """Inodes of the process's sockets (to pick its lines out of /proc/net/*)."""
+    out = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            link = os.readlink(fd)
+            if link.startswith("socket:["):
+                out.add(link[8:-1])
+    return out
+
+
+def socket_drops(pid: int) -> dict[str, tuple[int, int]]:
+    """(receive queue bytes, drops) summed over the process's raw ICMP and UDP sockets: the
+    kernel drops what arrives at a full queue (a loop that reads too late)."""
+    inodes = socket_inodes(pid)
+    out = {}
+    for kind in ("raw", "udp"):
+        queue = drops = 0
+        for line in Path(f"/proc/{pid}/net/{kind}").read_text().splitlines()[1:]:
+            f = line.split()
+            if f[9] in inodes:
+                queue += int(f[4].split(":")[1], 16)
+                drops += int(f[-1])
+        out[kind] = (queue, drops)
+    return out
+
+
+class Monitor(threading.Thread):
+    """Every `every` s: CPU of netwatch and of the SNMP agent, RSS, socket queues and drops,
+    firing notifications in the log; a line to stdout every `report` s, all in a TSV."""
+
+    def __init__(self, pid: int, agent: int | None, log: Path, out: Path, every: float = 2.0,
+                 report: float = 10.0) -> None:  # fmt: skip
+        super().__init__(daemon=True)
+        self.pid, self.agent, self.log, self.out = pid, agent, log, out
+        self.every, self.report = every, report
+        self.stopped = threading.Event()
+        self.last: dict[str, float] = {}
+        self._log_at, self._firing = 0, 0
+
+    def firing_logged(self) -> int:
+        """Notifications of firing alerts the log has named so far (read on from last time)."""
+        with self.log.open("rb") as fh:
+            fh.seek(self._log_at)
+            data = fh.read()
+        cut = data.rfind(b"\n") + 1
+        self._firing += data[:cut].count(b"(firing ")
+        self._log_at += cut
+        return self._firing
+
+    def sample(self) -> dict[str, float]:
+        drops = socket_drops(self.pid)
+        firing = self.firing_logged()
+        return {
+            "t": time.monotonic(),
+            "cpu": cpu_seconds(self.pid),
+            "agent_cpu": cpu_seconds(self.agent) if self.agent else 0.0,
+            "rss": rss_mib(self.pid)[0],
+            "raw_queue": drops["raw"][0],
+            "raw_drops": drops["raw"][1],
+            "udp_queue": drops["udp"][0],
+            "udp_drops": drops["udp"][1],
+            "log_firing": firing,
+        }
+
+    def run(self) -> None:
+        t0 = time.monotonic()
+        prev = first = self.sample()
+        shown = prev
+        with self.out.open("w") as fh:
+            fh.write("\t".join(first) + "\n")
+            while not self.stopped.wait(self.every):
+                try:
+                    now = self.sample()
+                except (OSError, IndexError, ValueError):
+                    return  # the process is gone
+                fh.write("\t".join(f"{v:.3f}" for v in now.values()) + "\n")
+                fh.flush()
+                self.last, prev = now, now
+                if now["t"] - shown["t"] >= self.report:
+                    dt = now["t"] - shown["t"]
+                    cpu = (now["cpu"] - shown["cpu"]) / dt
+                    print(
+                        f"  [{now['t'] - t0:5.0f} s] netwatch {cpu:.0%}"
+                        f" agent {(now['agent_cpu'] - shown['agent_cpu']) / dt:.0%} of a core,"
+                        f" RSS {now['rss']:.0f} MiB, raw queue {now['raw_queue'] / 2**20:.1f} MiB"
+                        f" drops {now['raw_drops']:.0f}, udp queue {now['udp_queue'] / 2**10:.0f}"
+                        f" KiB drops {now['udp_drops']:.0f}, firing logged {now['log_firing']:.0f}",
+                        flush=True,
+                    )
+                    shown = now
+
+
 # What Prometheus 2.42 sends: it gets OpenMetrics, gzipped.
 PROMETHEUS_HEADERS = {
     "Accept": "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
@@ -191,10 +286,19 @@ SNMP_POLLS = 'netwatch_poll_duration_seconds_count{collector="snmp"'
 SNMP_ERRORS = 'netwatch_poll_errors_total{collector="snmp"'
 
 
-def window(url: str, pid: int, seconds: float, every: float, reloads: bool = False) -> dict:
+def window(
+    url: str,
+    pid: int,
+    seconds: float,
+    every: float,
+    agent: int | None = None,
+    reloads: bool = False,
+) -> dict:
     """Scrape every `every` seconds for `seconds` (a quiet window: every=seconds); with
-    reloads, a /-/reload before every other scrape (one every 2 × every seconds)."""
+    reloads, a /-/reload before every other scrape (one every 2 × every seconds). The SNMP
+    agent's CPU (its own process, not netwatch's) is read separately."""
     c0, w0 = cpu_seconds(pid), time.monotonic()
+    a0, d0 = cpu_seconds(agent) if agent else 0.0, socket_drops(pid)
     dt, body = scrape(url)
     first, first_body = lag_buckets(body), body
     scrapes, rss, reload_s = [dt], [rss_mib(pid)[0]], []
@@ -207,9 +311,13 @@ def window(url: str, pid: int, seconds: float, every: float, reloads: bool = Fal
         scrapes.append(dt)
         rss.append(rss_mib(pid)[0])
     c1, w1 = cpu_seconds(pid), time.monotonic()
+    a1, d1 = cpu_seconds(agent) if agent else 0.0, socket_drops(pid)
     last = lag_buckets(body)
     return {
         "cpu": c1 - c0,
+        "agent_cpu": a1 - a0,
+        "raw_drops": d1["raw"][1] - d0["raw"][1],
+        "udp_drops": d1["udp"][1] - d0["udp"][1],
         "wall": w1 - w0,
         "scrapes": scrapes,
         "rss": rss,
@@ -229,7 +337,8 @@ def progress(name: str, w: dict) -> None:
         f"lag p50/p99 <= {w['lag_p50']}/{w['lag_p99']} s, scrapes (s) "
         f"{[round(x, 2) for x in w['scrapes']]}, "
         f"reloads (s) {[round(x, 2) for x in w['reloads']]}, "
-        f"SNMP polls {w['snmp_polls']:.0f} ({w['snmp_errors']:.0f} failed)",
+        f"SNMP polls {w['snmp_polls']:.0f} ({w['snmp_errors']:.0f} failed), agent (snmpd) CPU "
+        f"{w['agent_cpu'] / w['wall']:.1%}, socket drops raw {w['raw_drops']} udp {w['udp_drops']}",
         flush=True,
     )
 
@@ -242,6 +351,11 @@ def main() -> int:
     ap.add_argument("--config", type=Path, help="run this inventory instead of writing one")
     ap.add_argument("--profile", type=Path, help="then py-spy record (raw stacks) into this file")
     ap.add_argument("--profile-seconds", type=float, default=60)
+    ap.add_argument(
+        "--profile-start",
+        type=Path,
+        help="py-spy record from start-up on (for --profile-seconds) into this file",
+    )
     ap.add_argument("--json", type=Path, help="also write the result here")
     ap.add_argument(
         "--no-snmp",
@@ -256,16 +370,31 @@ def main() -> int:
         action="store_false",
         help="settings.alerting.traceroute: false (the alert engine's traces of failing routers)",
     )
+    ap.add_argument(
+        "--deadline",
+        type=float,
+        help="give up after this many seconds (everything started is stopped, a failure)",
+    )
     ap.add_argument("--in-netns", help=argparse.SUPPRESS)  # set by the outer run
     args = ap.parse_args()
+    # SIGTERM and the deadline end the run through the finally blocks: netwatch, snmpd and
+    # the namespace are stopped and removed, not left behind.
+    signal.signal(signal.SIGTERM, _give_up)
     if args.snmp and not args.config and not args.in_netns:
         return in_netns(__file__, sys.argv[1:])
+    if args.deadline:
+        signal.signal(signal.SIGALRM, _give_up)
+        signal.alarm(int(args.deadline))
     if args.in_netns:
         with running_snmpd(
             host="0.0.0.0", port=SNMP_PORT, extra_conf=["rocommunity public 127.0.0.0/8"]
-        ):
-            return measure(args)
+        ) as agent:
+            return measure(args, agent.proc.pid)
     return measure(args)
+
+
+def _give_up(signum: int, _frame: object) -> None:
+    raise SystemExit(f"run_bench: stopped by {signal.Signals(signum).name}")
 
 
 def in_netns(script: str, argv: list[str]) -> int:
@@ -276,7 +405,13 @@ def in_netns(script: str, argv: list[str]) -> int:
     try:
         subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"], check=True)
         cmd = ["ip", "netns", "exec", ns, sys.executable, script, *argv, "--in-netns", ns]
-        return subprocess.run(cmd, check=False).returncode
+        inner = subprocess.Popen(cmd)
+        try:
+            return inner.wait()
+        except SystemExit:  # SIGTERM: the inner run stops what it started, then we go
+            inner.send_signal(signal.SIGTERM)
+            inner.wait(timeout=60)
+            raise
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)
 
@@ -325,7 +460,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=20)
 
 
-def measure(args: argparse.Namespace) -> int:
+def measure(args: argparse.Namespace, agent: int | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="nw-runbench-"))
     cfg = work / "bench.yaml"
     if args.config:
@@ -342,17 +477,27 @@ def measure(args: argparse.Namespace) -> int:
             traceroute=args.traceroute,
         )
     proc, url = start(cfg, work)
+    monitor = Monitor(proc.pid, agent, work / "netwatch.log", work / "monitor.tsv")
+    monitor.start()
+    spy = record(proc.pid, args.profile_start, args.profile_seconds) if args.profile_start else None
+    print(f"work files (log, monitor.tsv): {work}", flush=True)
     try:
         if not ready(proc, url, work, args.devices):
+            dump(proc.pid)
             return 1
         # Warm-up: one full interval so every job has run once before measuring.
         time.sleep(args.interval)
-        busy = window(url, proc.pid, args.duration, 15.0)
-        progress("scraping every 15 s", busy)  # each window's figures survive a later failure
-        quiet = window(url, proc.pid, args.duration, args.duration)
-        progress("quiet", quiet)
-        reloading = window(url, proc.pid, args.duration, 15.0, reloads=True)
-        progress("reloading every 30 s", reloading)
+        try:
+            busy = window(url, proc.pid, args.duration, 15.0, agent)
+            progress("scraping every 15 s", busy)  # each window's figures survive a failure
+            quiet = window(url, proc.pid, args.duration, args.duration, agent)
+            progress("quiet", quiet)
+            reloading = window(url, proc.pid, args.duration, 15.0, agent, reloads=True)
+            progress("reloading every 30 s", reloading)
+        except OSError as exc:  # a scrape or reload that did not answer in time: say where
+            print(f"FAILED: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+            dump(proc.pid)
+            return 1
         plain_s, body = scrape(url, like_prometheus=False)  # text 0.0.4, uncompressed
         _, hwm = rss_mib(proc.pid)
         samples = sum(1 for line in body.splitlines() if line and not line.startswith("#"))
@@ -382,6 +527,10 @@ def measure(args: argparse.Namespace) -> int:
             "snmp_devices": args.devices // 5 if args.in_netns else 0,
             "snmp_polls": busy["snmp_polls"],
             "snmp_poll_errors": busy["snmp_errors"],
+            "agent_cpu_share": round(busy["agent_cpu"] / busy["wall"], 4),
+            "icmp_socket_drops": busy["raw_drops"] + quiet["raw_drops"],
+            "udp_socket_drops": busy["udp_drops"] + quiet["udp_drops"],
+            "load_average": os.getloadavg(),
             "scrape_s_median": round(statistics.median(busy["scrapes"]), 3),
             "scrape_s_max": round(max(busy["scrapes"]), 3),
             "scrapes": len(busy["scrapes"]),
@@ -406,7 +555,34 @@ def measure(args: argparse.Namespace) -> int:
             profile(proc.pid, args.profile, args.profile_seconds, url)
         return 0
     finally:
+        monitor.stopped.set()
+        if spy is not None:
+            if spy.poll() is None:  # the run ended first: py-spy writes what it has on SIGINT
+                spy.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                spy.wait(timeout=60)
+            print(f"py-spy profile from start-up: {args.profile_start}", flush=True)
         stop(proc)
+
+
+def record(pid: int, out: Path, seconds: float) -> subprocess.Popen[bytes]:
+    """py-spy record (non-blocking, all threads) in the background from now on: collapsed
+    stacks, or for a file named *.json speedscope's format with idle samples too (every
+    sample in time order: sample i is at about i / 50 s, so stretches of the run can be told
+    apart)."""
+    fmt = ["--format", "speedscope", "--idle"] if out.suffix == ".json" else ["--format", "raw"]
+    cmd = [str(REPO / ".venv/bin/py-spy"), "record", "--pid", str(pid), "--duration",
+           str(int(seconds)), "--rate", "50", "--nonblocking", *fmt, "--output",
+           str(out)]  # fmt: skip
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+
+
+def dump(pid: int) -> None:
+    """The process's stacks now (py-spy dump), to stderr: where a run that failed stood."""
+    cmd = [str(REPO / ".venv/bin/py-spy"), "dump", "--pid", str(pid), "--nonblocking"]
+    with contextlib.suppress(subprocess.TimeoutExpired, OSError):
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        print(out.stdout[-20000:], out.stderr[-2000:], file=sys.stderr, flush=True)
 
 
 def profile(pid: int, out: Path, seconds: float, url: str) -> None:

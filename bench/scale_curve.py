@@ -31,7 +31,7 @@ SCRAPE_EVERY = 15.0
 TOLERANCE = 0.25  # the target: every point within ±25 % of the curve's median
 
 
-def point(devices: int, seconds: float) -> dict[str, float] | None:
+def point(devices: int, seconds: float, agent: int) -> dict[str, float] | None:
     """One size: its measured figures, or None when netwatch did not come up."""
     work = Path(tempfile.mkdtemp(prefix="nw-curve-"))
     cfg = work / "bench.yaml"
@@ -41,7 +41,7 @@ def point(devices: int, seconds: float) -> dict[str, float] | None:
         if not run_bench.ready(proc, url, work, devices):
             return None
         time.sleep(INTERVAL)  # every device's stream and every job under way
-        w = run_bench.window(url, proc.pid, seconds, SCRAPE_EVERY)
+        w = run_bench.window(url, proc.pid, seconds, SCRAPE_EVERY, agent)
         _, hwm = run_bench.rss_mib(proc.pid)
     finally:
         run_bench.stop(proc)
@@ -57,6 +57,8 @@ def point(devices: int, seconds: float) -> dict[str, float] | None:
         "scrape_s_max": round(max(w["scrapes"]), 3),
         "snmp_polls": w["snmp_polls"],
         "snmp_poll_errors": w["snmp_errors"],
+        "agent_cpu_share": round(w["agent_cpu"] / w["wall"], 4),  # snmpd's own, not counted above
+        "icmp_socket_drops": w["raw_drops"],
     }
 
 
@@ -74,9 +76,9 @@ def main() -> int:
           f"{'lag p99':>8} {'scrape s':>9} {'SNMP polls':>11}", flush=True)  # fmt: skip
     with running_snmpd(
         host="0.0.0.0", port=SNMP_PORT, extra_conf=["rocommunity public 127.0.0.0/8"]
-    ):
+    ) as agent:
         for n in args.sizes:
-            p = point(n, args.seconds)
+            p = point(n, args.seconds, agent.proc.pid)
             if p is None:
                 print(f"{n:>8} did not answer /metrics in time", flush=True)
                 continue
@@ -85,7 +87,8 @@ def main() -> int:
                 f"{n:>8} {p['cpu_share']:>6.1%} {p['cpu_us_per_device_round']:>13.1f} "
                 f"{p['rss_mib_max']:>8.0f} {p['rss_mib_hwm']:>6.0f} {p['lag_p99_s_le']:>8} "
                 f"{p['scrape_s_max']:>9.2f} {p['snmp_polls']:>6.0f} ({p['snmp_poll_errors']:.0f}"
-                " failed)",
+                f" failed), snmpd {p['agent_cpu_share']:.1%} of a core, ICMP socket drops "
+                f"{p['icmp_socket_drops']}",
                 flush=True,
             )
     if not points:

@@ -1,20 +1,26 @@
 """GET /metrics: the exposition rendered on the event loop in slices, gzip in a worker thread.
 
-The body is built between other work: the exposition yields every few milliseconds and the
-loop runs its timers and sockets in between, so polling goes on during a scrape (issue 10; a
-render in a worker thread held the GIL and starved the loop instead). Compression runs in the
-default executor: zlib releases the GIL, so it uses the second core. The format follows
-`Accept` (OpenMetrics when Prometheus asks for it) and gzip follows `Accept-Encoding`; the
-body is held compressed either way (inflated as written for a plain-text client). One render
-at a time; scrapes asking for the same format meanwhile share it. At most
-`web.max_concurrent_scrapes` responses are written at once; beyond, a fast 503 with Retry-After.
+The body is built between other work: the render gives the loop a turn after every
+SLICE_SECONDS of its own work (at the exposition's slice marks), so polling goes on during a
+scrape (issue 10; a render in a worker thread held the GIL and starved the loop instead).
+Compression runs in the default executor while the render goes on: zlib releases the GIL, so
+it uses the second core. A turn of a busy loop can take milliseconds, and a turn at every mark
+plus a wait for every compressed batch made a 50,000-device scrape on a loop doing 5 ms of
+other work per turn take 6-34 s, for ~1 s of render CPU. The format follows `Accept`
+(OpenMetrics when Prometheus asks for it) and gzip follows `Accept-Encoding`; the body is held
+compressed either way (inflated as written for a plain-text client). One render at a time;
+scrapes asking for the same format meanwhile share it. At most `web.max_concurrent_scrapes`
+responses are written at once; beyond, a fast 503 with Retry-After.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import zlib
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -36,10 +42,31 @@ RENDERS = Counter(
     registry=telemetry.REGISTRY,
 )
 GZIP_LEVEL = 1  # a 90 MB scrape: ~10x smaller at level 1, little more at 6 for 3x the CPU
-GZIP_BATCH = 1 << 20  # bytes handed to zlib at once (one trip to the worker thread)
+GZIP_BATCH = 1 << 21  # bytes handed to zlib at once (one trip to the worker thread)
+# Batches that may wait for the gzip thread: its turns come at the GIL's switch interval (5 ms)
+# while the render holds the GIL, so one batch at a time made the render wait for it.
+GZIP_AHEAD = 2
 EOF = b"# EOF\n"
 WRITE_SLICE = 1 << 16  # bytes written at once; the loop runs between slices (backpressure)
 RETRY_AFTER = "1"  # seconds, on the 503 beyond the scrape limit
+# Render work between two turns of the loop: short next to the echo stream's 50 ms slots and
+# the 1 s lag target, long enough that a scrape of a busy loop waits for few turns.
+SLICE_SECONDS = 0.01
+_gzip_pool: ThreadPoolExecutor | None = None
+
+
+def _compress(comp: zlib._Compress, data: bytes) -> Future[bytes]:
+    """comp.compress(data) in the one gzip thread (a compressor takes its batches in order)."""
+    global _gzip_pool
+    if _gzip_pool is None:
+        _gzip_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metrics-gzip")
+    return _gzip_pool.submit(comp.compress, data)
+
+
+async def _compressed(batch: Future[bytes]) -> bytes:
+    """The batch's bytes; no turn of the loop if the thread is done with it (an asyncio
+    future of the executor would wait a turn for its callback: one per batch, ~100 a scrape)."""
+    return batch.result() if batch.done() else await asyncio.wrap_future(batch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +126,11 @@ async def _write_plain(response: web.StreamResponse, body: Body) -> None:
 class MetricsEndpoint:
     """The /metrics handler over one exposition."""
 
-    def __init__(self, exposition: Exposition, max_scrapes: int = 10) -> None:
+    def __init__(
+        self, exposition: Exposition, max_scrapes: int = 10, slice_seconds: float = SLICE_SECONDS
+    ) -> None:
         self.exposition = exposition
+        self.slice_seconds = slice_seconds  # 0: a turn of the loop at every slice mark
         # Responses rendered or written at once: each holds the loop and a body's bytes in the
         # socket buffers; beyond it a fast 503 (as promhttp's MaxRequestsInFlight does).
         self.max_scrapes = max_scrapes
@@ -139,9 +169,11 @@ class MetricsEndpoint:
         if gz:
             response.headers["Content-Encoding"] = "gzip"
         response.content_length = len(body) if gz else body.size
-        await response.prepare(request)
-        # A scraper that gave up (its timeout) is nothing to log; the slot is freed.
+        # A scraper that gave up (its timeout) is nothing to log; the slot is freed. It may
+        # have gone before the headers (a render slower than its timeout): prepare() raises
+        # then, and aiohttp logged that as an error with a traceback (the 50,000-device run).
         with contextlib.suppress(ConnectionError):
+            await response.prepare(request)
             await (_write(response, body) if gz else _write_plain(response, body))
         return response
 
@@ -161,10 +193,16 @@ class MetricsEndpoint:
             pending: list[bytes] = []
             size = total = 0
             comp = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31) if gz else None
-            loop = asyncio.get_running_loop()
+            # Batches handed to the gzip thread while the render goes on, in order (its one
+            # thread takes them in turn, as a compressor must); at most GZIP_AHEAD wait there.
+            compressing: deque[Future[bytes]] = deque()
+            clock, budget = time.perf_counter, self.slice_seconds
+            turn_at = clock() + budget
             for piece in self.exposition.chunks(fmt):
                 if piece is None:
-                    await asyncio.sleep(0)  # timers and sockets run between slices
+                    if clock() >= turn_at:
+                        await asyncio.sleep(0)  # timers and sockets run between slices
+                        turn_at = clock() + budget
                 elif comp is None:
                     out.append(piece)
                     total += len(piece)
@@ -175,13 +213,19 @@ class MetricsEndpoint:
                     if size >= GZIP_BATCH:
                         data = b"".join(pending)
                         pending, size = [], 0
-                        out.append(await loop.run_in_executor(None, comp.compress, data))
+                        compressing.append(_compress(comp, data))
+                        while compressing and (
+                            compressing[0].done() or len(compressing) > GZIP_AHEAD
+                        ):
+                            out.append(await _compressed(compressing.popleft()))
             tail = self_metrics(fmt) + (EOF if fmt is Format.OPENMETRICS else b"")
             total += len(tail)
             if comp is None:
                 out.append(tail)
             else:
+                while compressing:
+                    out.append(await _compressed(compressing.popleft()))
                 pending.append(tail)
-                out.append(await loop.run_in_executor(None, comp.compress, b"".join(pending)))
+                out.append(await _compressed(_compress(comp, b"".join(pending))))
                 out.append(comp.flush())
             return Body(tuple(c for c in out if c), content_type, comp is not None, total)

@@ -118,12 +118,49 @@ async def test_the_loop_runs_between_the_slices_of_a_large_render() -> None:
 
     task = asyncio.create_task(ticker())
     await asyncio.sleep(0)
-    body = await MetricsEndpoint(exposition).body(Format.TEXT, False, "text/plain")
+    endpoint = MetricsEndpoint(exposition, slice_seconds=0)  # a turn at every slice mark
+    body = await endpoint.body(Format.TEXT, False, "text/plain")
     done = True
     await task
     assert body.chunks and slices >= 20
     # Another task ran at every slice boundary, not only before and after the render.
     assert ticks >= slices
+
+
+async def test_a_render_gives_the_loop_a_turn_per_slice_of_work_not_per_mark() -> None:
+    """A turn of a busy loop takes milliseconds: at 50,000 devices a turn at every mark and a
+    wait for every compressed batch made a scrape take 6-34 s for ~1 s of render (issue 10)."""
+    state = _state(5000)
+
+    async def turns_during(endpoint: MetricsEndpoint, gz: bool) -> tuple[int, bytes]:
+        turns, done = 0, False
+
+        async def ticker() -> None:
+            nonlocal turns
+            while not done:
+                turns += 1
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(ticker())
+        await asyncio.sleep(0)
+        body = await endpoint.body(Format.OPENMETRICS, gz, "application/openmetrics-text")
+        done = True
+        await task
+        data = b"".join(body.chunks)
+        return turns, gzip.decompress(data) if gz else data
+
+    def endpoint(**kw: float) -> MetricsEndpoint:  # a cold render each: the same work
+        return MetricsEndpoint(Exposition(state, [inventory_families, ICMP]), **kw)
+
+    every_mark, _ = await turns_during(endpoint(slice_seconds=0), gz=False)
+    sliced, _ = await turns_during(endpoint(), gz=False)
+    assert sliced >= 2  # the loop ran during the render, not only before and after it
+    assert sliced * 2 <= every_mark, (sliced, every_mark)
+    # Compressed while the render goes on, several batches ahead: the same body, in order.
+    _, text = await turns_during(endpoint(), gz=True)
+    alone = bytes(Exposition(state, [inventory_families, ICMP]).render(fmt=Format.OPENMETRICS))
+    assert len(alone) > 8 * 2**20  # several gzip batches
+    assert text.startswith(alone) and text.endswith(b"# EOF\n")
 
 
 async def test_one_render_at_a_time_and_waiting_scrapes_share_it() -> None:
@@ -238,3 +275,29 @@ async def test_plain_text_is_the_compressed_render_inflated_exactly() -> None:
     assert len(series(got)) > 50_000
     assert series(got) == series(plain)
     assert got.endswith(b"\n") and got.count(b"# HELP netwatch_device_up ") == 1
+
+
+async def test_a_scraper_gone_before_the_headers_is_no_error_and_frees_its_slot(caplog) -> None:
+    # 3,000 devices: the render takes many loop turns, so the client is gone before prepare().
+    endpoint = MetricsEndpoint(Exposition(_state(1500), [inventory_families, ICMP]), 1)
+    runner, url = await _serve(endpoint)
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    try:
+        gone = socket.create_connection(("127.0.0.1", port))
+        gone.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        gone.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        deadline = time.monotonic() + 10
+        while endpoint.active == 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.001)
+        assert endpoint.active == 1  # the render is under way for it
+        gone.close()  # SO_LINGER 0: a reset, as a scraper's timeout closes its connection
+        while endpoint.active and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert endpoint.active == 0  # its slot (the limit is 1) is free again
+        async with aiohttp.ClientSession() as session, session.get(url) as resp:
+            assert resp.status == 200
+            assert "netwatch_device_up" in await resp.text()
+    finally:
+        await runner.cleanup()
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert not errors, [r.getMessage() for r in errors]
