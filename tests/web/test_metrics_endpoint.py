@@ -7,6 +7,8 @@ import asyncio
 import gzip
 import socket
 import time
+from collections.abc import Awaitable
+from typing import TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -22,6 +24,8 @@ from netwatch.core.state import State
 from netwatch.exporters.prometheus import Exposition, Format, inventory_families
 from netwatch.web.metrics import MetricsEndpoint, wants_gzip
 from tests.core.inventories import make_inventory
+
+T = TypeVar("T")
 
 PROMETHEUS_ACCEPT = (  # what Prometheus 2.42 sends
     "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
@@ -108,23 +112,31 @@ async def test_the_loop_runs_between_the_slices_of_a_large_render() -> None:
             yield piece
 
     exposition.chunks = counted  # type: ignore[method-assign]
-    ticks, done = 0, False
+    endpoint = MetricsEndpoint(exposition, slice_seconds=0)  # a turn at every slice mark
+    ticks, body = await _loop_turns_during(endpoint.body(Format.TEXT, False, "text/plain"))
+    assert body.chunks and slices >= 20
+    # Another task ran at every slice boundary, not only before and after the render.
+    assert ticks >= slices
+
+
+async def _loop_turns_during(work: Awaitable[T]) -> tuple[int, T]:
+    """How many turns another task got from the loop while work ran, and work's result."""
+    turns, done = 0, False
 
     async def ticker() -> None:
-        nonlocal ticks
+        nonlocal turns
         while not done:
-            ticks += 1
+            turns += 1
             await asyncio.sleep(0)
 
     task = asyncio.create_task(ticker())
     await asyncio.sleep(0)
-    endpoint = MetricsEndpoint(exposition, slice_seconds=0)  # a turn at every slice mark
-    body = await endpoint.body(Format.TEXT, False, "text/plain")
-    done = True
-    await task
-    assert body.chunks and slices >= 20
-    # Another task ran at every slice boundary, not only before and after the render.
-    assert ticks >= slices
+    try:
+        result = await work
+    finally:
+        done = True
+        await task
+    return turns, result
 
 
 async def test_a_render_gives_the_loop_a_turn_per_slice_of_work_not_per_mark() -> None:
@@ -133,19 +145,8 @@ async def test_a_render_gives_the_loop_a_turn_per_slice_of_work_not_per_mark() -
     state = _state(5000)
 
     async def turns_during(endpoint: MetricsEndpoint, gz: bool) -> tuple[int, bytes]:
-        turns, done = 0, False
-
-        async def ticker() -> None:
-            nonlocal turns
-            while not done:
-                turns += 1
-                await asyncio.sleep(0)
-
-        task = asyncio.create_task(ticker())
-        await asyncio.sleep(0)
-        body = await endpoint.body(Format.OPENMETRICS, gz, "application/openmetrics-text")
-        done = True
-        await task
+        render = endpoint.body(Format.OPENMETRICS, gz, "application/openmetrics-text")
+        turns, body = await _loop_turns_during(render)
         data = b"".join(body.chunks)
         return turns, gzip.decompress(data) if gz else data
 
