@@ -5,17 +5,23 @@ alert engine (no tracer, a temporary database), reports one healthy echo-stream 
 device (and their up verdicts), evaluates once, then times `--ticks` evaluations: with nothing
 new, and after `--changed` devices reported a new round (what 1 s of a 30 s ping interval
 brings at this size), and prints a round report's cost from state.record to the end of that
-tick (its share of the tick included). In-process: CPU seconds of this process
-(time.process_time). Parents (POP routers) come with inventories that have them
-(bench/synth_inventory.py); bench/run_bench.py's villages hang on none.
+tick (its share of the tick included). Then a mass outage (`--outage`): every device reports
+down at once (an overloaded loop that loses echoes looks the same), the engine's own run()
+evaluates it while another task counts the loop's turns (the longest wait between two turns
+is the longest hold), and `--ticks` evaluations of the steady outage follow, with nothing new
+and after a few devices came back and went down again. In-process: CPU seconds of this process
+(time.process_time); the hold is wall time. Parents (POP routers) come with inventories that
+have them (bench/synth_inventory.py); bench/run_bench.py's villages hang on none.
 
-    .venv/bin/python bench/alert_eval_bench.py CONFIG [--ticks 5] [--changed 1667]
+    .venv/bin/python bench/alert_eval_bench.py CONFIG [--ticks 5] [--changed 1667] [--outage]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
+import logging
 import statistics
 import sys
 import tempfile
@@ -24,9 +30,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from netwatch.alerting.engine import Engine
 from netwatch.alerting.service import AlertService
 from netwatch.cluster.member import Member
-from netwatch.collectors.icmp.observation import ROUND, UP, PingObservation, PingResult
+from netwatch.collectors.icmp.observation import DOWN, ROUND, UP, PingObservation, PingResult
 from netwatch.config.isolated import load
 from netwatch.core.state import State
 
@@ -37,17 +44,84 @@ def report(name: str, address: str, t: float, event: str = ROUND) -> PingObserva
                            seen_at=t)  # fmt: skip
 
 
+def down(name: str, address: str, t: float) -> PingObservation:
+    """The stream's report of a device whose echoes are all lost: its verdict turned down."""
+    return PingObservation(name, t, PingResult(address, 5, 0, []), 30.0, DOWN, False,
+                           "no reply", True, t - 15.0, seen_at=t - 30.0)  # fmt: skip
+
+
+async def _longest_hold(engine: Engine) -> float:
+    """Run the engine until it finished one evaluation; the longest wait (seconds) another
+    task had between two turns of the loop meanwhile."""
+    stop = asyncio.Event()
+    before = engine.snapshot().evaluations  # (published when an evaluation is done)
+    longest = 0.0
+    runner = asyncio.create_task(engine.run(stop))
+    last = time.perf_counter()
+    deadline = last + 120.0
+    while engine.snapshot().evaluations == before and last < deadline:
+        await asyncio.sleep(0)
+        now = time.perf_counter()
+        longest = max(longest, now - last)
+        last = now
+    stop.set()
+    await runner
+    return longest
+
+
+def outage(
+    engine: Engine, state: State, names: list[str], t: float, ticks: int, quiet: float
+) -> list[str]:
+    """Every device down at once: the first evaluation's hold, then the steady outage."""
+    inventory = engine.inventory
+    for name in names:
+        state.record(down(name, inventory.devices[name].address, t))
+    c = time.process_time()
+    hold = asyncio.run(_longest_hold(engine))
+    first = time.process_time() - c
+    idle, busy = [], []
+    flapping = names[:: max(1, len(names) // 50)]  # 50 devices come back and go down again
+    for k in range(ticks):
+        t += 1.0
+        c = time.process_time()
+        engine.evaluate(t)
+        idle.append(time.process_time() - c)
+        for name in flapping:
+            address = inventory.devices[name].address
+            state.record(report(name, address, t, UP) if k % 2 == 0 else down(name, address, t))
+        t += 1.0
+        c = time.process_time()
+        engine.evaluate(t)
+        busy.append(time.process_time() - c)
+    snap = engine.snapshot()
+    shown_down = sum(1 for s in snap.shown.values() if s == "down")
+    steady = statistics.median(idle)
+    return [
+        f"mass outage: {len(snap.alerts)} alerts open, {shown_down} villages shown down, "
+        f"{sum(snap.notifications.values())} notifications",
+        f"first evaluation of the outage: {first * 1000:.0f} ms CPU, "
+        f"longest loop hold {hold * 1000:.0f} ms",
+        f"outage tick, nothing new:  median {steady * 1000:.1f} ms CPU "
+        f"({steady / max(quiet, 1e-9):.1f}x the quiet tick)",
+        f"outage tick, {len(flapping)} devices back or down again: "
+        f"median {statistics.median(busy) * 1000:.1f} ms CPU",
+    ]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("config", type=Path)
     ap.add_argument("--ticks", type=int, default=5)
     ap.add_argument("--changed", type=int, default=None, help="default: devices / 30")
+    ap.add_argument("--outage", action="store_true", help="then every device down at once")
     ap.add_argument(
         "--full",
         action="store_true",
         help="every village and parent every tick (as before quiet villages)",
     )
     args = ap.parse_args()
+    # The outage's 25,000 notifications have no receiver here: a warning each, not measured.
+    logging.disable(logging.WARNING)
     inventory = load(args.config, Member())
     names = list(inventory.devices)
     changed = args.changed if args.changed is not None else len(names) // 30
@@ -87,6 +161,9 @@ def main() -> int:
             busy.append(time.process_time() - c)
         snap = engine.snapshot()
         up = sum(1 for s in snap.shown.values() if s == "up")
+        lost = []
+        if args.outage:
+            lost = outage(engine, state, names, t + 1.0, args.ticks, statistics.median(idle))
         engine.store.close()
     print(
         f"{len(names)} devices, {len(inventory.villages)} villages ({up} shown up), "
@@ -104,6 +181,8 @@ def main() -> int:
     )
     through = statistics.median(record) + statistics.median(busy) / max(1, changed)
     print(f"a round report through state, intake, tracker and its tick: {through * 1e6:.1f} µs")
+    for line in lost:
+        print(line)
     return 0
 
 

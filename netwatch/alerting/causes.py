@@ -216,6 +216,8 @@ class Causes:
         for intent in self._all(now, views):
             current.add(intent.fingerprint)
             yield intent
+        if not self._known_onus:  # (only the ONU villages' alerts resolve here: none)
+            return
         for fp, a in list(open_alerts.items()):
             # An ONU back online, or offline now for another reason: the old cause's alert ends.
             if a.labels.get("alertname") == ONU_OFFLINE and fp not in current:

@@ -24,7 +24,7 @@ import logging
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from netwatch.alerting import handover
 from netwatch.alerting import snapshot as snapshot_mod
@@ -42,21 +42,26 @@ from netwatch.alerting.muting import (
     MaintenanceMuter,
     MuteStage,
     SilenceMuter,
+    Subject,
     UpstreamDegradedMuter,
     UpstreamMuter,
 )
 from netwatch.alerting.notify import NotifyStage
 from netwatch.alerting.outbox import Outbox
+from netwatch.alerting.records import EDITS
 from netwatch.alerting.rules import (
+    OUTAGE_STATES,
     ServiceState,
     Topology,
+    Verdict,
     lossy,
     upstream_verdict,
     village_verdict,
 )
 from netwatch.alerting.seams import DeviceStateView, EchoReport, PollRequest, Sink, Tracer
-from netwatch.alerting.snapshot import AlertSnapshot
+from netwatch.alerting.snapshot import AlertSnapshot, AlertView
 from netwatch.alerting.store import AlertStore
+from netwatch.alerting.timer_index import TimerIndex
 from netwatch.alerting.tracing import Tracing
 from netwatch.alerting.tracker import Tracker
 from netwatch.alerting.types import Notification
@@ -65,6 +70,9 @@ from netwatch.core.model import AlertingSettings, Inventory
 
 log = logging.getLogger("netwatch.alerting")
 _QUIET_STATES = (ServiceState.UP, ServiceState.UNKNOWN)
+# A run() evaluation gives the loop a turn after this much work (seconds; each slice is its
+# own transaction): the first tick of a mass outage fires 25,000 alerts (issue 10).
+SLICE_SECONDS = 0.02
 
 
 def store_fault(exc: BaseException) -> bool:
@@ -144,6 +152,10 @@ class Engine:
         # HOLD_FACTOR, nothing open or held: skipped until their own standing changes.
         self._loud_parents: set[str] = set()
         self.incremental = True  # False: every village every tick (tests compare both)
+        self.timers = TimerIndex(s)
+        self._generation = 0  # set_inventory and _load: a sliced evaluation stops there
+        self._touched_tick: set[str] = set()  # devices whose standing changed, this tick
+        self._views: tuple[tuple[int, int], tuple[AlertView, ...]] = ((-1, -1), ())
         self._snapshot = AlertSnapshot(clock())
         # The last snapshot's copies of the village states, by VillageStates.version.
         self._frozen_states: tuple[int, Mapping[str, ServiceState], Mapping[str, ServiceState]]
@@ -192,6 +204,8 @@ class Engine:
         )
         self._loud = set(self._order)
         self._loud_parents = set(self.topology.upstream)
+        self._generation += 1
+        self.timers.reset()
         self._village_of = {n: d.village for n, d in inventory.devices.items() if d.village}
         # A village whose ONU joins its verdict reads its routers' every echo (onu_join.py).
         self.tracker.eager = frozenset(
@@ -231,6 +245,8 @@ class Engine:
     def _load(self, now: float) -> None:
         self._loud = set(self._order)
         self._loud_parents = set(self.topology.upstream)
+        self._generation += 1
+        self.timers.reset()
         self.lifecycle.load()
         self.correlation.load(now)
         self.flapping.load(now)
@@ -246,6 +262,7 @@ class Engine:
         if version == self._data_version:
             return
         self._data_version = version
+        self.timers.sweep = True  # an acknowledgement or a silence: every alert looked at
         self.silences.silences = self.store.silences(now)
         acks = self.store.acknowledgements()
         for a in self.lifecycle.open.values():
@@ -260,6 +277,9 @@ class Engine:
                 snapshot_mod.frozen(self.villages.recorded),
             )
         _, shown, recorded = self._frozen_states
+        key = (EDITS[0], self.lifecycle.version)
+        if self._views[0] != key:  # an alert opened, closed or changed: views again
+            self._views = (key, tuple(AlertView.of(a) for a in self.lifecycle.open.values()))
         self._snapshot = snapshot_mod.take(
             now,
             self._districts,
@@ -272,6 +292,7 @@ class Engine:
             self.errors + self.intake.errors + self.correlation.errors,
             self.sent,
             correlated=self.correlation.correlated,
+            views=self._views[1],
         )
 
     # -- reports ---------------------------------------------------------------------------
@@ -311,35 +332,35 @@ class Engine:
     # -- evaluation ------------------------------------------------------------------------
 
     def evaluate(self, now: float | None = None) -> None:
-        """Evaluate every village and parent, then timers; one transaction."""
+        """Evaluate the due villages and parents, then timers; one transaction."""
+        for _ in self.evaluation(now, None):
+            pass
+
+    def evaluation(self, now: float | None, budget: float | None) -> Iterator[None]:
+        """evaluate(), yielding after each `budget` seconds of work (None: never) so that
+        run() gives the loop a turn; each slice is its own transaction, every item (a village,
+        a parent, an alert) stays whole in one. A reload meanwhile ends it (all loud again)."""
         now = self.clock() if now is None else now
         self.evaluations += 1
         self._refresh_external(now)
         sent_before = sum(self.sent.values())
-        topo = self.topology
-        failed = False
+        generation = self._generation
+        items = self._items(now)
+        failed, done = False, False
         try:
-            with self.store.transaction():
-                for name in self._due_parents():
-                    failed |= not self._guarded(f"device {name}", self._eval_upstream, name, now)
-                for code in self._due_villages():
-                    failed |= not self._guarded(f"village {code}", self._eval_village, code, now)
-                failed |= not self._guarded(
-                    "complaints", self.correlation.evaluate, now, self.inventory, self.kinds,
-                    topo, self.villages.recorded,
-                )  # fmt: skip
-                for intent in list(
-                    self.causes.intents(now, self.tracker.tracks, self.lifecycle.open)
-                ):
-                    failed |= not self._guarded(
-                        f"alert {intent.fingerprint}", self.lifecycle.reconcile, intent, topo, now
-                    )
-                for fp in list(self.flapping.flaps):
-                    failed |= not self._guarded(
-                        f"flapping {fp}", self.lifecycle.settle_flapping, fp, topo, now
-                    )
-                for fp in list(self.lifecycle.open):
-                    failed |= not self._guarded(f"alert {fp}", self.lifecycle.timers, fp, topo, now)
+            while not done:
+                start = time.perf_counter()
+                done = True
+                with self.store.transaction():
+                    for what, fn, args in items:
+                        failed |= not self._guarded(what, fn, *args)
+                        if budget is not None and time.perf_counter() - start > budget:
+                            done = False
+                            break
+                if not done:
+                    yield
+                    if generation != self._generation:
+                        return  # reloaded: every village and alert is looked at next tick
         except Exception:
             self.errors += 1
             self._load(now)  # memory must not run ahead of what was committed
@@ -350,6 +371,23 @@ class Engine:
         if self.outbox is not None and sum(self.sent.values()) != sent_before:
             self.outbox.wake()  # committed: deliver now rather than at the next outbox poll
         self._publish(now)
+
+    def _items(self, now: float) -> Iterator[tuple[str, Callable[..., None], tuple[object, ...]]]:
+        """The evaluation's work, in its order, one item at a time."""
+        topo = self.topology
+        for name in self._due_parents():
+            yield f"device {name}", self._eval_upstream, (name, now)
+        for code in self._due_villages():
+            yield f"village {code}", self._eval_village, (code, now)
+        yield "complaints", self.correlation.evaluate, (
+            now, self.inventory, self.kinds, topo, self.villages.recorded,
+        )  # fmt: skip
+        for intent in list(self.causes.intents(now, self.tracker.tracks, self.lifecycle.open)):
+            yield f"alert {intent.fingerprint}", self.lifecycle.reconcile, (intent, topo, now)
+        for fp in list(self.flapping.flaps):
+            yield f"flapping {fp}", self.lifecycle.settle_flapping, (fp, topo, now)
+        for fp in self._due_timers(now):
+            yield f"alert {fp}", self._timers, (fp, now)
 
     def _guarded(self, what: str, fn: Callable[..., None], *args: object) -> bool:
         """Run one item in a savepoint: one that raises is rolled back, logged and counted."""
@@ -368,6 +406,7 @@ class Engine:
         """Villages and parents whose devices' standing changed are loud again; False when
         everything is evaluated this tick (full mode, or maintenance windows configured)."""
         touched, self.tracker.touched = self.tracker.touched, set()
+        self._touched_tick |= touched  # (the timers' stage reads them: held alerts below)
         if not self.incremental or self.maintenance.windows:
             # A window opens or closes with time alone: evaluate everything.
             self._loud = set(self._order)
@@ -375,12 +414,16 @@ class Engine:
             return False
         loud, village_of = self._loud, self._village_of
         parents, upstream = self._loud_parents, self.topology.behind
+        below = self.topology.descendants
         for name in touched:
             code = village_of.get(name)
             if code is not None:
                 loud.add(code)
             if code is None or name in upstream:
                 parents.add(name)  # (a name that is no parent is never asked for)
+                # A parent's verdict is part of the outage verdicts below it (settled ones).
+                loud.update(upstream.get(name, ()))
+                parents.update(below.get(name, ()))
         return True
 
     def _due_parents(self) -> list[str]:
@@ -419,14 +462,45 @@ class Engine:
         self.villages.update(code, verdict.state, window, now)
         # Up, or not decided yet (no verdict of its routers and APs): neither depends on time.
         quiet = verdict.state in _QUIET_STATES and window is None
+        settled = (
+            window is None
+            and code not in self.causes.routers
+            and self._settled(verdict, self.inventory.villages[code].devices, now)
+        )
+        lifecycle = self.lifecycle
         for intent in self.kinds.village(code, verdict):
-            self.lifecycle.reconcile(intent, self.topology, now)
+            lifecycle.reconcile(intent, self.topology, now)
             self._confirm(intent.fingerprint, intent.want)
             fp = intent.fingerprint
-            if fp in self.lifecycle.open or fp in self.lifecycle.wanted_since:
+            if fp in lifecycle.open or fp in lifecycle.wanted_since:
                 quiet = False
-        if quiet:  # it stays as it is, with no alert, until a device's standing changes
+            if fp in lifecycle.wanted_since or (intent.want and fp not in lifecycle.open):
+                settled = False  # a hold or a traceroute's wait: time decides
+        if quiet or settled:  # as it is, alert or none, until a device's standing changes
             self._loud.discard(code)
+
+    def _settled(self, verdict: Verdict, members: tuple[str, ...], now: float) -> bool:
+        """Whether an outage (or devices-down) verdict no longer depends on time: nothing
+        awaited, and upstream_wait past the outage's start and its devices' returns, so
+        only a change of standing (its devices' or its parents') can change it (issue 10:
+        every open village evaluated at every tick of a mass outage)."""
+        state = verdict.state
+        if verdict.pending:
+            return False
+        if state is ServiceState.DEGRADED:
+            return not verdict.details  # devices down; loss and delay read the windows
+        if state not in OUTAGE_STATES:
+            return False
+        tracks, wait = self.tracker.tracks, self.settings.upstream_wait
+        for name in verdict.down_devices:
+            t = tracks.get(name)
+            if t is None or t.fail_since is None or now - t.fail_since < wait:
+                return False
+        for name in members:
+            t = tracks.get(name)
+            if t is not None and t.back_at is not None and now - t.back_at < wait:
+                return False
+        return True
 
     def _eval_upstream(self, name: str, now: float) -> None:
         verdict = upstream_verdict(name, self.topology, self.tracker.tracks, self.settings, now)
@@ -436,19 +510,53 @@ class Engine:
         track = self.tracker.tracks.get(name)
         # Half the threshold on a parent explains its children's loss.
         quiet = verdict.state in _QUIET_STATES
+        settled = verdict.state in OUTAGE_STATES and self._settled(verdict, (name,), now)
         if track is not None and lossy(track, self.settings, HOLD_FACTOR):
             self.degraded.note_lossy(name, now)
-            quiet = False  # noted at every evaluation while it lasts (a time)
+            self.timers.grace(name, now + self.settings.dependency_grace)
+            quiet = settled = False  # noted at every evaluation while it lasts (a time)
+        lifecycle = self.lifecycle
         for intent in self.kinds.upstream(name, verdict, track):
-            self.lifecycle.reconcile(intent, self.topology, now)
+            lifecycle.reconcile(intent, self.topology, now)
             self._confirm(intent.fingerprint, intent.want)
             fp = intent.fingerprint
-            if fp in self.lifecycle.open or fp in self.lifecycle.wanted_since:
+            if fp in lifecycle.open or fp in lifecycle.wanted_since:
                 quiet = False
-        if quiet:  # up (or undecided) and calm, nothing open: until its standing changes
+            if fp in lifecycle.wanted_since or (intent.want and fp not in lifecycle.open):
+                settled = False
+        if quiet or settled:  # up (or undecided) and calm, nothing open: until its standing changes
             self._loud_parents.discard(name)
         else:
             self._loud_parents.add(name)
+
+    def _due_timers(self, now: float) -> list[str]:
+        """Open alerts whose timers may do something now (timer_index.py), in the open
+        alerts' order: every one after a reload, a CLI edit, with silences or windows."""
+        open_alerts, idx = self.lifecycle.open, self.timers
+        marked = self.notify.marked | self.lifecycle.touched
+        self.notify.marked, self.lifecycle.touched = set(), set()
+        touched, self._touched_tick = self._touched_tick, set()
+        grace = self.settings.dependency_grace
+        for name in touched:  # a parent back: its children are held until grace has passed
+            t = self.tracker.tracks.get(name)
+            if t is not None and t.recovered_at is not None and now - t.recovered_at < grace:
+                idx.grace(name, t.recovered_at + grace)
+        if idx.sweep or not self.incremental or self.maintenance.windows or self.silences.silences:
+            idx.sweep = False
+            return list(open_alerts)
+        due = idx.due(now, touched, open_alerts)
+        due.update(fp for fp in marked if fp in open_alerts)
+        if len(due) * 8 > len(open_alerts):
+            return [fp for fp in open_alerts if fp in due]
+        return sorted(due, key=lambda fp: open_alerts[fp].id)  # (the open alerts' order)
+
+    def _timers(self, fp: str, now: float) -> None:
+        self.lifecycle.timers(fp, self.topology, now)
+        alert = self.lifecycle.open.get(fp)
+        if alert is not None:
+            target = alert.labels.get("alertname") in self.notify.inhibit_targets
+            parents = Subject.of(alert, self.topology).parents if alert.notified_at is None else ()
+            self.timers.note(alert, parents, target)
 
     def _confirm(self, fp: str, want: bool) -> None:
         if want and fp in self.lifecycle.open:
@@ -482,7 +590,8 @@ class Engine:
                 wake.clear()
                 self.tracing.start(loop, self.topology)
                 try:
-                    self.evaluate()
+                    for _ in self.evaluation(None, SLICE_SECONDS):
+                        await asyncio.sleep(0)  # a long evaluation lets the loop run
                 except Exception as exc:
                     if not store_fault(exc):
                         log.exception("alerting: evaluation failed; retrying next tick")

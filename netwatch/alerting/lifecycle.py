@@ -32,9 +32,12 @@ class Lifecycle:
         self.tracing = tracing
         self.open: dict[str, OpenAlert] = {}  # fingerprint → firing alert
         self.wanted_since: dict[str, float] = {}  # held-for intents: fingerprint → first wanted
+        self.version = 0  # changes whenever an alert opens or closes (the snapshot's views)
+        self.touched: set[str] = set()  # alerts opened or changed since the engine took this
 
     def load(self) -> None:
         self.open = {a.fingerprint: a for a in self.store.open_alerts()}
+        self.version += 1
 
     def reconcile(self, intent: Intent, topology: Topology, now: float) -> None:
         """Fire, update or resolve the alert that intent names."""
@@ -59,6 +62,7 @@ class Lifecycle:
             if v.cause != cur.cause or v.down_devices != cur.down_devices:
                 before = cur.cause
                 cur.cause, cur.down_devices = v.cause, v.down_devices
+                self.touched.add(fp)
                 self.store.update_cause(cur)
                 if v.cause != before and cur.notified_at is not None:
                     # Receivers were told another cause: the diagnosis never changes silently.
@@ -84,11 +88,14 @@ class Lifecycle:
         else:
             self.notify.offer(alert, topology, now)
         self.open[alert.fingerprint] = alert
+        self.touched.add(alert.fingerprint)
+        self.version += 1
 
     def _resolve(self, alert: OpenAlert, now: float) -> None:
         fp = alert.fingerprint
         self.store.resolve_alert(alert.id, now)
         del self.open[fp]
+        self.version += 1
         self.flapping.record_change(fp, alert.id, now)
         # Every notified alert ends with a resolved (marked when it flaps); one held by the
         # flapping muter was never announced, so its end is not either.
@@ -98,6 +105,7 @@ class Lifecycle:
     def drop(self, fp: str, now: float) -> OpenAlert | None:
         """Close an open alert without a notification (its subject left this inventory)."""
         alert = self.open.pop(fp, None)
+        self.version += 1
         self.wanted_since.pop(fp, None)
         if alert is not None:
             self.store.resolve_alert(alert.id, now)

@@ -33,6 +33,9 @@ class NotifyStage:
         self.mutes = mutes
         self.flapping = flapping
         self.sent = sent  # notifications by event (the engine's counters)
+        # Alerts whose marks changed since the engine last took this (its timer index).
+        self.marked: set[str] = set()
+        self.inhibit_targets = inhibit.targets if inhibit is not None else frozenset()
 
     def send(
         self,
@@ -61,6 +64,7 @@ class NotifyStage:
         )
         self.sink(n)
         self.sent[str(event)] += 1
+        self.marked.add(alert.fingerprint)
         if closing:
             return
         alert.escalation_level = level
@@ -76,6 +80,7 @@ class NotifyStage:
         if reason is None:
             self.send(alert, Event.FIRING, now)
         elif reason != alert.suppressed_by or alert.notified_at is not None:
+            self.marked.add(alert.fingerprint)
             alert.suppressed_by = reason
             alert.notified_at = None  # sent when the hold is lifted
             self.store.save_marks(alert)
@@ -87,6 +92,7 @@ class NotifyStage:
         if self.inhibit is not None and alert.labels.get("alertname") in self.inhibit.targets:
             why = self.inhibit.mutes(Subject.of(alert, topology), now)
         if why != alert.suppressed_by and (why is not None or is_inhibited(alert.suppressed_by)):
+            self.marked.add(alert.fingerprint)
             alert.suppressed_by = why
             self.store.save_marks(alert)
         return why is not None

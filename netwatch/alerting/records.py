@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from netwatch.alerting.types import Alert, fingerprint
+
+# Edits of any open alert's fields, process-wide: a snapshot whose open alerts and this count
+# are what they were shares the previous one's views (issue 10: 25,000 open alerts in a mass
+# outage were copied and their fingerprints hashed at every tick). Another engine's edits only
+# cost a rebuild.
+EDITS = [0]
+_CACHES = frozenset({"_fingerprint", "view"})
 
 
 @dataclass(slots=True)
@@ -25,10 +32,27 @@ class OpenAlert:
     escalation_level: int = 0
     acknowledged_by: str | None = None
     complaints: int = 0  # residents' complaints attached (correlation.py; not an alerts column)
+    # Caches, dropped by __setattr__ when a field they derive from changes (never in-place:
+    # nobody edits labels in place).
+    _fingerprint: str | None = field(default=None, init=False, repr=False, compare=False)
+    view: object = field(default=None, init=False, repr=False, compare=False)  # snapshot's
+
+    def __setattr__(self, name: str, value: object) -> None:
+        object.__setattr__(self, name, value)
+        if name not in _CACHES:
+            object.__setattr__(self, "view", None)
+            if name == "labels":
+                object.__setattr__(self, "_fingerprint", None)
+            EDITS[0] += 1
 
     @property
     def fingerprint(self) -> str:
-        return fingerprint(self.labels)
+        """fingerprint(labels), computed once per label set (JSON + SHA-256)."""
+        fp = self._fingerprint
+        if fp is None:
+            fp = fingerprint(self.labels)
+            object.__setattr__(self, "_fingerprint", fp)
+        return fp
 
     def snapshot(self, ends_at: float | None = None) -> Alert:
         return Alert(

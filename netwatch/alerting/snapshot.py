@@ -42,6 +42,15 @@ class AlertView:
 
     @classmethod
     def of(cls, a: OpenAlert) -> AlertView:
+        """The alert's view, built once until one of its fields changes (OpenAlert.view)."""
+        view = a.view
+        if isinstance(view, AlertView):
+            return view
+        view = a.view = cls._build(a)
+        return view
+
+    @classmethod
+    def _build(cls, a: OpenAlert) -> AlertView:
         return cls(
             a.id,
             a.fingerprint,
@@ -93,16 +102,20 @@ def take(
     errors: int,
     notifications: Mapping[str, int],
     correlated: Mapping[str, int] | None = None,
+    views: tuple[AlertView, ...] | None = None,
 ) -> AlertSnapshot:
     """villages, shown and recorded are frozen() copies, kept from one snapshot to the next
     while they do not change: copying 25,000 villages three times a tick was most of an idle
-    tick at 50,000 devices (issue 10)."""
+    tick at 50,000 devices (issue 10). views, when given, are alerts' views already (the
+    previous snapshot's, shared while no open alert changed)."""
+    if views is None:
+        views = tuple(AlertView.of(a) for a in alerts)
     return AlertSnapshot(
         taken_at,
         villages,
         shown,
         recorded,
-        tuple(AlertView.of(a) for a in alerts),
+        views,
         flapping,
         silences_active,
         evaluations,
