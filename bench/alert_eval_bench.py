@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import gc
 import logging
 import statistics
 import sys
@@ -50,9 +51,20 @@ def down(name: str, address: str, t: float) -> PingObservation:
                            "no reply", True, t - 15.0, seen_at=t - 30.0)  # fmt: skip
 
 
-async def _longest_hold(engine: Engine) -> float:
+async def _longest_hold(engine: Engine) -> tuple[float, float]:
     """Run the engine until it finished one evaluation; the longest wait (seconds) another
-    task had between two turns of the loop meanwhile."""
+    task had between two turns of the loop meanwhile, and the longest garbage collection
+    (the interpreter's, not the engine's to slice)."""
+    pauses = [0.0]
+    began = [0.0]
+
+    def timed(phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            began[0] = time.perf_counter()
+        else:
+            pauses.append(time.perf_counter() - began[0])
+
+    gc.callbacks.append(timed)
     stop = asyncio.Event()
     before = engine.snapshot().evaluations  # (published when an evaluation is done)
     longest = 0.0
@@ -66,7 +78,8 @@ async def _longest_hold(engine: Engine) -> float:
         last = now
     stop.set()
     await runner
-    return longest
+    gc.callbacks.remove(timed)
+    return longest, max(pauses)
 
 
 def outage(
@@ -77,8 +90,16 @@ def outage(
     for name in names:
         state.record(down(name, inventory.devices[name].address, t))
     c = time.process_time()
-    hold = asyncio.run(_longest_hold(engine))
+    hold, gc_pause = asyncio.run(_longest_hold(engine))
     first = time.process_time() - c
+    waiting = []  # within upstream_wait of the outage: a village may still wait for a parent
+    for _ in range(3):
+        t += 1.0
+        c = time.process_time()
+        engine.evaluate(t)
+        waiting.append(time.process_time() - c)
+    t += engine.settings.upstream_wait
+    engine.evaluate(t)
     idle, busy = [], []
     flapping = names[:: max(1, len(names) // 50)]  # 50 devices come back and go down again
     for k in range(ticks):
@@ -100,7 +121,9 @@ def outage(
         f"mass outage: {len(snap.alerts)} alerts open, {shown_down} villages shown down, "
         f"{sum(snap.notifications.values())} notifications",
         f"first evaluation of the outage: {first * 1000:.0f} ms CPU, "
-        f"longest loop hold {hold * 1000:.0f} ms",
+        f"longest loop hold {hold * 1000:.0f} ms (longest garbage collection in it: "
+        f"{gc_pause * 1000:.0f} ms)",
+        f"outage tick within upstream_wait: median {statistics.median(waiting) * 1000:.1f} ms CPU",
         f"outage tick, nothing new:  median {steady * 1000:.1f} ms CPU "
         f"({steady / max(quiet, 1e-9):.1f}x the quiet tick)",
         f"outage tick, {len(flapping)} devices back or down again: "

@@ -153,6 +153,7 @@ class Engine:
         self._loud_parents: set[str] = set()
         self.incremental = True  # False: every village every tick (tests compare both)
         self.timers = TimerIndex(s)
+        self.slice_seconds = SLICE_SECONDS  # run(): a loop turn after this much work
         self._generation = 0  # set_inventory and _load: a sliced evaluation stops there
         self._touched_tick: set[str] = set()  # devices whose standing changed, this tick
         self._views: tuple[tuple[int, int], tuple[AlertView, ...]] = ((-1, -1), ())
@@ -199,6 +200,7 @@ class Engine:
         self.inventory = inventory
         self.topology = Topology(inventory)
         self._order = {code: k for k, code in enumerate(inventory.villages)}
+        self._parent_order = {name: k for k, name in enumerate(self.topology.upstream)}
         self._districts = snapshot_mod.frozen(
             {code: v.district for code, v in inventory.villages.items()}
         )
@@ -368,6 +370,15 @@ class Engine:
         self.correlation.committed()
         if failed:
             self._load(now)
+        elif budget is not None:  # the snapshot's views of 25,000 new alerts: in slices too
+            start = time.perf_counter()
+            for a in list(self.lifecycle.open.values()):
+                AlertView.of(a)  # (kept on the alert: _publish finds it built)
+                if time.perf_counter() - start > budget:
+                    yield
+                    if generation != self._generation:
+                        return
+                    start = time.perf_counter()
         if self.outbox is not None and sum(self.sent.values()) != sent_before:
             self.outbox.wake()  # committed: deliver now rather than at the next outbox poll
         self._publish(now)
@@ -414,7 +425,7 @@ class Engine:
             return False
         loud, village_of = self._loud, self._village_of
         parents, upstream = self._loud_parents, self.topology.behind
-        below = self.topology.descendants
+        below, order = self.topology.descendants, self._parent_order
         for name in touched:
             code = village_of.get(name)
             if code is not None:
@@ -423,15 +434,17 @@ class Engine:
                 parents.add(name)  # (a name that is no parent is never asked for)
                 # A parent's verdict is part of the outage verdicts below it (settled ones).
                 loud.update(upstream.get(name, ()))
-                parents.update(below.get(name, ()))
+                parents.update(d for d in below.get(name, ()) if d in order)
         return True
 
     def _due_parents(self) -> list[str]:
         """Parents to evaluate this tick, in topology order: all but the quiet ones."""
         if not self._take_touched():
             return list(self.topology.upstream)
-        parents = self._loud_parents
-        return [name for name in self.topology.upstream if name in parents]
+        parents, order = self._loud_parents, self._parent_order
+        if len(parents) * 8 > len(order):
+            return [name for name in order if name in parents]
+        return sorted(parents, key=order.__getitem__)
 
     def _due_villages(self) -> list[str]:
         """Villages to evaluate this tick, in inventory order: all but the quiet ones whose
@@ -590,7 +603,7 @@ class Engine:
                 wake.clear()
                 self.tracing.start(loop, self.topology)
                 try:
-                    for _ in self.evaluation(None, SLICE_SECONDS):
+                    for _ in self.evaluation(None, self.slice_seconds):
                         await asyncio.sleep(0)  # a long evaluation lets the loop run
                 except Exception as exc:
                     if not store_fault(exc):

@@ -36,7 +36,6 @@ class TimerIndex:
         self.settings = settings
         self._due: list[tuple[float, str]] = []  # heap of (when, fingerprint)
         self._due_at: dict[str, float] = {}  # the heap entry that counts, per fingerprint
-        self.held: set[str] = set()  # open alerts whose FIRING a muter holds
         self._under: dict[str, set[str]] = {}  # parent device → held alerts below it (lazy)
         self._graces: list[tuple[float, str]] = []  # heap: (a parent's grace ends, parent)
         self._grace_at: dict[str, float] = {}
@@ -45,7 +44,7 @@ class TimerIndex:
 
     def reset(self) -> None:
         """Forget everything: the next tick looks at every open alert (and indexes it)."""
-        self._due, self._due_at, self.held, self._under = [], {}, set(), {}
+        self._due, self._due_at, self._under = [], {}, {}
         self._graces, self._grace_at, self.always = [], {}, set()
         self.sweep = True
 
@@ -56,11 +55,9 @@ class TimerIndex:
         if target:
             self.always.add(fp)
         if alert.notified_at is None:
-            self.held.add(fp)
             for p in parents:
                 self._under.setdefault(p, set()).add(fp)
             return
-        self.held.discard(fp)
         when = next_due(alert, self.settings)
         if when is not None and self._due_at.get(fp) != when:
             self._due_at[fp] = when
@@ -107,5 +104,4 @@ class TimerIndex:
                 out.add(fp)
             else:
                 self.always.discard(fp)
-        self.held.intersection_update(open_alerts)
         return out
