@@ -475,11 +475,7 @@ class Engine:
         self.villages.update(code, verdict.state, window, now)
         # Up, or not decided yet (no verdict of its routers and APs): neither depends on time.
         quiet = verdict.state in _QUIET_STATES and window is None
-        settled = (
-            window is None
-            and code not in self.causes.routers
-            and self._settled(verdict, self.inventory.villages[code].devices, now)
-        )
+        settled = window is None and code not in self.causes.routers and self._settled(verdict)
         lifecycle = self.lifecycle
         for intent in self.kinds.village(code, verdict):
             lifecycle.reconcile(intent, self.topology, now)
@@ -492,28 +488,18 @@ class Engine:
         if quiet or settled:  # as it is, alert or none, until a device's standing changes
             self._loud.discard(code)
 
-    def _settled(self, verdict: Verdict, members: tuple[str, ...], now: float) -> bool:
-        """Whether an outage (or devices-down) verdict no longer depends on time: nothing
-        awaited, and upstream_wait past the outage's start and its devices' returns, so
-        only a change of standing (its devices' or its parents') can change it (issue 10:
-        every open village evaluated at every tick of a mass outage)."""
-        state = verdict.state
+    def _settled(self, verdict: Verdict) -> bool:
+        """Whether an outage (or devices-down) verdict changes only with a standing (its
+        devices' or its parents'): then the village is skipped until one changes (issue 10:
+        every open village evaluated at every tick of a mass outage). Time and a parent's
+        echo news (failing, seen_at) can only make such a verdict pending, which decides
+        nothing and asks no re-check of a parent heard since the outage began; a pending
+        verdict is evaluated every tick."""
         if verdict.pending:
             return False
-        if state is ServiceState.DEGRADED:
+        if verdict.state is ServiceState.DEGRADED:
             return not verdict.details  # devices down; loss and delay read the windows
-        if state not in OUTAGE_STATES:
-            return False
-        tracks, wait = self.tracker.tracks, self.settings.upstream_wait
-        for name in verdict.down_devices:
-            t = tracks.get(name)
-            if t is None or t.fail_since is None or now - t.fail_since < wait:
-                return False
-        for name in members:
-            t = tracks.get(name)
-            if t is not None and t.back_at is not None and now - t.back_at < wait:
-                return False
-        return True
+        return verdict.state in OUTAGE_STATES
 
     def _eval_upstream(self, name: str, now: float) -> None:
         verdict = upstream_verdict(name, self.topology, self.tracker.tracks, self.settings, now)
@@ -523,7 +509,7 @@ class Engine:
         track = self.tracker.tracks.get(name)
         # Half the threshold on a parent explains its children's loss.
         quiet = verdict.state in _QUIET_STATES
-        settled = verdict.state in OUTAGE_STATES and self._settled(verdict, (name,), now)
+        settled = verdict.state in OUTAGE_STATES and self._settled(verdict)
         if track is not None and lossy(track, self.settings, HOLD_FACTOR):
             self.degraded.note_lossy(name, now)
             self.timers.grace(name, now + self.settings.dependency_grace)

@@ -81,7 +81,6 @@ class Tracker:
             t.seen_at = seen
         t.failing = report.failing
         up = report.up
-        fail_since = t.fail_since
         t.fail_since = report.fail_since if (report.failing or up is False) else None
         res = report.result
         changed = up is not None and up != t.confirmed_up
@@ -102,9 +101,7 @@ class Tracker:
         self._summarise(t)
         # The standing before is the one kept (a radio flag's change touched on its own).
         standing = self.standing(t)
-        # A down device's outage start moved: a settled outage verdict reads it (engine.py).
-        moved = up is False and t.fail_since != fail_since
-        if standing != t.standing or changed or moved or name in self.eager:
+        if standing != t.standing or changed or name in self.eager:
             t.standing = standing
             self.touched.add(name)
         return changed

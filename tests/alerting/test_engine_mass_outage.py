@@ -5,7 +5,8 @@ The reference is the same engine evaluating every village, parent and open alert
 (incremental=False), fed the same reports: everything down, the steady outage while reminders
 and escalations fall due, a partial recovery (parents too: their children's alerts held for
 dependency_grace, then sent), and flapping, so a village or alert skipped when it mattered
-shows as a difference in notifications, open alerts, village states or history."""
+shows as a difference in notifications, open alerts, village states, history or the re-check
+polls asked of parents a verdict awaits."""
 
 from __future__ import annotations
 
@@ -78,6 +79,7 @@ def test_incremental_engine_decides_what_a_full_one_decides_in_a_mass_outage(tmp
         assert quick.engine.snapshot().shown == full.engine.snapshot().shown, f"step {step}"
         assert quick.engine.snapshot().recorded == full.engine.snapshot().recorded
         assert _open(quick) == _open(full), f"step {step}"
+        assert quick.polls == full.polls, f"step {step}"  # re-checks of awaited parents
         for h in both:
             h.clock.t += 2.0
     assert _alerts(quick.db) == _alerts(full.db)
