@@ -138,6 +138,11 @@ def main() -> int:
     ap.add_argument("--changed", type=int, default=None, help="default: devices / 30")
     ap.add_argument("--outage", action="store_true", help="then every device down at once")
     ap.add_argument(
+        "--freeze",
+        action="store_true",
+        help="gc.freeze() before the outage (what a runtime that froze its start-up heap saw)",
+    )
+    ap.add_argument(
         "--full",
         action="store_true",
         help="every village and parent every tick (as before quiet villages)",
@@ -185,6 +190,8 @@ def main() -> int:
         snap = engine.snapshot()
         up = sum(1 for s in snap.shown.values() if s == "up")
         lost = []
+        if args.freeze:
+            gc.freeze()
         if args.outage:
             lost = outage(engine, state, names, t + 1.0, args.ticks, statistics.median(idle))
         engine.store.close()

@@ -9,8 +9,9 @@ A pipeline of small stages (Alertmanager's notify pipeline is the model):
 
 Driven by echo-stream reports (the state listener) and by evaluate(now), called every tick and
 at once when a device's verdict changes. Each evaluation
-is one transaction: an alert-state change and the notifications it causes commit together, so
-a killed process neither loses nor repeats one. Exporters read snapshot(), never the engine.
+is one transaction (run() commits a long one in 20 ms slices, a loop turn between them): an
+alert-state change and the notifications it causes commit together, so a killed process
+neither loses nor repeats one. Exporters read snapshot(), never the engine.
 Over 400 lines: what stays here is the evaluation's order and the state the steps share in
 that one transaction (quiet villages and parents, awaited parents, store faults); each step's
 logic is in its stage module. Splitting the order over files would hide it.
