@@ -188,3 +188,26 @@ def test_an_alerts_fingerprint_and_view_follow_its_labels_and_marks():
     a.labels = dict(other)
     assert a.fingerprint == fingerprint(other) != fingerprint(labels)
     assert AlertView.of(a).fingerprint == fingerprint(other)
+
+
+def test_a_reload_between_slices_ends_the_evaluation_and_the_next_one_decides(tmp_path):
+    """set_inventory while a sliced evaluation waits for its next turn: the rest is dropped
+    (every village is due again) and the next evaluation fires what the first did not."""
+    inv = regency.build(districts=2, villages=5, aps=1)
+    h = Harness(inv, str(tmp_path / "alerts.sqlite3"))
+    h.rounds(dict.fromkeys(inv.devices, True), 3)
+    for _ in range(4):  # every village's router down; POPs and APs answer
+        for name in inv.devices:
+            h.observe(name, 0 if name.startswith("rtr-") else 5)
+        h.clock.t += 2.0
+    slices = h.engine.evaluation(None, 0.0)  # a slice per village
+    next(slices)
+    next(slices)
+    h.engine.set_inventory(inv)  # a reload, as AlertService.reload does between turns
+    assert list(slices) == []  # ended at its next turn
+    firing = {a.labels["village"] for a in h.engine.snapshot().alerts}
+    assert 0 < len(firing) < len(inv.villages)  # (the snapshot of the reload: what committed)
+    h.engine.evaluate()
+    firing = {a.labels["village"] for a in h.engine.snapshot().alerts}
+    assert firing == set(inv.villages)
+    assert [e for e, _ in h.events()].count("firing") == len(inv.villages)
