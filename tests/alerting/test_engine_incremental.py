@@ -10,11 +10,12 @@ from __future__ import annotations
 import dataclasses
 import random
 import sqlite3
+from pathlib import Path
 
 import pytest
 
 from netwatch.core import link_facts as cf
-from netwatch.core.model import AlertingSettings, Device, OnuLink
+from netwatch.core.model import AlertingSettings, Device, Inventory, OnuLink
 from netwatch.core.plugins import Health, Verdict
 from tests.alerting.harness import Harness
 from tests.helpers import regency
@@ -66,6 +67,21 @@ def _open(h: Harness) -> list[tuple]:
     return [(a.fingerprint, a.cause, a.suppressed_by) for a in h.engine.snapshot().alerts]
 
 
+def pair(inv: Inventory, tmp_path: Path) -> tuple[Harness, Harness]:
+    """The reference (every village, parent and alert every tick) and the incremental engine."""
+    full = Harness(inv, str(tmp_path / "full.sqlite3"))
+    full.engine.incremental = False
+    return full, Harness(inv, str(tmp_path / "quick.sqlite3"))
+
+
+def same(quick: Harness, full: Harness, step: int) -> None:
+    """What both decided so far: notifications, village states and open alerts."""
+    assert quick.outbox() == full.outbox(), f"step {step}"
+    assert quick.engine.snapshot().shown == full.engine.snapshot().shown, f"step {step}"
+    assert quick.engine.snapshot().recorded == full.engine.snapshot().recorded
+    assert _open(quick) == _open(full), f"step {step}"
+
+
 SETTINGS = {
     "defaults": AlertingSettings(),
     # Short windows and holds: the degraded warnings come and go within the run.
@@ -79,10 +95,7 @@ def test_incremental_evaluation_decides_what_a_full_one_decides(tmp_path, seed, 
     inv = regency.build(districts=2, villages=4, aps=2, settings=SETTINGS[settings])
     linked = dataclasses.replace(inv.villages[ONU_VILLAGE], onu=ONU)
     inv = dataclasses.replace(inv, villages={**inv.villages, ONU_VILLAGE: linked})
-    full = Harness(inv, str(tmp_path / "full.sqlite3"))
-    full.engine.incremental = False
-    quick = Harness(inv, str(tmp_path / "quick.sqlite3"))
-    both = (full, quick)
+    full, quick = both = pair(inv, tmp_path)
     rng = random.Random(seed)
     names = list(inv.devices)
     aps = [n for n in names if n.startswith("ap-")]
@@ -114,10 +127,7 @@ def test_incremental_evaluation_decides_what_a_full_one_decides(tmp_path, seed, 
         quick.engine.evaluate()
         if due is not None:
             skipped += len(inv.villages) - due
-        assert quick.outbox() == full.outbox(), f"step {step}"
-        assert quick.engine.snapshot().shown == full.engine.snapshot().shown, f"step {step}"
-        assert quick.engine.snapshot().recorded == full.engine.snapshot().recorded
-        assert _open(quick) == _open(full), f"step {step}"
+        same(quick, full, step)
         for h in both:
             h.clock.t += 2.0
     assert _alerts(quick.db) == _alerts(full.db)

@@ -20,7 +20,7 @@ from netwatch.alerting.snapshot import AlertView
 from netwatch.alerting.types import fingerprint
 from netwatch.core.model import AlertingSettings
 from tests.alerting.harness import Harness
-from tests.alerting.test_engine_incremental import _alerts, _open
+from tests.alerting.test_engine_incremental import _alerts, pair, same
 from tests.helpers import regency
 
 # Short timers, so that reminders, escalations, graces and waits all happen within a run.
@@ -48,10 +48,7 @@ def _phase(step: int) -> str:
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
 def test_incremental_engine_decides_what_a_full_one_decides_in_a_mass_outage(tmp_path, seed):
     inv = regency.build(districts=3, villages=5, aps=2, settings=FAST)
-    full = Harness(inv, str(tmp_path / "full.sqlite3"))
-    full.engine.incremental = False
-    quick = Harness(inv, str(tmp_path / "quick.sqlite3"))
-    both = (full, quick)
+    full, quick = both = pair(inv, tmp_path)
     rng = random.Random(seed)
     names = list(inv.devices)
     pops = [n for n in names if n.startswith("pop-")]
@@ -75,10 +72,7 @@ def test_incremental_engine_decides_what_a_full_one_decides_in_a_mass_outage(tmp
         quick.engine.evaluate()
         if due is not None:
             skipped += len(inv.villages) - due
-        assert quick.outbox() == full.outbox(), f"step {step}"
-        assert quick.engine.snapshot().shown == full.engine.snapshot().shown, f"step {step}"
-        assert quick.engine.snapshot().recorded == full.engine.snapshot().recorded
-        assert _open(quick) == _open(full), f"step {step}"
+        same(quick, full, step)
         assert quick.polls == full.polls, f"step {step}"  # re-checks of awaited parents
         for h in both:
             h.clock.t += 2.0
