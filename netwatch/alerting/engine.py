@@ -157,6 +157,7 @@ class Engine:
         self.slice_seconds = SLICE_SECONDS  # run(): a loop turn after this much work
         self._generation = 0  # set_inventory and _load: a sliced evaluation stops there
         self._touched_tick: set[str] = set()  # devices whose standing changed, this tick
+        self._last_tick = float("-inf")  # the previous timers' stage (silences that ended)
         self._views: tuple[tuple[int, int], tuple[AlertView, ...]] = ((-1, -1), ())
         self._snapshot = AlertSnapshot(clock())
         # The last snapshot's copies of the village states, by VillageStates.version.
@@ -541,7 +542,11 @@ class Engine:
             t = self.tracker.tracks.get(name)
             if t is not None and t.recovered_at is not None and now - t.recovered_at < grace:
                 idx.grace(name, t.recovered_at + grace)
-        if idx.sweep or not self.incremental or self.maintenance.windows or self.silences.silences:
+        # A silence changes what mutes at its start and end: every alert while one is not
+        # over by the previous tick (a silence ended long ago costs nothing until a reload).
+        last, self._last_tick = self._last_tick, now
+        silenced = any(s.ends_at >= last for s in self.silences.silences)
+        if idx.sweep or not self.incremental or self.maintenance.windows or silenced:
             idx.sweep = False
             return list(open_alerts)
         due = idx.due(now, touched, open_alerts)

@@ -6,7 +6,7 @@ The reference is the same engine evaluating every village, parent and open alert
 and escalations fall due, a partial recovery (parents too: their children's alerts held for
 dependency_grace, then sent), and flapping, so a village or alert skipped when it mattered
 shows as a difference in notifications, open alerts, village states, history or the re-check
-polls asked of parents a verdict awaits."""
+polls asked of parents a verdict awaits; a silence from the CLI comes and goes meanwhile."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ import random
 
 import pytest
 
+from netwatch.alerting import store
 from netwatch.alerting.records import OpenAlert
 from netwatch.alerting.snapshot import AlertView
+from netwatch.alerting.store import AlertStore
 from netwatch.alerting.types import fingerprint
 from netwatch.core.model import AlertingSettings
 from tests.alerting.harness import Harness
@@ -62,6 +64,12 @@ def test_incremental_engine_decides_what_a_full_one_decides_in_a_mass_outage(tmp
                 back.add(rng.choice(pool))
         if phase == "flapping" and rng.random() < 0.4:
             back.symmetric_difference_update({rng.choice(names)})
+        if step in (70, 130):  # the CLI silences a district for 30 s (another connection)
+            for h in both:
+                cli = AlertStore(store.connect(h.db))
+                t = h.clock.t
+                cli.add_silence({"district": "35.10.02"}, t + 4.0, t + 34.0, "ops", "x", t)
+                cli.close()
         # Each tick a share of the devices reports a round (the stream's rounds are spread).
         for name in rng.sample(names, k=rng.randint(0, len(names) // 2)):
             up = phase == "up" or (phase != "down" and name in back)
