@@ -6,7 +6,7 @@ to a held one (FIRING not sent) only when a muter's answer may have changed. Loo
 may have something to do: those due by time, those held under a parent whose standing changed
 or whose grace (dependency_grace after a return or a lossy spell) ran out, the inhibition's
 targets, the alerts something happened to in the tick, and every one after a reload, an edit
-by the CLI (acknowledgements, silences) or while silences exist. Looking at an alert with
+by the CLI (acknowledgements, silences) or while a silence is not over. Looking at an alert with
 nothing to do is harmless (timers decides again), so every estimate here errs early.
 """
 
