@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from netwatch.cluster.member import Member
 from netwatch.core import memory, telemetry
 from netwatch.core.health import Health
+from netwatch.core.heap import Settler
 from netwatch.core.model import Inventory
 from netwatch.core.notifier_health import NotifierWatch
 from netwatch.core.plugins import AnyPlugin, Context, Exporter, RunningCollector
@@ -96,6 +97,7 @@ class Runtime:
         self.sender: SenderLease | None = None  # cluster with etcd: the sender lease
         self._extra_stops: list[Stop] = []
         self._tasks: set[asyncio.Task[None]] = set()  # heartbeat, retries, watches
+        self.heap = Settler(0.0)  # freezes the long-lived heap (netwatch/core/heap.py)
         self._reload_lock = asyncio.Lock()
         self._next_reload: asyncio.Task[ReloadResult] | None = None
         # Where sinks on the host reach from (the demo probes from a private namespace).
@@ -186,6 +188,7 @@ class Runtime:
         self.started_at = time.time()
         self.ready = True
         memory.TRIMMER.request()  # the start-up's transients (the loader's pickle) are gone
+        self.heap.request(self._settle_delay())
         log.info(
             "monitoring %d devices in %d villages (%d jobs) as shard %d of %d, replica %s",
             len(self.inventory.devices),
@@ -195,6 +198,11 @@ class Runtime:
             self.inventory.settings.cluster.shards,
             self.member.replica,
         )
+
+    def _settle_delay(self) -> float:
+        """Per-device state is built by each device's first round: settle after those."""
+        settings = self.inventory.settings
+        return min(max(settings.ping.interval, settings.snmp.interval), 300.0)
 
     def _spawn(self, coro: Coroutine[object, object, None], name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)
@@ -291,6 +299,7 @@ class Runtime:
 
     async def stop(self) -> None:
         self.ready = False
+        self.heap.cancel()
         for task in list(self._tasks):
             task.cancel()
         # Collection stops first, so no observation reaches a part already stopped.
@@ -406,6 +415,7 @@ class Runtime:
             await asyncio.sleep(0)
         if self.public is not None:
             self.public.reload(new)
+        self.heap.request(self._settle_delay())  # the old inventory's cycles go, the new freezes
         log.info("reloaded: %d jobs added, %d removed, %d changed", added, removed, changed)
         return self._succeeded(ReloadResult(True, [], added, removed, changed))
 
