@@ -22,6 +22,7 @@ from netwatch.collectors.snmp import ber, bulk, peek
 from netwatch.collectors.snmp.deadlines import Deadlines
 from netwatch.collectors.snmp.routes import SourceAddresses
 from netwatch.collectors.snmp.types import OID, Kind, SnmpError, Target, Value
+from netwatch.collectors.snmp.udp import AnswerSocket
 from netwatch.collectors.snmp.walk import Walker, check_status
 
 if TYPE_CHECKING:
@@ -31,6 +32,10 @@ Resolver = Callable[[str], Awaitable[str]]
 _TIMEOUT = object()
 _CLOSED = object()
 MAX_OIDS_PER_GET = 32
+_ID_SPAN = 0x7FFFFFFF  # request-ids run 1..2^31-1, in order, then wrap
+# An answer whose request-id is among the last this many handed out, with no request waiting,
+# is late (its request timed out or was answered already), not foreign: ~30 min at 500/s.
+RECENT_IDS = 1 << 20
 REPS_RECOVERY = 16  # clean walks before a reduced max-repetitions is doubled again
 _ENGINES: weakref.WeakSet[SnmpEngine] = weakref.WeakSet()
 _RETIRED: list[EngineStats] = []  # stats of collected engines, so totals never go down
@@ -43,6 +48,10 @@ def stats_totals() -> dict[str, int]:
     for stats in [*_RETIRED, *(e.stats for e in engines)]:
         for name in totals:
             totals[name] += getattr(stats, name)
+    for engine in engines:  # open sockets count their own; closed ones were folded in
+        for sock in list(engine._transports.values()):
+            totals["socket_drops"] += sock.drops()
+            totals["truncated"] += sock.truncated
     return totals
 
 
@@ -71,6 +80,10 @@ class EngineStats:
     unknown_request_id: int = 0
     wrong_source: int = 0
     wrong_pdu: int = 0
+    late_answers: int = 0  # to a request that timed out or was answered: shed undecoded
+    decoded: int = 0  # answers decoded (each awaited by a request)
+    socket_drops: int = 0  # dropped by the kernel (receive queue full) on sockets now closed
+    truncated: int = 0  # longer than a datagram buffer (on sockets now closed)
     bulk_fallbacks: int = 0
     repetition_reductions: int = 0  # single walks: half the repetitions; multi: half the varbinds
     truncated_walks: int = 0
@@ -81,18 +94,6 @@ class _Pending:
     addr: tuple[str, int]
     waiter: asyncio.Future[object] | None = None
     attempt: int = 0  # serial of the datagram last sent: its deadline's token
-
-
-class _Protocol(asyncio.DatagramProtocol):
-    def __init__(self, engine: SnmpEngine) -> None:
-        self.engine = engine
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:  # type: ignore[override]
-        self.engine._on_datagram(data, addr)
-
-    def error_received(self, exc: Exception) -> None:
-        # ICMP port unreachable and the like: the request simply times out.
-        pass
 
 
 @dataclass
@@ -118,7 +119,7 @@ class SnmpEngine:
     stats: EngineStats = field(default_factory=EngineStats)
 
     def __post_init__(self) -> None:
-        self._transports: dict[tuple[int, str], asyncio.DatagramTransport] = {}
+        self._transports: dict[tuple[int, str], AnswerSocket] = {}
         self._pending: dict[int, _Pending] = {}
         self._waiting: dict[tuple[str, int], int] = {}  # target → requests awaiting a reply
         self._sources = SourceAddresses()
@@ -146,11 +147,18 @@ class SnmpEngine:
                 pending.waiter.set_result(_CLOSED)
         self._deadlines.close()
         for transport in self._transports.values():
+            self._fold(transport)
             transport.close()
         self._transports.clear()
         if self._v3 is not None:
             self._v3.close()
             self._v3 = None
+
+    def _fold(self, sock: AnswerSocket) -> None:
+        # A socket's own counters go into the engine's before it closes (totals never go down).
+        self.stats.socket_drops += sock.drops()
+        self.stats.truncated += sock.truncated
+        sock.truncated = 0
 
     async def __aenter__(self) -> SnmpEngine:
         return self
@@ -158,7 +166,7 @@ class SnmpEngine:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def _transport(self, family: int, peer: str) -> asyncio.DatagramTransport:
+    async def _transport(self, family: int, peer: str) -> AnswerSocket:
         """The socket bound to the source address the kernel routes toward peer.
 
         Bound to that address only (127.0.0.1 for loopback devices, the management
@@ -173,9 +181,7 @@ class SnmpEngine:
                 transport = self._transports.get(key)
                 if transport is None or transport.is_closing():
                     loop = asyncio.get_running_loop()
-                    transport, _ = await loop.create_datagram_endpoint(
-                        lambda: _Protocol(self), local_addr=(local, 0), family=family
-                    )
+                    transport = AnswerSocket(loop, family, local, self._on_datagram)
                     self._transports[key] = transport
         return transport
 
@@ -188,34 +194,43 @@ class SnmpEngine:
     # ---- datagrams --------------------------------------------------------------------
 
     def _on_datagram(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.stats.received += 1
-        # Source and request-id first, from a few header bytes: a datagram from anyone but a
-        # target we are waiting for costs nothing to drop, however large or malformed.
-        if self._waiting.get((addr[0], addr[1]), 0) <= 0:
-            self.stats.wrong_source += 1
-            return
+        stats = self.stats
+        stats.received += 1
+        # Request-id and source first, from a few header bytes: a datagram that answers nothing
+        # we wait for (a foreign one, or one whose request timed out or was answered already)
+        # costs nothing to drop, however large; only an awaited answer is decoded.
         rid = peek.request_id(data)
         if rid is None:
-            self.stats.decode_errors += 1
+            stats.decode_errors += 1
             return
         pending = self._pending.get(rid)
         if pending is None:
-            self.stats.unknown_request_id += 1
+            if self._recent(rid):
+                stats.late_answers += 1  # timed out (all tries) or answered before: shed
+            elif self._waiting.get((addr[0], addr[1]), 0) <= 0:
+                stats.wrong_source += 1
+            else:
+                stats.unknown_request_id += 1
             return
         if (addr[0], addr[1]) != pending.addr:
-            self.stats.wrong_source += 1
+            stats.wrong_source += 1
             return
         try:
             msg = ber.decode_message(data)
         except SnmpError:
-            self.stats.decode_errors += 1
+            stats.decode_errors += 1
             return
+        stats.decoded += 1
         if msg.pdu_type != ber.RESPONSE:
-            self.stats.wrong_pdu += 1
+            stats.wrong_pdu += 1
             return
         waiter = pending.waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(msg)
+
+    def _recent(self, rid: int) -> bool:
+        """Whether rid is one of the last RECENT_IDS request-ids this engine handed out."""
+        return 0 < (self._next_id - rid) % _ID_SPAN <= RECENT_IDS
 
     def _expire(self, token: tuple[int, int]) -> None:
         pending = self._pending.get(token[0])
