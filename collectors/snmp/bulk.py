@@ -13,8 +13,9 @@ it is the engine's, split off for size).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from netwatch.collectors.snmp import ber
@@ -170,7 +171,7 @@ async def walk_many(
                 worked = worked or planned_reduced
                 pending += [c for c in group if not c.walker.done]
     if alone:  # what a shared request could not do, each column's own walk does
-        await _gather_bounded([_walk_alone(engine, target, state, c) for c in alone])
+        await _gather_bounded([partial(_walk_alone, engine, target, state, c) for c in alone])
     for col in columns:
         if col.walker.truncated and col not in alone:
             engine.stats.truncated_walks += 1
@@ -247,16 +248,19 @@ async def _walk_each(
         except SnmpError as exc:
             out[root] = exc
 
-    await _gather_bounded([one(r) for r in dict.fromkeys(roots)])
+    await _gather_bounded([partial(one, r) for r in dict.fromkeys(roots)])
     return out
 
 
-async def _gather_bounded(jobs: list[Coroutine[None, None, None]]) -> None:
+async def _gather_bounded(jobs: list[Callable[[], Coroutine[None, None, None]]]) -> None:
+    """Run the jobs, WALK_CONCURRENCY at a time. Each coroutine is made when its turn comes:
+    one made up front and then cancelled with its waiting turn (a poll cancelled at shutdown)
+    would never be awaited (Python's "coroutine ... was never awaited" warning)."""
     sem = asyncio.Semaphore(WALK_CONCURRENCY)
 
-    async def bounded(job: Coroutine[None, None, None]) -> None:
+    async def bounded(job: Callable[[], Coroutine[None, None, None]]) -> None:
         async with sem:
-            await job
+            await job()
 
     await asyncio.gather(*(bounded(j) for j in jobs))
 
