@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from netwatch.collectors.snmp import ber, bulk, peek
 from netwatch.collectors.snmp.deadlines import Deadlines
+from netwatch.collectors.snmp.gate import Gate
 from netwatch.collectors.snmp.routes import SourceAddresses
 from netwatch.collectors.snmp.types import OID, Kind, SnmpError, Target, Value
 from netwatch.collectors.snmp.udp import AnswerSocket
@@ -98,7 +99,7 @@ class _Pending:
 
 @dataclass
 class _TargetState:
-    semaphore: asyncio.Semaphore
+    gate: Gate  # requests in flight to this agent (max_in_flight)
     no_bulk: bool = False
     # Per walked root: (max-repetitions that worked after a reduction, clean walks since).
     reps_cap: dict[OID, tuple[int, int]] = field(default_factory=dict)
@@ -274,7 +275,7 @@ class SnmpEngine:
     def _state(self, addr: tuple[str, int]) -> _TargetState:
         state = self._targets.get(addr)
         if state is None:
-            state = self._targets[addr] = _TargetState(asyncio.Semaphore(self.max_in_flight))
+            state = self._targets[addr] = _TargetState(Gate(self.max_in_flight))
         return state
 
     async def _request(
@@ -291,14 +292,23 @@ class SnmpEngine:
             raise SnmpError(
                 "protocol", f"{target.address}: unknown SNMP version {target.version!r}"
             )
-        family, addr = await self._address(target)
-        transport = await self._transport(family, addr[0])
+        literal = self._literals.get(target.address)  # no coroutine for the usual case
+        if literal is not None:
+            family, addr = literal[0], (literal[1], target.port)
+        else:
+            family, addr = await self._address(target)
+        transport = self._transports.get((family, self._source_for(family, addr[0])))
+        if transport is None or transport.is_closing():
+            transport = await self._transport(family, addr[0])
         version = ber.VERSION_1 if target.version == "1" else ber.VERSION_2C
         community = target.community.encode()
         loop = asyncio.get_running_loop()
         if tries is None:
             tries = target.retries + 1
-        async with self._state(addr).semaphore:
+        gate = self._state(addr).gate
+        if not gate.take():
+            await gate.wait()
+        try:
             rid = self._new_request_id()
             try:
                 data = ber.encode_request(
@@ -331,6 +341,8 @@ class SnmpEngine:
                     self._waiting[addr] = left
                 else:
                     del self._waiting[addr]
+        finally:
+            gate.release()
         self.stats.timeouts += 1
         raise SnmpError(
             "timeout", f"{addr[0]}:{addr[1]}: no response after {tries} tries of {target.timeout}s"
