@@ -5,9 +5,9 @@ with a fifth polled over SNMP (~500 answers a second) a busy loop's turns came s
 answers, the socket's 208 KiB queue overflowed and the kernel dropped ~2,000 answers per 30 s
 (issue 10; each one a re-send, or a halved walk for a shared GETBULK). Here one recvmmsg(2)
 (collectors/icmp_wire/mmsg.py) reads up to BATCH datagrams; a wake-up reads at most
-MAX_PER_WAKEUP before the loop gets a turn. The queue is bounded (RCVBUF_BYTES): an answer
-that waited longer than the timeout in it is late anyway, and the engine sheds late answers
-by request-id before decoding them.
+MAX_PER_WAKEUP before the loop's other work gets a turn. The queue is short (RCVBUF_BYTES): an
+answer that waits in it past its timeout costs a re-send, and the engine sheds late answers by
+request-id before decoding them.
 """
 
 from __future__ import annotations
@@ -21,11 +21,16 @@ from collections.abc import Callable
 
 from netwatch.collectors.icmp_wire import mmsg
 
-# The kernel counts twice this against each answer's buffer (~2-4 KiB for a 1.4 KB answer):
-# ~1,000-2,000 answers, 2-4 s at the 50k run's ~500 a second, the 2 s timeout with room.
-RCVBUF_BYTES = 2 << 20
-BATCH = 64  # datagrams per recvmmsg call
-MAX_PER_WAKEUP = 512  # then the loop's other work gets a turn; the rest waits in the queue
+# A short queue on purpose. The kernel counts twice this against each answer's buffer (~1-2
+# KiB for a small answer, ~2-4 KiB for a 1.4 KB one): ~100-250 answers, a fraction of a second
+# at the 50k run's ~500 a second. With a 2 MiB queue and 512 answers a wake-up (and 4 MiB and
+# 1,024, in an earlier try) the 50k run collapsed: the queue held 1-4 MiB, the ICMP socket's
+# overflowed and every village fired (docs/performance.md, branch snmprecv). Likely, not proven
+# by a count: answers waited in the queue past the 2 s timeout and were asked again. A full
+# short queue makes the kernel drop answers for free, before they cost the loop anything.
+RCVBUF_BYTES = 128 << 10
+BATCH = 32  # datagrams per recvmmsg call
+MAX_PER_WAKEUP = 64  # then the loop's other work (the ICMP socket) gets a turn
 DATA_BYTES = 65535  # an SNMP answer fits a UDP datagram; anything longer is truncated: dropped
 _SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)  # root: beyond net.core.rmem_max
 _SO_MEMINFO, _SK_MEMINFO_DROPS = 55, 8  # linux/sock_diag.h: the socket's drop counter

@@ -53,7 +53,7 @@ async def until(check: object, seconds: float = 10.0) -> None:
 async def test_burst_to_a_busy_loop_loses_no_answer(snmpd: Snmpd) -> None:
     """1,500 GETs while each loop turn does 5 ms of other work. asyncio's transport read one
     datagram per turn into a 208 KiB queue: the kernel dropped most answers (1,180 of 1,500
-    when measured on main, issue 10); batches per wake-up into a 2 MiB queue lose none."""
+    when measured on main, issue 10); batches per wake-up into a short (256 KiB) queue lose none."""
     n, batch = 1500, 100
     target = Target(snmpd.host, snmpd.port, timeout=10.0, retries=0)
     busy = True
