@@ -23,7 +23,7 @@ from netwatch.collectors.snmp.deadlines import Deadlines
 from netwatch.collectors.snmp.gate import Gate
 from netwatch.collectors.snmp.routes import SourceAddresses
 from netwatch.collectors.snmp.types import OID, Kind, SnmpError, Target, Value
-from netwatch.collectors.snmp.udp import AnswerSocket
+from netwatch.collectors.snmp.udp import kernel_drops
 from netwatch.collectors.snmp.walk import Walker, check_status
 
 if TYPE_CHECKING:
@@ -50,9 +50,8 @@ def stats_totals() -> dict[str, int]:
         for name in totals:
             totals[name] += getattr(stats, name)
     for engine in engines:  # open sockets count their own; closed ones were folded in
-        for sock in list(engine._transports.values()):
-            totals["socket_drops"] += sock.drops()
-            totals["truncated"] += sock.truncated
+        for transport in list(engine._transports.values()):
+            totals["socket_drops"] += kernel_drops(transport)
     return totals
 
 
@@ -84,7 +83,6 @@ class EngineStats:
     late_answers: int = 0  # to a request that timed out or was answered: shed undecoded
     decoded: int = 0  # answers decoded (each awaited by a request)
     socket_drops: int = 0  # dropped by the kernel (receive queue full) on sockets now closed
-    truncated: int = 0  # longer than a datagram buffer (on sockets now closed)
     bulk_fallbacks: int = 0
     repetition_reductions: int = 0  # single walks: half the repetitions; multi: half the varbinds
     truncated_walks: int = 0
@@ -95,6 +93,18 @@ class _Pending:
     addr: tuple[str, int]
     waiter: asyncio.Future[object] | None = None
     attempt: int = 0  # serial of the datagram last sent: its deadline's token
+
+
+class _Protocol(asyncio.DatagramProtocol):
+    def __init__(self, engine: SnmpEngine) -> None:
+        self.engine = engine
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:  # type: ignore[override]
+        self.engine._on_datagram(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable and the like: the request simply times out.
+        pass
 
 
 @dataclass
@@ -120,7 +130,7 @@ class SnmpEngine:
     stats: EngineStats = field(default_factory=EngineStats)
 
     def __post_init__(self) -> None:
-        self._transports: dict[tuple[int, str], AnswerSocket] = {}
+        self._transports: dict[tuple[int, str], asyncio.DatagramTransport] = {}
         self._pending: dict[int, _Pending] = {}
         self._waiting: dict[tuple[str, int], int] = {}  # target → requests awaiting a reply
         self._sources = SourceAddresses()
@@ -148,18 +158,12 @@ class SnmpEngine:
                 pending.waiter.set_result(_CLOSED)
         self._deadlines.close()
         for transport in self._transports.values():
-            self._fold(transport)
+            self.stats.socket_drops += kernel_drops(transport)  # totals never go down
             transport.close()
         self._transports.clear()
         if self._v3 is not None:
             self._v3.close()
             self._v3 = None
-
-    def _fold(self, sock: AnswerSocket) -> None:
-        # A socket's own counters go into the engine's before it closes (totals never go down).
-        self.stats.socket_drops += sock.drops()
-        self.stats.truncated += sock.truncated
-        sock.truncated = 0
 
     async def __aenter__(self) -> SnmpEngine:
         return self
@@ -167,7 +171,7 @@ class SnmpEngine:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def _transport(self, family: int, peer: str) -> AnswerSocket:
+    async def _transport(self, family: int, peer: str) -> asyncio.DatagramTransport:
         """The socket bound to the source address the kernel routes toward peer.
 
         Bound to that address only (127.0.0.1 for loopback devices, the management
@@ -182,7 +186,9 @@ class SnmpEngine:
                 transport = self._transports.get(key)
                 if transport is None or transport.is_closing():
                     loop = asyncio.get_running_loop()
-                    transport = AnswerSocket(loop, family, local, self._on_datagram)
+                    transport, _ = await loop.create_datagram_endpoint(
+                        lambda: _Protocol(self), local_addr=(local, 0), family=family
+                    )
                     self._transports[key] = transport
         return transport
 

@@ -37,7 +37,6 @@ _DROPPED = (
     ("wrong_source", "wrong_source"),
     ("wrong_pdu", "wrong_pdu"),
     ("late_answers", "late"),
-    ("truncated", "truncated"),
 )
 
 
@@ -51,7 +50,7 @@ class EngineCollector(Collector):
         dropped = CounterMetricFamily(
             "netwatch_snmp_datagrams_dropped",
             "Received datagrams dropped: undecodable, unknown request-id, wrong source, wrong PDU, "
-            "late (its request timed out or was answered: shed before decoding), truncated.",
+            "late (its request timed out or was answered: shed before decoding).",
             labels=["reason"],
         )
         for attr, reason in _DROPPED:
