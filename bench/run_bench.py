@@ -284,6 +284,23 @@ def counter_sum(text: str, prefix: str) -> float:
 
 SNMP_POLLS = 'netwatch_poll_duration_seconds_count{collector="snmp"'
 SNMP_ERRORS = 'netwatch_poll_errors_total{collector="snmp"'
+# The SNMP engine's counters per window (collectors/snmp/telemetry.py): what was read, shed
+# (late: its request timed out or was answered), decoded, re-sent, and dropped by the kernel.
+SNMP_ENGINE = {
+    "sent": "netwatch_snmp_datagrams_sent_total",
+    "received": "netwatch_snmp_datagrams_received_total",
+    "decoded": "netwatch_snmp_answers_decoded_total",
+    "late": 'netwatch_snmp_datagrams_dropped_total{reason="late"',
+    "unknown": 'netwatch_snmp_datagrams_dropped_total{reason="unknown_request_id"',
+    "wrong_source": 'netwatch_snmp_datagrams_dropped_total{reason="wrong_source"',
+    "retries": "netwatch_snmp_retries_total",
+    "timeouts": "netwatch_snmp_timeouts_total",
+    "socket_drops": "netwatch_snmp_socket_drops_total",
+}
+
+
+def snmp_engine(first: str, last: str) -> dict[str, float]:
+    return {k: counter_sum(last, p) - counter_sum(first, p) for k, p in SNMP_ENGINE.items()}
 
 
 def window(
@@ -328,6 +345,7 @@ def window(
         "reloads": reload_s,
         "snmp_polls": counter_sum(body, SNMP_POLLS) - counter_sum(first_body, SNMP_POLLS),
         "snmp_errors": counter_sum(body, SNMP_ERRORS) - counter_sum(first_body, SNMP_ERRORS),
+        "snmp_engine": snmp_engine(first_body, body),
     }
 
 
@@ -341,6 +359,7 @@ def progress(name: str, w: dict) -> None:
         f"{w['agent_cpu'] / w['wall']:.1%}, socket drops raw {w['raw_drops']} udp {w['udp_drops']}",
         flush=True,
     )
+    print("  SNMP engine:", ", ".join(f"{k} {v:.0f}" for k, v in w["snmp_engine"].items()))
 
 
 def main() -> int:

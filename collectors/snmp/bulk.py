@@ -13,8 +13,9 @@ it is the engine's, split off for size).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from netwatch.collectors.snmp import ber
@@ -35,13 +36,16 @@ _FED, _SMALLER, _ALONE = 0, 1, 2
 BUDGET_RECOVERY = 16
 
 
-@dataclass(slots=True, eq=False)
-class Column:
-    """One column's walk inside walk_many: the shared Walker plus what is expected of it."""
+class Column(Walker):
+    """One column's walk inside walk_many: a Walker plus what is expected of it (one object
+    per column and poll, not two: a poll makes one per walked column)."""
 
-    walker: Walker
-    expect: int  # rows still expected (from the last poll), or -1 when unknown
-    error: SnmpError | None = None
+    __slots__ = ("error", "expect")
+
+    def __init__(self, root: OID, max_rows: int, expect: int) -> None:
+        super().__init__(root, max_rows)
+        self.expect = expect  # rows still expected (from the last poll), or -1 when unknown
+        self.error: SnmpError | None = None
 
 
 @dataclass(slots=True)
@@ -63,7 +67,7 @@ def columns_for(roots: Sequence[OID], hint: RowsHint | None, max_rows: int) -> l
         if root in seen:
             continue
         seen.add(root)
-        out.append(Column(Walker(root, max_rows), counts[i] if counts is not None else -1))
+        out.append(Column(root, max_rows, counts[i] if counts is not None else -1))
     return out
 
 
@@ -95,8 +99,7 @@ def batches(
 
 
 def _want(col: Column, max_reps: int) -> int:
-    walker = col.walker
-    room = walker.max_rows - len(walker.rows)
+    room = col.max_rows - len(col.rows)
     # expect + 1 sees the end; at 0, a column that filled its last page asks for one more row
     # to see its end (not for a whole page: it ended there last time).
     want = max_reps if col.expect < 0 else col.expect + 1
@@ -110,22 +113,22 @@ def feed(target: Target, group: Sequence[Column], varbinds: Sequence[tuple[OID, 
         mine = varbinds[i::width]
         if not mine:
             continue
-        before = len(col.walker.rows)
+        before = len(col.rows)
         expected = col.expect
         try:
-            col.walker.feed(target, mine)
+            col.feed(target, mine)
         except SnmpError as exc:  # this column's agent data is bad; the others are not
             col.error = exc
-            col.walker.done = True
+            col.done = True
         if expected >= 0:
-            col.expect = max(0, expected - (len(col.walker.rows) - before))
-            if expected == 0 and not col.walker.done:
+            col.expect = max(0, expected - (len(col.rows) - before))
+            if expected == 0 and not col.done:
                 col.expect = -1  # longer than last time: ask for full pages
 
 
 def learn(roots: Sequence[OID], columns: Sequence[Column]) -> RowsHint:
     """The hint for the next poll: rows each root held now (0 for a failed column)."""
-    rows = {c.walker.root: (0 if c.error else len(c.walker.rows)) for c in columns}
+    rows = {c.root: (0 if c.error else len(c.rows)) for c in columns}
     return RowsHint(tuple(roots), tuple(rows.get(tuple(r), 0) for r in roots))
 
 
@@ -168,22 +171,22 @@ async def walk_many(
                 alone += group
             else:
                 worked = worked or planned_reduced
-                pending += [c for c in group if not c.walker.done]
+                pending += [c for c in group if not c.done]
     if alone:  # what a shared request could not do, each column's own walk does
-        await _gather_bounded([_walk_alone(engine, target, state, c) for c in alone])
+        await _gather_bounded([partial(_walk_alone, engine, target, state, c) for c in alone])
     for col in columns:
-        if col.walker.truncated and col not in alone:
+        if col.truncated and col not in alone:
             engine.stats.truncated_walks += 1
     state.rows_hint = learn(roots, columns)
     _learn_budget(state, configured, budget, reduced and worked, clean)
-    return {c.walker.root: c.error if c.error is not None else c.walker.rows for c in columns}
+    return {c.root: c.error if c.error is not None else c.rows for c in columns}
 
 
 async def _step(
     engine: SnmpEngine, target: Target, state: _TargetState, group: list[Column], reps: int
 ) -> int:
     """One request for the group's columns; feeds them and says how it went."""
-    oids = [c.walker.last for c in group]
+    oids = [c.last for c in group]
     getnext = target.version == "1" or state.no_bulk
     # A big answer that never comes is often one the agent could not send: one try, then
     # fewer columns or rows (the same budget of varbinds, halved).
@@ -201,7 +204,7 @@ async def _step(
         # v1 fails the whole GETNEXT when one column runs off the end of the MIB view: that
         # column is done (as a one-column v1 walk ends there); ask again for the rest.
         if 0 < msg.error_index <= len(group):
-            group[msg.error_index - 1].walker.done = True
+            group[msg.error_index - 1].done = True
             return _FED
         return _ALONE
     if msg.error_status != 0 or not msg.varbinds:
@@ -224,14 +227,14 @@ def _row_major(group: Sequence[Column], varbinds: Sequence[tuple[OID, Value]]) -
     the MIB view (RFC 3416 §4.2.3)."""
     end = Kind.END_OF_MIB_VIEW
     return all(
-        oid > col.walker.last or value.kind is end
+        oid > col.last or value.kind is end
         for col, (oid, value) in zip(group, varbinds, strict=False)
     )
 
 
 async def _walk_alone(engine: SnmpEngine, target: Target, state: _TargetState, col: Column) -> None:
     try:
-        await engine._walk_on(target, state, col.walker)
+        await engine._walk_on(target, state, col)
     except SnmpError as exc:
         col.error = exc
 
@@ -247,16 +250,19 @@ async def _walk_each(
         except SnmpError as exc:
             out[root] = exc
 
-    await _gather_bounded([one(r) for r in dict.fromkeys(roots)])
+    await _gather_bounded([partial(one, r) for r in dict.fromkeys(roots)])
     return out
 
 
-async def _gather_bounded(jobs: list[Coroutine[None, None, None]]) -> None:
+async def _gather_bounded(jobs: list[Callable[[], Coroutine[None, None, None]]]) -> None:
+    """Run the jobs, WALK_CONCURRENCY at a time. Each coroutine is made when its turn comes:
+    one made up front and then cancelled with its waiting turn (a poll cancelled at shutdown)
+    would never be awaited (Python's "coroutine ... was never awaited" warning)."""
     sem = asyncio.Semaphore(WALK_CONCURRENCY)
 
-    async def bounded(job: Coroutine[None, None, None]) -> None:
+    async def bounded(job: Callable[[], Coroutine[None, None, None]]) -> None:
         async with sem:
-            await job
+            await job()
 
     await asyncio.gather(*(bounded(j) for j in jobs))
 

@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING
 
 from netwatch.collectors.snmp import ber, bulk, peek
 from netwatch.collectors.snmp.deadlines import Deadlines
+from netwatch.collectors.snmp.gate import Gate
 from netwatch.collectors.snmp.routes import SourceAddresses
 from netwatch.collectors.snmp.types import OID, Kind, SnmpError, Target, Value
+from netwatch.collectors.snmp.udp import kernel_drops
 from netwatch.collectors.snmp.walk import Walker, check_status
 
 if TYPE_CHECKING:
@@ -31,6 +33,10 @@ Resolver = Callable[[str], Awaitable[str]]
 _TIMEOUT = object()
 _CLOSED = object()
 MAX_OIDS_PER_GET = 32
+_ID_SPAN = 0x7FFFFFFF  # request-ids run 1..2^31-1, in order, then wrap
+# An answer whose request-id is among the last this many handed out, with no request waiting,
+# is late (its request timed out or was answered already), not foreign: ~30 min at 500/s.
+RECENT_IDS = 1 << 20
 REPS_RECOVERY = 16  # clean walks before a reduced max-repetitions is doubled again
 _ENGINES: weakref.WeakSet[SnmpEngine] = weakref.WeakSet()
 _RETIRED: list[EngineStats] = []  # stats of collected engines, so totals never go down
@@ -43,6 +49,9 @@ def stats_totals() -> dict[str, int]:
     for stats in [*_RETIRED, *(e.stats for e in engines)]:
         for name in totals:
             totals[name] += getattr(stats, name)
+    for engine in engines:  # open sockets count their own; closed ones were folded in
+        for transport in list(engine._transports.values()):
+            totals["socket_drops"] += kernel_drops(transport)
     return totals
 
 
@@ -71,6 +80,9 @@ class EngineStats:
     unknown_request_id: int = 0
     wrong_source: int = 0
     wrong_pdu: int = 0
+    late_answers: int = 0  # to a request that timed out or was answered: shed undecoded
+    decoded: int = 0  # answers decoded (each awaited by a request)
+    socket_drops: int = 0  # dropped by the kernel (receive queue full) on sockets now closed
     bulk_fallbacks: int = 0
     repetition_reductions: int = 0  # single walks: half the repetitions; multi: half the varbinds
     truncated_walks: int = 0
@@ -97,7 +109,7 @@ class _Protocol(asyncio.DatagramProtocol):
 
 @dataclass
 class _TargetState:
-    semaphore: asyncio.Semaphore
+    gate: Gate  # requests in flight to this agent (max_in_flight)
     no_bulk: bool = False
     # Per walked root: (max-repetitions that worked after a reduction, clean walks since).
     reps_cap: dict[OID, tuple[int, int]] = field(default_factory=dict)
@@ -146,6 +158,7 @@ class SnmpEngine:
                 pending.waiter.set_result(_CLOSED)
         self._deadlines.close()
         for transport in self._transports.values():
+            self.stats.socket_drops += kernel_drops(transport)  # totals never go down
             transport.close()
         self._transports.clear()
         if self._v3 is not None:
@@ -188,34 +201,43 @@ class SnmpEngine:
     # ---- datagrams --------------------------------------------------------------------
 
     def _on_datagram(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.stats.received += 1
-        # Source and request-id first, from a few header bytes: a datagram from anyone but a
-        # target we are waiting for costs nothing to drop, however large or malformed.
-        if self._waiting.get((addr[0], addr[1]), 0) <= 0:
-            self.stats.wrong_source += 1
-            return
+        stats = self.stats
+        stats.received += 1
+        # Request-id and source first, from a few header bytes: a datagram that answers nothing
+        # we wait for (a foreign one, or one whose request timed out or was answered already)
+        # costs nothing to drop, however large; only an awaited answer is decoded.
         rid = peek.request_id(data)
         if rid is None:
-            self.stats.decode_errors += 1
+            stats.decode_errors += 1
             return
         pending = self._pending.get(rid)
         if pending is None:
-            self.stats.unknown_request_id += 1
+            if self._recent(rid):
+                stats.late_answers += 1  # timed out (all tries) or answered before: shed
+            elif self._waiting.get((addr[0], addr[1]), 0) <= 0:
+                stats.wrong_source += 1
+            else:
+                stats.unknown_request_id += 1
             return
         if (addr[0], addr[1]) != pending.addr:
-            self.stats.wrong_source += 1
+            stats.wrong_source += 1
             return
         try:
             msg = ber.decode_message(data)
         except SnmpError:
-            self.stats.decode_errors += 1
+            stats.decode_errors += 1
             return
+        stats.decoded += 1
         if msg.pdu_type != ber.RESPONSE:
-            self.stats.wrong_pdu += 1
+            stats.wrong_pdu += 1
             return
         waiter = pending.waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(msg)
+
+    def _recent(self, rid: int) -> bool:
+        """Whether rid is one of the last RECENT_IDS request-ids this engine handed out."""
+        return 0 < (self._next_id - rid) % _ID_SPAN <= RECENT_IDS
 
     def _expire(self, token: tuple[int, int]) -> None:
         pending = self._pending.get(token[0])
@@ -259,7 +281,7 @@ class SnmpEngine:
     def _state(self, addr: tuple[str, int]) -> _TargetState:
         state = self._targets.get(addr)
         if state is None:
-            state = self._targets[addr] = _TargetState(asyncio.Semaphore(self.max_in_flight))
+            state = self._targets[addr] = _TargetState(Gate(self.max_in_flight))
         return state
 
     async def _request(
@@ -276,14 +298,23 @@ class SnmpEngine:
             raise SnmpError(
                 "protocol", f"{target.address}: unknown SNMP version {target.version!r}"
             )
-        family, addr = await self._address(target)
-        transport = await self._transport(family, addr[0])
+        literal = self._literals.get(target.address)  # no coroutine for the usual case
+        if literal is not None:
+            family, addr = literal[0], (literal[1], target.port)
+        else:
+            family, addr = await self._address(target)
+        transport = self._transports.get((family, self._source_for(family, addr[0])))
+        if transport is None or transport.is_closing():
+            transport = await self._transport(family, addr[0])
         version = ber.VERSION_1 if target.version == "1" else ber.VERSION_2C
         community = target.community.encode()
         loop = asyncio.get_running_loop()
         if tries is None:
             tries = target.retries + 1
-        async with self._state(addr).semaphore:
+        gate = self._state(addr).gate
+        if not gate.take():
+            await gate.wait()
+        try:
             rid = self._new_request_id()
             try:
                 data = ber.encode_request(
@@ -316,6 +347,8 @@ class SnmpEngine:
                     self._waiting[addr] = left
                 else:
                     del self._waiting[addr]
+        finally:
+            gate.release()
         self.stats.timeouts += 1
         raise SnmpError(
             "timeout", f"{addr[0]}:{addr[1]}: no response after {tries} tries of {target.timeout}s"

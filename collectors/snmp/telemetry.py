@@ -25,12 +25,18 @@ _COUNTERS = (
     ("repetition_reductions", "netwatch_snmp_repetition_reductions",
      "Bulk walk steps retried smaller (tooBig or timeout): half the repetitions or varbinds."),
     ("truncated_walks", "netwatch_snmp_truncated_walks", "Walks stopped at max_rows."),
+    ("decoded", "netwatch_snmp_answers_decoded",
+     "Answers decoded: each matched a request still waiting (request-id and source)."),
+    ("socket_drops", "netwatch_snmp_socket_drops",
+     "Answers the kernel dropped because the engine's receive queue was full (the loop read "
+     "too slowly): each is a re-send or a failed poll."),
 )  # fmt: skip
 _DROPPED = (
     ("decode_errors", "decode"),
     ("unknown_request_id", "unknown_request_id"),
     ("wrong_source", "wrong_source"),
     ("wrong_pdu", "wrong_pdu"),
+    ("late_answers", "late"),
 )
 
 
@@ -43,7 +49,8 @@ class EngineCollector(Collector):
             yield family
         dropped = CounterMetricFamily(
             "netwatch_snmp_datagrams_dropped",
-            "Received datagrams dropped: undecodable, unknown request-id, wrong source, wrong PDU.",
+            "Received datagrams dropped: undecodable, unknown request-id, wrong source, wrong PDU, "
+            "late (its request timed out or was answered: shed before decoding).",
             labels=["reason"],
         )
         for attr, reason in _DROPPED:

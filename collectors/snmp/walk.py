@@ -47,6 +47,8 @@ def check_status(target: Target, msg: ber.Message, oids: Sequence[OID]) -> None:
 class Walker:
     """The walk state machine shared by v1/v2c and v3: subtree, order and row bounds."""
 
+    __slots__ = ("done", "last", "max_rows", "root", "rows", "truncated")
+
     def __init__(self, root: OID, max_rows: int) -> None:
         self.root = tuple(root)
         self.last: OID = self.root

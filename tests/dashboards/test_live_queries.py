@@ -317,6 +317,8 @@ def test_rule_expression_runs(live: Stack, name: str, expr: str) -> None:
         "VillageWifiComplaints",
         # A healthy, lightly loaded instance runs every job on time.
         "NetwatchSchedulerMissingRuns",
+        # Nor does it lose SNMP answers (queue overflow, late answers).
+        "NetwatchSnmpAnswersLost",
         # No trace worker dies or hangs here.
         "NetwatchTraceWorkersFailing",
     }  # fmt: skip
