@@ -22,11 +22,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import socket
 import time
 from collections import deque
 from collections.abc import Callable
 
 from netwatch.collectors.icmp import observation as ev
+from netwatch.collectors.icmp.batch import Batcher, Due
 from netwatch.collectors.icmp.engine import FILTERED, Pinger
 from netwatch.collectors.icmp.observation import PingObservation
 from netwatch.collectors.icmp.probe_state import Probe, parents, phase
@@ -60,6 +62,9 @@ class EchoStream:
         self._names_due = False
         self.closed = False
         self.sink_errors = 0
+        self.batching = True  # due echoes on a raw IPv4 socket go out with sendmmsg (batch.py)
+        self._batcher: Batcher | None = None
+        self.send_retries = 0  # echoes sent again after a full send queue or sequence space
         # How late each wake-up ran (the loop was busy): the scheduler's lag, for the stream.
         # Imported here: `netwatch ping` imports this module and must not load the registry.
         from netwatch.core import telemetry
@@ -258,12 +263,89 @@ class EchoStream:
 
     def _send_due(self, now: float) -> None:
         send, after = self._send, self._next
+        batcher = self._batcher_for()
+        batched_sock = batcher.fam if batcher is not None else None
+        batch: Due = []
         for entries in self._sends.due(now):
             for gen, p in entries:
                 if gen != p.gen or not p.alive:
                     continue  # rescheduled since, or removed
                 due, p.due = p.due, None
-                after(p, send(p), due)
+                bound = p.bound
+                if bound is not None and bound.sock is batched_sock:
+                    batch.append((p, due))  # type: ignore[arg-type]  # (due was set)
+                else:
+                    after(p, send(p), due)
+        if batch and batcher is not None:
+            batcher.send(self, batch, self.settings.size)
+
+    def _batcher_for(self) -> Batcher | None:
+        """The batched sender of the raw IPv4 socket, if batching fits it (see batch.py)."""
+        fam = self.pinger.family(socket.AF_INET)
+        if fam is None or not self.batching or not Batcher.fits(fam, self.settings.size):
+            return None
+        if self._batcher is None or self._batcher.fam is not fam:
+            self._batcher = Batcher(fam)
+        return self._batcher
+
+    # -- what became of a batch's echoes (batch.py) ------------------------------------------
+
+    def _sent(self, part: Due, seqs: list[int], sock: EchoSocket, wall: float, mono: float) -> None:
+        """The echoes of part went out at loop time mono (wall: wall clock) as seqs."""
+        expect, after = self._expect, self._next
+        expiry: Expiry | None = None
+        timeout = -1.0
+        for (p, due), seq in zip(part, seqs, strict=True):
+            p.last_sent = wall
+            p.last_error = None
+            p.inflight += 1
+            if expiry is None or p.timeout != timeout:
+                expiry, timeout = expect(p, sock, mono), p.timeout
+            expiry.seqs.append(seq)
+            after(p, mono, due)
+
+    def _filtered(self, p: Probe, due: float, sock: EchoSocket) -> None:
+        """A firewall on this host refused p's echo: lost at its deadline (as in _send)."""
+        assert self._loop is not None
+        wall, now = time.time(), self._loop.time()
+        p.last_sent = wall
+        p.last_error = None
+        p.inflight += 1
+        self._expect(p, sock, now).lost.append((p, wall))
+        self._next(p, now, due)
+
+    def _failed(self, p: Probe, due: float, sock: EchoSocket, error: OSError) -> None:
+        """p's echo could not be sent (no route...): a lost echo with its reason (as _send)."""
+        assert self._loop is not None
+        wall, now = time.time(), self._loop.time()
+        sock.send_errors += 1
+        p.last_sent = wall
+        p.last_error = f"send failed: {error}"
+        p.inflight += 1
+        self.drop(p, wall)
+        if p.due is None:  # (a burst the loss started has scheduled its next echo)
+            self._next(p, now, due)
+
+    def _retry(self, part: Due, sock: EchoSocket, error: OSError) -> None:
+        """A full send queue or sequence space: part's echoes go again shortly, each until
+        its timeout has passed since it was due; then it is lost, with the reason."""
+        assert self._loop is not None
+        now = self._loop.time()
+        at = now + retry_delay(sock, error)
+        self.send_retries += len(part)
+        for p, due in part:
+            if p.due is not None or not p.alive:
+                continue  # (a reply read meanwhile scheduled it)
+            if now - due > p.timeout:
+                self._failed(p, due, sock, error)
+            else:
+                p.last_sent = 0.0
+                self.due_again(p, due, at)
+
+    def due_again(self, p: Probe, due: float, at: float) -> None:
+        """Send p's echo (due at due) again at loop time at."""
+        self._schedule(p, at)
+        p.due = due  # (kept: how late it is decides when it is given up)
 
     def _next(self, p: Probe, now: float | None = None, due: float | None = None) -> None:
         """Schedule p's next echo: the burst's next, or its next steady one.

@@ -77,6 +77,7 @@ class EchoSocket:
         "csum_base",
         "fd",
         "ident",
+        "inbox",
         "kernel_stamps",
         "late",
         "loop",
@@ -110,6 +111,8 @@ class EchoSocket:
         self.late = 0  # replies to a pending echo after its timeout
         self.unmatched = 0  # replies with our identifier but no such echo, host or serial
         self.send_errors = 0
+        # recvmmsg slots (collectors/icmp/reader.py), made when the socket is first read.
+        self.inbox: object | None = None
 
     def packet_serial(self, seq: int, serial: int, padding: bytes, pad_sum: int) -> bytes:
         """An echo request carrying serial; pad_sum is the padding's word sum."""
