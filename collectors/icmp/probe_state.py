@@ -42,6 +42,7 @@ class Probe:
         "period",
         "reason",
         "report_at",
+        "retrying",
         "run",
         "run_since",
         "seen",
@@ -81,6 +82,7 @@ class Probe:
         self.oks = 0  # replies toward the verdict up
         self.burst = False
         self.inflight = 0
+        self.retrying = 0.0  # loop time its echo first found the send queue full (0: not)
         self.last_sent = 0.0  # wall time of the latest send
         self.ok_sent = 0.0  # send time of the newest answered echo (or a parent's: _excuse)
         self.seen = 0.0  # send time of the newest echo whose outcome is known

@@ -299,6 +299,8 @@ class EchoStream:
             p.last_sent = wall
             p.last_error = None
             p.inflight += 1
+            if p.retrying:
+                p.retrying = 0.0
             if expiry is None or p.timeout != timeout:
                 expiry, timeout = expect(p, sock, mono), p.timeout
             expiry.seqs.append(seq)
@@ -312,6 +314,7 @@ class EchoStream:
         p.last_error = None
         p.inflight += 1
         self._expect(p, sock, now).lost.append((p, wall))
+        p.retrying = 0.0
         self._next(p, now, due)
 
     def _failed(self, p: Probe, due: float, sock: EchoSocket, error: OSError) -> None:
@@ -319,6 +322,7 @@ class EchoStream:
         assert self._loop is not None
         wall, now = time.time(), self._loop.time()
         sock.send_errors += 1
+        p.retrying = 0.0
         p.last_sent = wall
         p.last_error = f"send failed: {error}"
         p.inflight += 1
@@ -328,7 +332,7 @@ class EchoStream:
 
     def _retry(self, part: Due, sock: EchoSocket, error: OSError) -> None:
         """A full send queue or sequence space: part's echoes go again shortly, each until
-        its timeout has passed since it was due; then it is lost, with the reason."""
+        its timeout has passed since its first try; then it is lost, with the reason."""
         assert self._loop is not None
         now = self._loop.time()
         at = now + retry_delay(sock, error)
@@ -336,16 +340,14 @@ class EchoStream:
         for p, due in part:
             if p.due is not None or not p.alive:
                 continue  # (a reply read meanwhile scheduled it)
-            if now - due > p.timeout:
+            if not p.retrying:
+                p.retrying = now
+            elif now - p.retrying > p.timeout:
+                p.retrying = 0.0
                 self._failed(p, due, sock, error)
-            else:
-                p.last_sent = 0.0
-                self.due_again(p, due, at)
-
-    def due_again(self, p: Probe, due: float, at: float) -> None:
-        """Send p's echo (due at due) again at loop time at."""
-        self._schedule(p, at)
-        p.due = due  # (kept: how late it is decides when it is given up)
+                continue
+            p.last_sent = 0.0
+            self._schedule(p, at)
 
     def _next(self, p: Probe, now: float | None = None, due: float | None = None) -> None:
         """Schedule p's next echo: the burst's next, or its next steady one.
