@@ -275,7 +275,9 @@ class EchoStream:
                 if bound is not None and bound.sock is batched_sock:
                     batch.append((p, due))  # type: ignore[arg-type]  # (due was set)
                 else:
-                    after(p, send(p), due)
+                    sent = send(p)
+                    if p.due is None:  # (else a full queue scheduled a retry: it waits)
+                        after(p, sent, due)
         if batch and batcher is not None:
             batcher.send(self, batch, self.settings.size)
 
@@ -389,10 +391,13 @@ class EchoStream:
                 p.last_sent = wall
                 p.last_error = None
                 p.inflight += 1
+                p.retrying = 0.0
                 self._expect(p, sock, sent).seqs.append(got)
                 return sent
         wall, now = time.time(), loop.time()
         p.last_sent = wall
+        if not (bound is not None and isinstance(got, OSError) and transient(got)):
+            p.retrying = 0.0
         if bound is None:
             if p.error is None:
                 return now  # a name still being resolved: no echo, no outcome
@@ -400,10 +405,15 @@ class EchoStream:
             p.inflight += 1
             self.drop(p, wall)
         elif isinstance(got, OSError):
-            if transient(got):  # a full queue or sequence space: try again shortly
+            # A full queue or sequence space: try again shortly, for up to the timeout (as
+            # a batch does); _send_due leaves the retry scheduled (it used to skip the echo).
+            if transient(got) and now - (p.retrying or now) <= p.timeout:
+                p.retrying = p.retrying or now
+                self.send_retries += 1
                 p.last_sent = 0.0
                 self._schedule(p, now + retry_delay(bound.sock, got))
                 return now
+            p.retrying = 0.0
             bound.sock.send_errors += 1
             p.last_error = f"send failed: {got}"
             p.inflight += 1
