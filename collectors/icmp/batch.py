@@ -75,7 +75,6 @@ class Batcher:
     def __init__(self, fam: EchoSocket) -> None:
         self.fam = fam
         self._layouts: dict[int, Layout] = {}  # by payload size
-        self._packed: dict[str, bytes] = {}  # address -> its 4 bytes
 
     @staticmethod
     def fits(fam: EchoSocket, size: int) -> bool:
@@ -88,17 +87,18 @@ class Batcher:
             lay = self._layouts[size] = Layout(self.fam, size, padding, pad_sum)
         return lay
 
-    def packed(self, probes: list[Probe]) -> bytes:
-        cache = self._packed
-        if len(cache) > 1 << 18:  # addresses of devices long gone
-            cache.clear()
+    @staticmethod
+    def packed(probes: list[Probe]) -> bytes:
+        """The probes' addresses, 4 bytes each; each probe keeps its own (Probe.wire): at
+        50,000 devices a shared dict's look-up cost more than the rest of the layout."""
         out = []
         for p in probes:
             target = p.bound.target  # type: ignore[union-attr]  # (batched: bound)
-            b = cache.get(target)
-            if b is None:
-                b = cache[target] = socket.inet_aton(target)
-            out.append(b)
+            wire = p.wire
+            if wire is None or wire[0] is not target:
+                b = socket.inet_aton(target)
+                wire = p.wire = (target, b, int.from_bytes(b, "big"))
+            out.append(wire[1])
         return b"".join(out)
 
     def send(self, stream: EchoStream, due: Due, size: int) -> None:
@@ -138,7 +138,8 @@ class Batcher:
                 end = k + sent
                 for j in range(k, end):
                     p = part[j][0]
-                    pending[seqs[j]] = (p, 0, p.bound.target, serials[j], wall, mono)  # type: ignore[union-attr]
+                    # The address as a number (reader.py compares it so): set by packed().
+                    pending[seqs[j]] = (p, 0, p.wire[2], serials[j], wall, mono)  # type: ignore[index]
                 stream._sent(part[k:end], seqs[k:end], fam, wall, mono)
                 k = end
                 continue

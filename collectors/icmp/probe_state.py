@@ -56,6 +56,7 @@ class Probe:
         "w_start",
         "watch",
         "window",
+        "wire",
     )
 
     def __init__(self, stream: EchoStream, name: str, address: str, timeout: float) -> None:
@@ -93,6 +94,8 @@ class Probe:
         self.w_sent = 0
         self.w_received = 0
         self.w_rtts: list[float] = []
+        # (target, its 4 bytes, as a number) for batched sends (batch.py); None until one.
+        self.wire: tuple[str, bytes, int] | None = None
 
     def reply(self, index: int, rtt: float, sent: float) -> None:
         if self.alive and not self.stream.closed:

@@ -88,7 +88,9 @@ def _match(fam: EchoSocket, inbox: mmsg.Inbox, got: int) -> None:
             fam.unmatched += 1
             continue
         owner, index, addr, want, sent_wall, sent_mono = entry
-        if src != _address(addr) or (want is not None and (length < off + 16 or serial != want)):
+        if addr.__class__ is str:  # (a batched send stored the number: batch.py)
+            addr = _address(addr)  # type: ignore[arg-type]
+        if src != addr or (want is not None and (length < off + 16 or serial != want)):
             fam.unmatched += 1
             continue
         del pending[seq]

@@ -27,9 +27,10 @@ if TYPE_CHECKING:
             """Echo index was given up by the socket (past its timeout, sequence space needed)."""
             ...
 
-    # One outstanding echo: its owner, index for the owner, target address, payload serial
-    # (None for payloads too short to carry one), and the wall-clock and monotonic send times.
-    Pending = tuple[EchoOwner, int, str, int | None, float, float]
+    # One outstanding echo: its owner, index for the owner, target address (an IPv4 address
+    # as a number where collectors/icmp/batch.py sent it), payload serial (None for payloads
+    # too short to carry one), and the wall-clock and monotonic send times.
+    Pending = tuple[EchoOwner, int, str | int, int | None, float, float]
 
 ICMP_ECHO_REPLY = 0
 ICMP_ECHO_REQUEST = 8
