@@ -108,7 +108,8 @@ def fping_peer(addresses: list[str], period: float, timeout: float, seconds: flo
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         argv = [fping, "-l", "-p", str(int(period * 1000)), "-i", "0", "-r", "0",
                 "-t", str(int(timeout * 1000)), "-q", "-f", f.name]  # fmt: skip
-        proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+        # (-l prints every reply despite -q: to /dev/null, not through a pipe we would read)
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
             _, err = proc.communicate(timeout=period + seconds)
         except subprocess.TimeoutExpired:
