@@ -13,8 +13,11 @@ One timer serves every device: wheels of due sends and round ends in slots (50 m
 defaults), and a FIFO of deadlines batched per slot (every echo has the same timeout; see
 wheel.py). An echo costs two list appends, a send and a dict entry: no task, Future or heap
 operation per device or echo, and one wake-up serves every echo due in its slot (issue 10).
-Over 400 lines (some 460): timing, echo outcomes and verdicts are one state machine over the
-same Probe fields; split apart, each half would reach into the other's.
+On a raw IPv4 socket a wake-up's echoes go out with sendmmsg, 8 a call (batch.py), and the
+replies come in with recvmmsg (reader.py); datagram sockets and IPv6 send one at a time.
+Over 400 lines (some 575): timing, echo outcomes and verdicts are one state machine over the
+same Probe fields, and what became of a batch's sends is that machine's input; split apart,
+each half would reach into the other's.
 """
 
 from __future__ import annotations
