@@ -10,25 +10,15 @@ from __future__ import annotations
 
 import errno
 import socket
-import struct
 import time
 
-from netwatch.collectors.icmp_wire import mmsg
-from netwatch.collectors.icmp_wire.sockets import ICMP_ECHO_REPLY, SCM_TIMESTAMPNS, EchoSocket
+from netwatch.collectors.icmp_wire import mmsg, replies
+from netwatch.collectors.icmp_wire.sockets import EchoSocket
 
 READ_SLOTS = 256  # datagrams per recvmmsg
 READ_CALLS = 16  # recvmmsg calls per wake-up at most: 4,096 replies, as rounds.READ_BATCH
-_DATA = 80  # bytes kept of each reply: an IPv4 header with options, ICMP header, serial
-_NAME = 16  # struct sockaddr_in
-_CTRL = 32  # one SCM_TIMESTAMPNS: struct cmsghdr (16) + struct timespec (16)
-_SOL_SOCKET = socket.SOL_SOCKET
-# Fixed layouts of a received slot; the data one assumes a 20-byte IP header (checked).
-_NAME_FMT = struct.Struct(">4xI8x")  # source address
-_DATA_FMT = struct.Struct(">B19xB3xHHQ44x")  # version/IHL, ICMP type, identifier, seq, serial
-_CTRL_FMT = struct.Struct("=Qiiqq")  # cmsg_len, level, type, tv_sec, tv_nsec
-_ICMP_AT = struct.Struct(">BxxxHHQ")  # the same ICMP fields after an IP header with options
 _RETRY_LATER = (errno.EAGAIN, errno.EINTR)
-_addr_int: dict[str, int] = {}  # "127.0.0.1" -> its address as a number (as _NAME_FMT reads)
+_addr_int: dict[str, int] = {}  # "127.0.0.1" -> its address as a number (as replies reads)
 
 
 def read_batched(fam: EchoSocket) -> bool:
@@ -37,7 +27,7 @@ def read_batched(fam: EchoSocket) -> bool:
     if inbox is None:
         if not mmsg.available():
             return False
-        inbox = fam.inbox = mmsg.Inbox(READ_SLOTS, _DATA, _NAME, _CTRL)
+        inbox = fam.inbox = replies.inbox(READ_SLOTS)
     assert isinstance(inbox, mmsg.Inbox)
     fd = fam.fd
     for _ in range(READ_CALLS):  # bounded, so a flood cannot starve the loop
@@ -63,26 +53,10 @@ def _address(addr: str) -> int:
 
 def _match(fam: EchoSocket, inbox: mmsg.Inbox, got: int) -> None:
     """Credit the first got datagrams of the inbox to their echoes (rounds.on_readable's rules)."""
-    pending, ident = fam.pending, fam.ident
+    pending = fam.pending
     now = time.monotonic()
-    records = zip(
-        _NAME_FMT.iter_unpack(memoryview(inbox.names)[: got * _NAME]),
-        _DATA_FMT.iter_unpack(memoryview(inbox.data)[: got * _DATA]),
-        _CTRL_FMT.iter_unpack(memoryview(inbox.ctrl)[: got * _CTRL]),
-        inbox.lengths(got),
-        strict=True,
-    )
     # (A reply's owner may send, a burst, but never reads: the slots stay as received.)
-    for slot, ((src,), (vihl, kind, rid, seq, serial), stamp, length) in enumerate(records):
-        if vihl != 0x45:  # IP options: the ICMP header is further in
-            off = (vihl & 0x0F) << 2
-            if length < off + 8:
-                continue
-            kind, rid, seq, serial = _ICMP_AT.unpack_from(inbox.data, slot * _DATA + off)
-        else:
-            off = 20
-        if kind != ICMP_ECHO_REPLY or rid != ident or length < off + 8:
-            continue  # not an echo reply of ours (every raw socket sees every reply)
+    for src, seq, serial, at in replies.echo_replies(inbox, got, fam.ident):
         entry = pending.get(seq)
         if entry is None:
             fam.unmatched += 1
@@ -90,15 +64,14 @@ def _match(fam: EchoSocket, inbox: mmsg.Inbox, got: int) -> None:
         owner, index, addr, want, sent_wall, sent_mono = entry
         if addr.__class__ is str:  # (a batched send stored the number: batch.py)
             addr = _address(addr)  # type: ignore[arg-type]
-        if src != addr or (want is not None and (length < off + 16 or serial != want)):
+        if src != addr or (want is not None and serial != want):
             fam.unmatched += 1
             continue
         del pending[seq]
         elapsed = now - sent_mono
         rtt = elapsed
-        clen, level, ctype, sec, nsec = stamp
-        if clen and level == _SOL_SOCKET and ctype == SCM_TIMESTAMPNS:
-            kernel = sec + nsec * 1e-9 - sent_wall
+        if at:
+            kernel = at - sent_wall
             if 0.0 <= kernel <= elapsed + 0.001:  # else the clock stepped: the read time
                 rtt = kernel
         owner.reply(index, rtt, sent_wall)
