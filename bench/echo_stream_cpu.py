@@ -10,6 +10,11 @@ payload serial counts them). The sink only counts observations. Run as root (raw
 
 --netns runs each measurement in a network namespace of its own (only `lo`), so other
 processes' ICMP on the host's loopback does not reach the stream's raw socket.
+
+--fping (the peer, in the same run and namespace, after the stream): `fping -l` pinging the
+same addresses at the same period for as long, its CPU (getrusage of children) per echo it
+sent. fping's loop mode keeps a sequence number per echo for 10 s: it refuses more than
+~15,000 hosts at a 6 s period, so the peer runs only up to 10,000 devices.
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ import argparse
 import asyncio
 import json
 import os
+import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -32,7 +40,7 @@ def address(k: int) -> str:
     return f"127.{1 + k // (254 * 256)}.{(k // 254) % 256}.{k % 254 + 1}"
 
 
-async def measure(devices: int, seconds: float) -> dict[str, float]:
+async def measure(devices: int, seconds: float, with_fping: bool = False) -> dict[str, object]:
     from netwatch.collectors.icmp import Pinger
     from netwatch.collectors.icmp.observation import PingObservation
     from netwatch.collectors.icmp.stream import EchoStream
@@ -63,17 +71,64 @@ async def measure(devices: int, seconds: float) -> dict[str, float]:
     echoes = (s1 - s0) & 0xFFFFFFFFFFFFFFFF
     user, system = t1.user - t0.user, t1.system - t0.system
     down = sum(1 for p in stream.probes.values() if p.up is not True)
+    result: dict[str, object] = {}
+    if with_fping:
+        addresses = [d.address for d in inv.devices.values() if d.ping][:FPING_MAX_HOSTS]
+        peer = fping_peer(addresses, period, inv.settings.ping.timeout, seconds)
+        result["fping"] = peer
+    us = (user + system) / echoes * 1e6 if echoes else float("nan")
+    if with_fping:
+        result["ratio_to_fping"] = round(us / peer["us_per_echo"], 2)
     return {
+        **result,
         "devices": len(stream.probes),
         "echoes": echoes,
         "seconds": t1.elapsed - t0.elapsed,
         "user_s": user,
         "sys_s": system,
-        "us_per_echo": (user + system) / echoes * 1e6 if echoes else float("nan"),
+        "us_per_echo": us,
         "user_us_per_echo": user / echoes * 1e6 if echoes else float("nan"),
         "core_share": (user + system) / (t1.elapsed - t0.elapsed),
         "not_up": down,
         "observations": sum(seen.values()) - sum(c0.values()),
+    }
+
+
+FPING_MAX_HOSTS = 10_000
+
+
+def fping_peer(addresses: list[str], period: float, timeout: float, seconds: float) -> dict:
+    """fping -l to addresses every period seconds for period + seconds: CPU per echo sent."""
+    fping = shutil.which("fping")
+    if fping is None:
+        raise SystemExit("echo_stream_cpu: --fping needs fping (apt-get install fping)")
+    with tempfile.NamedTemporaryFile("w", suffix=".txt") as f:
+        f.write("\n".join(addresses) + "\n")
+        f.flush()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        argv = [fping, "-l", "-p", str(int(period * 1000)), "-i", "0", "-r", "0",
+                "-t", str(int(timeout * 1000)), "-q", "-f", f.name]  # fmt: skip
+        # (-l prints every reply despite -q: to /dev/null, not through a pipe we would read)
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            _, err = proc.communicate(timeout=period + seconds)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(2)  # SIGINT: fping prints its per-host summary and exits
+            _, err = proc.communicate(timeout=30)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    sent = received = 0
+    for line in err.splitlines():  # "127.1.0.1 : xmt/rcv/%loss = 5/5/0%, min/avg/max = ..."
+        if "xmt/rcv" in line:
+            xmt, rcv = line.split("=")[1].split("/")[:2]
+            sent, received = sent + int(xmt), received + int(rcv)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {
+        "peer": "fping -l",
+        "hosts": len(addresses),
+        "echoes": sent,
+        "received": received,
+        "us_per_echo": cpu / sent * 1e6 if sent else float("nan"),
+        "user_us_per_echo": (after.ru_utime - before.ru_utime) / sent * 1e6 if sent else 0.0,
     }
 
 
@@ -93,14 +148,16 @@ def main() -> int:
     ap.add_argument("--devices", type=int, nargs="+", default=[10_000])
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--netns", action="store_true", help="each run in a namespace of its own")
+    ap.add_argument("--fping", action="store_true", help="then fping -l, the peer (<= 10k)")
     args = ap.parse_args()
     for n in args.devices:
         if args.netns:
             argv = ["--devices", str(n), "--seconds", str(args.seconds)]
+            argv += ["--fping"] if args.fping else []
             if in_netns(argv):
                 return 1
             continue
-        print(json.dumps(asyncio.run(measure(n, args.seconds))), flush=True)
+        print(json.dumps(asyncio.run(measure(n, args.seconds, args.fping))), flush=True)
     return 0
 
 

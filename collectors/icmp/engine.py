@@ -230,6 +230,11 @@ class Pinger:
             if isinstance(fam, EchoSocket) and fam.loop is not loop:
                 self._attach(fam, loop)
 
+    def family(self, af: int) -> EchoSocket | None:
+        """The open socket of address family af (None: unavailable)."""
+        fam = self._families.get(af)
+        return fam if isinstance(fam, EchoSocket) else None
+
     def bind_literal(self, target: Target) -> bool:
         """Bind target now if its address is a literal; False for a name (see bind())."""
         bare, _, scope = target.address.partition("%")

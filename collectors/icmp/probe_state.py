@@ -42,6 +42,7 @@ class Probe:
         "period",
         "reason",
         "report_at",
+        "retrying",
         "run",
         "run_since",
         "seen",
@@ -55,6 +56,7 @@ class Probe:
         "w_start",
         "watch",
         "window",
+        "wire",
     )
 
     def __init__(self, stream: EchoStream, name: str, address: str, timeout: float) -> None:
@@ -81,6 +83,7 @@ class Probe:
         self.oks = 0  # replies toward the verdict up
         self.burst = False
         self.inflight = 0
+        self.retrying = 0.0  # loop time its echo first found the send queue full (0: not)
         self.last_sent = 0.0  # wall time of the latest send
         self.ok_sent = 0.0  # send time of the newest answered echo (or a parent's: _excuse)
         self.seen = 0.0  # send time of the newest echo whose outcome is known
@@ -91,6 +94,8 @@ class Probe:
         self.w_sent = 0
         self.w_received = 0
         self.w_rtts: list[float] = []
+        # (target, its 4 bytes, as a number) for batched sends (batch.py); None until one.
+        self.wire: tuple[str, bytes, int] | None = None
 
     def reply(self, index: int, rtt: float, sent: float) -> None:
         if self.alive and not self.stream.closed:

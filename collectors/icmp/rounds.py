@@ -14,6 +14,7 @@ import time
 from typing import NamedTuple
 
 from netwatch.collectors.icmp.observation import PingResult
+from netwatch.collectors.icmp.reader import read_batched
 from netwatch.collectors.icmp_wire.sockets import (
     ICMP6_ECHO_REPLY,
     ICMP_ECHO_REPLY,
@@ -131,6 +132,8 @@ def on_readable(fam: EchoSocket) -> None:
     The round-trip time is taken from the kernel's receive timestamp (SO_TIMESTAMPNS), so a
     reply that arrived in time is never counted late because the event loop read it late.
     """
+    if fam.raw4 and read_batched(fam):
+        return
     recv = fam.sock.recvmsg
     pending = fam.pending
     raw4 = fam.raw4

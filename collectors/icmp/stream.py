@@ -13,8 +13,11 @@ One timer serves every device: wheels of due sends and round ends in slots (50 m
 defaults), and a FIFO of deadlines batched per slot (every echo has the same timeout; see
 wheel.py). An echo costs two list appends, a send and a dict entry: no task, Future or heap
 operation per device or echo, and one wake-up serves every echo due in its slot (issue 10).
-Over 400 lines (some 460): timing, echo outcomes and verdicts are one state machine over the
-same Probe fields; split apart, each half would reach into the other's.
+On a raw IPv4 socket a wake-up's echoes go out with sendmmsg, 8 a call (batch.py), and the
+replies come in with recvmmsg (reader.py); datagram sockets and IPv6 send one at a time.
+Over 400 lines (some 575): timing, echo outcomes and verdicts are one state machine over the
+same Probe fields, and what became of a batch's sends is that machine's input; split apart,
+each half would reach into the other's.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import socket
 import time
 from collections import deque
 from collections.abc import Callable
 
 from netwatch.collectors.icmp import observation as ev
+from netwatch.collectors.icmp.batch import Batcher, Due
 from netwatch.collectors.icmp.engine import FILTERED, Pinger
 from netwatch.collectors.icmp.observation import PingObservation
 from netwatch.collectors.icmp.probe_state import Probe, parents, phase
@@ -60,6 +65,9 @@ class EchoStream:
         self._names_due = False
         self.closed = False
         self.sink_errors = 0
+        self.batching = True  # due echoes on a raw IPv4 socket go out with sendmmsg (batch.py)
+        self._batcher: Batcher | None = None
+        self.send_retries = 0  # echoes sent again after a full send queue or sequence space
         # How late each wake-up ran (the loop was busy): the scheduler's lag, for the stream.
         # Imported here: `netwatch ping` imports this module and must not load the registry.
         from netwatch.core import telemetry
@@ -258,12 +266,93 @@ class EchoStream:
 
     def _send_due(self, now: float) -> None:
         send, after = self._send, self._next
+        batcher = self._batcher_for()
+        batched_sock = batcher.fam if batcher is not None else None
+        batch: Due = []
         for entries in self._sends.due(now):
             for gen, p in entries:
                 if gen != p.gen or not p.alive:
                     continue  # rescheduled since, or removed
                 due, p.due = p.due, None
-                after(p, send(p), due)
+                bound = p.bound
+                if bound is not None and bound.sock is batched_sock:
+                    batch.append((p, due))  # type: ignore[arg-type]  # (due was set)
+                else:
+                    sent = send(p)
+                    if p.due is None:  # (else a full queue scheduled a retry: it waits)
+                        after(p, sent, due)
+        if batch and batcher is not None:
+            batcher.send(self, batch, self.settings.size)
+
+    def _batcher_for(self) -> Batcher | None:
+        """The batched sender of the raw IPv4 socket, if batching fits it (see batch.py)."""
+        fam = self.pinger.family(socket.AF_INET)
+        if fam is None or not self.batching or not Batcher.fits(fam, self.settings.size):
+            return None
+        if self._batcher is None or self._batcher.fam is not fam:
+            self._batcher = Batcher(fam)
+        return self._batcher
+
+    # -- what became of a batch's echoes (batch.py) ------------------------------------------
+
+    def _sent(self, part: Due, seqs: list[int], sock: EchoSocket, wall: float, mono: float) -> None:
+        """The echoes of part went out at loop time mono (wall: wall clock) as seqs."""
+        expect, after = self._expect, self._next
+        expiry: Expiry | None = None
+        timeout = -1.0
+        for (p, due), seq in zip(part, seqs, strict=True):
+            p.last_sent = wall
+            p.last_error = None
+            p.inflight += 1
+            if p.retrying:
+                p.retrying = 0.0
+            if expiry is None or p.timeout != timeout:
+                expiry, timeout = expect(p, sock, mono), p.timeout
+            expiry.seqs.append(seq)
+            after(p, mono, due)
+
+    def _filtered(self, p: Probe, due: float, sock: EchoSocket) -> None:
+        """A firewall on this host refused p's echo: lost at its deadline (as in _send)."""
+        assert self._loop is not None
+        wall, now = time.time(), self._loop.time()
+        p.last_sent = wall
+        p.last_error = None
+        p.inflight += 1
+        self._expect(p, sock, now).lost.append((p, wall))
+        p.retrying = 0.0
+        self._next(p, now, due)
+
+    def _failed(self, p: Probe, due: float, sock: EchoSocket, error: OSError) -> None:
+        """p's echo could not be sent (no route...): a lost echo with its reason (as _send)."""
+        assert self._loop is not None
+        wall, now = time.time(), self._loop.time()
+        sock.send_errors += 1
+        p.retrying = 0.0
+        p.last_sent = wall
+        p.last_error = f"send failed: {error}"
+        p.inflight += 1
+        self.drop(p, wall)
+        if p.due is None:  # (a burst the loss started has scheduled its next echo)
+            self._next(p, now, due)
+
+    def _retry(self, part: Due, sock: EchoSocket, error: OSError) -> None:
+        """A full send queue or sequence space: part's echoes go again shortly, each until
+        its timeout has passed since its first try; then it is lost, with the reason."""
+        assert self._loop is not None
+        now = self._loop.time()
+        at = now + retry_delay(sock, error)
+        self.send_retries += len(part)
+        for p, due in part:
+            if p.due is not None or not p.alive:
+                continue  # (a reply read meanwhile scheduled it)
+            if not p.retrying:
+                p.retrying = now
+            elif now - p.retrying > p.timeout:
+                p.retrying = 0.0
+                self._failed(p, due, sock, error)
+                continue
+            p.last_sent = 0.0
+            self._schedule(p, at)
 
     def _next(self, p: Probe, now: float | None = None, due: float | None = None) -> None:
         """Schedule p's next echo: the burst's next, or its next steady one.
@@ -305,10 +394,13 @@ class EchoStream:
                 p.last_sent = wall
                 p.last_error = None
                 p.inflight += 1
+                p.retrying = 0.0
                 self._expect(p, sock, sent).seqs.append(got)
                 return sent
         wall, now = time.time(), loop.time()
         p.last_sent = wall
+        if not (bound is not None and isinstance(got, OSError) and transient(got)):
+            p.retrying = 0.0
         if bound is None:
             if p.error is None:
                 return now  # a name still being resolved: no echo, no outcome
@@ -316,10 +408,15 @@ class EchoStream:
             p.inflight += 1
             self.drop(p, wall)
         elif isinstance(got, OSError):
-            if transient(got):  # a full queue or sequence space: try again shortly
+            # A full queue or sequence space: try again shortly, for up to the timeout (as
+            # a batch does); _send_due leaves the retry scheduled (it used to skip the echo).
+            if transient(got) and now - (p.retrying or now) <= p.timeout:
+                p.retrying = p.retrying or now
+                self.send_retries += 1
                 p.last_sent = 0.0
                 self._schedule(p, now + retry_delay(bound.sock, got))
                 return now
+            p.retrying = 0.0
             bound.sock.send_errors += 1
             p.last_error = f"send failed: {got}"
             p.inflight += 1

@@ -27,9 +27,10 @@ if TYPE_CHECKING:
             """Echo index was given up by the socket (past its timeout, sequence space needed)."""
             ...
 
-    # One outstanding echo: its owner, index for the owner, target address, payload serial
-    # (None for payloads too short to carry one), and the wall-clock and monotonic send times.
-    Pending = tuple[EchoOwner, int, str, int | None, float, float]
+    # One outstanding echo: its owner, index for the owner, target address (an IPv4 address
+    # as a number where collectors/icmp/batch.py sent it), payload serial (None for payloads
+    # too short to carry one), and the wall-clock and monotonic send times.
+    Pending = tuple[EchoOwner, int, str | int, int | None, float, float]
 
 ICMP_ECHO_REPLY = 0
 ICMP_ECHO_REQUEST = 8
@@ -77,6 +78,7 @@ class EchoSocket:
         "csum_base",
         "fd",
         "ident",
+        "inbox",
         "kernel_stamps",
         "late",
         "loop",
@@ -110,6 +112,8 @@ class EchoSocket:
         self.late = 0  # replies to a pending echo after its timeout
         self.unmatched = 0  # replies with our identifier but no such echo, host or serial
         self.send_errors = 0
+        # recvmmsg slots (collectors/icmp/reader.py), made when the socket is first read.
+        self.inbox: object | None = None
 
     def packet_serial(self, seq: int, serial: int, padding: bytes, pad_sum: int) -> bytes:
         """An echo request carrying serial; pad_sum is the padding's word sum."""

@@ -29,11 +29,9 @@ import struct
 import time
 from array import array
 
-from netwatch.collectors.icmp_wire import mmsg
+from netwatch.collectors.icmp_wire import mmsg, replies
 from netwatch.collectors.icmp_wire.sockets import (
-    ICMP_ECHO_REPLY,
     ICMP_ECHO_REQUEST,
-    SCM_TIMESTAMPNS,
     SERIAL_BYTES,
     EchoSocket,
     open_socket,
@@ -47,15 +45,6 @@ DRAIN_EVERY = 256  # echoes sent between reads of the replies: ~256 KiB queued a
 READ_SLOTS = 1024  # datagrams per recvmmsg
 MAX_PACKET_BYTES = 64 << 20  # every echo is written beforehand: above this, the Pinger's way
 MAX_RETRY_SECONDS = 60.0  # a send waiting for queue space gives up after this (as rounds.py)
-_DATA = 80  # bytes kept of each reply: an IPv4 header with options, ICMP header, serial
-_NAME = 16  # struct sockaddr_in
-_CTRL = 32  # one SCM_TIMESTAMPNS: struct cmsghdr (16) + struct timespec (16)
-_SOL_SOCKET = socket.SOL_SOCKET
-# Fixed layouts of a received slot; the data one assumes a 20-byte IP header (checked).
-_NAME_FMT = struct.Struct(">4xI8x")  # source address
-_DATA_FMT = struct.Struct(">B19xB3xHHQ44x")  # version/IHL, ICMP type, identifier, seq, serial
-_CTRL_FMT = struct.Struct("=Qiiqq")  # cmsg_len, level, type, tv_sec, tv_nsec
-_ICMP_AT = struct.Struct(">BxxxHHQ")  # the same ICMP fields after an IP header with options
 _TRANSIENT = (errno.EAGAIN, errno.ENOBUFS, errno.EINTR)
 # Where echo j of a batch of m is taken as sent: j/m of the way through the call.
 _FRACTIONS = [[j / m for j in range(m)] if m else [] for m in range(SEND_BATCH + 1)]
@@ -142,10 +131,10 @@ class _Sweep:
         self.seq0 = int.from_bytes(os.urandom(2), "big")
         self.serial0 = int.from_bytes(os.urandom(8), "big") >> 2  # no wrap within 65,536
         want = array("I", packed)
-        want.byteswap()  # network order read as numbers, as _NAME_FMT reads sources
+        want.byteswap()  # network order read as numbers, as replies.py reads sources
         self.want = want.tolist()
-        self.out = mmsg.Outbox(self._packets(size), 8 + size, _names(packed), _NAME, hosts)
-        self.inbox = mmsg.Inbox(READ_SLOTS, _DATA, _NAME, _CTRL)
+        self.out = mmsg.Outbox(self._packets(size), 8 + size, _names(packed), replies.NAME, hosts)
+        self.inbox = replies.inbox(READ_SLOTS)
         self.result = Swept(addresses, count, [None] * total)
         self.pending = bytearray(total)  # 1 while echo k is sent and not yet answered
         self.remaining = 0
@@ -311,40 +300,16 @@ class _Sweep:
         sent_wall, batch_wall, batch_mono = self.sent_wall, self.batch_wall, self.batch_mono
         timeout = self.timeout
         now = time.monotonic()
-        records = zip(
-            _NAME_FMT.iter_unpack(memoryview(inbox.names)[: got * _NAME]),
-            _DATA_FMT.iter_unpack(memoryview(inbox.data)[: got * _DATA]),
-            _CTRL_FMT.iter_unpack(memoryview(inbox.ctrl)[: got * _CTRL]),
-            inbox.lengths(got),
-            strict=True,
-        )
-        for slot, ((src,), (vihl, kind, rid, seq, serial), stamp, length) in enumerate(records):
-            if vihl != 0x45:  # IP options: the ICMP header is further in
-                off = (vihl & 0x0F) << 2
-                if length < off + 8:
-                    continue
-                kind, rid, seq, serial = _ICMP_AT.unpack_from(inbox.data, slot * _DATA + off)
-            else:
-                off = 20
-            if kind != ICMP_ECHO_REPLY or rid != ident or length < off + 8:
-                continue  # not an echo reply of ours (every raw socket sees every reply)
+        for src, seq, serial, at in replies.echo_replies(inbox, got, ident):
             k = (seq - seq0) & 0xFFFF
-            if (
-                k >= total
-                or not pending[k]
-                or src != want[k % hosts]
-                or length < off + 16
-                or serial != serial0 + k
-            ):
-                res.unmatched += 1
+            if k >= total or not pending[k] or src != want[k % hosts] or serial != serial0 + k:
+                res.unmatched += 1  # (serial -1: a reply too short to carry one)
                 continue
             pending[k] = 0
             self.remaining -= 1
             elapsed = now - batch_mono[k]
             rtt = elapsed
-            clen, level, ctype, sec, nsec = stamp
-            if clen and level == _SOL_SOCKET and ctype == SCM_TIMESTAMPNS:
-                at = sec + nsec * 1e-9
+            if at:  # the kernel's receive time
                 kernel = at - sent_wall[k]
                 if kernel < 0.0:
                     kernel = at - batch_wall[k]
@@ -361,5 +326,5 @@ def _names(packed: bytes) -> bytearray:
     hosts = len(packed) // 4
     names = bytearray(struct.pack("=H14x", socket.AF_INET) * hosts)
     for i in range(4):
-        names[4 + i :: _NAME] = packed[i::4]
+        names[4 + i :: replies.NAME] = packed[i::4]
     return names
