@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import gzip
 import sys
 import tempfile
 import time
@@ -45,7 +46,9 @@ from netwatch.web.metrics import GZIP_LEVEL
 def ping_all(state: State, t: float, names: list[str]) -> None:
     for i, name in enumerate(names):
         # RTTs as the engine measures them (differences of perf_counter: 16-17 digits).
-        rtts = [0.000412345678 + (i % 997) * 1.0000001e-7 + k * 1.3e-5 for k in range(5)]
+        # A new round has new RTTs (t moves them), as a real poll has.
+        rtts = [0.000412345678 + (i % 997) * 1.0000001e-7 + k * 1.3e-5 + (t % 7) * 1.01e-6
+                for k in range(5)]  # fmt: skip
         state.record(PingObservation(name, t + i * 1e-4, PingResult("a", 5, 5, rtts), 1.0))
 
 
@@ -107,6 +110,18 @@ def main() -> int:
             keep("OpenMetrics, steady", dt, body)
             dt, gz = cpu(lambda b=body: zlib.compress(b, GZIP_LEVEL, 31))
             keep(f"gzip level {GZIP_LEVEL} of the OpenMetrics body", dt, gz)
+            # /metrics' gzip path: deflate segments, collector slices kept between scrapes.
+            kept = Exposition(state, sources)
+            dt, gz = cpu(lambda e=kept: e.render_gzip(Format.OPENMETRICS, GZIP_LEVEL))
+            keep("OpenMetrics+gzip, kept slices: first scrape", dt, gz)
+            ping_all(state, t + 30 * (run + 1) + 20, half)
+            dt, gz = cpu(lambda e=kept: e.render_gzip(Format.OPENMETRICS, GZIP_LEVEL))
+            keep("OpenMetrics+gzip, kept slices: steady", dt, gz)
+            dt, body = cpu(lambda e=exposition: bytes(e.render(fmt=Format.OPENMETRICS)))
+            keep("OpenMetrics, steady, plain (same step)", dt, body)
+            dt, gz6 = cpu(lambda b=body: zlib.compress(b, 6, 31))
+            keep("gzip level 6 of the OpenMetrics body", dt, gz6)
+            assert gzip.decompress(bodies["OpenMetrics+gzip, kept slices: steady"]) == body
             reg = CollectorRegistry(auto_describe=False)
             reg.register(StateCollector(state, sources))
             dt, body = cpu(lambda r=reg: generate_latest(r))
@@ -119,7 +134,9 @@ def main() -> int:
     text = bodies["unchanged (no device polled)"]
     print(
         f"{n:,} samples, text body {len(text) / 2**20:.1f} MiB, gzip "
-        f"{len(bodies[f'gzip level {GZIP_LEVEL} of the OpenMetrics body']) / 2**20:.1f} MiB"
+        f"{len(bodies[f'gzip level {GZIP_LEVEL} of the OpenMetrics body']) / 2**20:.1f} MiB, "
+        f"level 6 {len(bodies['gzip level 6 of the OpenMetrics body']) / 2**20:.1f} MiB, "
+        f"segments {len(bodies['OpenMetrics+gzip, kept slices: steady']) / 2**20:.1f} MiB"
     )
     print(f"{'case':45s} {'CPU s':>8s} {'µs/sample':>10s} {'vs peer':>8s}")
     for name, seconds in best.items():

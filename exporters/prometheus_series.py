@@ -12,6 +12,7 @@ one text per device and per labelled row; a scrape pays one repr() per value (is
 
 from __future__ import annotations
 
+import hashlib
 from array import array
 from collections import Counter
 from collections.abc import Iterator
@@ -20,10 +21,27 @@ from netwatch.core.model import Device
 from netwatch.core.plugins import AnyPlugin, DevicePart
 from netwatch.core.samples import Family, Kind, Labels, View
 from netwatch.core.state import DeviceState, State
+from netwatch.exporters.deflate_segments import Deflated
 from netwatch.exporters.prometheus_format import TextFamily, escape, lines, row_lines
 
 CHUNK = 10_000  # lines per slice of a scrape (a few ms of work between two loop turns)
 RowKey = tuple[object, ...]  # (slot, *label values), or (slot, labels) in an open table
+
+
+class Kept:
+    """One slice of a family's lines for a gzip scrape: its inputs' key, and either its text to
+    compress (new) or its deflate segment from an earlier scrape (kept while the key holds)."""
+
+    __slots__ = ("deflated", "key", "text")
+
+    def __init__(self, key: tuple[object, ...], text: bytes | None) -> None:
+        self.key = key
+        self.text = text
+        self.deflated: Deflated | None = None
+
+    def done(self, deflated: Deflated) -> None:
+        """The compressor's segment for text: kept, the text dropped."""
+        self.deflated, self.text = deflated, None
 
 
 def device_label_text(d: Device) -> str:
@@ -45,6 +63,7 @@ class DeviceTable:
         self._free: list[int] = []
         self._seen: dict[str, DeviceState] | None = None
         self.watchers: list[PluginSeries] = []
+        self.epoch = 0  # moves whenever a slot's device or label text may have changed
 
     def __len__(self) -> int:
         return len(self.states)
@@ -54,6 +73,7 @@ class DeviceTable:
         devices = state.devices
         if devices is self._seen:
             return
+        self.epoch += 1
         for name in [n for n in self.slot_of if n not in devices]:
             self._release(self.slot_of.pop(name))
         for name, ds in devices.items():
@@ -87,7 +107,7 @@ class DeviceTable:
 class FamilySeries:
     """One family's values: per device slot (samples without labels) and per labelled row."""
 
-    __slots__ = ("family", "finite", "on", "row_on", "row_values", "table", "values")
+    __slots__ = ("family", "finite", "kept", "on", "row_on", "row_values", "table", "values")
 
     def __init__(self, family: Family) -> None:
         self.family = family
@@ -97,6 +117,7 @@ class FamilySeries:
         self.row_values: array[float] = array("d")
         self.row_on = bytearray()
         self.finite = True  # no NaN or infinity stored (then repr() writes every value)
+        self.kept: dict[tuple[bool, int], Kept] = {}  # (rows?, first index) → its slice
 
     def kind(self) -> str:
         return "counter" if self.family.kind is Kind.COUNTER else "gauge"
@@ -108,8 +129,8 @@ class FamilySeries:
 class RowTable:
     """Rows of labelled samples with one set of label names (or one open family's rows)."""
 
-    __slots__ = ("families", "free", "index", "keys", "names", "open", "own", "rows_of", "slots",
-                 "union")  # fmt: skip
+    __slots__ = ("epoch", "families", "free", "index", "keys", "names", "open", "own", "rows_of",
+                 "slots", "union")  # fmt: skip
 
     def __init__(self, open_labels: bool) -> None:
         self.open = open_labels
@@ -123,6 +144,7 @@ class RowTable:
         # Open families write the union of label names, sorted, "" where a row has none.
         self.names: Counter[tuple[str, ...]] = Counter()
         self.union: tuple[str, ...] = ()
+        self.epoch = 0  # moves whenever a row's slot or own label text changes
 
     def row(self, slot: int, labels: Labels) -> int:
         key: RowKey = (slot, labels) if self.open else (slot, *[v for _, v in labels])
@@ -142,6 +164,7 @@ class RowTable:
         self.index[key] = r
         self.keys[r] = key
         self.slots[r] = slot
+        self.epoch += 1
         if self.open:
             self.names[tuple(k for k, _ in labels)] += 1
             if not {k for k, _ in labels} <= set(self.union):
@@ -162,6 +185,7 @@ class RowTable:
         if union == self.union:
             return
         self.union = union
+        self.epoch += 1
         for r, key in enumerate(self.keys):
             if key is not None:
                 self.own[r] = self._own(key[1])  # type: ignore[arg-type]
@@ -177,6 +201,7 @@ class RowTable:
                 del self.names[names]
         self.keys[r] = None
         self.own[r] = ""
+        self.epoch += 1
         for fs in self.families:
             fs.row_on[r] = 0
         self.free.append(r)
@@ -315,14 +340,53 @@ class PluginSeries:
         series = list(self.by_name.values())
         return series[: self._declared] + sorted(series[self._declared :], key=_name)
 
-    def text(self) -> Iterator[TextFamily]:
-        """Every family as text; a family met only in samples is left out once it is empty."""
+    def text(self, reuse: bool = False) -> Iterator[TextFamily]:
+        """Every family as text; a family met only in samples is left out once it is empty.
+
+        reuse: the chunks are `Kept` slices (a gzip scrape), not text.
+        """
         for i, fs in enumerate(self.families()):
             if i >= self._declared and not fs.present():
                 continue
             if fs.table is not None and fs.table.open:
                 fs.table.check_union()
-            yield TextFamily(fs.family.name, fs.kind(), fs.family.help, self._chunks(fs))
+            chunks = self._kept(fs) if reuse else self._chunks(fs)
+            yield TextFamily(fs.family.name, fs.kind(), fs.family.help, chunks)  # type: ignore[arg-type]
+
+    def _kept(self, fs: FamilySeries) -> Iterator[Kept]:
+        """The slices of _chunks, each the kept one if its inputs are those it was made from:
+        the device labels' and the rows' epochs, the finite flag and a digest of the values and
+        presence bytes. A slice whose inputs changed is written again (and compressed anew)."""
+        head = fs.family.series + "{"
+        labels = self.devices.labels
+        epoch = self.devices.epoch
+        kept = fs.kept
+        if fs.on is not None and fs.values is not None:
+            values, on = memoryview(fs.values), memoryview(fs.on)
+            for a in range(0, len(fs.on), CHUNK):
+                b = a + CHUNK
+                key = (epoch, fs.finite, _digest(values[a:b], on[a:b]))
+                old = kept.get((False, a))
+                if old is not None and old.key == key and old.deflated is not None:
+                    yield old
+                    continue
+                text = lines(head, labels[a:b], fs.values[a:b], fs.on[a:b], fs.finite)
+                new = kept[(False, a)] = Kept(key, text.encode())
+                yield new
+        table = fs.table
+        if table is not None:
+            values, on = memoryview(fs.row_values), memoryview(fs.row_on)
+            for a in range(0, len(fs.row_on), CHUNK):
+                b = a + CHUNK
+                key = (epoch, table.epoch, fs.finite, _digest(values[a:b], on[a:b]))
+                old = kept.get((True, a))
+                if old is not None and old.key == key and old.deflated is not None:
+                    yield old
+                    continue
+                text = row_lines(head, labels, table.slots[a:b], table.own[a:b],
+                                 fs.row_values[a:b], fs.row_on[a:b], fs.finite)  # fmt: skip
+                new = kept[(True, a)] = Kept(key, text.encode())
+                yield new
 
     def _chunks(self, fs: FamilySeries) -> Iterator[str]:
         head = fs.family.series + "{"
@@ -341,3 +405,10 @@ class PluginSeries:
 
 def _name(fs: FamilySeries) -> str:
     return fs.family.name
+
+
+def _digest(values: memoryview, on: memoryview) -> bytes:
+    """A slice's values and presence bytes, hashed (BLAKE2b, 128 bits: ~0.1 ms a slice)."""
+    h = hashlib.blake2b(values, digest_size=16)
+    h.update(on)
+    return h.digest()

@@ -105,9 +105,9 @@ async def test_the_loop_runs_between_the_slices_of_a_large_render() -> None:
     slices = 0
     real = exposition.chunks
 
-    def counted(fmt: Format):
+    def counted(fmt: Format, reuse: bool = False):
         nonlocal slices
-        for piece in real(fmt):
+        for piece in real(fmt, reuse):
             slices += piece is None
             yield piece
 
@@ -170,13 +170,13 @@ async def test_one_render_at_a_time_and_waiting_scrapes_share_it() -> None:
     calls = active = peak = 0
     real = exposition.chunks
 
-    def counted(fmt: Format):
+    def counted(fmt: Format, reuse: bool = False):
         nonlocal calls, active, peak
         calls += 1
         active += 1
         peak = max(peak, active)
         try:
-            yield from real(fmt)
+            yield from real(fmt, reuse)
         finally:
             active -= 1
 
