@@ -365,7 +365,7 @@ class PluginSeries:
             values, on = memoryview(fs.values), memoryview(fs.on)
             for a in range(0, len(fs.on), CHUNK):
                 b = a + CHUNK
-                key = (epoch, fs.finite, _digest(values[a:b], on[a:b]))
+                key: tuple[object, ...] = (epoch, fs.finite, _digest(values[a:b], on[a:b]))
                 old = kept.get((False, a))
                 if old is not None and old.key == key and old.deflated is not None:
                     yield old
