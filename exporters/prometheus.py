@@ -134,6 +134,7 @@ class Exposition:
         self.state = state
         self.sources: list[Source] = list(default_sources() if sources is None else sources)
         self.devices = DeviceTable()
+        self.reuse = False  # the render under way is a gzip scrape's (see chunks)
         self._series = {
             id(s): PluginSeries(s, self.devices) for s in self.sources if not callable(s)
         }
@@ -149,6 +150,7 @@ class Exposition:
         prometheus_series), not bytes; the caller compresses the new ones.
         """
         self.devices.sync(self.state)
+        self.reuse = reuse
         for series in self._series.values():
             yield from series.refresh()
         for source in self.sources:

@@ -13,6 +13,7 @@ one text per device and per labelled row; a scrape pays one repr() per value (is
 from __future__ import annotations
 
 import hashlib
+import itertools
 from array import array
 from collections import Counter
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from netwatch.exporters.prometheus_format import TextFamily, escape, lines, row_
 
 CHUNK = 10_000  # lines per slice of a scrape (a few ms of work between two loop turns)
 RowKey = tuple[object, ...]  # (slot, *label values), or (slot, labels) in an open table
+_EPOCHS = itertools.count(1)  # epochs unique across device tables (a kept slice names one)
 
 
 class Kept:
@@ -73,7 +75,7 @@ class DeviceTable:
         devices = state.devices
         if devices is self._seen:
             return
-        self.epoch += 1
+        self.epoch = next(_EPOCHS)
         for name in [n for n in self.slot_of if n not in devices]:
             self._release(self.slot_of.pop(name))
         for name, ds in devices.items():

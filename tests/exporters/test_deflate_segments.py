@@ -3,6 +3,7 @@ written again when a device's observation changes (issue 10); zlib and gzip are 
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import os
 import zlib
@@ -61,3 +62,23 @@ def test_a_device_lines_change_when_its_observation_changes_and_the_rest_is_reus
     assert now and all(a is b for a, b in zip(now, segments[up], strict=True))
     rtt = "netwatch_ping_rtt_avg_seconds"
     assert [k.deflated for k in series.by_name[rtt].kept.values()] != segments[rtt]
+
+
+def test_inventory_facts_are_kept_until_a_reload_changes_them() -> None:
+    state = State(
+        make_inventory({V: [("r", Role.ROUTER, "127.0.7.1"), ("ap", Role.AP, "127.0.7.2")]})
+    )
+    exposition = Exposition(state, [inventory_families])
+    first = gzip.decompress(exposition.render_gzip()).decode()
+    kept = dict(inventory_families._kept)
+    assert 'address="127.0.7.2"' in first and kept
+    again = gzip.decompress(exposition.render_gzip()).decode()
+    assert again == first
+    assert all(inventory_families._kept[k].deflated is v.deflated for k, v in kept.items())
+    # A reload moves the AP to another address: its facts are written anew.
+    inv = state.inventory
+    moved = dataclasses.replace(inv.devices["ap"], address="127.0.7.9")
+    state.replace_inventory(dataclasses.replace(inv, devices={**inv.devices, "ap": moved}))
+    after = gzip.decompress(exposition.render_gzip()).decode()
+    assert after == bytes(Exposition(state, [inventory_families]).render()).decode()
+    assert 'address="127.0.7.9"' in after and 'address="127.0.7.2"' not in after
