@@ -37,6 +37,16 @@ def deflate(text: bytes, level: int) -> Deflated:
     )
 
 
+def stored(data: bytes) -> Deflated:
+    """data as stored (uncompressed) blocks: no compressor at all, for the few bytes between two
+    kept slices (a family's header), which are not worth a trip to the gzip thread."""
+    out = bytearray()
+    for at in range(0, len(data), 0xFFFF):
+        block = data[at : at + 0xFFFF]
+        out += b"\x00" + struct.pack("<HH", len(block), len(block) ^ 0xFFFF) + block
+    return Deflated(bytes(out), zlib.crc32(data), len(data))
+
+
 def _times(op: list[int], vec: int) -> int:
     out, i = 0, 0
     while vec:

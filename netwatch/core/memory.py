@@ -7,13 +7,6 @@ measured it: no Python objects accumulated, yet RSS stepped ~15 MiB over the fir
 `malloc_trim(0)` returns the free pages; it runs in a worker thread (ctypes releases the GIL),
 at most once per `min_interval`, never while a scrape is being served. Only with glibc; on
 another C library this does nothing.
-
-At import (before the inventory is loaded), glibc's mmap threshold is fixed at 256 KiB: by
-default the first big block freed raises it up to 32 MiB, after which a scrape's transient
-buffers (1-2 MiB slices of text, gzip batches) come from the heap, between objects that stay,
-and their pages stay in RSS when freed. Fixed, such a block is its own mapping, returned when
-freed (issue 10; docs/performance.md, branch memscrape). MALLOC_MMAP_THRESHOLD_ or a glibc
-tunable set by the operator wins.
 """
 
 from __future__ import annotations
@@ -49,26 +42,6 @@ class Serving(Protocol):
 
 
 MIN_INTERVAL = 60.0  # seconds between two trims (a trim of a 200 MiB heap: a few ms)
-M_MMAP_THRESHOLD = -3  # mallopt's parameter (malloc.h)
-MMAP_THRESHOLD = 256 << 10  # bytes: blocks this big and bigger get a mapping of their own
-
-
-def fix_mmap_threshold(size: int = MMAP_THRESHOLD) -> bool:
-    """Fix glibc's mmap threshold at size (no dynamic raise); False if not done (another C
-    library, or the operator set it in the environment)."""
-    if "MALLOC_MMAP_THRESHOLD_" in os.environ or "mmap_threshold" in os.environ.get(
-        "GLIBC_TUNABLES", ""
-    ):
-        return False
-    try:
-        if not os.confstr("CS_GNU_LIBC_VERSION"):
-            return False
-        mallopt = ctypes.CDLL(None).mallopt
-    except (ValueError, OSError, AttributeError):
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
-    return bool(mallopt(M_MMAP_THRESHOLD, size))
 
 
 def glibc_malloc_trim() -> Callable[[int], int] | None:
@@ -141,4 +114,3 @@ class Trimmer:
 
 
 TRIMMER = Trimmer()  # the process's one (runtime reloads and /metrics request through it)
-MMAP_THRESHOLD_FIXED = fix_mmap_threshold()  # imported by runtime before anything big exists

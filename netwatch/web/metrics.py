@@ -33,7 +33,7 @@ from prometheus_client.exposition import choose_encoder, generate_latest
 from prometheus_client.openmetrics import exposition as openmetrics
 
 from netwatch.core import memory, telemetry
-from netwatch.exporters.deflate_segments import Deflated, deflate, gzip_member
+from netwatch.exporters.deflate_segments import Deflated, deflate, gzip_member, stored
 from netwatch.exporters.prometheus import Exposition, Format
 from netwatch.exporters.prometheus_series import Kept
 
@@ -52,6 +52,9 @@ GZIP_BATCH = 1 << 21  # bytes handed to zlib at once (one trip to the worker thr
 # Batches that may wait for the gzip thread: its turns come at the GIL's switch interval (5 ms)
 # while the render holds the GIL, so one batch at a time made the render wait for it.
 GZIP_AHEAD = 2
+# Bytes between two kept slices (family headers) below this are written as stored deflate
+# blocks on the loop: a thread job each made many small trips and GIL hand-offs per scrape.
+STORED_BELOW = 1 << 14
 EOF = b"# EOF\n"
 WRITE_SLICE = 1 << 16  # bytes written at once; the loop runs between slices (backpressure)
 RETRY_AFTER = "1"  # seconds, on the 503 beyond the scrape limit
@@ -248,14 +251,23 @@ class MetricsEndpoint:
                 if size < GZIP_BATCH:
                     continue
             if pending:
-                submit(b"".join(pending), None)
+                data = b"".join(pending)
+                if size < STORED_BELOW:
+                    segments.append(stored(data))
+                else:
+                    submit(data, None)
                 pending, size = [], 0
             if isinstance(piece, Kept):
+                text = piece.text
                 if piece.deflated is not None:
                     segments.append(piece.deflated)
+                elif text is not None and len(text) < STORED_BELOW:  # a few lines: here
+                    seg = deflate(text, GZIP_LEVEL)
+                    piece.done(seg)
+                    segments.append(seg)
                 else:
-                    assert piece.text is not None
-                    submit(piece.text, piece)
+                    assert text is not None
+                    submit(text, piece)
             await collect(False)
         pending.append(self_metrics(fmt) + (EOF if fmt is Format.OPENMETRICS else b""))
         submit(b"".join(pending), None)

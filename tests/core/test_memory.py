@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import threading
 from collections.abc import Callable
 
@@ -73,41 +71,3 @@ def test_without_a_running_loop_or_glibc_nothing_happens() -> None:
     calls: list[int] = []
     Trimmer(lambda pad: calls.append(pad) or 1).request()  # no loop: nothing scheduled
     assert calls == []
-
-
-# What a scrape does to the C heap: big transient buffers (text slices, gzip batches) freed
-# after, between allocations that stay. RSS growth is read from /proc, in a fresh interpreter.
-_SCRAPES = """
-import sys
-from pathlib import Path
-if sys.argv[1] == "netwatch":
-    import netwatch.core.memory as m
-    assert m.MMAP_THRESHOLD_FIXED
-def rss():
-    line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x[:6] == "VmRSS:")
-    return int(line.split()[1]) / 1024
-keep = []
-first = bytes(1 << 21)
-del first  # a big block freed: glibc's default raises its mmap threshold up to it
-base = rss()
-for _ in range(3):
-    bufs = []
-    for i in range(60):
-        bufs.append(b"x" * ((1 << 20) + i))
-        keep.append(bytearray(2048))  # above pymalloc's 512 bytes: from the C heap
-    del bufs
-print(rss() - base)
-"""
-
-
-def _growth(mode: str) -> float:
-    env = {k: v for k, v in os.environ.items() if k != "MALLOC_MMAP_THRESHOLD_"}
-    out = subprocess.run([sys.executable, "-c", _SCRAPES, mode], env=env, capture_output=True,
-                         text=True, timeout=60, check=True)  # fmt: skip
-    return float(out.stdout)
-
-
-def test_freed_scrape_buffers_leave_rss_with_the_mmap_threshold_fixed() -> None:
-    # glibc's default (the dynamic threshold) keeps the freed buffers' pages: ~60 MiB here.
-    assert _growth("default") > 30
-    assert _growth("netwatch") < 8  # netwatch.core.memory fixed it at import

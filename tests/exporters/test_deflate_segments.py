@@ -12,7 +12,7 @@ from netwatch.collectors.icmp import PLUGIN as ICMP
 from netwatch.collectors.icmp.observation import PingObservation, PingResult
 from netwatch.core.model import Role
 from netwatch.core.state import State
-from netwatch.exporters.deflate_segments import crc32_combine, deflate, gzip_member
+from netwatch.exporters.deflate_segments import crc32_combine, deflate, gzip_member, stored
 from netwatch.exporters.prometheus import Exposition, Format, inventory_families
 from tests.core.inventories import make_inventory
 
@@ -28,6 +28,10 @@ def test_crc32_combine_and_the_joined_member_agree_with_zlib_and_gzip() -> None:
     assert crc == zlib.crc32(whole)
     body = b"".join(gzip_member(deflate(p, 1) for p in parts)[0])
     assert gzip.decompress(body) == whole
+    # Stored blocks (family headers between kept slices; over 64 KiB: several) join as well.
+    mixed = [stored(parts[0]), deflate(parts[1], 1), stored(b""), stored(parts[1] * 2)]
+    joined = parts[0] + parts[1] * 3
+    assert gzip.decompress(b"".join(gzip_member(mixed)[0])) == joined
     one = zlib.decompressobj(31)  # one member, as /metrics inflates it for a plain client
     assert one.decompress(body) == whole and one.eof and not one.unused_data
 
