@@ -16,7 +16,8 @@ import hashlib
 import itertools
 from array import array
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 
 from netwatch.core.model import Device
 from netwatch.core.plugins import AnyPlugin, DevicePart
@@ -32,7 +33,8 @@ _EPOCHS = itertools.count(1)  # epochs unique across device tables (a kept slice
 
 class Kept:
     """One slice of a family's lines for a gzip scrape: its inputs' key, and either its text to
-    compress (new) or its deflate segment from an earlier scrape (kept while the key holds)."""
+    compress (new) or its deflate segment from an earlier scrape (kept while the key holds);
+    neither for a slice that changed at the last scrape (only its key noted)."""
 
     __slots__ = ("deflated", "key", "text")
 
@@ -355,40 +357,49 @@ class PluginSeries:
             chunks = self._kept(fs) if reuse else self._chunks(fs)
             yield TextFamily(fs.family.name, fs.kind(), fs.family.help, chunks)  # type: ignore[arg-type]
 
-    def _kept(self, fs: FamilySeries) -> Iterator[Kept]:
+    def _kept(self, fs: FamilySeries) -> Iterator[str | Kept]:
         """The slices of _chunks, each the kept one if its inputs are those it was made from:
         the device labels' and the rows' epochs, the finite flag and a digest of the values and
-        presence bytes. A slice whose inputs changed is written again (and compressed anew)."""
-        head = fs.family.series + "{"
+        presence bytes. A slice whose inputs changed since the last scrape is written again as
+        plain text (compressed with the rest, nothing kept: an RTT or a counter changes at
+        every poll) and only its key noted; once a scrape finds it unchanged, it is kept."""
         labels = self.devices.labels
         epoch = self.devices.epoch
-        kept = fs.kept
         if fs.on is not None and fs.values is not None:
             values, on = memoryview(fs.values), memoryview(fs.on)
             for a in range(0, len(fs.on), CHUNK):
                 b = a + CHUNK
                 key: tuple[object, ...] = (epoch, fs.finite, _digest(values[a:b], on[a:b]))
-                old = kept.get((False, a))
-                if old is not None and old.key == key and old.deflated is not None:
-                    yield old
-                    continue
-                text = lines(head, labels[a:b], fs.values[a:b], fs.on[a:b], fs.finite)
-                new = kept[(False, a)] = Kept(key, text.encode())
-                yield new
+                yield self._slice(fs, (False, a), key, fs.values[a:b], fs.on[a:b],
+                                  partial(lines, labels=labels[a:b]))  # fmt: skip
         table = fs.table
         if table is not None:
             values, on = memoryview(fs.row_values), memoryview(fs.row_on)
             for a in range(0, len(fs.row_on), CHUNK):
                 b = a + CHUNK
                 key = (epoch, table.epoch, fs.finite, _digest(values[a:b], on[a:b]))
-                old = kept.get((True, a))
-                if old is not None and old.key == key and old.deflated is not None:
-                    yield old
-                    continue
-                text = row_lines(head, labels, table.slots[a:b], table.own[a:b],
-                                 fs.row_values[a:b], fs.row_on[a:b], fs.finite)  # fmt: skip
-                new = kept[(True, a)] = Kept(key, text.encode())
-                yield new
+                write = partial(row_lines, devices=labels, slots=table.slots[a:b],
+                                own=table.own[a:b])  # fmt: skip
+                yield self._slice(fs, (True, a), key, fs.row_values[a:b], fs.row_on[a:b], write)
+
+    @staticmethod
+    def _slice(
+        fs: FamilySeries,
+        at: tuple[bool, int],
+        key: tuple[object, ...],
+        values: array[float],
+        on: bytearray,
+        write: Callable[..., str],
+    ) -> str | Kept:
+        old = fs.kept.get(at)
+        if old is not None and old.key == key and old.deflated is not None:
+            return old
+        text = write(head=fs.family.series + "{", values=values, on=on, finite=fs.finite)
+        if old is None or old.key == key:  # new, or unchanged since it was noted: keep it
+            new = fs.kept[at] = Kept(key, text.encode())
+            return new
+        fs.kept[at] = Kept(key, None)  # changed: noted, not kept
+        return text
 
     def _chunks(self, fs: FamilySeries) -> Iterator[str]:
         head = fs.family.series + "{"
