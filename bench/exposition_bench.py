@@ -19,12 +19,15 @@ CPU seconds of this process, best of --runs. Target (issue 10): < 1 µs per samp
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import gc
 import gzip
 import sys
 import tempfile
 import time
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -38,8 +41,13 @@ from netwatch.collectors.icmp import PLUGIN as ICMP
 from netwatch.collectors.icmp.observation import PingObservation, PingResult
 from netwatch.core.model import Inventory
 from netwatch.core.state import State
-from netwatch.exporters.deflate_segments import deflate, gzip_member
-from netwatch.exporters.prometheus import Exposition, Format, StateCollector, inventory_families
+from netwatch.exporters.prometheus import (
+    Exposition,
+    Format,
+    StateCollector,
+    gzip_body,
+    inventory_families,
+)
 from netwatch.exporters.prometheus_alerts import source
 from netwatch.web.metrics import GZIP_LEVEL
 
@@ -66,37 +74,17 @@ def split_gzip(e: Exposition) -> tuple[float, float, bytes]:
     t0 = time.process_time()
     pieces = list(e.chunks(Format.OPENMETRICS, reuse=True))
     t1 = time.process_time()
-    segments, pending = [], []
-    for piece in pieces:
-        if isinstance(piece, bytes):
-            pending.append(piece)
-        elif piece is not None:
-            if pending:
-                segments.append(deflate(b"".join(pending), GZIP_LEVEL))
-                pending = []
-            if piece.deflated is None:
-                piece.done(deflate(piece.text, GZIP_LEVEL))
-            segments.append(piece.deflated)
-    segments.append(deflate(b"".join(pending), GZIP_LEVEL))
-    body = b"".join(gzip_member(segments)[0])
+    body = gzip_body(pieces, GZIP_LEVEL)
     return t1 - t0, time.process_time() - t1, body
 
 
-def samples(body: bytes) -> int:
-    return sum(1 for line in body.split(b"\n") if line and not line.startswith(b"#"))
-
-
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--devices", type=int, default=50_000)
-    ap.add_argument("--runs", type=int, default=3)
-    args = ap.parse_args()
-    provinces = limit(generate(read_counts()), args.devices, 2)
-    inv: Inventory = to_inventory(provinces)
+@contextlib.contextmanager
+def pinged_state(devices: int) -> Iterator[tuple[State, AlertService, list[str], float]]:
+    """The synthetic inventory's state after one ping round per device and one alert
+    evaluation (its alert database in a temporary folder): state, engine, names, time."""
+    inv: Inventory = to_inventory(limit(generate(read_counts()), devices, 2))
     names = list(inv.devices)
     with tempfile.TemporaryDirectory() as tmp:
-        import dataclasses
-
         alerting = dataclasses.replace(
             inv.settings.alerting, db_path=f"{tmp}/a.sqlite3", traceroute=False
         )
@@ -108,8 +96,24 @@ def main() -> int:
         t = time.time()
         ping_all(state, t, names)
         service.engine.evaluate()
+        try:
+            yield state, service, names, t
+        finally:
+            service.engine.store.close()
+
+
+def samples(body: bytes) -> int:
+    return sum(1 for line in body.split(b"\n") if line and not line.startswith(b"#"))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--devices", type=int, default=50_000)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    with pinged_state(args.devices) as (state, service, names, t):
         sources = [inventory_families, ICMP, source(service)]
-        print(f"{len(names)} devices, {len(inv.villages)} villages")
+        print(f"{len(names)} devices, {len(state.inventory.villages)} villages")
 
         best: dict[str, float] = {}
         bodies: dict[str, bytes] = {}
@@ -154,7 +158,6 @@ def main() -> int:
             keep("peer: client_python generate_latest", dt, body)
             dt, body = cpu(lambda r=reg: om.generate_latest(r))
             keep("peer: client_python OpenMetrics", dt, body)
-        service.engine.store.close()
     n = samples(bodies["steady (half the devices polled)"])
     peer = best["peer: client_python generate_latest"]
     text = bodies["unchanged (no device polled)"]

@@ -14,20 +14,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.exposition_bench import ping_all
-from bench.synth_inventory import generate, limit, read_counts, to_inventory
-from netwatch.alerting.service import AlertService
+from bench.exposition_bench import ping_all, pinged_state
 from netwatch.collectors.icmp import PLUGIN as ICMP
-from netwatch.core.state import State
 from netwatch.exporters.prometheus import Exposition, Format, inventory_families
 from netwatch.exporters.prometheus_alerts import source
 from netwatch.web.metrics import MetricsEndpoint
@@ -40,8 +35,6 @@ async def main() -> int:
     ap.add_argument("--busy-ms", type=float, default=5.0, help="CPU of other work per turn")
     ap.add_argument("--load", type=float, default=0.4, help="share of the time it takes")
     args = ap.parse_args()
-    inv = to_inventory(limit(generate(read_counts()), args.devices, 2))
-    names = list(inv.devices)
     busy_cpu = 0.0
     stop = False
 
@@ -56,18 +49,7 @@ async def main() -> int:
             busy_cpu += time.thread_time() - t0
             await asyncio.sleep(spin * (1 - args.load) / args.load)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        alerting = dataclasses.replace(
-            inv.settings.alerting, db_path=f"{tmp}/a.sqlite3", traceroute=False
-        )
-        inv = dataclasses.replace(
-            inv, settings=dataclasses.replace(inv.settings, alerting=alerting)
-        )
-        state = State(inv)
-        service = AlertService.create(inv, state, None, tracer=False)
-        t = time.time()
-        ping_all(state, t, names)
-        service.engine.evaluate()
+    with pinged_state(args.devices) as (state, service, names, t):
         endpoint = MetricsEndpoint(Exposition(state, [inventory_families, ICMP, source(service)]))
         await endpoint.body(Format.OPENMETRICS, True, "application/openmetrics-text")  # cold
         task = asyncio.create_task(other_work())
@@ -85,7 +67,6 @@ async def main() -> int:
                   f"thread, {len(body) / 2**20:.1f} MiB gzip")  # fmt: skip
         stop = True
         await task
-        service.engine.store.close()
     print(f"median {statistics.median(walls):.2f} s, max {max(walls):.2f} s wall; render CPU "
           f"median {statistics.median(cpus):.2f} s (busy loop: {args.busy_ms} ms a turn, "
           f"{args.load:.0%} of the time)")  # fmt: skip

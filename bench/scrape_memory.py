@@ -14,32 +14,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.exposition_bench import ping_all
-from bench.synth_inventory import generate, limit, read_counts, to_inventory
-from netwatch.alerting.service import AlertService
+from bench.exposition_bench import ping_all, pinged_state
+from bench.memory_bench import rss
 from netwatch.collectors.icmp import PLUGIN as ICMP
-from netwatch.core.state import State
 from netwatch.exporters.prometheus import Exposition, Format, inventory_families
 from netwatch.exporters.prometheus_alerts import source
 from netwatch.web.metrics import MetricsEndpoint
-
-
-def status() -> tuple[float, float]:
-    """(VmRSS, VmHWM) in MiB."""
-    v = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(("VmRSS", "VmHWM")):
-            key, value = line.split(":", 1)
-            v[key] = int(value.split()[0]) / 1024
-    return v["VmRSS"], v["VmHWM"]
 
 
 def resident() -> tuple[float, float]:
@@ -59,8 +44,8 @@ def resident() -> tuple[float, float]:
 
 
 def line(what: str) -> str:
-    (rss, hwm), (heap, anon) = status(), resident()
-    return f"{what:28s} RSS {rss:6.1f}  high-water {hwm:6.1f}  heap {heap:6.1f}  anon {anon:6.1f}"
+    (now, hwm), (heap, anon) = rss(), resident()
+    return f"{what:28s} RSS {now:6.1f}  high-water {hwm:6.1f}  heap {heap:6.1f}  anon {anon:6.1f}"
 
 
 async def main() -> int:
@@ -68,20 +53,7 @@ async def main() -> int:
     ap.add_argument("--devices", type=int, default=50_000)
     ap.add_argument("--scrapes", type=int, default=6)
     args = ap.parse_args()
-    inv = to_inventory(limit(generate(read_counts()), args.devices, 2))
-    names = list(inv.devices)
-    with tempfile.TemporaryDirectory() as tmp:
-        alerting = dataclasses.replace(
-            inv.settings.alerting, db_path=f"{tmp}/a.sqlite3", traceroute=False
-        )
-        inv = dataclasses.replace(
-            inv, settings=dataclasses.replace(inv.settings, alerting=alerting)
-        )
-        state = State(inv)
-        service = AlertService.create(inv, state, None, tracer=False)
-        t = time.time()
-        ping_all(state, t, names)
-        service.engine.evaluate()
+    with pinged_state(args.devices) as (state, service, names, t):
         endpoint = MetricsEndpoint(Exposition(state, [inventory_families, ICMP, source(service)]))
         print(f"{len(names)} devices")
         print(line("before the first scrape"))
@@ -90,7 +62,6 @@ async def main() -> int:
             body = await endpoint.body(Format.OPENMETRICS, True, "application/openmetrics-text")
             print(line(f"scrape {i + 1} ({len(body) / 2**20:.1f} MiB gzip)"))
             del body
-        service.engine.store.close()
     return 0
 
 

@@ -186,21 +186,7 @@ class Exposition:
     def render_gzip(self, fmt: Format = Format.TEXT, level: int = 1) -> bytes:
         """The body as one gzip member from deflate segments, collector slices kept between
         calls as /metrics keeps them (tests, benchmarks; /metrics does it on the loop)."""
-        segments: list[Deflated] = []
-        pending: list[bytes] = []
-        for piece in self.chunks(fmt, reuse=True):
-            if isinstance(piece, bytes):
-                pending.append(piece)
-            elif piece is not None:
-                if pending:
-                    segments.append(deflate(b"".join(pending), level))
-                    pending = []
-                if piece.deflated is None:
-                    assert piece.text is not None
-                    piece.done(deflate(piece.text, level))
-                segments.append(piece.deflated)  # type: ignore[arg-type]  # done() just set it
-        segments.append(deflate(b"".join(pending), level))
-        return b"".join(gzip_member(segments)[0])
+        return gzip_body(self.chunks(fmt, reuse=True), level)
 
     def collect(self) -> Iterable[Metric]:
         for source in self.sources:
@@ -211,6 +197,25 @@ class Exposition:
                     yield from metric_families(self.state, source)
             except Exception:
                 log.exception("metric source %s failed", _name(source))
+
+
+def gzip_body(pieces: Iterable[bytes | Kept | None], level: int = 1) -> bytes:
+    """One gzip member of chunks(reuse=True)'s pieces, in this thread; new slices are kept."""
+    segments: list[Deflated] = []
+    pending: list[bytes] = []
+    for piece in pieces:
+        if isinstance(piece, bytes):
+            pending.append(piece)
+        elif piece is not None:
+            if pending:
+                segments.append(deflate(b"".join(pending), level))
+                pending = []
+            if piece.deflated is None:
+                assert piece.text is not None
+                piece.done(deflate(piece.text, level))
+            segments.append(piece.deflated)  # type: ignore[arg-type]  # done() just set it
+    segments.append(deflate(b"".join(pending), level))
+    return b"".join(gzip_member(segments)[0])
 
 
 def _name(source: Source) -> str:
