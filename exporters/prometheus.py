@@ -23,7 +23,7 @@ from netwatch.core import telemetry
 from netwatch.core.plugins import AnyPlugin, registered
 from netwatch.core.samples import Family, Kind, Labels, View
 from netwatch.core.state import State
-from netwatch.exporters.deflate_segments import Deflated, deflate, gzip_member
+from netwatch.exporters.deflate_segments import Deflated, Kept, deflate, gzip_member
 from netwatch.exporters.prometheus_format import (
     Format,
     TextFamily,
@@ -38,7 +38,7 @@ from netwatch.exporters.prometheus_inventory import (
     device_labels,
     inventory_families,
 )
-from netwatch.exporters.prometheus_series import DeviceTable, Kept, PluginSeries
+from netwatch.exporters.prometheus_series import DeviceTable, PluginSeries
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,9 @@ from prometheus_client.samples import Sample as PromSample
 
 from netwatch.core.model import Device, District, Inventory, Village
 from netwatch.core.state import State, VillageStatus
+from netwatch.exporters.deflate_segments import Kept
 from netwatch.exporters.prometheus_format import TextFamily, VillageLabels, escape, label_text
-from netwatch.exporters.prometheus_series import DeviceTable, Kept
+from netwatch.exporters.prometheus_series import DeviceTable
 
 DEVICE_LABELS = ["device", "role", "village", "district"]
 SLICE = 2_000  # villages or devices per slice of a scrape

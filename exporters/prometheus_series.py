@@ -12,7 +12,6 @@ one text per device and per labelled row; a scrape pays one repr() per value (is
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from array import array
 from collections import Counter
@@ -23,29 +22,12 @@ from netwatch.core.model import Device
 from netwatch.core.plugins import AnyPlugin, DevicePart
 from netwatch.core.samples import Family, Kind, Labels, View
 from netwatch.core.state import DeviceState, State
-from netwatch.exporters.deflate_segments import Deflated
+from netwatch.exporters.deflate_segments import Kept, digest
 from netwatch.exporters.prometheus_format import TextFamily, escape, lines, row_lines
 
 CHUNK = 10_000  # lines per slice of a scrape (a few ms of work between two loop turns)
 RowKey = tuple[object, ...]  # (slot, *label values), or (slot, labels) in an open table
 _EPOCHS = itertools.count(1)  # epochs unique across device tables (a kept slice names one)
-
-
-class Kept:
-    """One slice of a family's lines for a gzip scrape: its inputs' key, and either its text to
-    compress (new) or its deflate segment from an earlier scrape (kept while the key holds);
-    neither for a slice that changed at the last scrape (only its key noted)."""
-
-    __slots__ = ("deflated", "key", "text")
-
-    def __init__(self, key: tuple[object, ...], text: bytes | None) -> None:
-        self.key = key
-        self.text = text
-        self.deflated: Deflated | None = None
-
-    def done(self, deflated: Deflated) -> None:
-        """The compressor's segment for text: kept, the text dropped."""
-        self.deflated, self.text = deflated, None
 
 
 def device_label_text(d: Device) -> str:
@@ -358,18 +340,16 @@ class PluginSeries:
             yield TextFamily(fs.family.name, fs.kind(), fs.family.help, chunks)  # type: ignore[arg-type]
 
     def _kept(self, fs: FamilySeries) -> Iterator[str | Kept]:
-        """The slices of _chunks, each the kept one if its inputs are those it was made from:
-        the device labels' and the rows' epochs, the finite flag and a digest of the values and
-        presence bytes. A slice whose inputs changed since the last scrape is written again as
-        plain text (compressed with the rest, nothing kept: an RTT or a counter changes at
-        every poll) and only its key noted; once a scrape finds it unchanged, it is kept."""
+        """The slices of _chunks, each kept while its key holds (label and row epochs, finite
+        flag, digest of values and presence); one that changed since the last scrape is plain
+        text, its key noted (an RTT changes every poll), and kept once found unchanged."""
         labels = self.devices.labels
         epoch = self.devices.epoch
         if fs.on is not None and fs.values is not None:
             values, on = memoryview(fs.values), memoryview(fs.on)
             for a in range(0, len(fs.on), CHUNK):
                 b = a + CHUNK
-                key: tuple[object, ...] = (epoch, fs.finite, _digest(values[a:b], on[a:b]))
+                key: tuple[object, ...] = (epoch, fs.finite, digest(values[a:b], on[a:b]))
                 yield self._slice(fs, (False, a), key, fs.values[a:b], fs.on[a:b],
                                   partial(lines, labels=labels[a:b]))  # fmt: skip
         table = fs.table
@@ -377,7 +357,7 @@ class PluginSeries:
             values, on = memoryview(fs.row_values), memoryview(fs.row_on)
             for a in range(0, len(fs.row_on), CHUNK):
                 b = a + CHUNK
-                key = (epoch, table.epoch, fs.finite, _digest(values[a:b], on[a:b]))
+                key = (epoch, table.epoch, fs.finite, digest(values[a:b], on[a:b]))
                 write = partial(row_lines, devices=labels, slots=table.slots[a:b],
                                 own=table.own[a:b])  # fmt: skip
                 yield self._slice(fs, (True, a), key, fs.row_values[a:b], fs.row_on[a:b], write)
@@ -418,10 +398,3 @@ class PluginSeries:
 
 def _name(fs: FamilySeries) -> str:
     return fs.family.name
-
-
-def _digest(values: memoryview, on: memoryview) -> bytes:
-    """A slice's values and presence bytes, hashed (BLAKE2b, 128 bits: ~0.1 ms a slice)."""
-    h = hashlib.blake2b(values, digest_size=16)
-    h.update(on)
-    return h.digest()

@@ -33,9 +33,8 @@ from prometheus_client.exposition import choose_encoder, generate_latest
 from prometheus_client.openmetrics import exposition as openmetrics
 
 from netwatch.core import memory, telemetry
-from netwatch.exporters.deflate_segments import Deflated, deflate, gzip_member, stored
+from netwatch.exporters.deflate_segments import Deflated, Kept, deflate, gzip_member, stored
 from netwatch.exporters.prometheus import Exposition, Format
-from netwatch.exporters.prometheus_series import Kept
 
 REJECTED = Counter(
     "netwatch_metrics_scrapes_rejected_total",
