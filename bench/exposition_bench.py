@@ -19,11 +19,15 @@ CPU seconds of this process, best of --runs. Target (issue 10): < 1 µs per samp
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import gc
+import gzip
 import sys
 import tempfile
 import time
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -37,7 +41,13 @@ from netwatch.collectors.icmp import PLUGIN as ICMP
 from netwatch.collectors.icmp.observation import PingObservation, PingResult
 from netwatch.core.model import Inventory
 from netwatch.core.state import State
-from netwatch.exporters.prometheus import Exposition, Format, StateCollector, inventory_families
+from netwatch.exporters.prometheus import (
+    Exposition,
+    Format,
+    StateCollector,
+    gzip_body,
+    inventory_families,
+)
 from netwatch.exporters.prometheus_alerts import source
 from netwatch.web.metrics import GZIP_LEVEL
 
@@ -45,7 +55,9 @@ from netwatch.web.metrics import GZIP_LEVEL
 def ping_all(state: State, t: float, names: list[str]) -> None:
     for i, name in enumerate(names):
         # RTTs as the engine measures them (differences of perf_counter: 16-17 digits).
-        rtts = [0.000412345678 + (i % 997) * 1.0000001e-7 + k * 1.3e-5 for k in range(5)]
+        # A new round has new RTTs (t moves them), as a real poll has.
+        rtts = [0.000412345678 + (i % 997) * 1.0000001e-7 + k * 1.3e-5 + (t % 7) * 1.01e-6
+                for k in range(5)]  # fmt: skip
         state.record(PingObservation(name, t + i * 1e-4, PingResult("a", 5, 5, rtts), 1.0))
 
 
@@ -56,21 +68,23 @@ def cpu(fn) -> tuple[float, object]:
     return time.process_time() - t0, out
 
 
-def samples(body: bytes) -> int:
-    return sum(1 for line in body.split(b"\n") if line and not line.startswith(b"#"))
+def split_gzip(e: Exposition) -> tuple[float, float, bytes]:
+    """render_gzip's work apart: CPU of the render (pieces, kept slices) and of compression."""
+    gc.collect()
+    t0 = time.process_time()
+    pieces = list(e.chunks(Format.OPENMETRICS, reuse=True))
+    t1 = time.process_time()
+    body = gzip_body(pieces, GZIP_LEVEL)
+    return t1 - t0, time.process_time() - t1, body
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--devices", type=int, default=50_000)
-    ap.add_argument("--runs", type=int, default=3)
-    args = ap.parse_args()
-    provinces = limit(generate(read_counts()), args.devices, 2)
-    inv: Inventory = to_inventory(provinces)
+@contextlib.contextmanager
+def pinged_state(devices: int) -> Iterator[tuple[State, AlertService, list[str], float]]:
+    """The synthetic inventory's state after one ping round per device and one alert
+    evaluation (its alert database in a temporary folder): state, engine, names, time."""
+    inv: Inventory = to_inventory(limit(generate(read_counts()), devices, 2))
     names = list(inv.devices)
     with tempfile.TemporaryDirectory() as tmp:
-        import dataclasses
-
         alerting = dataclasses.replace(
             inv.settings.alerting, db_path=f"{tmp}/a.sqlite3", traceroute=False
         )
@@ -82,8 +96,24 @@ def main() -> int:
         t = time.time()
         ping_all(state, t, names)
         service.engine.evaluate()
+        try:
+            yield state, service, names, t
+        finally:
+            service.engine.store.close()
+
+
+def samples(body: bytes) -> int:
+    return sum(1 for line in body.split(b"\n") if line and not line.startswith(b"#"))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--devices", type=int, default=50_000)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    with pinged_state(args.devices) as (state, service, names, t):
         sources = [inventory_families, ICMP, source(service)]
-        print(f"{len(names)} devices, {len(inv.villages)} villages")
+        print(f"{len(names)} devices, {len(state.inventory.villages)} villages")
 
         best: dict[str, float] = {}
         bodies: dict[str, bytes] = {}
@@ -107,19 +137,35 @@ def main() -> int:
             keep("OpenMetrics, steady", dt, body)
             dt, gz = cpu(lambda b=body: zlib.compress(b, GZIP_LEVEL, 31))
             keep(f"gzip level {GZIP_LEVEL} of the OpenMetrics body", dt, gz)
+            # /metrics' gzip path: deflate segments, collector slices kept between scrapes.
+            kept = Exposition(state, sources)
+            dt, gz = cpu(lambda e=kept: e.render_gzip(Format.OPENMETRICS, GZIP_LEVEL))
+            keep("OpenMetrics+gzip, kept slices: first scrape", dt, gz)
+            ping_all(state, t + 30 * (run + 1) + 20, half)
+            # As /metrics splits it: the render on the loop, compression in the gzip thread.
+            loop_s, gzip_s, gz = split_gzip(kept)
+            keep("OpenMetrics+gzip, kept slices: steady", loop_s + gzip_s, gz)
+            keep("  of which the render (loop thread)", loop_s, b"")
+            keep("  of which compression (gzip thread)", gzip_s, b"")
+            dt, body = cpu(lambda e=exposition: bytes(e.render(fmt=Format.OPENMETRICS)))
+            keep("OpenMetrics, steady, plain (same step)", dt, body)
+            dt, gz6 = cpu(lambda b=body: zlib.compress(b, 6, 31))
+            keep("gzip level 6 of the OpenMetrics body", dt, gz6)
+            assert gzip.decompress(bodies["OpenMetrics+gzip, kept slices: steady"]) == body
             reg = CollectorRegistry(auto_describe=False)
             reg.register(StateCollector(state, sources))
             dt, body = cpu(lambda r=reg: generate_latest(r))
             keep("peer: client_python generate_latest", dt, body)
             dt, body = cpu(lambda r=reg: om.generate_latest(r))
             keep("peer: client_python OpenMetrics", dt, body)
-        service.engine.store.close()
     n = samples(bodies["steady (half the devices polled)"])
     peer = best["peer: client_python generate_latest"]
     text = bodies["unchanged (no device polled)"]
     print(
         f"{n:,} samples, text body {len(text) / 2**20:.1f} MiB, gzip "
-        f"{len(bodies[f'gzip level {GZIP_LEVEL} of the OpenMetrics body']) / 2**20:.1f} MiB"
+        f"{len(bodies[f'gzip level {GZIP_LEVEL} of the OpenMetrics body']) / 2**20:.1f} MiB, "
+        f"level 6 {len(bodies['gzip level 6 of the OpenMetrics body']) / 2**20:.1f} MiB, "
+        f"segments {len(bodies['OpenMetrics+gzip, kept slices: steady']) / 2**20:.1f} MiB"
     )
     print(f"{'case':45s} {'CPU s':>8s} {'µs/sample':>10s} {'vs peer':>8s}")
     for name, seconds in best.items():

@@ -23,6 +23,7 @@ from netwatch.core import telemetry
 from netwatch.core.plugins import AnyPlugin, registered
 from netwatch.core.samples import Family, Kind, Labels, View
 from netwatch.core.state import State
+from netwatch.exporters.deflate_segments import Deflated, Kept, deflate, gzip_member
 from netwatch.exporters.prometheus_format import (
     Format,
     TextFamily,
@@ -133,24 +134,30 @@ class Exposition:
         self.state = state
         self.sources: list[Source] = list(default_sources() if sources is None else sources)
         self.devices = DeviceTable()
+        self.reuse = False  # the render under way is a gzip scrape's (see chunks)
         self._series = {
             id(s): PluginSeries(s, self.devices) for s in self.sources if not callable(s)
         }
 
-    def chunks(self, fmt: Format = Format.TEXT) -> Iterator[bytes | None]:
+    def chunks(
+        self, fmt: Format = Format.TEXT, reuse: bool = False
+    ) -> Iterator[bytes | Kept | None]:
         """The body in pieces; None marks where the caller may let other work run.
 
         Without the `# EOF` an OpenMetrics body ends with (the caller adds its own families
         first). A source that fails is left out whole and logged; the others are written.
+        reuse: collector families come as `Kept` slices (for a gzip body; see
+        prometheus_series), not bytes; the caller compresses the new ones.
         """
         self.devices.sync(self.state)
+        self.reuse = reuse
         for series in self._series.values():
             yield from series.refresh()
         for source in self.sources:
             families: Iterable[TextFamily]
             try:
                 if not callable(source):
-                    families = self._series[id(source)].text()
+                    families = self._series[id(source)].text(reuse)
                 elif isinstance(source, TextSource):
                     families = source.text(self)
                 else:
@@ -159,12 +166,12 @@ class Exposition:
             except Exception:  # one broken source must not empty the whole scrape
                 log.exception("metric source %s failed", _name(source))
 
-    def _write(self, families: Iterable[TextFamily], fmt: Format) -> Iterator[bytes | None]:
+    def _write(self, families: Iterable[TextFamily], fmt: Format) -> Iterator[bytes | Kept | None]:
         """Each family whole or not at all: its pieces are held until its last line."""
         for family in families:
-            pieces = [header(family, fmt).encode()]
+            pieces: list[bytes | Kept] = [header(family, fmt).encode()]
             for chunk in family.chunks:
-                pieces.append(chunk.encode())
+                pieces.append(chunk.encode() if isinstance(chunk, str) else chunk)
                 yield None
             yield from pieces
 
@@ -172,9 +179,14 @@ class Exposition:
         """The whole body at once (tests, benchmarks, the CLI)."""
         buf = bytearray() if into is None else into
         for piece in self.chunks(fmt):
-            if piece is not None:
+            if isinstance(piece, bytes):
                 buf += piece
         return buf
+
+    def render_gzip(self, fmt: Format = Format.TEXT, level: int = 1) -> bytes:
+        """The body as one gzip member from deflate segments, collector slices kept between
+        calls as /metrics keeps them (tests, benchmarks; /metrics does it on the loop)."""
+        return gzip_body(self.chunks(fmt, reuse=True), level)
 
     def collect(self) -> Iterable[Metric]:
         for source in self.sources:
@@ -185,6 +197,25 @@ class Exposition:
                     yield from metric_families(self.state, source)
             except Exception:
                 log.exception("metric source %s failed", _name(source))
+
+
+def gzip_body(pieces: Iterable[bytes | Kept | None], level: int = 1) -> bytes:
+    """One gzip member of chunks(reuse=True)'s pieces, in this thread; new slices are kept."""
+    segments: list[Deflated] = []
+    pending: list[bytes] = []
+    for piece in pieces:
+        if isinstance(piece, bytes):
+            pending.append(piece)
+        elif piece is not None:
+            if pending:
+                segments.append(deflate(b"".join(pending), level))
+                pending = []
+            if piece.deflated is None:
+                assert piece.text is not None
+                piece.done(deflate(piece.text, level))
+            segments.append(piece.deflated)  # type: ignore[arg-type]  # done() just set it
+    segments.append(deflate(b"".join(pending), level))
+    return b"".join(gzip_member(segments)[0])
 
 
 def _name(source: Source) -> str:

@@ -8,14 +8,16 @@ device label texts of the exposition's device table.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import partial
 from typing import Protocol
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.samples import Sample as PromSample
 
-from netwatch.core.model import Device, Inventory
+from netwatch.core.model import Device, District, Inventory, Village
 from netwatch.core.state import State, VillageStatus
+from netwatch.exporters.deflate_segments import Kept
 from netwatch.exporters.prometheus_format import TextFamily, VillageLabels, escape, label_text
 from netwatch.exporters.prometheus_series import DeviceTable
 
@@ -34,6 +36,11 @@ class TextContext(Protocol):
 
     @property
     def devices(self) -> DeviceTable: ...
+
+    @property
+    def reuse(self) -> bool:
+        """A gzip scrape: facts that did not change may come as kept slices (`Kept`)."""
+        ...
 
 
 def add_sample(family: Metric, labels: dict[str, str], value: float) -> None:
@@ -79,6 +86,10 @@ class InventoryFamilies:
     def __init__(self) -> None:
         self._villages = VillageLabels()
         self._inventory: Inventory | None = None
+        # Device and village facts change only with a reload: their slices are kept for gzip
+        # scrapes, by (family, first index), with the device table's epoch and the inventory.
+        self._kept: dict[tuple[str, int], Kept] = {}
+        self._generation = 0  # moves with each inventory (a reload)
 
     def __call__(self, state: State) -> Iterable[Metric]:
         inventory = state.inventory
@@ -126,8 +137,26 @@ class InventoryFamilies:
         if inventory is not self._inventory:  # reloaded: villages may have gone
             self._villages.keep_only(inventory.villages)
             self._inventory = inventory
-        yield TextFamily(*DEVICE_INFO[:1], "gauge", DEVICE_INFO[1], _device_info(ctx.devices))
-        yield TextFamily(VILLAGE_INFO[0], "gauge", VILLAGE_INFO[1], _village_info(inventory))
+            self._generation += 1
+        table = ctx.devices
+        village_list = list(inventory.villages.values())
+        device_slice = partial(_device_info, table)
+        village_slice = partial(_village_info, village_list, inventory.districts)
+        device_starts = range(0, len(table.devices), SLICE)
+        village_starts = range(0, len(village_list), SLICE)
+        if ctx.reuse:
+            key = (table.epoch, self._generation)
+            devices: Iterable[str] | Iterable[Kept] = self._reuse(
+                DEVICE_INFO[0], key, device_starts, device_slice
+            )
+            villages: Iterable[str] | Iterable[Kept] = self._reuse(
+                VILLAGE_INFO[0], key, village_starts, village_slice
+            )
+        else:
+            devices = map(device_slice, device_starts)
+            villages = map(village_slice, village_starts)
+        yield TextFamily(DEVICE_INFO[0], "gauge", DEVICE_INFO[1], devices)  # type: ignore[arg-type]
+        yield TextFamily(VILLAGE_INFO[0], "gauge", VILLAGE_INFO[1], villages)  # type: ignore[arg-type]
         districts = "".join(
             [f"netwatch_district_info{{{_labels(DISTRICT_KEYS, row)}}} 1.0\n"
              for row in _districts(inventory)]
@@ -141,6 +170,18 @@ class InventoryFamilies:
         rollup = _Rollup(state, self._villages)
         yield TextFamily(WIFI_UP[0], "gauge", WIFI_UP[1], rollup.wifi_up())
         yield TextFamily(STATUS[0], "gauge", STATUS[1], rollup.status())
+
+    def _reuse(
+        self, name: str, key: tuple[object, ...], starts: range, write: Callable[[int], str]
+    ) -> Iterator[Kept]:
+        """Each slice kept from the last gzip scrape if the key holds (not written again)."""
+        for a in starts:
+            old = self._kept.get((name, a))
+            if old is not None and old.key == key and old.deflated is not None:
+                yield old
+            else:
+                new = self._kept[(name, a)] = Kept(key, write(a).encode())
+                yield new
 
 
 DISTRICT_KEYS = ("district", "district_name", "regency", "regency_name", "province")
@@ -168,33 +209,31 @@ def _regencies(inventory: Inventory) -> Iterator[tuple[str, str, str, str]]:
         yield (regency.code, regency.name, regency.province, province)
 
 
-def _device_info(table: DeviceTable) -> Iterator[str]:
+def _device_info(table: DeviceTable, a: int) -> str:
+    """The slice of device facts from slot a."""
     devices, labels = table.devices, table.labels
-    for a in range(0, len(devices), SLICE):
-        yield "".join(
-            [
-                f'netwatch_device_info{{{text},address="{escape(d.address)}",'
-                f'parent="{escape(d.parent or "")}"}} 1.0\n'
-                for d, text in zip(devices[a : a + SLICE], labels[a : a + SLICE], strict=True)
-                if d is not None
-            ]
+    return "".join(
+        [
+            f'netwatch_device_info{{{text},address="{escape(d.address)}",'
+            f'parent="{escape(d.parent or "")}"}} 1.0\n'
+            for d, text in zip(devices[a : a + SLICE], labels[a : a + SLICE], strict=True)
+            if d is not None
+        ]
+    )
+
+
+def _village_info(villages: list[Village], districts: Mapping[str, District], a: int) -> str:
+    """The slice of village facts from index a."""
+    out = []
+    for v in villages[a : a + SLICE]:
+        district = districts[v.district]
+        out.append(
+            f'netwatch_village_info{{village="{escape(v.code)}",'
+            f'village_name="{escape(v.name)}",district="{escape(district.code)}",'
+            f'district_name="{escape(district.name)}",kind="{v.kind.value}",'
+            f'latitude="{_coordinate(v.lat)}",longitude="{_coordinate(v.lon)}"}} 1.0\n'
         )
-
-
-def _village_info(inventory: Inventory) -> Iterator[str]:
-    villages = list(inventory.villages.values())
-    districts = inventory.districts
-    for a in range(0, len(villages), SLICE):
-        out = []
-        for v in villages[a : a + SLICE]:
-            district = districts[v.district]
-            out.append(
-                f'netwatch_village_info{{village="{escape(v.code)}",'
-                f'village_name="{escape(v.name)}",district="{escape(district.code)}",'
-                f'district_name="{escape(district.name)}",kind="{v.kind.value}",'
-                f'latitude="{_coordinate(v.lat)}",longitude="{_coordinate(v.lon)}"}} 1.0\n'
-            )
-        yield "".join(out)
+    return "".join(out)
 
 
 _STATUSES = tuple(VillageStatus)

@@ -12,18 +12,22 @@ one text per device and per labelled row; a scrape pays one repr() per value (is
 
 from __future__ import annotations
 
+import itertools
 from array import array
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 
 from netwatch.core.model import Device
 from netwatch.core.plugins import AnyPlugin, DevicePart
 from netwatch.core.samples import Family, Kind, Labels, View
 from netwatch.core.state import DeviceState, State
+from netwatch.exporters.deflate_segments import Kept, digest
 from netwatch.exporters.prometheus_format import TextFamily, escape, lines, row_lines
 
 CHUNK = 10_000  # lines per slice of a scrape (a few ms of work between two loop turns)
 RowKey = tuple[object, ...]  # (slot, *label values), or (slot, labels) in an open table
+_EPOCHS = itertools.count(1)  # epochs unique across device tables (a kept slice names one)
 
 
 def device_label_text(d: Device) -> str:
@@ -45,6 +49,7 @@ class DeviceTable:
         self._free: list[int] = []
         self._seen: dict[str, DeviceState] | None = None
         self.watchers: list[PluginSeries] = []
+        self.epoch = 0  # moves whenever a slot's device or label text may have changed
 
     def __len__(self) -> int:
         return len(self.states)
@@ -54,6 +59,7 @@ class DeviceTable:
         devices = state.devices
         if devices is self._seen:
             return
+        self.epoch = next(_EPOCHS)
         for name in [n for n in self.slot_of if n not in devices]:
             self._release(self.slot_of.pop(name))
         for name, ds in devices.items():
@@ -87,7 +93,7 @@ class DeviceTable:
 class FamilySeries:
     """One family's values: per device slot (samples without labels) and per labelled row."""
 
-    __slots__ = ("family", "finite", "on", "row_on", "row_values", "table", "values")
+    __slots__ = ("family", "finite", "kept", "on", "row_on", "row_values", "table", "values")
 
     def __init__(self, family: Family) -> None:
         self.family = family
@@ -97,6 +103,7 @@ class FamilySeries:
         self.row_values: array[float] = array("d")
         self.row_on = bytearray()
         self.finite = True  # no NaN or infinity stored (then repr() writes every value)
+        self.kept: dict[tuple[bool, int], Kept] = {}  # (rows?, first index) → its slice
 
     def kind(self) -> str:
         return "counter" if self.family.kind is Kind.COUNTER else "gauge"
@@ -108,8 +115,8 @@ class FamilySeries:
 class RowTable:
     """Rows of labelled samples with one set of label names (or one open family's rows)."""
 
-    __slots__ = ("families", "free", "index", "keys", "names", "open", "own", "rows_of", "slots",
-                 "union")  # fmt: skip
+    __slots__ = ("epoch", "families", "free", "index", "keys", "names", "open", "own", "rows_of",
+                 "slots", "union")  # fmt: skip
 
     def __init__(self, open_labels: bool) -> None:
         self.open = open_labels
@@ -123,6 +130,7 @@ class RowTable:
         # Open families write the union of label names, sorted, "" where a row has none.
         self.names: Counter[tuple[str, ...]] = Counter()
         self.union: tuple[str, ...] = ()
+        self.epoch = 0  # moves whenever a row's slot or own label text changes
 
     def row(self, slot: int, labels: Labels) -> int:
         key: RowKey = (slot, labels) if self.open else (slot, *[v for _, v in labels])
@@ -142,6 +150,7 @@ class RowTable:
         self.index[key] = r
         self.keys[r] = key
         self.slots[r] = slot
+        self.epoch += 1
         if self.open:
             self.names[tuple(k for k, _ in labels)] += 1
             if not {k for k, _ in labels} <= set(self.union):
@@ -162,6 +171,7 @@ class RowTable:
         if union == self.union:
             return
         self.union = union
+        self.epoch += 1
         for r, key in enumerate(self.keys):
             if key is not None:
                 self.own[r] = self._own(key[1])  # type: ignore[arg-type]
@@ -177,6 +187,7 @@ class RowTable:
                 del self.names[names]
         self.keys[r] = None
         self.own[r] = ""
+        self.epoch += 1
         for fs in self.families:
             fs.row_on[r] = 0
         self.free.append(r)
@@ -315,14 +326,60 @@ class PluginSeries:
         series = list(self.by_name.values())
         return series[: self._declared] + sorted(series[self._declared :], key=_name)
 
-    def text(self) -> Iterator[TextFamily]:
-        """Every family as text; a family met only in samples is left out once it is empty."""
+    def text(self, reuse: bool = False) -> Iterator[TextFamily]:
+        """Every family as text; a family met only in samples is left out once it is empty.
+
+        reuse: the chunks are `Kept` slices (a gzip scrape), not text.
+        """
         for i, fs in enumerate(self.families()):
             if i >= self._declared and not fs.present():
                 continue
             if fs.table is not None and fs.table.open:
                 fs.table.check_union()
-            yield TextFamily(fs.family.name, fs.kind(), fs.family.help, self._chunks(fs))
+            chunks = self._kept(fs) if reuse else self._chunks(fs)
+            yield TextFamily(fs.family.name, fs.kind(), fs.family.help, chunks)  # type: ignore[arg-type]
+
+    def _kept(self, fs: FamilySeries) -> Iterator[str | Kept]:
+        """The slices of _chunks, each kept while its key holds (label and row epochs, finite
+        flag, digest of values and presence); one that changed since the last scrape is plain
+        text, its key noted (an RTT changes every poll), and kept once found unchanged."""
+        labels = self.devices.labels
+        epoch = self.devices.epoch
+        if fs.on is not None and fs.values is not None:
+            values, on = memoryview(fs.values), memoryview(fs.on)
+            for a in range(0, len(fs.on), CHUNK):
+                b = a + CHUNK
+                key: tuple[object, ...] = (epoch, fs.finite, digest(values[a:b], on[a:b]))
+                yield self._slice(fs, (False, a), key, fs.values[a:b], fs.on[a:b],
+                                  partial(lines, labels=labels[a:b]))  # fmt: skip
+        table = fs.table
+        if table is not None:
+            values, on = memoryview(fs.row_values), memoryview(fs.row_on)
+            for a in range(0, len(fs.row_on), CHUNK):
+                b = a + CHUNK
+                key = (epoch, table.epoch, fs.finite, digest(values[a:b], on[a:b]))
+                write = partial(row_lines, devices=labels, slots=table.slots[a:b],
+                                own=table.own[a:b])  # fmt: skip
+                yield self._slice(fs, (True, a), key, fs.row_values[a:b], fs.row_on[a:b], write)
+
+    @staticmethod
+    def _slice(
+        fs: FamilySeries,
+        at: tuple[bool, int],
+        key: tuple[object, ...],
+        values: array[float],
+        on: bytearray,
+        write: Callable[..., str],
+    ) -> str | Kept:
+        old = fs.kept.get(at)
+        if old is not None and old.key == key and old.deflated is not None:
+            return old
+        text = write(head=fs.family.series + "{", values=values, on=on, finite=fs.finite)
+        if old is None or old.key == key:  # new, or unchanged since it was noted: keep it
+            new = fs.kept[at] = Kept(key, text.encode())
+            return new
+        fs.kept[at] = Kept(key, None)  # changed: noted, not kept
+        return text
 
     def _chunks(self, fs: FamilySeries) -> Iterator[str]:
         head = fs.family.series + "{"

@@ -8,7 +8,10 @@ it uses the second core. A turn of a busy loop can take milliseconds, and a turn
 plus a wait for every compressed batch made a 50,000-device scrape on a loop doing 5 ms of
 other work per turn take 6-34 s, for ~1 s of render CPU. The format follows `Accept`
 (OpenMetrics when Prometheus asks for it) and gzip follows `Accept-Encoding`; the body is held
-compressed either way (inflated as written for a plain-text client). One render at a time;
+compressed either way (inflated as written for a plain-text client). The gzip body is joined
+from deflate segments: a collector slice whose inputs did not change since the last scrape is
+its kept segment, neither written nor compressed again (exporters/deflate_segments.py,
+prometheus_series.Kept). One render at a time;
 scrapes asking for the same format meanwhile share it. At most `web.max_concurrent_scrapes`
 responses are written at once; beyond, a fast 503 with Retry-After.
 """
@@ -20,6 +23,7 @@ import contextlib
 import time
 import zlib
 from collections import deque
+from collections.abc import AsyncIterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -29,6 +33,7 @@ from prometheus_client.exposition import choose_encoder, generate_latest
 from prometheus_client.openmetrics import exposition as openmetrics
 
 from netwatch.core import memory, telemetry
+from netwatch.exporters.deflate_segments import Deflated, Kept, deflate, gzip_member, stored
 from netwatch.exporters.prometheus import Exposition, Format
 
 REJECTED = Counter(
@@ -46,6 +51,9 @@ GZIP_BATCH = 1 << 21  # bytes handed to zlib at once (one trip to the worker thr
 # Batches that may wait for the gzip thread: its turns come at the GIL's switch interval (5 ms)
 # while the render holds the GIL, so one batch at a time made the render wait for it.
 GZIP_AHEAD = 2
+# Bytes between two kept slices (family headers) below this are written as stored deflate
+# blocks on the loop: a thread job each made many small trips and GIL hand-offs per scrape.
+STORED_BELOW = 1 << 14
 EOF = b"# EOF\n"
 WRITE_SLICE = 1 << 16  # bytes written at once; the loop runs between slices (backpressure)
 RETRY_AFTER = "1"  # seconds, on the 503 beyond the scrape limit
@@ -55,15 +63,15 @@ SLICE_SECONDS = 0.01
 _gzip_pool: ThreadPoolExecutor | None = None
 
 
-def _compress(comp: zlib._Compress, data: bytes) -> Future[bytes]:
-    """comp.compress(data) in the one gzip thread (a compressor takes its batches in order)."""
+def _compress(data: bytes) -> Future[Deflated]:
+    """data as a deflate segment, in the one gzip thread."""
     global _gzip_pool
     if _gzip_pool is None:
         _gzip_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metrics-gzip")
-    return _gzip_pool.submit(comp.compress, data)
+    return _gzip_pool.submit(deflate, data, GZIP_LEVEL)
 
 
-async def _compressed(batch: Future[bytes]) -> bytes:
+async def _compressed(batch: Future[Deflated]) -> Deflated:
     """The batch's bytes; no turn of the loop if the thread is done with it (an asyncio
     future of the executor would wait a turn for its callback: one per batch, ~100 a scrape)."""
     return batch.result() if batch.done() else await asyncio.wrap_future(batch)
@@ -189,43 +197,86 @@ class MetricsEndpoint:
 
     async def _render(self, fmt: Format, gz: bool, content_type: str) -> Body:
         async with self._lock:
-            out: list[bytes] = []
-            pending: list[bytes] = []
-            size = total = 0
-            comp = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31) if gz else None
-            # Batches handed to the gzip thread while the render goes on, in order (its one
-            # thread takes them in turn, as a compressor must); at most GZIP_AHEAD wait there.
-            compressing: deque[Future[bytes]] = deque()
-            clock, budget = time.perf_counter, self.slice_seconds
-            turn_at = clock() + budget
-            for piece in self.exposition.chunks(fmt):
-                if piece is None:
-                    if clock() >= turn_at:
-                        await asyncio.sleep(0)  # timers and sockets run between slices
-                        turn_at = clock() + budget
-                elif comp is None:
-                    out.append(piece)
-                    total += len(piece)
-                else:
-                    total += len(piece)
-                    pending.append(piece)
-                    size += len(piece)
-                    if size >= GZIP_BATCH:
-                        data = b"".join(pending)
-                        pending, size = [], 0
-                        compressing.append(_compress(comp, data))
-                        while compressing and (
-                            compressing[0].done() or len(compressing) > GZIP_AHEAD
-                        ):
-                            out.append(await _compressed(compressing.popleft()))
-            tail = self_metrics(fmt) + (EOF if fmt is Format.OPENMETRICS else b"")
-            total += len(tail)
-            if comp is None:
-                out.append(tail)
+            if not gz:
+                return await self._render_plain(fmt, content_type)
+            return await self._render_gzip(fmt, content_type)
+
+    async def _turns(self, fmt: Format, reuse: bool) -> AsyncIterator[bytes | Kept]:
+        """The exposition's pieces, with a turn of the loop per slice_seconds of render work."""
+        clock, budget = time.perf_counter, self.slice_seconds
+        turn_at = clock() + budget
+        for piece in self.exposition.chunks(fmt, reuse):
+            if piece is None:
+                if clock() >= turn_at:
+                    await asyncio.sleep(0)  # timers and sockets run between slices
+                    turn_at = clock() + budget
             else:
-                while compressing:
-                    out.append(await _compressed(compressing.popleft()))
-                pending.append(tail)
-                out.append(await _compressed(_compress(comp, b"".join(pending))))
-                out.append(comp.flush())
-            return Body(tuple(c for c in out if c), content_type, comp is not None, total)
+                yield piece
+
+    async def _render_plain(self, fmt: Format, content_type: str) -> Body:
+        out: list[bytes] = []
+        async for piece in self._turns(fmt, False):
+            out.append(piece)  # type: ignore[arg-type]  # bytes: no Kept without reuse
+        out.append(self_metrics(fmt) + (EOF if fmt is Format.OPENMETRICS else b""))
+        out = [c for c in out if c]
+        return Body(tuple(out), content_type, False, sum(len(c) for c in out))
+
+    async def _render_gzip(self, fmt: Format, content_type: str) -> Body:
+        """Deflate segments in order: new text batched (GZIP_BATCH) and compressed in the gzip
+        thread while the render goes on, collector slices kept from the last scrape reused as
+        they are (their inputs unchanged), new slices compressed apart and kept for the next."""
+        segments: list[Deflated | Future[Deflated]] = []
+        waiting: deque[tuple[int, Kept | None]] = deque()  # segments still in the thread
+        pending: list[bytes] = []
+        size = 0
+
+        async def collect(block: bool) -> None:
+            # At most GZIP_AHEAD batches wait for the gzip thread; done ones without a turn.
+            while waiting and (block or len(waiting) > GZIP_AHEAD or _done(segments, waiting)):
+                at, kept = waiting.popleft()
+                seg = await _compressed(segments[at])  # type: ignore[arg-type]
+                segments[at] = seg
+                if kept is not None:
+                    kept.done(seg)
+
+        def submit(data: bytes, kept: Kept | None) -> None:
+            waiting.append((len(segments), kept))
+            segments.append(_compress(data))
+
+        async for piece in self._turns(fmt, True):
+            if isinstance(piece, bytes):
+                pending.append(piece)
+                size += len(piece)
+                if size < GZIP_BATCH:
+                    continue
+            if pending:
+                data = b"".join(pending)
+                if size < STORED_BELOW:
+                    segments.append(stored(data))
+                else:
+                    submit(data, None)
+                pending, size = [], 0
+            if isinstance(piece, Kept):
+                text = piece.text
+                if piece.deflated is not None:
+                    segments.append(piece.deflated)
+                elif text is not None and len(text) < STORED_BELOW:  # a few lines: here
+                    seg = deflate(text, GZIP_LEVEL)
+                    piece.done(seg)
+                    segments.append(seg)
+                else:
+                    assert text is not None
+                    submit(text, piece)
+            await collect(False)
+        pending.append(self_metrics(fmt) + (EOF if fmt is Format.OPENMETRICS else b""))
+        submit(b"".join(pending), None)
+        await collect(True)
+        out, total = gzip_member(s for s in segments if isinstance(s, Deflated))
+        return Body(tuple(out), content_type, True, total)
+
+
+def _done(
+    segments: list[Deflated | Future[Deflated]], waiting: deque[tuple[int, Kept | None]]
+) -> bool:
+    seg = segments[waiting[0][0]]
+    return isinstance(seg, Future) and seg.done()

@@ -105,9 +105,9 @@ async def test_the_loop_runs_between_the_slices_of_a_large_render() -> None:
     slices = 0
     real = exposition.chunks
 
-    def counted(fmt: Format):
+    def counted(fmt: Format, reuse: bool = False):
         nonlocal slices
-        for piece in real(fmt):
+        for piece in real(fmt, reuse):
             slices += piece is None
             yield piece
 
@@ -170,13 +170,13 @@ async def test_one_render_at_a_time_and_waiting_scrapes_share_it() -> None:
     calls = active = peak = 0
     real = exposition.chunks
 
-    def counted(fmt: Format):
+    def counted(fmt: Format, reuse: bool = False):
         nonlocal calls, active, peak
         calls += 1
         active += 1
         peak = max(peak, active)
         try:
-            yield from real(fmt)
+            yield from real(fmt, reuse)
         finally:
             active -= 1
 
@@ -302,3 +302,41 @@ async def test_a_scraper_gone_before_the_headers_is_no_error_and_frees_its_slot(
         await runner.cleanup()
     errors = [r for r in caplog.records if r.levelname == "ERROR"]
     assert not errors, [r.getMessage() for r in errors]
+
+
+async def test_successive_gzip_scrapes_reuse_kept_slices_and_follow_new_rounds() -> None:
+    """Scrapes over HTTP, a new round of some devices between them: each gzip body (joined from
+    kept and new deflate segments, issue 10) inflates with Python's gzip to the lines a fresh
+    exposition (nothing kept) writes from the same state; plain text the same."""
+    state = _state(6000)  # 12,000 devices: two slices a family, several gzip batches
+    exposition = Exposition(state, [inventory_families, ICMP])
+    endpoint = MetricsEndpoint(exposition)
+    names = list(state.devices)
+    runner, url = await _serve(endpoint)
+
+    def series(body: bytes) -> list[bytes]:  # netwatch's own counters move between renders
+        return [line for line in body.splitlines() if b'device="' in line]
+
+    try:
+        async with aiohttp.ClientSession(auto_decompress=False) as session:
+            for step in range(3):
+                for name in names[step::7]:  # a new round: other RTTs, a later time
+                    rtts = [0.0011 + step * 1e-4] * 5
+                    state.record(PingObservation(name, 5000.0 + step, PingResult("x", 5, 5, rtts)))
+                headers = {"Accept": PROMETHEUS_ACCEPT, "Accept-Encoding": "gzip"}
+                async with session.get(url, headers=headers) as resp:
+                    assert resp.headers["Content-Encoding"] == "gzip"
+                    got = gzip.decompress(await resp.read())
+                fresh = bytes(
+                    Exposition(state, [inventory_families, ICMP]).render(fmt=Format.OPENMETRICS)
+                )
+                assert series(got) == series(fresh) and got.endswith(b"# EOF\n")
+                assert f"}} {0.0011 + step * 1e-4!r}\n".encode() in got
+                async with session.get(url, headers={"Accept-Encoding": "identity"}) as resp:
+                    plain = await resp.read()
+                assert series(plain) == series(bytes(exposition.render()))
+    finally:
+        await runner.cleanup()
+    series_state = next(iter(exposition._series.values()))
+    up = series_state.by_name["netwatch_device_up"].kept
+    assert up and all(k.deflated is not None for k in up.values())

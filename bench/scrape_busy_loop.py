@@ -1,0 +1,77 @@
+"""/metrics scrape time at 50,000 devices on a busy event loop, in one process.
+
+The exposition_bench state (synthetic inventory, one ping round per device, the alert engine);
+a task stands for the rest of `netwatch run`: every turn of the loop it spins --busy-ms of CPU,
+at most --load of the time. Scrapes as Prometheus makes them (OpenMetrics, gzip, through
+`MetricsEndpoint.body`), half the devices polled between two (ping every 30 s, scrape every
+15 s). Prints each scrape's wall time and the CPU the loop thread gave the render (its CPU
+during the scrape less the busy task's). Run with main's and a branch's code to compare.
+
+    .venv/bin/python bench/scrape_busy_loop.py [--devices 50000] [--scrapes 6] [--busy-ms 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.exposition_bench import ping_all, pinged_state
+from netwatch.collectors.icmp import PLUGIN as ICMP
+from netwatch.exporters.prometheus import Exposition, Format, inventory_families
+from netwatch.exporters.prometheus_alerts import source
+from netwatch.web.metrics import MetricsEndpoint
+
+
+async def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--devices", type=int, default=50_000)
+    ap.add_argument("--scrapes", type=int, default=6)
+    ap.add_argument("--busy-ms", type=float, default=5.0, help="CPU of other work per turn")
+    ap.add_argument("--load", type=float, default=0.4, help="share of the time it takes")
+    args = ap.parse_args()
+    busy_cpu = 0.0
+    stop = False
+
+    async def other_work() -> None:  # the echo stream, SNMP, alerting: CPU in turns
+        nonlocal busy_cpu
+        spin = args.busy_ms / 1e3
+        while not stop:
+            t0 = time.thread_time()
+            end = time.perf_counter() + spin
+            while time.perf_counter() < end:
+                pass
+            busy_cpu += time.thread_time() - t0
+            await asyncio.sleep(spin * (1 - args.load) / args.load)
+
+    with pinged_state(args.devices) as (state, service, names, t):
+        endpoint = MetricsEndpoint(Exposition(state, [inventory_families, ICMP, source(service)]))
+        await endpoint.body(Format.OPENMETRICS, True, "application/openmetrics-text")  # cold
+        task = asyncio.create_task(other_work())
+        walls, cpus = [], []
+        for i in range(args.scrapes):
+            ping_all(state, t + 15 * (i + 1), names[i % 2 :: 2])
+            await asyncio.sleep(0.2)
+            busy0, cpu0, t0 = busy_cpu, time.thread_time(), time.perf_counter()
+            body = await endpoint.body(Format.OPENMETRICS, True, "application/openmetrics-text")
+            wall = time.perf_counter() - t0
+            cpu = time.thread_time() - cpu0 - (busy_cpu - busy0)
+            walls.append(wall)
+            cpus.append(cpu)
+            print(f"scrape {i + 1}: {wall:.2f} s wall, {cpu:.2f} s render CPU on the loop "
+                  f"thread, {len(body) / 2**20:.1f} MiB gzip")  # fmt: skip
+        stop = True
+        await task
+    print(f"median {statistics.median(walls):.2f} s, max {max(walls):.2f} s wall; render CPU "
+          f"median {statistics.median(cpus):.2f} s (busy loop: {args.busy_ms} ms a turn, "
+          f"{args.load:.0%} of the time)")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
