@@ -10,6 +10,7 @@ from netwatch.core import telemetry
 from netwatch.core.model import Device, Role
 from netwatch.core.scheduler import Scheduler, slot_for, spread_offset
 from tests.core.inventories import make_inventory
+from tests.helpers.loop_calls import counting
 
 
 class RecordingCollector:
@@ -246,25 +247,16 @@ async def test_the_scheduler_timer_runs_jobs_without_the_self_pipe() -> None:
     """APScheduler's own timer went through call_soon_threadsafe (a self-pipe write and an
     extra turn of the loop) on every wake-up; ours runs the due jobs on the loop directly."""
     loop = asyncio.get_running_loop()
-    writes = 0
-    write_to_self = loop._write_to_self  # type: ignore[attr-defined]
-
-    def counted() -> None:
-        nonlocal writes
-        writes += 1
-        write_to_self()
-
     col = RecordingCollector(interval=0.5)
     sched = Scheduler([col], lambda obs: None)
     sched.start(_inventory(3))
     await asyncio.sleep(0)  # start()'s own wakeup (a thread-safe call) is not a timer's
-    loop._write_to_self = counted  # type: ignore[attr-defined]
     try:
-        deadline = loop.time() + 15.0
-        while loop.time() < deadline and sum(map(len, col.starts.values())) < 12:
-            await asyncio.sleep(0.1)
+        with counting(loop, "_write_to_self") as writes:
+            deadline = loop.time() + 15.0
+            while loop.time() < deadline and sum(map(len, col.starts.values())) < 12:
+                await asyncio.sleep(0.1)
     finally:
-        del loop._write_to_self  # type: ignore[attr-defined]
         await sched.shutdown()
     assert sum(map(len, col.starts.values())) >= 12
-    assert writes == 0
+    assert writes[0] == 0

@@ -14,6 +14,7 @@ from netwatch.alerting.trace_gate import LagProbe
 from netwatch.collectors.icmp.wheel import Wheel
 from netwatch.collectors.snmp.deadlines import Deadlines
 from netwatch.core.ticks import next_tick
+from tests.helpers.loop_calls import counting
 
 
 def test_next_tick_is_the_next_multiple_and_never_now() -> None:
@@ -25,43 +26,35 @@ def test_next_tick_is_the_next_multiple_and_never_now() -> None:
 
 async def test_deadline_ticks_and_lag_probes_share_the_echo_stream_turns() -> None:
     loop = asyncio.get_running_loop()
-    turn = 0
-    run_once = loop._run_once  # type: ignore[attr-defined]
-
-    def counted() -> None:
-        nonlocal turn
-        turn += 1
-        run_once()
-
     stream_turns: set[int] = set()
     wheel: Wheel[int] = Wheel(0.05)
+    stopped = False
 
     def stream_tick() -> None:  # as EchoStream._arm: a timer at the end of the next slot
-        stream_turns.add(turn)
-        loop.call_at(wheel.end_of(loop.time() + 0.01), stream_tick)
+        stream_turns.add(turns[0])
+        if not stopped:
+            loop.call_at(wheel.end_of(loop.time() + 0.01), stream_tick)
 
     deadline_turns: list[int] = []
     deadlines = Deadlines(lambda token: None)
     tick = deadlines._tick
 
     def deadline_tick() -> None:
-        deadline_turns.append(turn)
+        deadline_turns.append(turns[0])
         tick()
 
     deadlines._tick = deadline_tick  # type: ignore[method-assign]
     probe_turns: list[int] = []
-    loop._run_once = counted  # type: ignore[attr-defined]
-    try:
+    with counting(loop, "_run_once") as turns:
         loop.call_at(wheel.end_of(loop.time() + 0.01), stream_tick)
         await asyncio.sleep(0.013)  # off the grid, as a poll's request would be
-        probe = LagProbe(loop, 10.0, lambda: probe_turns.append(turn))
+        probe = LagProbe(loop, 10.0, lambda: probe_turns.append(turns[0]))
         for i in range(10):  # requests with a 2 s timeout keep the deadline timer going
             deadlines.add(loop, 2.0, (i, 0))
             await asyncio.sleep(0.11)
         probe.close()
         deadlines.close()
-    finally:
-        del loop._run_once  # type: ignore[attr-defined]
+        stopped = True
     assert len(deadline_turns) >= 15 and len(probe_turns) >= 1
     assert set(deadline_turns) <= stream_turns
     assert set(probe_turns) <= stream_turns
