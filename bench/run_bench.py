@@ -563,7 +563,9 @@ def measure(args: argparse.Namespace, agent: int | None = None) -> int:
         targets = [
             ("CPU < 25% of one core", result["cpu_share_of_one_core"] < 0.25),
             ("RSS < 500 MiB (high-water)", result["rss_mib_peak_hwm"] < 500),
-            ("lag p99 < 1 s", result["lag_p99_s_le"] <= 1.0),
+            # Strictly under 1 s: the 0.75 and 0.9 bounds (netwatch/core/telemetry.py) can
+            # tell it; a p99 in the bucket ending at 1.0 is not shown to be under 1 s.
+            ("lag p99 < 1 s", result["lag_p99_s_le"] < 1.0),
             ("lag p99 unchanged by scrapes", result["lag_p99_s_le"] <= quiet["lag_p99"]),
             ("lag p99 unchanged by reloads", reloading["lag_p99"] <= quiet["lag_p99"]),
             ("scrape < 2 s", result["scrape_s_max"] < 2.0),

@@ -15,6 +15,8 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 
+from netwatch.core.ticks import next_tick
+
 GRANULARITY = 0.05  # seconds: how late a timeout may fire
 
 
@@ -43,7 +45,7 @@ class Deadlines:
         queue.append((loop.time() + timeout, token))
         if self._timer is None or self._loop is not loop:
             self._loop = loop
-            self._timer = loop.call_later(self._step(), self._tick)
+            self._timer = loop.call_at(next_tick(loop.time(), self._step()), self._tick)
 
     def _tick(self) -> None:
         loop = self._loop
@@ -57,7 +59,8 @@ class Deadlines:
             if not queue:
                 del self._queues[timeout]
         if self._queues:
-            self._timer = loop.call_later(self._step(), self._tick)
+            # On the shared grid: the tick shares its wake-up with the echo stream's.
+            self._timer = loop.call_at(next_tick(now, self._step()), self._tick)
         else:
             self._timer = None
 

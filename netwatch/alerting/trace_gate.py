@@ -18,6 +18,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from netwatch.core.ticks import next_tick
+
 PROBE = 0.25  # seconds between lag probes
 CALM = 10.0  # seconds without lag or drops before traces start again
 MINUTE = 60.0
@@ -85,7 +87,7 @@ class LagProbe:
         self._schedule()
 
     def _schedule(self) -> None:
-        due = self.loop.time() + PROBE
+        due = next_tick(self.loop.time(), PROBE)  # on the grid: shares other timers' wake-ups
         self._handle = self.loop.call_at(due, self._run, due)
 
     def _run(self, due: float) -> None:

@@ -3,10 +3,10 @@
 A collector that times its own probes (a StreamingCollector: the ICMP echo stream) gets the
 inventory and the sink instead of jobs; re-check requests for it are passed on to it.
 
-Jobs are spread over their interval by a stable per-job offset in 100 ms slots (so 10,000
-devices do not all fire at second 0), never overlap (max_instances=1, coalesce), and run
-under a global concurrency bound. Lag, skipped and missed runs are counted in
-netwatch.core.telemetry.
+Jobs are spread over their interval by a stable per-job offset in slots of 100 ms to 1 s
+(so 10,000 devices do not all fire at second 0, and a few hundred do not wake the loop for
+one job each), never overlap (max_instances=1, coalesce), and run under a global
+concurrency bound. Lag, skipped and missed runs are counted in netwatch.core.telemetry.
 """
 
 from __future__ import annotations
@@ -47,7 +47,15 @@ def _split_id(job_id: str) -> tuple[str, str]:
     return collector, device
 
 
-SLOT = 0.1  # seconds; jobs share 100 ms slots so one scheduler wake-up starts several
+SLOT = 0.1  # seconds; jobs share 100 ms slots (or wider) so one scheduler wake-up starts several
+# A wake-up of APScheduler costs ~150-300 µs whatever it starts (measured with
+# bench/loop_census.py: at 1,000 devices, 200 SNMP jobs a minute in 100 ms slots woke it 3-4
+# times a second for one job each). Slots widen, up to SLOT_MAX, until a wake-up starts about
+# JOBS_PER_WAKE jobs: the offset only spreads load over the interval, and spreading a few
+# jobs finer than that buys nothing. From 20 jobs a second on (1,200 of a 60 s interval,
+# 10,000 devices' SNMP) slots stay at SLOT.
+SLOT_MAX = 1.0
+JOBS_PER_WAKE = 4
 SYNC_SLICE = 2000  # devices per slice of sync_async() between turns of the event loop
 
 
@@ -60,15 +68,42 @@ def _step(steps: Generator[None, None, tuple[int, int, int]]) -> tuple[int, int,
     return None
 
 
-def spread_offset(job_id: str, interval: float) -> float:
-    """A stable offset in [0, interval), a multiple of SLOT: the same job keeps its slot.
+def spread_offset(job_id: str, interval: float, slot: float = SLOT) -> float:
+    """A stable offset in [0, interval), a multiple of slot: the same job keeps its slot.
 
     A hash spreads jobs evenly over the interval, so 10,000 devices do not fire together;
     quantising to slots lets APScheduler start a slot's jobs in one wake-up instead of one
     wake-up per job (measured: its per-wake-up cost was a third of netwatch's CPU).
     """
-    slots = max(1, int(interval / SLOT))
-    return (zlib.crc32(job_id.encode()) % slots) * SLOT
+    slots = max(1, int(interval / slot + 1e-9))
+    return (zlib.crc32(job_id.encode()) % slots) * slot
+
+
+def slot_for(jobs: int, interval: float) -> float:
+    """The slot for `jobs` jobs sharing one interval: about JOBS_PER_WAKE jobs a wake-up, a
+    multiple of SLOT from SLOT to SLOT_MAX (and never wider than the interval)."""
+    wide = JOBS_PER_WAKE * interval / max(jobs, 1)
+    steps = max(1, min(int(wide / SLOT + 1e-9), round(SLOT_MAX / SLOT)))
+    return min(steps * SLOT, max(interval, SLOT))
+
+
+class _LoopScheduler(AsyncIOScheduler):
+    """APScheduler's asyncio scheduler whose own timer starts the due jobs directly.
+
+    AsyncIOScheduler's timer calls wakeup(), which goes through call_soon_threadsafe: a
+    self-pipe write, one more turn of the loop and its read back, on every wake-up. That is
+    for callers on other threads; the timer already runs on the loop (add_job and friends
+    still use wakeup()).
+    """
+
+    def _start_timer(self, wait_seconds: float | None) -> None:
+        self._stop_timer()
+        if wait_seconds is not None:
+            self._timeout = self._eventloop.call_later(wait_seconds, self._wake_on_loop)
+
+    def _wake_on_loop(self) -> None:
+        self._stop_timer()
+        self._start_timer(self._process_jobs())
 
 
 class Scheduler:
@@ -101,7 +136,7 @@ class Scheduler:
         self._again: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
-        self._aps = AsyncIOScheduler(timezone=UTC)
+        self._aps = _LoopScheduler(timezone=UTC)
         self._aps.add_listener(
             self._on_event, EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED
         )
@@ -162,16 +197,20 @@ class Scheduler:
                 removed += 1
         yield
         now = datetime.now(UTC)
+        per_interval: dict[float, int] = {}
+        for _, interval in wanted.values():
+            per_interval[interval] = per_interval.get(interval, 0) + 1
+        slots = {iv: slot_for(n, iv) for iv, n in per_interval.items()}
         for i, (job_id, (device, interval)) in enumerate(wanted.items(), 1):
             old = self._devices.get(job_id)
             if old is None:
-                self._add(job_id, device, interval, now)
+                self._add(job_id, device, interval, now, slots[interval])
                 added += 1
             elif old != device or self._intervals[job_id] != interval:
                 if self._intervals[job_id] != interval:
                     # Replaced in place (replace_existing): had the new trigger failed, the
                     # old job would still run; remove-then-add could lose it.
-                    self._add(job_id, device, interval, now)
+                    self._add(job_id, device, interval, now, slots[interval])
                 self._devices[job_id] = device
                 changed += 1
             if i % SYNC_SLICE == 0:
@@ -197,10 +236,12 @@ class Scheduler:
             telemetry.SCHEDULER_JOBS.labels(name).set(n)
         return added, removed, changed
 
-    def _add(self, job_id: str, device: Device, interval: float, now: datetime) -> None:
+    def _add(
+        self, job_id: str, device: Device, interval: float, now: datetime, slot: float = SLOT
+    ) -> None:
         # Slots are aligned to whole seconds so jobs of any interval share wake-ups.
         base = now.replace(microsecond=0) + timedelta(seconds=1)
-        start = base + timedelta(seconds=spread_offset(job_id, interval))
+        start = base + timedelta(seconds=spread_offset(job_id, interval, slot))
         trigger = IntervalTrigger(seconds=interval, start_date=start, timezone=UTC)
         self._aps.add_job(
             self._run,

@@ -8,8 +8,9 @@ import time
 
 from netwatch.core import telemetry
 from netwatch.core.model import Device, Role
-from netwatch.core.scheduler import Scheduler, spread_offset
+from netwatch.core.scheduler import Scheduler, slot_for, spread_offset
 from tests.core.inventories import make_inventory
+from tests.helpers.loop_calls import counting
 
 
 class RecordingCollector:
@@ -216,3 +217,46 @@ async def test_sync_async_lets_the_loop_run_between_slices_and_matches_sync(monk
     assert len(sliced._aps.get_jobs()) == 55
     await piece.shutdown()
     await sliced.shutdown()
+
+
+def test_slots_widen_until_a_wake_up_starts_several_jobs() -> None:
+    # 200 SNMP jobs a minute (1,000 devices): 1 s slots, ~3 jobs a wake-up; 10,000: 100 ms.
+    assert slot_for(200, 60.0) == 1.0
+    assert slot_for(1000, 60.0) == 0.2
+    assert slot_for(10_000, 60.0) == 0.1
+    assert slot_for(1, 0.5) == 0.5  # never wider than the interval
+    offsets = {spread_offset(f"snmp\x1fd{i}", 60.0, 1.0) for i in range(200)}
+    assert all(o == int(o) and 0 <= o < 60 for o in offsets)
+    assert len(offsets) > 40  # still spread over the minute
+
+
+async def test_few_jobs_start_on_whole_seconds_many_in_100_ms_slots() -> None:
+    few = Scheduler([RecordingCollector(interval=60.0)], lambda obs: None)
+    few.start(_inventory(200))
+    fractions = {j.next_run_time.microsecond for j in few._aps.get_jobs()}
+    await few.shutdown()
+    assert fractions == {0}  # 1 s slots: the old 100 ms slots gave ~10 fractions
+    many = Scheduler([RecordingCollector(interval=6.0)], lambda obs: None)
+    many.start(_inventory(400))  # 66 jobs a second: 100 ms slots
+    fractions = {j.next_run_time.microsecond // 100_000 for j in many._aps.get_jobs()}
+    await many.shutdown()
+    assert len(fractions) == 10
+
+
+async def test_the_scheduler_timer_runs_jobs_without_the_self_pipe() -> None:
+    """APScheduler's own timer went through call_soon_threadsafe (a self-pipe write and an
+    extra turn of the loop) on every wake-up; ours runs the due jobs on the loop directly."""
+    loop = asyncio.get_running_loop()
+    col = RecordingCollector(interval=0.5)
+    sched = Scheduler([col], lambda obs: None)
+    sched.start(_inventory(3))
+    await asyncio.sleep(0)  # start()'s own wakeup (a thread-safe call) is not a timer's
+    try:
+        with counting(loop, "_write_to_self") as writes:
+            deadline = loop.time() + 15.0
+            while loop.time() < deadline and sum(map(len, col.starts.values())) < 12:
+                await asyncio.sleep(0.1)
+    finally:
+        await sched.shutdown()
+    assert sum(map(len, col.starts.values())) >= 12
+    assert writes[0] == 0
