@@ -5,8 +5,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import weakref
+from pathlib import Path
+
+import pytest
 
 from netwatch.core import heap
+from netwatch.core.model import Role
+from netwatch.core.runtime import Runtime
+from tests.core.inventories import make_inventory
 
 
 class Node:
@@ -65,3 +71,37 @@ def test_settler_coalesces_requests_and_runs_after_the_delay() -> None:
     finally:
         gc.unfreeze()
     assert (early, done) == (0, 1)
+
+
+def test_a_running_runtime_settles_after_start_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The wiring, not just the function: a started runtime asks for one settle, a poll
+    # interval later (shortened here), and a stop cancels a settle not yet due.
+    monkeypatch.chdir(tmp_path)  # the alert store and spools land in the test's directory
+    inv = make_inventory({"35.10.07.2001": [("r", Role.ROUTER, "127.0.7.1")]})
+
+    async def scenario() -> tuple[float, float]:
+        runtime = Runtime("unused.yaml", inv)
+        monkeypatch.setattr(runtime, "_settle_delay", lambda: 0.05)
+        before = heap.SETTLES._value.get()
+        await runtime.start()
+        try:
+            deadline = asyncio.get_running_loop().time() + 10
+            while (
+                heap.SETTLES._value.get() == before and asyncio.get_running_loop().time() < deadline
+            ):
+                await asyncio.sleep(0.02)
+            settled = heap.SETTLES._value.get() - before
+            runtime.heap.request(0.05)  # due after the stop below: must never run
+        finally:
+            await runtime.stop()
+        await asyncio.sleep(0.2)
+        return settled, heap.SETTLES._value.get() - before
+
+    try:
+        settled, after_stop = asyncio.run(scenario())
+    finally:
+        gc.unfreeze()
+    assert (settled, after_stop) == (1, 1)
+    assert heap.FROZEN._value.get() > 0
