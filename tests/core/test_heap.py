@@ -52,6 +52,14 @@ def test_a_second_settle_frees_cycles_frozen_by_the_first() -> None:
         gc.unfreeze()
 
 
+async def _first_settle_since(before: float, seconds: float = 10.0) -> float:
+    """Settles counted since `before`, once there is one (or after `seconds`)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while heap.SETTLES._value.get() == before and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.01)
+    return heap.SETTLES._value.get() - before
+
+
 def test_settler_coalesces_requests_and_runs_after_the_delay() -> None:
     async def scenario() -> tuple[float, float]:
         before = heap.SETTLES._value.get()
@@ -60,9 +68,7 @@ def test_settler_coalesces_requests_and_runs_after_the_delay() -> None:
         settler.request()  # coalesced: one settle
         await asyncio.sleep(0.01)
         early = heap.SETTLES._value.get() - before
-        deadline = asyncio.get_running_loop().time() + 5
-        while heap.SETTLES._value.get() == before and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.01)
+        await _first_settle_since(before)
         await asyncio.sleep(0.1)
         return early, heap.SETTLES._value.get() - before
 
@@ -87,12 +93,7 @@ def test_a_running_runtime_settles_after_start_up(
         before = heap.SETTLES._value.get()
         await runtime.start()
         try:
-            deadline = asyncio.get_running_loop().time() + 10
-            while (
-                heap.SETTLES._value.get() == before and asyncio.get_running_loop().time() < deadline
-            ):
-                await asyncio.sleep(0.02)
-            settled = heap.SETTLES._value.get() - before
+            settled = await _first_settle_since(before)
             runtime.heap.request(0.05)  # due after the stop below: must never run
         finally:
             await runtime.stop()
