@@ -59,18 +59,16 @@ def settle() -> int:
 
 
 class Settler:
-    """Settles the heap once, `delay` seconds after the last request (coalesced)."""
+    """Settles the heap once, a delay after the last request (coalesced)."""
 
-    def __init__(self, delay: float) -> None:
-        self.delay = delay  # one poll interval: per-device state is built by its first round
+    def __init__(self) -> None:
         self._timer: asyncio.TimerHandle | None = None
 
-    def request(self, delay: float | None = None) -> None:
-        if delay is not None:
-            self.delay = delay
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = asyncio.get_running_loop().call_later(self.delay, self._due)
+    def request(self, delay: float) -> None:
+        """Settle `delay` seconds from now (one poll interval: per-device state is built by
+        each device's first round); an earlier request not yet due is replaced."""
+        self.cancel()
+        self._timer = asyncio.get_running_loop().call_later(delay, self._due)
 
     def cancel(self) -> None:
         if self._timer is not None:

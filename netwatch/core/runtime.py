@@ -97,7 +97,7 @@ class Runtime:
         self.sender: SenderLease | None = None  # cluster with etcd: the sender lease
         self._extra_stops: list[Stop] = []
         self._tasks: set[asyncio.Task[None]] = set()  # heartbeat, retries, watches
-        self.heap = Settler(0.0)  # freezes the long-lived heap (netwatch/core/heap.py)
+        self.heap = Settler()  # freezes the long-lived heap (netwatch/core/heap.py)
         self._reload_lock = asyncio.Lock()
         self._next_reload: asyncio.Task[ReloadResult] | None = None
         # Where sinks on the host reach from (the demo probes from a private namespace).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,13 @@ from netwatch.core import heap
 from netwatch.core.model import Role
 from netwatch.core.runtime import Runtime
 from tests.core.inventories import make_inventory
+
+
+@pytest.fixture(autouse=True)
+def _unfrozen() -> Iterator[None]:
+    """Each test leaves the interpreter's heap as it found it: nothing frozen."""
+    yield
+    gc.unfreeze()
 
 
 class Node:
@@ -26,14 +34,11 @@ def test_settle_collects_cycles_and_freezes_the_living() -> None:
     lost.me = lost  # a cycle: only the cyclic collector can free it
     gone = weakref.ref(lost)
     del lost
-    try:
-        frozen = heap.settle()
-        assert gone() is None  # a bare gc.freeze() would have kept it for ever
-        assert frozen == gc.get_freeze_count() >= len(kept)
-        # the living are out of the collector's generations: a full collection skips them
-        assert all(not any(o is n for o in gc.get_objects()) for n in kept[:3])
-    finally:
-        gc.unfreeze()
+    frozen = heap.settle()
+    assert gone() is None  # a bare gc.freeze() would have kept it for ever
+    assert frozen == gc.get_freeze_count() >= len(kept)
+    # the living are out of the collector's generations: a full collection skips them
+    assert all(not any(o is n for o in gc.get_objects()) for n in kept[:3])
 
 
 def test_a_second_settle_frees_cycles_frozen_by_the_first() -> None:
@@ -41,15 +46,12 @@ def test_a_second_settle_frees_cycles_frozen_by_the_first() -> None:
     old = Node()
     old.me = old
     gone = weakref.ref(old)
-    try:
-        heap.settle()
-        del old
-        gc.collect()
-        assert gone() is not None  # frozen: the collector does not see it
-        heap.settle()
-        assert gone() is None
-    finally:
-        gc.unfreeze()
+    heap.settle()
+    del old
+    gc.collect()
+    assert gone() is not None  # frozen: the collector does not see it
+    heap.settle()
+    assert gone() is None
 
 
 async def _first_settle_since(before: float, seconds: float = 10.0) -> float:
@@ -63,19 +65,16 @@ async def _first_settle_since(before: float, seconds: float = 10.0) -> float:
 def test_settler_coalesces_requests_and_runs_after_the_delay() -> None:
     async def scenario() -> tuple[float, float]:
         before = heap.SETTLES._value.get()
-        settler = heap.Settler(0.05)
-        settler.request()
-        settler.request()  # coalesced: one settle
+        settler = heap.Settler()
+        settler.request(0.05)
+        settler.request(0.05)  # coalesced: one settle
         await asyncio.sleep(0.01)
         early = heap.SETTLES._value.get() - before
         await _first_settle_since(before)
         await asyncio.sleep(0.1)
         return early, heap.SETTLES._value.get() - before
 
-    try:
-        early, done = asyncio.run(scenario())
-    finally:
-        gc.unfreeze()
+    early, done = asyncio.run(scenario())
     assert (early, done) == (0, 1)
 
 
@@ -100,9 +99,6 @@ def test_a_running_runtime_settles_after_start_up(
         await asyncio.sleep(0.2)
         return settled, heap.SETTLES._value.get() - before
 
-    try:
-        settled, after_stop = asyncio.run(scenario())
-    finally:
-        gc.unfreeze()
+    settled, after_stop = asyncio.run(scenario())
     assert (settled, after_stop) == (1, 1)
     assert heap.FROZEN._value.get() > 0
