@@ -2,7 +2,7 @@
 
 The engine reads its socket through asyncio's datagram transport (one datagram per turn of the
 loop). A batched reader (recvmmsg, up to 512 or 64 answers a wake-up, with a 2 MiB or a 256 KiB
-queue) was tried on this branch and measured at 50,000 devices: both runs collapsed (every
+queue) was tried in branch snmprecv and measured at 50,000 devices: both runs collapsed (every
 village fired) where main held in the same session (docs/performance.md, branch snmprecv), so
 it is not used; this counter shows an operator what the queue loses.
 """
