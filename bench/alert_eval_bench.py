@@ -14,6 +14,11 @@ and after a few devices came back and went down again. In-process: CPU seconds o
 have them (bench/synth_inventory.py); bench/run_bench.py's villages hang on none.
 
     .venv/bin/python bench/alert_eval_bench.py CONFIG [--ticks 5] [--changed 1667] [--outage]
+        [--polled none|answered|clients]
+
+--polled: an answered SNMP poll of every device with `snmp` first (`netwatch run` has one of
+every fifth device in bench/run_bench.py's inventory; its snmpd lists no Wi-Fi clients:
+`answered`), so the causes (link facts: ONU, uplink, controller, clients) have facts to read.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from netwatch.alerting.engine import Engine
 from netwatch.alerting.service import AlertService
 from netwatch.cluster.member import Member
 from netwatch.collectors.icmp.observation import DOWN, ROUND, UP, PingObservation, PingResult
+from netwatch.collectors.snmp.observation import SnmpInterface, SnmpObservation, SnmpSample
 from netwatch.config.isolated import load
 from netwatch.core.state import State
 
@@ -49,6 +55,13 @@ def down(name: str, address: str, t: float) -> PingObservation:
     """The stream's report of a device whose echoes are all lost: its verdict turned down."""
     return PingObservation(name, t, PingResult(address, 5, 0, []), 30.0, DOWN, False,
                            "no reply", True, t - 15.0, seen_at=t - 30.0)  # fmt: skip
+
+
+def poll(name: str, t: float, clients: bool) -> SnmpObservation:
+    """An SNMP poll that answered: one interface up, and with clients an AP's 3 clients."""
+    wifi = [SnmpSample("wifi_clients", 3.0, (("scope", "device"),))] if clients else []
+    iface = SnmpInterface(1, "eth0", if_type=6, admin_status=1, oper_status=1)
+    return SnmpObservation(name, t, uptime_ticks=100, interfaces=[iface], wifi_clients=wifi)
 
 
 async def _longest_hold(engine: Engine) -> tuple[float, float]:
@@ -143,6 +156,12 @@ def main() -> int:
         help="gc.freeze() before the outage (what a runtime that froze its start-up heap saw)",
     )
     ap.add_argument(
+        "--polled",
+        choices=("none", "answered", "clients"),
+        default="none",
+        help="an answered SNMP poll of each SNMP device first (clients: an AP's with 3 clients)",
+    )
+    ap.add_argument(
         "--full",
         action="store_true",
         help="every village and parent every tick (as before quiet villages)",
@@ -167,6 +186,10 @@ def main() -> int:
         t = time.time()
         for name in names:
             state.record(report(name, inventory.devices[name].address, t, UP))
+        if args.polled != "none":  # what `netwatch run` has: the SNMP fifth's facts
+            for name in names:
+                if inventory.devices[name].snmp is not None:
+                    state.record(poll(name, t, args.polled == "clients"))
         c = time.process_time()
         engine.evaluate()
         first = time.process_time() - c

@@ -14,8 +14,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import math
 import zoneinfo
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from netwatch.alerting import onu_join
 from netwatch.alerting.kinds import VILLAGE_DOWN, Intent, Kinds
@@ -45,6 +46,7 @@ RX_HYSTERESIS = 1.0  # dB above the threshold before a low-power warning resolve
 # the OLT's poll it asks for: the ONU's state names the cause better than "router down".
 OLT_WAIT = 5.0
 SILENT_CAUSES = frozenset({"router_down", "all_devices_down"})
+MADE_MAX = 200_000  # cause alerts' label sets kept (a few per watched village or device)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 _UP = Verdict(ServiceState.UP)
@@ -73,6 +75,7 @@ class Causes:
         self.hold_for = s.alerting.degraded_for
         self.upstream_wait = s.alerting.upstream_wait
         self.facts: dict[str, cf.DeviceFacts] = {}
+        self._made: dict[tuple[str, ...], Intent] = {}  # _named's, for this inventory
         self.zero_since: dict[str, float] = {}  # AP → first poll of its current zero-client run
         self._known_onus: set[str] = set()  # villages whose ONU the OLT listed this evaluation
         self.onu_villages = [v for v in inventory.villages.values() if v.onu is not None]
@@ -95,6 +98,7 @@ class Causes:
         start, _, end = self.wifi.office_hours.partition("-")
         self.office = (dt.time.fromisoformat(start), dt.time.fromisoformat(end))
         self.tz = zoneinfo.ZoneInfo(self.wifi.timezone)
+        self._office_at = (math.nan, False)  # (now, _office(now)) of the last evaluation
 
     def on_observation(self, device_state: object, observation: object) -> None:
         """Keep the facts of a watched device's poll that answered."""
@@ -200,6 +204,36 @@ class Causes:
         labels = {"alertname": name, "severity": str(severity), **base, **own}
         return Intent(labels, fingerprint(labels), _UP, want=False, may_resolve=False)
 
+    def _named(
+        self,
+        name: str,
+        severity: Severity,
+        key: str,
+        base: Callable[[str], dict[str, str]],
+        **own: str,
+    ) -> Intent:
+        """_labels(name, severity, base(key), **own), made once per name, key and own values:
+        every tick builds an intent for every watched village and AP, and a label set with
+        its JSON and SHA-256 for each cost more than the rest of the tick (issue 10)."""
+        made = (name, key, *own.values())
+        got = self._made.get(made)
+        if got is None:
+            if len(self._made) > MADE_MAX:  # (an OLT's cause words are its own: bounded)
+                self._made.clear()
+            got = self._made[made] = self._labels(name, severity, base(key), **own)
+        return got
+
+    def _ap_labels(self, name: str) -> dict[str, str]:
+        """A managed AP's labels: the device's, and its village where it has one."""
+        base = self.kinds.device_labels(name)
+        village = self.inventory.devices[name].village
+        return base if village is None else {**base, "village": village}
+
+    def _client_labels(self, name: str) -> dict[str, str]:
+        """An AP's labels on its no-clients alert: the device's, and its village ("": none)."""
+        village = self.inventory.devices[name].village or ""
+        return {**self.kinds.device_labels(name), "village": village}
+
     def _intent(
         self, base: Intent, cause: str, *, want: bool, may_resolve: bool, hold: bool = False
     ) -> Intent:
@@ -213,7 +247,7 @@ class Causes:
     ) -> Iterator[Intent]:
         """Every cause intent now; open alerts of a cause no longer current resolve."""
         current: set[str] = set()
-        for intent in self._all(now, views):
+        for intent in self._all(now, views, open_alerts):
             current.add(intent.fingerprint)
             yield intent
         if not self._known_onus:  # (only the ONU villages' alerts resolve here: none)
@@ -225,7 +259,9 @@ class Causes:
                 if code in self._known_onus:
                     yield Intent(a.labels, fp, _UP, want=False, may_resolve=True)
 
-    def _all(self, now: float, views: Mapping[str, DeviceView]) -> Iterator[Intent]:
+    def _all(
+        self, now: float, views: Mapping[str, DeviceView], open_alerts: Mapping[str, OpenAlert]
+    ) -> Iterator[Intent]:
         self._known_onus = set()
         for v in self.onu_villages:
             yield from self._onu(v)
@@ -234,7 +270,7 @@ class Causes:
         for d in self.managed:
             yield from self._lost(d)
         for d in self.aps:
-            yield from self._no_clients(d, now, views.get(d.name))
+            yield from self._no_clients(d, now, views.get(d.name), open_alerts)
 
     def _onu(self, v: Village) -> Iterator[Intent]:
         link = v.onu
@@ -244,21 +280,22 @@ class Causes:
         if got is None:
             return  # OLT not polled yet, not answering, or not listing the ONU: no change
         self._known_onus.add(v.code)
-        base = self.kinds.village_labels(v.code)
+        base = self.kinds.village_labels
         where = _onu_where(link)
         if not got.up:
             # Inhibited while the village's own alert names this ONU (onu_join.py): only an
             # ONU whose village still answers through another path is a page of its own.
             ep = self.episodes.get(v.code)
             alone = ep is not None and ep.other_path and not ep.joined
-            b = self._labels(ONU_OFFLINE, Severity.CRITICAL, base, **where, cause=got.cause)
+            b = self._named(ONU_OFFLINE, Severity.CRITICAL, v.code, base, **where,
+                            cause=got.cause)  # fmt: skip
             yield self._intent(b, f"onu_{got.cause}", want=alone, may_resolve=False)
         sides = (("onu", got.rx_onu, link.rx_min_dbm, self.fibre.onu_rx_min_dbm),
                  ("olt", got.rx_olt, link.olt_rx_min_dbm, self.fibre.olt_rx_min_dbm))  # fmt: skip
         for side, rx, own, default in sides:
             limit = own if own is not None else default
-            b = self._labels(ONU_RX_LOW, Severity.WARNING, base, **where, side=side,
-                             cause="rx_low")  # fmt: skip
+            b = self._named(ONU_RX_LOW, Severity.WARNING, v.code, base, **where, side=side,
+                            cause="rx_low")  # fmt: skip
             if rx is None:  # offline, or no reading: the offline alert says more
                 yield self._intent(b, "rx_low", want=False, may_resolve=not got.up)
                 continue
@@ -272,9 +309,9 @@ class Causes:
         up = cf.port_up(facts, link.interface) if facts is not None else None
         if up is None:
             return
-        base = self.kinds.village_labels(v.code)
-        b = self._labels(UPLINK_DOWN, Severity.CRITICAL, base, device=link.device,
-                         interface=link.interface, cause="uplink_port_down")  # fmt: skip
+        b = self._named(UPLINK_DOWN, Severity.CRITICAL, v.code, self.kinds.village_labels,
+                        device=link.device, interface=link.interface,
+                        cause="uplink_port_down")  # fmt: skip
         yield self._intent(b, "uplink_port_down", want=not up, may_resolve=up)
 
     def _lost(self, d: Device) -> Iterator[Intent]:
@@ -285,29 +322,33 @@ class Causes:
         if got is None:
             return
         joined, state = got
-        base = self.kinds.device_labels(d.name)
-        if d.village is not None:
-            base = {**base, "village": d.village}
-        b = self._labels(AP_LOST, Severity.CRITICAL, base, controller=link.device,
-                         cause="controller_lost")  # fmt: skip
+        b = self._named(AP_LOST, Severity.CRITICAL, d.name, self._ap_labels,
+                        controller=link.device, cause="controller_lost")  # fmt: skip
         yield self._intent(b, f"controller_lost:{state}", want=not joined, may_resolve=joined)
         radios = cf.radios_on_controller(facts, link) if facts is not None else None
         if radios is None or not joined:
             return  # a lost AP's radios are the lost alert's business
         up, total = radios
         # One radio still up serves Wi-Fi: only every radio down is an AP without Wi-Fi.
-        r = self._labels(RADIOS_DOWN, Severity.CRITICAL, base, controller=link.device,
-                         cause="radio_down")  # fmt: skip
+        r = self._named(RADIOS_DOWN, Severity.CRITICAL, d.name, self._ap_labels,
+                        controller=link.device, cause="radio_down")  # fmt: skip
         yield self._intent(
             r, f"ap_radios_down:{total - up}/{total}", want=up == 0, may_resolve=up > 0
         )
 
     def _office(self, now: float) -> bool:
+        at, office = self._office_at
+        if at == now:  # (asked for every AP without clients in one evaluation)
+            return office
         local = dt.datetime.fromtimestamp(now, self.tz)
         start, end = self.office
-        return DAYS[local.weekday()] in self.wifi.office_days and start <= local.time() < end
+        office = DAYS[local.weekday()] in self.wifi.office_days and start <= local.time() < end
+        self._office_at = (now, office)
+        return office
 
-    def _no_clients(self, d: Device, now: float, view: DeviceView | None) -> Iterator[Intent]:
+    def _no_clients(
+        self, d: Device, now: float, view: DeviceView | None, open_alerts: Mapping[str, OpenAlert]
+    ) -> Iterator[Intent]:
         if self.wifi.no_clients_for <= 0:
             return
         link = d.controller
@@ -324,9 +365,11 @@ class Causes:
         elif self._office(now):
             self.zero_since.setdefault(d.name, now)
         since = self.zero_since.get(d.name)
-        base = {**self.kinds.device_labels(d.name), "village": d.village or ""}
-        b = self._labels(NO_CLIENTS, Severity.WARNING, base, cause="no_clients")
+        b = self._named(NO_CLIENTS, Severity.WARNING, d.name, self._client_labels,
+                        cause="no_clients")  # fmt: skip
         want = since is not None and now - since >= self.wifi.no_clients_for
+        if not want and b.fingerprint not in open_alerts:
+            return  # nothing to fire or resolve (Lifecycle.idle): the AP's usual tick
         yield self._intent(b, "no_clients", want=want, may_resolve=count > 0 or not serving)
 
 

@@ -395,8 +395,10 @@ class Engine:
         yield "complaints", self.correlation.evaluate, (
             now, self.inventory, self.kinds, topo, self.villages.recorded,
         )  # fmt: skip
-        for intent in list(self.causes.intents(now, self.tracker.tracks, self.lifecycle.open)):
-            yield f"alert {intent.fingerprint}", self.lifecycle.reconcile, (intent, topo, now)
+        lifecycle = self.lifecycle
+        for intent in list(self.causes.intents(now, self.tracker.tracks, lifecycle.open)):
+            if not lifecycle.idle(intent):  # (an item runs in a savepoint of its own)
+                yield f"alert {intent.fingerprint}", lifecycle.reconcile, (intent, topo, now)
         for fp in list(self.flapping.flaps):
             yield f"flapping {fp}", self.lifecycle.settle_flapping, (fp, topo, now)
         for fp in self._due_timers(now):

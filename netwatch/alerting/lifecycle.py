@@ -39,6 +39,17 @@ class Lifecycle:
         self.open = {a.fingerprint: a for a in self.store.open_alerts()}
         self.version += 1
 
+    def idle(self, intent: Intent) -> bool:
+        """Whether reconcile(intent) would change nothing: not wanted, no alert of it open and
+        no hold of it begun (the steady state of the cause kinds' intents: one per watched
+        village and AP at every tick)."""
+        fp = intent.fingerprint
+        return (
+            not intent.want
+            and fp not in self.open
+            and (intent.hold_for is None or fp not in self.wanted_since)
+        )
+
     def reconcile(self, intent: Intent, topology: Topology, now: float) -> None:
         """Fire, update or resolve the alert that intent names."""
         fp = intent.fingerprint

@@ -190,6 +190,8 @@ def port_up(facts: DeviceFacts, interface: str) -> bool | None:
 def clients(facts: DeviceFacts, ap: str | None = None) -> float | None:
     """Clients of a device (its own polls), or of AP `ap` as its controller counts them."""
     rows = facts.of(CLIENTS)
+    if not rows:  # (every tick asks this of every AP polled over SNMP, most count none)
+        return None
     if ap is not None:
         mine = [r.value for r in rows if r.labels.get("scope") == "ap" and r.labels.get("ap") == ap]
         return sum(mine) if mine else None

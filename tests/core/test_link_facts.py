@@ -58,3 +58,20 @@ def test_a_failed_poll_and_a_stranger_give_none():
     assert cf.read(state.devices[ap.name], failed) is None
     assert cf.read(state.devices[ap.name], object()) is None  # no collector registered it
     assert cf.read(object(), _poll(ap.name, 3)) is None  # not a device's state
+
+
+def test_clients_by_scope_and_none_without_client_rows():
+    def row(n: float, **labels: str) -> cf.Row:
+        return cf.Row(n, labels)
+
+    none = cf.DeviceFacts(T, {cf.OPER_UP: (row(1, interface="eth0"),)})
+    assert cf.clients(none) is None and cf.clients(none, "ap-7") is None
+    # A controller's rows per AP, and an AP's own per radio (2 + 5) and per band (8, so the
+    # scope that counted shows: the first of CLIENT_SCOPES that is there, never a mix).
+    controller = cf.DeviceFacts(T, {cf.CLIENTS: (row(4, scope="ap", ap="ap-7"),
+                                                 row(6, scope="ap", ap="ap-8"))})  # fmt: skip
+    assert cf.clients(controller, "ap-7") == 4 and cf.clients(controller, "ap-9") is None
+    assert cf.clients(controller) is None  # not the controller's own clients
+    own = cf.DeviceFacts(T, {cf.CLIENTS: (row(2, scope="radio"), row(5, scope="radio"),
+                                          row(8, scope="band"))})  # fmt: skip
+    assert cf.clients(own) == 7  # 2 + 5 by radio
