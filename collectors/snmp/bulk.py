@@ -81,12 +81,12 @@ def batches(
     Each request asks for the most rows any of its columns expects, plus one to see the end,
     at most max_reps; a column whose length is unknown asks for max_reps.
     """
-    sized = sorted(columns, key=lambda c: _want(c, max_reps))
+    # (want, position, column): sorted by want, ties in the given order (as a stable sort).
+    sized = sorted([(_want(c, max_reps), i, c) for i, c in enumerate(columns)])
     out: list[tuple[list[Column], int]] = []
     group: list[Column] = []
     reps = 0
-    for col in sized:
-        want = _want(col, max_reps)
+    for want, _, col in sized:
         if group and max(reps, want) * (len(group) + 1) > budget:
             out.append((group, reps))
             group, reps = [], 0
@@ -156,9 +156,12 @@ async def walk_many(
             plan = [(pending[i : i + width], 1) for i in range(0, len(pending), width)]
         else:
             plan = batches(pending, full, budget)
-        outcomes = await asyncio.gather(
-            *(_step(engine, target, state, group, reps) for group, reps in plan)
-        )
+        if len(plan) == 1:  # the usual poll: one request, awaited here (no task, no gather)
+            outcomes = [await _step(engine, target, state, plan[0][0], plan[0][1])]
+        else:
+            outcomes = await asyncio.gather(
+                *(_step(engine, target, state, group, reps) for group, reps in plan)
+            )
         planned_reduced = reduced
         pending = []
         for (group, reps), outcome in zip(plan, outcomes, strict=True):

@@ -10,10 +10,31 @@ it is not used; this counter shows an operator what the queue loses.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import struct
 
 _SO_MEMINFO, _SK_MEMINFO_DROPS = 55, 8  # linux/sock_diag.h: the socket's drop counter
+_SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
+
+
+def widen_receive_queue(transport: asyncio.BaseTransport, size: int) -> int:
+    """Ask the kernel for a receive queue of `size` bytes on the transport's socket (beyond
+    net.core.rmem_max when we may: SO_RCVBUFFORCE needs CAP_NET_ADMIN); returns what the
+    kernel gives (SO_RCVBUF reads back twice the size asked: the kernel's bookkeeping)."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return 0
+    if size > 0:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, size)
+        except OSError:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+    try:
+        return int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+    except OSError:
+        return 0
 
 
 def kernel_drops(transport: asyncio.BaseTransport) -> int:
