@@ -43,7 +43,15 @@ class Column(Walker):
     __slots__ = ("error", "expect")
 
     def __init__(self, root: OID, max_rows: int, expect: int) -> None:
-        super().__init__(root, max_rows)
+        # Walker.__init__'s fields set here, not through super().__init__: a poll makes one
+        # Column per walked column, and the super object, bound method and frame were most of
+        # what one cost (tests/collectors/snmp/test_walk_many.py compares both walks' results).
+        self.root = root = tuple(root)
+        self.last = root
+        self.rows = []
+        self.max_rows = max_rows
+        self.done = False
+        self.truncated = False
         self.expect = expect  # rows still expected (from the last poll), or -1 when unknown
         self.error: SnmpError | None = None
 

@@ -427,3 +427,18 @@ async def test_an_agent_answering_column_by_column_is_never_read_crosswise() -> 
     for result in (first, second):
         for root in roots:
             assert result[root] == sorted((o, v) for o, v in rows.items() if o[:10] == root)
+
+
+def test_a_new_column_starts_as_a_new_walker() -> None:
+    # Column sets Walker's fields itself (no super().__init__): every field a Walker has must
+    # start the same, or the shared walk would not be the one-column walk it is compared with.
+    from netwatch.collectors.snmp.bulk import Column
+    from netwatch.collectors.snmp.walk import Walker
+
+    root = [1, 3, 6, 1, 2, 1, 2, 2, 1, 2]  # any sequence of sub-ids, as Walker takes
+    column, walker = Column(root, 7, 3), Walker(root, 7)
+    assert {f: getattr(column, f) for f in Walker.__slots__} == {
+        f: getattr(walker, f) for f in Walker.__slots__
+    }
+    assert column.root == (1, 3, 6, 1, 2, 1, 2, 2, 1, 2) and column.rows is not walker.rows
+    assert (column.expect, column.error) == (3, None)
