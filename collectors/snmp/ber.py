@@ -225,9 +225,10 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> list[tuple[OID, Value]]:
         tag = data[pos]
         n = data[pos + 1]
         if n < 0x80:
-            if n <= 4 and (n <= 1 or tag in kept_tags):
-                # A small value polls repeat (a status, a type, a speed, a zero counter): the
-                # Value decoded from the same bytes before, if it is still at hand.
+            if n <= 2 or (n <= 4 and tag in kept_tags) or (tag == 0x06 and n <= 24):
+                # A small value polls repeat (a status, a type, a speed, a zero counter, an
+                # OID such as hrStorageRam): the Value decoded from the same bytes before, if
+                # it is still at hand.
                 if pos + 2 + n != vb_end:
                     raise _fail(f"value does not end its varbind at offset {pos + 2}")
                 raw = data[pos:vb_end]
@@ -251,12 +252,15 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> list[tuple[OID, Value]]:
 
 
 # Small values by their encoding (tag, length and content bytes): statuses, types, speeds,
-# zero counters and short strings repeat from poll to poll and from device to device, so a
-# poll finds most of its small values here instead of making a Value each. Counters and
-# TimeTicks change at every poll: only their one-byte values (0..127) are kept.
+# zero counters, short strings and OIDs (types, sysObjectID) repeat from poll to poll and from
+# device to device, so a poll finds most of its small values here instead of making a Value
+# each. Counters, clocks and large INTEGERs (storage used) change at every poll and are not
+# kept beyond two bytes, so that they do not crowd out the values that repeat.
 _VALUE_CACHE: dict[bytes, Value] = {}
-_VALUE_CACHE_MAX = 20_000  # entries of at most 6 bytes and a Value: ~2 MB at most
-_KEPT_TAGS = frozenset((0x02, 0x04, 0x40, 0x42))  # INTEGER, OCTET STRING, IpAddress, Gauge32
+_VALUE_CACHE_MAX = 20_000  # entries of at most 26 bytes and a Value: ~5 MB at most
+# Kept up to 4 content bytes: OCTET STRING, IpAddress, Gauge32 (speeds); every tag up to 2
+# (INTEGER -32768..32767, counters and clocks below 32768); OIDs up to 24.
+_KEPT_TAGS = frozenset((0x04, 0x40, 0x42))
 
 
 def _small_value(raw: bytes, data: bytes, start: int, end: int) -> Value:

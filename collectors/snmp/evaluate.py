@@ -301,9 +301,15 @@ class Evaluator:
         # Aggregates are kept per column: two columns may share a metric name (per SSID and
         # per band sums of one client column) and must not pool their rows.
         groups: dict[tuple[int, tuple[tuple[str, str], ...]], list[float]] = defaultdict(list)
+        # Filters on a column are tried before the row's labels are made (a row they drop
+        # needs none); filters on a label after.
+        by_column = [f for f in table.filters if f.column is not None]
+        by_label = [f for f in table.filters if f.column is None]
         for index, row in rows.items():
+            if by_column and not _passes(by_column, row, {}):
+                continue
             labels = self._labels(table, index, row)
-            if labels is None or not _passes(table.filters, row, labels):
+            if labels is None or (by_label and not _passes(by_label, row, labels)):
                 continue
             for n, col in enumerate(metric_cols):
                 value = row.get(col.col)

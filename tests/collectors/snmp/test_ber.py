@@ -209,7 +209,13 @@ def test_small_values_decoded_again_are_what_pyasn1_reads() -> None:
         (b"\x02\x01\xff", Value(Kind.INTEGER, -1)),
         (b"\x02\x02\x00\x80", Value(Kind.INTEGER, 128)),
         (b"\x42\x04\x3b\x9a\xca\x00", Value(Kind.GAUGE32, 1_000_000_000)),
-        (b"\x41\x02\x01\x00", Value(Kind.COUNTER32, 256)),  # two bytes: not kept, still right
+        (b"\x41\x02\x01\x00", Value(Kind.COUNTER32, 256)),
+        (b"\x41\x03\x01\x00\x00", Value(Kind.COUNTER32, 65536)),  # not kept, still right
+        (b"\x02\x04\x00\x98\x96\x80", Value(Kind.INTEGER, 10_000_000)),  # not kept either
+        (
+            b"\x06\x09\x2b\x06\x01\x02\x01\x19\x02\x01\x02",
+            Value(Kind.OBJECT_IDENTIFIER, (1, 3, 6, 1, 2, 1, 25, 2, 1, 2)),
+        ),
         (b"\x04\x02lo", Value(Kind.OCTET_STRING, b"lo")),
         (b"\x04\x00", Value(Kind.OCTET_STRING, b"")),
         (b"\x40\x04\x7f\x00\x00\x01", Value(Kind.IP_ADDRESS, b"\x7f\x00\x00\x01")),

@@ -174,3 +174,38 @@ def test_rows_of_pivots_each_table_by_its_own_columns():
     for _ in range(2):
         assert rows_of(descr, walked) == {(1,): {2: Value(Kind.OCTET_STRING, b"lo")}}
         assert rows_of(oper, walked) == {(1,): {8: Value(Kind.INTEGER, 1)}}
+
+
+def test_a_row_must_pass_its_column_filters_and_its_label_filters():
+    # Column filters are tried before the row's labels are made, label filters after: a row
+    # is kept only when it passes both kinds, as when every filter was tried after the labels.
+    import re
+
+    from netwatch.collectors.snmp.evaluate import Evaluator
+    from netwatch.collectors.snmp.profiles import Column, Filter, IndexPart, Profile, Table
+
+    entry = (1, 3, 6, 1, 4, 1, 9999, 1, 1)
+    table = Table(
+        entry,
+        (Column(2, "label", "kind"), Column(3, "gauge", "used")),
+        index=(IndexPart(label="slot"),),
+        filters=(
+            Filter(column=2, equals=("ram",)),
+            Filter(label="slot", regex=re.compile("^[12]$")),
+        ),
+    )
+    rows = {  # slot: (kind, used)
+        1: (b"ram", 10),  # kept
+        2: (b"disk", 20),  # dropped by the column filter
+        3: (b"ram", 30),  # dropped by the label filter
+    }
+    walked = {
+        (*entry, 2): [((*entry, 2, i), Value(Kind.OCTET_STRING, k)) for i, (k, _) in rows.items()],
+        (*entry, 3): [((*entry, 3, i), Value(Kind.INTEGER, u)) for i, (_, u) in rows.items()],
+    }
+    obs = SnmpObservation(device="d", time=0.0)
+    ev = Evaluator([Profile("t", walk=(table,))], obs)
+    ev.tables(walked)
+    assert [(s.metric, s.value, s.labels) for s in obs.samples] == [
+        ("used", 10.0, (("kind", "ram"), ("slot", "1")))
+    ]
