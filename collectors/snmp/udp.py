@@ -4,7 +4,9 @@ The engine reads its socket through asyncio's datagram transport (one datagram p
 loop). A batched reader (recvmmsg, up to 512 or 64 answers a wake-up, with a 2 MiB or a 256 KiB
 queue) was tried in branch snmprecv and measured at 50,000 devices: both runs collapsed (every
 village fired) where main held in the same session (docs/performance.md, branch snmprecv), so
-it is not used; this counter shows an operator what the queue loses.
+it is not used; this counter shows an operator what the queue loses. What did pay (branch
+snmpcpu): a larger queue on the same reader (`widen_receive_queue`, SnmpEngine.receive_queue),
+so that answers arriving while the loop is held wait instead of being dropped and asked again.
 """
 
 from __future__ import annotations
