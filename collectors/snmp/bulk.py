@@ -164,12 +164,7 @@ async def walk_many(
             plan = [(pending[i : i + width], 1) for i in range(0, len(pending), width)]
         else:
             plan = batches(pending, full, budget)
-        if len(plan) == 1:  # the usual poll: one request, awaited here (no task, no gather)
-            outcomes = [await _step(engine, target, state, plan[0][0], plan[0][1])]
-        else:
-            outcomes = await asyncio.gather(
-                *(_step(engine, target, state, group, reps) for group, reps in plan)
-            )
+        outcomes = await _steps(engine, target, state, plan)
         planned_reduced = reduced
         pending = []
         for (group, reps), outcome in zip(plan, outcomes, strict=True):
@@ -191,6 +186,25 @@ async def walk_many(
     state.rows_hint = learn(roots, columns)
     _learn_budget(state, configured, budget, reduced and worked, clean)
     return {c.root: c.error if c.error is not None else c.rows for c in columns}
+
+
+async def _steps(
+    engine: SnmpEngine, target: Target, state: _TargetState, plan: list[tuple[list[Column], int]]
+) -> list[int]:
+    """The plan's requests at once, their outcomes in plan order. The first is awaited here
+    and only the others get a task each (a usual poll has one or two): no gather."""
+    (first, reps), rest = plan[0], plan[1:]
+    if not rest:
+        return [await _step(engine, target, state, first, reps)]
+    tasks = [asyncio.ensure_future(_step(engine, target, state, g, r)) for g, r in rest]
+    try:
+        outcomes = [await _step(engine, target, state, first, reps)]
+        for task in tasks:
+            outcomes.append(await task)
+    finally:
+        for task in tasks:  # cancelled, or a bug in one step: none is left running
+            task.cancel()
+    return outcomes
 
 
 async def _step(
