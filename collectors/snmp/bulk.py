@@ -89,12 +89,15 @@ def batches(
     Each request asks for the most rows any of its columns expects, plus one to see the end,
     at most max_reps; a column whose length is unknown asks for max_reps.
     """
-    # (want, position, column): sorted by want, ties in the given order (as a stable sort).
-    sized = sorted([(_want(c, max_reps), i, c) for i, c in enumerate(columns)])
+    # Each column's want once; positions sorted by it (stable: ties keep the given order).
+    # Ints and one list each, no tuple per column: the walk's allocations are where the
+    # cyclic collector's passes start in a 50k run (docs/performance.md, branch snmpcpu).
+    wants = [_want(c, max_reps) for c in columns]
     out: list[tuple[list[Column], int]] = []
     group: list[Column] = []
     reps = 0
-    for want, _, col in sized:
+    for i in sorted(range(len(wants)), key=wants.__getitem__):
+        want, col = wants[i], columns[i]
         if group and max(reps, want) * (len(group) + 1) > budget:
             out.append((group, reps))
             group, reps = [], 0
