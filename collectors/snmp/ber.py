@@ -188,9 +188,9 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> list[tuple[OID, Value]]:
     """Decode the varbinds in data[pos:end] (the content of a VarBindList)."""
     out: list[tuple[OID, Value]] = []
     append = out.append
-    kinds = _KIND
     cache_get = _OID_CACHE.get
-    from_bytes = int.from_bytes
+    value_get = _VALUE_CACHE.get
+    kept_tags = _KEPT_TAGS
     while pos < end:
         # SEQUENCE header, short-form fast path.
         if data[pos] != 0x30:
@@ -225,6 +225,19 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> list[tuple[OID, Value]]:
         tag = data[pos]
         n = data[pos + 1]
         if n < 0x80:
+            if n <= 2 or (n <= 4 and tag in kept_tags) or (tag == 0x06 and n <= 24):
+                # A small value polls repeat (a status, a type, a speed, a zero counter, an
+                # OID such as hrStorageRam): the Value decoded from the same bytes before, if
+                # it is still at hand.
+                if pos + 2 + n != vb_end:
+                    raise _fail(f"value does not end its varbind at offset {pos + 2}")
+                raw = data[pos:vb_end]
+                value = value_get(raw)
+                if value is None:
+                    value = _small_value(raw, data, pos + 2, vb_end)
+                append((oid, value))
+                pos = vb_end
+                continue
             pos += 2
             v_end = pos + n
         else:
@@ -232,40 +245,61 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> list[tuple[OID, Value]]:
             v_end = pos + n
         if v_end != vb_end:
             raise _fail(f"value does not end its varbind at offset {pos}")
-        if tag == 0x04:
-            value = Value(Kind.OCTET_STRING, data[pos:v_end])
-        elif tag == 0x02:
-            if 0 < n < 5:  # up to 4 octets always fits 32-bit signed
-                value = Value(Kind.INTEGER, from_bytes(data[pos:v_end], "big", signed=True))
-            else:
-                value = Value(Kind.INTEGER, _int(data, pos, v_end))
-        elif tag in _UINT32_TAGS:
-            if 0 < n < 5 and data[pos] < 0x80:
-                value = Value(kinds[tag], from_bytes(data[pos:v_end], "big"))
-            else:
-                value = Value(kinds[tag], _uint(data, pos, v_end, 0xFFFFFFFF))
-        elif tag == 0x46:
-            if 0 < n < 9 and data[pos] < 0x80:
-                value = Value(Kind.COUNTER64, from_bytes(data[pos:v_end], "big"))
-            else:
-                value = Value(Kind.COUNTER64, _uint(data, pos, v_end, 0xFFFFFFFFFFFFFFFF))
-        elif tag == 0x06:
-            value = Value(Kind.OBJECT_IDENTIFIER, _oid(data, pos, v_end))
-        elif tag == 0x40:
-            if n != 4:
-                raise _fail(f"IpAddress of {n} bytes at offset {pos}")
-            value = Value(Kind.IP_ADDRESS, data[pos:v_end])
-        elif tag == 0x44:
-            value = Value(Kind.OPAQUE, data[pos:v_end])
-        elif tag == 0x05 or tag in _EXCEPTION_TAGS:
-            if n:
-                raise _fail(f"non-empty NULL/exception value at offset {pos}")
-            value = _NULL if tag == 0x05 else _EXC_VALUES[tag]
-        else:
-            raise _fail(f"unknown value tag 0x{tag:02x} at offset {pos}")
+        value = _value(tag, n, data, pos, v_end)
         append((oid, value))
         pos = v_end
     return out
+
+
+# Small values by their encoding (tag, length and content bytes): statuses, types, speeds,
+# zero counters, short strings and OIDs (types, sysObjectID) repeat from poll to poll and from
+# device to device, so a poll finds most of its small values here instead of making a Value
+# each. Counters, clocks and large INTEGERs (storage used) change at every poll and are not
+# kept beyond two bytes, so that they do not crowd out the values that repeat.
+_VALUE_CACHE: dict[bytes, Value] = {}
+_VALUE_CACHE_MAX = 20_000  # entries of at most 26 bytes and a Value: ~5 MB at most
+# Kept up to 4 content bytes: OCTET STRING, IpAddress, Gauge32 (speeds); every tag up to 2
+# (INTEGER -32768..32767, counters and clocks below 32768); OIDs up to 24.
+_KEPT_TAGS = frozenset((0x04, 0x40, 0x42))
+
+
+def _small_value(raw: bytes, data: bytes, start: int, end: int) -> Value:
+    value = _value(raw[0], end - start, data, start, end)
+    if len(_VALUE_CACHE) >= _VALUE_CACHE_MAX:
+        _VALUE_CACHE.clear()
+    _VALUE_CACHE[raw] = value
+    return value
+
+
+def _value(tag: int, n: int, data: bytes, pos: int, v_end: int) -> Value:
+    """The Value of one varbind: tag, content length n, content data[pos:v_end]."""
+    if tag == 0x04:
+        return Value(Kind.OCTET_STRING, data[pos:v_end])
+    if tag == 0x02:
+        if 0 < n < 5:  # up to 4 octets always fits 32-bit signed
+            return Value(Kind.INTEGER, int.from_bytes(data[pos:v_end], "big", signed=True))
+        return Value(Kind.INTEGER, _int(data, pos, v_end))
+    if tag in _UINT32_TAGS:
+        if 0 < n < 5 and data[pos] < 0x80:
+            return Value(_KIND[tag], int.from_bytes(data[pos:v_end], "big"))
+        return Value(_KIND[tag], _uint(data, pos, v_end, 0xFFFFFFFF))
+    if tag == 0x46:
+        if 0 < n < 9 and data[pos] < 0x80:
+            return Value(Kind.COUNTER64, int.from_bytes(data[pos:v_end], "big"))
+        return Value(Kind.COUNTER64, _uint(data, pos, v_end, 0xFFFFFFFFFFFFFFFF))
+    if tag == 0x06:
+        return Value(Kind.OBJECT_IDENTIFIER, _oid(data, pos, v_end))
+    if tag == 0x40:
+        if n != 4:
+            raise _fail(f"IpAddress of {n} bytes at offset {pos}")
+        return Value(Kind.IP_ADDRESS, data[pos:v_end])
+    if tag == 0x44:
+        return Value(Kind.OPAQUE, data[pos:v_end])
+    if tag == 0x05 or tag in _EXCEPTION_TAGS:
+        if n:
+            raise _fail(f"non-empty NULL/exception value at offset {pos}")
+        return _NULL if tag == 0x05 else _EXC_VALUES[tag]
+    raise _fail(f"unknown value tag 0x{tag:02x} at offset {pos}")
 
 
 def decode_message(data: bytes) -> Message:
@@ -478,10 +512,22 @@ def encode_request(
     non_repeaters: int = 0,
     max_repetitions: int = 0,
 ) -> bytes:
-    """A GET/GETNEXT/GETBULK request with NULL values."""
-    varbinds = [_request_varbind(o) for o in oids]
+    """A GET/GETNEXT/GETBULK request with NULL values (what encode_message writes)."""
+    get = _REQUEST_VARBINDS.get
+    body = b"".join([get(o) or _request_varbind(o) for o in oids])
     if pdu_type == GETBULK:
-        return encode_message(
-            version, community, pdu_type, request_id, varbinds, non_repeaters, max_repetitions
-        )
-    return encode_message(version, community, pdu_type, request_id, varbinds)
+        fields = _tlv(0x02, _int_body(non_repeaters)) + _tlv(0x02, _int_body(max_repetitions))
+    else:
+        fields = _ZERO_STATUS_INDEX
+    pdu = _tlv(0x02, _int_body(request_id)) + fields + _tlv(0x30, body)
+    head = _HEADS.get((version, community))
+    if head is None:
+        head = _tlv(0x02, _int_body(version)) + _tlv(0x04, community)
+        if len(_HEADS) >= 1000:
+            _HEADS.clear()
+        _HEADS[(version, community)] = head
+    return _tlv(0x30, head + _tlv(pdu_type, pdu))
+
+
+_ZERO_STATUS_INDEX = b"\x02\x01\x00\x02\x01\x00"  # error-status 0, error-index 0
+_HEADS: dict[tuple[int, bytes], bytes] = {}  # version and community TLVs, per community

@@ -43,7 +43,15 @@ class Column(Walker):
     __slots__ = ("error", "expect")
 
     def __init__(self, root: OID, max_rows: int, expect: int) -> None:
-        super().__init__(root, max_rows)
+        # Walker.__init__'s fields set here, not through super().__init__: a poll makes one
+        # Column per walked column, and the super object, bound method and frame were most of
+        # what one cost (tests/collectors/snmp/test_walk_many.py compares both walks' results).
+        self.root = root = tuple(root)
+        self.last = root
+        self.rows = []
+        self.max_rows = max_rows
+        self.done = False
+        self.truncated = False
         self.expect = expect  # rows still expected (from the last poll), or -1 when unknown
         self.error: SnmpError | None = None
 
@@ -81,12 +89,15 @@ def batches(
     Each request asks for the most rows any of its columns expects, plus one to see the end,
     at most max_reps; a column whose length is unknown asks for max_reps.
     """
-    sized = sorted(columns, key=lambda c: _want(c, max_reps))
+    # Each column's want once; positions sorted by it (stable: ties keep the given order).
+    # Ints and one list each, no tuple per column: the walk's allocations are where the
+    # cyclic collector's passes start in a 50k run (docs/performance.md, branch snmpcpu).
+    wants = [_want(c, max_reps) for c in columns]
     out: list[tuple[list[Column], int]] = []
     group: list[Column] = []
     reps = 0
-    for col in sized:
-        want = _want(col, max_reps)
+    for i in sorted(range(len(wants)), key=wants.__getitem__):
+        want, col = wants[i], columns[i]
         if group and max(reps, want) * (len(group) + 1) > budget:
             out.append((group, reps))
             group, reps = [], 0
@@ -156,9 +167,7 @@ async def walk_many(
             plan = [(pending[i : i + width], 1) for i in range(0, len(pending), width)]
         else:
             plan = batches(pending, full, budget)
-        outcomes = await asyncio.gather(
-            *(_step(engine, target, state, group, reps) for group, reps in plan)
-        )
+        outcomes = await _steps(engine, target, state, plan)
         planned_reduced = reduced
         pending = []
         for (group, reps), outcome in zip(plan, outcomes, strict=True):
@@ -180,6 +189,25 @@ async def walk_many(
     state.rows_hint = learn(roots, columns)
     _learn_budget(state, configured, budget, reduced and worked, clean)
     return {c.root: c.error if c.error is not None else c.rows for c in columns}
+
+
+async def _steps(
+    engine: SnmpEngine, target: Target, state: _TargetState, plan: list[tuple[list[Column], int]]
+) -> list[int]:
+    """The plan's requests at once, their outcomes in plan order. The first is awaited here
+    and only the others get a task each (a usual poll has one or two): no gather."""
+    (first, reps), rest = plan[0], plan[1:]
+    if not rest:
+        return [await _step(engine, target, state, first, reps)]
+    tasks = [asyncio.ensure_future(_step(engine, target, state, g, r)) for g, r in rest]
+    try:
+        outcomes = [await _step(engine, target, state, first, reps)]
+        for task in tasks:
+            outcomes.append(await task)
+    finally:
+        for task in tasks:  # cancelled, or a bug in one step: none is left running
+            task.cancel()
+    return outcomes
 
 
 async def _step(

@@ -23,7 +23,7 @@ from netwatch.collectors.snmp.deadlines import Deadlines
 from netwatch.collectors.snmp.gate import Gate
 from netwatch.collectors.snmp.routes import SourceAddresses
 from netwatch.collectors.snmp.types import OID, Kind, SnmpError, Target, Value
-from netwatch.collectors.snmp.udp import kernel_drops
+from netwatch.collectors.snmp.udp import kernel_drops, widen_receive_queue
 from netwatch.collectors.snmp.walk import Walker, check_status
 
 if TYPE_CHECKING:
@@ -38,6 +38,9 @@ _ID_SPAN = 0x7FFFFFFF  # request-ids run 1..2^31-1, in order, then wrap
 # is late (its request timed out or was answered already), not foreign: ~30 min at 500/s.
 RECENT_IDS = 1 << 20
 REPS_RECOVERY = 16  # clean walks before a reduced max-repetitions is doubled again
+# The engine socket's receive queue: answers that arrive while the loop is held (a scrape's
+# turn, a settle) wait here instead of being dropped by the kernel and asked again.
+RCVBUF_BYTES = 4 << 20  # the kernel gives twice this (SO_RCVBUFFORCE as root, else capped)
 _ENGINES: weakref.WeakSet[SnmpEngine] = weakref.WeakSet()
 _RETIRED: list[EngineStats] = []  # stats of collected engines, so totals never go down
 
@@ -128,6 +131,7 @@ class SnmpEngine:
     resolver: Resolver | None = None  # for non-literal addresses; default: loop.getaddrinfo
     local_address: str = "0.0.0.0"
     stats: EngineStats = field(default_factory=EngineStats)
+    receive_queue: int = RCVBUF_BYTES  # bytes asked for each socket (0: the kernel's default)
 
     def __post_init__(self) -> None:
         self._transports: dict[tuple[int, str], asyncio.DatagramTransport] = {}
@@ -141,6 +145,7 @@ class SnmpEngine:
         self._lock = asyncio.Lock()
         self._deadlines = Deadlines(self._expire)
         self._attempts = 0
+        self.receive_queue_bytes = 0  # what the kernel gave the last socket opened (SO_RCVBUF)
         _ENGINES.add(self)
         weakref.finalize(self, _retire, self.stats)
 
@@ -189,6 +194,7 @@ class SnmpEngine:
                     transport, _ = await loop.create_datagram_endpoint(
                         lambda: _Protocol(self), local_addr=(local, 0), family=family
                     )
+                    self.receive_queue_bytes = widen_receive_queue(transport, self.receive_queue)
                     self._transports[key] = transport
         return transport
 

@@ -31,17 +31,39 @@ def column_oid(table: Table, col: int) -> OID:
     return (*table.oid, col)
 
 
+# Per table (by identity): its walked columns as (column, column OID, OID length), worked out
+# once rather than at every poll. Tables live as long as their profile set; a reload makes new
+# ones, and the cache is emptied when it grows past what any set of profiles holds.
+_WALKED: dict[int, tuple[Table, tuple[tuple[int, OID, int], ...]]] = {}
+_WALKED_MAX = 10_000
+_FIRST_EXCEPTION = Kind.NO_SUCH_OBJECT  # kinds from here on are exceptions, not values
+
+
+def walked_columns(table: Table) -> tuple[tuple[int, OID, int], ...]:
+    """(column, column OID, its length) of each column the table walks, in column order."""
+    cached = _WALKED.get(id(table))
+    if cached is not None and cached[0] is table:
+        return cached[1]
+    cols = tuple(
+        (col, oid, len(oid)) for col in table.walked_columns() for oid in [column_oid(table, col)]
+    )
+    if len(_WALKED) >= _WALKED_MAX:
+        _WALKED.clear()
+    _WALKED[id(table)] = (table, cols)
+    return cols
+
+
 def rows_of(
     table: Table, walked: Mapping[OID, Sequence[tuple[OID, Value]]]
 ) -> dict[OID, dict[int, Value]]:
     """Pivot the column walks of one table into {index: {col: value}}."""
     rows: dict[OID, dict[int, Value]] = defaultdict(dict)
-    for col in table.walked_columns():
-        root = column_oid(table, col)
+    first_exception = _FIRST_EXCEPTION
+    for col, root, n in walked_columns(table):
         for oid, value in walked.get(root, ()):
-            if value.is_exception or oid[: len(root)] != root:
+            if value.kind >= first_exception or oid[:n] != root:
                 continue
-            rows[oid[len(root) :]][col] = value
+            rows[oid[n:]][col] = value
     return rows
 
 
@@ -147,9 +169,19 @@ class Evaluator:
         self.stack = stack
         self.obs = obs
         self.lookups: Lookups = {}
+        self._rows: dict[int, dict[OID, dict[int, Value]]] = {}  # pivots of this poll, by table
         self._cpu: list[float] = []
         self._mem_used: list[float] = []
         self._mem_total: list[float] = []
+
+    def _rows_of(
+        self, table: Table, walked: Mapping[OID, Sequence[tuple[OID, Value]]]
+    ) -> dict[OID, dict[int, Value]]:
+        """rows_of, once per table and poll (lookups and samples both read a table's rows)."""
+        rows = self._rows.get(id(table))
+        if rows is None:
+            rows = self._rows[id(table)] = rows_of(table, walked)
+        return rows
 
     # -- interfaces ---------------------------------------------------------------------
 
@@ -160,7 +192,7 @@ class Evaluator:
                 if table.kind != "interfaces":
                     continue
                 names = {c.col: c.name for c in table.columns}
-                for index, row in rows_of(table, walked).items():
+                for index, row in self._rows_of(table, walked).items():
                     if len(index) != 1:
                         continue
                     for col, value in row.items():
@@ -249,7 +281,7 @@ class Evaluator:
                 if table.id is None or table.kind != "samples":
                     continue
                 label_cols = [c for c in table.columns if c.type == "label"]
-                for index, row in rows_of(table, walked).items():
+                for index, row in self._rows_of(table, walked).items():
                     for c in label_cols:
                         if c.col in row:
                             key = f"{table.id}.{c.name}"
@@ -260,7 +292,7 @@ class Evaluator:
             for table in prof.walk:
                 if table.kind != "samples":
                     continue
-                self._table(table, rows_of(table, walked))
+                self._table(table, self._rows_of(table, walked))
 
     def _table(self, table: Table, rows: Mapping[OID, Mapping[int, Value]]) -> None:
         metric_cols = [c for c in table.columns if c.type in ("gauge", "counter", "info")]
@@ -269,9 +301,15 @@ class Evaluator:
         # Aggregates are kept per column: two columns may share a metric name (per SSID and
         # per band sums of one client column) and must not pool their rows.
         groups: dict[tuple[int, tuple[tuple[str, str], ...]], list[float]] = defaultdict(list)
+        # Filters on a column are tried before the row's labels are made (a row they drop
+        # needs none); filters on a label after.
+        by_column = [f for f in table.filters if f.column is not None]
+        by_label = [f for f in table.filters if f.column is None]
         for index, row in rows.items():
+            if by_column and not _passes(by_column, row, {}):
+                continue
             labels = self._labels(table, index, row)
-            if labels is None or not _passes(table.filters, row, labels):
+            if labels is None or (by_label and not _passes(by_label, row, labels)):
                 continue
             for n, col in enumerate(metric_cols):
                 value = row.get(col.col)

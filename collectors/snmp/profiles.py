@@ -166,9 +166,25 @@ class ProfileSet:
     """All loaded profiles by name, with stacking and sysObjectID matching."""
 
     profiles: dict[str, Profile] = field(default_factory=dict)
+    # Stacks already resolved, by name: every poll asks for two. A cached stack is used only
+    # while each of its profiles is still the one `profiles` holds under its name (a reload
+    # that replaces or removes one resolves the stack again).
+    _stacks: dict[str, tuple[Profile, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def stack(self, name: str) -> list[Profile]:
         """The profile and everything it extends, bases first, each once."""
+        cached = self._stacks.get(name)
+        if cached is not None:
+            profiles = self.profiles
+            if all(profiles.get(p.name) is p for p in cached):
+                return list(cached)
+        out = self._resolve(name)
+        self._stacks[name] = tuple(out)
+        return out
+
+    def _resolve(self, name: str) -> list[Profile]:
         out: list[Profile] = []
         seen: set[str] = set()
 

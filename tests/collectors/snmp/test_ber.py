@@ -194,3 +194,49 @@ def test_v1_trap_from_net_snmp_snmptrap() -> None:
     for cut in range(len(data)):
         with pytest.raises(SnmpError):
             ber.decode_trap_v1(data[:cut])
+
+
+def test_small_values_decoded_again_are_what_pyasn1_reads() -> None:
+    # Small values (a status, a type, a zero counter, a short string) are kept by their bytes
+    # between decodes: a second decode of each, and the same content under another tag, must
+    # still read as pyasn1 reads them.
+    cases = [
+        (b"\x02\x01\x07", Value(Kind.INTEGER, 7)),
+        (b"\x42\x01\x07", Value(Kind.GAUGE32, 7)),
+        (b"\x41\x01\x07", Value(Kind.COUNTER32, 7)),
+        (b"\x43\x01\x00", Value(Kind.TIMETICKS, 0)),
+        (b"\x46\x01\x00", Value(Kind.COUNTER64, 0)),
+        (b"\x02\x01\xff", Value(Kind.INTEGER, -1)),
+        (b"\x02\x02\x00\x80", Value(Kind.INTEGER, 128)),
+        (b"\x42\x04\x3b\x9a\xca\x00", Value(Kind.GAUGE32, 1_000_000_000)),
+        (b"\x41\x02\x01\x00", Value(Kind.COUNTER32, 256)),
+        (b"\x41\x03\x01\x00\x00", Value(Kind.COUNTER32, 65536)),  # not kept, still right
+        (b"\x02\x04\x00\x98\x96\x80", Value(Kind.INTEGER, 10_000_000)),  # not kept either
+        (
+            b"\x06\x09\x2b\x06\x01\x02\x01\x19\x02\x01\x02",
+            Value(Kind.OBJECT_IDENTIFIER, (1, 3, 6, 1, 2, 1, 25, 2, 1, 2)),
+        ),
+        (b"\x04\x02lo", Value(Kind.OCTET_STRING, b"lo")),
+        (b"\x04\x00", Value(Kind.OCTET_STRING, b"")),
+        (b"\x40\x04\x7f\x00\x00\x01", Value(Kind.IP_ADDRESS, b"\x7f\x00\x00\x01")),
+        (b"\x06\x01\x2b", Value(Kind.OBJECT_IDENTIFIER, (1, 3))),
+    ]
+    for _ in range(2):
+        for tlv, expected in cases:
+            data = response_with_value(tlv)
+            assert ber.decode_message(data).varbinds[0][1] == expected, tlv
+            assert pyasn1_decode(data)[6][0][1:] == (expected.kind, expected.value)
+
+
+def test_small_malformed_values_fail_every_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    for _ in range(2):
+        for tlv in (b"\x42\x01\xff", b"\x05\x01\x00", b"\x40\x03\x7f\x00\x01", b"\x02\x00"):
+            with pytest.raises(SnmpError):
+                ber.decode_message(response_with_value(tlv))
+    # The kept values stay bounded: a full store is emptied, and decodes stay right.
+    monkeypatch.setattr(ber, "_VALUE_CACHE", {})
+    monkeypatch.setattr(ber, "_VALUE_CACHE_MAX", 3)
+    for n in range(10):
+        data = response_with_value(bytes((0x02, 0x01, n)))
+        assert ber.decode_message(data).varbinds[0][1] == Value(Kind.INTEGER, n)
+        assert len(ber._VALUE_CACHE) <= 3

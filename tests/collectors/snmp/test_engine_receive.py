@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,19 +48,42 @@ async def test_socket_drops_are_the_kernels_count(own_snmpd: Snmpd) -> None:
     from netwatch.collectors.snmp.engine import stats_totals
 
     target = Target(own_snmpd.host, own_snmpd.port, timeout=10.0, retries=0)
-    async with SnmpEngine(max_in_flight=2000) as engine:
-        await engine.get(target, [SYS_UPTIME])
+    # receive_queue=0: the kernel's default queue (net.core.rmem_default), which overflows.
+    async with SnmpEngine(max_in_flight=2000, receive_queue=0) as engine:
         before = stats_totals()["socket_drops"]
-        tasks = [asyncio.ensure_future(engine.get(target, [SYS_UPTIME])) for _ in range(2000)]
-        await asyncio.sleep(0)  # every request is sent
-        await until(lambda: engine.stats.sent >= 2001)
-        time.sleep(1.0)  # the loop reads nothing while snmpd answers
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        drops = kernel_drops(engine)
+        drops = await held_burst(engine, target)
         assert drops > 0  # the queue did overflow
         assert stats_totals()["socket_drops"] - before == drops
+
+
+async def held_burst(engine: SnmpEngine, target: Target) -> int:
+    """2,000 GETs answered while the loop reads nothing for 1 s; the kernel's drops then."""
+    await engine.get(target, [SYS_UPTIME])
+    tasks = [asyncio.ensure_future(engine.get(target, [SYS_UPTIME])) for _ in range(2000)]
+    await asyncio.sleep(0)  # every request is sent
+    await until(lambda: engine.stats.sent >= 2001)
+    time.sleep(1.0)  # the loop reads nothing while snmpd answers
+    await asyncio.sleep(0.2)  # what the queue held is read
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return kernel_drops(engine)
+
+
+async def test_the_engine_socket_holds_the_answers_of_a_held_loop(own_snmpd: Snmpd) -> None:
+    """The engine asks for a 4 MiB receive queue (the kernel's SO_RCVBUF reads back twice the
+    size, socket(7)): the burst that overflows the default queue above is held whole."""
+    target = Target(own_snmpd.host, own_snmpd.port, timeout=10.0, retries=0)
+    async with SnmpEngine(max_in_flight=2000, receive_queue=0) as small:
+        assert await held_burst(small, target) > 0
+    async with SnmpEngine(max_in_flight=2000) as engine:
+        assert await held_burst(engine, target) == 0
+        (transport,) = engine._transports.values()
+        sock = transport.get_extra_info("socket")
+        rmem_max = int(Path("/proc/sys/net/core/rmem_max").read_text())
+        asked = 4 << 20 if os.geteuid() == 0 else min(4 << 20, rmem_max)  # root may force
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) == 2 * asked
+        assert engine.receive_queue_bytes == 2 * asked
 
 
 async def until(check: object, seconds: float = 10.0) -> None:

@@ -134,3 +134,78 @@ def test_a_radio_in_an_unclear_state_is_not_a_dead_ap():
     assert state_of(2, 4) is None and state_of(5) is None
     assert state_of(2, 7) is True and state_of(2, 6) is True
     assert state_of(2, 1) is False
+
+
+def test_a_stack_follows_profiles_replaced_or_removed_after_it_was_resolved():
+    # Stacks are kept per name between polls; a reload that replaces or drops a profile of a
+    # stack must be seen at the next poll, not the stack as it was.
+    from netwatch.collectors.snmp.profiles import Profile, ProfileSet
+
+    base, top = Profile("base"), Profile("top", extends=("base",))
+    pset = ProfileSet({"base": base, "top": top})
+    assert pset.stack("top") == [base, top]
+    assert pset.stack("top") == [base, top]  # asked again: the same, bases first
+    new_base = Profile("base", description="reloaded", extends=("root",))
+    root = Profile("root")
+    pset.profiles.update({"base": new_base, "root": root})
+    assert [p.description for p in pset.stack("top")] == ["", "reloaded", ""]
+    assert [p.name for p in pset.stack("top")] == ["root", "base", "top"]
+    del pset.profiles["root"]
+    with pytest.raises(ProfileError, match="unknown profile 'root'"):
+        pset.stack("top")
+
+
+def test_rows_of_pivots_each_table_by_its_own_columns():
+    # Two tables over the same entry OID with other columns (a reloaded profile's table):
+    # each pivots its own walked columns, also after the other was pivoted.
+    from netwatch.collectors.snmp.evaluate import rows_of
+    from netwatch.collectors.snmp.profiles import Column, Table
+
+    entry = (1, 3, 6, 1, 2, 1, 2, 2, 1)
+    walked = {
+        (*entry, 2): [((*entry, 2, 1), Value(Kind.OCTET_STRING, b"lo"))],
+        (*entry, 8): [
+            ((*entry, 8, 1), Value(Kind.INTEGER, 1)),
+            ((*entry, 8, 2), Value(Kind.NO_SUCH_INSTANCE, None)),  # an exception: no row
+        ],
+    }
+    descr = Table(entry, (Column(2, "label", "descr"),))
+    oper = Table(entry, (Column(8, "gauge", "oper"),))
+    for _ in range(2):
+        assert rows_of(descr, walked) == {(1,): {2: Value(Kind.OCTET_STRING, b"lo")}}
+        assert rows_of(oper, walked) == {(1,): {8: Value(Kind.INTEGER, 1)}}
+
+
+def test_a_row_must_pass_its_column_filters_and_its_label_filters():
+    # Column filters are tried before the row's labels are made, label filters after: a row
+    # is kept only when it passes both kinds, as when every filter was tried after the labels.
+    import re
+
+    from netwatch.collectors.snmp.evaluate import Evaluator
+    from netwatch.collectors.snmp.profiles import Column, Filter, IndexPart, Profile, Table
+
+    entry = (1, 3, 6, 1, 4, 1, 9999, 1, 1)
+    table = Table(
+        entry,
+        (Column(2, "label", "kind"), Column(3, "gauge", "used")),
+        index=(IndexPart(label="slot"),),
+        filters=(
+            Filter(column=2, equals=("ram",)),
+            Filter(label="slot", regex=re.compile("^[12]$")),
+        ),
+    )
+    rows = {  # slot: (kind, used)
+        1: (b"ram", 10),  # kept
+        2: (b"disk", 20),  # dropped by the column filter
+        3: (b"ram", 30),  # dropped by the label filter
+    }
+    walked = {
+        (*entry, 2): [((*entry, 2, i), Value(Kind.OCTET_STRING, k)) for i, (k, _) in rows.items()],
+        (*entry, 3): [((*entry, 3, i), Value(Kind.INTEGER, u)) for i, (_, u) in rows.items()],
+    }
+    obs = SnmpObservation(device="d", time=0.0)
+    ev = Evaluator([Profile("t", walk=(table,))], obs)
+    ev.tables(walked)
+    assert [(s.metric, s.value, s.labels) for s in obs.samples] == [
+        ("used", 10.0, (("kind", "ram"), ("slot", "1")))
+    ]

@@ -427,3 +427,29 @@ async def test_an_agent_answering_column_by_column_is_never_read_crosswise() -> 
     for result in (first, second):
         for root in roots:
             assert result[root] == sorted((o, v) for o, v in rows.items() if o[:10] == root)
+
+
+def test_a_new_column_starts_as_a_new_walker() -> None:
+    # Column sets Walker's fields itself (no super().__init__): every field a Walker has must
+    # start the same, or the shared walk would not be the one-column walk it is compared with.
+    from netwatch.collectors.snmp.bulk import Column
+    from netwatch.collectors.snmp.walk import Walker
+
+    root = [1, 3, 6, 1, 2, 1, 2, 2, 1, 2]  # any sequence of sub-ids, as Walker takes
+    column, walker = Column(root, 7, 3), Walker(root, 7)
+    assert {f: getattr(column, f) for f in Walker.__slots__} == {
+        f: getattr(walker, f) for f in Walker.__slots__
+    }
+    assert column.root == (1, 3, 6, 1, 2, 1, 2, 2, 1, 2) and column.rows is not walker.rows
+    assert (column.expect, column.error) == (3, None)
+
+
+def test_batches_group_columns_by_rows_expected_within_the_budget() -> None:
+    # Worked by hand: wants are expect + 1 (max_reps when unknown), taken fewest first (ties
+    # in the given order); a group closes when its widest want × (columns + 1) passes the
+    # budget, and a group's repetitions are cut to budget // columns.
+    from netwatch.collectors.snmp.bulk import Column, batches
+
+    expects = [0, 3, -1, 1, 3]  # wants 1, 4, 25, 2, 4
+    c = [Column((1, 3, 6, 1, 9, i), 1000, e) for i, e in enumerate(expects)]
+    assert batches(c, 25, 12) == [([c[0], c[3], c[1]], 4), ([c[4]], 4), ([c[2]], 12)]
