@@ -47,6 +47,16 @@ def resident() -> tuple[float, float]:
     return heap, anon
 
 
+def kept_mib(exposition: Exposition) -> float:
+    """MiB of deflate segments kept between scrapes (collector slices, inventory facts, rollup,
+    per-village alert families), held whether or not a scrape is under way."""
+    kept = [k for s in exposition._series.values() for fs in s.by_name.values()
+            for k in fs.kept.values()]  # fmt: skip
+    for src in exposition.sources:
+        kept += getattr(src, "_kept", {}).values()
+    return sum(len(k.deflated.data) for k in kept if k.deflated is not None) / 2**20
+
+
 def line(what: str) -> str:
     (now, hwm), (heap, anon) = rss(), resident()
     return f"{what:28s} RSS {now:6.1f}  high-water {hwm:6.1f}  heap {heap:6.1f}  anon {anon:6.1f}"
@@ -72,7 +82,8 @@ async def main() -> int:
             body = await endpoint.body(Format.OPENMETRICS, True, "application/openmetrics-text")
             peak = tracemalloc.get_traced_memory()[1] - before
             traced = f"  scrape's peak +{peak / 2**20:.1f}" if args.trace else ""
-            print(line(f"scrape {i + 1} ({len(body) / 2**20:.1f} MiB gzip)") + traced)
+            kept = f"  kept {kept_mib(endpoint.exposition):.1f}"
+            print(line(f"scrape {i + 1} ({len(body) / 2**20:.1f} MiB gzip)") + kept + traced)
             del body
     return 0
 
