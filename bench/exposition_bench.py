@@ -61,6 +61,22 @@ def ping_all(state: State, t: float, names: list[str]) -> None:
         state.record(PingObservation(name, t + i * 1e-4, PingResult("a", 5, 5, rtts), 1.0))
 
 
+ROUNDS = ("half", "together")
+ROUNDS_HELP = (
+    "half: half the devices polled between two scrapes (30 s pings, 15 s scrapes, phases "
+    "spread); together: every device between every other two (the echo stream closes every "
+    "device's round in the same slot, so `netwatch run` is scraped that way)"
+)
+
+
+def new_rounds(state: State, t: float, names: list[str], scrape: int, rounds: str) -> None:
+    """The rounds recorded before the scrape-th scrape (from 0) of a 15 s scrape series."""
+    if rounds == "half":
+        ping_all(state, t, names[scrape % 2 :: 2])
+    elif scrape % 2 == 0:
+        ping_all(state, t, names)
+
+
 def cpu(fn) -> tuple[float, object]:
     gc.collect()
     t0 = time.process_time()

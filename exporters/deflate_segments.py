@@ -104,14 +104,16 @@ def gzip_member(segments: Iterable[Deflated]) -> tuple[list[bytes], int]:
 class Kept:
     """One slice of a family's lines for a gzip scrape: its inputs' key, and either its text to
     compress (new) or its deflate segment from an earlier scrape (kept while the key holds);
-    neither for a slice that changed at the last scrape (only its key noted)."""
+    neither for a slice that changed at the last scrape (only its key noted). calm: the last
+    scrape found the slice unchanged (then a change is kept, for the next unchanged scrape)."""
 
-    __slots__ = ("deflated", "key", "text")
+    __slots__ = ("calm", "deflated", "key", "text")
 
-    def __init__(self, key: tuple[object, ...], text: bytes | None) -> None:
+    def __init__(self, key: tuple[object, ...], text: bytes | None, calm: bool = False) -> None:
         self.key = key
         self.text = text
         self.deflated: Deflated | None = None
+        self.calm = calm
 
     def done(self, deflated: Deflated) -> None:
         """The compressor's segment for text: kept, the text dropped."""

@@ -9,13 +9,15 @@ text; the rest, a few lines, go through client_python's Metric objects.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import partial
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from netwatch.alerting.rules import OUTAGE_STATES, ServiceState
 from netwatch.alerting.snapshot import AlertSnapshot, SnapshotSource
 from netwatch.core.state import State
+from netwatch.exporters.deflate_segments import Kept
 from netwatch.exporters.prometheus_format import TextFamily, VillageLabels, from_metric
 from netwatch.exporters.prometheus_inventory import TextContext
 
@@ -45,6 +47,10 @@ class AlertFamilies:
         self._get = get
         self._villages = VillageLabels()
         self._seen = 0
+        # The per-village slices of gzip scrapes, by (family, first index); their key is the
+        # villages (code → district: the labels) and each village's state byte (_state_bytes).
+        self._kept: dict[tuple[str, int], Kept] = {}
+        self._mapping: Mapping[str, str] | None = None
 
     def __call__(self, state: State) -> Iterable[Metric]:
         alerts = self._get()
@@ -59,11 +65,37 @@ class AlertFamilies:
             self._villages.keep_only(snap.villages)
         self._seen = len(snap.villages)
         villages = [(c, self._villages.text(c, d)) for c, d in snap.villages.items()]
-        yield TextFamily(*SERVICE_STATE[:1], "gauge", SERVICE_STATE[1],
-                         _service_state(snap, villages))  # fmt: skip
-        yield TextFamily(SERVICE_UP[0], "gauge", SERVICE_UP[1], _service_up(snap, villages))
+        if snap.villages is not self._mapping and snap.villages != self._mapping:
+            self._kept.clear()  # a reload (or the first scrape): every key names the old ones
+            self._mapping = snap.villages
+        starts = range(0, len(villages), SLICE)
+        state = partial(_service_state, snap, villages)
+        up = partial(_service_up, snap, villages)
+        state_chunks: Iterable[str | Kept]
+        up_chunks: Iterable[str | Kept]
+        if ctx.reuse:  # a slice is kept while its villages and their states stay
+            keys = partial(_state_bytes, snap, villages)
+            state_chunks = self._reuse(SERVICE_STATE[0], starts, keys, state)
+            up_chunks = self._reuse(SERVICE_UP[0], starts, keys, up)
+        else:
+            state_chunks, up_chunks = map(state, starts), map(up, starts)
+        yield TextFamily(SERVICE_STATE[0], "gauge", SERVICE_STATE[1], state_chunks)  # type: ignore[arg-type]
+        yield TextFamily(SERVICE_UP[0], "gauge", SERVICE_UP[1], up_chunks)  # type: ignore[arg-type]
         for metric in snapshot_families(snap, per_village=False):
             yield from_metric(metric)
+
+    def _reuse(
+        self, name: str, starts: range, key_of: Callable[[int], bytes], write: Callable[[int], str]
+    ) -> Iterator[Kept]:
+        """Each slice kept from the last gzip scrape while its key holds (not written again)."""
+        for a in starts:
+            key = (self._mapping, key_of(a))
+            old = self._kept.get((name, a))
+            if old is not None and old.key == key and old.deflated is not None:
+                yield old
+            else:
+                new = self._kept[(name, a)] = Kept(key, write(a).encode())
+                yield new
 
 
 def source(alerts: SnapshotSource) -> AlertFamilies:
@@ -74,27 +106,44 @@ def source(alerts: SnapshotSource) -> AlertFamilies:
 Villages = list[tuple[str, str]]  # (code, label text)
 
 
-def _service_state(snap: AlertSnapshot, villages: Villages) -> Iterator[str]:
+def _service_state(snap: AlertSnapshot, villages: Villages, a: int) -> str:
+    """The slice of service state lines from village a."""
     shown_of, unknown = snap.shown.get, ServiceState.UNKNOWN
-    for a in range(0, len(villages), SLICE):
-        out = []
-        for code, labels in villages[a : a + SLICE]:
-            head = f'netwatch_village_service_state{{{labels},state="'
-            out.extend([head + tail for tail in _TAILS[shown_of(code, unknown)]])
-        yield "".join(out)
+    out = []
+    for code, labels in villages[a : a + SLICE]:
+        head = f'netwatch_village_service_state{{{labels},state="'
+        out.extend([head + tail for tail in _TAILS[shown_of(code, unknown)]])
+    return "".join(out)
 
 
-def _service_up(snap: AlertSnapshot, villages: Villages) -> Iterator[str]:
+def _service_up(snap: AlertSnapshot, villages: Villages, a: int) -> str:
+    """The slice of service up lines from village a."""
     shown, recorded = snap.shown, snap.recorded
-    for a in range(0, len(villages), SLICE):
-        out = []
-        for code, labels in villages[a : a + SLICE]:
-            truth = recorded.get(code)
-            if truth is None or shown.get(code, ServiceState.UNKNOWN) is ServiceState.UNKNOWN:
-                continue
-            up = "0.0" if truth in OUTAGE_STATES else "1.0"
-            out.append(f"netwatch_village_service_up{{{labels}}} {up}\n")
-        yield "".join(out)
+    out = []
+    for code, labels in villages[a : a + SLICE]:
+        truth = recorded.get(code)
+        if truth is None or shown.get(code, ServiceState.UNKNOWN) is ServiceState.UNKNOWN:
+            continue
+        up = "0.0" if truth in OUTAGE_STATES else "1.0"
+        out.append(f"netwatch_village_service_up{{{labels}}} {up}\n")
+    return "".join(out)
+
+
+_SHOWN = {s: i * 8 for i, s in enumerate(ServiceState)}
+_RECORDED: dict[ServiceState | None, int] = {None: 0} | {
+    s: i + 1 for i, s in enumerate(ServiceState)
+}
+assert len(ServiceState) < 8  # a state byte holds both
+
+
+def _state_bytes(snap: AlertSnapshot, villages: Villages, a: int) -> bytes:
+    """One byte a village of the slice from a: its shown and its recorded state (all that its
+    lines in both per-village families are written from, besides its labels)."""
+    shown_of, recorded_of, unknown = snap.shown.get, snap.recorded.get, ServiceState.UNKNOWN
+    return bytes(
+        [_SHOWN[shown_of(code, unknown)] + _RECORDED[recorded_of(code)]
+         for code, _ in villages[a : a + SLICE]]
+    )  # fmt: skip
 
 
 def families(alerts: SnapshotSource) -> list[Metric]:

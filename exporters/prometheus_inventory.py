@@ -138,6 +138,7 @@ class InventoryFamilies:
             self._villages.keep_only(inventory.villages)
             self._inventory = inventory
             self._generation += 1
+            self._kept.clear()  # every key named the old generation
         table = ctx.devices
         village_list = list(inventory.villages.values())
         device_slice = partial(_device_info, table)
@@ -168,8 +169,30 @@ class InventoryFamilies:
         )  # fmt: skip
         yield TextFamily(REGENCY_INFO[0], "gauge", REGENCY_INFO[1], (regencies,))
         rollup = _Rollup(state, self._villages)
-        yield TextFamily(WIFI_UP[0], "gauge", WIFI_UP[1], rollup.wifi_up())
-        yield TextFamily(STATUS[0], "gauge", STATUS[1], rollup.status())
+        rollup_starts = range(0, len(rollup.villages), SLICE)
+        wifi_up: Iterable[str] | Iterable[Kept]
+        status: Iterable[str] | Iterable[Kept]
+        if ctx.reuse:  # statuses change seldom: a slice is kept while its villages' stay
+            wifi_up = self._by_status(WIFI_UP[0], rollup, rollup_starts, rollup.wifi_up)
+            status = self._by_status(STATUS[0], rollup, rollup_starts, rollup.status)
+        else:
+            wifi_up = map(rollup.wifi_up, rollup_starts)
+            status = map(rollup.status, rollup_starts)
+        yield TextFamily(WIFI_UP[0], "gauge", WIFI_UP[1], wifi_up)  # type: ignore[arg-type]
+        yield TextFamily(STATUS[0], "gauge", STATUS[1], status)  # type: ignore[arg-type]
+
+    def _by_status(
+        self, name: str, rollup: _Rollup, starts: range, write: Callable[[int], str]
+    ) -> Iterator[Kept]:
+        """Rollup slices keyed by the inventory and their villages' statuses (computed anyway)."""
+        for a in starts:
+            key = (self._generation, rollup.key(a))
+            old = self._kept.get((name, a))
+            if old is not None and old.key == key and old.deflated is not None:
+                yield old
+            else:
+                new = self._kept[(name, a)] = Kept(key, write(a).encode())
+                yield new
 
     def _reuse(
         self, name: str, key: tuple[object, ...], starts: range, write: Callable[[int], str]
@@ -244,10 +267,12 @@ def _status_block(current: VillageStatus) -> tuple[str, ...]:
 
 
 _STATUS_TAILS = {s: _status_block(s) for s in _STATUSES}
+_STATUS_INDEX = {s: i for i, s in enumerate(_STATUSES)}
 
 
 class _Rollup:
-    """Each village's status, computed once per scrape for both rollup families."""
+    """Each village's status, computed once per scrape for both rollup families, a slice at a
+    time (the first family to ask computes it)."""
 
     def __init__(self, state: State, labels: VillageLabels) -> None:
         self.state = state
@@ -255,29 +280,36 @@ class _Rollup:
         self.villages = [(code, text(code, v.district)) for code, v in villages.items()]
         self.current: list[VillageStatus] = []
 
-    def wifi_up(self) -> Iterator[str]:
-        status_of = self.state.village_status
-        for a in range(0, len(self.villages), SLICE):
-            out = []
-            for code, labels in self.villages[a : a + SLICE]:
-                current = status_of(code)
-                self.current.append(current)
-                if current is not VillageStatus.UNKNOWN:
-                    up = "0.0" if current is VillageStatus.DOWN else "1.0"
-                    out.append(f"netwatch_village_wifi_up{{{labels}}} {up}\n")
-            yield "".join(out)
+    def _statuses(self, a: int) -> list[VillageStatus]:
+        """The statuses of the slice from village a (slices are asked for in order)."""
+        end = min(a + SLICE, len(self.villages))
+        if len(self.current) < end:
+            status_of = self.state.village_status
+            self.current += [status_of(code) for code, _ in self.villages[len(self.current) : end]]
+        return self.current[a:end]
 
-    def status(self) -> Iterator[str]:
-        if len(self.current) < len(self.villages):  # wifi_up was not written: look now
-            self.current = [self.state.village_status(c) for c, _ in self.villages]
-        for a in range(0, len(self.villages), SLICE):
-            out = []
-            for (_, labels), current in zip(
-                self.villages[a : a + SLICE], self.current[a : a + SLICE], strict=True
-            ):
-                head = f'netwatch_village_status{{{labels},status="'
-                out.extend([head + tail for tail in _STATUS_TAILS[current]])
-            yield "".join(out)
+    def key(self, a: int) -> bytes:
+        """The slice's statuses, one byte a village."""
+        return bytes([_STATUS_INDEX[s] for s in self._statuses(a)])
+
+    def wifi_up(self, a: int) -> str:
+        out = []
+        for (_, labels), current in zip(
+            self.villages[a : a + SLICE], self._statuses(a), strict=True
+        ):
+            if current is not VillageStatus.UNKNOWN:
+                up = "0.0" if current is VillageStatus.DOWN else "1.0"
+                out.append(f"netwatch_village_wifi_up{{{labels}}} {up}\n")
+        return "".join(out)
+
+    def status(self, a: int) -> str:
+        out = []
+        for (_, labels), current in zip(
+            self.villages[a : a + SLICE], self._statuses(a), strict=True
+        ):
+            head = f'netwatch_village_status{{{labels},status="'
+            out.extend([head + tail for tail in _STATUS_TAILS[current]])
+        return "".join(out)
 
 
 inventory_families = InventoryFamilies()

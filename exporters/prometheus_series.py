@@ -342,7 +342,8 @@ class PluginSeries:
     def _kept(self, fs: FamilySeries) -> Iterator[str | Kept]:
         """The slices of _chunks, each kept while its key holds (label and row epochs, finite
         flag, digest of values and presence); one that changed since the last scrape is plain
-        text, its key noted (an RTT changes every poll), and kept once found unchanged."""
+        text, its key noted (an RTT changes every poll), and kept once found unchanged, or
+        at once if the scrape before found it unchanged (it changes at every other scrape)."""
         labels = self.devices.labels
         epoch = self.devices.epoch
         if fs.on is not None and fs.values is not None:
@@ -372,13 +373,18 @@ class PluginSeries:
         write: Callable[..., str],
     ) -> str | Kept:
         old = fs.kept.get(at)
-        if old is not None and old.key == key and old.deflated is not None:
+        same = old is not None and old.key == key
+        if old is not None and same and old.deflated is not None:
+            old.calm = True
             return old
         text = write(head=fs.family.series + "{", values=values, on=on, finite=fs.finite)
-        if old is None or old.key == key:  # new, or unchanged since it was noted: keep it
-            new = fs.kept[at] = Kept(key, text.encode())
+        # Kept: new, unchanged since it was noted, or changed after a scrape that found it
+        # unchanged (the echo stream closes every device's round together: with 30 s rounds
+        # and 15 s scrapes, every other scrape finds the RTT slices as the one before left them).
+        if old is None or same or old.calm:
+            new = fs.kept[at] = Kept(key, text.encode(), calm=same)
             return new
-        fs.kept[at] = Kept(key, None)  # changed: noted, not kept
+        fs.kept[at] = Kept(key, None)  # changed at two scrapes in a row: noted, not kept
         return text
 
     def _chunks(self, fs: FamilySeries) -> Iterator[str]:
