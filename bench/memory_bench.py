@@ -142,6 +142,13 @@ async def main() -> int:
             del body
         steps.done("/metrics, twice (columns kept, body freed)", n)
         service.engine.store.close()
+        if args.trace:  # what is held at the end, by source file (the owners of the MiB)
+            print("traced, by file (top 25):")
+            by_file = tracemalloc.take_snapshot().statistics("filename")
+            for stat in by_file[:25]:
+                name = stat.traceback[0].filename.split("/site-packages/")[-1]
+                tree = str(Path(__file__).resolve().parents[1]) + "/"
+                print(f"    {stat.size / 2**20:7.1f} MiB {stat.count:9d} {name.replace(tree, '')}")
     for c in collectors:
         await c.close()
     print(f"total RSS {rss()[0]:.1f} MiB, high-water {rss()[1]:.1f} MiB")
