@@ -79,6 +79,13 @@ async def main() -> int:
     ap.add_argument("config", type=Path)
     ap.add_argument("--trace", action="store_true", help="tracemalloc top sites per step")
     ap.add_argument("--top", type=int, default=8)
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="ping rounds fed per device (the alert tracker keeps settings.alerting."
+        "degraded_rounds of them, 10 by default: 5 minutes of a 30 s interval)",
+    )
     args = ap.parse_args()
     if args.trace:
         tracemalloc.start()
@@ -110,22 +117,38 @@ async def main() -> int:
         steps.done("alert engine", n)
         exposition = Exposition(state, [*exposition_sources(), *plugins, source(service)])
         t = time.time()
-        for i, name in enumerate(inventory.devices):
-            addr = inventory.devices[name].address
-            rtts = [0.0004 + (i % 97) * 1e-6 + k * 1e-5 for k in range(5)]
-            state.record(PingObservation(name, t + i * 1e-4, PingResult(addr, 5, 5, rtts), 1.0))
-        steps.done("one ping round per device (+ alert intake)", n)
+        for r in range(args.rounds):
+            for i, name in enumerate(inventory.devices):
+                addr = inventory.devices[name].address
+                rtts = [0.0004 + (i % 97 + r) * 1e-6 + k * 1e-5 for k in range(5)]
+                at = t + r * 30 + i * 1e-4
+                state.record(PingObservation(name, at, PingResult(addr, 5, 5, rtts), 1.0))
+            if r == 0 or r == args.rounds - 1:
+                steps.done(f"ping round {r + 1} per device (+ alert intake)", n)
         service.engine.evaluate()
         steps.done("one alert evaluation", n)
         endpoint = MetricsEndpoint(exposition)
         for _ in range(2):  # as Prometheus scrapes: OpenMetrics, gzip
             cpu = time.process_time()
+            if args.trace:
+                tracemalloc.reset_peak()
+                held = tracemalloc.get_traced_memory()[0]
             body = await endpoint.body(Format.OPENMETRICS, True, "application/openmetrics-text")
             cpu = time.process_time() - cpu
             print(f"    /metrics: {len(body) / 2**20:.1f} MiB gzip, {cpu:.2f} s CPU (loop thread)")
+            if args.trace:  # the render's transient: what RSS must hold on top for a moment
+                peak = tracemalloc.get_traced_memory()[1]
+                print(f"    /metrics: traced peak {(peak - held) / 2**20:.1f} MiB above before")
             del body
         steps.done("/metrics, twice (columns kept, body freed)", n)
         service.engine.store.close()
+        if args.trace:  # what is held at the end, by source file (the owners of the MiB)
+            print("traced, by file (top 25):")
+            by_file = tracemalloc.take_snapshot().statistics("filename")
+            for stat in by_file[:25]:
+                name = stat.traceback[0].filename.split("/site-packages/")[-1]
+                tree = str(Path(__file__).resolve().parents[1]) + "/"
+                print(f"    {stat.size / 2**20:7.1f} MiB {stat.count:9d} {name.replace(tree, '')}")
     for c in collectors:
         await c.close()
     print(f"total RSS {rss()[0]:.1f} MiB, high-water {rss()[1]:.1f} MiB")

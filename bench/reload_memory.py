@@ -143,6 +143,12 @@ async def main() -> int:
     ap.add_argument("--reloads", type=int, default=2)
     ap.add_argument("--trace", action="store_true", help="tracemalloc peak and top sites")
     ap.add_argument("--scrape", action="store_true", help="/metrics twice before, once after")
+    ap.add_argument(
+        "--move",
+        action="store_true",
+        help="before each reload, a comment line at the top of the file: every device and "
+        "village moves one line down (an operator's edit above them), nothing else changes",
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         # A copy with the alert database in a scratch folder (the reloads read the same file).
@@ -195,6 +201,8 @@ async def main() -> int:
             instrument(runtime, sampler)
             if args.trace:
                 tracemalloc.start(8)
+            if args.move:
+                config.write_text(f"# edit {r + 1}\n" + config.read_text())
             t0 = time.perf_counter()
             with sampler:
                 result = await runtime._reload()
@@ -220,7 +228,8 @@ async def main() -> int:
                   f"(+{peak - before:.1f} MiB, during {step}), after {after:.1f}, "
                   f"VmHWM {hwm:.1f} MiB")  # fmt: skip
             steps = ", ".join(f"{k} {v:.1f} s" for k, v in sampler.times.items() if v >= 0.05)
-            print(f"  steps: {steps}")
+            print(f"  steps: {steps}; jobs added/removed/changed {result.added}/"
+                  f"{result.removed}/{result.changed}")  # fmt: skip
             before = after
         if args.scrape:
             # run_bench.py reads VmHWM right after one plain-text, uncompressed scrape: over

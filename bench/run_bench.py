@@ -394,6 +394,25 @@ def main() -> int:
         type=float,
         help="give up after this many seconds (everything started is stopped, a failure)",
     )
+    ap.add_argument(
+        "--memory-report",
+        type=Path,
+        help="ask netwatch for a memory report (SIGUSR2: smaps by kind, glibc mallinfo2, "
+        "pymalloc arenas, objects by type; with --tracemalloc its top lines) after start-up, "
+        "the warm-up, each window and the plain-text scrape, as JSON lines into this file",
+    )
+    ap.add_argument(
+        "--memory-census",
+        action="store_true",
+        help="with --memory-report: objects by type too (lists every object: ~12 MiB and "
+        "1-3 s on the loop at 50,000 devices, which the high-water then includes)",
+    )
+    ap.add_argument(
+        "--tracemalloc",
+        type=int,
+        default=0,
+        help="with --memory-report: PYTHONTRACEMALLOC=N frames (slows netwatch several times)",
+    )
     ap.add_argument("--in-netns", help=argparse.SUPPRESS)  # set by the outer run
     args = ap.parse_args()
     # SIGTERM and the deadline end the run through the finally blocks: netwatch, snmpd and
@@ -435,7 +454,9 @@ def in_netns(script: str, argv: list[str]) -> int:
         subprocess.run(["ip", "netns", "del", ns], check=False)
 
 
-def start(cfg: Path, work: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start(
+    cfg: Path, work: Path, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     """`netwatch run` on cfg (its log in work/netwatch.log); the process and its /metrics."""
     port = free_port()
     proc = subprocess.Popen(
@@ -451,9 +472,77 @@ def start(cfg: Path, work: Path) -> tuple[subprocess.Popen[bytes], str]:
         ],
         stdout=subprocess.DEVNULL,
         stderr=open(work / "netwatch.log", "w"),  # noqa: SIM115 (lives as long as the child)
-        env={**os.environ, COMMUNITY_ENV: "public"},
+        env={**os.environ, COMMUNITY_ENV: "public", **(env or {})},
     )
     return proc, f"http://127.0.0.1:{port}/metrics"
+
+
+class MemoryReports:
+    """Asks netwatch for a memory report (SIGUSR2, netwatch/core/memory.py) and prints it."""
+
+    def __init__(self, pid: int, path: Path | None) -> None:
+        self.pid, self.path, self.count = pid, path, 0
+        if path is not None:
+            path.write_text("")
+        self.prev: dict | None = None
+
+    def env(self, tracemalloc: int, census: bool) -> dict[str, str]:
+        if self.path is None:
+            return {}
+        env = {"NETWATCH_MEMORY_REPORT": str(self.path)}
+        if census:
+            env["NETWATCH_MEMORY_CENSUS"] = "1"
+        if tracemalloc:
+            env["PYTHONTRACEMALLOC"] = str(tracemalloc)
+        return env
+
+    def take(self, label: str) -> None:
+        if self.path is None:
+            return
+        os.kill(self.pid, signal.SIGUSR2)
+        self.count += 1
+        deadline = time.monotonic() + 120
+        lines: list[str] = []
+        while time.monotonic() < deadline:
+            lines = self.path.read_text().splitlines()
+            if len(lines) >= self.count:
+                break
+            time.sleep(0.2)
+        else:
+            print(f"  memory report {label}: none came", flush=True)
+            return
+        now = json.loads(lines[self.count - 1])
+        mib = 2**20
+        mi, pm, sm = now["mallinfo2"], now["pymalloc"], now["smaps"]
+        heap, anon, files = sm.get("heap", 0), sm.get("anon", 0), sm.get("file", 0)
+        glibc, used = mi.get("arena", 0) / mib, mi.get("uordblks", 0) / mib
+        arenas, blocks = pm.get("arenas", 0), pm.get("allocated", 0) / mib
+        print(
+            f"  memory {label}: RSS {now['rss']:.0f} HWM {now['hwm']:.0f} MiB; smaps heap"
+            f" {heap:.1f} anon {anon:.1f} file {files:.1f}; glibc arenas {glibc:.1f} (in use"
+            f" {used:.1f}) mmapped {mi.get('hblkhd', 0) / mib:.1f}; pymalloc {arenas} arenas"
+            f" of 1 MiB (hwm {pm.get('arenas_hwm', 0)}), blocks {blocks:.1f} (slack"
+            f" {arenas - blocks:.1f}); gc objects {now.get('gc_objects', 0):,}; took"
+            f" {now['took']:.2f} s",
+            flush=True,
+        )
+        prev = self.prev or {}
+        if "types_by_size" in now and "types_by_size" in prev:
+            before = prev["types_by_size"]
+            grew = {k: v[1] - before.get(k, [0, 0])[1] for k, v in now["types_by_size"].items()}
+            top = sorted(grew.items(), key=lambda kv: -abs(kv[1]))[:8]
+            print("    containers grew (MiB):", ", ".join(f"{k} {v / mib:+.1f}" for k, v in top))
+        elif "types_by_size" in now:
+            top = sorted(now["types_by_size"].items(), key=lambda kv: -kv[1][1])[:8]
+            print("    containers (MiB):", ", ".join(f"{k} {v[1] / mib:.1f}" for k, v in top))
+        if "traced_top" in now and "traced_top" in prev:
+            was = {site: size for site, size, _ in prev["traced_top"]}
+            diff = [(site, size - was.get(site, 0)) for site, size, _ in now["traced_top"]]
+            diff.sort(key=lambda d: -abs(d[1]))
+            print(f"    traced {now['traced'] / mib:.1f} MiB; top lines grew:")
+            for site, d in diff[:10]:
+                print(f"      {d / mib:+7.1f} MiB {site.rsplit('/', 3)[-3:]}")
+        self.prev = now
 
 
 def ready(proc: subprocess.Popen[bytes], url: str, work: Path, devices: int) -> bool:
@@ -495,7 +584,9 @@ def measure(args: argparse.Namespace, agent: int | None = None) -> int:
             SNMP_PORT if args.in_netns else None,
             traceroute=args.traceroute,
         )
-    proc, url = start(cfg, work)
+    reports = MemoryReports(0, args.memory_report)
+    proc, url = start(cfg, work, reports.env(args.tracemalloc, args.memory_census))
+    reports.pid = proc.pid
     monitor = Monitor(proc.pid, agent, work / "netwatch.log", work / "monitor.tsv")
     monitor.start()
     spy = record(proc.pid, args.profile_start, args.profile_seconds) if args.profile_start else None
@@ -504,21 +595,27 @@ def measure(args: argparse.Namespace, agent: int | None = None) -> int:
         if not ready(proc, url, work, args.devices):
             dump(proc.pid)
             return 1
+        reports.take("ready")
         # Warm-up: one full interval so every job has run once before measuring.
         time.sleep(args.interval)
+        reports.take("after the warm-up")
         try:
             busy = window(url, proc.pid, args.duration, 15.0, agent)
             progress("scraping every 15 s", busy)  # each window's figures survive a failure
+            reports.take("after scraping")
             quiet = window(url, proc.pid, args.duration, args.duration, agent)
             progress("quiet", quiet)
+            reports.take("after quiet")
             reloading = window(url, proc.pid, args.duration, 15.0, agent, reloads=True)
             progress("reloading every 30 s", reloading)
+            reports.take("after reloading")
         except OSError as exc:  # a scrape or reload that did not answer in time: say where
             print(f"FAILED: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
             dump(proc.pid)
             return 1
         plain_s, body = scrape(url, like_prometheus=False)  # text 0.0.4, uncompressed
         _, hwm = rss_mib(proc.pid)
+        reports.take("after the plain-text scrape")
         samples = sum(1 for line in body.splitlines() if line and not line.startswith("#"))
         rounds = args.devices * busy["wall"] / args.interval
         result = {

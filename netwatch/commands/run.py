@@ -98,6 +98,10 @@ async def serve(
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(runtime.reload()))
+    if report := os.environ.get("NETWATCH_MEMORY_REPORT"):  # bench/run_bench.py --memory-report
+        from netwatch.core.memory import write_report
+
+        loop.add_signal_handler(signal.SIGUSR2, write_report, report)
     if ready is not None:
         ready.set()
     try:

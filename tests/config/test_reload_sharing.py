@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from netwatch.config.isolated import load, load_async
-from tests.helpers.configs import write
+from netwatch.config.loader import load_inventory
+from tests.helpers.configs import line_of, write
 
 CONFIG = """
 regency:
@@ -50,3 +51,28 @@ def test_unchanged_devices_stay_the_running_objects(tmp_path) -> None:
     assert again.devices == new.devices
     assert all(again.devices[n] is not new.devices[n] for n in again.devices)
     assert again.villages == new.villages and again.districts == new.districts
+
+
+def test_a_device_that_only_moved_in_the_file_stays_the_running_object(tmp_path) -> None:
+    path = write(tmp_path, CONFIG)
+    running = load(path)
+    # A comment line above everything: every device and village is now one line further down.
+    path.write_text("# moved\n" + path.read_text())
+    new = asyncio.run(load_async(path, None, share=running.devices))
+    assert all(new.devices[n] is running.devices[n] for n in running.devices)
+    assert new.villages == running.villages
+
+
+def test_the_running_inventory_holds_one_string_per_code_and_no_sources(tmp_path) -> None:
+    path = write(tmp_path, CONFIG)
+    inv = load(path)
+    village = inv.villages["35.10.01.2001"]
+    router, ap = inv.devices["sarongan-router"], inv.devices["sarongan-ap"]
+    assert router.village == "35.10.01.2001" and router.village is village.code
+    assert ap.village is village.code
+    assert router.district == "35.10.01" and router.district is inv.districts["35.10.01"].code
+    assert ap.parent == "sarongan-router" and ap.parent is router.name
+    assert router.source is None and ap.source is None and village.source is None
+    # The in-process loader (the child's checks, `netwatch config`) still says where each was.
+    src = load_inventory(path).devices["sarongan-ap"].source
+    assert src is not None and (src.file, src.line) == (str(path), line_of(CONFIG, "sarongan-ap"))
