@@ -8,7 +8,7 @@ and its words in texts.py (one entry per language).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from netwatch.alerting.rules import (
@@ -51,7 +51,7 @@ RESOLVE_FACTOR = 0.75  # × degraded thresholds: a degraded warning resolves bel
 class Intent:
     """What the rules want of one alert now."""
 
-    labels: dict[str, str]  # alertname, severity, then the kind's own labels (shared: read only)
+    labels: Mapping[str, str]  # alertname, severity, then the kind's own labels (read only)
     fingerprint: str
     verdict: Verdict
     want: bool  # the alert should be firing
@@ -62,23 +62,68 @@ class Intent:
     complaints: int = 0  # residents' complaints it fires with (correlation.py)
 
 
+def _labels(
+    name: str, severity: Severity, key: str, base: Callable[[str], dict[str, str]]
+) -> dict[str, str]:
+    return {"alertname": name, "severity": str(severity), **base(key)}
+
+
+class LazyLabels(Mapping[str, str]):
+    """The labels of alert `name` about `key`, built when first read. An evaluation reads its
+    intents' fingerprints (kept by Kinds), their labels only when an alert opens
+    (lifecycle.reconcile): a dict per kind and village, kept from the first evaluation on,
+    held 23 MiB at 50,000 devices (issue 10)."""
+
+    __slots__ = ("_base", "_got", "_key", "_name", "_severity")
+
+    def __init__(
+        self, name: str, severity: Severity, key: str, base: Callable[[str], dict[str, str]]
+    ) -> None:
+        self._name, self._severity, self._key, self._base = name, severity, key, base
+        self._got: dict[str, str] | None = None
+
+    def _dict(self) -> dict[str, str]:
+        got = self._got
+        if got is None:
+            got = self._got = _labels(self._name, self._severity, self._key, self._base)
+        return got
+
+    def __getitem__(self, label: str) -> str:
+        return self._dict()[label]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict())
+
+    def __len__(self) -> int:
+        return len(self._dict())
+
+    def __repr__(self) -> str:
+        return repr(self._dict())
+
+
 class Kinds:
-    """The alert kinds of one inventory; label sets and fingerprints are built once each."""
+    """The alert kinds of one inventory (its topology's, never changed: a reload makes new
+    Kinds); each alert's fingerprint is computed once, its labels when read (LazyLabels)."""
 
     def __init__(self, topology: Topology, settings: AlertingSettings) -> None:
         self.topology = topology
         self.settings = settings
-        self._labels: dict[tuple[str, str], tuple[dict[str, str], str]] = {}
+        # Alert name → village code or device name → fingerprint.
+        self._fingerprints: dict[str, dict[str, str]] = {}
 
     def _named(
         self, name: str, severity: Severity, key: str, base: Callable[[str], dict[str, str]]
-    ) -> tuple[dict[str, str], str]:
+    ) -> tuple[Mapping[str, str], str]:
         """(labels, fingerprint) of alert `name` about `key` (a village code or device name)."""
-        got = self._labels.get((name, key))
-        if got is None:
-            labels = {"alertname": name, "severity": str(severity), **base(key)}
-            got = self._labels[(name, key)] = (labels, fingerprint(labels))
-        return got
+        fps = self._fingerprints.get(name)
+        if fps is None:
+            fps = self._fingerprints[name] = {}
+        fp = fps.get(key)
+        if fp is None:
+            labels = _labels(name, severity, key, base)
+            fp = fps[key] = fingerprint(labels)
+            return labels, fp
+        return LazyLabels(name, severity, key, base), fp
 
     def village_labels(self, code: str) -> dict[str, str]:
         inv = self.topology.inventory
