@@ -6,7 +6,9 @@ import itertools
 import math
 import random
 
+from netwatch.collectors.icmp.stream import EchoStream
 from netwatch.collectors.icmp.wheel import FEW, WIDEST, Wheel, slot_for
+from tests.helpers import regency
 
 SLOT = 0.05
 
@@ -103,3 +105,32 @@ def test_a_burst_in_widened_slots_leaves_spacing_apart_one_echo_a_wake_up():
                     assert abs((b - a) - spacing) < 1e-6
                 else:
                     assert spacing - slot - 1e-6 < b - a < spacing + slot + 1e-6
+
+
+class _NoSockets:
+    """The pinger, for an EchoStream that is only told its inventory (nothing is sent)."""
+
+    def attach(self, loop: object) -> None:
+        pass
+
+    def bind_literal(self, target: object) -> bool:
+        return True
+
+
+async def test_the_stream_widens_its_slots_for_a_small_inventory_only() -> None:
+    # regency: a POP per district and a router and an AP per village, default ping settings
+    # (a steady echo every 30 s / 5 = 6 s). By hand: 1,010 devices send 168 echoes a second,
+    # 16.8 in 100 ms (200 ms slots); 2,525 send 421, 21 in 50 ms and 42 in 100 ms (100 ms);
+    # 5,050 send 842, 42 in 50 ms (50 ms, the slot of the defaults before this widening).
+    stream = EchoStream(_NoSockets(), lambda obs: None)  # type: ignore[arg-type]
+    try:
+        for districts, slot in ((10, 0.2), (25, 0.1), (50, 0.05), (10, 0.2)):
+            inv = regency.build(districts=districts, villages=50, aps=1)
+            assert len(inv.devices) == districts * 101
+            stream.follow(inv)
+            assert stream._sends.slot == slot and stream._rounds.slot == slot
+            # Every device keeps its schedule across the change of slot (stream._set_slot).
+            assert len(stream.probes) == len(inv.devices)
+            assert all(p.due is not None for p in stream.probes.values())
+    finally:
+        stream.stop()
