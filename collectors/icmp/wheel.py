@@ -13,8 +13,8 @@ A small inventory has few echoes in each slot (8 at 1,000 devices and the defaul
 wake-up's cost is mostly its own: the loop's turn, the reply read it leads to, cold caches
 (bench/loop_census.py: ~400 µs a wake-up at 1,000 devices, 20 a second). So the slot
 doubles, up to WIDEST, while fewer than FEW steady echoes fall in one: at the default
-settings 200 ms below 1,920 devices, 100 ms below 3,840, 50 ms from there on. What a wider slot
-delays, and by how much at most (one slot, never earlier than due, as above):
+settings 200 ms below 1,920 devices, 100 ms below 3,840, 50 ms from there on. What a wider
+slot delays, and by how much at most (one slot, never earlier than due, as above):
 - a send: each echo leaves at most one slot after it was due. A burst keeps its cadence from
   the due times (stream.py `_next`), and a slot is never wider than the spacing, so a
   burst's echoes fall in successive slots, never two in one wake-up (at the defaults the
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from netwatch.collectors.icmp.probe_state import Probe
     from netwatch.collectors.icmp_wire.sockets import EchoSocket
 
-MAX_SLOT = 0.05  # seconds: the timers' granularity at most (see the module's docstring)
+MAX_SLOT = 0.05  # seconds: a quarter of the shortest time, at most (before any widening)
 MIN_SLOT = 0.01
 WIDEST = 0.2  # seconds: a slot widened for a small inventory, at most (the default spacing)
 FEW = 32  # steady echoes a slot: below this the slot doubles (see the module's docstring)
