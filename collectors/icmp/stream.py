@@ -88,7 +88,7 @@ class EchoStream:
         s = self.settings = inventory.settings.ping
         wanted = {n: d for n, d in inventory.devices.items() if d.ping}
         periods = [(d.ping_interval or s.interval) / s.count for d in wanted.values()]
-        self._set_slot(slot_for(min([s.spacing, s.timeout, *periods])))
+        self._set_slot(slot_for(s.spacing, s.timeout, periods))
         for name in list(self.probes):
             if name not in wanted:
                 self.probes.pop(name).alive = False

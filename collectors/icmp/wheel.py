@@ -8,27 +8,56 @@ period), between 10 and 50 ms: 50 ms at the defaults. Each wake-up starts with c
 a shared machine; 10 ms slots cost 1.6–1.8 times the CPU per echo at 10,000 devices, 25 ms
 1.07 times at 25,000 (issue 10, measured). An echo, a loss or a round end is at most one
 slot late, never early.
+
+A small inventory has few echoes in each slot (8 at 1,000 devices and the defaults), and a
+wake-up's cost is mostly its own: the loop's turn, the reply read it leads to, cold caches
+(bench/loop_census.py: ~400 µs a wake-up at 1,000 devices, 20 a second). So the slot
+doubles, up to WIDEST, while fewer than FEW steady echoes fall in one: at the default
+settings 200 ms below 1,920 devices, 100 ms below 3,840, 50 ms from there on. What a wider
+slot delays, and by how much at most (one slot, never earlier than due, as above):
+- a send: each echo leaves at most one slot after it was due. A burst keeps its cadence from
+  the due times (stream.py `_next`), and a slot is never wider than the spacing, so a
+  burst's echoes fall in successive slots, never two in one wake-up (at the defaults the
+  widths 50, 100 and 200 ms divide the 200 ms spacing: they leave exactly `spacing` apart);
+- a loss: known at most one slot after its timeout ran out (1 s at the defaults), and a
+  slot is never wider than a quarter of the timeout;
+- a verdict *down*: the steady echo's send and loss and the last burst echo's send and loss
+  may each be one slot late (the burst's cadence does not add the slots up), so at most
+  three to four slots: ~0.6–0.8 s on a 5–11 s detection at 1,000 devices, where 50 ms
+  slots add ~0.15–0.2 s (docs/alert_engine.md);
+- a round end: one slot on a 30 s round.
+RTTs are not affected (the kernel's timestamps). A burst's extra echoes (an outage) only add
+echoes to the slots: the width is chosen from the steady rate, at each reload.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
     from netwatch.collectors.icmp.probe_state import Probe
     from netwatch.collectors.icmp_wire.sockets import EchoSocket
 
-MAX_SLOT = 0.05  # seconds: the timers' granularity at most (see the module's docstring)
+MAX_SLOT = 0.05  # seconds: a quarter of the shortest time, at most (before any widening)
 MIN_SLOT = 0.01
+WIDEST = 0.2  # seconds: a slot widened for a small inventory, at most (the default spacing)
+FEW = 32  # steady echoes a slot: below this the slot doubles (see the module's docstring)
 T = TypeVar("T")
 
 
-def slot_for(shortest: float) -> float:
-    """The slot for a stream whose shortest spacing, timeout or period is shortest seconds."""
-    return min(MAX_SLOT, max(MIN_SLOT, shortest / 4))
+def slot_for(spacing: float, timeout: float, periods: Iterable[float] = ()) -> float:
+    """The slot for a stream with that burst spacing and timeout whose devices send a steady
+    echo every period seconds each (one period per device)."""
+    periods = list(periods)
+    slot = min(MAX_SLOT, max(MIN_SLOT, min([spacing, timeout, *periods]) / 4))
+    rate = sum(1 / p for p in periods)  # steady echoes a second
+    widest = min(WIDEST, spacing, timeout / 4, *(p / 4 for p in periods))
+    while 2 * slot <= widest * (1 + 1e-9) and rate * slot < FEW:
+        slot *= 2
+    return slot
 
 
 class Wheel(Generic[T]):

@@ -2,9 +2,11 @@
 
 A timer armed `step` seconds from an arbitrary moment goes off in a turn of the event loop of
 its own; armed at the next multiple of `step` instead, it goes off in the same turn as every
-other timer on that grid (the echo stream's 50 ms slots end on multiples of 50 ms; see
-collectors/icmp/wheel.py). A turn (a select, the timer heap) costs ~25-30 µs whatever it runs:
-measured with bench/loop_census.py, 115-140 turns a second at 1,000 devices.
+other timer on that grid (the echo stream's slots end on multiples of their width: 50 ms at
+the defaults, 100 or 200 ms at small inventories; see collectors/icmp/wheel.py. The SNMP
+deadline timer's 0.2 s step is a multiple of all three). A turn (a select, the timer heap)
+costs ~25-30 µs whatever it runs: measured with bench/loop_census.py, 115-140 turns a second
+at 1,000 devices.
 """
 
 from __future__ import annotations

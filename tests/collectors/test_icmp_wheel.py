@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 
-from netwatch.collectors.icmp.wheel import Wheel, slot_for
+from netwatch.collectors.icmp.stream import EchoStream
+from netwatch.collectors.icmp.wheel import FEW, WIDEST, Wheel, slot_for
+from tests.helpers import regency
 
 SLOT = 0.05
 
@@ -45,7 +48,89 @@ def test_wheel_tells_when_an_item_opened_a_slot():
 
 
 def test_slot_is_a_quarter_of_the_shortest_time_kept_within_10_to_50_ms():
-    assert slot_for(0.2) == 0.05  # the defaults: bursts 0.2 s apart, 1 s timeout, 6 s period
-    assert slot_for(0.1) == 0.025
-    assert slot_for(0.01) == 0.01  # never finer: each wake-up costs
-    assert slot_for(30.0) == 0.05  # never coarser: a loss is known at most 50 ms late
+    busy = [6.0] * 10_000  # 10,000 devices at 6 s: 1,667 echoes a second, 83 in 50 ms
+    assert slot_for(0.2, 1.0, busy) == 0.05  # the defaults: bursts 0.2 s apart, 1 s timeout
+    assert slot_for(0.1, 1.0, busy) == 0.025
+    assert slot_for(0.01, 1.0, busy) == 0.01  # never finer: each wake-up costs
+    assert slot_for(0.2, 0.08, busy) == 0.02  # a quarter of the timeout when it is shortest
+    assert slot_for(30.0, 30.0, [30.0] * 100_000) == 0.05  # 3,333/s: a loss at most 50 ms late
+
+
+def test_slot_doubles_while_fewer_than_few_steady_echoes_fall_in_one():
+    # By hand, at the defaults (a steady echo every 6 s per device, spacing 0.2 s, timeout 1 s):
+    # 1,000 devices send 166.7 echoes a second: 8.3 in 50 ms, 16.7 in 100 ms, 33.3 in 200 ms.
+    assert FEW == 32 and WIDEST == 0.2
+    assert slot_for(0.2, 1.0, [6.0] * 1000) == 0.2
+    assert slot_for(0.2, 1.0, [6.0] * 1900) == 0.2  # 316.7/s: 31.7 in 100 ms
+    assert slot_for(0.2, 1.0, [6.0] * 1950) == 0.1  # 325/s: 32.5 in 100 ms
+    assert slot_for(0.2, 1.0, [6.0] * 3000) == 0.1  # 500/s: 25 in 50 ms, 50 in 100 ms
+    assert slot_for(0.2, 1.0, [6.0] * 5000) == 0.05  # 833/s: 41.7 in 50 ms
+    # Periods count by their rates: 500 devices at 1 s are 500/s, 25 in 50 ms, 50 in 100 ms.
+    assert slot_for(0.2, 1.0, [1.0] * 500) == 0.1
+    assert slot_for(0.2, 1.0, [1.0] * 500 + [6.0] * 3000) == 0.05  # 1,000/s: 50 in 50 ms
+    assert slot_for(0.2, 1.0, []) == 0.2  # nothing pinged: nothing to wake for anyway
+
+
+def test_a_widened_slot_stays_within_the_spacing_a_quarter_of_the_timeout_and_widest():
+    few = [6.0] * 10
+    assert slot_for(0.1, 1.0, few) == 0.1  # 25 ms, 50, 100: not 200 ms past the spacing
+    assert slot_for(0.2, 0.4, few) == 0.1  # a quarter of the 0.4 s timeout
+    assert slot_for(1.0, 5.0, [60.0] * 10) == 0.2  # 50 ms, 100, 200: WIDEST
+    assert slot_for(0.2, 1.0, [0.4] * 10) == 0.1  # a quarter of the steady period
+    assert slot_for(0.05, 0.2, [0.2] * 5) == 0.05  # the stream tests' FAST settings: 12.5 ms x 4
+
+
+def test_a_burst_in_widened_slots_leaves_spacing_apart_one_echo_a_wake_up():
+    """Echoes due spacing apart (a burst, stream.py _next) in a slot as wide as the spacing,
+    or half of it: each wake-up releases one, and the wake-ups are spacing apart."""
+    rng = random.Random(7)
+    for slot, spacing in ((0.2, 0.2), (0.1, 0.2), (0.2, 0.3)):
+        for _ in range(200):
+            wheel: Wheel[int] = Wheel(slot)
+            start = rng.uniform(0.0, 100.0)
+            for k in range(17):
+                wheel.add(start + k * spacing, k)
+            wakes = []
+            while wheel.next_at() != math.inf:
+                at = wheel.next_at()  # the stream's timer goes off at the slot's end
+                released = [k for items in wheel.due(at) for k in items]
+                assert len(released) == 1
+                wakes.append((at, released[0]))
+            assert [k for _, k in wakes] == list(range(17))
+            for a, k in wakes:
+                assert a >= start + k * spacing - 1e-9  # never early
+                assert a < start + k * spacing + slot + 1e-9  # at most a slot late
+            for (a, _), (b, _) in itertools.pairwise(wakes):
+                if spacing % slot < 1e-9 or slot - spacing % slot < 1e-9:  # slot divides it
+                    assert abs((b - a) - spacing) < 1e-6
+                else:
+                    assert spacing - slot - 1e-6 < b - a < spacing + slot + 1e-6
+
+
+class _NoSockets:
+    """The pinger, for an EchoStream that is only told its inventory (nothing is sent)."""
+
+    def attach(self, loop: object) -> None:
+        pass
+
+    def bind_literal(self, target: object) -> bool:
+        return True
+
+
+async def test_the_stream_widens_its_slots_for_a_small_inventory_only() -> None:
+    # regency: a POP per district and a router and an AP per village, default ping settings
+    # (a steady echo every 30 s / 5 = 6 s). By hand: 1,010 devices send 168 echoes a second,
+    # 16.8 in 100 ms (200 ms slots); 2,525 send 421, 21 in 50 ms and 42 in 100 ms (100 ms);
+    # 5,050 send 842, 42 in 50 ms (50 ms, the slot of the defaults before this widening).
+    stream = EchoStream(_NoSockets(), lambda obs: None)  # type: ignore[arg-type]
+    try:
+        for districts, slot in ((10, 0.2), (25, 0.1), (50, 0.05), (10, 0.2)):
+            inv = regency.build(districts=districts, villages=50, aps=1)
+            assert len(inv.devices) == districts * 101
+            stream.follow(inv)
+            assert stream._sends.slot == slot and stream._rounds.slot == slot
+            # Every device keeps its schedule across the change of slot (stream._set_slot).
+            assert len(stream.probes) == len(inv.devices)
+            assert all(p.due is not None for p in stream.probes.values())
+    finally:
+        stream.stop()

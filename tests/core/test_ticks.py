@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from netwatch.alerting.trace_gate import LagProbe
 from netwatch.collectors.icmp.wheel import Wheel
 from netwatch.collectors.snmp.deadlines import Deadlines
@@ -24,10 +26,11 @@ def test_next_tick_is_the_next_multiple_and_never_now() -> None:
     assert next_tick(7.0, 1.0) == 8.0
 
 
-async def test_deadline_ticks_and_lag_probes_share_the_echo_stream_turns() -> None:
+@pytest.mark.parametrize("slot", [0.05, 0.2])  # the echo stream's slot: defaults, 1,000 devices
+async def test_deadline_ticks_and_lag_probes_share_the_echo_stream_turns(slot: float) -> None:
     loop = asyncio.get_running_loop()
     stream_turns: set[int] = set()
-    wheel: Wheel[int] = Wheel(0.05)
+    wheel: Wheel[int] = Wheel(slot)
     stopped = False
 
     def stream_tick() -> None:  # as EchoStream._arm: a timer at the end of the next slot
@@ -55,6 +58,51 @@ async def test_deadline_ticks_and_lag_probes_share_the_echo_stream_turns() -> No
         probe.close()
         deadlines.close()
         stopped = True
-    assert len(deadline_turns) >= 15 and len(probe_turns) >= 1
+    # 1.1 s of 2 s timeouts: a tick every 0.2 s (a tenth of the timeout), ~5 of them.
+    assert len(deadline_turns) >= 4
     assert set(deadline_turns) <= stream_turns
-    assert set(probe_turns) <= stream_turns
+    if slot == 0.05:  # (the probe's 0.25 s grid meets 0.2 s slots once a second only)
+        assert set(probe_turns) <= stream_turns
+
+
+class _Clock:
+    """A stand-in loop for Deadlines: time moves only when the test says, timers in a list."""
+
+    def __init__(self) -> None:
+        self.now = 100.013  # off any grid
+        self.timers: list[tuple[float, object]] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def call_at(self, when: float, callback: object) -> _Clock:
+        self.timers.append((when, callback))
+        return self  # the handle: Deadlines only cancels it (close)
+
+    def cancel(self) -> None:
+        self.timers.clear()
+
+
+@pytest.mark.parametrize(
+    ("timeout", "step"),
+    [(2.0, 0.2), (1.0, 0.1), (0.3, 0.03)],  # the default 2 s; shorter ones: a tenth of them
+)
+def test_a_deadline_fires_on_the_grid_at_most_a_tenth_of_its_timeout_late(
+    timeout: float, step: float
+) -> None:
+    fired: list[tuple[float, tuple[int, int]]] = []
+    clock = _Clock()
+    deadlines = Deadlines(lambda token: fired.append((clock.now, token)))
+    deadlines.add(clock, timeout, (1, 0))  # type: ignore[arg-type]
+    sent = clock.now
+    while not fired:  # run the timers as a loop would, each at its time
+        when, callback = clock.timers.pop(0)
+        assert clock.timers == []  # one timer at a time
+        k = when / step
+        assert abs(k - round(k)) < 1e-6  # on the grid: multiples of the step in loop time
+        clock.now = when
+        callback()  # type: ignore[operator]
+    ((at, token),) = fired
+    assert token == (1, 0)
+    assert sent + timeout <= at < sent + timeout + step + 1e-9
+    assert clock.timers == []  # nothing queued: no timer
