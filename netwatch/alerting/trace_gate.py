@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from netwatch.core.ticks import next_tick
 
-PROBE = 0.25  # seconds between lag probes
+PROBE = 0.2  # seconds between lag probes: on the echo stream's slots (50-200 ms, wheel.slot_for)
 CALM = 10.0  # seconds without lag or drops before traces start again
 MINUTE = 60.0
 _INODES_FOR = 10.0  # seconds our socket inode list is reused before it is read again
