@@ -11,6 +11,15 @@ those objects when they go. Settling runs a full collection first, so cyclic gar
 rather than frozen, and it unfreezes before a reload's collection, so the old inventory's
 cycles are not kept forever. One settle costs one full collection on the loop (~0.2 s at 50k),
 once after start-up and once after each reload that changed the inventory.
+
+After a settle CPython's own rule for full passes ("objects promoted since the last full pass
+> 25 % of its survivors") counts only the small unfrozen part, so a full pass came every ~10 s
+at 25,000 devices, 90-120 ms each, inside whatever allocation tripped it. So the settle also
+turns the automatic full passes off (the third threshold) and the Settler runs one full
+collection on the loop every `FULL_EVERY` seconds instead: a cycle let go is freed within that
+bound, frozen ones at the next settle as before. Young and middle passes stay CPython's.
+Every pass is counted and timed (`netwatch_gc_collections_total` and
+`netwatch_gc_collection_seconds_total`, by generation), like Go's go_gc_duration_seconds.
 """
 
 from __future__ import annotations
@@ -19,8 +28,11 @@ import asyncio
 import gc
 import logging
 import time
+from collections.abc import Iterator
 
 from prometheus_client import Counter, Gauge
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from netwatch.core.telemetry import REGISTRY
 
@@ -43,6 +55,56 @@ SETTLE_SECONDS = Gauge(
 )
 
 
+FULL_EVERY = 60.0
+"""Seconds between the Settler's full collections once the heap is settled (the bound on how
+long an unfrozen cycle let go outlives its last reference)."""
+NO_AUTOMATIC_FULL = 1 << 30
+"""Third threshold the Settler sets: middle passes before CPython would start a full one."""
+
+
+class GcPasses(Collector):
+    """Counts and times every pass of the cyclic collector, by generation (gc.callbacks).
+
+    The callback runs inside the collection, so it only adds to plain lists (no lock: a
+    Prometheus value's lock may be held by this thread when the allocation trips the pass);
+    a scrape reads the lists."""
+
+    def __init__(self) -> None:
+        self.count = [0, 0, 0]
+        self.seconds = [0.0, 0.0, 0.0]
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        gen = info["generation"]
+        self.seconds[gen] += time.perf_counter() - self._started
+        self.count[gen] += 1
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        count = CounterMetricFamily(
+            "netwatch_gc_collections",
+            "Passes of the cyclic garbage collector, by generation (2 = full).",
+            labels=["generation"],
+        )
+        seconds = CounterMetricFamily(
+            "netwatch_gc_collection_seconds",
+            "Time the cyclic garbage collector's passes held the process, by generation.",
+            labels=["generation"],
+        )
+        for gen in range(3):
+            count.add_metric([str(gen)], self.count[gen])
+            seconds.add_metric([str(gen)], self.seconds[gen])
+        yield count
+        yield seconds
+
+
+PASSES = GcPasses()
+gc.callbacks.append(PASSES)
+REGISTRY.register(PASSES)
+
+
 def settle() -> int:
     """Collect everything once, then freeze what is left alive; returns the frozen count."""
     started = time.perf_counter()
@@ -59,22 +121,48 @@ def settle() -> int:
 
 
 class Settler:
-    """Settles the heap once, a delay after the last request (coalesced)."""
+    """Settles the heap once, a delay after the last request (coalesced); from the first
+    settle on, runs a full collection every `FULL_EVERY` seconds until cancelled."""
 
-    def __init__(self) -> None:
+    def __init__(self, full_every: float = FULL_EVERY) -> None:
         self._timer: asyncio.TimerHandle | None = None
+        self._full: asyncio.TimerHandle | None = None
+        self._full_every = full_every
+        self._threshold = gc.get_threshold()
 
     def request(self, delay: float) -> None:
         """Settle `delay` seconds from now (one poll interval: per-device state is built by
         each device's first round); an earlier request not yet due is replaced."""
-        self.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
         self._timer = asyncio.get_running_loop().call_later(delay, self._due)
 
     def cancel(self) -> None:
+        """Stops the settle not yet due and the clock's full passes; CPython's own rule for
+        full passes comes back."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._full is not None:
+            self._full.cancel()
+            self._full = None
+            gc.set_threshold(*self._threshold)
 
     def _due(self) -> None:
         self._timer = None
+        if self._full is None:  # the first settle: CPython's thresholds, kept for cancel()
+            self._threshold = gc.get_threshold()
         settle()
+        young, middle, _ = self._threshold
+        gc.set_threshold(young, middle, NO_AUTOMATIC_FULL)
+        self._schedule_full()
+
+    def _schedule_full(self) -> None:
+        if self._full is not None:
+            self._full.cancel()
+        self._full = asyncio.get_running_loop().call_later(self._full_every, self._collect)
+
+    def _collect(self) -> None:
+        self._full = None
+        gc.collect()  # walks only what is not frozen
+        self._schedule_full()

@@ -9,18 +9,26 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
 
 from netwatch.core import heap
 from netwatch.core.model import Role
 from netwatch.core.runtime import Runtime
+from netwatch.core.telemetry import REGISTRY
 from tests.core.inventories import make_inventory
+
+CPYTHON_DEFAULT = (700, 10, 10)  # gc.get_threshold() of a fresh CPython 3.11 (its docs)
 
 
 @pytest.fixture(autouse=True)
 def _unfrozen() -> Iterator[None]:
-    """Each test leaves the interpreter's heap as it found it: nothing frozen."""
+    """Each test starts from CPython's default thresholds and leaves the interpreter's heap
+    as it found it: nothing frozen, its own thresholds back."""
+    before = gc.get_threshold()
+    gc.set_threshold(*CPYTHON_DEFAULT)
     yield
     gc.unfreeze()
+    gc.set_threshold(*before)
 
 
 class Node:
@@ -102,3 +110,48 @@ def test_a_running_runtime_settles_after_start_up(
     settled, after_stop = asyncio.run(scenario())
     assert (settled, after_stop) == (1, 1)
     assert heap.FROZEN._value.get() > 0
+    assert gc.get_threshold() == CPYTHON_DEFAULT  # the stop gave CPython its full passes back
+
+
+def test_the_pass_counters_count_real_collections() -> None:
+    # Five collections made here by hand (automatic ones held off): 3 young, 2 full.
+    count, seconds = list(heap.PASSES.count), list(heap.PASSES.seconds)
+    gc.disable()
+    try:
+        for gen in (0, 0, 2, 0, 2):
+            gc.collect(gen)
+    finally:
+        gc.enable()
+    deltas = [heap.PASSES.count[g] - count[g] for g in range(3)]
+    assert deltas == [3, 0, 2]
+    assert heap.PASSES.seconds[2] > seconds[2]  # a full pass takes some time
+    text = generate_latest(REGISTRY).decode()
+    assert f'netwatch_gc_collections_total{{generation="2"}} {heap.PASSES.count[2]:.1f}' in text
+    assert 'netwatch_gc_collection_seconds_total{generation="0"}' in text
+
+
+def test_the_settler_runs_full_passes_on_its_clock_not_cpythons() -> None:
+    async def scenario() -> tuple[tuple[int, int, int], bool, bool, bool]:
+        settler = heap.Settler(full_every=0.2)
+        before = heap.SETTLES._value.get()
+        settler.request(0.01)
+        await _first_settle_since(before)
+        threshold = gc.get_threshold()
+        old = Node()
+        old.me = old
+        gone = weakref.ref(old)
+        gc.collect(1)
+        gc.collect(1)  # a survivor of two middle passes: in the oldest generation now
+        del old
+        for _ in range(20):
+            gc.collect(1)  # middle passes never walk the oldest generation
+        after_middle = gone() is None
+        await asyncio.sleep(0.3)  # past one tick of the clock
+        after_clock = gone() is None
+        settler.cancel()
+        return threshold, after_middle, after_clock, gc.get_threshold() == CPYTHON_DEFAULT
+
+    threshold, after_middle, after_clock, restored = asyncio.run(scenario())
+    assert threshold == (700, 10, 1 << 30)  # young and middle as CPython's, no full pass
+    assert (after_middle, after_clock) == (False, True)
+    assert restored
