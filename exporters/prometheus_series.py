@@ -8,6 +8,8 @@ looked up by slot at scrape time, so a reload that relabels a device touches no 
 is sampled again only when its part's version moved since the last scrape: lazily, so a device
 polled less often than it is scraped costs nothing in between. Memory: ~9 bytes a sample plus
 one text per device and per labelled row; a scrape pays one repr() per value (issue 10).
+It runs past 400 lines because the device table, the row tables and the kept slices share
+one slot and epoch scheme: split, each part would reach into the others' internals.
 """
 
 from __future__ import annotations
