@@ -85,8 +85,19 @@ def test_replies_reach_their_device_and_rtts_agree_with_ping(netlab: Netlab):
         stream.follow(inv, reports)
         await reports.until(lambda: reports.up(stream), 10, "every device up")
         t0, wall0 = time.monotonic(), time.time()
-        await asyncio.sleep(3.5)  # two rounds of five echoes each begin and end after t0
-        rounds = [o for t, o in reports.got if o.result is not None and o.time >= wall0]
+
+        def after() -> list:
+            return [o for t, o in reports.got if o.result is not None and o.time >= wall0]
+
+        def two_each() -> bool:  # two rounds of five echoes each begin and end after t0
+            n: dict[str, int] = {}
+            for o in after():
+                n[o.device] = n.get(o.device, 0) + 1
+            return len(n) == len(inv.devices) and min(n.values()) >= 2
+
+        await asyncio.sleep(3.5)  # ~3 rounds; under load, wait on (bounded) for the second
+        await reports.until(two_each, 10, "two rounds from every device after t0")
+        rounds = after()
         bad = [o for t, o in reports.got if t >= t0 and o.event in ("lost", "down", "losing")]
         fam = stream.pinger.family(socket.AF_INET)
         return rounds, bad, batched(stream), fam.unmatched if fam else -1
