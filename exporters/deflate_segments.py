@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import struct
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 # gzip member header (RFC 1952): deflate, no flags, no mtime, XFL 4 (fastest), OS 3 (Unix).
@@ -118,6 +118,25 @@ class Kept:
     def done(self, deflated: Deflated) -> None:
         """The compressor's segment for text: kept, the text dropped."""
         self.deflated, self.text = deflated, None
+
+
+def kept_slices(
+    kept: dict[tuple[str, int], Kept],
+    name: str,
+    starts: range,
+    key_of: Callable[[int], tuple[object, ...]],
+    write: Callable[[int], str],
+) -> Iterator[Kept]:
+    """Each slice of family name kept from the last gzip scrape while its key holds; the
+    others written again (and kept under their new key)."""
+    for a in starts:
+        key = key_of(a)
+        old = kept.get((name, a))
+        if old is not None and old.key == key and old.deflated is not None:
+            yield old
+        else:
+            new = kept[(name, a)] = Kept(key, write(a).encode())
+            yield new
 
 
 def digest(values: memoryview, on: memoryview) -> bytes:

@@ -17,7 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from netwatch.alerting.rules import OUTAGE_STATES, ServiceState
 from netwatch.alerting.snapshot import AlertSnapshot, SnapshotSource
 from netwatch.core.state import State
-from netwatch.exporters.deflate_segments import Kept
+from netwatch.exporters.deflate_segments import Kept, kept_slices
 from netwatch.exporters.prometheus_format import TextFamily, VillageLabels, from_metric
 from netwatch.exporters.prometheus_inventory import TextContext
 
@@ -88,14 +88,7 @@ class AlertFamilies:
         self, name: str, starts: range, key_of: Callable[[int], bytes], write: Callable[[int], str]
     ) -> Iterator[Kept]:
         """Each slice kept from the last gzip scrape while its key holds (not written again)."""
-        for a in starts:
-            key = (self._mapping, key_of(a))
-            old = self._kept.get((name, a))
-            if old is not None and old.key == key and old.deflated is not None:
-                yield old
-            else:
-                new = self._kept[(name, a)] = Kept(key, write(a).encode())
-                yield new
+        return kept_slices(self._kept, name, starts, lambda a: (self._mapping, key_of(a)), write)
 
 
 def source(alerts: SnapshotSource) -> AlertFamilies:

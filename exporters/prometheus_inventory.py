@@ -17,7 +17,7 @@ from prometheus_client.samples import Sample as PromSample
 
 from netwatch.core.model import Device, District, Inventory, Village
 from netwatch.core.state import State, VillageStatus
-from netwatch.exporters.deflate_segments import Kept
+from netwatch.exporters.deflate_segments import Kept, kept_slices
 from netwatch.exporters.prometheus_format import TextFamily, VillageLabels, escape, label_text
 from netwatch.exporters.prometheus_series import DeviceTable
 
@@ -185,26 +185,15 @@ class InventoryFamilies:
         self, name: str, rollup: _Rollup, starts: range, write: Callable[[int], str]
     ) -> Iterator[Kept]:
         """Rollup slices keyed by the inventory and their villages' statuses (computed anyway)."""
-        for a in starts:
-            key = (self._generation, rollup.key(a))
-            old = self._kept.get((name, a))
-            if old is not None and old.key == key and old.deflated is not None:
-                yield old
-            else:
-                new = self._kept[(name, a)] = Kept(key, write(a).encode())
-                yield new
+        return kept_slices(
+            self._kept, name, starts, lambda a: (self._generation, rollup.key(a)), write
+        )
 
     def _reuse(
         self, name: str, key: tuple[object, ...], starts: range, write: Callable[[int], str]
     ) -> Iterator[Kept]:
         """Each slice kept from the last gzip scrape if the key holds (not written again)."""
-        for a in starts:
-            old = self._kept.get((name, a))
-            if old is not None and old.key == key and old.deflated is not None:
-                yield old
-            else:
-                new = self._kept[(name, a)] = Kept(key, write(a).encode())
-                yield new
+        return kept_slices(self._kept, name, starts, lambda _: key, write)
 
 
 DISTRICT_KEYS = ("district", "district_name", "regency", "regency_name", "province")
