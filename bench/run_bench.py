@@ -113,9 +113,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_split(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of the process (all its threads): proc(5) utime, stime.
+    The system part holds the kernel's side of the loopback echoes, whose replies the kernel
+    makes and delivers in the sender's own sendmmsg."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+    return int(fields[11]) / TICK, int(fields[12]) / TICK
+
+
+def cpu_seconds(pid: int) -> float:
+    return sum(cpu_split(pid))
 
 
 def rss_mib(pid: int) -> tuple[float, float]:
@@ -315,7 +322,7 @@ def window(
     """Scrape every `every` seconds for `seconds` (a quiet window: every=seconds); with
     reloads, a /-/reload before every other scrape (one every 2 × every seconds). The SNMP
     agent's CPU (its own process, not netwatch's) is read separately."""
-    c0, w0 = cpu_seconds(pid), time.monotonic()
+    (u0, s0), w0 = cpu_split(pid), time.monotonic()
     a0, d0 = cpu_seconds(agent) if agent else 0.0, socket_drops(pid)
     dt, body = scrape(url)
     first, first_body = lag_buckets(body), body
@@ -328,11 +335,13 @@ def window(
         dt, body = scrape(url)
         scrapes.append(dt)
         rss.append(rss_mib(pid)[0])
-    c1, w1 = cpu_seconds(pid), time.monotonic()
+    (u1, s1), w1 = cpu_split(pid), time.monotonic()
     a1, d1 = cpu_seconds(agent) if agent else 0.0, socket_drops(pid)
     last = lag_buckets(body)
     return {
-        "cpu": c1 - c0,
+        "cpu": (u1 + s1) - (u0 + s0),
+        "cpu_user": u1 - u0,
+        "cpu_system": s1 - s0,
         "agent_cpu": a1 - a0,
         "raw_drops": d1["raw"][1] - d0["raw"][1],
         "udp_drops": d1["udp"][1] - d0["udp"][1],
@@ -352,7 +361,9 @@ def window(
 
 def progress(name: str, w: dict) -> None:
     print(
-        f"{name}: CPU {w['cpu'] / w['wall']:.1%} of one core, RSS max {max(w['rss']):.0f} MiB, "
+        f"{name}: CPU {w['cpu'] / w['wall']:.1%} of one core (user "
+        f"{w['cpu_user'] / w['wall']:.1%}, system {w['cpu_system'] / w['wall']:.1%}), "
+        f"RSS max {max(w['rss']):.0f} MiB, "
         f"lag p50/p99 <= {w['lag_p50']}/{w['lag_p99']} s, scrapes (s) "
         f"{[round(x, 2) for x in w['scrapes']]}, "
         f"reloads (s) {[round(x, 2) for x in w['reloads']]}, "
@@ -360,7 +371,12 @@ def progress(name: str, w: dict) -> None:
         f"{w['agent_cpu'] / w['wall']:.1%}, socket drops raw {w['raw_drops']} udp {w['udp_drops']}",
         flush=True,
     )
-    print("  SNMP engine:", ", ".join(f"{k} {v:.0f}" for k, v in w["snmp_engine"].items()))
+    per_poll = w["snmp_engine"].get("sent", 0) / w["snmp_polls"] if w["snmp_polls"] else 0.0
+    print(
+        "  SNMP engine:",
+        ", ".join(f"{k} {v:.0f}" for k, v in w["snmp_engine"].items()),
+        f"({per_poll:.2f} requests a poll)",
+    )
 
 
 def main() -> int:
@@ -630,6 +646,9 @@ def measure(args: argparse.Namespace, agent: int | None = None) -> int:
             "measured_s": round(busy["wall"], 1),
             "cpu_share_of_one_core": round(busy["cpu"] / busy["wall"], 4),
             "cpu_share_quiet": round(quiet["cpu"] / quiet["wall"], 4),
+            "cpu_share_reloading": round(reloading["cpu"] / reloading["wall"], 4),
+            "cpu_system_share": round(busy["cpu_system"] / busy["wall"], 4),
+            "cpu_system_share_quiet": round(quiet["cpu_system"] / quiet["wall"], 4),
             "cpu_us_per_device_round": round(busy["cpu"] / rounds * 1e6, 1),
             "cpu_us_per_device_round_quiet": round(
                 quiet["cpu"] / (args.devices * quiet["wall"] / args.interval) * 1e6, 1
@@ -664,7 +683,16 @@ def measure(args: argparse.Namespace, agent: int | None = None) -> int:
         if args.json:
             args.json.write_text(json.dumps(result, indent=2) + "\n")
         targets = [
-            ("CPU < 25% of one core", result["cpu_share_of_one_core"] < 0.25),
+            # In every window: scraping, quiet and reloading.
+            (
+                "CPU < 25% of one core (all three windows)",
+                max(
+                    result["cpu_share_of_one_core"],
+                    result["cpu_share_quiet"],
+                    result["cpu_share_reloading"],
+                )
+                < 0.25,
+            ),
             ("RSS < 500 MiB (high-water)", result["rss_mib_peak_hwm"] < 500),
             # Strictly under 1 s: the 0.75 and 0.9 bounds (netwatch/core/telemetry.py) can
             # tell it; a p99 in the bucket ending at 1.0 is not shown to be under 1 s.
