@@ -48,23 +48,32 @@ class Intake:
         name = device_state.device.name
         if name not in topology.inventory.devices:
             return
-        if not is_echo_report(observation):
-            track = self.tracker.tracks.get(name)
-            if track is not None:  # another collector's poll (SNMP): radios of an AP
-                verdicts = device_state.verdicts()
-                radio_down = any(v.health is Health.NOT_SERVING for v in verdicts)
-                if radio_down != track.radio_down:
-                    track.radio_down = radio_down
-                    track.standing = self.tracker.standing(track)
-                    self.tracker.touched.add(name)
+        # is_echo_report and observe, inline: this runs for every round of every device.
+        echo = _ECHO_REPORT_TYPES.get(type(observation))
+        if echo is None:
+            echo = is_echo_report(observation)
+        if echo:
+            report: EchoReport = observation  # type: ignore[assignment]  # (decided above)
+            try:
+                if self.tracker.observe(name, report):
+                    self.changed = True
+                if report.event == LOSING and self.tracing.traceable(name, topology):
+                    self.tracing.request(name, topology)
+            except Exception:
+                self.errors += 1
+                log.exception("alerting: cannot apply a ping report of device %s", name)
             return
-        try:
-            self.observe(name, observation, topology)
-        except Exception:
-            self.errors += 1
-            log.exception("alerting: cannot apply a ping report of device %s", name)
+        track = self.tracker.tracks.get(name)
+        if track is not None:  # another collector's poll (SNMP): radios of an AP
+            verdicts = device_state.verdicts()
+            radio_down = any(v.health is Health.NOT_SERVING for v in verdicts)
+            if radio_down != track.radio_down:
+                track.radio_down = radio_down
+                track.standing = self.tracker.standing(track)
+                self.tracker.touched.add(name)
 
     def observe(self, name: str, report: EchoReport, topology: Topology) -> None:
+        # (on_observation does the same inline)
         if self.tracker.observe(name, report):
             self.changed = True
         # A verdict may follow in a few seconds: where the path breaks is worth knowing then.

@@ -30,7 +30,7 @@ class Tracker:
     """Turns reports into the views rules.py reads."""
 
     def __init__(self, settings: AlertingSettings) -> None:
-        self.settings = settings
+        self.settings = settings  # (sets _kept too)
         self.tracks: dict[str, Track] = {}
         # Devices whose standing (below) changed since the engine last took this set (observe,
         # radios): only their villages need evaluating again (engine.py: the quiet villages).
@@ -38,6 +38,15 @@ class Tracker:
         # Devices whose every report counts as a change: a village whose ONU joins its verdict
         # reads its routers' newest echoes too (onu_join.py), not only their standing.
         self.eager: frozenset[str] = frozenset()
+
+    @property
+    def settings(self) -> AlertingSettings:
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: AlertingSettings) -> None:
+        self._settings = settings
+        self._kept = 3 * max(1, settings.degraded_rounds)  # doubles of the window kept
 
     def track(self, name: str) -> Track:
         t = self.tracks.get(name)
@@ -56,7 +65,7 @@ class Tracker:
             return 0
         if up is False:
             return 1
-        s = self.settings
+        s = self._settings
         k = 6 if t.radio_down else 2
         if t.samples >= s.degraded_rounds:  # the same comparisons as rules.village_verdict
             k |= 8
@@ -79,51 +88,52 @@ class Tracker:
         if t is None:
             t = self.tracks[name] = Track()
         seen = report.seen_at
-        if seen is not None and (t.seen_at is None or seen > t.seen_at):
-            t.seen_at = seen
-        t.failing = report.failing
+        if seen is not None:
+            last = t.seen_at
+            if last is None or seen > last:
+                t.seen_at = seen
+        failing = t.failing = report.failing
         up = report.up
-        t.fail_since = report.fail_since if (report.failing or up is False) else None
+        t.fail_since = report.fail_since if (failing or up is False) else None
         res = report.result
-        changed = up is not None and up != t.confirmed_up
-        if changed and up and t.confirmed_up is False:
-            t.recovered_at = report.time
-            t.back_at = t.seen_at if t.seen_at is not None else report.time
-            t.window = None  # the echoes lost while down are no sustained loss
-            res = None
+        before = t.confirmed_up
+        changed = up is not None and up != before
         if changed:
+            if up and before is False:
+                t.recovered_at = report.time
+                t.back_at = t.seen_at if t.seen_at is not None else report.time
+                t.window = None  # the echoes lost while down are no sustained loss
+                res = None
             t.confirmed_up = up
-        if res is not None and res.sent > 0:
-            rtt = res.rtt_avg
-            received = res.received
-            row = (res.sent, received, rtt * received if rtt else 0.0)
-            window = t.window
-            if window is None:
-                t.window = array("d", row)
-            else:
-                window.extend(row)
-                over = len(window) - 3 * max(1, self.settings.degraded_rounds)
-                if over > 0:
-                    del window[:over]  # whole rounds: the length is a multiple of 3
-        self._summarise(t)
+        window = t.window
+        if res is not None:
+            sent = res.sent
+            if sent > 0:
+                rtt = res.rtt_avg
+                received = res.received
+                row = (sent, received, rtt * received if rtt else 0.0)
+                if window is None:
+                    window = t.window = array("d", row)
+                else:
+                    window.extend(row)
+                    over = len(window) - self._kept
+                    if over > 0:
+                        del window[:over]  # whole rounds: the length is a multiple of 3
+        # The summary of the window (_summarise, inline: this runs for every round of every
+        # device, issue 10). Strided sums in C; the counts are whole numbers, exact in a
+        # double; the RTT sums add in the rounds' order.
+        if window:
+            t.samples = len(window) // 3
+            total = sum(window[0::3])
+            replies = sum(window[1::3])
+            t.loss_avg = 1.0 - replies / total if total else None
+            t.rtt_avg = sum(window[2::3]) / replies if replies else None
+        else:
+            t.samples = 0
+            t.loss_avg = t.rtt_avg = None
         # The standing before is the one kept (a radio flag's change touched on its own).
         standing = self.standing(t)
         if standing != t.standing or changed or name in self.eager:
             t.standing = standing
             self.touched.add(name)
         return changed
-
-    @staticmethod
-    def _summarise(t: Track) -> None:
-        window = t.window
-        if not window:
-            t.samples = 0
-            t.loss_avg = t.rtt_avg = None
-            return
-        t.samples = len(window) // 3
-        # Strided sums in C: this runs for every round of every device (issue 10). The counts
-        # are whole numbers, exact in a double; the RTT sums add in the rounds' order.
-        sent = sum(window[0::3])
-        received = sum(window[1::3])
-        t.loss_avg = 1.0 - received / sent if sent else None
-        t.rtt_avg = sum(window[2::3]) / received if received else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeGuard, runtime_checkable
 
 from netwatch.core.model import ControllerLink, Device, OnuLink
 from netwatch.core.plugins import AnyPlugin, DevicePart, plugin_for, registered
@@ -74,6 +74,13 @@ class Onu:
 _POLLED: dict[AnyPlugin, bool] = {}
 
 
+def _is_parts_view(device_state: object) -> TypeGuard[PartsView]:
+    """isinstance(device_state, PartsView) as the runtime-checkable Protocol decides it (each
+    member present), without its look-up of the Protocol's members at every call
+    (typing._get_protocol_attrs: a third of `read` for an SNMP poll of a watched device)."""
+    return hasattr(device_state, "device") and hasattr(device_state, "parts")
+
+
 def read(device_state: object, observation: object) -> DeviceFacts | None:
     """The facts of one applied SNMP poll; None for other collectors or a failed poll."""
     try:
@@ -86,7 +93,7 @@ def read(device_state: object, observation: object) -> DeviceFacts | None:
     polled = _POLLED.get(plugin)
     if polled is None:
         polled = _POLLED[plugin] = any(f.name == POLL_UP for f in plugin.families)
-    if not polled or not isinstance(device_state, PartsView):
+    if not polled or not _is_parts_view(device_state):
         return None
     return _facts(plugin, device_state, float(getattr(observation, "time", 0.0)))
 

@@ -143,9 +143,9 @@ class State:
         village = self.inventory.villages.get(code)
         if village is None:
             return VillageStatus.UNKNOWN
-        routers: list[Health | None] = []
-        aps: list[Health | None] = []
-        impaired = False
+        # One pass, counts instead of lists: a scrape asks this of every village (issue 10).
+        judged = aps = serving = 0
+        undecided = router_down = impaired = False
         devices = self.devices  # one read: a reload swaps the dict, never mutates it
         for name in village.devices:
             ds = devices.get(name)
@@ -155,17 +155,25 @@ class State:
             health = None if v is None else v.health
             if health is Health.IMPAIRED:
                 impaired = True
-            if ds.device.role is Role.ROUTER:
-                routers.append(health)
-            elif ds.device.role is Role.AP:
-                aps.append(health)
-        states = routers + aps
-        if not states or any(h is None for h in states):
+            role = ds.device.role
+            if role is Role.ROUTER:
+                judged += 1
+                if health is None:
+                    undecided = True
+                elif health >= Health.NOT_SERVING:
+                    router_down = True
+            elif role is Role.AP:
+                judged += 1
+                aps += 1
+                if health is None:
+                    undecided = True
+                elif health <= Health.IMPAIRED:
+                    serving += 1
+        if not judged or undecided:
             return VillageStatus.UNKNOWN
-        if any(h is not None and h >= Health.NOT_SERVING for h in routers):
+        if router_down:
             return VillageStatus.DOWN
-        serving = sum(1 for h in aps if h is not None and h <= Health.IMPAIRED)
-        if serving == len(aps):
+        if serving == aps:
             return VillageStatus.DEGRADED if impaired else VillageStatus.UP
         return VillageStatus.DEGRADED if serving else VillageStatus.DOWN
 
