@@ -49,10 +49,6 @@ def _limit(name: str, default: int) -> int:
 MAX_MEMORY = _limit("NETWATCH_CONFIG_LOADER_MAX_MEMORY", 1 << 30)  # bytes of address space
 MAX_CPU = _limit("NETWATCH_CONFIG_LOADER_MAX_CPU_SECONDS", 120)
 MAX_WALL = _limit("NETWATCH_CONFIG_LOADER_TIMEOUT_SECONDS", 300)
-# The child's niceness: on a busy machine the kernel gives the monitoring process (its event
-# loop, polling meanwhile) the CPU first; an idle core runs the child as fast as before.
-_NICE = os.environ.get("NETWATCH_CONFIG_LOADER_NICE", "")
-NICE = min(int(_NICE), 19) if _NICE.isdigit() else 10  # 0: the monitoring process's own
 MAX_OUTPUT = 256 << 20  # a pickled inventory of 50,000 devices is ~7 MB
 BATCH = 1000  # devices per pickle of the child's answer
 UNLESS = "--unless"  # the child's option: the digest of the running inventory's answer
@@ -102,8 +98,6 @@ def _limits() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MAX_MEMORY, MAX_MEMORY))
     resource.setrlimit(resource.RLIMIT_CPU, (MAX_CPU, MAX_CPU + 5))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if NICE > 0:
-        os.nice(NICE)
 
 
 def _decode(

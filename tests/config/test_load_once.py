@@ -1,12 +1,9 @@
 """What the load now works out once instead of per value (issue 10: a 50,000-device load):
 an address's canonical form (checked as the device is read, reused by the duplicate check),
-an enum's members by text, and the loader child's niceness."""
+and an enum's members by text."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from netwatch.config import load_inventory
@@ -48,15 +45,3 @@ def test_roles_and_kinds_are_the_enum_members(tmp_path: Path) -> None:
     assert inv.devices["sarongan-ap-1"].role is Role.OLT
     assert inv.devices["pop-1"].role is Role.ROUTER
     assert inv.villages["35.10.01.2001"].kind is VillageKind.DESA
-
-
-def test_the_loader_child_runs_nice(tmp_path: Path) -> None:
-    # The child lowers its own priority before it reads (isolated._limits); os.nice(0) reads
-    # the niceness, 10 above the test process's own (the kernel caps it at 19).
-    code = "from netwatch.config import isolated; isolated._limits(); import os; print(os.nice(0))"
-    env = {k: v for k, v in os.environ.items() if k != "NETWATCH_CONFIG_LOADER_NICE"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    assert int(out.stdout) == min(os.nice(0) + 10, 19), out.stderr
-    env["NETWATCH_CONFIG_LOADER_NICE"] = "0"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    assert int(out.stdout) == os.nice(0), out.stderr
