@@ -38,7 +38,7 @@ from aiohttp import web
 from netwatch.alerting.service import AlertService
 from netwatch.cluster.member import Member
 from netwatch.collectors.icmp.observation import PingObservation, PingResult
-from netwatch.config.isolated import load
+from netwatch.config.isolated import load_digested
 from netwatch.core.plugins import Context
 from netwatch.core.runtime import Runtime, collector_plugins
 from netwatch.core.scheduler import Scheduler
@@ -62,11 +62,14 @@ def rss() -> tuple[float, float]:
 class Sampler:
     """VmRSS every 2 ms in a thread (reading /proc releases the GIL): the peak and its step."""
 
-    def __init__(self) -> None:
+    def __init__(self, rss: bool = True) -> None:
+        self.rss = rss
         self._step = "idle"
         self.peak = (0.0, "")
         self.times: dict[str, float] = {}  # seconds spent in each step
+        self.cpu: dict[str, float] = {}  # the process's CPU seconds in each step
         self._since = time.perf_counter()
+        self._cpu_since = time.process_time()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -76,11 +79,14 @@ class Sampler:
 
     @step.setter
     def step(self, name: str) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.process_time()
         self.times[self._step] = self.times.get(self._step, 0.0) + now - self._since
-        self._step, self._since = name, now
+        self.cpu[self._step] = self.cpu.get(self._step, 0.0) + cpu - self._cpu_since
+        self._step, self._since, self._cpu_since = name, now, cpu
 
     def _run(self) -> None:
+        if not self.rss:  # --cpu: no sampling thread (its reads of /proc would count)
+            return
         while not self._stop.wait(0.002):
             now = rss()[0]
             if now > self.peak[0]:
@@ -137,6 +143,48 @@ def instrument(runtime: Runtime, sampler: Sampler) -> None:
     al.reload = named("alerts.reload", al.reload)  # type: ignore[method-assign]
 
 
+class Lag:
+    """The event loop's lateness: a 10 ms timer's delay past its due time, while it runs."""
+
+    def __init__(self) -> None:
+        self.late: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + 0.01
+            await asyncio.sleep(0.01)
+            self.late.append(loop.time() - due)
+
+    def __enter__(self) -> Lag:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+    def summary(self) -> str:
+        late = sorted(self.late) or [0.0]
+        p99 = late[min(len(late) - 1, int(len(late) * 0.99))]
+        return f"loop lateness p99 {p99 * 1e3:.1f} ms, max {late[-1] * 1e3:.1f} ms"
+
+
+EDITED = re.compile(r"address: (127\.[0-9.]+)")
+
+
+def edit_one_line(config: Path, r: int) -> str:
+    """Change the last device's address (one line, in place): an operator's one-line edit."""
+    text = config.read_text()
+    found = list(EDITED.finditer(text))
+    assert found, "no device address in the file"
+    last = found[-1]
+    new = f"127.254.{r // 250}.{r % 250 + 1}"
+    config.write_text(text[: last.start(1)] + new + text[last.end(1) :])
+    return new
+
+
 async def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("config", type=Path)
@@ -148,6 +196,16 @@ async def main() -> int:
         action="store_true",
         help="before each reload, a comment line at the top of the file: every device and "
         "village moves one line down (an operator's edit above them), nothing else changes",
+    )
+    ap.add_argument(
+        "--edit",
+        action="store_true",
+        help="before each reload, change the last device's address (a one-line edit)",
+    )
+    ap.add_argument(
+        "--cpu",
+        action="store_true",
+        help="the process's CPU seconds by step and the loop's lateness (no RSS sampling thread)",
     )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -165,9 +223,13 @@ async def main() -> int:
             ap.error(f"{args.config}: expected settings.ping as written by synth_inventory.py")
         config = Path(tmp) / args.config.name
         config.write_text(text)
-        inventory = load(config, Member())
+        loaded = load_digested(config, Member())
+        inventory = loaded.inventory
+        assert inventory is not None
         n = len(inventory.devices)
-        runtime = Runtime(config, inventory)
+        # --cpu: with the child's digest, as `netwatch run` holds it (an unchanged file's
+        # reload is then the child's "unchanged" from the first reload on).
+        runtime = Runtime(config, inventory, digest=loaded.digest if args.cpu else None)
         ctx = Context(lambda: runtime.inventory)
         runtime.collectors = [await p.start(ctx) for p in collector_plugins()]
         sch = Scheduler(runtime.collectors, runtime.state.record, max_concurrency=2000)
@@ -197,20 +259,22 @@ async def main() -> int:
         before, hwm = rss()
         print(f"running: RSS {before:.1f} MiB, high-water so far {hwm:.1f} MiB")
         for r in range(args.reloads):
-            sampler = Sampler()
+            sampler = Sampler(rss=not args.cpu)
             instrument(runtime, sampler)
             if args.trace:
                 tracemalloc.start(8)
             if args.move:
                 config.write_text(f"# edit {r + 1}\n" + config.read_text())
-            t0 = time.perf_counter()
-            with sampler:
+            if args.edit:
+                edit_one_line(config, r)
+            t0, cpu0 = time.perf_counter(), time.process_time()
+            with sampler, Lag() as lag:
                 result = await runtime._reload()
                 if args.scrape:
                     sampler.step = "scrape after the reload"
                     await scrape()
                     sampler.step = "idle"
-            wall = time.perf_counter() - t0
+            wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
             assert result.ok, result.errors
             if args.trace:
                 cur, peak = tracemalloc.get_traced_memory()
@@ -230,6 +294,9 @@ async def main() -> int:
             steps = ", ".join(f"{k} {v:.1f} s" for k, v in sampler.times.items() if v >= 0.05)
             print(f"  steps: {steps}; jobs added/removed/changed {result.added}/"
                   f"{result.removed}/{result.changed}")  # fmt: skip
+            if args.cpu:
+                spent = ", ".join(f"{k} {v:.2f}" for k, v in sampler.cpu.items() if v >= 0.01)
+                print(f"  CPU of this process {cpu:.2f} s ({spent}); {lag.summary()}")
             before = after
         if args.scrape:
             # run_bench.py reads VmHWM right after one plain-text, uncompressed scrape: over

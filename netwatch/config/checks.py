@@ -45,7 +45,13 @@ def check_tree(
     _duplicates(tree.districts, lambda d: d.code, "code", "district code", issues)
     _duplicates(tree.villages, lambda v: v.code, "code", "village code", issues)
     _duplicates(tree.devices, lambda d: d.name, "name", "device name", issues)
-    _duplicates(tree.devices, lambda d: check_address(d.address), "address", "address", issues)
+    canonical_of = tree.addresses  # canonical forms found while the devices were read
+
+    def canonical(device: Any) -> str:
+        found = canonical_of.get(device.address)
+        return found if found is not None else check_address(device.address)
+
+    _duplicates(tree.devices, canonical, "address", "address", issues)
     by_name = {p.item.name: p for p in tree.devices}
     creds = set(credentials)
     for p in tree.devices:

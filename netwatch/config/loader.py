@@ -13,6 +13,7 @@ from netwatch.config.builder import build, unknown_keys
 from netwatch.config.checks import check_tree
 from netwatch.config.credentials import parse_credentials
 from netwatch.config.errors import ConfigError, Issues
+from netwatch.config.inputs import Inputs, read_text, text_digest
 from netwatch.config.nodes import Loc, YamlValue, parse, type_name
 from netwatch.config.public_hours import check_public
 from netwatch.config.regency import Tree
@@ -48,7 +49,7 @@ def read_documents(path: str, texts: Mapping[str, str] | None = None) -> list[Do
     which in-place edits write back; texts replaces file contents."""
     issues = Issues()
     docs: list[Document] = []
-    _read(os.path.normpath(path), texts or {}, issues, docs, [], None, parse)
+    _read(os.path.normpath(path), texts or {}, issues, docs, [], None, parse, None)
     issues.raise_if_any()
     return docs
 
@@ -61,6 +62,7 @@ def _read(
     stack: list[str],
     origin: Loc | None,
     parse_text: Parse,
+    inputs: Inputs | None,
 ) -> None:
     real = os.path.realpath(path)
     if real in stack:
@@ -72,12 +74,13 @@ def _read(
         text = texts[path]
     else:
         try:
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
+            text = read_text(path)
         except OSError as exc:
             where = origin or Loc(path, 0, "")
             issues.at(where, f"cannot read {path}: {exc.strerror}")
             return
+        if inputs is not None:
+            inputs.files.append((path, text_digest(text)))
     try:
         data = parse_text(text, path)
     except ConfigError as exc:
@@ -106,6 +109,8 @@ def _read(
         full = os.path.normpath(os.path.join(base, pattern))
         if glob.has_magic(full):
             matches = sorted(glob.glob(full))
+            if inputs is not None:
+                inputs.globs.append((full, matches))
             if not matches:
                 issues.at(ploc, f"{pattern!r} matches no file")
         else:
@@ -113,18 +118,26 @@ def _read(
             if full not in texts and not os.path.isfile(full):
                 issues.at(ploc, f"include file {full} not found")
                 continue
+        inner = [*stack, real]
         for match in matches:
-            _read(os.path.normpath(match), texts, issues, docs, [*stack, real], ploc, parse_text)
+            _read(os.path.normpath(match), texts, issues, docs, inner, ploc, parse_text, inputs)
 
 
-def load_inventory(path: str | os.PathLike, texts: Mapping[str, str] | None = None) -> Inventory:
-    """Load and validate; raise ConfigError listing every problem at once."""
+def load_inventory(
+    path: str | os.PathLike,
+    texts: Mapping[str, str] | None = None,
+    inputs: Inputs | None = None,
+) -> Inventory:
+    """Load and validate; raise ConfigError listing every problem at once.
+
+    inputs: filled with the files and globs read (netwatch.config.isolated: a reload whose
+    inputs read the same needs no new load)."""
     path = os.fspath(path)
     issues = Issues()
     # Files that parsed are validated even when another one did not: report everything at once.
     # libyaml reads them (netwatch.config.reader): ~10x faster than the round-trip parser.
     docs: list[Document] = []
-    _read(os.path.normpath(path), texts or {}, issues, docs, [], None, reader.parse)
+    _read(os.path.normpath(path), texts or {}, issues, docs, [], None, reader.parse, inputs)
     return build_inventory(docs, issues, path)
 
 

@@ -50,6 +50,8 @@ class Tree:
     villages: list[Placed] = field(default_factory=list)
     devices: list[Placed] = field(default_factory=list)
     broken: set[str] = field(default_factory=set)  # names of devices that did not build
+    # Each valid device address as written → its canonical form (checked once per device).
+    addresses: dict[str, str] = field(default_factory=dict)
 
 
 def _str(m: Mapping, key: str, loc: Loc, issues: Issues, required: bool = True) -> str | None:
@@ -244,14 +246,18 @@ def _device(
     if mloc is None:
         return None
     before = len(issues.items)
-    for key, check in (("name", check_name), ("address", check_address)):
-        raw = node.get(key)
-        if isinstance(raw, str):
-            try:
-                check(raw)
-            except ValueError as exc:
-                where = mloc.key(node, key)
-                issues.at(where, str(exc))
+    name, address = node.get("name"), node.get("address")
+    if isinstance(name, str):
+        try:
+            check_name(name)
+        except ValueError as exc:
+            issues.at(mloc.key(node, "name"), str(exc))
+    if isinstance(address, str):
+        try:
+            # Its canonical form, for the duplicate check across the tree (checks.py).
+            tree.addresses[address] = check_address(address)
+        except ValueError as exc:
+            issues.at(mloc.key(node, "address"), str(exc))
     for key in ("parent", "snmp", "profile"):
         if isinstance(node.get(key), str) and not node[key].strip():
             where = mloc.key(node, key)

@@ -113,13 +113,22 @@ async def test_unchanged_reload_receives_no_inventory_and_is_a_success(
             result = await runtime.reload()
             assert result.ok, result.errors
             assert (result.added, result.removed, result.changed) == (0, 0, 0)
-        # Nothing of the inventory crossed: a digest and a marker (the full answer is > 20 KB).
+        # Both files read as they did: no child at all (tests/config/test_reload_inputs.py).
+        assert received.devices == 0 and received.bytes == 0
+        # A comment at the end: the child runs, and its answer is the running inventory's.
+        cfg.write_text(ROOT + "# a comment\n")
+        for _ in range(2):  # the second finds the commented file as the first child read it
+            result = await runtime.reload()
+            assert result.ok, result.errors
+            assert (result.added, result.removed, result.changed) == (0, 0, 0)
+        # Nothing of the inventory crossed: the digest, what the child read (two files' names
+        # and digests) and a marker; the full answer is > 20 KB.
         assert received.devices == 0
-        assert 0 < received.bytes < 200, received.bytes
+        assert 0 < received.bytes < 1000, received.bytes
         assert runtime.inventory is running and runtime.state.inventory is running
         assert syncs == 0
         assert telemetry.RELOAD_SUCCESS._value.get() == 1
-        assert _successes() == before + 3
+        assert _successes() == before + 5
         assert telemetry.RELOAD_TIME._value.get() > when
 
         # A changed device in the included file: a new inventory, and the scheduler follows.
