@@ -698,7 +698,8 @@ def measure(args: argparse.Namespace, agent: int | None = None) -> int:
             # tell it; a p99 in the bucket ending at 1.0 is not shown to be under 1 s.
             ("lag p99 < 1 s", result["lag_p99_s_le"] < 1.0),
             ("lag p99 unchanged by scrapes", result["lag_p99_s_le"] <= quiet["lag_p99"]),
-            ("lag p99 unchanged by reloads", reloading["lag_p99"] <= quiet["lag_p99"]),
+            # The reloading window scrapes every 15 s too: its like is the scraping window.
+            ("lag p99 unchanged by reloads", reloading["lag_p99"] <= busy["lag_p99"]),
             ("scrape < 2 s", result["scrape_s_max"] < 2.0),
         ]
         for name, ok in targets:
