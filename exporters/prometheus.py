@@ -153,6 +153,13 @@ class Exposition:
         self.reuse = reuse
         for series in self._series.values():
             yield from series.refresh()
+        for source in self.sources:  # text sources' own work before their text (the rollup)
+            refresh = getattr(source, "refresh", None) if callable(source) else None
+            if refresh is not None:
+                try:
+                    yield from refresh(self)
+                except Exception:  # its text() tries again and is left out if it fails
+                    log.exception("metric source %s failed", _name(source))
         for source in self.sources:
             families: Iterable[TextFamily]
             try:

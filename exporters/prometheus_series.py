@@ -19,16 +19,18 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from functools import partial
+from operator import itemgetter
 
 from netwatch.core.model import Device
 from netwatch.core.plugins import AnyPlugin, DevicePart
-from netwatch.core.samples import Family, Kind, Labels, View
+from netwatch.core.samples import Family, Kind, Labels, Sample, View
 from netwatch.core.state import DeviceState, State
 from netwatch.exporters.deflate_segments import Kept, digest
 from netwatch.exporters.prometheus_format import TextFamily, escape, lines, row_lines
 
 CHUNK = 10_000  # lines per slice of a scrape (a few ms of work between two loop turns)
 RowKey = tuple[object, ...]  # (slot, *label values), or (slot, labels) in an open table
+_value = itemgetter(1)  # a label's value
 _EPOCHS = itertools.count(1)  # epochs unique across device tables (a kept slice names one)
 
 
@@ -52,6 +54,10 @@ class DeviceTable:
         self._seen: dict[str, DeviceState] | None = None
         self.watchers: list[PluginSeries] = []
         self.epoch = 0  # moves whenever a slot's device or label text may have changed
+        # Slots whose parts a refresh found changed (sampled again, or gone), until a reader
+        # (the village rollup) takes them; tracked: the collectors whose series flag them.
+        self.changed = bytearray()
+        self.tracked: set[str] = set()
 
     def __len__(self) -> int:
         return len(self.states)
@@ -74,6 +80,7 @@ class DeviceTable:
                     self.states.append(None)
                     self.devices.append(None)
                     self.labels.append("")
+                    self.changed.append(0)
                 self.slot_of[name] = slot
             self.states[slot] = ds
             if self.devices[slot] is not ds.device:
@@ -134,8 +141,16 @@ class RowTable:
         self.union: tuple[str, ...] = ()
         self.epoch = 0  # moves whenever a row's slot or own label text changes
 
+    def key(self, slot: int, labels: Labels) -> RowKey:
+        """The row's key: (slot, *label values), or (slot, labels) in an open table."""
+        if self.open:
+            return (slot, labels)
+        if len(labels) == 1:
+            return (slot, labels[0][1])
+        return (slot, *map(_value, labels))
+
     def row(self, slot: int, labels: Labels) -> int:
-        key: RowKey = (slot, labels) if self.open else (slot, *[v for _, v in labels])
+        key = self.key(slot, labels)
         found = self.index.get(key)
         if found is not None:
             return found
@@ -195,6 +210,16 @@ class RowTable:
         self.free.append(r)
 
 
+class _Shape:
+    """The families of a sampling without labels, in order, and their value columns."""
+
+    __slots__ = ("columns", "families")
+
+    def __init__(self, families: tuple[Family, ...], columns: tuple[array[float], ...]) -> None:
+        self.families = families
+        self.columns = columns
+
+
 class PluginSeries:
     """One collector's families as columns, refreshed from state by part version."""
 
@@ -209,7 +234,12 @@ class PluginSeries:
         self._plain: list[FamilySeries] = []  # families with per-slot values
         self._parts: list[DevicePart | None] = []
         self._versions = array("q")
+        # Per slot, where its last sampling's values went when none had labels (a shape shared
+        # by every slot sampled alike): the next sampling in the same shape only stores values.
+        self._shapes: list[_Shape | None] = []
+        self._shape_of: dict[tuple[int, ...], _Shape] = {}
         devices.watchers.append(self)
+        devices.tracked.add(plugin.name)
         self.grow(len(devices))
 
     # -- slots ---------------------------------------------------------------------------
@@ -219,6 +249,7 @@ class PluginSeries:
         if more <= 0:
             return
         self._parts.extend([None] * more)
+        self._shapes.extend([None] * more)
         self._versions.extend(array("q", [-1]) * more)
         for fs in self._plain:
             assert fs.values is not None and fs.on is not None
@@ -236,6 +267,7 @@ class PluginSeries:
         if slot < len(self._parts):
             self._parts[slot] = None
             self._versions[slot] = -1
+            self._shapes[slot] = None
 
     # -- refresh -------------------------------------------------------------------------
 
@@ -243,6 +275,7 @@ class PluginSeries:
         """Sample again every device whose part changed; yields every per_slice samplings."""
         name = self.plugin.name
         parts, versions = self._parts, self._versions
+        changed = self.devices.changed
         done = 0
         for slot, ds in enumerate(self.devices.states):
             if ds is None:
@@ -251,9 +284,11 @@ class PluginSeries:
             if part is None:
                 if parts[slot] is not None:
                     self.forget(slot)
+                    changed[slot] = 1
                 continue
             if part is parts[slot] and part.version == versions[slot]:
                 continue
+            changed[slot] = 1
             self._sample(slot, ds.device, part)
             parts[slot], versions[slot] = part, part.version
             done += 1
@@ -261,6 +296,25 @@ class PluginSeries:
                 yield
 
     def _sample(self, slot: int, device: Device, part: DevicePart) -> None:
+        samples = self.plugin.samples_of(device, part, View.STATE)
+        if not isinstance(samples, list):
+            samples = list(samples)
+        shape = self._shapes[slot]
+        if shape is not None and samples:
+            # The same families as the slot's last sampling, none with labels, every value
+            # finite (a sum of finite values is finite, or overflows to infinity: the slow
+            # path then): presence bytes and flags stand, only the values move.
+            families, values, labels, _ = zip(*samples, strict=True)
+            if families == shape.families and not any(labels):
+                total = sum(values)
+                if total - total == 0.0:
+                    for column, value in zip(shape.columns, values, strict=True):
+                        column[slot] = value
+                    return
+        self._shapes[slot] = self._sample_all(slot, samples)
+
+    def _sample_all(self, slot: int, samples: list[Sample]) -> _Shape | None:
+        """Every family's presence for slot from samples; its shape if none had labels."""
         for fs in self._plain:
             fs.on[slot] = 0  # type: ignore[index]
         old: dict[RowTable, list[int]] = {}
@@ -271,11 +325,13 @@ class PluginSeries:
                 for fs in table.families:
                     for r in rows:
                         fs.row_on[r] = 0
-        new: dict[RowTable, dict[int, None]] = {}
+        new: dict[RowTable, list[int]] = {}
         by_name = self.by_name
-        for fam, value, labels, _time in self.plugin.samples_of(device, part, View.STATE):
+        for fam, value, labels, _time in samples:
             found = by_name.get(fam.name)
-            fs = found if found is not None else by_name.setdefault(fam.name, FamilySeries(fam))
+            if found is None:
+                found = by_name[fam.name] = FamilySeries(fam)
+            fs = found
             if value - value != 0.0:  # NaN or an infinity (0.0 for every finite value)
                 fs.finite = False
             if not labels:
@@ -285,20 +341,37 @@ class PluginSeries:
                 fs.on[slot] = 1  # type: ignore[index]
                 continue
             table = fs.table or self._table(fs)
-            r = table.row(slot, labels)
+            # The row's key as RowTable.key makes it, inline: ~30 labelled samples a device.
+            if table.open:
+                at = table.index.get((slot, labels))
+            elif len(labels) == 1:
+                at = table.index.get((slot, labels[0][1]))
+            else:
+                at = table.index.get((slot, *map(_value, labels)))
+            r = table.row(slot, labels) if at is None else at
             fs.row_values[r] = value
             fs.row_on[r] = 1
             used = new.get(table)
             if used is None:
-                used = new[table] = {}
-            used[r] = None
+                new[table] = [r]
+            else:
+                used.append(r)
         for table, used in new.items():
-            table.rows_of[slot] = list(used)
+            table.rows_of[slot] = list(dict.fromkeys(used))
         for table, gone in old.items():
-            kept = new.get(table, {})
+            kept = set(new.get(table, ()))
             for r in gone:
                 if r not in kept:
                     table.release(r)
+        if new or not samples:
+            return None
+        families = tuple([fam for fam, _, _, _ in samples])
+        key = tuple(map(id, families))  # the shape holds its families: no id is reused
+        shape = self._shape_of.get(key)
+        if shape is None:
+            columns = tuple([by_name[fam.name].values for fam in families])
+            shape = self._shape_of[key] = _Shape(families, columns)  # type: ignore[arg-type]
+        return shape
 
     def _plain_values(self, fs: FamilySeries) -> None:
         size = len(self._parts)
