@@ -74,6 +74,9 @@ class TextSource(Protocol):
 
     def text(self, ctx: TextContext, /) -> Iterable[TextFamily]: ...
 
+    # Optionally refresh(ctx) -> Iterator[None]: work of the next text(ctx) that the exposition
+    # runs before any text, in slices (None between two), as the columns' refresh is.
+
 
 Source = AnyPlugin | MetricSource
 
@@ -154,7 +157,7 @@ class Exposition:
         for series in self._series.values():
             yield from series.refresh()
         for source in self.sources:  # text sources' own work before their text (the rollup)
-            refresh = getattr(source, "refresh", None) if callable(source) else None
+            refresh = getattr(source, "refresh", None) if isinstance(source, TextSource) else None
             if refresh is not None:
                 try:
                     yield from refresh(self)
