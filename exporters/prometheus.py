@@ -38,7 +38,7 @@ from netwatch.exporters.prometheus_inventory import (
     device_labels,
     inventory_families,
 )
-from netwatch.exporters.prometheus_series import DeviceTable, PluginSeries
+from netwatch.exporters.prometheus_series import DeviceTable, PluginSeries, refresh_all
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +154,7 @@ class Exposition:
         """
         self.devices.sync(self.state)
         self.reuse = reuse
-        for series in self._series.values():
-            yield from series.refresh()
+        yield from refresh_all(self._series.values(), self.devices)
         for source in self.sources:  # text sources' own work before their text (the rollup)
             refresh = getattr(source, "refresh", None) if isinstance(source, TextSource) else None
             if refresh is not None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from operator import itemgetter
 
@@ -82,6 +82,9 @@ class DeviceTable:
                     self.labels.append("")
                     self.changed.append(0)
                 self.slot_of[name] = slot
+            if self.states[slot] is not ds and self.states[slot] is not None:
+                for w in self.watchers:  # another device state: none of its parts is known
+                    w.forget(slot)
             self.states[slot] = ds
             if self.devices[slot] is not ds.device:
                 self.devices[slot] = ds.device
@@ -273,27 +276,7 @@ class PluginSeries:
 
     def refresh(self, per_slice: int = 500) -> Iterator[None]:
         """Sample again every device whose part changed; yields every per_slice samplings."""
-        name = self.plugin.name
-        parts, versions = self._parts, self._versions
-        changed = self.devices.changed
-        done = 0
-        for slot, ds in enumerate(self.devices.states):
-            if ds is None:
-                continue
-            part = ds.parts.get(name)
-            if part is None:
-                if parts[slot] is not None:
-                    self.forget(slot)
-                    changed[slot] = 1
-                continue
-            if part is parts[slot] and part.version == versions[slot]:
-                continue
-            changed[slot] = 1
-            self._sample(slot, ds.device, part)
-            parts[slot], versions[slot] = part, part.version
-            done += 1
-            if done % per_slice == 0:
-                yield
+        return refresh_all([self], self.devices, per_slice)
 
     def _sample(self, slot: int, device: Device, part: DevicePart) -> None:
         samples = self.plugin.samples_of(device, part, View.STATE)
@@ -479,3 +462,33 @@ class PluginSeries:
 
 def _name(fs: FamilySeries) -> str:
     return fs.family.name
+
+
+def refresh_all(
+    series: Iterable[PluginSeries], devices: DeviceTable, per_slice: int = 500
+) -> Iterator[None]:
+    """Every series' columns from state, in one pass over the devices: each device's parts
+    against the series of their collectors, so a collector with no part costs nothing (a pass
+    per series looked every collector up in every device: ~20 ms a scrape at 50,000 devices).
+    A part never leaves a device's parts, and a slot whose device state is another is
+    forgotten first (DeviceTable.sync). Yields every per_slice samplings (between devices);
+    flags the slots it samples in devices.changed."""
+    by_name: dict[str, list[PluginSeries]] = {}
+    for s in series:
+        by_name.setdefault(s.plugin.name, []).append(s)
+    changed = devices.changed
+    done, turn = 0, per_slice
+    for slot, ds in enumerate(devices.states):
+        if ds is None:
+            continue
+        for name, part in ds.parts.items():
+            for s in by_name.get(name, ()):
+                if part is s._parts[slot] and part.version == s._versions[slot]:
+                    continue
+                changed[slot] = 1
+                s._sample(slot, ds.device, part)
+                s._parts[slot], s._versions[slot] = part, part.version
+                done += 1
+        if done >= turn:  # not inside the loop over parts: a new part may come meanwhile
+            turn = done + per_slice
+            yield
