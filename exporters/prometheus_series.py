@@ -19,18 +19,16 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
-from operator import itemgetter
 
 from netwatch.core.model import Device
 from netwatch.core.plugins import AnyPlugin, DevicePart
-from netwatch.core.samples import Family, Kind, Labels, Sample, View
+from netwatch.core.samples import Family, Kind, Labels, View
 from netwatch.core.state import DeviceState, State
 from netwatch.exporters.deflate_segments import Kept, digest
 from netwatch.exporters.prometheus_format import TextFamily, escape, lines, row_lines
 
 CHUNK = 10_000  # lines per slice of a scrape (a few ms of work between two loop turns)
 RowKey = tuple[object, ...]  # (slot, *label values), or (slot, labels) in an open table
-_value = itemgetter(1)  # a label's value
 _EPOCHS = itertools.count(1)  # epochs unique across device tables (a kept slice names one)
 
 
@@ -144,16 +142,8 @@ class RowTable:
         self.union: tuple[str, ...] = ()
         self.epoch = 0  # moves whenever a row's slot or own label text changes
 
-    def key(self, slot: int, labels: Labels) -> RowKey:
-        """The row's key: (slot, *label values), or (slot, labels) in an open table."""
-        if self.open:
-            return (slot, labels)
-        if len(labels) == 1:
-            return (slot, labels[0][1])
-        return (slot, *map(_value, labels))
-
     def row(self, slot: int, labels: Labels) -> int:
-        key = self.key(slot, labels)
+        key: RowKey = (slot, labels) if self.open else (slot, *[v for _, v in labels])
         found = self.index.get(key)
         if found is not None:
             return found
@@ -213,16 +203,6 @@ class RowTable:
         self.free.append(r)
 
 
-class _Shape:
-    """The families of a sampling without labels, in order, and their value columns."""
-
-    __slots__ = ("columns", "families")
-
-    def __init__(self, families: tuple[Family, ...], columns: tuple[array[float], ...]) -> None:
-        self.families = families
-        self.columns = columns
-
-
 class PluginSeries:
     """One collector's families as columns, refreshed from state by part version."""
 
@@ -237,10 +217,6 @@ class PluginSeries:
         self._plain: list[FamilySeries] = []  # families with per-slot values
         self._parts: list[DevicePart | None] = []
         self._versions = array("q")
-        # Per slot, where its last sampling's values went when none had labels (a shape shared
-        # by every slot sampled alike): the next sampling in the same shape only stores values.
-        self._shapes: list[_Shape | None] = []
-        self._shape_of: dict[tuple[int, ...], _Shape] = {}
         devices.watchers.append(self)
         devices.tracked.add(plugin.name)
         self.grow(len(devices))
@@ -252,7 +228,6 @@ class PluginSeries:
         if more <= 0:
             return
         self._parts.extend([None] * more)
-        self._shapes.extend([None] * more)
         self._versions.extend(array("q", [-1]) * more)
         for fs in self._plain:
             assert fs.values is not None and fs.on is not None
@@ -270,7 +245,6 @@ class PluginSeries:
         if slot < len(self._parts):
             self._parts[slot] = None
             self._versions[slot] = -1
-            self._shapes[slot] = None
 
     # -- refresh -------------------------------------------------------------------------
 
@@ -279,25 +253,6 @@ class PluginSeries:
         return refresh_all([self], self.devices, per_slice)
 
     def _sample(self, slot: int, device: Device, part: DevicePart) -> None:
-        samples = self.plugin.samples_of(device, part, View.STATE)
-        if not isinstance(samples, list):
-            samples = list(samples)
-        shape = self._shapes[slot]
-        if shape is not None and samples:
-            # The same families as the slot's last sampling, none with labels, every value
-            # finite (a sum of finite values is finite, or overflows to infinity: the slow
-            # path then): presence bytes and flags stand, only the values move.
-            families, values, labels, _ = zip(*samples, strict=True)
-            if families == shape.families and not any(labels):
-                total = sum(values)
-                if total - total == 0.0:
-                    for column, value in zip(shape.columns, values, strict=True):
-                        column[slot] = value
-                    return
-        self._shapes[slot] = self._sample_all(slot, samples)
-
-    def _sample_all(self, slot: int, samples: list[Sample]) -> _Shape | None:
-        """Every family's presence for slot from samples; its shape if none had labels."""
         for fs in self._plain:
             fs.on[slot] = 0  # type: ignore[index]
         old: dict[RowTable, list[int]] = {}
@@ -308,13 +263,11 @@ class PluginSeries:
                 for fs in table.families:
                     for r in rows:
                         fs.row_on[r] = 0
-        new: dict[RowTable, list[int]] = {}
+        new: dict[RowTable, dict[int, None]] = {}
         by_name = self.by_name
-        for fam, value, labels, _time in samples:
+        for fam, value, labels, _time in self.plugin.samples_of(device, part, View.STATE):
             found = by_name.get(fam.name)
-            if found is None:
-                found = by_name[fam.name] = FamilySeries(fam)
-            fs = found
+            fs = found if found is not None else by_name.setdefault(fam.name, FamilySeries(fam))
             if value - value != 0.0:  # NaN or an infinity (0.0 for every finite value)
                 fs.finite = False
             if not labels:
@@ -324,37 +277,20 @@ class PluginSeries:
                 fs.on[slot] = 1  # type: ignore[index]
                 continue
             table = fs.table or self._table(fs)
-            # The row's key as RowTable.key makes it, inline: ~30 labelled samples a device.
-            if table.open:
-                at = table.index.get((slot, labels))
-            elif len(labels) == 1:
-                at = table.index.get((slot, labels[0][1]))
-            else:
-                at = table.index.get((slot, *map(_value, labels)))
-            r = table.row(slot, labels) if at is None else at
+            r = table.row(slot, labels)
             fs.row_values[r] = value
             fs.row_on[r] = 1
             used = new.get(table)
             if used is None:
-                new[table] = [r]
-            else:
-                used.append(r)
+                used = new[table] = {}
+            used[r] = None
         for table, used in new.items():
-            table.rows_of[slot] = list(dict.fromkeys(used))
+            table.rows_of[slot] = list(used)
         for table, gone in old.items():
-            kept = set(new.get(table, ()))
+            kept = new.get(table, {})
             for r in gone:
                 if r not in kept:
                     table.release(r)
-        if new or not samples:
-            return None
-        families = tuple([fam for fam, _, _, _ in samples])
-        key = tuple(map(id, families))  # the shape holds its families: no id is reused
-        shape = self._shape_of.get(key)
-        if shape is None:
-            columns = tuple([by_name[fam.name].values for fam in families])
-            shape = self._shape_of[key] = _Shape(families, columns)  # type: ignore[arg-type]
-        return shape
 
     def _plain_values(self, fs: FamilySeries) -> None:
         size = len(self._parts)

@@ -1,6 +1,6 @@
 """What the exposition keeps between scrapes follows state exactly: the village rollup's statuses
-(recomputed only for villages whose devices' verdicts changed) and the columns of a device
-sampled again in the same shape (only its values stored). Each step is compared with client_python
+(recomputed only for villages whose devices' verdicts changed) and the columns of devices sampled
+again (one pass over the devices for every collector). Each step is compared with client_python
 on the same state (StateCollector builds Metric objects and asks every village's status anew),
 in both the plain and the gzip render (the gzip one reuses kept slices)."""
 
@@ -156,7 +156,7 @@ def test_without_every_collector_watched_every_village_is_asked_at_each_scrape(
     assert _status(text, W) == "down"
 
 
-def test_a_device_sampled_again_in_another_shape_or_with_nan_is_written_as_client_python_does():
+def test_a_device_sampled_again_with_other_families_is_written_as_client_python_does():
     s = _state()
     e = Exposition(s, [ICMP])
     _ping(s, "r", 5, 100.0)
@@ -168,7 +168,7 @@ def test_a_device_sampled_again_in_another_shape_or_with_nan_is_written_as_clien
     assert _samples(second) == _samples(_reference(s, [ICMP]))
     assert 'netwatch_ping_rtt_min_seconds{device="r"' not in second
     _ping(s, "r", 5, 160.0)
-    _ping(s, "ap1", 5, 160.0)  # the same shape as before: values only
+    _ping(s, "ap1", 5, 160.0)  # the same families as before, new values
     third = _scrape(e)
     assert _samples(third) == _samples(_reference(s, [ICMP]))
     assert third != first
@@ -176,7 +176,7 @@ def test_a_device_sampled_again_in_another_shape_or_with_nan_is_written_as_clien
 
 @pytest.fixture
 def odd_plugin():
-    """A collector whose every sampling has the same unlabelled families (state set by hand)."""
+    """A collector whose every sampling has the same two unlabelled families (state set by hand)."""
     fam = Family("netwatch_test_odd", Kind.GAUGE, "An odd value.")
     other = Family("netwatch_test_even", Kind.GAUGE, "An even value.")
 
@@ -195,7 +195,7 @@ def odd_plugin():
     return plugin, Part
 
 
-def test_a_value_that_turns_nan_or_infinite_in_the_same_shape_is_written_so(odd_plugin) -> None:
+def test_a_value_that_turns_nan_or_infinite_at_a_later_sampling_is_written_so(odd_plugin) -> None:
     plugin, part_type = odd_plugin
     s = _state()
     part = s.devices["r"].parts["odd"] = part_type(1.5, 1)
