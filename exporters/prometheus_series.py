@@ -19,16 +19,20 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
+from itertools import chain
+from operator import getitem, itemgetter, setitem
 
 from netwatch.core.model import Device
 from netwatch.core.plugins import AnyPlugin, DevicePart
-from netwatch.core.samples import Family, Kind, Labels, View
+from netwatch.core.samples import Family, Kind, Labels, Sample, View
 from netwatch.core.state import DeviceState, State
 from netwatch.exporters.deflate_segments import Kept, digest
 from netwatch.exporters.prometheus_format import TextFamily, escape, lines, row_lines
 
 CHUNK = 10_000  # lines per slice of a scrape (a few ms of work between two loop turns)
 RowKey = tuple[object, ...]  # (slot, *label values), or (slot, labels) in an open table
+_value = itemgetter(1)  # a label's value
+_tail = itemgetter(slice(1, None))  # a closed table's row key without its slot
 _EPOCHS = itertools.count(1)  # epochs unique across device tables (a kept slice names one)
 
 
@@ -203,6 +207,24 @@ class RowTable:
         self.free.append(r)
 
 
+class _Shape:
+    """What a sampling with labelled samples looks like: per sample its family, label count and
+    value column; the labelled samples' positions and their tables' row keys."""
+
+    __slots__ = ("arity", "columns", "families", "keys", "positions")
+
+    def __init__(
+        self,
+        families: tuple[Family, ...],
+        arity: tuple[int, ...],
+        positions: tuple[int, ...],
+        columns: tuple[array[float], ...],
+        keys: tuple[list[RowKey | None], ...],
+    ) -> None:
+        self.families, self.arity, self.positions = families, arity, positions
+        self.columns, self.keys = columns, keys
+
+
 class PluginSeries:
     """One collector's families as columns, refreshed from state by part version."""
 
@@ -217,6 +239,10 @@ class PluginSeries:
         self._plain: list[FamilySeries] = []  # families with per-slot values
         self._parts: list[DevicePart | None] = []
         self._versions = array("q")
+        # Slots whose last sampling had labelled samples (an SNMP device's interfaces), all in
+        # closed tables: its shape and, per sample, the index its value went to (slot or row).
+        self._again: dict[int, tuple[_Shape, array[int]]] = {}
+        self._shapes: dict[tuple[object, ...], _Shape] = {}
         devices.watchers.append(self)
         devices.tracked.add(plugin.name)
         self.grow(len(devices))
@@ -245,6 +271,7 @@ class PluginSeries:
         if slot < len(self._parts):
             self._parts[slot] = None
             self._versions[slot] = -1
+        self._again.pop(slot, None)
 
     # -- refresh -------------------------------------------------------------------------
 
@@ -253,6 +280,37 @@ class PluginSeries:
         return refresh_all([self], self.devices, per_slice)
 
     def _sample(self, slot: int, device: Device, part: DevicePart) -> None:
+        found = self.plugin.samples_of(device, part, View.STATE)
+        samples = found if isinstance(found, list) else list(found)
+        again = self._again.pop(slot, None)
+        if again is not None and self._same_rows(again, samples, slot):
+            return
+        self._sample_all(slot, samples)
+
+    def _same_rows(
+        self, again: tuple[_Shape, array[int]], samples: list[Sample], slot: int
+    ) -> bool:
+        """Store samples' values if they have the families, label counts and label values of the
+        slot's last sampling (so its rows), every value finite: presence, rows, flags stand."""
+        shape, at = again
+        if not samples:
+            return False
+        families, values, labels, _ = zip(*samples, strict=True)
+        if families != shape.families or tuple(map(len, labels)) != shape.arity:
+            return False
+        total = sum(values)
+        if total - total != 0.0:  # NaN or infinity somewhere (or an overflowing sum)
+            return False
+        rows = map(at.__getitem__, shape.positions)
+        had = tuple(chain.from_iterable(map(_tail, map(getitem, shape.keys, rows))))  # type: ignore[arg-type]
+        has = tuple(map(_value, chain.from_iterable(map(labels.__getitem__, shape.positions))))
+        if had != has:  # a closed table's row is its slot and label values (names: the first's)
+            return False
+        any(map(setitem, shape.columns, at, values))
+        self._again[slot] = again
+        return True
+
+    def _sample_all(self, slot: int, samples: list[Sample]) -> None:
         for fs in self._plain:
             fs.on[slot] = 0  # type: ignore[index]
         old: dict[RowTable, list[int]] = {}
@@ -265,7 +323,9 @@ class PluginSeries:
                         fs.row_on[r] = 0
         new: dict[RowTable, dict[int, None]] = {}
         by_name = self.by_name
-        for fam, value, labels, _time in self.plugin.samples_of(device, part, View.STATE):
+        at = array("i")  # where each sample's value went: slot, or its row
+        closed = True
+        for fam, value, labels, _time in samples:
             found = by_name.get(fam.name)
             fs = found if found is not None else by_name.setdefault(fam.name, FamilySeries(fam))
             if value - value != 0.0:  # NaN or an infinity (0.0 for every finite value)
@@ -275,9 +335,12 @@ class PluginSeries:
                     self._plain_values(fs)
                 fs.values[slot] = value  # type: ignore[index]
                 fs.on[slot] = 1  # type: ignore[index]
+                at.append(slot)
                 continue
             table = fs.table or self._table(fs)
             r = table.row(slot, labels)
+            at.append(r)
+            closed = closed and not table.open
             fs.row_values[r] = value
             fs.row_on[r] = 1
             used = new.get(table)
@@ -291,6 +354,31 @@ class PluginSeries:
             for r in gone:
                 if r not in kept:
                     table.release(r)
+        if new and closed:
+            self._again[slot] = (self._shape(samples), at)  # type: ignore[arg-type]
+
+    def _shape(self, samples: list[Sample]) -> _Shape:
+        """The shape of a sampling (its families, label counts, columns), shared by slots."""
+        families = tuple([fam for fam, _, _, _ in samples])
+        arity = tuple([len(labels) for _, _, labels, _ in samples])
+        key = (tuple(map(id, families)), arity)  # the shape holds its families: no id reused
+        shape = self._shapes.get(key)
+        if shape is None:
+            series = [self.by_name[fam.name] for fam in families]
+            positions = tuple([i for i, n in enumerate(arity) if n])
+            columns: list[array[float]] = [
+                fs.row_values if n else fs.values  # type: ignore[misc]  # plain: values set
+                for fs, n in zip(series, arity, strict=True)
+            ]
+            keys = [series[i].table.keys for i in positions]  # type: ignore[union-attr]
+            shape = self._shapes[key] = _Shape(
+                families,
+                arity,
+                positions,
+                tuple(columns),
+                tuple(keys),
+            )
+        return shape
 
     def _plain_values(self, fs: FamilySeries) -> None:
         size = len(self._parts)

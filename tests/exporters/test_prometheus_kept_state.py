@@ -218,3 +218,43 @@ def _ref_of(s: State, plugin) -> str:
     reg = CollectorRegistry(auto_describe=False)
     reg.register(Source())
     return generate_latest(reg).decode()
+
+
+def _snmp(name: str, t: float, ifaces: list[tuple[int, str]]) -> SnmpObservation:
+    """A poll of name with these (index, name) interfaces, counters moved with t."""
+    return SnmpObservation(
+        name,
+        t,
+        uptime_ticks=int(t * 100),
+        interfaces=[
+            SnmpInterface(i, n, if_type=6, oper_status=1, admin_status=1, speed_bps=1e9,
+                          in_octets=int(t) * 1000 + i, out_octets=int(t) * 7 + i, in_errors=i)
+            for i, n in ifaces
+        ],
+        cpu_load_ratio=0.25,
+    )  # fmt: skip
+
+
+def test_an_snmp_device_polled_again_follows_its_interfaces_values_names_and_count() -> None:
+    from netwatch.collectors.snmp import PLUGIN as SNMP
+
+    s = _state()
+    e = Exposition(s, [SNMP])
+    steps = [
+        [(1, "ether1"), (2, "wlan0")],
+        [(1, "ether1"), (2, "wlan0")],  # the same rows: new counters only
+        [(1, "ether1"), (2, "wlan1")],  # a renamed interface: another row
+        [(1, "ether1"), (3, "wlan1")],  # the same names, another ifindex (an info label)
+        [(1, "ether1")],  # one interface gone
+        [(1, "ether1"), (2, "wlan0")],  # and back
+        [(1, "ether1"), (2, "wlan0")],
+    ]
+    for k, ifaces in enumerate(steps):
+        s.record(_snmp("r", 100.0 + 60 * k, ifaces))
+        s.record(_snmp("ap1", 100.0 + 60 * k, [(1, "ether1")]))
+        text = _scrape(e)
+        assert _samples(text) == _samples(_ref_of(s, SNMP)), k
+        for index, name in ifaces:  # r's counter as polled, on its row
+            line = (f'netwatch_snmp_interface_receive_bytes_total{{device="r",role="router",'
+                    f'village="{V}",district="35.10.07",interface="{name}"}} ')  # fmt: skip
+            assert line + f"{float((100 + 60 * k) * 1000 + index)!r}\n" in text
