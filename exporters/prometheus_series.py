@@ -323,7 +323,7 @@ class PluginSeries:
                         fs.row_on[r] = 0
         new: dict[RowTable, dict[int, None]] = {}
         by_name = self.by_name
-        at = array("i")  # where each sample's value went: slot, or its row
+        placed: list[int] = []  # each labelled sample's row, in order
         closed = True
         for fam, value, labels, _time in samples:
             found = by_name.get(fam.name)
@@ -335,11 +335,10 @@ class PluginSeries:
                     self._plain_values(fs)
                 fs.values[slot] = value  # type: ignore[index]
                 fs.on[slot] = 1  # type: ignore[index]
-                at.append(slot)
                 continue
             table = fs.table or self._table(fs)
             r = table.row(slot, labels)
-            at.append(r)
+            placed.append(r)
             closed = closed and not table.open
             fs.row_values[r] = value
             fs.row_on[r] = 1
@@ -354,8 +353,10 @@ class PluginSeries:
             for r in gone:
                 if r not in kept:
                     table.release(r)
-        if new and closed:
-            self._again[slot] = (self._shape(samples), at)  # type: ignore[arg-type]
+        if new and closed:  # where each value went: the slot, or its row
+            row = iter(placed)
+            at = array("i", [next(row) if labels else slot for _, _, labels, _ in samples])
+            self._again[slot] = (self._shape(samples), at)
 
     def _shape(self, samples: list[Sample]) -> _Shape:
         """The shape of a sampling (its families, label counts, columns), shared by slots."""
