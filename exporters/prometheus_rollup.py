@@ -108,8 +108,12 @@ class VillageStatuses:
         health, village_of, states = self.health, self.village_of, table.states
         dirty: set[int] = set()
         for a in range(0, len(slots), _SLICE):
-            for slot in slots[a : a + _SLICE]:
-                code = _health(states[slot])
+            chunk = slots[a : a + _SLICE]
+            now = bytes(map(_health, map(states.__getitem__, chunk)))
+            if now == bytes(map(health.__getitem__, chunk)):  # a new round, the same verdicts
+                yield
+                continue
+            for slot, code in zip(chunk, now, strict=True):
                 if code != health[slot]:
                     health[slot] = code
                     village = village_of[slot]
