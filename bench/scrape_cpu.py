@@ -9,9 +9,8 @@ stream closes every round in one slot, 30 s rounds), and a quarter of the SNMP d
 (60 s interval), their counters and uptime moved. Scrapes as Prometheus makes them
 (OpenMetrics, gzip, through `MetricsEndpoint.body`) on an otherwise idle loop. For each: CPU of
 the loop thread (the render) and of the whole process (with the gzip thread), wall time, gzip
-bytes, RSS and high-water (the body is counted inflating a MiB at a time: not held). "steady" =
-scrapes after the first two (the kept slices settled). --profile FILE: a cProfile of the loop
-thread over the steady scrapes.
+bytes, RSS after it. "steady" = scrapes after the first two (the kept slices settled).
+--profile FILE: a cProfile of the loop thread over the steady scrapes.
 
     .venv/bin/python bench/scrape_cpu.py [--devices 50000] [--scrapes 8] [--profile FILE]
 """
@@ -26,7 +25,6 @@ import gzip
 import statistics
 import sys
 import time
-import zlib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -65,25 +63,10 @@ def snmp_poll(state: State, names: list[str], t: float) -> None:
                                      memory_total_bytes=float(1 << 31)))  # fmt: skip
 
 
-def samples(chunks: tuple[bytes, ...]) -> int:
-    """Sample lines of a gzip body, inflated a MiB at a time."""
-    inflate, n, last = zlib.decompressobj(31), 0, b"\n"
-    for chunk in chunks:
-        data = chunk
-        while data:
-            out = inflate.decompress(data, 1 << 20)
-            data = inflate.unconsumed_tail
-            if out:
-                n += out.count(b"\n") - (last + out).count(b"\n#")
-                last = out[-1:]
-    return n
-
-
 def rss() -> str:
-    """VmRSS and VmHWM of this process (the high-water includes the bench's own bodies)."""
+    """VmRSS of this process (its high-water is the bench's own inflated bodies: not shown)."""
     status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
-    mib = {k: int(status[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM")}
-    return f"{mib['VmRSS']:.1f} MiB, high-water {mib['VmHWM']:.1f} MiB"
+    return f"{int(status['VmRSS'].split()[0]) / 1024:.1f} MiB"
 
 
 async def main() -> int:
@@ -123,15 +106,16 @@ async def main() -> int:
             loop, whole = time.thread_time() - loop0, time.process_time() - proc0
             if prof is not None and steady:
                 prof.disable()
-            n = samples(body.chunks)
+            resident = rss()  # before the bench inflates the body to count its samples
+            text = gzip.decompress(b"".join(body.chunks))
+            n = text.count(b"\n") - text.count(b"\n#") - (text[:1] == b"#")
             if args.check:
-                text = gzip.decompress(b"".join(body.chunks))
                 assert text.startswith(bytes(expo.render(fmt=Format.OPENMETRICS)))
-                del text
+            del text
             rows.append((i % 2 == 0, loop, whole, wall))
             print(f"scrape {i + 1} ({'after a ping round' if i % 2 == 0 else 'between rounds'}): "
                   f"loop {loop:.3f} s, with gzip {whole:.3f} s, wall {wall:.3f} s, "
-                  f"{n:,} samples, {len(body) / 2**20:.1f} MiB gzip, RSS {rss()}")  # fmt: skip
+                  f"{n:,} samples, {len(body) / 2**20:.1f} MiB gzip, RSS {resident}")  # fmt: skip
         if prof is not None:
             prof.dump_stats(args.profile)
     steady_rows = rows[2:]
