@@ -56,8 +56,9 @@ class DeviceTable:
         self._seen: dict[str, DeviceState] | None = None
         self.watchers: list[PluginSeries] = []
         self.epoch = 0  # moves whenever a slot's device or label text may have changed
-        # Slots whose parts a refresh found changed (sampled again, or gone), until a reader
-        # (the village rollup) takes them; tracked: the collectors whose series flag them.
+        # Slots a refresh sampled again (a part changed), until a reader (the village rollup)
+        # takes them; a removed or replaced device moves the epoch instead. tracked: the
+        # collectors whose series flag them.
         self.changed = bytearray()
         self.tracked: set[str] = set()
 
