@@ -38,7 +38,7 @@ from netwatch.exporters.prometheus_inventory import (
     device_labels,
     inventory_families,
 )
-from netwatch.exporters.prometheus_series import DeviceTable, PluginSeries
+from netwatch.exporters.prometheus_series import DeviceTable, PluginSeries, refresh_all
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,9 @@ class TextSource(Protocol):
     def __call__(self, state: State, /) -> Iterable[Metric]: ...
 
     def text(self, ctx: TextContext, /) -> Iterable[TextFamily]: ...
+
+    # Optionally refresh(ctx) -> Iterator[None]: work of the next text(ctx) that the exposition
+    # runs before any text, in slices (None between two), as the columns' refresh is.
 
 
 Source = AnyPlugin | MetricSource
@@ -151,8 +154,14 @@ class Exposition:
         """
         self.devices.sync(self.state)
         self.reuse = reuse
-        for series in self._series.values():
-            yield from series.refresh()
+        yield from refresh_all(self._series.values(), self.devices)
+        for source in self.sources:  # text sources' own work before their text (the rollup)
+            refresh = getattr(source, "refresh", None) if isinstance(source, TextSource) else None
+            if refresh is not None:
+                try:
+                    yield from refresh(self)
+                except Exception:  # its text() tries again and is left out if it fails
+                    log.exception("metric source %s failed", _name(source))
         for source in self.sources:
             families: Iterable[TextFamily]
             try:

@@ -8,6 +8,7 @@ text; the rest, a few lines, go through client_python's Metric objects.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
@@ -51,6 +52,7 @@ class AlertFamilies:
         # villages (code → district: the labels) and each village's state byte (_state_bytes).
         self._kept: dict[tuple[str, int], Kept] = {}
         self._mapping: Mapping[str, str] | None = None
+        self._labels: Villages = []  # (code, label text) of _mapping's villages
 
     def __call__(self, state: State) -> Iterable[Metric]:
         alerts = self._get()
@@ -64,17 +66,18 @@ class AlertFamilies:
         if len(snap.villages) < self._seen:  # fewer villages after a reload: drop the gone
             self._villages.keep_only(snap.villages)
         self._seen = len(snap.villages)
-        villages = [(c, self._villages.text(c, d)) for c, d in snap.villages.items()]
         if snap.villages is not self._mapping and snap.villages != self._mapping:
             self._kept.clear()  # a reload (or the first scrape): every key names the old ones
             self._mapping = snap.villages
+            self._labels = [(c, self._villages.text(c, d)) for c, d in snap.villages.items()]
+        villages = self._labels  # the same villages and districts: the same label texts
         starts = range(0, len(villages), SLICE)
         state = partial(_service_state, snap, villages)
         up = partial(_service_up, snap, villages)
         state_chunks: Iterable[str | Kept]
         up_chunks: Iterable[str | Kept]
         if ctx.reuse:  # a slice is kept while its villages and their states stay
-            keys = partial(_state_bytes, snap, villages)
+            keys = functools.cache(partial(_state_bytes, snap, villages))  # asked by both
             state_chunks = self._reuse(SERVICE_STATE[0], starts, keys, state)
             up_chunks = self._reuse(SERVICE_UP[0], starts, keys, up)
         else:

@@ -19,6 +19,7 @@ from netwatch.core.model import Device, District, Inventory, Village
 from netwatch.core.state import State, VillageStatus
 from netwatch.exporters.deflate_segments import Kept, kept_slices
 from netwatch.exporters.prometheus_format import TextFamily, VillageLabels, escape, label_text
+from netwatch.exporters.prometheus_rollup import STATUS_INDEX, STATUSES, VillageStatuses
 from netwatch.exporters.prometheus_series import DeviceTable
 
 DEVICE_LABELS = ["device", "role", "village", "district"]
@@ -90,6 +91,7 @@ class InventoryFamilies:
         # scrapes, by (family, first index), with the device table's epoch and the inventory.
         self._kept: dict[tuple[str, int], Kept] = {}
         self._generation = 0  # moves with each inventory (a reload)
+        self._statuses = VillageStatuses()
 
     def __call__(self, state: State) -> Iterable[Metric]:
         inventory = state.inventory
@@ -168,7 +170,11 @@ class InventoryFamilies:
              for row in _regencies(inventory)]
         )  # fmt: skip
         yield TextFamily(REGENCY_INFO[0], "gauge", REGENCY_INFO[1], (regencies,))
-        rollup = _Rollup(state, self._villages)
+        if not self._statuses.fresh:  # refresh() was not called for this scrape
+            for _ in self._statuses.update(state, table, self._villages):
+                pass
+        self._statuses.fresh = False
+        rollup = _Rollup(self._statuses.labels, self._statuses.current)
         rollup_starts = range(0, len(rollup.villages), SLICE)
         wifi_up: Iterable[str] | Iterable[Kept]
         status: Iterable[str] | Iterable[Kept]
@@ -180,6 +186,10 @@ class InventoryFamilies:
             status = map(rollup.status, rollup_starts)
         yield TextFamily(WIFI_UP[0], "gauge", WIFI_UP[1], wifi_up)  # type: ignore[arg-type]
         yield TextFamily(STATUS[0], "gauge", STATUS[1], status)  # type: ignore[arg-type]
+
+    def refresh(self, ctx: TextContext) -> Iterator[None]:
+        """The villages' statuses for the next text(ctx), a slice of work at a time."""
+        return self._statuses.update(ctx.state, ctx.devices, self._villages)
 
     def _by_status(
         self, name: str, rollup: _Rollup, starts: range, write: Callable[[int], str]
@@ -248,53 +258,40 @@ def _village_info(villages: list[Village], districts: Mapping[str, District], a:
     return "".join(out)
 
 
-_STATUSES = tuple(VillageStatus)
-
-
 def _status_block(current: VillageStatus) -> tuple[str, ...]:
-    return tuple(f'{s.value}"}} {"1.0" if s is current else "0.0"}\n' for s in _STATUSES)
+    return tuple(f'{s.value}"}} {"1.0" if s is current else "0.0"}\n' for s in STATUSES)
 
 
-_STATUS_TAILS = {s: _status_block(s) for s in _STATUSES}
-_STATUS_INDEX = {s: i for i, s in enumerate(_STATUSES)}
+_STATUS_TAILS = [_status_block(s) for s in STATUSES]  # by status index
+_UNKNOWN = STATUS_INDEX[VillageStatus.UNKNOWN]
+_DOWN = STATUS_INDEX[VillageStatus.DOWN]
 
 
 class _Rollup:
-    """Each village's status, computed once per scrape for both rollup families, a slice at a
-    time (the first family to ask computes it)."""
+    """The rollup families' slices from the villages' statuses (indices in STATUSES)."""
 
-    def __init__(self, state: State, labels: VillageLabels) -> None:
-        self.state = state
-        text, villages = labels.text, state.inventory.villages
-        self.villages = [(code, text(code, v.district)) for code, v in villages.items()]
-        self.current: list[VillageStatus] = []
-
-    def _statuses(self, a: int) -> list[VillageStatus]:
-        """The statuses of the slice from village a (slices are asked for in order)."""
-        end = min(a + SLICE, len(self.villages))
-        if len(self.current) < end:
-            status_of = self.state.village_status
-            self.current += [status_of(code) for code, _ in self.villages[len(self.current) : end]]
-        return self.current[a:end]
+    def __init__(self, labels: list[str], current: bytearray) -> None:
+        self.villages = labels
+        self.current = current
 
     def key(self, a: int) -> bytes:
         """The slice's statuses, one byte a village."""
-        return bytes([_STATUS_INDEX[s] for s in self._statuses(a)])
+        return bytes(self.current[a : a + SLICE])
 
     def wifi_up(self, a: int) -> str:
         out = []
-        for (_, labels), current in zip(
-            self.villages[a : a + SLICE], self._statuses(a), strict=True
+        for labels, current in zip(
+            self.villages[a : a + SLICE], self.current[a : a + SLICE], strict=True
         ):
-            if current is not VillageStatus.UNKNOWN:
-                up = "0.0" if current is VillageStatus.DOWN else "1.0"
+            if current != _UNKNOWN:
+                up = "0.0" if current == _DOWN else "1.0"
                 out.append(f"netwatch_village_wifi_up{{{labels}}} {up}\n")
         return "".join(out)
 
     def status(self, a: int) -> str:
         out = []
-        for (_, labels), current in zip(
-            self.villages[a : a + SLICE], self._statuses(a), strict=True
+        for labels, current in zip(
+            self.villages[a : a + SLICE], self.current[a : a + SLICE], strict=True
         ):
             head = f'netwatch_village_status{{{labels},status="'
             out.extend([head + tail for tail in _STATUS_TAILS[current]])
