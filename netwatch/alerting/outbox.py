@@ -42,6 +42,7 @@ from netwatch.alerting.types import Notification
 from netwatch.core.health import RateLimitedLog
 from netwatch.core.model import Inventory
 from netwatch.core.notifications import JSONObject, NotificationSettings
+from netwatch.core.ticks import next_tick
 
 if TYPE_CHECKING:
     import aiohttp
@@ -359,19 +360,21 @@ class Outbox:
         """Deliver and re-post until cancelled; errors are logged, never stop the loops."""
         repost = asyncio.create_task(self._repost_loop())
         try:
+            loop = asyncio.get_running_loop()
             while True:
                 self._wake.clear()  # before the scan: a wake during it is not lost
                 try:
-                    self._start_due()
-                    if self._clock() - self._last_gauges >= 1.0:
-                        self._last_gauges = self._clock()
-                        self.update_gauges()
+                    self._pass()
                 except Exception:
                     log.exception("outbox delivery pass failed")
                 # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel that
-                # lands as the wake fires, and the loop would never stop.
+                # lands as the wake fires, and the loop would never stop. The next look is on
+                # the grid of loop time (netwatch/core/ticks.py): it shares a turn of the
+                # loop with the other periodic timers instead of taking one of its own.
+                every = self.settings.delivery.poll_interval
+                due = next_tick(loop.time(), every) if every > 0 else loop.time()
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.settings.delivery.poll_interval):
+                    async with asyncio.timeout_at(due):
                         await self._wake.wait()
         finally:
             repost.cancel()
@@ -380,6 +383,26 @@ class Outbox:
                 task.cancel()
             # A cancelled send stays claimed and pending: it is retried after a restart.
             await asyncio.gather(*pending, return_exceptions=True)
+
+    def _pass(self) -> None:
+        """One look at the outbox: send what is due, expire, the gauges. With nothing pending
+        and nothing in flight (the usual case) that is one count instead of four statements
+        a second: no row to send, hold or expire, and the gauges are zero."""
+        now = self._clock()
+        if not self._inflight and self.store.pending()[0] == 0:
+            if now - self._last_purge > 60:
+                self._last_expire = now
+                self._expire(now)  # purges the done rows
+            if now - self._last_gauges >= 1.0:
+                self._last_gauges = now
+                metrics.HELD.set(0)
+                metrics.PENDING.set(0)
+                metrics.OLDEST.set(0.0)
+            return
+        self._start_due()
+        if self._clock() - self._last_gauges >= 1.0:
+            self._last_gauges = self._clock()
+            self.update_gauges()
 
     async def _repost_loop(self) -> None:
         while True:
