@@ -15,8 +15,6 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
-import hashlib
-import json
 import logging
 import random
 import sqlite3
@@ -35,13 +33,14 @@ from netwatch.alerting.notifiers import (
     default_notifiers,
 )
 from netwatch.alerting.notifiers.base import Reposting
-from netwatch.alerting.outbox_store import Due, OutboxStore
-from netwatch.alerting.routing import Receiver, route
+from netwatch.alerting.outbox_store import Due, OutboxStore, row_id
+from netwatch.alerting.outbox_store import target_of as _target
+from netwatch.alerting.routing import route
 from netwatch.alerting.serialize import dumps, loads
 from netwatch.alerting.types import Notification
 from netwatch.core.health import RateLimitedLog
 from netwatch.core.model import Inventory
-from netwatch.core.notifications import JSONObject, NotificationSettings
+from netwatch.core.notifications import NotificationSettings
 from netwatch.core.ticks import next_tick
 
 if TYPE_CHECKING:
@@ -49,19 +48,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _DB_ERRORS = RateLimitedLog()  # database errors of delivery bookkeeping, per 5 minutes
-
-
-def row_id(notification_id: str, receiver: Receiver) -> str:
-    return f"{notification_id}/{hashlib.sha256(receiver.key.encode()).hexdigest()[:12]}"
-
-
-def _target(receiver: str) -> JSONObject:
-    """The notifier's part of a stored receiver."""
-    data = json.loads(receiver)
-    if not isinstance(data, dict):
-        raise ValueError(f"stored receiver is not a JSON object: {receiver[:80]}")
-    data.pop("notifier", None)
-    return data
 
 
 class Outbox:
@@ -368,9 +354,8 @@ class Outbox:
                 except Exception:
                     log.exception("outbox delivery pass failed")
                 # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel that
-                # lands as the wake fires, and the loop would never stop. The next look is on
-                # the grid of loop time (netwatch/core/ticks.py): it shares a turn of the
-                # loop with the other periodic timers instead of taking one of its own.
+                # lands as the wake fires. On the grid of loop time (core/ticks.py): the look
+                # shares a turn of the loop with the other periodic timers.
                 every = self.settings.delivery.poll_interval
                 due = next_tick(loop.time(), every) if every > 0 else loop.time()
                 with contextlib.suppress(TimeoutError):
@@ -385,19 +370,15 @@ class Outbox:
             await asyncio.gather(*pending, return_exceptions=True)
 
     def _pass(self) -> None:
-        """One look at the outbox: send what is due, expire, the gauges. With nothing pending
-        and nothing in flight (the usual case) that is one count instead of four statements
-        a second: no row to send, hold or expire, and the gauges are zero."""
+        """One look: send what is due, expire, the gauges. Nothing pending nor in flight (the
+        usual case): one count, not four statements (nothing to send, hold or expire)."""
         now = self._clock()
         if not self._inflight and self.store.pending()[0] == 0:
             if now - self._last_purge > 60:
                 self._last_expire = now
                 self._expire(now)  # purges the done rows
-            if now - self._last_gauges >= 1.0:
-                self._last_gauges = now
-                metrics.HELD.set(0)
-                metrics.PENDING.set(0)
-                metrics.OLDEST.set(0.0)
+            for gauge in (metrics.HELD, metrics.PENDING, metrics.OLDEST):
+                gauge.set(0)
             return
         self._start_due()
         if self._clock() - self._last_gauges >= 1.0:

@@ -4,14 +4,11 @@ A collector that times its own probes (a StreamingCollector: the ICMP echo strea
 inventory and the sink instead of jobs; re-check requests for it are passed on to it.
 
 Device jobs are spread over their interval by a stable per-job offset in slots of 100 ms to
-1 s (so 10,000 devices do not all fire at second 0, and a few hundred do not wake the loop for
-one job each). APScheduler schedules the slots (one job per interval and offset, coalesced,
-with the misfire grace): each of its runs starts the slot's device runs, which never overlap
-(a device still running is skipped, as max_instances=1 did) and run under a global concurrency
-bound. Lag, skipped and missed runs are counted per collector in netwatch.core.telemetry.
-APScheduler's own cost was per job: ~70 µs a run at 10,000 jobs a minute (the job store's
-sorted list, the trigger, the executor, two events), 1.2 % of a core at 50,000 devices; a
-slot's ~17 runs now share one.
+1 s (10,000 devices do not all fire at second 0; a few hundred do not wake the loop for one
+job each). APScheduler schedules the slots (one coalesced job per interval and offset, with
+the misfire grace; its per-job cost was ~70 µs a run at 10,000 jobs a minute): a slot's run
+starts its device runs, which never overlap (a device still running is skipped) and run under
+a global concurrency bound. Lag, skipped and missed runs are counted in core.telemetry.
 """
 
 from __future__ import annotations
@@ -252,15 +249,13 @@ class Scheduler:
     def _add(
         self, job_id: str, device: Device, interval: float, now: datetime, slot: float = SLOT
     ) -> None:
-        """Put the device job in its slot (a slot's APScheduler job is made with its first
-        member); a job that changed interval leaves its old slot."""
+        """Put the device job in its slot (made with its first member), out of its old one."""
         offset = spread_offset(job_id, interval, slot)
         sid = _slot_id(interval, offset)
         members = self._slots.get(sid)
         if members is None:
             # Slots are aligned to whole seconds so jobs of any interval share wake-ups.
-            base = now.replace(microsecond=0) + timedelta(seconds=1)
-            start = base + timedelta(seconds=offset)
+            start = now.replace(microsecond=0) + timedelta(seconds=1 + offset)
             trigger = IntervalTrigger(seconds=interval, start_date=start, timezone=UTC)
             self._aps.add_job(
                 self._slot,
@@ -282,28 +277,21 @@ class Scheduler:
         self._intervals[job_id] = interval
 
     def _leave(self, job_id: str, sid: str) -> None:
-        members = self._slots.get(sid)
-        if members is None:
-            return
+        members = self._slots.get(sid, {})
         members.pop(job_id, None)
-        if not members:  # the slot's last device: its APScheduler job goes too
-            del self._slots[sid]
+        if not members and self._slots.pop(sid, None) is not None:  # its last device left
             self._scheduled.pop(sid, None)
-            if self._aps.get_job(sid) is not None:
-                self._aps.remove_job(sid)
+            self._aps.remove_job(sid)
 
     def _remove(self, job_id: str) -> None:
         self._devices.pop(job_id, None)
         self._intervals.pop(job_id, None)
         self._again.discard(job_id)
-        sid = self._slot_of.pop(job_id, None)
-        if sid is not None:
-            self._leave(job_id, sid)
+        self._leave(job_id, self._slot_of.pop(job_id, ""))
 
     def next_run(self, collector: str, device: str) -> datetime | None:
         """When the device's next scheduled run is due (its slot's), None without a job."""
-        sid = self._slot_of.get(_job_id(collector, device))
-        job = self._aps.get_job(sid) if sid is not None else None
+        job = self._aps.get_job(self._slot_of.get(_job_id(collector, device), ""))
         return job.next_run_time if job is not None else None
 
     def request_poll(self, device_name: str, collector: str, reason: str = "") -> bool:
@@ -331,17 +319,15 @@ class Scheduler:
         task.add_done_callback(self._tasks.discard)
 
     async def _slot(self, sid: str) -> None:
-        """A slot's APScheduler run: start each of its devices' runs. A device whose last
-        scheduled run still goes on is skipped (APScheduler's max_instances=1 did that)."""
+        """Start the slot's device runs; one whose last scheduled run goes on is skipped."""
         scheduled = self._scheduled.pop(sid, None)
         for job_id in list(self._slots.get(sid, ())):
-            if job_id in self._regular:
-                telemetry.SCHEDULER_SKIPPED.labels(_split_id(job_id)[0]).inc()
-            else:
+            if job_id not in self._regular:
                 self._spawn(job_id, scheduled)
+                continue
+            telemetry.SCHEDULER_SKIPPED.labels(_split_id(job_id)[0]).inc()
 
     async def _run(self, job_id: str, scheduled: datetime | None = None) -> None:
-        """One run of a device job: scheduled (its slot's time) or a recheck (None)."""
         if scheduled is not None:
             self._observe_lag(_split_id(job_id)[0], scheduled)
         if job_id in self._running:  # a recheck raced with the regular run
@@ -384,8 +370,7 @@ class Scheduler:
                 self._again.discard(job_id)
                 self._spawn(job_id)
 
-    def _on_event(self, event: JobEvent) -> None:
-        """A slot's events, counted for each of its devices' collectors."""
+    def _on_event(self, event: JobEvent) -> None:  # a slot's: counted for each of its devices
         sid = event.job_id
         if event.code == EVENT_JOB_SUBMITTED:
             # The lag is taken when the run starts (_run): a loop stalled between submission
