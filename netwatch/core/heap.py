@@ -21,14 +21,14 @@ bound, frozen ones at the next settle as before. Young and middle passes stay CP
 Every pass is counted and timed (`netwatch_gc_collections_total` and
 `netwatch_gc_collection_seconds_total`, by generation), like Go's go_gc_duration_seconds.
 
-Two more fixed costs of the same collector (branch loopcost). Start-up: the first settle is
-asked for as soon as the runtime starts, so from then on CPython's automatic full passes are off
-already (at 25,000 devices they came 13 times in the first 64 s, up to 0.45 s each, walking the
-per-device state the first rounds build). And each clock pass freezes what it leaves alive, so
-the next one walks only what is younger than `FULL_EVERY` (a clock pass walked everything
-allocated since the settle: ~0.2-0.3 s at 25,000-50,000 devices, every minute); every
-`RESETTLE_EVERY`-th clock pass is a whole settle instead (unfreeze, collect, freeze), the bound
-on how long a cycle frozen alive outlives its last reference.
+Start-up (branch loopcost): the runtime holds CPython's automatic full passes off from its
+start, not from the first settle: they walked the per-device state the first rounds build, 6
+times before the settle at 10,000 devices (0.48 s; now 1, while loading), 13 at 25,000 (up to
+0.45 s each). And the clock's pass comes every 5 minutes, not every minute: it walks what the
+last rounds and scrapes left alive (not frozen: replaced every round), 50-80 ms at 10,000
+devices and ~0.3 s at 50,000 each time, and frees 50-90 objects (young and middle passes free
+the cycles that die young). Freezing each pass's survivors did not make the next one much
+cheaper (79 -> 68 ms at 10,000 devices) and needs a whole settle now and then: not kept.
 """
 
 from __future__ import annotations
@@ -64,12 +64,10 @@ SETTLE_SECONDS = Gauge(
 )
 
 
-FULL_EVERY = 60.0
+FULL_EVERY = 300.0
 """Seconds between the Settler's full collections once the heap is settled (the bound on how
-long an unfrozen cycle let go outlives its last reference)."""
-RESETTLE_EVERY = 10
-"""Clock passes per whole settle: a cycle frozen alive by a clock pass and let go later is freed
-within RESETTLE_EVERY * FULL_EVERY seconds (10 minutes)."""
+long an unfrozen cycle let go outlives its last reference, once it has outlived the young and
+middle passes)."""
 NO_AUTOMATIC_FULL = 1 << 30
 """Third threshold the Settler sets: middle passes before CPython would start a full one."""
 
@@ -133,19 +131,14 @@ def settle() -> int:
 
 
 class Settler:
-    """Settles the heap once, a delay after the last request (coalesced); from the first
-    request on, CPython starts no full pass of its own; from the first settle on, a full
-    collection runs every `full_every` seconds until cancelled, and freezes what it leaves
-    alive (every `resettle_every`-th is a whole settle)."""
+    """Settles the heap once, a delay after the last request (coalesced); from hold() or the
+    first request on, CPython starts no full pass of its own; from the first settle on, a full
+    collection runs every `full_every` seconds until cancelled."""
 
-    def __init__(
-        self, full_every: float = FULL_EVERY, resettle_every: int = RESETTLE_EVERY
-    ) -> None:
+    def __init__(self, full_every: float = FULL_EVERY) -> None:
         self._timer: asyncio.TimerHandle | None = None
         self._full: asyncio.TimerHandle | None = None
         self._full_every = full_every
-        self._resettle_every = max(1, resettle_every)
-        self._passes = 0  # clock passes since the last whole settle
         self._threshold: tuple[int, int, int] | None = None  # CPython's, while ours is set
 
     def request(self, delay: float) -> None:
@@ -183,7 +176,6 @@ class Settler:
         self._timer = None
         self.hold()
         settle()
-        self._passes = 0
         self._schedule_full()
 
     def _schedule_full(self) -> None:
@@ -193,12 +185,5 @@ class Settler:
 
     def _collect(self) -> None:
         self._full = None
-        self._passes += 1
-        if self._passes >= self._resettle_every:
-            settle()  # the cycles frozen alive by earlier clock passes and let go since
-            self._passes = 0
-        else:
-            gc.collect()  # walks only what is younger than the last clock pass or settle
-            gc.freeze()
-            FROZEN.set(gc.get_freeze_count())
+        gc.collect()  # walks only what is not frozen
         self._schedule_full()

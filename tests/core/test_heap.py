@@ -170,36 +170,3 @@ def test_a_settle_asked_for_turns_cpythons_full_passes_off_until_cancelled() -> 
     held, after = asyncio.run(scenario())
     assert held == (700, 10, 1 << 30)
     assert after == CPYTHON_DEFAULT
-
-
-def _tracked(obj: object) -> bool:
-    """obj is in one of the collector's generations (not frozen)."""
-    return any(o is obj for o in gc.get_objects())
-
-
-def test_a_clock_pass_freezes_what_it_leaves_alive_and_a_resettle_frees_it() -> None:
-    # Every clock pass freezes its survivors, so the next walks only younger objects; a cycle
-    # frozen that way and let go is freed by the whole settle every `resettle_every` passes.
-    async def scenario() -> tuple[bool, bool, bool, bool]:
-        settler = heap.Settler(full_every=0.1, resettle_every=3)
-        before = heap.SETTLES._value.get()
-        settler.request(0.01)
-        await _first_settle_since(before)
-        old = Node()
-        old.me = old
-        gone = weakref.ref(old)
-        tracked_at_first = _tracked(old)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 5.0
-        while _tracked(old) and loop.time() < deadline:
-            await asyncio.sleep(0.02)  # until a clock pass has frozen it
-        frozen_by_a_pass = not _tracked(old)
-        settles = heap.SETTLES._value.get()
-        del old
-        gc.collect()  # a full collection does not see a frozen cycle
-        kept_while_frozen = gone() is not None and heap.SETTLES._value.get() == settles
-        await _first_settle_since(settles)  # the third clock pass is a whole settle
-        settler.cancel()
-        return tracked_at_first, frozen_by_a_pass, kept_while_frozen, gone() is None
-
-    assert asyncio.run(scenario()) == (True, True, True, True)
