@@ -15,8 +15,6 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
-import hashlib
-import json
 import logging
 import random
 import sqlite3
@@ -35,32 +33,21 @@ from netwatch.alerting.notifiers import (
     default_notifiers,
 )
 from netwatch.alerting.notifiers.base import Reposting
-from netwatch.alerting.outbox_store import Due, OutboxStore
-from netwatch.alerting.routing import Receiver, route
+from netwatch.alerting.outbox_store import Due, OutboxStore, row_id
+from netwatch.alerting.outbox_store import target_of as _target
+from netwatch.alerting.routing import route
 from netwatch.alerting.serialize import dumps, loads
 from netwatch.alerting.types import Notification
 from netwatch.core.health import RateLimitedLog
 from netwatch.core.model import Inventory
-from netwatch.core.notifications import JSONObject, NotificationSettings
+from netwatch.core.notifications import NotificationSettings
+from netwatch.core.ticks import next_tick
 
 if TYPE_CHECKING:
     import aiohttp
 
 log = logging.getLogger(__name__)
 _DB_ERRORS = RateLimitedLog()  # database errors of delivery bookkeeping, per 5 minutes
-
-
-def row_id(notification_id: str, receiver: Receiver) -> str:
-    return f"{notification_id}/{hashlib.sha256(receiver.key.encode()).hexdigest()[:12]}"
-
-
-def _target(receiver: str) -> JSONObject:
-    """The notifier's part of a stored receiver."""
-    data = json.loads(receiver)
-    if not isinstance(data, dict):
-        raise ValueError(f"stored receiver is not a JSON object: {receiver[:80]}")
-    data.pop("notifier", None)
-    return data
 
 
 class Outbox:
@@ -359,19 +346,20 @@ class Outbox:
         """Deliver and re-post until cancelled; errors are logged, never stop the loops."""
         repost = asyncio.create_task(self._repost_loop())
         try:
+            loop = asyncio.get_running_loop()
             while True:
                 self._wake.clear()  # before the scan: a wake during it is not lost
                 try:
-                    self._start_due()
-                    if self._clock() - self._last_gauges >= 1.0:
-                        self._last_gauges = self._clock()
-                        self.update_gauges()
+                    self._pass()
                 except Exception:
                     log.exception("outbox delivery pass failed")
                 # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel that
-                # lands as the wake fires, and the loop would never stop.
+                # lands as the wake fires. On the grid of loop time (core/ticks.py): the look
+                # shares a turn of the loop with the other periodic timers.
+                every = self.settings.delivery.poll_interval
+                due = next_tick(loop.time(), every) if every > 0 else loop.time()
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.settings.delivery.poll_interval):
+                    async with asyncio.timeout_at(due):
                         await self._wake.wait()
         finally:
             repost.cancel()
@@ -380,6 +368,22 @@ class Outbox:
                 task.cancel()
             # A cancelled send stays claimed and pending: it is retried after a restart.
             await asyncio.gather(*pending, return_exceptions=True)
+
+    def _pass(self) -> None:
+        """One look: send what is due, expire, the gauges. Nothing pending nor in flight (the
+        usual case): one count, not four statements (nothing to send, hold or expire)."""
+        now = self._clock()
+        if not self._inflight and self.store.pending()[0] == 0:
+            if now - self._last_purge > 60:
+                self._last_expire = now
+                self._expire(now)  # purges the done rows
+            for gauge in (metrics.HELD, metrics.PENDING, metrics.OLDEST):
+                gauge.set(0)
+            return
+        self._start_due()
+        if self._clock() - self._last_gauges >= 1.0:
+            self._last_gauges = self._clock()
+            self.update_gauges()
 
     async def _repost_loop(self) -> None:
         while True:

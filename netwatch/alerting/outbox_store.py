@@ -6,10 +6,15 @@ Rows are written with the engine's connection, inside its transaction (`add`, `k
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from netwatch.alerting.routing import Receiver
+    from netwatch.core.notifications import JSONObject
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -223,6 +228,19 @@ class OutboxStore:
             "SELECT payload FROM outbox_firing WHERE receiver = ?", (receiver,)
         ).fetchall():
             yield p
+
+
+def row_id(notification_id: str, receiver: Receiver) -> str:
+    return f"{notification_id}/{hashlib.sha256(receiver.key.encode()).hexdigest()[:12]}"
+
+
+def target_of(receiver: str) -> JSONObject:
+    """The notifier's part of a stored receiver."""
+    data = json.loads(receiver)
+    if not isinstance(data, dict):
+        raise ValueError(f"stored receiver is not a JSON object: {receiver[:80]}")
+    data.pop("notifier", None)
+    return data
 
 
 def _notifier(receiver: str) -> str:

@@ -162,6 +162,9 @@ class Runtime:
     async def start(self) -> None:
         from netwatch.cluster import metrics as cluster_metrics
 
+        # A settle is asked for at the end: CPython's full passes would walk the per-device
+        # state being built, again and again, until then (netwatch/core/heap.py).
+        self.heap.hold()
         self._spawn(cluster_metrics.beat(), "heartbeat")
         ctx = Context(lambda: self.inventory)
         for plugin in self.plugins:

@@ -1,12 +1,14 @@
-"""Scheduler: one APScheduler job per (device, collector) on the asyncio loop.
+"""Scheduler: one APScheduler job per slot of time, starting that slot's (device, collector) runs.
 
 A collector that times its own probes (a StreamingCollector: the ICMP echo stream) gets the
 inventory and the sink instead of jobs; re-check requests for it are passed on to it.
 
-Jobs are spread over their interval by a stable per-job offset in slots of 100 ms to 1 s
-(so 10,000 devices do not all fire at second 0, and a few hundred do not wake the loop for
-one job each), never overlap (max_instances=1, coalesce), and run under a global
-concurrency bound. Lag, skipped and missed runs are counted in netwatch.core.telemetry.
+Device jobs are spread over their interval by a stable per-job offset in slots of 100 ms to
+1 s (10,000 devices do not all fire at second 0; a few hundred do not wake the loop for one
+job each). APScheduler schedules the slots (one coalesced job per interval and offset, with
+the misfire grace; its per-job cost was ~70 µs a run at 10,000 jobs a minute): a slot's run
+starts its device runs, which never overlap (a device still running is skipped) and run under
+a global concurrency bound. Lag, skipped and missed runs are counted in core.telemetry.
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ def _job_id(collector: str, device: str) -> str:
 def _split_id(job_id: str) -> tuple[str, str]:
     collector, _, device = job_id.partition("\x1f")
     return collector, device
+
+
+def _slot_id(interval: float, offset: float) -> str:
+    """The APScheduler job of the slot at `offset` seconds into every `interval`."""
+    return f"slot {interval:g}s +{offset:.3f}s"
 
 
 SLOT = 0.1  # seconds; jobs share 100 ms slots (or wider) so one scheduler wake-up starts several
@@ -131,8 +138,11 @@ class Scheduler:
         # The devices each stream follows, to count what a reload added, removed or changed.
         self._followed: dict[str, dict[str, Device]] = {}
         self._intervals: dict[str, float] = {}
+        self._slot_of: dict[str, str] = {}  # device job → its slot's APScheduler job
+        self._slots: dict[str, dict[str, None]] = {}  # slot → its device jobs, in order added
         self._running: set[str] = set()
-        self._scheduled: dict[str, datetime] = {}  # job → scheduled time of its submitted run
+        self._regular: set[str] = set()  # running a scheduled run (not a recheck)
+        self._scheduled: dict[str, datetime] = {}  # slot → scheduled time of its submitted run
         self._again: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -239,30 +249,50 @@ class Scheduler:
     def _add(
         self, job_id: str, device: Device, interval: float, now: datetime, slot: float = SLOT
     ) -> None:
-        # Slots are aligned to whole seconds so jobs of any interval share wake-ups.
-        base = now.replace(microsecond=0) + timedelta(seconds=1)
-        start = base + timedelta(seconds=spread_offset(job_id, interval, slot))
-        trigger = IntervalTrigger(seconds=interval, start_date=start, timezone=UTC)
-        self._aps.add_job(
-            self._run,
-            trigger,
-            args=(job_id,),
-            id=job_id,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=max(1, int(self._misfire_grace)),
-            replace_existing=True,
-        )
+        """Put the device job in its slot (made with its first member), out of its old one."""
+        offset = spread_offset(job_id, interval, slot)
+        sid = _slot_id(interval, offset)
+        members = self._slots.get(sid)
+        if members is None:
+            # Slots are aligned to whole seconds so jobs of any interval share wake-ups.
+            start = now.replace(microsecond=0) + timedelta(seconds=1 + offset)
+            trigger = IntervalTrigger(seconds=interval, start_date=start, timezone=UTC)
+            self._aps.add_job(
+                self._slot,
+                trigger,
+                args=(sid,),
+                id=sid,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=max(1, int(self._misfire_grace)),
+                replace_existing=True,
+            )
+            members = self._slots[sid] = {}
+        old = self._slot_of.get(job_id)
+        if old is not None and old != sid:
+            self._leave(job_id, old)
+        members[job_id] = None
+        self._slot_of[job_id] = sid
         self._devices[job_id] = device
         self._intervals[job_id] = interval
 
+    def _leave(self, job_id: str, sid: str) -> None:
+        members = self._slots.get(sid, {})
+        members.pop(job_id, None)
+        if not members and self._slots.pop(sid, None) is not None:  # its last device left
+            self._scheduled.pop(sid, None)
+            self._aps.remove_job(sid)
+
     def _remove(self, job_id: str) -> None:
         self._devices.pop(job_id, None)
-        self._scheduled.pop(job_id, None)
         self._intervals.pop(job_id, None)
         self._again.discard(job_id)
-        if self._aps.get_job(job_id) is not None:
-            self._aps.remove_job(job_id)
+        self._leave(job_id, self._slot_of.pop(job_id, ""))
+
+    def next_run(self, collector: str, device: str) -> datetime | None:
+        """When the device's next scheduled run is due (its slot's), None without a job."""
+        job = self._aps.get_job(self._slot_of.get(_job_id(collector, device), ""))
+        return job.next_run_time if job is not None else None
 
     def request_poll(self, device_name: str, collector: str, reason: str = "") -> bool:
         """Ask for an immediate extra run (a recheck request: traps, alert confirmation).
@@ -283,13 +313,21 @@ class Scheduler:
             self._spawn(job_id)
         return True
 
-    def _spawn(self, job_id: str) -> None:
-        task = asyncio.get_running_loop().create_task(self._run(job_id))
+    def _spawn(self, job_id: str, scheduled: datetime | None = None) -> None:
+        task = asyncio.get_running_loop().create_task(self._run(job_id, scheduled))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, job_id: str) -> None:
-        scheduled = self._scheduled.pop(job_id, None)  # None for a recheck
+    async def _slot(self, sid: str) -> None:
+        """Start the slot's device runs; one whose last scheduled run goes on is skipped."""
+        scheduled = self._scheduled.pop(sid, None)
+        for job_id in list(self._slots.get(sid, ())):
+            if job_id not in self._regular:
+                self._spawn(job_id, scheduled)
+                continue
+            telemetry.SCHEDULER_SKIPPED.labels(_split_id(job_id)[0]).inc()
+
+    async def _run(self, job_id: str, scheduled: datetime | None = None) -> None:
         if scheduled is not None:
             self._observe_lag(_split_id(job_id)[0], scheduled)
         if job_id in self._running:  # a recheck raced with the regular run
@@ -300,6 +338,8 @@ class Scheduler:
             return
         collector = self.collectors[_split_id(job_id)[0]]
         self._running.add(job_id)
+        if scheduled is not None:
+            self._regular.add(job_id)
         try:
             async with self._semaphore:
                 telemetry.SCHEDULER_RUNNING.inc()
@@ -325,26 +365,30 @@ class Scheduler:
                 log.exception("recording %s observation of %s failed", collector.name, device)
         finally:
             self._running.discard(job_id)
+            self._regular.discard(job_id)
             if job_id in self._again:
                 self._again.discard(job_id)
                 self._spawn(job_id)
 
-    def _on_event(self, event: JobEvent) -> None:
-        collector = _split_id(event.job_id)[0]
+    def _on_event(self, event: JobEvent) -> None:  # a slot's: counted for each of its devices
+        sid = event.job_id
         if event.code == EVENT_JOB_SUBMITTED:
             # The lag is taken when the run starts (_run): a loop stalled between submission
             # and start delays it, and that is what the misfire check drops runs for.
             assert isinstance(event, JobSubmissionEvent)
-            self._scheduled[event.job_id] = max(event.scheduled_run_times)
+            self._scheduled[sid] = max(event.scheduled_run_times)
         elif event.code == EVENT_JOB_MAX_INSTANCES:
-            telemetry.SCHEDULER_SKIPPED.labels(collector).inc()
+            for job_id in self._slots.get(sid, ()):
+                telemetry.SCHEDULER_SKIPPED.labels(_split_id(job_id)[0]).inc()
         elif event.code == EVENT_JOB_MISSED:
             # A dropped run is the latest of all: counted, and observed in the lag histogram
             # (it used to be left out, so a stall that dropped a whole round showed no lag).
             assert isinstance(event, JobExecutionEvent)
-            self._scheduled.pop(event.job_id, None)
-            telemetry.SCHEDULER_MISSED.labels(collector).inc()
-            self._observe_lag(collector, event.scheduled_run_time)
+            self._scheduled.pop(sid, None)
+            for job_id in self._slots.get(sid, ()):
+                collector = _split_id(job_id)[0]
+                telemetry.SCHEDULER_MISSED.labels(collector).inc()
+                self._observe_lag(collector, event.scheduled_run_time)
 
     def _observe_lag(self, collector: str, scheduled: datetime) -> None:
         lag = (datetime.now(UTC) - scheduled).total_seconds()

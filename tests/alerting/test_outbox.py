@@ -240,3 +240,34 @@ async def test_slow_receiver_does_not_hold_up_others(tmp_path: Path, running) ->
         release.set()
         await slow.stop()
         await fast.stop()
+
+
+async def test_an_idle_look_is_one_count_and_a_row_written_without_a_wake_still_goes(
+    tmp_path: Path, running
+) -> None:
+    # Nothing pending: a look reads one count (it was four statements a second: the expiry's
+    # count, the due rows, the pending and held gauges). A row another connection writes
+    # without waking the outbox is still sent at the next look.
+    sink = HttpSink()
+    await sink.start()
+    try:
+        db = tmp_path / "alerts.db"
+        ob = Outbox(str(db), settings(ContactList("noc", (WebhookTarget(f"{sink.url}/h"),))))
+        statements: list[str] = []
+        ob.store.conn.set_trace_callback(statements.append)
+        ob._pass()  # the first look also purges old done rows (once a minute)
+        statements.clear()
+        ob._pass()
+        assert len(statements) == 1 and statements[0].startswith("SELECT count(*)")
+        assert REGISTRY.get_sample_value("netwatch_notification_outbox_pending") == 0
+        running(ob)
+        conn = sqlite3.connect(db)
+        try:
+            with conn:
+                ob.enqueue(conn, notification("quiet-1"))  # no wake()
+        finally:
+            conn.close()
+        reqs = await sink.wait_for(lambda rs: len(rs) == 1, timeout=5)
+        assert reqs[0].headers["X-Netwatch-Notification-Id"] == "quiet-1"
+    finally:
+        await sink.stop()

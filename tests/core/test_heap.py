@@ -155,3 +155,18 @@ def test_the_settler_runs_full_passes_on_its_clock_not_cpythons() -> None:
     assert threshold == (700, 10, 1 << 30)  # young and middle as CPython's, no full pass
     assert (after_middle, after_clock) == (False, True)
     assert restored
+
+
+def test_a_settle_asked_for_turns_cpythons_full_passes_off_until_cancelled() -> None:
+    # Start-up: from the request on (not only from the settle, a poll interval later) CPython
+    # starts no full pass of its own; a stop gives them back.
+    async def scenario() -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+        settler = heap.Settler()
+        settler.request(60.0)
+        held = gc.get_threshold()
+        settler.cancel()
+        return held, gc.get_threshold()
+
+    held, after = asyncio.run(scenario())
+    assert held == (700, 10, 1 << 30)
+    assert after == CPYTHON_DEFAULT

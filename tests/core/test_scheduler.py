@@ -106,7 +106,7 @@ async def test_sync_adds_and_removes_without_disturbing_others() -> None:
     col = RecordingCollector(interval=30.0)
     sched = Scheduler([col], lambda obs: None)
     sched.start(_inventory(3))
-    jobs = {j.id: j.next_run_time for j in sched._aps.get_jobs()}
+    jobs = {f"d{i}": sched.next_run("rec", f"d{i}") for i in range(3)}
     inv2 = make_inventory(
         {
             "35.10.07.2000": [("d0", Role.ROUTER, "127.0.7.1")],
@@ -115,11 +115,11 @@ async def test_sync_adds_and_removes_without_disturbing_others() -> None:
         }
     )
     assert sched.sync(inv2) == (1, 1, 0)
-    after = {j.id: j.next_run_time for j in sched._aps.get_jobs()}
     for name in ("d0", "d1"):
-        key = f"rec\x1f{name}"
-        assert after[key] == jobs[key]
-    assert "rec\x1fd2" not in after and "rec\x1fd9" in after
+        assert jobs[name] is not None
+        assert sched.next_run("rec", name) == jobs[name]
+    assert sched.next_run("rec", "d2") is None and sched.next_run("rec", "d9") is not None
+    assert sched.job_count == 3
     await sched.shutdown()
 
 
@@ -214,7 +214,8 @@ async def test_sync_async_lets_the_loop_run_between_slices_and_matches_sync(monk
     assert got == piece.sync(second) == (15, 0, 0)
     assert during >= 55 // 5  # at least one turn per slice of devices
     assert {j.id for j in sliced._aps.get_jobs()} == {j.id for j in piece._aps.get_jobs()}
-    assert len(sliced._aps.get_jobs()) == 55
+    assert sliced.job_count == piece.job_count == 55
+    assert all(sliced.next_run("rec", f"d{i}") is not None for i in range(55))
     await piece.shutdown()
     await sliced.shutdown()
 
@@ -260,3 +261,36 @@ async def test_the_scheduler_timer_runs_jobs_without_the_self_pipe() -> None:
         await sched.shutdown()
     assert sum(map(len, col.starts.values())) >= 12
     assert writes[0] == 0
+
+
+async def test_one_apscheduler_job_per_slot_starts_each_of_its_devices() -> None:
+    # 30 devices a second: 100 ms slots, so at most 10 APScheduler jobs (1 s / 0.1 s), not 30.
+    col = RecordingCollector(interval=1.0)
+    sched = Scheduler([col], lambda obs: None)
+    sched.start(_inventory(30))
+    try:
+        slots = len(sched._aps.get_jobs())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 15.0
+        while loop.time() < deadline and min((len(v) for v in col.starts.values()), default=0) < 2:
+            await asyncio.sleep(0.1)
+    finally:
+        await sched.shutdown()
+    assert slots <= 10
+    assert set(col.starts) == {f"d{i}" for i in range(30)}
+    for starts in col.starts.values():  # still once a second each
+        gaps = [b - a for a, b in itertools.pairwise(starts)]
+        assert all(0.8 < g < 1.2 for g in gaps), gaps
+
+
+async def test_a_device_that_changes_interval_leaves_its_slot() -> None:
+    col = RecordingCollector(interval=30.0)
+    sched = Scheduler([col], lambda obs: None)
+    inv = _inventory(3)
+    sched.start(inv)
+    col._interval = 20.0
+    assert sched.sync(inv) == (0, 0, 3)
+    intervals = {j.trigger.interval.total_seconds() for j in sched._aps.get_jobs()}
+    assert intervals == {20.0}  # the 30 s slots went with their last device
+    assert all(sched.next_run("rec", f"d{i}") is not None for i in range(3))
+    await sched.shutdown()
