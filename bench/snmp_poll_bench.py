@@ -38,6 +38,8 @@ SNMPD_PORT, EXPORTER_PORT = 16161, 19116
 CONCURRENCY = 50  # --concurrency: polls in flight
 SPY, SPY_NATIVE = "", []  # --spy: py-spy output path (and --native)
 TARGETS = 1  # --targets
+SINK = False  # --sink: each observation also recorded and rendered as `netwatch run` does
+RATE = 0.0  # --rate: polls started per second, spaced evenly (0: CONCURRENCY at a time)
 RECEIVE_QUEUE = -1  # --receive-queue: bytes asked for the engine's socket (-1: its default)
 
 
@@ -118,12 +120,28 @@ async def netwatch_polls(
         for t in targets[1:]:  # each agent address's first poll (detection) before timing
             await probe_target("d", t, engine, None, profile)
 
+        from netwatch.collectors.snmp import samples, state
+        from netwatch.collectors.snmp.limits import limit_observation
+        from netwatch.core.model import Device, Role
+        from netwatch.core.samples import View
+
+        devices = [Device(f"d{i}", Role.ROUTER, t.address, "35.10.01", "35.10.01.2001",
+                          snmp="bench") for i, t in enumerate(targets)]  # fmt: skip
+        states = [state.SnmpDeviceState() for _ in targets]
+
         async def one() -> None:
             nonlocal errors, turn
             async with sem:
                 turn += 1
-                obs = await probe_target("d", targets[turn % TARGETS], engine, None, profile)
+                k = turn % TARGETS
+                obs = await probe_target("d", targets[k], engine, None, profile)
                 errors += bool(obs.error)
+                if SINK:  # the collector's part of the run's sink: probe()'s limits, the
+                    # device's SNMP state, and its /metrics samples rendered once
+                    limit_observation(obs, 5000, 256)
+                    state.record(states[k], obs)
+                    for _ in samples.samples(devices[k], states[k], View.STATE):
+                        pass
 
         sent0 = engine.stats.sent
         timeouts0 = engine.stats.timeouts
@@ -144,7 +162,15 @@ async def netwatch_polls(
             prof = cProfile.Profile()
             prof.enable()
         t0, c0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
-        await asyncio.gather(*(one() for _ in range(n)))
+        if RATE > 0:  # as `netwatch run` at a small inventory: polls one by one, spaced
+            loop = asyncio.get_running_loop()
+            start, started = loop.time(), []
+            for i in range(n):
+                await asyncio.sleep(max(0.0, start + i / RATE - loop.time()))
+                started.append(asyncio.ensure_future(one()))
+            await asyncio.gather(*started)
+        else:
+            await asyncio.gather(*(one() for _ in range(n)))
         c1, t1 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
         if prof is not None:
             prof.disable()
@@ -265,7 +291,9 @@ def outer(a: argparse.Namespace) -> None:
         )  # fmt: skip
         res = json.loads(out.stdout.strip().splitlines()[-1])
         peer_ms = res.get("snmp_exporter_if_mib", {}).get("cpu_ms_per_poll")
-        print(f"{n} device-polls of snmpd with {1 + 2 * veths} interfaces, {CONCURRENCY} at a time"
+        pace = f"{a.rate:g} a second" if a.rate > 0 else f"{CONCURRENCY} at a time"
+        pace += ", each recorded and rendered (--sink)" if a.sink else ""
+        print(f"{n} device-polls of snmpd with {1 + 2 * veths} interfaces, {pace}"
               f", {a.targets} agent address(es), ballast {a.ballast}"
               f" ({'not ' if a.no_freeze else ''}frozen)")  # fmt: skip
         for name, r in res.items():
@@ -313,9 +341,22 @@ if __name__ == "__main__":
     ap.add_argument("--targets", type=int, default=1, help="agent addresses 127.0.0.1..N")
     ap.add_argument("--concurrency", type=int, default=50, help="polls in flight")
     ap.add_argument("--receive-queue", type=int, default=-1, help="SO_RCVBUF asked (-1: default)")
+    ap.add_argument(
+        "--sink",
+        action="store_true",
+        help="also record each observation into a device's SNMP state and render its "
+        "/metrics samples once (the collector's share of what netwatch run does per poll)",
+    )
+    ap.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="start this many polls a second, evenly spaced, instead of --concurrency at a "
+        "time (a small inventory's polls: each one alone on an idle loop)",
+    )
     ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     TARGETS = max(1, min(a.targets, 250))
-    CONCURRENCY, RECEIVE_QUEUE = a.concurrency, a.receive_queue
+    CONCURRENCY, RECEIVE_QUEUE, RATE, SINK = a.concurrency, a.receive_queue, a.rate, a.sink
     SPY, SPY_NATIVE = a.spy, ["--native"] if a.spy_native else []
     (inner if a.inner else outer)(a)

@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 WalkResult = dict[OID, "list[tuple[OID, Value]] | SnmpError"]
 WALK_CONCURRENCY = 4  # one-column walks of one walk_many in flight at once
 MAX_GETNEXT_COLUMNS = 32  # columns in one GETNEXT (v1, or agents that mishandle GETBULK)
-# How a shared request went: columns fed; lost or tooBig (ask smaller); walk each alone.
-_FED, _SMALLER, _ALONE = 0, 1, 2
+# How a shared request went: columns fed; tooBig (ask smaller); lost, i.e. no answer after
+# every try (ask smaller too); walk each alone.
+_FED, _SMALLER, _ALONE, _LOST = 0, 1, 2, 3
 
 # Bulk varbind budgets that worked after a reduction are doubled again after this many clean
 # polls (the loss may have been transient), as the single walks' max-repetitions are.
@@ -157,8 +158,16 @@ async def walk_many(
     full = max(1, target.max_repetitions)
     configured = max(1, target.bulk_varbinds)
     budget, clean = state.bulk_cap or (configured, 0)
+    # A budget cut by lost answers alone is asked at full size again after one clean poll:
+    # an agent (or our own loop) too busy to answer in time looks the same as an answer too
+    # big to arrive, and only the second stays true when asked again.
+    checking = state.bulk_cap is not None and state.bulk_cap_unconfirmed and clean >= 1
+    cut = budget
+    if checking:
+        budget = configured
     budget = min(budget, configured)
     reduced = worked = False  # a reduction is kept only if a smaller request then worked
+    too_big = False  # an agent said tooBig (not only: answers were lost)
     alone: list[Column] = []
     pending = columns
     while pending:
@@ -171,9 +180,12 @@ async def walk_many(
         planned_reduced = reduced
         pending = []
         for (group, reps), outcome in zip(plan, outcomes, strict=True):
-            if outcome == _SMALLER and len(group) * reps > 1:
-                budget = min(budget, max(1, len(group) * reps // 2))
+            if outcome in (_SMALLER, _LOST) and len(group) * reps > 1:
+                # Checking a cut: lost again at full size confirms it; back to it at once.
+                half = cut if checking and outcome == _LOST else len(group) * reps // 2
+                budget = min(budget, max(1, half))
                 reduced = True
+                too_big = too_big or outcome == _SMALLER
                 engine.stats.repetition_reductions += 1
                 pending += group
             elif outcome != _FED:
@@ -187,7 +199,8 @@ async def walk_many(
         if col.truncated and col not in alone:
             engine.stats.truncated_walks += 1
     state.rows_hint = learn(roots, columns)
-    _learn_budget(state, configured, budget, reduced and worked, clean)
+    _learn_budget(state, configured, budget, reduced and worked, clean, too_big or checking,
+                  checking and not reduced)  # fmt: skip
     return {c.root: c.error if c.error is not None else c.rows for c in columns}
 
 
@@ -225,7 +238,7 @@ async def _step(
         else:
             msg = await engine._request(target, ber.GETBULK, oids, reps, tries=tries)
     except SnmpError as exc:
-        return _SMALLER if exc.reason == "timeout" else _ALONE
+        return _LOST if exc.reason == "timeout" else _ALONE
     if msg.error_status == ber.TOO_BIG:
         return _SMALLER
     if target.version == "1" and msg.error_status == ber.NO_SUCH_NAME:
@@ -296,11 +309,24 @@ async def _gather_bounded(jobs: list[Callable[[], Coroutine[None, None, None]]])
 
 
 def _learn_budget(
-    state: _TargetState, configured: int, budget: int, reduced: bool, clean: int
+    state: _TargetState,
+    configured: int,
+    budget: int,
+    reduced: bool,
+    clean: int,
+    sure: bool,
+    refuted: bool,
 ) -> None:
-    # As the engine's _learn_repetitions, for the varbinds of one shared request.
+    """As the engine's _learn_repetitions, for the varbinds of one shared request. A cut made
+    by lost answers alone is unconfirmed (asked at full size after a clean poll: walk_many);
+    a tooBig, or losses again at full size, make it sure: kept for BUDGET_RECOVERY polls.
+    refuted: the unconfirmed cut was asked at full size and nothing was lost."""
     if reduced:
         state.bulk_cap = (budget, 0)
+        state.bulk_cap_unconfirmed = not sure
+    elif refuted:
+        state.bulk_cap = None
+        state.bulk_cap_unconfirmed = False
     elif state.bulk_cap is not None:
         if clean + 1 < BUDGET_RECOVERY:
             state.bulk_cap = (budget, clean + 1)

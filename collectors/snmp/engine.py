@@ -119,6 +119,7 @@ class _TargetState:
     # walk_many: (varbinds per request that worked after a reduction, clean polls since), and
     # the rows each root held at the last poll.
     bulk_cap: tuple[int, int] | None = None
+    bulk_cap_unconfirmed: bool = False  # cut by lost answers only: asked at full size again
     rows_hint: bulk.RowsHint | None = None
     no_shared_walks: bool = False  # answered several repeaters out of order: one column a walk
 

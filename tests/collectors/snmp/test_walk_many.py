@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -387,6 +387,93 @@ async def test_too_big_status_halves_the_shared_request_and_is_remembered() -> N
     for result in (first, second):
         for root in roots:
             assert result[root] == sorted((o, v) for o, v in rows.items() if o[:10] == root)
+
+
+def _lossy_agent_rows() -> tuple[list[OID], dict[OID, Value]]:
+    base = (1, 3, 6, 1, 2, 1, 2, 2, 1)
+    rows = {(*base, 2, i): Value(Kind.OCTET_STRING, f"eth{i}".encode()) for i in range(1, 13)}
+    rows |= {(*base, 8, i): Value(Kind.INTEGER, 1 + i % 2) for i in range(1, 13)}
+    return [(*base, 2), (*base, 8)], rows
+
+
+async def _polls_of_a_lossy_agent(
+    drop: Callable[[int], bool], polls: int
+) -> tuple[list[list[int]], list[int], list[object], list[object]]:
+    """walk_many `polls` times against a scripted agent (answers as RFC 3416 §4.2.3 says) that
+    answers no GETBULK for which drop(varbinds asked) holds: the varbinds each request asked
+    (columns × max-repetitions), the timeouts and the results of each poll, and the budget cut
+    remembered after each."""
+    from netwatch.collectors.snmp import ber
+    from netwatch.collectors.snmp.agent import SimulatedAgent, Table
+    from tests.collectors.snmp.fake_agent import start_fake_agent
+
+    roots, rows = _lossy_agent_rows()
+    table = Table(rows)
+
+    def script(msg: ber.Message) -> list[bytes]:
+        if msg.pdu_type == ber.GETBULK and drop(len(msg.varbinds) * msg.error_index):
+            return []
+        varbinds = SimulatedAgent.answer(table, msg, 0.0)
+        return [ber.encode_message(1, msg.community, ber.RESPONSE, msg.request_id, varbinds)]
+
+    agent, port = await start_fake_agent(script)
+    asked: list[list[int]] = []
+    timeouts: list[int] = []
+    results: list[object] = []
+    caps: list[object] = []
+    try:
+        async with SnmpEngine() as engine:
+            # bulk_varbinds 100, max-repetitions 25: the defaults (SnmpSettings)
+            target = Target("127.0.0.1", port, timeout=0.2, retries=1)
+            for _ in range(polls):
+                agent.requests.clear()
+                before = engine.stats.timeouts
+                results.append(await engine.walk_many(target, roots))
+                asked.append([len(m.varbinds) * m.error_index for _, m in agent.requests])
+                timeouts.append(engine.stats.timeouts - before)
+                caps.append(engine._state(("127.0.0.1", port)).bulk_cap)
+    finally:
+        agent.transport.close()  # type: ignore[union-attr]
+    for result in results:  # every poll read the table whole, whatever it cost
+        for root in roots:
+            assert result[root] == sorted((o, v) for o, v in rows.items() if o[:10] == root)  # type: ignore[index]
+    return asked, timeouts, results, caps
+
+
+async def test_an_answer_lost_once_does_not_shrink_the_requests_for_long() -> None:
+    # An agent too busy to answer in time (one snmpd serving a 50,000-device bench's first
+    # polls, or our own loop held) loses an answer of any size, once: the shared request is
+    # cut as for a too big answer, kept for one clean poll, then asked at full size again and
+    # forgotten (before: kept for 16 polls, then doubled every 16: hours at a 60 s interval).
+    lost: list[int] = []
+
+    def once(varbinds: int) -> bool:
+        if not lost:
+            lost.append(varbinds)
+            return True
+        return False
+
+    asked, timeouts, _, caps = await _polls_of_a_lossy_agent(once, 4)
+    # Poll 1: both columns × 25 rows (lost), then at half the budget: each column alone.
+    assert asked[0] == [50, 25, 25] and timeouts[0] == 1
+    # Poll 2: 12 rows each last time, so 13 asked: 26 varbinds pass the cut of 25.
+    assert asked[1] == [13, 13] and timeouts[1] == 0 and caps[1] == (25, 1)
+    # Poll 3 asks at full size again: one request; the cut is gone.
+    assert asked[2] == [26] and timeouts[2] == 0 and caps[2] is None
+    assert asked[3] == [26] and timeouts[3] == 0 and caps[3] is None
+
+
+async def test_answers_too_big_to_arrive_are_asked_at_full_size_once_more_then_kept() -> None:
+    # An agent (or a path) that never delivers an answer to more than 20 varbinds: the cut
+    # made by lost answers is checked once at full size (one more timeout, straight back to
+    # the cut), then kept as a tooBig cut is (no timeout in the polls after it).
+    asked, timeouts, _, caps = await _polls_of_a_lossy_agent(lambda varbinds: varbinds > 20, 6)
+    assert timeouts[0] >= 2  # 50, then 25 lost
+    assert timeouts[1] == 0 and max(asked[1]) <= 20
+    assert asked[2][0] == 26 and timeouts[2] == 1 and max(asked[2][1:]) <= 20
+    assert timeouts[3:] == [0, 0, 0] and all(max(a) <= 20 for a in asked[3:])
+    # The same cut as before the check, kept: three clean polls counted toward its recovery.
+    assert caps[1] == (caps[2][0], 1) and caps[5] == (caps[2][0], 3)  # type: ignore[index]
 
 
 async def test_an_agent_answering_column_by_column_is_never_read_crosswise() -> None:
