@@ -53,6 +53,37 @@ def _address(addr: str) -> int:
 
 def _match(fam: EchoSocket, inbox: mmsg.Inbox, got: int) -> None:
     """Credit the first got datagrams of the inbox to their echoes (rounds.on_readable's rules)."""
+    cols = replies.columns(inbox, got, fam.ident)
+    if cols is None:
+        _match_each(fam, inbox, got)
+        return
+    pending = fam.pending
+    now = time.monotonic()
+    sources, seqs, serials, stamps = cols
+    # The usual batch, unpacked as columns: one pass, each entry looked up as it is reached
+    # (a reply's owner may send, a burst, which adds entries; a duplicate finds its gone).
+    for src, seq, serial, at, entry in zip(
+        sources, seqs, serials, stamps, map(pending.get, seqs), strict=True
+    ):
+        if entry is None:
+            fam.unmatched += 1
+            continue
+        owner, index, addr, want, sent_wall, sent_mono = entry
+        if addr.__class__ is str:  # (a batched send stored the number: batch.py)
+            addr = _address(addr)  # type: ignore[arg-type]
+        if src != addr or (want is not None and serial != want):
+            fam.unmatched += 1
+            continue
+        del pending[seq]
+        elapsed = now - sent_mono
+        rtt = at - sent_wall  # the kernel's receive time; else (the clock stepped) the read's
+        if not 0.0 <= rtt <= elapsed + 0.001:
+            rtt = elapsed
+        owner.reply(index, rtt, sent_wall)
+
+
+def _match_each(fam: EchoSocket, inbox: mmsg.Inbox, got: int) -> None:
+    """_match for a batch with anything unusual in it (IP options, other ICMP, no timestamp)."""
     pending = fam.pending
     now = time.monotonic()
     # (A reply's owner may send, a burst, but never reads: the slots stay as received.)

@@ -1,0 +1,126 @@
+"""The echo stream's batched path without sockets: checksums of a laid-out chunk (RFC 1071,
+recomputed from each packet's bytes) and replies read as columns from recvmmsg slots filled
+by hand (values chosen here, not by the code under test)."""
+
+from __future__ import annotations
+
+import socket
+import struct
+from array import array
+
+import pytest
+
+from netwatch.collectors.icmp.batch import CHUNK, Layout
+from netwatch.collectors.icmp_wire import mmsg, replies
+from netwatch.collectors.icmp_wire.sockets import SCM_TIMESTAMPNS, checksum
+
+pytestmark = pytest.mark.skipif(not mmsg.available(), reason="sendmmsg/recvmmsg: Linux only")
+
+
+class Fam:
+    """The two fields of an EchoSocket a Layout reads."""
+
+    def __init__(self, ident: int) -> None:
+        self.ident = ident
+
+
+def layout(ident: int, size: int = 56) -> Layout:
+    padding = bytes((0x10 + i) & 0xFF for i in range(size - 8))
+    words = struct.unpack(f"!{len(padding) // 2}H", padding)
+    return Layout(Fam(ident), size, padding, sum(words))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("ident", "seq0", "serial0"),
+    [
+        (0x1234, 100, 5_000),
+        (0xFFFF, 0xFFFF - CHUNK, 2**64 - 10 * CHUNK),  # sums near 0xFFFF: the column wraps
+        (0, 0, 0),
+        (0xBEEF, 40_000, 0xFFFE * 3 - 7),  # a serial's sum modulo 0xFFFF wraps mid-chunk
+    ],
+)
+def test_every_laid_out_echo_has_a_valid_internet_checksum(ident, seq0, serial0):
+    lay = layout(ident)
+    for n in (1, 7, CHUNK):
+        seqs, serials = range(seq0, seq0 + n), range(serial0, serial0 + n)
+        addrs = b"".join(socket.inet_aton(f"127.0.{j // 250}.{j % 250 + 1}") for j in range(n))
+        lay.write(seqs, serials, addrs)
+        for j in range(n):
+            packet = bytes(lay.packets[j * lay.plen : (j + 1) * lay.plen])
+            kind, code, _sum, pid, seq, serial = struct.unpack_from("!BBHHHQ", packet)
+            assert (kind, code, pid, seq, serial) == (8, 0, ident, seq0 + j, serial0 + j)
+            assert checksum(packet) == 0, (n, j)  # RFC 1071: a correct sum checks to zero
+            name = lay.names[j * 16 : (j + 1) * 16]
+            assert name[4:8] == addrs[4 * j : 4 * j + 4]
+
+
+def fill(box: mmsg.Inbox, slot: int, packet: bytes, src: str, stamp: tuple[int, int] | None):
+    """Put one received datagram in box's slot as recvmmsg would (data, source, control)."""
+    data = packet[: replies.DATA]
+    box.data[slot * replies.DATA : slot * replies.DATA + len(data)] = data
+    name = struct.pack("=HH4s8x", socket.AF_INET, 0, socket.inet_aton(src))
+    box.names[slot * replies.NAME : (slot + 1) * replies.NAME] = name
+    ctrl = bytes(replies.CTRL)
+    if stamp is not None:
+        ctrl = struct.pack("=Qiiqq", 32, socket.SOL_SOCKET, SCM_TIMESTAMPNS, *stamp)
+    box.ctrl[slot * replies.CTRL : (slot + 1) * replies.CTRL] = ctrl
+    box.mm[8 * slot + 7] = len(packet)
+
+
+def reply(ident: int, seq: int, serial: int, ihl: int = 5, kind: int = 0) -> bytes:
+    ip = bytes([0x40 | ihl]) + bytes(4 * ihl - 1)
+    return ip + struct.pack("!BBHHHQ", kind, 0, 0, ident, seq, serial) + bytes(48)
+
+
+def test_a_plain_batch_reads_as_columns():
+    box = replies.inbox(4)
+    ident = 0xA1B2
+    want = [
+        ("127.0.0.1", 0, 0, (1_700_000_000, 1)),
+        ("127.1.2.3", 0xFFFF, 2**64 - 1, (1_700_000_001, 999_999_999)),
+        ("10.255.0.9", 0x1234, 0x0102030405060708, (5, 500_000_000)),
+    ]
+    for slot, (src, seq, serial, stamp) in enumerate(want):
+        fill(box, slot, reply(ident, seq, serial), src, stamp)
+    cols = replies.columns(box, 3, ident)
+    assert cols is not None
+    sources, seqs, serials, times = cols
+    number = [int.from_bytes(socket.inet_aton(w[0]), "big") for w in want]
+    assert list(sources) == number
+    assert list(seqs) == [w[1] for w in want]
+    assert list(serials) == [w[2] for w in want]
+    assert times == [sec + nsec * 1e-9 for _, _, _, (sec, nsec) in want]
+    # The one-by-one reader agrees (the path taken for anything unusual).
+    assert list(replies.echo_replies(box, 3, ident)) == list(zip(*cols, strict=True))
+
+
+@pytest.mark.parametrize(
+    "odd",
+    ["options", "other identifier", "not a reply", "no timestamp", "too short"],
+)
+def test_anything_unusual_leaves_the_batch_to_the_one_by_one_reader(odd):
+    box = replies.inbox(3)
+    ident = 0x0707
+    fill(box, 0, reply(ident, 1, 11), "127.0.0.2", (7, 0))
+    packet, stamp = reply(ident, 2, 12), (8, 0)
+    if odd == "options":
+        packet = reply(ident, 2, 12, ihl=6)
+    elif odd == "other identifier":
+        packet = reply(ident ^ 0x0100, 2, 12)
+    elif odd == "not a reply":
+        packet = reply(ident, 2, 12, kind=3)
+    elif odd == "no timestamp":
+        stamp = None
+    else:
+        packet = packet[:30]
+    fill(box, 1, packet, "127.0.0.3", stamp)
+    assert replies.columns(box, 2, ident) is None
+    assert replies.columns(box, 1, ident) is not None  # the first alone is plain
+
+
+def test_sums_of_a_chunk_as_ranges_equal_the_listed_ones():
+    lay = layout(0x4321)
+    seqs = array("H", range(65_000, 65_256))
+    serials = list(range(2**40, 2**40 + 256))
+    listed = lay.sums(list(seqs), serials)
+    assert lay.sums(range(65_000, 65_256), range(2**40, 2**40 + 256)) == listed
