@@ -142,6 +142,9 @@ class Batcher:
                     rest = list(zip(probes[stop:], dues[stop:], strict=True))
                     stream._retry(rest, fam, error_of(errno.EAGAIN))
                 return
+        # Loopback (and any fast link) answers within the calls: read now, in this turn of
+        # the loop, rather than in one more turn (its epoll and callback) right after it.
+        read_replies(fam)
 
     def _send_chunk(
         self,
