@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import time
 from array import array
 
 import pytest
@@ -124,3 +125,66 @@ def test_sums_of_a_chunk_as_ranges_equal_the_listed_ones():
     serials = list(range(2**40, 2**40 + 256))
     listed = lay.sums(list(seqs), serials)
     assert lay.sums(range(65_000, 65_256), range(2**40, 2**40 + 256)) == listed
+
+
+class Owner:
+    """Records what the reader credits to it (as a Probe or an EchoRound is told)."""
+
+    timeout = 1.0
+
+    def __init__(self) -> None:
+        self.got: list[tuple[int, float, float]] = []
+
+    def reply(self, index: int, rtt: float, sent: float) -> None:
+        self.got.append((index, rtt, sent))
+
+    def drop(self, index: int, sent: float) -> None:
+        raise AssertionError("the reader never drops")
+
+
+class Sock:
+    """The fields of an EchoSocket the reader uses."""
+
+    def __init__(self, ident: int) -> None:
+        self.ident = ident
+        self.pending: dict[int, tuple] = {}
+        self.unmatched = 0
+
+
+def number(address: str) -> int:
+    return int.from_bytes(socket.inet_aton(address), "big")
+
+
+@pytest.mark.parametrize("odd", [None, "forged serial", "wrong host", "duplicate", "text address"])
+def test_a_batch_is_credited_to_its_echoes_once(odd):
+    from netwatch.collectors.icmp import reader
+
+    ident, wall = 0x5150, 1_700_000_000.25
+    mono = time.monotonic() - 0.05  # sent 50 ms ago; each reply stamped 2 ms after its send
+    fam, owners, box = Sock(ident), [Owner() for _ in range(4)], replies.inbox(4)
+    for j, owner in enumerate(owners):
+        src = f"127.0.0.{j + 1}"
+        addr: int | str = src if odd == "text address" and j == 1 else number(src)
+        fam.pending[100 + j] = (owner, j, addr, 7000 + j, wall + j, mono)
+        serial, seq = 7000 + j, 100 + j
+        if odd == "forged serial" and j == 2:
+            serial ^= 1
+        if odd == "wrong host" and j == 2:
+            src = "127.0.0.99"
+        if odd == "duplicate" and j == 3:
+            seq, serial, src = 100, 7000, "127.0.0.1"  # the first reply again
+        stamp = wall + j + 0.002
+        fill(box, j, reply(ident, seq, serial), src, (int(stamp), round(stamp % 1 * 1e9)))
+    reader._match(fam, box, 4)  # type: ignore[arg-type]
+    refused = {"forged serial": 2, "wrong host": 2, "duplicate": 3}.get(odd)
+    for j, owner in enumerate(owners):
+        if j == refused or (odd == "duplicate" and j == 3):
+            assert owner.got == []
+            continue
+        [(index, rtt, sent)] = owner.got  # once, with its own index and send time
+        assert (index, sent) == (j, wall + j)
+        assert rtt == pytest.approx(0.002, abs=1e-6)
+    assert fam.unmatched == (1 if refused is not None else 0)
+    # What was refused stays pending (a forgery must not take the true reply's place).
+    left = {2: [102], 3: [103]}.get(refused, []) if odd != "duplicate" else [103]
+    assert sorted(fam.pending) == left
