@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -34,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-NETNS = "nw-echofast-bench"
+NETNS = f"nw-echofast-{os.getpid()}"  # one of its own: benches may run side by side
 
 
 def address(k: int) -> str:
@@ -177,7 +178,6 @@ def fping_peer(addresses: list[str], period: float, timeout: float, seconds: flo
 
 
 def in_netns(argv: list[str]) -> int:
-    subprocess.run(["ip", "netns", "del", NETNS], capture_output=True)
     subprocess.run(["ip", "netns", "add", NETNS], check=True)
     try:
         subprocess.run(["ip", "-n", NETNS, "link", "set", "lo", "up"], check=True)
