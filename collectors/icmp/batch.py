@@ -17,6 +17,8 @@ import socket
 import struct
 import time
 from array import array
+from itertools import repeat
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from netwatch.collectors.icmp.rounds import SEQ_FULL, SEQ_SPACE, on_readable
@@ -32,9 +34,12 @@ CHUNK = 256  # echoes laid out at once; the replies are read before the next chu
 _NAME = 16  # struct sockaddr_in
 _MASK = 0xFFFFFFFFFFFFFFFF
 _TRANSIENT = (errno.EAGAIN, errno.ENOBUFS, errno.EINTR)
+_SUM = 0xFFFF  # ones'-complement sums are taken modulo this
+_ADDR4 = attrgetter("addr4")
 
 # (probe, when its echo was due) in; what became of each comes back through these:
 Due = list[tuple["Probe", float]]
+Seq = range | list[int]  # sequence numbers or serials of a chunk (a range: consecutive)
 
 
 class Layout:
@@ -52,13 +57,12 @@ class Layout:
         # Ones'-complement sum modulo 0xFFFF, as EchoSocket.packet_serial: the fixed words.
         self.base = (ICMP_ECHO_REQUEST << 8) + fam.ident + pad_sum - 1
 
-    def write(self, seqs: list[int], serials: list[int], addrs: bytes) -> None:
+    def write(self, seqs: Seq, serials: Seq, addrs: bytes) -> None:
         """Echo j of the chunk: sequence seqs[j], serial serials[j], to the 4 bytes addrs[4j:]."""
-        m, plen, base, buf = len(seqs), self.plen, self.base, self.packets
-        pairs = zip(seqs, serials, strict=True)
-        sums = array("H", [0xFFFE - (base + q + s % 0xFFFF) % 0xFFFF for q, s in pairs])
+        m, plen, buf = len(seqs), self.plen, self.packets
         end = m * plen
-        columns = ((sums, 2, 2), (array("H", seqs), 6, 2), (array("Q", serials), 8, 8))
+        columns = ((self.sums(seqs, serials), 2, 2), (array("H", seqs), 6, 2),
+                   (array("Q", serials), 8, 8))  # fmt: skip
         for column, at, width in columns:
             column.byteswap()
             raw = column.tobytes()
@@ -67,6 +71,24 @@ class Layout:
         names = self.names
         for i in range(4):
             names[4 + i : m * _NAME : _NAME] = addrs[i::4]
+
+    def sums(self, seqs: Seq, serials: Seq) -> array:
+        """The checksum of each echo: 0xFFFE - (base + seq + serial) % 0xFFFF (the words'
+        ones'-complement sum; a serial's four words add up to serial % 0xFFFF)."""
+        base = self.base
+        if not (isinstance(seqs, range) and isinstance(serials, range)):
+            pairs = zip(seqs, serials, strict=True)
+            return array("H", [0xFFFE - (base + q + s % _SUM) % _SUM for q, s in pairs])
+        # Both step by one: the sum steps by two, so the column is at most two ranges (a
+        # chunk of up to CHUNK echoes wraps modulo 0xFFFF at most once).
+        n = len(seqs)
+        t = (base + seqs.start + serials.start) % _SUM  # echo 0's sum
+        head = min(n, (_SUM + 1 - t) // 2)  # echoes before the sum wraps
+        out = array("H", range(0xFFFE - t, 0xFFFE - t - 2 * head, -2))
+        if head < n:
+            t += 2 * head - _SUM
+            out.extend(range(0xFFFE - t, 0xFFFE - t - 2 * (n - head), -2))
+        return out
 
 
 class Batcher:
@@ -89,88 +111,120 @@ class Batcher:
 
     @staticmethod
     def packed(probes: list[Probe]) -> bytes:
-        """The probes' addresses, 4 bytes each; each probe keeps its own (Probe.wire): at
-        50,000 devices a shared dict's look-up cost more than the rest of the layout."""
-        out = []
-        for p in probes:
-            target = p.bound.target  # type: ignore[union-attr]  # (batched: bound)
-            wire = p.wire
-            if wire is None or wire[0] is not target:
-                b = socket.inet_aton(target)
-                wire = p.wire = (target, b, int.from_bytes(b, "big"))
-            out.append(wire[1])
-        return b"".join(out)
+        """The probes' addresses, 4 bytes each: each batched probe keeps its own (Probe.addr4,
+        set with its binding), joined in C; a Python loop over them cost more than the rest
+        of the layout at 50,000 devices."""
+        return b"".join(map(_ADDR4, probes))
 
-    def send(self, stream: EchoStream, due: Due, size: int) -> None:
-        """An echo to each probe of due now, chunk by chunk; each outcome told to stream."""
+    def send(self, stream: EchoStream, probes: list[Probe], dues: list[float], size: int) -> None:
+        """An echo to each probe now (dues[i]: when probes[i]'s was due), chunk by chunk;
+        each outcome told to stream."""
         fam, pinger = self.fam, stream.pinger
         padding, pad_sum = pinger._payload(size)
         lay = self.layout(size, padding, pad_sum)
-        for start in range(0, len(due), CHUNK):
+        total = len(probes)
+        for start in range(0, total, CHUNK):
             if start:
                 read_replies(fam)  # a slot's replies must not overflow the receive queue
-            part = due[start : start + CHUNK]
-            fit = min(len(part), room(fam))
-            if fit < len(part):  # the sequence space is full: those left wait (as _send)
-                stream._retry(part[fit:], fam, SEQ_FULL)
-                part = part[:fit]
-            if not part:
+            stop = min(total, start + CHUNK)
+            fit = min(stop - start, room(fam))
+            if start + fit < stop:  # the sequence space is full: those left wait (as _send)
+                rest = list(zip(probes[start + fit : stop], dues[start + fit : stop], strict=True))
+                stream._retry(rest, fam, SEQ_FULL)
+                stop = start + fit
+            if stop == start:
                 continue
-            probes = [p for p, _ in part]
-            seqs, serials = self.chunk(lay, probes, pinger._serial)
+            part, part_dues = probes[start:stop], dues[start:stop]
+            seqs, serials, addrs = self.chunk(lay, part, pinger._serial)
             pinger._serial = serials[-1]
-            if not self._send_chunk(stream, lay, part, seqs, serials):
-                rest = due[start + len(part) :]
-                if rest:
+            if not self._send_chunk(stream, lay, part, part_dues, seqs, serials, addrs):
+                if stop < total:
+                    rest = list(zip(probes[stop:], dues[stop:], strict=True))
                     stream._retry(rest, fam, error_of(errno.EAGAIN))
                 return
+        # Loopback (and any fast link) answers within the calls: read now, in this turn of
+        # the loop, rather than in one more turn (its epoll and callback) right after it.
+        read_replies(fam)
 
     def _send_chunk(
-        self, stream: EchoStream, lay: Layout, part: Due, seqs: list[int], serials: list[int]
+        self,
+        stream: EchoStream,
+        lay: Layout,
+        part: list[Probe],
+        dues: list[float],
+        seqs: Seq,
+        serials: Seq,
+        addrs: array,
     ) -> bool:
         """Send a laid-out chunk; False when the send queue stayed full (the rest retried)."""
         fam = self.fam
         pending = fam.pending
         m, k = len(part), 0
         while k < m:
-            sent, wall, mono = send_calls(lay, fam, k, min(SEND_BATCH, m - k))
-            if sent > 0:
-                end = k + sent
-                for j in range(k, end):
-                    p = part[j][0]
-                    # The address as a number (reader.py compares it so): set by packed().
-                    pending[seqs[j]] = (p, 0, p.wire[2], serials[j], wall, mono)  # type: ignore[index]
-                stream._sent(part[k:end], seqs[k:end], fam, wall, mono)
-                k = end
-                continue
+            # Calls until the chunk is out or one fails; then their echoes' bookkeeping at
+            # once (no reply is read in between): each echo's send times are its call's.
+            done = k
+            walls: list[float] = []
+            monos: list[float] = []
+            sent = 0
+            while k < m:
+                sent, wall, mono = send_calls(lay, fam, k, min(SEND_BATCH, m - k))
+                if sent <= 0:
+                    break
+                walls += [wall] * sent
+                monos += [mono] * sent
+                k += sent
+            if k > done:
+                # The pending entries, made in C (zip): (probe, 0, address as a number as
+                # reader.py compares it, serial, wall and loop send times).
+                entries = zip(part[done:k], repeat(0), addrs[done:k], serials[done:k],
+                              walls, monos, strict=False)  # fmt: skip
+                pending.update(zip(seqs[done:k], entries, strict=True))
+                stream._sent(part[done:k], dues[done:k], seqs[done:k], fam, walls, monos)
+            if k >= m:
+                break
             err = -sent
-            p, when = part[k]
+            p, when = part[k], dues[k]
             if err == errno.EPERM:  # a firewall on this host refused it (as Pinger.send)
                 fam.send_errors += 1
                 stream._filtered(p, when, fam)
                 k += 1
             elif err in _TRANSIENT:  # a full queue: these wait a moment, as in _send
-                stream._retry(part[k:], fam, error_of(err))
+                stream._retry(list(zip(part[k:], dues[k:], strict=True)), fam, error_of(err))
                 return False
             else:  # this echo alone fails (no route...); the rest of the chunk goes on
                 stream._failed(p, when, fam, error_of(err))
                 k += 1
         return True
 
-    def chunk(self, lay: Layout, probes: list[Probe], serial: int) -> tuple[list[int], list[int]]:
-        """Lay out one echo to each probe (at most CHUNK): their sequence numbers and serials
-        (serial: the last one used before). The caller makes sure they fit the sequence space."""
-        pending, seq = self.fam.pending, self.fam.seq
-        seqs = []
-        for _ in probes:
-            while seq in pending:
+    def chunk(self, lay: Layout, probes: list[Probe], serial: int) -> tuple[Seq, Seq, array]:
+        """Lay out one echo to each probe (at most CHUNK): their sequence numbers, serials
+        (serial: the last one used before) and addresses as numbers. The caller makes sure
+        they fit the sequence space."""
+        fam = self.fam
+        pending, seq, n = fam.pending, fam.seq, len(probes)
+        seqs: Seq
+        if seq + n <= 0x10000 and pending.keys().isdisjoint(range(seq, seq + n)):
+            seqs = range(seq, seq + n)  # the usual case: the next n numbers are free
+            seq = (seq + n) & 0xFFFF
+        else:
+            seqs = []
+            for _ in probes:
+                while seq in pending:
+                    seq = (seq + 1) & 0xFFFF
+                seqs.append(seq)
                 seq = (seq + 1) & 0xFFFF
-            seqs.append(seq)
-            seq = (seq + 1) & 0xFFFF
-        self.fam.seq = seq
-        serials = [(serial + 1 + j) & _MASK for j in range(len(probes))]
-        lay.write(seqs, serials, self.packed(probes))
-        return seqs, serials
+        fam.seq = seq
+        serials: Seq
+        if serial + n < _MASK:
+            serials = range(serial + 1, serial + 1 + n)
+        else:
+            serials = [(serial + 1 + j) & _MASK for j in range(n)]
+        packed = self.packed(probes)
+        lay.write(seqs, serials, packed)
+        addrs = array("I", packed)
+        addrs.byteswap()  # network order read as numbers, as replies.py reads sources
+        return seqs, serials, addrs
 
 
 def room(fam: EchoSocket) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import zlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -11,6 +12,7 @@ from netwatch.collectors.icmp.observation import ROUND, PingObservation, PingRes
 if TYPE_CHECKING:
     from netwatch.collectors.icmp.rounds import Binding
     from netwatch.collectors.icmp.stream import EchoStream
+    from netwatch.collectors.icmp_wire.sockets import EchoSocket
     from netwatch.core.model import Inventory
 
 
@@ -22,16 +24,17 @@ class Probe:
     """
 
     __slots__ = (
+        "_bound",
+        "addr4",
         "address",
         "alive",
-        "bound",
         "burst",
         "children",
         "down_since",
         "due",
         "error",
-        "gen",
         "inflight",
+        "lane",
         "last_error",
         "last_sent",
         "name",
@@ -45,6 +48,7 @@ class Probe:
         "retrying",
         "run",
         "run_since",
+        "sched",
         "seen",
         "steady_at",
         "stream",
@@ -56,24 +60,25 @@ class Probe:
         "w_start",
         "watch",
         "window",
-        "wire",
     )
 
     def __init__(self, stream: EchoStream, name: str, address: str, timeout: float) -> None:
+        self.sched: list[Probe] | None = None  # the wheel slot's list it waits in (stream.py)
+        self.alive = True  # False once removed by a reload (its echoes in flight are ignored)
+        self.lane: EchoSocket | None = None  # bound.sock, kept by the bound setter
+        self.addr4 = b""  # bound.target's 4 bytes (IPv4), kept by the bound setter
+        self._bound: Binding | None = None
         self.stream = stream
         self.name = name
         self.address = address  # as configured: a literal or a name
         self.named = False  # a name: resolved again every round
-        self.bound: Binding | None = None
         self.error: str | None = None  # why it cannot be bound
-        self.alive = True  # False once removed by a reload (its echoes in flight are ignored)
         self.timeout = timeout
         self.period = 0.0  # seconds between steady echoes
         self.window = 0.0  # seconds per round
         self.steady_at = 0.0  # loop time of the next steady echo
         self.due: float | None = None  # loop time of the next scheduled send
         self.report_at: float | None = None  # loop time the current round ends
-        self.gen = 0  # bumped at each (re)schedule: older heap entries are stale
         self.up: bool | None = None  # the verdict (None: not decided yet)
         self.reason = ""
         self.last_error: str | None = None  # why the last echo could not be sent
@@ -94,8 +99,19 @@ class Probe:
         self.w_sent = 0
         self.w_received = 0
         self.w_rtts: list[float] = []
-        # (target, its 4 bytes, as a number) for batched sends (batch.py); None until one.
-        self.wire: tuple[str, bytes, int] | None = None
+
+    @property
+    def bound(self) -> Binding | None:
+        """Where its echoes go (resolve.py binds it); lane and addr4 follow it."""
+        return self._bound
+
+    @bound.setter
+    def bound(self, bound: Binding | None) -> None:
+        self._bound = bound
+        self.lane = None if bound is None else bound.sock
+        self.addr4 = b""
+        if bound is not None and bound.sock.raw4:
+            self.addr4 = socket.inet_aton(bound.target)
 
     def reply(self, index: int, rtt: float, sent: float) -> None:
         if self.alive and not self.stream.closed:

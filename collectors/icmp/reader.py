@@ -11,6 +11,10 @@ from __future__ import annotations
 import errno
 import socket
 import time
+from collections import deque
+from itertools import repeat
+from operator import add, itemgetter, le, sub
+from typing import Any
 
 from netwatch.collectors.icmp_wire import mmsg, replies
 from netwatch.collectors.icmp_wire.sockets import EchoSocket
@@ -19,6 +23,8 @@ READ_SLOTS = 256  # datagrams per recvmmsg
 READ_CALLS = 16  # recvmmsg calls per wake-up at most: 4,096 replies, as rounds.READ_BATCH
 _RETRY_LATER = (errno.EAGAIN, errno.EINTR)
 _addr_int: dict[str, int] = {}  # "127.0.0.1" -> its address as a number (as replies reads)
+# Fields of a pending entry (sockets.Pending): owner, index, address, serial, wall, loop time.
+_OWNER, _INDEX, _ADDR, _WANT, _WALL, _MONO = (itemgetter(i) for i in range(6))
 
 
 def read_batched(fam: EchoSocket) -> bool:
@@ -53,6 +59,70 @@ def _address(addr: str) -> int:
 
 def _match(fam: EchoSocket, inbox: mmsg.Inbox, got: int) -> None:
     """Credit the first got datagrams of the inbox to their echoes (rounds.on_readable's rules)."""
+    cols = replies.columns(inbox, got, fam.ident)
+    if cols is None:
+        _match_each(fam, inbox, got)
+    elif not _match_all(fam, cols, got):
+        _match_columns(fam, cols)
+
+
+def _match_all(fam: EchoSocket, cols: replies.Columns, got: int) -> bool:
+    """The usual batch, checked and credited as columns: every reply answers a distinct
+    pending echo from its address with its serial, stamped within its time (then True).
+    False, with nothing changed, when any one does not (then reply by reply)."""
+    sources, seqs, serials, stamps = cols
+    pending = fam.pending
+    now = time.monotonic()
+    entries: list[Any] = list(map(pending.get, seqs))  # (sockets.Pending, or None)
+    if None in entries or len(set(seqs)) != got:
+        return False
+    if list(map(_ADDR, entries)) != sources.tolist():  # (an address as text: Pinger.send's)
+        return False
+    if list(map(_WANT, entries)) != serials.tolist():
+        return False
+    walls = list(map(_WALL, entries))
+    rtts = list(map(sub, stamps, walls))  # the kernel's receive time less the send's
+    limits = map(add, map(sub, repeat(now), map(_MONO, entries)), repeat(0.001))
+    if min(rtts) < 0.0 or not all(map(le, rtts, limits)):  # the clock stepped: read times
+        return False
+    deque(map(pending.pop, seqs), maxlen=0)
+    # (An owner may send, a burst: its sequence numbers are taken from what is pending now.)
+    for owner, index, rtt, wall in zip(
+        map(_OWNER, entries), map(_INDEX, entries), rtts, walls, strict=True
+    ):
+        owner.reply(index, rtt, wall)
+    return True
+
+
+def _match_columns(fam: EchoSocket, cols: replies.Columns) -> None:
+    """Reply by reply, from columns (a duplicate, a forgery or a stepped clock in the batch)."""
+    pending = fam.pending
+    now = time.monotonic()
+    sources, seqs, serials, stamps = cols
+    # Each entry looked up as it is reached (a reply's owner may send, a burst, which adds
+    # entries; a duplicate finds its entry gone).
+    for src, seq, serial, at, entry in zip(
+        sources, seqs, serials, stamps, map(pending.get, seqs), strict=True
+    ):
+        if entry is None:
+            fam.unmatched += 1
+            continue
+        owner, index, addr, want, sent_wall, sent_mono = entry
+        if addr.__class__ is str:  # (a batched send stored the number: batch.py)
+            addr = _address(addr)  # type: ignore[arg-type]
+        if src != addr or (want is not None and serial != want):
+            fam.unmatched += 1
+            continue
+        del pending[seq]
+        elapsed = now - sent_mono
+        rtt = at - sent_wall  # the kernel's receive time; else (the clock stepped) the read's
+        if not 0.0 <= rtt <= elapsed + 0.001:
+            rtt = elapsed
+        owner.reply(index, rtt, sent_wall)
+
+
+def _match_each(fam: EchoSocket, inbox: mmsg.Inbox, got: int) -> None:
+    """_match for a batch with anything unusual in it (IP options, other ICMP, no timestamp)."""
     pending = fam.pending
     now = time.monotonic()
     # (A reply's owner may send, a burst, but never reads: the slots stay as received.)

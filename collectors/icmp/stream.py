@@ -28,7 +28,8 @@ import math
 import socket
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from heapq import heappush
 
 from netwatch.collectors.icmp import observation as ev
 from netwatch.collectors.icmp.batch import Batcher, Due
@@ -54,7 +55,7 @@ class EchoStream:
         self.sink = sink
         self.probes: dict[str, Probe] = {}
         self.settings = PingSettings()
-        self._sends: Wheel[tuple[int, Probe]] = Wheel()  # (generation, probe) by due time
+        self._sends: Wheel[Probe] = Wheel()  # probes by due time (each in p.sched's list)
         self._rounds: Wheel[tuple[float, Probe]] = Wheel()  # (round end, probe)
         self._deadlines: deque[Expiry] = deque()  # in deadline order
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -91,16 +92,20 @@ class EchoStream:
         self._set_slot(slot_for(s.spacing, s.timeout, periods))
         for name in list(self.probes):
             if name not in wanted:
-                self.probes.pop(name).alive = False
+                gone = self.probes.pop(name)
+                gone.alive, gone.sched = False, None
         now = loop.time()
         names = []
+        shared: dict[float, float] = {}  # one float object per distinct period and window
         for name, device in wanted.items():
             period = (device.ping_interval or s.interval) / s.count
+            period = shared.setdefault(period, period)
             window = device.ping_interval or s.interval
+            window = shared.setdefault(window, window)
             p = self.probes.get(name)
             if p is None or p.address != device.address:
                 if p is not None:
-                    p.alive = False
+                    p.alive, p.sched = False, None
                 p = self.probes[name] = Probe(self, name, device.address, s.timeout)
                 p.steady_at = now + phase(name, period)
                 p.w_start = time.time()
@@ -142,8 +147,7 @@ class EchoStream:
         self._rounds.clear()
         self._deadlines.clear()
         for p in self.probes.values():
-            p.due = p.report_at = None
-            p.gen += 1
+            p.due = p.report_at = p.sched = None
             p.inflight = 0
             p.burst = False
         if self._resolving is not None:
@@ -153,9 +157,14 @@ class EchoStream:
     # -- timing ----------------------------------------------------------------------------
 
     def _schedule(self, p: Probe, due: float) -> None:
-        p.gen += 1
+        # A probe waits in one slot's list (p.sched): an entry in any other list is stale,
+        # and one already in the right list is not added again.
         p.due = due
-        if self._sends.add(due, (p.gen, p)):
+        items, opened = self._sends.place(due)
+        if p.sched is not items:
+            items.append(p)
+            p.sched = items
+        if opened:
             self._arm(due)
 
     def _report_at(self, p: Probe, at: float) -> None:
@@ -169,8 +178,11 @@ class EchoStream:
             return
         self._sends, self._rounds = Wheel(slot), Wheel(slot)
         for p in self.probes.values():
+            p.sched = None
             if p.due is not None:
-                self._sends.add(p.due, (p.gen, p))
+                items, _ = self._sends.place(p.due)
+                items.append(p)
+                p.sched = items
             if p.report_at is not None:
                 self._rounds.add(p.report_at, (p.report_at, p))
         if self._timer is not None:  # armed for a slot end of the old size
@@ -225,7 +237,9 @@ class EchoStream:
         while deadlines and deadlines[0].at <= now:
             batch = deadlines.popleft()
             pending, first, last = batch.sock.pending, batch.first, batch.last
-            for seq in batch.seqs:
+            # Usually every echo of the batch was answered: one look-up in C says so.
+            seqs = batch.seqs if not pending.keys().isdisjoint(batch.seqs) else ()
+            for seq in seqs:
                 entry = pending.get(seq)
                 if entry is None or not first <= entry[5] <= last:
                     continue  # answered, given up by the socket (drop() told the probe), reused
@@ -268,21 +282,24 @@ class EchoStream:
         send, after = self._send, self._next
         batcher = self._batcher_for()
         batched_sock = batcher.fam if batcher is not None else None
-        batch: Due = []
+        probes: list[Probe] = []  # batched: the probes, and when each one's echo was due
+        dues: list[float] = []
         for entries in self._sends.due(now):
-            for gen, p in entries:
-                if gen != p.gen or not p.alive:
-                    continue  # rescheduled since, or removed
-                due, p.due = p.due, None
-                bound = p.bound
-                if bound is not None and bound.sock is batched_sock:
-                    batch.append((p, due))  # type: ignore[arg-type]  # (due was set)
+            for p in entries:
+                if p.sched is not entries:
+                    continue  # rescheduled since, removed, or met already in this list
+                p.sched = None
+                if p.lane is batched_sock and batched_sock is not None:
+                    probes.append(p)
+                    dues.append(p.due)  # type: ignore[arg-type]  # (due was set)
+                    p.due = None
                 else:
+                    due, p.due = p.due, None
                     sent = send(p)
                     if p.due is None:  # (else a full queue scheduled a retry: it waits)
                         after(p, sent, due)
-        if batch and batcher is not None:
-            batcher.send(self, batch, self.settings.size)
+        if probes and batcher is not None:
+            batcher.send(self, probes, dues, self.settings.size)
 
     def _batcher_for(self) -> Batcher | None:
         """The batched sender of the raw IPv4 socket, if batching fits it (see batch.py)."""
@@ -295,21 +312,56 @@ class EchoStream:
 
     # -- what became of a batch's echoes (batch.py) ------------------------------------------
 
-    def _sent(self, part: Due, seqs: list[int], sock: EchoSocket, wall: float, mono: float) -> None:
-        """The echoes of part went out at loop time mono (wall: wall clock) as seqs."""
-        expect, after = self._expect, self._next
-        expiry: Expiry | None = None
-        timeout = -1.0
-        for (p, due), seq in zip(part, seqs, strict=True):
+    def _sent(
+        self,
+        probes: list[Probe],
+        dues: list[float],
+        seqs: Sequence[int],
+        sock: EchoSocket,
+        walls: list[float],
+        monos: list[float],
+    ) -> None:
+        """The echoes to probes (dues: when each was due) went out as seqs, echo i at loop
+        time monos[i] (walls[i]: wall clock), in one or more sendmmsg calls.
+
+        One pass, with the steady echo's next send (_next, _schedule) written out: this is
+        once per echo at 50,000 devices. Every probe has the stream's timeout (follow sets
+        it), so the echoes share a deadline batch unless their deadlines straddle a slot."""
+        p0 = probes[0]
+        expiry = self._expect(p0, sock, monos[0])
+        last = monos[-1]
+        if self._sends.end_of(last + p0.timeout) == expiry.slot:
+            self._expect(p0, sock, last)  # (the same batch: its last send and deadline)
+            expiry.seqs.extend(seqs)
+        else:  # (rare) each echo to its own deadline's batch, as one at a time
+            for seq, mono in zip(seqs, monos, strict=True):
+                self._expect(p0, sock, mono).seqs.append(seq)
+        after = self._next
+        wheel = self._sends
+        width, slots, heap = wheel.slot, wheel._slots, wheel._heap
+        ceil = math.ceil
+        for p, due, wall, mono in zip(probes, dues, walls, monos, strict=True):
             p.last_sent = wall
             p.last_error = None
             p.inflight += 1
             if p.retrying:
                 p.retrying = 0.0
-            if expiry is None or p.timeout != timeout:
-                expiry, timeout = expect(p, sock, mono), p.timeout
-            expiry.seqs.append(seq)
-            after(p, mono, due)
+            if p.burst:
+                after(p, mono, due)
+                continue
+            at = p.steady_at  # _next's steady echo, and _schedule, inline
+            while at <= mono:
+                at += p.period
+            p.steady_at = p.due = at
+            slot = ceil(at / width)
+            items = slots.get(slot)
+            if items is None:
+                items = slots[slot] = [p]
+                heappush(heap, slot)
+                self._arm(at)  # (a no-op in a tick, which arms for what is due next)
+            elif p.sched is not items:
+                items.append(p)
+            p.sched = items
 
     def _filtered(self, p: Probe, due: float, sock: EchoSocket) -> None:
         """A firewall on this host refused p's echo: lost at its deadline (as in _send)."""

@@ -81,6 +81,16 @@ class Wheel(Generic[T]):
         items.append(item)
         return False
 
+    def place(self, at: float) -> tuple[list[T], bool]:
+        """The list of the slot at falls in, and whether it was opened now (as add)."""
+        slot = math.ceil(at / self.slot)
+        items = self._slots.get(slot)
+        if items is None:
+            items = self._slots[slot] = []
+            heapq.heappush(self._heap, slot)
+            return items, True
+        return items, False
+
     def due(self, now: float) -> Iterator[list[T]]:
         """The items of every slot that has begun by now, a slot's list at a time."""
         heap, slots = self._heap, self._slots
