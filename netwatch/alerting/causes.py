@@ -19,6 +19,7 @@ import zoneinfo
 from collections.abc import Callable, Iterator, Mapping
 
 from netwatch.alerting import onu_join
+from netwatch.alerting.cause_facts import FactsByDevice, onu_states, onu_where
 from netwatch.alerting.kinds import VILLAGE_DOWN, Intent, Kinds
 from netwatch.alerting.muting import InhibitRule
 from netwatch.alerting.onu_join import OnuEpisode
@@ -27,7 +28,7 @@ from netwatch.alerting.rules import OUTAGE_STATES, DeviceView, ServiceState, Ver
 from netwatch.alerting.seams import PollRequest
 from netwatch.alerting.types import Severity, fingerprint
 from netwatch.core import link_facts as cf
-from netwatch.core.model import Device, Inventory, OnuLink, Role, Village
+from netwatch.core.model import Device, Inventory, Role, Village
 
 log = logging.getLogger("netwatch.alerting")
 
@@ -50,38 +51,6 @@ MADE_MAX = 200_000  # cause alerts' label sets kept (a few per watched village o
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 _UP = Verdict(ServiceState.UP)
-
-
-class FactsByDevice(dict[str, cf.DeviceFacts]):
-    """The facts of each watched device's last answered poll, and the devices whose facts
-    count Wi-Fi clients (`counting`, a superset: a deleted entry may stay in it). The
-    no-clients kind reads only APs counted by themselves or their controller: at 50,000
-    devices a tick asked 5,000 APs polled without client rows for a count (issue 10)."""
-
-    def __init__(self, items: Mapping[str, cf.DeviceFacts] | None = None) -> None:
-        super().__init__()
-        self.counting: set[str] = set()
-        self.version = 0  # changes when a device joins or leaves `counting`
-        for name, facts in (items or {}).items():
-            self[name] = facts
-
-    def __setitem__(self, name: str, facts: cf.DeviceFacts) -> None:
-        super().__setitem__(name, facts)
-        counting = self.counting
-        if facts.of(cf.CLIENTS):
-            if name not in counting:
-                counting.add(name)
-                self.version += 1
-        elif name in counting:
-            counting.discard(name)
-            self.version += 1
-
-
-def _onu_where(link: OnuLink) -> dict[str, str]:
-    out = {"olt": link.olt, "onu": link.describe()}
-    if link.pon is not None:
-        out["pon"] = link.pon
-    return out
 
 
 class Causes:
@@ -136,7 +105,7 @@ class Causes:
         if facts is not None:
             before = self.facts.get(device.name)
             self.facts[device.name] = facts
-            if _onu_states(before) != _onu_states(facts) or device.name in self.awaited_olts:
+            if onu_states(before) != onu_states(facts) or device.name in self.awaited_olts:
                 self.awaited_olts.discard(device.name)
                 self.onu_changed = True
 
@@ -326,7 +295,7 @@ class Causes:
             return  # OLT not polled yet, not answering, or not listing the ONU: no change
         self._known_onus.add(v.code)
         base = self.kinds.village_labels
-        where = _onu_where(link)
+        where = onu_where(link)
         if not got.up:
             # Inhibited while the village's own alert names this ONU (onu_join.py): only an
             # ONU whose village still answers through another path is a page of its own.
@@ -416,13 +385,3 @@ class Causes:
         if not want and b.fingerprint not in open_alerts:
             return  # nothing to fire or resolve (Lifecycle.idle): the AP's usual tick
         yield self._intent(b, "no_clients", want=want, may_resolve=count > 0 or not serving)
-
-
-OnuStates = frozenset[tuple[float, tuple[tuple[str, str], ...]]]
-
-
-def _onu_states(facts: cf.DeviceFacts | None) -> OnuStates:
-    """The ONU rows of an OLT's poll (value and labels), to tell when one changed."""
-    if facts is None:
-        return frozenset()
-    return frozenset((r.value, tuple(sorted(r.labels.items()))) for r in facts.of(cf.ONU_UP))
