@@ -12,6 +12,7 @@ import errno
 import socket
 import time
 from collections import deque
+from collections.abc import Iterable
 from itertools import repeat
 from operator import add, itemgetter, le, sub
 from typing import Any
@@ -61,9 +62,10 @@ def _match(fam: EchoSocket, inbox: mmsg.Inbox, got: int) -> None:
     """Credit the first got datagrams of the inbox to their echoes (rounds.on_readable's rules)."""
     cols = replies.columns(inbox, got, fam.ident)
     if cols is None:
-        _match_each(fam, inbox, got)
+        _match_each(fam, replies.echo_replies(inbox, got, fam.ident))
     elif not _match_all(fam, cols, got):
-        _match_columns(fam, cols)
+        # A duplicate, a forgery or a stepped clock in the batch: reply by reply.
+        _match_each(fam, zip(*cols, strict=True))
 
 
 def _match_all(fam: EchoSocket, cols: replies.Columns, got: int) -> bool:
@@ -94,39 +96,14 @@ def _match_all(fam: EchoSocket, cols: replies.Columns, got: int) -> bool:
     return True
 
 
-def _match_columns(fam: EchoSocket, cols: replies.Columns) -> None:
-    """Reply by reply, from columns (a duplicate, a forgery or a stepped clock in the batch)."""
+def _match_each(fam: EchoSocket, rows: Iterable[tuple[int, int, int, float]]) -> None:
+    """_match reply by reply (source, sequence, serial, kernel stamp or 0), for a batch with
+    anything unusual in it (IP options, other ICMP, no timestamp, a duplicate, a forgery)."""
     pending = fam.pending
     now = time.monotonic()
-    sources, seqs, serials, stamps = cols
     # Each entry looked up as it is reached (a reply's owner may send, a burst, which adds
-    # entries; a duplicate finds its entry gone).
-    for src, seq, serial, at, entry in zip(
-        sources, seqs, serials, stamps, map(pending.get, seqs), strict=True
-    ):
-        if entry is None:
-            fam.unmatched += 1
-            continue
-        owner, index, addr, want, sent_wall, sent_mono = entry
-        if addr.__class__ is str:  # (a batched send stored the number: batch.py)
-            addr = _address(addr)  # type: ignore[arg-type]
-        if src != addr or (want is not None and serial != want):
-            fam.unmatched += 1
-            continue
-        del pending[seq]
-        elapsed = now - sent_mono
-        rtt = at - sent_wall  # the kernel's receive time; else (the clock stepped) the read's
-        if not 0.0 <= rtt <= elapsed + 0.001:
-            rtt = elapsed
-        owner.reply(index, rtt, sent_wall)
-
-
-def _match_each(fam: EchoSocket, inbox: mmsg.Inbox, got: int) -> None:
-    """_match for a batch with anything unusual in it (IP options, other ICMP, no timestamp)."""
-    pending = fam.pending
-    now = time.monotonic()
-    # (A reply's owner may send, a burst, but never reads: the slots stay as received.)
-    for src, seq, serial, at in replies.echo_replies(inbox, got, fam.ident):
+    # entries; a duplicate finds its entry gone); the slots stay as received.
+    for src, seq, serial, at in rows:
         entry = pending.get(seq)
         if entry is None:
             fam.unmatched += 1
