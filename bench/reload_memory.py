@@ -34,6 +34,7 @@ sys.path.insert(0, os.environ.get("NETWATCH_TREE") or str(Path(__file__).resolve
 
 import aiohttp
 from aiohttp import web
+from edits import edit_one_line
 
 from netwatch.alerting.service import AlertService
 from netwatch.cluster.member import Member
@@ -169,20 +170,6 @@ class Lag:
         late = sorted(self.late) or [0.0]
         p99 = late[min(len(late) - 1, int(len(late) * 0.99))]
         return f"loop lateness p99 {p99 * 1e3:.1f} ms, max {late[-1] * 1e3:.1f} ms"
-
-
-EDITED = re.compile(r"address: (127\.[0-9.]+)")
-
-
-def edit_one_line(config: Path, r: int) -> str:
-    """Change the last device's address (one line, in place): an operator's one-line edit."""
-    text = config.read_text()
-    found = list(EDITED.finditer(text))
-    assert found, "no device address in the file"
-    last = found[-1]
-    new = f"127.254.{r // 250}.{r % 250 + 1}"
-    config.write_text(text[: last.start(1)] + new + text[last.end(1) :])
-    return new
 
 
 async def main() -> int:

@@ -2,11 +2,12 @@
 
 Measures CPU share of one core and per device-round, RSS (while running and high-water),
 scheduler lag (netwatch's own histogram) and /metrics scrape time. Three windows of --duration
-each: scraping every 15 s, then quiet (one scrape at each end), then scraping with a /-/reload
-every 30 s, so the lag with and without scrapes and reloads can be compared (issue 10: neither
-a scrape nor a reload may stall polling). Targets (issue 10, at
-50,000 devices): < 25 % of one core, RSS < 500 MiB, lag p99 < 1 s, scrape < 2 s. Every
-address is in 127.0.0.0/8. --profile records the process with py-spy (PyPI) afterwards.
+each: scraping every 15 s, then quiet (one scrape at each end), then scraping with a one-line
+edit of the inventory and a /-/reload every 30 s, so the lag with and without scrapes and
+reloads can be compared (issue 10: neither a scrape nor a reload may stall polling).
+Targets (issue 10, at 50,000 devices): < 25 % of one core, RSS < 500 MiB, lag p99 < 1 s,
+scrape < 2 s. Every address is in 127.0.0.0/8. --profile records the process with py-spy
+(PyPI) afterwards.
 
     .venv/bin/python bench/run_bench.py [--devices 10000] [--duration 300]
     .venv/bin/python bench/run_bench.py --config bench50k.yaml   # e.g. from synth_inventory.py
@@ -32,6 +33,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from bench.edits import edit_one_line  # noqa: E402
 from tests.helpers.snmpd import running_snmpd  # noqa: E402
 
 SNMP_PORT = 16161  # inside the bench's own network namespace: nothing else listens there
@@ -275,8 +277,12 @@ def lag_quantile(buckets: Buckets, q: float, since: Buckets | None = None) -> fl
     return float("nan")
 
 
-def reload(url: str) -> float:
-    """POST /-/reload (the whole inventory read again in the loader's child); its seconds."""
+def reload(url: str, config: Path | None = None, r: int = 0) -> float:
+    """POST /-/reload (the whole inventory read again in the loader's child); its seconds.
+    With config, first change one device's address in it (the r-th edit): a reload of
+    unchanged files starts no child (netwatch/config/inputs.py) and would measure nothing."""
+    if config is not None:
+        edit_one_line(config, r)
     t0 = time.perf_counter()
     req = urllib.request.Request(url.replace("/metrics", "/-/reload"), data=b"", method="POST")
     with urllib.request.urlopen(req, timeout=300) as resp:
@@ -317,10 +323,11 @@ def window(
     seconds: float,
     every: float,
     agent: int | None = None,
-    reloads: bool = False,
+    reloads: Path | None = None,
 ) -> dict:
     """Scrape every `every` seconds for `seconds` (a quiet window: every=seconds); with
-    reloads, a /-/reload before every other scrape (one every 2 × every seconds). The SNMP
+    reloads (the config file), a one-line edit of it and a /-/reload before every other scrape
+    (one every 2 × every seconds). The SNMP
     agent's CPU (its own process, not netwatch's) is read separately."""
     (u0, s0), w0 = cpu_split(pid), time.monotonic()
     a0, d0 = cpu_seconds(agent) if agent else 0.0, socket_drops(pid)
@@ -330,8 +337,8 @@ def window(
     end = w0 + seconds
     while time.monotonic() < end:
         time.sleep(max(0.0, min(every, end - time.monotonic())))
-        if reloads and len(scrapes) % 2 == 1:
-            reload_s.append(reload(url))
+        if reloads is not None and len(scrapes) % 2 == 1:
+            reload_s.append(reload(url, reloads, len(reload_s)))
         dt, body = scrape(url)
         scrapes.append(dt)
         rss.append(rss_mib(pid)[0])
@@ -628,7 +635,7 @@ def measure(args: argparse.Namespace, agent: int | None = None) -> int:
             quiet = window(url, proc.pid, args.duration, args.duration, agent)
             progress("quiet", quiet)
             reports.take("after quiet")
-            reloading = window(url, proc.pid, args.duration, 15.0, agent, reloads=True)
+            reloading = window(url, proc.pid, args.duration, 15.0, agent, reloads=cfg)
             progress("reloading every 30 s", reloading)
             reports.take("after reloading")
         except OSError as exc:  # a scrape or reload that did not answer in time: say where
