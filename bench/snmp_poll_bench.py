@@ -41,6 +41,7 @@ TARGETS = 1  # --targets
 SINK = False  # --sink: each observation also recorded and rendered as `netwatch run` does
 RATE = 0.0  # --rate: polls started per second, spaced evenly (0: CONCURRENCY at a time)
 RECEIVE_QUEUE = -1  # --receive-queue: bytes asked for the engine's socket (-1: its default)
+CENSUS = False  # --census: the loop's thread CPU by callback, and its wake-ups
 
 
 def sh(*args: str) -> None:
@@ -74,6 +75,82 @@ class GcClock:
             f = sys._getframe(1)  # the frame that was running when the collector started
             key = f"{f.f_code.co_qualname} ({Path(f.f_code.co_filename).name}:{f.f_lineno})"
             self.where[key] = self.where.get(key, 0.0) + took
+
+
+class Census:
+    """--census: the loop's thread CPU by callback (task coroutine or function), the select()
+    calls that slept (a wake-up) and the callback that ran first after each, per poll."""
+
+    def __init__(self) -> None:
+        self.stats: dict[str, list[float]] = {}  # key → [calls, cpu, first after a wake-up, cpu]
+        self.select = [0, 0.0, 0, 0.0]  # [calls, cpu, of them slept (> 0.5 ms), their cpu]
+        self.fresh = False
+        self._saved: list[tuple[object, str, object]] = []
+
+    @staticmethod
+    def key(handle: asyncio.Handle) -> str:
+        cb = handle._callback  # type: ignore[attr-defined]
+        owner = getattr(cb, "__self__", None)
+        if isinstance(owner, asyncio.Task):
+            coro = owner.get_coro()
+            return "task " + getattr(coro, "__qualname__", repr(coro))
+        func = getattr(cb, "__func__", cb)
+        return getattr(func, "__qualname__", type(func).__name__)
+
+    def install(self, loop: asyncio.AbstractEventLoop) -> None:
+        from asyncio import events
+
+        run, census = events.Handle._run, self
+
+        def timed(handle: asyncio.Handle) -> None:
+            t = time.thread_time()
+            try:
+                run(handle)
+            finally:
+                dt = time.thread_time() - t
+                e = census.stats.setdefault(census.key(handle), [0, 0.0, 0, 0.0])
+                e[0] += 1
+                e[1] += dt
+                if census.fresh:
+                    census.fresh = False
+                    e[2] += 1
+                    e[3] += dt
+
+        selector = loop._selector  # type: ignore[attr-defined]
+        select = selector.select
+
+        def timed_select(timeout: float | None = None) -> object:
+            t, w = time.thread_time(), time.monotonic()
+            try:
+                return select(timeout)
+            finally:
+                dt, slept = time.thread_time() - t, time.monotonic() - w > 0.0005
+                self.select[0] += 1
+                self.select[1] += dt
+                if slept:
+                    self.select[2] += 1
+                    self.select[3] += dt
+                    self.fresh = True
+
+        self._saved = [(events.Handle, "_run", run), (selector, "select", select)]
+        events.Handle._run = timed  # type: ignore[method-assign]
+        selector.select = timed_select
+
+    def uninstall(self) -> None:
+        for owner, name, value in self._saved:
+            setattr(owner, name, value)
+
+    def report(self, n: int) -> dict[str, object]:
+        rows = sorted(self.stats.items(), key=lambda kv: -kv[1][1])
+        s = self.select
+        return {
+            "select": {"per_poll": round(s[0] / n, 2), "us_per_poll": round(s[1] / n * 1e6, 1),
+                       "wakeups_per_poll": round(s[2] / n, 2),
+                       "wakeup_us_per_poll": round(s[3] / n * 1e6, 1)},
+            "callbacks": [(k, round(e[0] / n, 2), round(e[1] / n * 1e6, 1), round(e[2] / n, 2),
+                           round(e[3] / n * 1e6, 1)) for k, e in rows[:14]],
+            "callbacks_us_per_poll": round(sum(e[1] for e in self.stats.values()) / n * 1e6, 1),
+        }  # fmt: skip
 
 
 def make_ballast(n: int, freeze: bool) -> list[object]:
@@ -161,6 +238,9 @@ async def netwatch_polls(
 
             prof = cProfile.Profile()
             prof.enable()
+        census = Census() if CENSUS else None
+        if census is not None:
+            census.install(asyncio.get_running_loop())
         t0, c0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
         if RATE > 0:  # as `netwatch run` at a small inventory: polls one by one, spaced
             loop = asyncio.get_running_loop()
@@ -172,6 +252,8 @@ async def netwatch_polls(
         else:
             await asyncio.gather(*(one() for _ in range(n)))
         c1, t1 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+        if census is not None:
+            census.uninstall()
         if prof is not None:
             prof.disable()
             prof.dump_stats(f"{cprofile}.{profile}")
@@ -190,7 +272,8 @@ async def netwatch_polls(
             "gc_us_per_poll": clock.seconds / n * 1e6, "gc_passes": clock.passes,
             "gc_us_per_poll_by_gen": [round(t / n * 1e6, 1) for t in clock.by_gen],
             "gc_where": sorted(((round(t / clock.seconds * 100, 1), k)
-                                for k, t in clock.where.items()), reverse=True)[:5]}  # fmt: skip
+                                for k, t in clock.where.items()), reverse=True)[:5],
+            **({"census": census.report(n)} if census is not None else {})}  # fmt: skip
 
 
 def exporter_polls(n: int) -> dict[str, float]:
@@ -308,6 +391,13 @@ def outer(a: argparse.Namespace) -> None:
             ratio = f" ({r['cpu_ms_per_poll'] / peer_ms:4.2f}× snmp_exporter)" if peer_ms else ""
             print(f"  {name:<38} {r['cpu_ms_per_poll']:6.2f} CPU ms/poll{ratio}{extra}, "
                   f"wall {r['wall_s']:.1f} s, errors {r.get('errors', 0)}")  # fmt: skip
+            if "census" in r:  # --census
+                c = r["census"]
+                print(f"    loop census (thread CPU, per poll): select {c['select']}, "
+                      f"callbacks {c['callbacks_us_per_poll']} µs")  # fmt: skip
+                print("    callback: calls, µs; of them first after a wake-up: calls, µs")
+                for k, calls, us, first, first_us in c["callbacks"]:
+                    print(f"      {k:<48} {calls:6.2f} {us:8.1f}   {first:6.2f} {first_us:8.1f}")
     finally:
         if snmpd is not None:
             snmpd.send_signal(signal.SIGTERM)
@@ -354,9 +444,16 @@ if __name__ == "__main__":
         help="start this many polls a second, evenly spaced, instead of --concurrency at a "
         "time (a small inventory's polls: each one alone on an idle loop)",
     )
+    ap.add_argument(
+        "--census",
+        action="store_true",
+        help="time every loop callback and select() in thread CPU during the polls (adds its "
+        "own overhead: compare census runs only with census runs)",
+    )
     ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     TARGETS = max(1, min(a.targets, 250))
     CONCURRENCY, RECEIVE_QUEUE, RATE, SINK = a.concurrency, a.receive_queue, a.rate, a.sink
     SPY, SPY_NATIVE = a.spy, ["--native"] if a.spy_native else []
+    CENSUS = a.census
     (inner if a.inner else outer)(a)

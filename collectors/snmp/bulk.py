@@ -7,7 +7,8 @@ leaves its subtree is done; the others go on in the next request. Rows asked per
 what the column held at the last poll of the agent, plus one to see its end, so a small
 device's poll costs one or two requests instead of one per column. The engine's requests, its
 per-agent state and its one-column walk do the rest (this module reaches into them on purpose:
-it is the engine's, split off for size).
+it is the engine's, split off for size). Over 400 lines (about 450): the shared walk's loop, its
+steps and the scalars that ride in its first request (get_and_walk) share one plan.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ _FED, _SMALLER, _ALONE, _LOST = 0, 1, 2, 3
 # Bulk varbind budgets that worked after a reduction are doubled again after this many clean
 # polls (the loss may have been transient), as the single walks' max-repetitions are.
 BUDGET_RECOVERY = 16
+# Polls asked the old way (GET, then walk) after the request carrying the scalars got no clean
+# answer (get_and_walk), before they ride again.
+CARRY_RECOVERY = 16
 
 
 class Column(Walker):
@@ -154,6 +158,56 @@ async def walk_many(
     state = engine._state(addr)
     if state.no_shared_walks:
         return await _walk_each(engine, target, roots, max_rows)
+    return await _walk_shared(engine, target, state, roots, max_rows, None)
+
+
+async def get_and_walk(
+    engine: SnmpEngine, target: Target, oids: Sequence[OID], roots: Sequence[OID], max_rows: int
+) -> tuple[dict[OID, Value], WalkResult] | None:
+    """SnmpEngine.get_and_walk: the scalars ride as non-repeaters of the walk's first GETBULK.
+
+    Each scalar x.0 is asked as a non-repeater for x (RFC 3416 §4.2.3: a non-repeater is a
+    GETNEXT), whose answer is x.0 itself when the agent has it; any other answer (the next
+    object, endOfMibView) is the GET's noSuchObject. None, with nothing asked, where the walk
+    would not start with a plain shared GETBULK (v1, v3, agents without GETBULK or shared
+    walks, a budget cut in force, a scalar not ending in .0), and None too when the carrying
+    answer is anything but a clean one (lost, tooBig, an error, too few varbinds): its columns
+    and the other requests are forgotten, the agent is asked the old way (GET, then walk) for
+    the next CARRY_RECOVERY polls, and the caller GETs and walks as before.
+    """
+    if target.version != "2c" or target.bulk_varbinds <= 0 or not oids:
+        return None
+    if not all(o and o[-1] == 0 and len(o) > 1 for o in oids):
+        return None
+    _, addr = await engine._address(target)
+    state = engine._state(addr)
+    if state.no_bulk or state.no_shared_walks or state.bulk_cap is not None:
+        return None
+    if state.carry_pause > 0:
+        state.carry_pause -= 1
+        return None
+    values: dict[OID, Value] = {}
+    try:
+        walked = await _walk_shared(engine, target, state, roots, max_rows, (oids, values))
+    except _Declined:
+        state.carry_pause = CARRY_RECOVERY
+        engine.stats.carry_declined += 1
+        return None
+    return values, walked
+
+
+class _Declined(Exception):
+    """The request carrying the scalars got no clean answer: the poll is asked the old way."""
+
+
+async def _walk_shared(
+    engine: SnmpEngine,
+    target: Target,
+    state: _TargetState,
+    roots: Sequence[OID],
+    max_rows: int,
+    carry: tuple[Sequence[OID], dict[OID, Value]] | None,
+) -> WalkResult:
     columns = columns_for(roots, state.rows_hint, max_rows)
     full = max(1, target.max_repetitions)
     configured = max(1, target.bulk_varbinds)
@@ -176,7 +230,10 @@ async def walk_many(
             plan = [(pending[i : i + width], 1) for i in range(0, len(pending), width)]
         else:
             plan = batches(pending, full, budget)
-        outcomes = await _steps(engine, target, state, plan)
+        if carry is not None:  # the first round only: one request carries the scalars
+            plan = _carrier_first(plan)
+        outcomes = await _steps(engine, target, state, plan, carry)
+        carry = None
         planned_reduced = reduced
         pending = []
         for (group, reps), outcome in zip(plan, outcomes, strict=True):
@@ -204,17 +261,34 @@ async def walk_many(
     return {c.root: c.error if c.error is not None else c.rows for c in columns}
 
 
+def _carrier_first(plan: list[tuple[list[Column], int]]) -> list[tuple[list[Column], int]]:
+    """The plan with its smallest request (the fewest varbinds) first: it carries the scalars.
+
+    The scalars are not counted in the budget (bulk_varbinds is columns × repetitions, as
+    net-snmp's maxGetbulkResponses limits only the repeaters' rows): they were a GET of their
+    own, and a small device's walk is often one request of the whole budget. An agent that
+    cannot send the larger answer loses it: declined, and asked the old way for a while."""
+    sizes = [len(g) * r for g, r in plan]
+    best = min(range(len(plan)), key=sizes.__getitem__)
+    return [plan[best], *plan[:best], *plan[best + 1 :]]
+
+
 async def _steps(
-    engine: SnmpEngine, target: Target, state: _TargetState, plan: list[tuple[list[Column], int]]
+    engine: SnmpEngine,
+    target: Target,
+    state: _TargetState,
+    plan: list[tuple[list[Column], int]],
+    carry: tuple[Sequence[OID], dict[OID, Value]] | None = None,
 ) -> list[int]:
     """The plan's requests at once, their outcomes in plan order. The first is awaited here
-    and only the others get a task each (a usual poll has one or two): no gather."""
+    and only the others get a task each (a usual poll has one or two): no gather. carry: the
+    first request also asks for these scalars (non-repeaters), their values go in the dict."""
     (first, reps), rest = plan[0], plan[1:]
     if not rest:
-        return [await _step(engine, target, state, first, reps)]
+        return [await _step(engine, target, state, first, reps, carry)]
     tasks = [asyncio.ensure_future(_step(engine, target, state, g, r)) for g, r in rest]
     try:
-        outcomes = [await _step(engine, target, state, first, reps)]
+        outcomes = [await _step(engine, target, state, first, reps, carry)]
         for task in tasks:
             outcomes.append(await task)
     finally:
@@ -224,14 +298,22 @@ async def _steps(
 
 
 async def _step(
-    engine: SnmpEngine, target: Target, state: _TargetState, group: list[Column], reps: int
+    engine: SnmpEngine,
+    target: Target,
+    state: _TargetState,
+    group: list[Column],
+    reps: int,
+    carry: tuple[Sequence[OID], dict[OID, Value]] | None = None,
 ) -> int:
-    """One request for the group's columns; feeds them and says how it went."""
+    """One request for the group's columns; feeds them and says how it went. With carry, the
+    scalars ride first as non-repeaters and anything but a clean answer raises _Declined."""
     oids = [c.last for c in group]
     getnext = target.version == "1" or state.no_bulk
     # A big answer that never comes is often one the agent could not send: one try, then
     # fewer columns or rows (the same budget of varbinds, halved).
     tries = None if getnext or (len(group) == 1 and reps == 1) else 1
+    if carry is not None:
+        return await _carrying_step(engine, target, state, group, reps, carry)
     try:
         if getnext:
             msg = await engine._request(target, ber.GETNEXT, oids, tries=tries)
@@ -261,6 +343,35 @@ async def _step(
         return _ALONE
     feed(target, group, msg.varbinds)
     return _FED
+
+
+async def _carrying_step(
+    engine: SnmpEngine,
+    target: Target,
+    state: _TargetState,
+    group: list[Column],
+    reps: int,
+    carry: tuple[Sequence[OID], dict[OID, Value]],
+) -> int:
+    scalars, values = carry
+    n = len(scalars)
+    asked = [o[:-1] for o in scalars]  # GETNEXT of x answers x.0 when the agent has it
+    asked += [c.last for c in group]
+    try:  # tried once: on a loss the caller's GET is the next try (and has its retries)
+        msg = await engine._request(target, ber.GETBULK, asked, reps, tries=1, non_repeaters=n)
+    except SnmpError:
+        raise _Declined from None
+    varbinds = msg.varbinds
+    if msg.error_status != 0 or len(varbinds) <= n or not _row_major(group, varbinds[n:]):
+        raise _Declined
+    missing = _NO_SUCH_OBJECT
+    for oid, (got, value) in zip(scalars, varbinds, strict=False):
+        values[oid] = value if got == oid else missing
+    feed(target, group, varbinds[n:])
+    return _FED
+
+
+_NO_SUCH_OBJECT = Value(Kind.NO_SUCH_OBJECT, None)
 
 
 def _row_major(group: Sequence[Column], varbinds: Sequence[tuple[OID, Value]]) -> bool:

@@ -44,9 +44,11 @@ _SELECTED_MAX = 100_000
 _stack_oids: dict[
     tuple[int, tuple[str, ...]], tuple[ProfileSet, tuple[OID, ...], tuple[OID, ...]]
 ] = {}
-# The stack's scalars at an agent's last poll: asked in the system scalars' GET the next time,
-# so that a poll costs one GET, not two, when the stack stays the same.
-_last_scalars: dict[tuple[str, int, str, str], tuple[OID, ...]] = {}
+# The stack at an agent's last poll (with its profile set, and its scalars): the scalars are
+# asked with the system scalars the next time, so that a poll costs one GET, not two, when the
+# stack stays the same; and where the engine can (get_and_walk), that GET rides in the first
+# GETBULK of the stack's walk: the poll is one round trip, not two.
+_last_stack: dict[tuple[str, int, str, str], tuple[ProfileSet, list[Profile], tuple[OID, ...]]] = {}
 _LAST_SCALARS_MAX = 100_000
 
 
@@ -133,8 +135,14 @@ async def _walk_all(
     max_rows: int = _MAX_ROWS,
 ) -> dict[OID, list[tuple[OID, Value]]]:
     """Every root's rows; a root that failed is named in the observation and left out."""
+    return _walked(await client.walk_many(target, roots, max_rows=max_rows), obs)
+
+
+def _walked(
+    result: dict[OID, list[tuple[OID, Value]] | SnmpError], obs: SnmpObservation
+) -> dict[OID, list[tuple[OID, Value]]]:
     out: dict[OID, list[tuple[OID, Value]]] = {}
-    for root, rows in (await client.walk_many(target, roots, max_rows=max_rows)).items():
+    for root, rows in result.items():
         if isinstance(rows, SnmpError):
             oid = ".".join(map(str, root))
             obs.failed_walks.append(oid)
@@ -248,14 +256,26 @@ async def _poll(
     sys_fields = system_fields(pset.stack("system"))
     sys_oids = list(sys_fields.values())
     agent = (target.address, target.port, target.community, target.context)
-    guess = [o for o in _last_scalars.get(agent, ()) if o not in sys_fields.values()]
-    try:
-        values = await client.get(target, sys_oids + guess)
-    except SnmpError as exc:
-        if not guess or exc.reason == "timeout":
-            raise
-        values = await client.get(target, sys_oids)  # the guessed scalars were the trouble
-        guess = []
+    last = _last_stack.get(agent)
+    guess = [o for o in (last[2] if last else ()) if o not in sys_fields.values()]
+    max_rows = min(max_rows, _MAX_ROWS)
+    # The stack is most likely last poll's: its walk starts now, carrying the scalars.
+    early: tuple[tuple[OID, ...], dict[OID, list[tuple[OID, Value]] | SnmpError]] | None = None
+    get_and_walk = getattr(client, "get_and_walk", None)
+    values: dict[OID, Value] | None = None
+    if last is not None and last[0] is pset and get_and_walk is not None:
+        last_roots = _oids_of(pset, last[1])[0]
+        both = await get_and_walk(target, sys_oids + guess, last_roots, max_rows=max_rows)
+        if both is not None:
+            values, early = both[0], (last_roots, both[1])
+    if values is None:
+        try:
+            values = await client.get(target, sys_oids + guess)
+        except SnmpError as exc:
+            if not guess or exc.reason == "timeout":
+                raise
+            values = await client.get(target, sys_oids)  # the guessed scalars were the trouble
+            guess = []
     if not apply_system(obs, sys_fields, values):
         raise SnmpError("no_such_object", f"{target.address}: no system group (sysDescr...)")
     stack = await _select(client, target, pset, profile, obs)
@@ -269,13 +289,13 @@ async def _poll(
             scalars = await client.get(target, scalar_oids)
         except SnmpError as exc:
             obs.partial_errors.append(f"{exc.reason}: get: {exc}")
-    if scalar_oids:
-        if len(_last_scalars) >= _LAST_SCALARS_MAX:
-            _last_scalars.clear()
-        _last_scalars[agent] = scalar_oids
-    else:
-        _last_scalars.pop(agent, None)
-    walked = await _walk_all(client, target, roots, obs, min(max_rows, _MAX_ROWS))
+    if len(_last_stack) >= _LAST_SCALARS_MAX:
+        _last_stack.clear()
+    _last_stack[agent] = (pset, stack, scalar_oids)
+    if early is not None and early[0] == roots:
+        walked = _walked(early[1], obs)
+    else:  # first poll, or the agent's stack changed: what was walked early was not its own
+        walked = await _walk_all(client, target, roots, obs, max_rows)
     ev = Evaluator(stack, obs)
     ev.interfaces(walked)
     ev.build_lookups(walked)

@@ -9,7 +9,8 @@ ticks share their turns with the echo stream's slots, 50 to 200 ms wide (all div
 collectors/icmp/wheel.py): at 1,000 devices some request is always out, and 50 ms ticks were
 20 wake-ups a second of ~30-40 µs each (bench/loop_census.py), 0.2 s ticks are 5.
 
-Answered requests are not removed: `on_expiry` ignores a token whose request is gone. A
+Answered requests are not removed: `on_expiry` ignores a token whose request is gone; once no
+request is outstanding at all, the engine drops every token and stops the timer (`close`). A
 token is (request-id, attempt serial), ints only, so the queue holds no reply alive and gives
 the garbage collector nothing to traverse. This replaces a `call_later` and a `cancel` per
 request (a timer handle, two heap operations, and the loop's clean-up of cancelled handles).
@@ -76,7 +77,12 @@ class Deadlines:
         return min(self._granularity, *(LATE * timeout for timeout in self._queues))
 
     def close(self) -> None:
-        """Forget every deadline (the owner fails its waiters itself) and stop the timer."""
+        """Forget every deadline (the owner fails its waiters itself) and stop the timer.
+
+        Also what the engine calls when its last outstanding request ends: every queued token
+        is then stale, and at a small inventory (a poll every few hundred ms, each done in a
+        few ms) the timer would otherwise tick 5 times a second for nothing; the next request
+        starts it again."""
         if self._timer is not None:
             self._timer.cancel()
         self._timer = None

@@ -89,6 +89,7 @@ class EngineStats:
     bulk_fallbacks: int = 0
     repetition_reductions: int = 0  # single walks: half the repetitions; multi: half the varbinds
     truncated_walks: int = 0
+    carry_declined: int = 0  # get_and_walk: the request carrying the scalars got no clean answer
 
 
 @dataclass(slots=True)
@@ -122,6 +123,7 @@ class _TargetState:
     bulk_cap_unconfirmed: bool = False  # cut by lost answers only: asked at full size again
     rows_hint: bulk.RowsHint | None = None
     no_shared_walks: bool = False  # answered several repeaters out of order: one column a walk
+    carry_pause: int = 0  # polls left before the scalars ride in the first GETBULK again
 
 
 @dataclass(eq=False)  # identity semantics: engines are tracked in a WeakSet
@@ -299,6 +301,7 @@ class SnmpEngine:
         max_repetitions: int = 0,
         *,
         tries: int | None = None,
+        non_repeaters: int = 0,
     ) -> ber.Message:
         """Send one PDU, re-sending on timeout; returns the matched Response."""
         if target.version not in ("1", "2c"):
@@ -325,8 +328,9 @@ class SnmpEngine:
             rid = self._new_request_id()
             try:
                 data = ber.encode_request(
-                    version, community, pdu_type, rid, oids, max_repetitions=max_repetitions
-                )
+                    version, community, pdu_type, rid, oids,
+                    non_repeaters=non_repeaters, max_repetitions=max_repetitions,
+                )  # fmt: skip
             except ValueError as exc:  # an OID no agent could be asked for (e.g. 3.1)
                 raise SnmpError("protocol", f"{addr[0]}:{addr[1]}: bad request: {exc}") from None
             pending = self._pending[rid] = _Pending(addr)
@@ -349,6 +353,8 @@ class SnmpEngine:
                         return result  # type: ignore[return-value]
             finally:
                 del self._pending[rid]
+                if not self._pending:  # every queued deadline is stale: no tick for them
+                    self._deadlines.close()
                 left = self._waiting[addr] - 1
                 if left:
                     self._waiting[addr] = left
@@ -489,6 +495,14 @@ class SnmpEngine:
         (collectors/snmp/bulk.py); v3, or bulk_varbinds 0, walk the roots one at a time.
         """
         return await bulk.walk_many(self, target, roots, max_rows)
+
+    async def get_and_walk(
+        self, target: Target, oids: Sequence[OID], roots: Sequence[OID], *, max_rows: int = 100_000
+    ) -> tuple[dict[OID, Value], bulk.WalkResult] | None:
+        """`get(oids)` and `walk_many(roots)` in one round trip: the scalars (each x.0) ride as
+        non-repeaters of the walk's first GETBULK. None when that cannot be done or its answer
+        was not clean: the caller then GETs and walks as before (collectors/snmp/bulk.py)."""
+        return await bulk.get_and_walk(self, target, oids, roots, max_rows)
 
     def _v3_client(self) -> V3Client:
         if self._v3 is None:

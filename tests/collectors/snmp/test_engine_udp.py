@@ -318,3 +318,28 @@ async def test_close_fails_waiting_requests_at_once() -> None:
         assert time.monotonic() - start < 1
     finally:
         agent.transport.close()
+
+
+async def test_the_deadline_timer_stops_when_no_request_is_outstanding() -> None:
+    # At a small inventory a poll is done in milliseconds and the next starts hundreds of
+    # milliseconds later: the timer must not tick for deadlines of answered requests.
+    agent, port = await start_fake_agent(lambda m: [reply(m)])
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    try:
+        async with SnmpEngine() as engine:
+            deadlines = engine._deadlines
+            assert await engine.get(Target("127.0.0.1", port, timeout=1), [OID]) == {OID: NAME}
+            assert len(deadlines) == 0 and deadlines._timer is None
+            # One request outstanding: an answered one beside it leaves its deadline ticking.
+            quiet = Target("127.0.0.1", silent.getsockname()[1], timeout=0.2, retries=0)
+            waiting = asyncio.ensure_future(engine.get(quiet, [OID]))
+            assert await engine.get(Target("127.0.0.1", port, timeout=1), [OID]) == {OID: NAME}
+            assert deadlines._timer is not None
+            with pytest.raises(SnmpError) as err:
+                await waiting
+            assert err.value.reason == "timeout"
+            assert len(deadlines) == 0 and deadlines._timer is None
+    finally:
+        silent.close()
+        agent.transport.close()  # type: ignore[union-attr]

@@ -128,3 +128,43 @@ async def test_v1_wrong_community_is_still_a_timeout(v1_agent: Snmpd) -> None:
         with pytest.raises(SnmpError) as err:
             await asyncio.wait_for(engine.get(target, [parse_oid(SYS_DESCR)]), 5)
     assert err.value.reason == "timeout"
+
+
+@pytest.mark.parametrize("version", ["1", "2c"])
+async def test_later_polls_read_the_same_system_v1_by_get_v2c_riding_in_the_walk(
+    v1_agent: Snmpd, version: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # From the second poll a v2c agent's system scalars ride as non-repeaters (GETNEXTs) of the
+    # walk's first GETBULK: sysName, outside the view, then answers with the next object in
+    # it, and must read as missing, as the GET's noSuchObject did. v1 keeps its GETs.
+    from netwatch.collectors.snmp import ber, collector
+
+    monkeypatch.setattr(collector, "_last_stack", {})
+    target = Target(v1_agent.host, v1_agent.port, version, COMMUNITY, timeout=1.0, retries=0)
+    ref = {
+        oid: value
+        for oid, _, value in parse_netsnmp(snmpget_v1(v1_agent, SYS_DESCR, SYS_OBJECT_ID).stdout)
+    }
+    sent: list[tuple[int, int]] = []  # (PDU type, non-repeaters) of the later polls
+    async with SnmpEngine() as engine:
+        request = engine._request
+
+        async def spy(target, pdu_type, oids, *args, **kwargs):  # type: ignore[no-untyped-def]
+            sent.append((pdu_type, kwargs.get("non_repeaters", 0)))
+            return await request(target, pdu_type, oids, *args, **kwargs)
+
+        observations = [await probe_target("v1-agent", target, engine)]
+        engine._request = spy  # type: ignore[method-assign]
+        observations += [await probe_target("v1-agent", target, engine) for _ in range(2)]
+    for obs in observations:
+        assert obs.error is None, obs.message
+        assert obs.sys_descr == ref[parse_oid(SYS_DESCR)].decode()
+        assert obs.sys_object_id == ".".join(map(str, ref[parse_oid(SYS_OBJECT_ID)]))
+        assert obs.sys_name == ""
+        assert obs.uptime_source == "sysUpTime" and obs.uptime_ticks
+    assert observations[1].uptime_ticks <= observations[2].uptime_ticks  # type: ignore[operator]
+    if version == "1":
+        assert {t for t, _ in sent} == {ber.GET, ber.GETNEXT}
+    else:
+        assert ber.GET not in {t for t, _ in sent}
+        assert sum(n for _, n in sent) == 2 * 5  # each poll: the 5 system scalars, carried

@@ -220,6 +220,60 @@ def test_collector_polls_the_same_with_and_without_shared_requests(
     assert new_pdus <= 6 and old_pdus >= 25  # GET + 5 shared walks; GET + a walk per column
 
 
+@pytest.mark.timeout(120)
+def test_the_system_scalars_ride_in_the_walk_and_read_what_snmpget_reads(
+    agent: Snmpd, lab: Namespace
+) -> None:
+    from netwatch.collectors.snmp import ber, collector
+
+    sys_oids = [f"1.3.6.1.2.1.1.{i}.0" for i in (1, 2, 5)]
+
+    def snmpget(*oids: str) -> dict[OID, object]:
+        out = agent.run_tool("snmpget", *NETSNMP_FLAGS, "-v2c", "-c", "public",
+                             f"{agent.host}:{agent.port}", *oids)  # fmt: skip
+        return {oid: value for oid, _, value in parse_netsnmp(out)}
+
+    async def run(carry: bool):  # type: ignore[no-untyped-def]
+        collector._last_stack.clear()
+        target = Target(agent.host, agent.port, timeout=2, retries=1)
+        async with SnmpEngine() as engine:
+            if not carry:
+                engine.get_and_walk = None  # type: ignore[assignment,method-assign]
+            sent: list[tuple[int, int]] = []
+            request = engine._request
+
+            async def spy(target, pdu_type, oids, *args, **kwargs):  # type: ignore[no-untyped-def]
+                sent.append((pdu_type, kwargs.get("non_repeaters", 0)))
+                return await request(target, pdu_type, oids, *args, **kwargs)
+
+            engine._request = spy  # type: ignore[method-assign]
+            await probe_target("ap", target, engine, None, "linux")
+            sent.clear()
+            return await probe_target("ap", target, engine, None, "linux"), sent
+
+    ref = snmpget(*sys_oids, "1.3.6.1.2.1.1.3.0")
+    old, old_pdus = in_ns(lab, run, False)
+    new, new_pdus = in_ns(lab, run, True)
+    up_after = snmpget("1.3.6.1.2.1.1.3.0")[parse_oid("1.3.6.1.2.1.1.3.0")]
+    for obs in (old, new):
+        assert obs.error is None and not obs.partial_errors, obs.message
+        assert obs.sys_descr == ref[parse_oid(sys_oids[0])].decode()  # type: ignore[attr-defined]
+        assert obs.sys_object_id == ".".join(map(str, ref[parse_oid(sys_oids[1])]))  # type: ignore[call-overload]
+        assert obs.sys_name == ref[parse_oid(sys_oids[2])].decode()  # type: ignore[attr-defined]
+        assert obs.uptime_source == "sysUpTime"
+        assert ref[parse_oid("1.3.6.1.2.1.1.3.0")] <= obs.uptime_ticks <= up_after  # type: ignore[operator]
+    assert [(i.index, i.descr) for i in old.interfaces] == [
+        (i.index, i.descr) for i in new.interfaces
+    ]
+    assert len(new.interfaces) == 19
+    assert sorted((s.metric, s.labels) for s in old.samples) == sorted(
+        (s.metric, s.labels) for s in new.samples
+    )
+    # The same GETBULKs; the system GET rides in the first (5 system scalars; linux has none).
+    assert old_pdus[0] == (ber.GET, 0) and new_pdus[0] == (ber.GETBULK, 5)
+    assert len(new_pdus) == len(old_pdus) - 1 and ber.GET not in {t for t, _ in new_pdus}
+
+
 # ---- snmpsim: real devices' recordings -------------------------------------------------
 
 RECORDINGS = ["routeros", "linux_ntc", "ios_2960x", "vrp_5720", "airos_airos8", "smartax",
@@ -315,36 +369,61 @@ async def test_answers_too_big_for_udp_split_the_columns_then_the_rows(
             assert [(o, v.kind, v.value) for o, v in result[root]] == expected[root]  # type: ignore[union-attr]
 
 
+# mikrotik-routeros's scalars (configs/profiles/mikrotik-routeros.yaml `get:`), by metric.
+ROUTEROS_SCALARS = {
+    "1.3.6.1.4.1.14988.1.1.6.1.0": "dhcp_leases",
+    "1.3.6.1.4.1.14988.1.1.3.10.0": "temperature_celsius",
+    "1.3.6.1.4.1.14988.1.1.3.8.0": "voltage_volts",
+    "1.3.6.1.4.1.14988.1.1.3.15.0": "power_supply_up",
+    "1.3.6.1.4.1.14988.1.1.3.16.0": "power_supply_up",
+    "1.3.6.1.4.1.14988.1.1.3.17.0": "fan_speed_rpm",
+    "1.3.6.1.4.1.14988.1.1.3.18.0": "fan_speed_rpm",
+}
+
+
 @pytest.mark.timeout(60)
-async def test_vendor_scalars_ride_in_the_system_get_from_the_second_poll(
+async def test_vendor_scalars_ride_in_the_first_getbulk_from_the_second_poll(
     snmpsim: tuple[str, int], snmprec: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from netwatch.collectors.snmp import collector
+    from netwatch.collectors.snmp import ber, collector
 
-    monkeypatch.setattr(collector, "_last_scalars", {})  # other tests polled this agent too
+    monkeypatch.setattr(collector, "_last_stack", {})  # other tests polled this agent too
     host, port = snmpsim
     target = Target(host, port, community="routeros", timeout=5, retries=1)
     recorded = {oid: (code, value) for oid, code, value in expected_rows(
         snmprec / "routeros.snmprec")}  # fmt: skip
     async with SnmpEngine() as engine:
-        pdu_types: list[int] = []
+        sent: list[tuple[int, int]] = []  # (PDU type, non-repeaters)
         request = engine._request
 
         async def spy(target, pdu_type, oids, *args, **kwargs):  # type: ignore[no-untyped-def]
-            pdu_types.append(pdu_type)
+            sent.append((pdu_type, kwargs.get("non_repeaters", 0)))
             return await request(target, pdu_type, oids, *args, **kwargs)
 
         engine._request = spy  # type: ignore[method-assign]
         first = await probe_target("mt", target, engine)
-        firsts = pdu_types.count(0xA0)
-        pdu_types.clear()
+        firsts = list(sent)
+        sent.clear()
         second = await probe_target("mt", target, engine)
-        seconds = pdu_types.count(0xA0)
+        seconds = list(sent)
     assert first.error is None and second.error is None, (first.message, second.message)
     assert first.profiles[-1] == second.profiles[-1] == "mikrotik-routeros"
-    assert (firsts, seconds) == (2, 1)  # system GET + the profile's GET, then one GET
+    # First poll: the system GET, then the profile's; from the second, no GET: the 5 system
+    # scalars and the profile's 7 ride as non-repeaters of the walk's first GETBULK.
+    assert [t for t, _ in firsts].count(ber.GET) == 2
+    assert seconds[0] == (ber.GETBULK, 5 + len(ROUTEROS_SCALARS))
+    assert all(t == ber.GETBULK and n == 0 for t, n in seconds[1:]), seconds
     assert first.samples == second.samples
-    # The scalar readings are the recording's (mtxrHlVoltage 1.3.6.1.4.1.14988.1.1.3.8.0, dV).
+    # The readings are the recording's: system objects, and a scalar the recording lacks
+    # (asked by GETNEXT, answered with the next object) is missing as the GET found it.
+    assert (second.sys_descr, second.sys_object_id) == ("router", "1.3.6.1.4.1.14988.1")
+    assert second.uptime_ticks == recorded[parse_oid("1.3.6.1.2.1.1.3.0")][1]
+    present = {m for o, m in ROUTEROS_SCALARS.items() if parse_oid(o) in recorded}
+    absent = set(ROUTEROS_SCALARS.values()) - present
+    assert absent, "the recording lacks some scalar: the test checks how that reads"
+    metrics = {s.metric for s in second.samples}
+    assert present <= metrics and not absent & metrics
+    # mtxrHlVoltage 1.3.6.1.4.1.14988.1.1.3.8.0, in dV.
     volts = [s.value for s in second.samples if s.metric == "voltage_volts"]
     assert volts == [recorded[parse_oid("1.3.6.1.4.1.14988.1.1.3.8.0")][1] * 0.1]
 
