@@ -30,6 +30,7 @@ from netwatch.exporters.deflate_segments import Kept, digest
 from netwatch.exporters.prometheus_format import TextFamily, escape, lines, row_lines
 
 CHUNK = 10_000  # lines per slice of a scrape (a few ms of work between two loop turns)
+SCAN = 4_000  # devices the columns' refresh looks at between two slice marks (~2 ms unchanged)
 RowKey = tuple[object, ...]  # (slot, *label values), or (slot, labels) in an open table
 _value = itemgetter(1)  # a label's value
 _tail = itemgetter(slice(1, None))  # a closed table's row key without its slot
@@ -497,13 +498,14 @@ def refresh_all(
     against the series of their collectors, so a collector with no part costs nothing (a pass
     per series looked every collector up in every device: ~20 ms a scrape at 50,000 devices).
     A part never leaves a device's parts, and a slot whose device state is another is
-    forgotten first (DeviceTable.sync). Yields every per_slice samplings (between devices);
-    flags the slots it samples in devices.changed."""
+    forgotten first (DeviceTable.sync). Yields every per_slice samplings and every SCAN devices
+    looked at (between devices: a pass over 50,000 unchanged ones is ~20 ms); flags the slots it
+    samples in devices.changed."""
     by_name: dict[str, list[PluginSeries]] = {}
     for s in series:
         by_name.setdefault(s.plugin.name, []).append(s)
     changed = devices.changed
-    done, turn = 0, per_slice
+    done, turn, scan_at = 0, per_slice, SCAN
     for slot, ds in enumerate(devices.states):
         if ds is None:
             continue
@@ -515,6 +517,6 @@ def refresh_all(
                 s._sample(slot, ds.device, part)
                 s._parts[slot], s._versions[slot] = part, part.version
                 done += 1
-        if done >= turn:  # not inside the loop over parts: a new part may come meanwhile
-            turn = done + per_slice
+        if done >= turn or slot >= scan_at:  # not inside the loop over parts: a new part
+            turn, scan_at = done + per_slice, slot + SCAN  # may come meanwhile
             yield

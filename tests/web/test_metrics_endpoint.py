@@ -8,6 +8,7 @@ import gzip
 import socket
 import time
 from collections.abc import Awaitable
+from functools import partial
 from typing import TypeVar
 
 import aiohttp
@@ -162,6 +163,88 @@ async def test_a_render_gives_the_loop_a_turn_per_slice_of_work_not_per_mark() -
     alone = bytes(Exposition(state, [inventory_families, ICMP]).render(fmt=Format.OPENMETRICS))
     assert len(alone) > 8 * 2**20  # several gzip batches
     assert text.startswith(alone) and text.endswith(b"# EOF\n")
+
+
+async def test_tasks_a_timer_starts_during_a_slice_run_before_the_render_goes_on(
+    monkeypatch,
+) -> None:
+    """A scheduler job due during a render's slice starts in three turns of the loop (its timer,
+    the slot task, the device run, as netwatch.core.scheduler chains them). Each turn used to
+    begin with another slice of the render, so a run due during a scrape started two or three
+    slices late (issue 10: the scraping window's lag p99 a bucket above the quiet one's). The
+    render now lets the loop run on while other work is ready, before its next slice."""
+    from netwatch.web import metrics
+
+    monkeypatch.setattr(metrics, "give_way", partial(metrics.give_way, seconds=60.0))  # no cap
+    state = _state(2000)  # 4,000 devices: a slice mark every 500 samplings, then per chunk
+    exposition = Exposition(state, [inventory_families, ICMP])
+    loop = asyncio.get_running_loop()
+    marks = 0
+    due: list[int] = []  # the mark after which each timer was set
+    started: list[int] = []  # the marks passed when its device run started
+
+    tasks: list[asyncio.Task[None]] = []
+
+    async def run() -> None:
+        started.append(marks)
+
+    async def slot() -> None:
+        tasks.append(loop.create_task(run()))
+
+    def timer() -> None:
+        tasks.append(loop.create_task(slot()))
+
+    real = exposition.chunks
+
+    def counted(fmt: Format, reuse: bool = False):
+        nonlocal marks
+        for piece in real(fmt, reuse):
+            if piece is None:
+                marks += 1
+                if marks % 3 == 0 and len(due) < 4:
+                    due.append(marks)
+                    loop.call_later(0, timer)  # due now: run after this slice
+            yield piece
+
+    exposition.chunks = counted  # type: ignore[method-assign]
+    endpoint = MetricsEndpoint(exposition, slice_seconds=0)  # a turn at every slice mark
+    await endpoint.body(Format.OPENMETRICS, True, "application/openmetrics-text")
+    await asyncio.gather(*tasks)
+    assert len(due) == 4 and marks > 12
+    assert started == due  # each run started before the render passed another mark
+
+
+async def test_plain_and_gzip_writes_give_the_loop_turns_for_a_reader_that_never_waits(
+    monkeypatch,
+) -> None:
+    """write() suspends only when the socket is full: for a fast reader, inflating and writing
+    a 128 MB plain body held the loop for its whole length. Now a turn every slice of writing."""
+    from netwatch.web import metrics
+
+    class Reader:  # a client that takes every write at once
+        def __init__(self) -> None:
+            self.parts: list[bytes] = []
+
+        async def write(self, data: bytes) -> None:
+            self.parts.append(bytes(data))
+
+        async def write_eof(self) -> None:
+            pass
+
+    state = _state(1500)
+    endpoint = MetricsEndpoint(Exposition(state, [inventory_families, ICMP]))
+    body = await endpoint.body(Format.TEXT, True, "text/plain")
+    plain = bytes(Exposition(state, [inventory_families, ICMP]).render())
+    monkeypatch.setattr(metrics, "SLICE_SECONDS", 0.0)  # a turn after every write
+    for write, want in ((metrics._write_plain, None), (metrics._write, b"".join(body.chunks))):
+        reader = Reader()
+        turns, _ = await _loop_turns_during(write(reader, body))  # type: ignore[arg-type]
+        got = b"".join(reader.parts)
+        if want is None:  # inflated: the uncompressed render, then netwatch's own families
+            assert got.startswith(plain) and len(reader.parts) > 10
+        else:
+            assert got == want and len(reader.parts) > 1
+        assert turns >= len(reader.parts) - 1, (turns, len(reader.parts))
 
 
 async def test_one_render_at_a_time_and_waiting_scrapes_share_it() -> None:
