@@ -43,7 +43,9 @@ def address(k: int) -> str:
     return f"127.{1 + k // (254 * 256)}.{(k // 254) % 256}.{k % 254 + 1}"
 
 
-async def measure(devices: int, seconds: float, with_fping: bool = False) -> dict[str, object]:
+async def measure(
+    devices: int, seconds: float, with_fping: bool = False, with_parts: bool = False
+) -> dict[str, object]:
     from netwatch.collectors.icmp import Pinger
     from netwatch.collectors.icmp.observation import PingObservation
     from netwatch.collectors.icmp.stream import EchoStream
@@ -62,10 +64,14 @@ async def measure(devices: int, seconds: float, with_fping: bool = False) -> dic
     pinger = Pinger.open()
     stream = EchoStream(pinger, sink)
     in_calls = time_the_calls()
+    parts = time_the_parts(stream) if with_parts else None
     try:
         stream.follow(inv, sink)
         period = inv.settings.ping.interval / inv.settings.ping.count
         await asyncio.sleep(period + 1.0)  # every device's first echo is out
+        if parts is not None:
+            for acc in parts.values():
+                acc[:] = [0.0, 0]
         s0, t0, r0, c0 = pinger._serial, time.monotonic(), usage(), dict(seen)
         th0, k0 = time.thread_time(), in_calls[0]
         await asyncio.sleep(seconds)
@@ -85,6 +91,16 @@ async def measure(devices: int, seconds: float, with_fping: bool = False) -> dic
     us = (user + system) / echoes * 1e6 if echoes else float("nan")
     if with_fping:
         result["ratio_to_fping"] = round(us / peer["us_per_echo"], 2)
+    if parts is not None:
+        result["parts"] = {
+            name: {
+                "calls_per_s": round(n / (t1 - t0), 2),
+                "us_per_call": round(spent / n * 1e6, 2) if n else 0.0,
+                "us_per_s": round(spent / (t1 - t0) * 1e6, 1),
+            }
+            for name, (spent, n) in parts.items()
+        }
+        result["thread_us_per_s"] = round((th1 - th0) / (t1 - t0) * 1e6, 1)
     return {
         **result,
         "devices": len(stream.probes),
@@ -134,6 +150,64 @@ def time_the_calls() -> list[float]:
     batch.send_calls = send_calls  # type: ignore[assignment]
     mmsg.Inbox.receive = timed_receive  # type: ignore[method-assign]
     return spent
+
+
+def time_the_parts(stream: object) -> dict[str, list]:
+    """--parts: time the stream's parts, {name: [seconds, calls]}. Wall time (perf_counter)
+    for the parts of a tick, which never wait (CPU unless the thread was preempted); the
+    loop's select in thread CPU time (its wall time is mostly sleep). Nested: a tick's time
+    includes its parts'. Each wrapper adds ~0.3 µs a call: for attribution, not totals."""
+    from netwatch.collectors.icmp import batch, engine, reader
+    from netwatch.collectors.icmp.stream import EchoStream
+
+    parts: dict[str, list] = {}
+    clock = time.perf_counter
+
+    def timed(fn, name: str, timer=clock):  # type: ignore[no-untyped-def]
+        acc = parts[name] = [0.0, 0]
+
+        def call(*args, **kwargs):  # type: ignore[no-untyped-def]
+            t = timer()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                acc[0] += timer() - t
+                acc[1] += 1
+
+        return call
+
+    for owner, attr, name in [
+        (EchoStream, "_tick", "tick"),
+        (EchoStream, "_expire", "tick.expire"),
+        (engine.Pinger, "drain", "tick.drain"),
+        (EchoStream, "_close_rounds", "tick.close_rounds"),
+        (EchoStream, "_emit", "tick.close_rounds.emit (and verdicts)"),
+        (EchoStream, "_send_due", "tick.send_due"),
+        (EchoStream, "_batcher_for", "tick.send_due.batcher_for"),
+        (batch.Batcher, "send", "tick.send_due.batch_send"),
+        (batch.Batcher, "chunk", "tick.send_due.batch_send.chunk (layout)"),
+        (batch.Batcher, "_send_chunk", "tick.send_due.batch_send.send_chunk"),
+        (batch, "send_calls", "tick.send_due.batch_send.send_chunk.sendmmsg"),
+        (EchoStream, "_sent", "tick.send_due.batch_send.send_chunk.sent"),
+        (batch, "read_replies", "tick.send_due.batch_send.read_replies"),
+        (reader, "_match", "read.match"),
+        (engine, "on_readable", "on_readable (reader callback, drain)"),
+    ]:
+        setattr(owner, attr, timed(getattr(owner, attr), name))
+    from netwatch.collectors.icmp_wire import mmsg
+
+    mmsg.Inbox.receive = timed(mmsg.Inbox.receive, "read.recvmmsg")  # type: ignore[method-assign]
+    lag = stream._lag  # type: ignore[attr-defined]
+
+    class Lag:
+        observe = staticmethod(timed(lag.observe, "tick.lag_observe"))
+
+    stream._lag = Lag()  # type: ignore[attr-defined]
+    loop = asyncio.get_running_loop()
+    selector = loop._selector  # type: ignore[attr-defined]
+    selector.select = timed(selector.select, "loop.select (thread CPU)", time.thread_time)
+    loop._run_once = timed(loop._run_once, "loop.run_once (thread CPU)", time.thread_time)  # type: ignore[attr-defined]
+    return parts
 
 
 def usage() -> resource.struct_rusage:
@@ -193,15 +267,17 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--netns", action="store_true", help="each run in a namespace of its own")
     ap.add_argument("--fping", action="store_true", help="then fping -l, the peer (<= 10k)")
+    ap.add_argument("--parts", action="store_true", help="time the stream's parts (overhead)")
     args = ap.parse_args()
     for n in args.devices:
         if args.netns:
             argv = ["--devices", str(n), "--seconds", str(args.seconds)]
             argv += ["--fping"] if args.fping else []
+            argv += ["--parts"] if args.parts else []
             if in_netns(argv):
                 return 1
             continue
-        print(json.dumps(asyncio.run(measure(n, args.seconds, args.fping))), flush=True)
+        print(json.dumps(asyncio.run(measure(n, args.seconds, args.fping, args.parts))), flush=True)
     return 0
 
 

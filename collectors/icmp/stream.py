@@ -10,9 +10,10 @@ When a device loses its third echo in a row its parents get an echo at once, so 
 verdict is known by the time the child's is (docs/alert_engine.md: the false-alarm budget).
 
 One timer serves every device: wheels of due sends and round ends in slots (50 ms at the
-defaults), and a FIFO of deadlines batched per slot (every echo has the same timeout; see
-wheel.py). An echo costs two list appends, a send and a dict entry: no task, Future or heap
-operation per device or echo, and one wake-up serves every echo due in its slot (issue 10).
+defaults; steady echoes and round ends in wider ones at small inventories), and a FIFO of
+deadlines batched per slot (every echo has the same timeout; see wheel.py). An echo costs
+two list appends, a send and a dict entry: no task, Future or heap operation per device or
+echo, and one wake-up serves every echo due in its slot (issue 10).
 On a raw IPv4 socket a wake-up's echoes go out with sendmmsg, 8 a call (batch.py), and the
 replies come in with recvmmsg (reader.py); datagram sockets and IPv6 send one at a time.
 Over 400 lines (some 575): timing, echo outcomes and verdicts are one state machine over the
@@ -30,6 +31,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from heapq import heappush
+from itertools import chain
 
 from netwatch.collectors.icmp import observation as ev
 from netwatch.collectors.icmp.batch import Batcher, Due
@@ -37,7 +39,7 @@ from netwatch.collectors.icmp.engine import FILTERED, Pinger
 from netwatch.collectors.icmp.observation import PingObservation
 from netwatch.collectors.icmp.probe_state import Probe, parents, phase
 from netwatch.collectors.icmp.rounds import retry_delay, transient
-from netwatch.collectors.icmp.wheel import Expiry, Wheel, slot_for
+from netwatch.collectors.icmp.wheel import Expiry, Wheel, slot_for, steady_slot
 from netwatch.collectors.icmp_wire.sockets import EchoSocket
 from netwatch.core.model import Inventory, PingSettings
 
@@ -55,7 +57,10 @@ class EchoStream:
         self.sink = sink
         self.probes: dict[str, Probe] = {}
         self.settings = PingSettings()
-        self._sends: Wheel[Probe] = Wheel()  # probes by due time (each in p.sched's list)
+        # Probes by due time, each in p.sched's list: bursts and retries in _sends, steady
+        # echoes in _steady's wider slots (wheel.steady_slot), as are round ends.
+        self._sends: Wheel[Probe] = Wheel()
+        self._steady: Wheel[Probe] = Wheel()
         self._rounds: Wheel[tuple[float, Probe]] = Wheel()  # (round end, probe)
         self._deadlines: deque[Expiry] = deque()  # in deadline order
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -89,7 +94,8 @@ class EchoStream:
         s = self.settings = inventory.settings.ping
         wanted = {n: d for n, d in inventory.devices.items() if d.ping}
         periods = [(d.ping_interval or s.interval) / s.count for d in wanted.values()]
-        self._set_slot(slot_for(s.spacing, s.timeout, periods))
+        slot = slot_for(s.spacing, s.timeout, periods)
+        self._set_slots(slot, steady_slot(slot, s.timeout, periods))
         for name in list(self.probes):
             if name not in wanted:
                 gone = self.probes.pop(name)
@@ -124,7 +130,7 @@ class EchoStream:
             if p.report_at is None:
                 self._report_at(p, now + p.window)
             if p.due is None:
-                self._schedule(p, max(p.steady_at, now))
+                self._schedule(p, max(p.steady_at, now), steady=True)
         if names:
             self._resolve(names)
 
@@ -144,6 +150,7 @@ class EchoStream:
             self._timer = None
         self._wake_at = math.inf
         self._sends.clear()
+        self._steady.clear()
         self._rounds.clear()
         self._deadlines.clear()
         for p in self.probes.values():
@@ -156,31 +163,34 @@ class EchoStream:
 
     # -- timing ----------------------------------------------------------------------------
 
-    def _schedule(self, p: Probe, due: float) -> None:
+    def _schedule(self, p: Probe, due: float, steady: bool = False) -> None:
         # A probe waits in one slot's list (p.sched): an entry in any other list is stale,
         # and one already in the right list is not added again.
         p.due = due
-        items, opened = self._sends.place(due)
+        wheel = self._steady if steady else self._sends
+        items, opened = wheel.place(due)
         if p.sched is not items:
             items.append(p)
             p.sched = items
         if opened:
-            self._arm(due)
+            self._arm(wheel.end_of(due))
 
     def _report_at(self, p: Probe, at: float) -> None:
         p.report_at = at
         if self._rounds.add(at, (at, p)):
-            self._arm(at)
+            self._arm(self._rounds.end_of(at))
 
-    def _set_slot(self, slot: float) -> None:
-        """Time slots of slot seconds from now on: what is scheduled keeps its time."""
-        if slot == self._sends.slot:
+    def _set_slots(self, slot: float, steady: float) -> None:
+        """Time slots of slot seconds from now on, steady ones of steady seconds (a multiple):
+        what is scheduled keeps its time."""
+        if slot == self._sends.slot and steady == self._steady.slot:
             return
-        self._sends, self._rounds = Wheel(slot), Wheel(slot)
+        self._sends, self._steady, self._rounds = Wheel(slot), Wheel(steady), Wheel(steady)
         for p in self.probes.values():
             p.sched = None
             if p.due is not None:
-                items, _ = self._sends.place(p.due)
+                wheel = self._steady if not p.burst and p.due == p.steady_at else self._sends
+                items, _ = wheel.place(p.due)
                 items.append(p)
                 p.sched = items
             if p.report_at is not None:
@@ -192,19 +202,21 @@ class EchoStream:
         self._arm(self._next_wake())
 
     def _next_wake(self) -> float:
-        """When something is due next: a send, a deadline or a round end (inf: nothing)."""
+        """The end of the slot where something is due next: a send, a deadline or a round
+        end (inf: nothing)."""
         deadlines = self._deadlines
         return min(
             self._sends.next_at(),
-            deadlines[0].at if deadlines else math.inf,
+            self._steady.next_at(),
+            deadlines[0].slot if deadlines else math.inf,
             self._rounds.next_at(),
         )
 
     def _arm(self, at: float) -> None:
-        # Up to the slot's end: what falls due in one slot goes in one wake, never early.
+        # at: a slot's end (what falls due in one slot goes in one wake, never early). Not
+        # rounded up again here: ceil(k * slot / slot) is k + 1 for ~7 % of slot numbers k.
         if at == math.inf:
             return
-        at = self._sends.end_of(at)
         if self.closed or self._loop is None or at >= self._wake_at or self._ticking:
             return  # (a tick arms the timer for what is due next when it ends)
         if self._timer is not None:
@@ -259,7 +271,7 @@ class EchoStream:
             batch = Expiry(slot, sock, sent)
             deadlines.append(batch)
             if len(deadlines) == 1:
-                self._arm(at)
+                self._arm(slot)
         batch.last = sent
         if at > batch.at:
             batch.at = at
@@ -284,7 +296,7 @@ class EchoStream:
         batched_sock = batcher.fam if batcher is not None else None
         probes: list[Probe] = []  # batched: the probes, and when each one's echo was due
         dues: list[float] = []
-        for entries in self._sends.due(now):
+        for entries in chain(self._steady.due(now), self._sends.due(now)):
             for p in entries:
                 if p.sched is not entries:
                     continue  # rescheduled since, removed, or met already in this list
@@ -337,7 +349,7 @@ class EchoStream:
             for seq, mono in zip(seqs, monos, strict=True):
                 self._expect(p0, sock, mono).seqs.append(seq)
         after = self._next
-        wheel = self._sends
+        wheel = self._steady
         width, slots, heap = wheel.slot, wheel._slots, wheel._heap
         ceil = math.ceil
         for p, due, wall, mono in zip(probes, dues, walls, monos, strict=True):
@@ -358,7 +370,7 @@ class EchoStream:
             if items is None:
                 items = slots[slot] = [p]
                 heappush(heap, slot)
-                self._arm(at)  # (a no-op in a tick, which arms for what is due next)
+                self._arm(slot * width)  # (a no-op in a tick, which arms for what is next)
             elif p.sched is not items:
                 items.append(p)
             p.sched = items
@@ -426,7 +438,7 @@ class EchoStream:
             return  # enough echoes in flight to reach a verdict: their outcomes decide
         while p.steady_at <= now:
             p.steady_at += p.period
-        self._schedule(p, p.steady_at)
+        self._schedule(p, p.steady_at, steady=True)
 
     # -- echoes ----------------------------------------------------------------------------
 

@@ -389,3 +389,54 @@ def test_a_reload_that_changes_the_timer_slot_keeps_every_schedule(netlab):
     # A steady echo every 0.2 s for 2 s: 10 each, give or take the slots at either end.
     assert all(8 <= k <= 12 for k in sent.values()), sent
     assert all(r >= 1 for r in rounds.values()), rounds  # a round a second goes on too
+
+
+# A steady echo every 1.2 s per device, bursts 0.1 s apart, a 0.5 s timeout. By hand
+# (wheel.py): the slot is a quarter of the 0.1 s spacing, doubled while few echoes fall in one,
+# up to the spacing: 0.1 s. An echo sent just after a slot boundary times out 0.5 s later, in
+# the slot that ends 0.6 s after the boundary; the steady slot is the widest multiple of 0.1 s
+# that divides 0.6 s and is at most a quarter of the 1.2 s period: 0.3 s.
+WIDE = PingSettings(interval=2.4, count=2, spacing=0.1, timeout=0.5, down_echoes=8)
+
+
+def test_steady_echoes_in_wide_slots_wake_the_stream_only_at_their_ends(netlab):
+    """Steady echoes and round ends go in 0.3 s slots (wheel.steady_slot): every wake-up of a
+    steady stream is at the end of one (their deadlines land on a later one, no wake-up of
+    their own), each device still gets one echo a period, and a loss is still known within a
+    0.1 s slot of its timeout."""
+    far = Far(netlab)
+
+    async def body(stream: EchoStream, reports: Reports):
+        planned: list[float] = []
+        tick = stream._tick
+
+        def counted() -> None:
+            planned.append(stream._wake_at)  # the slot end the timer was armed for
+            tick()
+
+        stream._tick = counted  # type: ignore[method-assign]
+        stream.follow(inventory(WIDE), reports)
+        await reports.until(lambda: reports.up(stream), 5, "every device up")
+        await asyncio.sleep(1.3)  # past the bursts that decided the verdicts up
+        slots = (stream._sends.slot, stream._steady.slot, stream._rounds.slot)
+        before, k = far.requests(), len(planned)
+        await asyncio.sleep(3.6)  # three periods
+        after, wakes = far.requests(), planned[k:]
+        far.down("ap-1-2-1")
+        await reports.until(lambda: reports.of("ap-1-2-1", "lost"), 5, "the AP's first loss")
+        lost = reports.of("ap-1-2-1", "lost")[0][1]
+        bad = [o for _, o in reports.got if o.event in ("lost", "losing", "down")]
+        return slots, {n: after[n] - before[n] for n in NAMES}, wakes, lost, bad
+
+    slots, sent, wakes, lost, bad = run_in(far.core, body)
+    assert slots == (0.1, 0.3, 0.3)
+    assert {o.device for o in bad} == {"ap-1-2-1"}  # nothing lost before the AP went dark
+    # Three periods: three echoes each (nftables counted them in the far namespace), give or
+    # take one where a send falls at either end (reading the counters holds the loop).
+    assert all(2 <= k <= 4 for k in sent.values()) and 13 <= sum(sent.values()) <= 17, sent
+    # Every wake-up at the end of a 0.3 s slot; 3.6 s hold at most 12 of them (+1 at an end).
+    assert wakes and all(abs(w / 0.3 - round(w / 0.3)) < 1e-6 for w in wakes), wakes
+    assert len(wakes) <= 13, len(wakes)
+    # The loss is reported after the 0.5 s timeout, within a 0.1 s slot (+ loop lateness).
+    assert lost.fail_since is not None
+    assert 0.5 - 0.01 <= lost.time - lost.fail_since < 0.5 + 0.1 + 0.05

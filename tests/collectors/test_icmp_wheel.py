@@ -7,7 +7,7 @@ import math
 import random
 
 from netwatch.collectors.icmp.stream import EchoStream
-from netwatch.collectors.icmp.wheel import FEW, WIDEST, Wheel, slot_for
+from netwatch.collectors.icmp.wheel import FEW, STEADY_FEW, WIDEST, Wheel, slot_for, steady_slot
 from tests.helpers import regency
 
 SLOT = 0.05
@@ -107,6 +107,50 @@ def test_a_burst_in_widened_slots_leaves_spacing_apart_one_echo_a_wake_up():
                     assert spacing - slot - 1e-6 < b - a < spacing + slot + 1e-6
 
 
+def test_steady_slot_divides_the_way_to_the_deadlines_slot_and_holds_steady_few():
+    assert FEW == 32
+    # By hand, the defaults (1 s timeout, a steady echo every 6 s): an echo sent just after a
+    # 200 ms boundary times out 1 s later, in the slot that ends 1.2 s after the boundary:
+    # the candidates are 0.4, 0.6 and 1.2 s. 1,000 devices send 166.7 a second: 200 in 1.2 s.
+    assert STEADY_FEW == 256
+    assert steady_slot(0.2, 1.0, [6.0] * 1000) == 1.2
+    assert steady_slot(0.2, 1.0, [6.0] * 1270) == 1.2  # 211.7/s: 254 in 1.2 s
+    assert steady_slot(0.2, 1.0, [6.0] * 1300) == 0.6  # 216.7/s: 260 in 1.2 s, 130 in 0.6
+    assert steady_slot(0.1, 1.0, [6.0] * 2525) == 0.1  # 1.1 s (11 slots, prime) holds 463
+    assert steady_slot(0.05, 1.0, [6.0] * 5000) == 0.15  # 21 slots: 0.15 s 125, 0.35 s 292
+    # 10,000 devices: 83 in 50 ms, at least 2 * FEW (64) already: no wider.
+    assert steady_slot(0.05, 1.0, [6.0] * 10_000) == 0.05
+    assert steady_slot(0.05, 1.0, [6.0] * 50_000) == 0.05
+    assert steady_slot(0.2, 1.0, [1.0] * 10) == 0.2  # a quarter of a 1 s period: 0.25 s
+    assert steady_slot(0.05, 0.2, [0.2] * 5) == 0.05  # FAST: 0.25 s past a quarter period
+    assert steady_slot(0.2, 1.0, []) == 1.2  # nothing pinged
+
+
+def test_a_steady_wake_ups_deadlines_end_on_a_later_steady_wake_up():
+    """Echoes sent up to a slot after a steady slot's end (a wake-up runs late, its sends
+    take time) are lost at the end of their deadline's slot (stream._expect): a steady slot's
+    end, so their losses need no wake-up of their own."""
+    rng = random.Random(16)
+    for slot, timeout, periods in (
+        (0.2, 1.0, [6.0] * 1000),
+        (0.2, 1.0, [6.0] * 1500),
+        (0.05, 1.0, [6.0] * 5000),
+        (0.1, 0.5, [1.2] * 5),
+        (0.2, 0.9, [6.0] * 100),
+    ):
+        steady = steady_slot(slot, timeout, periods)
+        assert steady > slot  # (each case widens: else the check below says nothing)
+        fine: Wheel[int] = Wheel(slot)
+        for _ in range(2000):
+            k = rng.randrange(10**4, 10**7)  # loop times as on a host up for days
+            # Sent a little after the steady wake-up at k * steady (up to a tenth of a slot:
+            # a timeout that is not a multiple of the slot leaves less room than one).
+            sent = k * steady + rng.uniform(0.0, slot / 10)
+            end = fine.end_of(sent + timeout)
+            assert end >= sent + timeout
+            assert abs(end / steady - round(end / steady)) < 1e-6, (slot, timeout, k)
+
+
 class _NoSockets:
     """The pinger, for an EchoStream that is only told its inventory (nothing is sent)."""
 
@@ -124,13 +168,28 @@ async def test_the_stream_widens_its_slots_for_a_small_inventory_only() -> None:
     # 5,050 send 842, 42 in 50 ms (50 ms, the slot of the defaults before this widening).
     stream = EchoStream(_NoSockets(), lambda obs: None)  # type: ignore[arg-type]
     try:
-        for districts, slot in ((10, 0.2), (25, 0.1), (50, 0.05), (10, 0.2)):
+        # Steady slots (steady_slot, by hand as in the test below): 1,010 devices 1.2 s (202
+        # echoes); 2,525 none wider (1.1 s would hold 463); 5,050 0.15 s (126; 0.35 s: 295).
+        for districts, slot, steady in (
+            (10, 0.2, 1.2),
+            (25, 0.1, 0.1),
+            (50, 0.05, 0.15),
+            (10, 0.2, 1.2),
+        ):
             inv = regency.build(districts=districts, villages=50, aps=1)
             assert len(inv.devices) == districts * 101
+            due = {n: p.due for n, p in stream.probes.items()}
             stream.follow(inv)
-            assert stream._sends.slot == slot and stream._rounds.slot == slot
-            # Every device keeps its schedule across the change of slot (stream._set_slot).
+            assert stream._sends.slot == slot
+            assert stream._steady.slot == stream._rounds.slot == steady
+            # Every device keeps its schedule across the change of slot (stream._set_slots),
+            # and waits in the steady wheel (no burst here).
             assert len(stream.probes) == len(inv.devices)
             assert all(p.due is not None for p in stream.probes.values())
+            assert all(p.due == due[n] for n, p in stream.probes.items() if n in due)
+            waiting = {  # (an entry whose probe waits elsewhere, or was removed, is stale)
+                id(p) for items in stream._steady._slots.values() for p in items if p.sched is items
+            }
+            assert waiting == {id(p) for p in stream.probes.values()}
     finally:
         stream.stop()
