@@ -175,7 +175,7 @@ async def get_and_walk(
     and the other requests are forgotten, the agent is asked the old way (GET, then walk) for
     the next CARRY_RECOVERY polls, and the caller GETs and walks as before.
     """
-    if target.version != "2c" or target.bulk_varbinds <= 0 or not oids:
+    if target.version != "2c" or target.bulk_varbinds <= 0 or not oids or not roots:
         return None
     if not all(o and o[-1] == 0 and len(o) > 1 for o in oids):
         return None

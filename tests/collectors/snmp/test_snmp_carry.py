@@ -195,3 +195,13 @@ async def test_a_changed_device_is_walked_with_its_new_stack() -> None:
     # The linux stack walks more columns than generic: after the carrying round, the poll of
     # the replaced agent walks generic's columns again (more requests than a clean poll).
     assert len(asked[2]) > len(asked[3])
+
+
+async def test_a_stack_that_walks_nothing_keeps_its_get() -> None:
+    # The system profile alone walks no column: there is no GETBULK to ride in.
+    script = Scripted(table(OTHER, 4242))
+    observations, asked, _ = await poll_with(script, [nothing] * 2, "system")
+    for obs in observations:
+        assert obs.error is None, obs.message
+        assert (obs.sys_descr, obs.sys_name, obs.uptime_ticks) == ("box", "b1", 4242)
+    assert asked == [[(ber.GET, 0)], [(ber.GET, 0)]]
