@@ -4,9 +4,12 @@ The fixed cost of the process (timers, engine ticks, self-metrics, scrapes...) i
 second: at 1,000 devices py-spy's 50 Hz samples see ~75 busy stacks a minute, too few to
 rank it. This runs netwatch in a child whose loop times each callback (thread CPU, grouped
 by the task's coroutine or the callback's function), plus the garbage collector and the
-other threads, over --seconds after one interval of warm-up, scraping /metrics every 15 s as
-run_bench does. Same inventory as run_bench (a fifth polled over SNMP from snmpd, in a
-network namespace of its own: needs root). The child runs whatever `netwatch` the
+other threads, over --seconds after one interval of warm-up and the heap's settle, scraping
+/metrics every 15 s as run_bench does. It also counts the loop's real sleeps (a select() with a
+timeout that waited) and, for each, what ended it (a socket, or the earliest timer due) and
+what else was ready in that turn: on a 2-core VM a vCPU that slept wakes to cold caches.
+Same inventory as run_bench (a fifth polled over SNMP from snmpd, in a network namespace of
+its own: needs root). The child runs whatever `netwatch` the
 interpreter running this script imports (run it with main's venv to census main).
 
     .venv/bin/python bench/loop_census.py [--devices 1000] [--seconds 60] [--top 30]
@@ -27,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run_bench
+import scale_curve
 
 INTERVAL = 30
 
@@ -267,6 +271,9 @@ def census(devices: int, seconds: float, warmup: float, detail: str | None = Non
         if not run_bench.ready(proc, url, work, devices):
             raise SystemExit("netwatch did not answer /metrics")
         time.sleep(warmup)
+        # After the heap's one-off settle (one full collection a poll interval after the
+        # start, ~20-30 ms at 1,000 devices): inside the window it was ~0.5-0.7 ms/s of noise.
+        scale_curve.settled(url, time.monotonic() + scale_curve.SETTLE_WAIT)
         proc.send_signal(signal.SIGUSR1)
         end = time.monotonic() + seconds
         while time.monotonic() < end:
