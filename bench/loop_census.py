@@ -4,9 +4,12 @@ The fixed cost of the process (timers, engine ticks, self-metrics, scrapes...) i
 second: at 1,000 devices py-spy's 50 Hz samples see ~75 busy stacks a minute, too few to
 rank it. This runs netwatch in a child whose loop times each callback (thread CPU, grouped
 by the task's coroutine or the callback's function), plus the garbage collector and the
-other threads, over --seconds after one interval of warm-up, scraping /metrics every 15 s as
-run_bench does. Same inventory as run_bench (a fifth polled over SNMP from snmpd, in a
-network namespace of its own: needs root). The child runs whatever `netwatch` the
+other threads, over --seconds after one interval of warm-up and the heap's settle, scraping
+/metrics every 15 s as run_bench does. It also counts the loop's real sleeps (a select() with a
+timeout that waited) and, for each, what ended it (a socket, or the earliest timer due) and
+what else was ready in that turn: on a 2-core VM a vCPU that slept wakes to cold caches.
+Same inventory as run_bench (a fifth polled over SNMP from snmpd, in a network namespace of
+its own: needs root). The child runs whatever `netwatch` the
 interpreter running this script imports (run it with main's venv to census main).
 
     .venv/bin/python bench/loop_census.py [--devices 1000] [--seconds 60] [--top 30]
@@ -27,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run_bench
+import scale_curve
 
 INTERVAL = 30
 
@@ -91,6 +95,88 @@ def counted_run_once(self):
     return _run_once(self)
 
 asyncio.base_events.BaseEventLoop._run_once = counted_run_once
+
+# Real sleeps: a select() with a timeout that returned after a wait (SLEPT or more), and what
+# ended it: the socket(s) it returned, else the earliest timer due (a thread's call_soon_
+# threadsafe shows as the self-pipe). Every source ready in that turn is counted as present.
+import functools, selectors
+SLEPT = 50e-6  # seconds: a select back sooner found its events waiting (no sleep)
+sleeps = {"selects": 0, "nonblocking": 0, "at_once": 0, "slept": 0, "slept_s": 0.0}
+woke_by, present, alone = {}, {}, {}
+cur_loop = [None]
+
+def _counted_run_once(self, _inner=counted_run_once):
+    cur_loop[0] = self
+    return _inner(self)
+
+asyncio.base_events.BaseEventLoop._run_once = _counted_run_once
+
+def _task_of(fut):
+    for cb in getattr(fut, "_callbacks", None) or ():
+        fn = cb[0] if isinstance(cb, tuple) else cb
+        owner = getattr(fn, "__self__", None)
+        if isinstance(owner, asyncio.Task):
+            return owner
+    return None
+
+def _coro_name(task):
+    coro = task.get_coro()
+    return getattr(coro, "__qualname__", repr(coro))
+
+def timer_name(handle):
+    cb, args = handle._callback, handle._args
+    owner = getattr(cb, "__self__", None)
+    if type(owner).__name__ == "Timeout" and getattr(owner, "_task", None) is not None:
+        return "timeout of task " + _coro_name(owner._task)  # asyncio.timeout(_at)
+    name = getattr(cb, "__name__", "")
+    fut = None
+    if name in ("_set_result_unless_cancelled", "_release_waiter") and args:
+        fut = args[0]  # asyncio.sleep, wait_for's timeout
+    if fut is not None and (task := _task_of(fut)) is not None:
+        return ("sleep of task " if name.startswith("_set") else "wait_for of task ") + (
+            _coro_name(task))
+    return "timer " + key(handle)
+
+def fd_name(k, mask):
+    data = k.data if isinstance(k.data, tuple) else (None, None)
+    h = data[0] if mask & selectors.EVENT_READ and data[0] is not None else data[1]
+    return "fd " + (key(h) if h is not None else str(k.fd))
+
+_select = selectors.EpollSelector.select
+
+def counted_select(self, timeout=None):
+    start = time.perf_counter()
+    ready = _select(self, timeout)
+    waited = time.perf_counter() - start
+    sleeps["selects"] += 1
+    if timeout is not None and timeout <= 0:
+        sleeps["nonblocking"] += 1
+        return ready
+    if waited < SLEPT:
+        sleeps["at_once"] += 1
+        return ready
+    sleeps["slept"] += 1
+    sleeps["slept_s"] += waited
+    sources = [fd_name(k, mask) for k, mask in ready]
+    cause = sources[0] if sources else None
+    loop = cur_loop[0]
+    if loop is not None:
+        end = loop.time() + loop._clock_resolution
+        due = sorted((h for h in loop._scheduled if not h._cancelled and h._when < end),
+                     key=lambda h: h._when)
+        sources += [timer_name(h) for h in due]
+        if cause is None and due:
+            cause = sources[0]
+    cause = cause or "(nothing: a timer cancelled meanwhile)"
+    woke_by[cause] = woke_by.get(cause, 0) + 1
+    distinct = set(sources)
+    for src in distinct:
+        present[src] = present.get(src, 0) + 1
+    if len(distinct) == 1:
+        alone[cause] = alone.get(cause, 0) + 1
+    return ready
+
+selectors.EpollSelector.select = counted_select
 gc_start = [0.0]
 
 def on_gc(phase, info):
@@ -107,6 +193,8 @@ gc.callbacks.append(on_gc)
 def reset(*_):
     stats.clear()
     turns[0] = 0
+    sleeps.update(selects=0, nonblocking=0, at_once=0, slept=0, slept_s=0.0)
+    woke_by.clear(); present.clear(); alone.clear()
     if profiler is not None:
         profiler.clear()
     gc_stats.update(count=0, cpu=0.0)
@@ -138,6 +226,10 @@ def dump(*_):
         "process_cpu": time.process_time() - t0[2],
         "callbacks": {k: v for k, v in stats.items()},
         "loop_turns": turns[0],
+        "sleeps": dict(sleeps),
+        "woke_by": dict(woke_by),
+        "present": dict(present),
+        "alone": dict(alone),
         "gc": dict(gc_stats),
         "threads": {k: v - threads0[0].get(k, 0.0) for k, v in now.items()},
     }
@@ -179,6 +271,9 @@ def census(devices: int, seconds: float, warmup: float, detail: str | None = Non
         if not run_bench.ready(proc, url, work, devices):
             raise SystemExit("netwatch did not answer /metrics")
         time.sleep(warmup)
+        # After the heap's one-off settle (one full collection a poll interval after the
+        # start, ~20-30 ms at 1,000 devices): inside the window it was ~0.5-0.7 ms/s of noise.
+        scale_curve.settled(url, time.monotonic() + scale_curve.SETTLE_WAIT)
         proc.send_signal(signal.SIGUSR1)
         end = time.monotonic() + seconds
         while time.monotonic() < end:
@@ -214,6 +309,21 @@ def show(doc: dict, top: int) -> None:
     print(f"{'ms/s':>7} {'calls/s':>8} {'µs/call':>8}  callback")
     for name, (n, cpu) in cbs[:top]:
         print(f"{cpu / wall * 1e3:7.3f} {n / wall:8.1f} {cpu / n * 1e6:8.1f}  {name}")
+    sl = doc.get("sleeps")
+    if sl:
+        print(f"select() {sl['selects'] / wall:.1f}/s: {sl['nonblocking'] / wall:.1f} without a "
+              f"timeout (callbacks ready), {sl['at_once'] / wall:.1f} back at once, "
+              f"**{sl['slept'] / wall:.1f} real sleeps/s** (mean "
+              f"{sl['slept_s'] / max(sl['slept'], 1) * 1e3:.1f} ms)")  # fmt: skip
+        print(
+            f"{'woke/s':>7} {'alone/s':>7} {'ready/s':>7}  source (what ended a sleep; alone: "
+            "nothing else ready in that turn; ready: in the turn of a sleep, whoever ended it)"
+        )
+        names = set(doc["woke_by"]) | set(doc["present"])
+        woke, alone, ready = doc["woke_by"], doc["alone"], doc["present"]
+        for name in sorted(names, key=lambda n: (-woke.get(n, 0), -ready.get(n, 0)))[:top]:
+            print(f"{woke.get(name, 0) / wall:7.2f} {alone.get(name, 0) / wall:7.2f} "
+                  f"{ready.get(name, 0) / wall:7.2f}  {name}")  # fmt: skip
     busy = {k: v for k, v in doc["threads"].items() if v > 0}
     print("threads (CPU ms/s):", {k: round(v / wall * 1e3, 2) for k, v in busy.items()})
 

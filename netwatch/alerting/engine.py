@@ -20,7 +20,6 @@ logic is in its stage module. Splitting the order over files would hide it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 import time
@@ -68,6 +67,7 @@ from netwatch.alerting.tracker import Tracker
 from netwatch.alerting.types import Notification
 from netwatch.alerting.village_states import VillageStates
 from netwatch.core.model import AlertingSettings, Inventory
+from netwatch.core.ticks import next_tick
 
 log = logging.getLogger("netwatch.alerting")
 _QUIET_STATES = (ServiceState.UP, ServiceState.UNKNOWN)
@@ -611,8 +611,17 @@ class Engine:
                     if self._store_failing and self.on_store_fault is not None:
                         self._store_failing = False
                         self.on_store_fault(None)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), timeout=self.settings.tick)
+                # The next tick on the grid of loop time (core/ticks.py): the whole seconds at
+                # the default 1 s, in turns the loop makes for the echo stream's slots and the
+                # other one-second timers, not in one of its own. A timer that sets the event:
+                # wait_for's timeout ran the wait in a task of its own and woke this one twice.
+                tick = self.settings.tick
+                due = next_tick(loop.time(), tick) if tick > 0 else loop.time()
+                timer = loop.call_at(due, wake.set)
+                try:
+                    await wake.wait()
+                finally:
+                    timer.cancel()
         finally:
             stopper.cancel()
             self._wake = None

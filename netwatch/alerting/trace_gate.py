@@ -28,45 +28,62 @@ _TABLES = ("raw", "raw6", "icmp", "icmp6")
 
 
 class SocketDrops:
-    """Replies the kernel dropped on this process's ICMP sockets (receive queue full)."""
+    """Replies the kernel dropped on this process's ICMP sockets (receive queue full).
+
+    Read once a second by the lag probe, so its idle case is kept cheap: our socket inodes
+    are listed every _INODES_FOR seconds, and with them the four tables are read in full to
+    learn which of them hold one of our sockets (the ICMP collector opens raw or datagram
+    sockets, IPv4 and/or IPv6: usually one table of the four). Until the next listing only
+    those tables are read (a socket opened meanwhile waits for the next listing either way).
+    """
 
     def __init__(self, proc: str = "/proc") -> None:
         self.proc = proc
-        self._inodes: set[str] = set()
+        self._inodes: set[bytes] = set()
         self._inodes_at = -_INODES_FOR
+        self._tables: tuple[str, ...] = _TABLES  # those that held one of our sockets
 
-    def _own_inodes(self) -> set[str]:
+    def _own_inodes(self) -> tuple[set[bytes], bool]:
+        """Our socket inodes, and whether they were listed again now."""
         now = time.monotonic()
-        if now - self._inodes_at >= _INODES_FOR:
-            fds = f"{self.proc}/self/fd"
-            inodes = set()
-            for fd in os.listdir(fds):
-                try:
-                    target = os.readlink(f"{fds}/{fd}")
-                except OSError:
-                    continue  # closed meanwhile
-                if target.startswith("socket:["):
-                    inodes.add(target[8:-1])
-            self._inodes, self._inodes_at = inodes, now
-        return self._inodes
+        if now - self._inodes_at < _INODES_FOR:
+            return self._inodes, False
+        fds = f"{self.proc}/self/fd"
+        inodes = set()
+        for fd in os.listdir(fds):
+            try:
+                target = os.readlink(f"{fds}/{fd}")
+            except OSError:
+                continue  # closed meanwhile
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1].encode())
+        self._inodes, self._inodes_at = inodes, now
+        return inodes, True
 
     def total(self) -> int:
         """The sum of the drop counters of our raw and datagram ICMP sockets."""
-        own = self._own_inodes()
+        own, listed = self._own_inodes()
         dropped = 0
-        for table in _TABLES:
+        holding = []
+        for table in _TABLES if listed else self._tables:
             try:
                 # thread-self: the network namespace of the loop's thread (tests run loops
                 # in namespaces entered by one thread)
-                with open(f"{self.proc}/thread-self/net/{table}") as f:
-                    next(f, None)  # header
-                    for line in f:
-                        cols = line.split()
-                        # ... uid timeout inode ref pointer drops (net/ipv4/raw.c, ping.c)
-                        if len(cols) >= 13 and cols[9] in own:
-                            dropped += int(cols[-1])
+                with open(f"{self.proc}/thread-self/net/{table}", "rb") as f:
+                    lines = f.read().splitlines()
             except OSError:
                 continue  # no IPv6, or procfs not mounted: nothing to read
+            found = False
+            for line in lines[1:]:  # (the header first)
+                cols = line.split()
+                # ... uid timeout inode ref pointer drops (net/ipv4/raw.c, ping.c)
+                if len(cols) >= 13 and cols[9] in own:
+                    dropped += int(cols[-1])
+                    found = True
+            if found:
+                holding.append(table)
+        if listed:
+            self._tables = tuple(holding)
         return dropped
 
 

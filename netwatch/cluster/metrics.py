@@ -7,7 +7,6 @@ villages it holds, so a Prometheus rule can name them (rules/netwatch.rules.yml)
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -18,6 +17,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from netwatch.cluster.member import Member
 from netwatch.core import telemetry
 from netwatch.core.model import Inventory
+from netwatch.core.ticks import sleep_to_tick
 
 if TYPE_CHECKING:
     from netwatch.cluster.sender import SenderLease
@@ -31,10 +31,12 @@ BEAT_INTERVAL = 1.0
 
 
 async def beat() -> None:
-    """Set the heartbeat every second until cancelled: a stuck loop stops it."""
+    """Set the heartbeat every second until cancelled: a stuck loop stops it. It beats on the
+    whole seconds of loop time (core/ticks.py), in a turn the loop makes for its other
+    one-second timers and the echo stream's slots anyway, not in one of its own."""
     while True:
         HEARTBEAT.set(time.time())
-        await asyncio.sleep(BEAT_INTERVAL)
+        await sleep_to_tick(BEAT_INTERVAL)
 
 
 def families(

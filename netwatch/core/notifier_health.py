@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from netwatch.core.health import Health
 from netwatch.core.model import SecretRef, Settings
 from netwatch.core.notifications import NotificationSettings
+from netwatch.core.ticks import sleep_to_tick
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ class NotifierWatch:
         """Check every CHECK_EVERY seconds until cancelled."""
         loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(CHECK_EVERY)
+            await sleep_to_tick(CHECK_EVERY)  # on the grid of loop time: a shared turn
             try:
                 # The database read in a thread; the faults are applied on the loop.
                 self.check(await loop.run_in_executor(None, self.faults))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 import zlib
 from collections.abc import Callable, Generator, Iterable
@@ -34,6 +35,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from netwatch.core import telemetry
 from netwatch.core.model import Device, Inventory
 from netwatch.core.plugins import Collector, Observation, StreamingCollector
+from netwatch.core.ticks import GRID
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,26 @@ SLOT = 0.1  # seconds; jobs share 100 ms slots (or wider) so one scheduler wake-
 SLOT_MAX = 1.0
 JOBS_PER_WAKE = 4
 SYNC_SLICE = 2000  # devices per slice of sync_async() between turns of the event loop
+# Slots start on whole seconds of loop time (plus their offsets, multiples of SLOT), so that
+# APScheduler's wake-ups fall in turns the loop makes for the echo stream's slots and the
+# other periodic timers anyway (core/ticks.py), not in turns of their own. A slot is due
+# LEAD before that turn, so that it is due when the turn reads the wall clock; the timer is
+# moved onto the grid when it is within SNAP of it (APScheduler arms it from the wall clock
+# read before it started the due jobs: a little after the grid point).
+LEAD = 0.0005
+SNAP = 0.003
+
+
+def _origin(now: datetime) -> datetime:
+    """LEAD before a whole second of loop time, in wall-clock time, within the second up to
+    now: a second later is after now (without a running loop: the whole wall-clock second)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return now.replace(microsecond=0)
+    phase = (time.time() - loop.time()) % 1.0  # wall clock at whole seconds of loop time
+    stamp = now.timestamp()
+    return datetime.fromtimestamp(math.floor(stamp - phase + LEAD) + phase - LEAD, UTC)
 
 
 def _step(steps: Generator[None, None, tuple[int, int, int]]) -> tuple[int, int, int] | None:
@@ -106,7 +128,13 @@ class _LoopScheduler(AsyncIOScheduler):
     def _start_timer(self, wait_seconds: float | None) -> None:
         self._stop_timer()
         if wait_seconds is not None:
-            self._timeout = self._eventloop.call_later(wait_seconds, self._wake_on_loop)
+            loop = self._eventloop
+            now = loop.time()
+            when = now + wait_seconds
+            tick = round(when / GRID) * GRID  # slots are on it, LEAD before it (_origin)
+            if tick > now and abs(when - tick) <= SNAP:
+                when = tick
+            self._timeout = loop.call_at(when, self._wake_on_loop)
 
     def _wake_on_loop(self) -> None:
         self._stop_timer()
@@ -206,7 +234,7 @@ class Scheduler:
                 self._remove(job_id)
                 removed += 1
         yield
-        now = datetime.now(UTC)
+        origin = _origin(datetime.now(UTC))
         per_interval: dict[float, int] = {}
         for _, interval in wanted.values():
             per_interval[interval] = per_interval.get(interval, 0) + 1
@@ -214,13 +242,13 @@ class Scheduler:
         for i, (job_id, (device, interval)) in enumerate(wanted.items(), 1):
             old = self._devices.get(job_id)
             if old is None:
-                self._add(job_id, device, interval, now, slots[interval])
+                self._add(job_id, device, interval, origin, slots[interval])
                 added += 1
             elif old != device or self._intervals[job_id] != interval:
                 if self._intervals[job_id] != interval:
                     # Replaced in place (replace_existing): had the new trigger failed, the
                     # old job would still run; remove-then-add could lose it.
-                    self._add(job_id, device, interval, now, slots[interval])
+                    self._add(job_id, device, interval, origin, slots[interval])
                 self._devices[job_id] = device
                 changed += 1
             if i % SYNC_SLICE == 0:
@@ -247,15 +275,17 @@ class Scheduler:
         return added, removed, changed
 
     def _add(
-        self, job_id: str, device: Device, interval: float, now: datetime, slot: float = SLOT
+        self, job_id: str, device: Device, interval: float, origin: datetime, slot: float = SLOT
     ) -> None:
-        """Put the device job in its slot (made with its first member), out of its old one."""
+        """Put the device job in its slot (made with its first member), out of its old one;
+        origin is a whole second of loop time (_origin) in the last second."""
         offset = spread_offset(job_id, interval, slot)
         sid = _slot_id(interval, offset)
         members = self._slots.get(sid)
         if members is None:
-            # Slots are aligned to whole seconds so jobs of any interval share wake-ups.
-            start = now.replace(microsecond=0) + timedelta(seconds=1 + offset)
+            # Slots are aligned to whole seconds of loop time so that jobs of any interval
+            # share wake-ups, with each other and with the loop's other periodic timers.
+            start = origin + timedelta(seconds=1 + offset)
             trigger = IntervalTrigger(seconds=interval, start_date=start, timezone=UTC)
             self._aps.add_job(
                 self._slot,

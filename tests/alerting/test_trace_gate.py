@@ -139,3 +139,70 @@ def test_a_held_trace_is_counted_and_not_waited_for():
     assert tracing.skipped["rate"] == 1
     assert metrics.TRACES_SKIPPED.labels("rate")._value.get() == before + 1
     assert tracing.path_for(router, clock.now) == (True, None)  # fires now, without a path
+
+
+_HEADER = (
+    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout "
+    "inode ref pointer drops\n"
+)
+
+
+def _row(inode: int, drops: int) -> str:
+    # The columns of /proc/net/raw and /proc/net/icmp (net/ipv4/raw.c raw_sock_seq_show).
+    return (
+        f"   1: 00000000:0001 00000000:0000 07 00000000:00000000 00:00000000 00000000     0"
+        f"        0 {inode} 2 0000000000000000 {drops}\n"
+    )
+
+
+def _proc(root, tables: dict[str, list[tuple[int, int]]], fds: dict[str, str]) -> None:
+    (root / "self" / "fd").mkdir(parents=True, exist_ok=True)
+    (root / "thread-self" / "net").mkdir(parents=True, exist_ok=True)
+    for fd, target in fds.items():
+        link = root / "self" / "fd" / fd
+        if not link.is_symlink():
+            link.symlink_to(target)
+    for table, rows in tables.items():
+        text = _HEADER + "".join(_row(i, d) for i, d in rows)
+        (root / "thread-self" / "net" / table).write_text(text)
+
+
+def test_socket_drops_read_once_a_second_only_the_tables_that_hold_our_sockets(
+    tmp_path, monkeypatch
+):
+    """The lag probe reads the drop counters every second: between two listings of our
+    sockets (every 10 s) only the tables that held one of them are read; the others are
+    read again with the next listing, which finds a socket opened meanwhile."""
+    from netwatch.alerting import trace_gate
+
+    # Our sockets: inodes 111 (a raw IPv4 socket) and 222 (not ICMP); 999 is another
+    # process's ICMP socket in the same namespace.
+    fds = {"3": "socket:[111]", "4": "socket:[222]", "5": "/dev/null"}
+    _proc(tmp_path, {"raw": [(111, 5), (999, 40)], "raw6": [], "icmp": [(999, 7)]}, fds)
+    opened: list[str] = []
+    real_open = open
+
+    def counting_open(path, *args, **kwargs):
+        opened.append(str(path).rsplit("/", 1)[-1])
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(trace_gate, "open", counting_open, raising=False)
+    drops = SocketDrops(str(tmp_path))
+    assert drops.total() == 5  # ours only: 111's 5, not 999's 40 or 7
+    assert sorted(opened) == ["icmp", "icmp6", "raw", "raw6"]  # the listing's full read
+    for second in range(1, 4):  # the probe's next seconds
+        opened.clear()
+        _proc(tmp_path, {"raw": [(111, 5 + second), (999, 40)]}, fds)
+        assert drops.total() == 5 + second  # growth is seen at once
+        assert opened == ["raw"]
+    # A datagram ICMP socket of ours opened meanwhile: found at the next listing (10 s).
+    fds["6"] = "socket:[333]"
+    _proc(tmp_path, {"icmp": [(999, 7), (333, 2)]}, fds)
+    assert drops.total() == 8  # not listed yet (as before: the inode list lives 10 s)
+    drops._inodes_at -= 10.0  # ten seconds on
+    opened.clear()
+    assert drops.total() == 10
+    assert sorted(opened) == ["icmp", "icmp6", "raw", "raw6"]
+    opened.clear()
+    assert drops.total() == 10
+    assert sorted(opened) == ["icmp", "raw"]

@@ -232,11 +232,17 @@ def test_slots_widen_until_a_wake_up_starts_several_jobs() -> None:
 
 
 async def test_few_jobs_start_on_whole_seconds_many_in_100_ms_slots() -> None:
+    loop = asyncio.get_running_loop()
     few = Scheduler([RecordingCollector(interval=60.0)], lambda obs: None)
     few.start(_inventory(200))
-    fractions = {j.next_run_time.microsecond for j in few._aps.get_jobs()}
+    # Whole seconds of loop time (a turn the loop makes for its other timers), half a ms early.
+    phase = time.time() - loop.time()
+    fractions = {
+        round((j.next_run_time.timestamp() - phase + 0.0005) % 1.0, 3) % 1.0
+        for j in few._aps.get_jobs()
+    }
     await few.shutdown()
-    assert fractions == {0}  # 1 s slots: the old 100 ms slots gave ~10 fractions
+    assert fractions == {0.0}  # 1 s slots: the old 100 ms slots gave ~10 fractions
     many = Scheduler([RecordingCollector(interval=6.0)], lambda obs: None)
     many.start(_inventory(400))  # 66 jobs a second: 100 ms slots
     fractions = {j.next_run_time.microsecond // 100_000 for j in many._aps.get_jobs()}
@@ -294,3 +300,35 @@ async def test_a_device_that_changes_interval_leaves_its_slot() -> None:
     assert intervals == {20.0}  # the 30 s slots went with their last device
     assert all(sched.next_run("rec", f"d{i}") is not None for i in range(3))
     await sched.shutdown()
+
+
+async def test_the_scheduler_timer_goes_off_in_the_echo_stream_turns() -> None:
+    """Slots start on whole seconds of loop time: APScheduler's timer goes off in the turns the
+    loop makes for the echo stream's slots (here 200 ms, as at 1,000 devices), not in turns of
+    its own (they were on whole seconds of the wall clock, anywhere in loop time)."""
+    from tests.core.test_ticks import _StreamTurns
+
+    loop = asyncio.get_running_loop()
+    col = RecordingCollector(interval=1.0)
+    sched = Scheduler([col], lambda obs: None)
+    timer_turns: list[int] = []
+    wake = sched._aps._wake_on_loop
+
+    def noted() -> None:
+        timer_turns.append(turns[0])
+        wake()
+
+    sched._aps._wake_on_loop = noted  # type: ignore[method-assign]
+    try:
+        with counting(loop, "_run_once") as turns:
+            stream = _StreamTurns(loop, 0.2, turns)
+            sched.start(_inventory(3))  # one 1 s slot
+            deadline = loop.time() + 10.0
+            while loop.time() < deadline and min(map(len, col.starts.values()), default=0) < 3:
+                await asyncio.sleep(0.1)
+            stream.stopped = True
+    finally:
+        await sched.shutdown()
+    assert min(map(len, col.starts.values())) >= 3
+    assert len(timer_turns) >= 3
+    assert set(timer_turns) <= stream.seen
