@@ -81,11 +81,15 @@ class LongCallbacks:
     def __init__(self, limit: float) -> None:
         self.limit = limit
         self.seen: list[tuple[float, float, float, str]] = []
+        # Shorter callbacks whose wall time exceeded their CPU by over 1 ms: (start, waited)
+        self.waits: list[tuple[float, float]] = []
         self._orig = asyncio.events.Handle._run
 
     def install(self) -> None:
         orig, seen, limit = self._orig, self.seen, self.limit
         clock, cpu = time.perf_counter, time.thread_time
+
+        waits = self.waits
 
         def _run(handle: asyncio.Handle) -> None:
             t0, c0 = clock(), cpu()
@@ -93,6 +97,8 @@ class LongCallbacks:
             wall = clock() - t0
             if wall > limit:
                 seen.append((t0, wall, cpu() - c0, _name(handle)))
+            elif wall > 0.001 and wall - (cpu() - c0) > 0.001:
+                waits.append((t0, wall - (cpu() - c0)))
 
         asyncio.events.Handle._run = _run  # type: ignore[method-assign]
 
@@ -311,6 +317,14 @@ async def main() -> int:
             f"   callbacks over {args.long_ms:g} ms: {len(mine)}"
             + (f", longest {max(x[1] for x in mine) * 1e3:.1f} ms" if mine else "")
         )
+        waited = [w for t0, w in longs.waits if a <= t0 < b] + [x[1] - x[2] for x in mine]
+        waited = [w for w in waited if w > 0.001]
+        if waited:
+            print(
+                f"   callbacks that waited over 1 ms (wall above thread CPU: the GIL, a lock, "
+                f"the other core): {len(waited)}, {sum(waited) * 1e3:.1f} ms in all, longest "
+                f"{max(waited) * 1e3:.1f} ms"
+            )
         ranked = sorted(by.items(), key=lambda kv: -max(w for w, _ in kv[1]))
         for name, xs in ranked[: args.top]:
             print(

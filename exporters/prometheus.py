@@ -152,7 +152,7 @@ class Exposition:
         reuse: collector families come as `Kept` slices (for a gzip body; see
         prometheus_series), not bytes; the caller compresses the new ones.
         """
-        self.devices.sync(self.state)
+        yield from self.devices.sync_steps(self.state)
         self.reuse = reuse
         yield from refresh_all(self._series.values(), self.devices)
         for source in self.sources:  # text sources' own work before their text (the rollup)

@@ -68,13 +68,22 @@ class DeviceTable:
 
     def sync(self, state: State) -> None:
         """Follow state.devices (a reload swaps the dict, never mutates it)."""
+        for _ in self.sync_steps(state):
+            pass
+
+    def sync_steps(self, state: State) -> Iterator[None]:
+        """sync() in slices, None every SCAN devices (after a reload, a pass over 50,000
+        devices is ~20 ms). The table follows the dict read at the start; one swapped again
+        meanwhile is followed by the next sync."""
         devices = state.devices
         if devices is self._seen:
             return
         self.epoch = next(_EPOCHS)
         for name in [n for n in self.slot_of if n not in devices]:
             self._release(self.slot_of.pop(name))
-        for name, ds in devices.items():
+        for i, (name, ds) in enumerate(devices.items(), 1):
+            if i % SCAN == 0:
+                yield
             slot = self.slot_of.get(name)
             if slot is None:
                 if self._free:

@@ -1,8 +1,9 @@
 """GET /metrics: the exposition rendered on the event loop in slices, gzip in a worker thread.
 
 The body is built between other work: the render gives the loop a turn after every
-SLICE_SECONDS of its own work (at the exposition's slice marks), so polling goes on during a
-scrape (issue 10; a render in a worker thread held the GIL and starved the loop instead).
+SLICE_SECONDS of its own work (at the exposition's slice marks), and a few more while other work
+is ready (give_way), so polling goes on during a scrape and a scheduler run due meanwhile starts
+within a slice (issue 10; a render in a worker thread held the GIL and starved the loop instead).
 Compression runs in the default executor while the render goes on: zlib releases the GIL, so
 it uses the second core. A turn of a busy loop can take milliseconds, and a turn at every mark
 plus a wait for every compressed batch made a 50,000-device scrape on a loop doing 5 ms of

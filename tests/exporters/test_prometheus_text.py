@@ -245,7 +245,7 @@ def test_the_columns_refresh_marks_slices_over_unchanged_devices_too() -> None:
     """A scrape with nothing new still looks at every device's parts (~20 ms at 50,000 devices,
     in one piece: issue 10, a scrape must not stall polling). The refresh marks a slice every
     SCAN devices it looks at, not only every so many samplings, and a device changed past the
-    marks is sampled all the same."""
+    marks is sampled all the same; after a reload the device table's sync is sliced too."""
     villages = {
         f"35.10.07.{2001 + v}": [
             (f"r{v}", Role.ROUTER, f"127.7.{v // 250}.{v % 250 + 1}"),
@@ -256,7 +256,7 @@ def test_the_columns_refresh_marks_slices_over_unchanged_devices_too() -> None:
     state = State(make_inventory(villages))
     for name in state.devices:
         state.record(PingObservation(name, 1000.0, PingResult("x", 5, 5, [0.001] * 5), 1.0))
-    expo = Exposition(state, [ICMP])
+    expo = Exposition(state, [inventory_families, ICMP])
     expo.render()
     state.record(PingObservation("ap4999", 1030.0, PingResult("x", 5, 0, []), 1.0))
     expo.devices.sync(state)
@@ -268,3 +268,18 @@ def test_the_columns_refresh_marks_slices_over_unchanged_devices_too() -> None:
         if name == "netwatch_ping_loss_ratio"
     }
     assert loss["ap4999"] == 1.0 and loss["r4999"] == loss["r0"] == 0.0  # 0 of 5 answered
+    # A reload that edits the last device: the device table follows the new dict in slices
+    # too, and the edit shows (the sync used to be one piece before the first mark).
+    inv = state.inventory
+    devices = dict(inv.devices)
+    devices["ap4999"] = dataclasses.replace(devices["ap4999"], role=Role.OTHER)
+    state.replace_inventory(dataclasses.replace(inv, devices=devices))
+    marks = sum(1 for _ in expo.devices.sync_steps(state))
+    assert marks >= 10_000 // 4_000
+    # The village rollup asks every village again after a reload: in slices of 500 villages.
+    marks = sum(1 for _ in inventory_families.refresh(expo))
+    assert marks >= 5_000 // 500
+    text = _text(expo)
+    assert 'netwatch_ping_loss_ratio{device="ap4999",role="other",' in text
+    assert 'device="ap4999",role="ap"' not in text
+    assert _samples(text) == _samples(_reference(state, [inventory_families, ICMP]))
