@@ -30,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.exposition_bench import ping_all, pinged_state
+from netwatch.alerting.service import AlertService
 from netwatch.collectors.icmp import PLUGIN as ICMP
 from netwatch.collectors.service import PLUGIN as SERVICE
 from netwatch.collectors.snmp import PLUGIN as SNMP
@@ -63,6 +64,16 @@ def snmp_poll(state: State, names: list[str], t: float) -> None:
                                      memory_total_bytes=float(1 << 31)))  # fmt: skip
 
 
+def polled_sources(state: State, service: AlertService, snmp: list[str], t: float) -> list:
+    """Two SNMP polls a minute apart of the devices named in snmp (so rates have two points),
+    then the exposition's sources as Runtime.metric_sources orders them (without the cluster's
+    few families)."""
+    snmp_poll(state, snmp, t - 60)
+    snmp_poll(state, snmp, t)
+    return [inventory_families, ICMP, SNMP, SERVICE, source(service),
+            prometheus_links.families]  # fmt: skip
+
+
 def rss() -> str:
     """VmRSS of this process (its high-water is the bench's own inflated bodies: not shown)."""
     status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
@@ -79,11 +90,7 @@ async def main() -> int:
     args = ap.parse_args()
     with pinged_state(args.devices) as (state, service, names, t):
         snmp = names[:: args.snmp_every]
-        snmp_poll(state, snmp, t - 60)
-        snmp_poll(state, snmp, t)
-        # As Runtime.metric_sources orders them (without the cluster's few families).
-        sources = [inventory_families, ICMP, SNMP, SERVICE, source(service),
-                   prometheus_links.families]  # fmt: skip
+        sources = polled_sources(state, service, snmp, t)
         expo = Exposition(state, sources)
         endpoint = MetricsEndpoint(expo)
         body = await endpoint.body(Format.OPENMETRICS, True, OM)  # cold

@@ -38,17 +38,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from aiohttp import web
 
 from bench.exposition_bench import ping_all, pinged_state
-from bench.scrape_cpu import snmp_poll
-from netwatch.collectors.icmp import PLUGIN as ICMP
-from netwatch.collectors.service import PLUGIN as SERVICE
-from netwatch.collectors.snmp import PLUGIN as SNMP
+from bench.scrape_cpu import polled_sources, snmp_poll
 from netwatch.core import memory
 from netwatch.core import scheduler as scheduler_mod
 from netwatch.core.model import Device
 from netwatch.core.state import State
-from netwatch.exporters import prometheus_links
-from netwatch.exporters.prometheus import Exposition, inventory_families
-from netwatch.exporters.prometheus_alerts import source
+from netwatch.exporters.prometheus import Exposition
 from netwatch.web.metrics import MetricsEndpoint
 
 BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1, 2.5, 5, 10)
@@ -177,10 +172,7 @@ async def main() -> int:
     loop = asyncio.get_running_loop()
     with pinged_state(args.devices) as (state, service, names, t):
         snmp = names[:: args.snmp_every]
-        snmp_poll(state, snmp, t - 60)
-        snmp_poll(state, snmp, t)
-        sources = [inventory_families, ICMP, SNMP, SERVICE, source(service),
-                   prometheus_links.families]  # fmt: skip
+        sources = polled_sources(state, service, snmp, t)
         endpoint = MetricsEndpoint(Exposition(state, sources))
         app = web.Application()
         app.router.add_get("/metrics", endpoint.handle)
