@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from netwatch.collectors.snmp import ber
+from netwatch.collectors.snmp import ber, predict
 from netwatch.collectors.snmp.types import OID, Kind, SnmpError, Target, Value
 from netwatch.collectors.snmp.walk import Walker
 
@@ -45,7 +45,7 @@ class Column(Walker):
     """One column's walk inside walk_many: a Walker plus what is expected of it (one object
     per column and poll, not two: a poll makes one per walked column)."""
 
-    __slots__ = ("error", "expect")
+    __slots__ = ("error", "expect", "kept", "suffixes")
 
     def __init__(self, root: OID, max_rows: int, expect: int) -> None:
         # Walker.__init__'s fields set here, not through super().__init__: a poll makes one
@@ -59,28 +59,36 @@ class Column(Walker):
         self.truncated = False
         self.expect = expect  # rows still expected (from the last poll), or -1 when unknown
         self.error: SnmpError | None = None
+        self.suffixes: predict.Suffixes | None = None  # its rows at the last poll (predict.py)
+        self.kept: predict.Suffixes | None = None  # answered as predicted: the same rows
 
 
 @dataclass(slots=True)
 class RowsHint:
-    """Rows each root held at the last walk_many of one agent (one plan per agent)."""
+    """Rows each root held at the last walk_many of one agent (one plan per agent), and
+    their indexes where the column was read whole (predict.py; None elsewhere)."""
 
     roots: tuple[OID, ...]
     rows: tuple[int, ...]
+    points: tuple[predict.Suffixes | None, ...] | None = None
 
 
 def columns_for(roots: Sequence[OID], hint: RowsHint | None, max_rows: int) -> list[Column]:
     """A Column per distinct root, expecting what the hint says when it is for these roots."""
     counts: Sequence[int] | None = None
+    points: Sequence[predict.Suffixes | None] | None = None
     if hint is not None and (hint.roots is roots or hint.roots == tuple(roots)):
-        counts = hint.rows
+        counts, points = hint.rows, hint.points
     out: list[Column] = []
     seen: set[OID] = set()
     for i, root in enumerate(roots):
         if root in seen:
             continue
         seen.add(root)
-        out.append(Column(root, max_rows, counts[i] if counts is not None else -1))
+        col = Column(root, max_rows, counts[i] if counts is not None else -1)
+        if points is not None:
+            col.suffixes = points[i]
+        out.append(col)
     return out
 
 
@@ -145,7 +153,12 @@ def feed(target: Target, group: Sequence[Column], varbinds: Sequence[tuple[OID, 
 def learn(roots: Sequence[OID], columns: Sequence[Column]) -> RowsHint:
     """The hint for the next poll: rows each root held now (0 for a failed column)."""
     rows = {c.root: (0 if c.error else len(c.rows)) for c in columns}
-    return RowsHint(tuple(roots), tuple(rows.get(tuple(r), 0) for r in roots))
+    seen = {c.root: predict.suffixes_of(c) for c in columns}
+    return RowsHint(
+        tuple(roots),
+        tuple(rows.get(tuple(r), 0) for r in roots),
+        tuple(seen.get(tuple(r)) for r in roots),
+    )
 
 
 async def walk_many(
@@ -189,7 +202,7 @@ async def get_and_walk(
     values: dict[OID, Value] = {}
     try:
         walked = await _walk_shared(engine, target, state, roots, max_rows, (oids, values))
-    except _Declined:
+    except (_Declined, predict.Declined):
         state.carry_pause = CARRY_RECOVERY
         engine.stats.carry_declined += 1
         return None
@@ -224,6 +237,12 @@ async def _walk_shared(
     too_big = False  # an agent said tooBig (not only: answers were lost)
     alone: list[Column] = []
     pending = columns
+    if carry is not None and budget == configured:  # a steady poll: asked where rows were
+        predicted, rest = predict.plan(columns, budget)
+        if predicted:
+            await predict.ask(engine, target, predicted, carry)
+            carry = None
+            pending = [*rest, *(c for g in predicted for c in g if not c.done)]
     while pending:
         if target.version == "1" or state.no_bulk:  # GETNEXT: one row of each column
             width = max(1, min(budget, MAX_GETNEXT_COLUMNS))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import re
 from pathlib import Path
@@ -15,6 +16,7 @@ from netwatch.collectors.snmp.observation import SnmpObservation
 from tests.collectors.snmp.support import SETTINGS, device, v2c
 from tests.helpers import snmprec
 
+GETNEXT_PDU = 0xA1
 RECORDINGS = (
     "airos_airos8", "aruba-instant", "ciscowlc_cbw240ac", "edgeos", "edgeosolt", "epmp",
     "ios_2960x", "jetstream_t1600g-28ts", "junos_mx5t-isis", "linux_ntc", "routeros",
@@ -43,18 +45,55 @@ IF_NAME, IF_HCIN, IF_HCOUT = (
 
 
 @pytest.fixture(scope="module")
-def polled(recordings_agent, recordings_dir: Path) -> dict[str, SnmpObservation]:
-    """One poll of each recording (one snmpsim, one engine)."""
+def polls(recordings_agent, recordings_dir: Path) -> dict[str, list[SnmpObservation]]:
+    """Three polls of each recording (one snmpsim, one engine), and the PDU types each sent.
 
-    async def run() -> dict[str, SnmpObservation]:
+    The first walks the columns (no rows hint); the second and third ask each column where
+    the poll before found its rows (predict.py): the tests below read the third."""
+    from netwatch.collectors.snmp import collector
+
+    collector._last_stack.clear()  # other tests polled these agents: the first poll is a first
+
+    async def run() -> dict[str, list[SnmpObservation]]:
         async with SnmpEngine() as engine:
-            out = {}
+            sent: list[int] = []
+            request = engine._request
+
+            async def spy(target, pdu_type, oids, *args, **kwargs):  # type: ignore[no-untyped-def]
+                sent.append(pdu_type)
+                return await request(target, pdu_type, oids, *args, **kwargs)
+
+            engine._request = spy  # type: ignore[method-assign]
+            out: dict[str, list] = {}
             for name in RECORDINGS:
                 cred = v2c(name, recordings_agent[1])
-                out[name] = await probe(device(name), cred, SETTINGS, engine)
+                out[name] = []
+                for _ in range(3):
+                    sent.clear()
+                    out[name].append(await probe(device(name), cred, SETTINGS, engine))
+                out[name].append(list(sent))  # the third poll's PDU types
             return out
 
     return asyncio.run(run())
+
+
+@pytest.fixture(scope="module")
+def polled(polls) -> dict[str, SnmpObservation]:
+    return {name: got[2] for name, got in polls.items()}
+
+
+@pytest.mark.parametrize("name", RECORDINGS)
+def test_the_steady_poll_reads_what_the_first_read(polls, name):
+    # The recordings do not change: the poll asked where the rows were (GETNEXTs) must read
+    # every value the first poll's walk read (GETBULKs from each column's root).
+    first, *steady, pdus = polls[name]
+    assert GETNEXT_PDU in pdus, pdus
+    for obs in steady:  # the second poll is the first asked where the rows were
+        assert obs.error is None and not obs.partial_errors, obs.partial_errors
+        assert dataclasses.replace(obs, time=0.0, duration=0.0) == dataclasses.replace(
+            first, time=0.0, duration=0.0
+        )
+        assert obs.samples or obs.interfaces
 
 
 def recs(recordings_dir: Path, name: str) -> dict:

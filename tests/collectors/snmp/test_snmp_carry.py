@@ -1,4 +1,5 @@
-"""The system scalars riding as non-repeaters of a poll's first GETBULK (engine.get_and_walk).
+"""The system scalars riding in a poll's first walk request (engine.get_and_walk), and from the
+second poll every column asked where the last poll found its rows (predict.py: one GETNEXT).
 
 Against a scripted agent that answers as RFC 3416 §4.2.3 says (the demo agent's table: a
 non-repeater is a GETNEXT, each repeater row a GETNEXT of the row before), so that the tests
@@ -57,7 +58,9 @@ class Scripted:
 
     def __call__(self, msg: ber.Message) -> list[bytes]:
         self.log.append(msg)
-        carrying = msg.pdu_type == ber.GETBULK and msg.error_status > 0  # non-repeaters
+        carrying = (msg.pdu_type == ber.GETBULK and msg.error_status > 0) or (  # non-repeaters
+            msg.pdu_type == ber.GETNEXT and msg.varbinds[0][0] == (*SYS, 1)  # predict.py's
+        )
         if self.silent or (carrying and self.drop_carrying):
             return []
         varbinds = SimulatedAgent.answer(self.table, msg, 0.0)
@@ -107,12 +110,17 @@ def nothing() -> None:
     pass
 
 
-# A poll with the if-mib stack (16 columns of 3 rows here): from the second poll on, the
-# rows hint makes the walk one GETBULK (16 × 4 varbinds); the old pattern is a GET before it.
+# A poll with the if-mib stack (16 columns, 4 of them with 3 rows here): from the second poll
+# on, the rows hint makes the walk one GETBULK (16 × 4 varbinds); the old pattern is a GET
+# before it.
 OLD = [(ber.GET, 0), (ber.GETBULK, 0)]
-# The walk's GETBULK carrying the five system scalars (sysDescr, sysObjectID, sysUpTime,
-# sysName, hrSystemUptime) as non-repeaters.
-CARRIED = [(ber.GETBULK, 5)]
+# From the second poll: one GETNEXT, the five system scalars (sysDescr, sysObjectID, sysUpTime,
+# sysName, hrSystemUptime) first, then each column's root and each row the last poll found.
+PREDICTED = [(ber.GETNEXT, 0)]
+
+
+def last_getnext(script: Scripted) -> ber.Message:
+    return next(m for m in reversed(script.log) if m.pdu_type == ber.GETNEXT)
 
 
 async def test_from_the_second_poll_the_system_get_rides_in_the_walk() -> None:
@@ -121,23 +129,28 @@ async def test_from_the_second_poll_the_system_get_rides_in_the_walk() -> None:
     for obs in observations:
         assert_table_read(obs, 4242)
     assert asked[0][0] == (ber.GET, 0)  # the first poll: the system GET, then the walk
-    assert asked[1] == asked[2] == CARRIED
+    assert asked[1] == asked[2] == PREDICTED
+    # 5 scalars; 4 columns of 3 rows: 4 GETNEXTs each (the root, each row: the last one shows
+    # the end); the 12 empty columns: their root alone.
+    sent = last_getnext(script)
+    assert len(sent.varbinds) == 5 + 4 * 4 + 12
+    assert [o for o, _ in sent.varbinds[5:9]] == [(*IF, 2), (*IF, 2, 1), (*IF, 2, 2), (*IF, 2, 3)]
     assert engine.stats.carry_declined == 0 and engine.stats.timeouts == 0
 
 
-async def test_a_poll_that_needs_several_getbulks_carries_in_the_smallest() -> None:
+async def test_a_poll_that_needed_two_getbulks_is_one_getnext() -> None:
     # No profile given: generic's stack, IF-MIB and HOST-RESOURCES. 20 processors: their
-    # column (21 rows asked) does not share a request with the 20 others (4 rows each, 80
-    # varbinds): two GETBULKs a poll, the scalars in the smaller, no GET.
+    # column (21 rows asked) did not share a GETBULK with the 20 others (4 rows each, 80
+    # varbinds): two GETBULKs a poll. Asked where the rows were, each column asks for its own
+    # rows + 1: 5 scalars + 4 × 4 + 12 empty IF-MIB columns + 21 + 4 empty hrStorage columns.
     script = Scripted(table(OTHER, 4242, cpus=20))
     observations, asked, _ = await poll_with(script, [nothing] * 3)
     for obs in observations:
         assert_table_read(obs, 4242)
         assert obs.profiles[-1] == "generic" and obs.cpu_load_ratio == pytest.approx(0.07)
     for pdus in asked[1:]:
-        assert pdus == [(ber.GETBULK, 5), (ber.GETBULK, 0)]
-    carried = next(m for m in reversed(script.log) if m.error_status == 5)
-    assert (len(carried.varbinds), carried.error_index) == (5 + 1, 21)
+        assert pdus == PREDICTED
+    assert len(last_getnext(script).varbinds) == 5 + 4 * 4 + 12 + 21 + 4
 
 
 async def test_a_lost_carrying_request_falls_back_to_the_get_then_rides_again() -> None:
@@ -153,12 +166,12 @@ async def test_a_lost_carrying_request_falls_back_to_the_get_then_rides_again() 
     observations, asked, engine = await poll_with(script, steps, "if-mib")
     for obs in observations:  # every poll reads the table whole, whatever it cost
         assert_table_read(obs, 4242)
-    # Poll 2: the carrying GETBULK (tried once, lost), then the GET and the walk as before.
-    assert asked[1] == [*CARRIED, *OLD]
+    # Poll 2: the carrying GETNEXT (tried once, lost), then the GET and the walk as before.
+    assert asked[1] == [*PREDICTED, *OLD]
     assert engine.stats.carry_declined == 1 and engine.stats.timeouts == 1
     # The next CARRY_RECOVERY polls ask the old way, then the scalars ride again.
     assert asked[2:-1] == [OLD] * CARRY_RECOVERY
-    assert asked[-1] == CARRIED
+    assert asked[-1] == PREDICTED
     assert engine.stats.timeouts == 1
 
 
@@ -172,9 +185,9 @@ async def test_a_dead_agent_fails_the_poll_with_a_timeout() -> None:
     assert_table_read(observations[0], 4242)
     for obs in observations[1:]:
         assert obs.error == "timeout" and not obs.interfaces
-    # Dead at poll 2: the carrying GETBULK once, then the GET and its retry (one more
+    # Dead at poll 2: the carrying GETNEXT once, then the GET and its retry (one more
     # datagram than the old pattern's, once); poll 3 (paused): the GET and its retry.
-    assert asked[1] == [*CARRIED, (ber.GET, 0), (ber.GET, 0)]
+    assert asked[1] == [*PREDICTED, (ber.GET, 0), (ber.GET, 0)]
     assert asked[2] == [(ber.GET, 0), (ber.GET, 0)]
 
 
@@ -191,8 +204,8 @@ async def test_a_changed_device_is_walked_with_its_new_stack() -> None:
     assert_table_read(observations[0], 100)
     assert_table_read(observations[2], 7)
     assert_table_read(observations[3], 7)
-    assert asked[2][0] == (ber.GETBULK, 5) and asked[3][0] == (ber.GETBULK, 5)
-    # The linux stack walks more columns than generic: after the carrying round, the poll of
+    assert asked[2][0] == (ber.GETNEXT, 0) and asked[3] == PREDICTED
+    # The linux stack walks more columns than generic: after the carrying request, the poll of
     # the replaced agent walks generic's columns again (more requests than a clean poll).
     assert len(asked[2]) > len(asked[3])
 

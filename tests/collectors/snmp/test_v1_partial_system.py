@@ -134,9 +134,10 @@ async def test_v1_wrong_community_is_still_a_timeout(v1_agent: Snmpd) -> None:
 async def test_later_polls_read_the_same_system_v1_by_get_v2c_riding_in_the_walk(
     v1_agent: Snmpd, version: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # From the second poll a v2c agent's system scalars ride as non-repeaters (GETNEXTs) of the
-    # walk's first GETBULK: sysName, outside the view, then answers with the next object in
-    # it, and must read as missing, as the GET's noSuchObject did. v1 keeps its GETs.
+    # From the second poll a v2c agent's system scalars ride as GETNEXTs in the walk's first
+    # request (the GETNEXT of the columns' last rows, predict.py): sysName, outside the view,
+    # then answers with the next object in it, and must read as missing, as the GET's
+    # noSuchObject did. v1 keeps its GETs.
     from netwatch.collectors.snmp import ber, collector
 
     monkeypatch.setattr(collector, "_last_stack", {})
@@ -145,12 +146,16 @@ async def test_later_polls_read_the_same_system_v1_by_get_v2c_riding_in_the_walk
         oid: value
         for oid, _, value in parse_netsnmp(snmpget_v1(v1_agent, SYS_DESCR, SYS_OBJECT_ID).stdout)
     }
-    sent: list[tuple[int, int]] = []  # (PDU type, non-repeaters) of the later polls
+    # Each scalar x.0 rides as the GETNEXT of x.
+    carried = {
+        parse_oid(o)[:-1] for o in (SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME, HR_UPTIME)
+    }
+    sent: list[tuple[int, int]] = []  # (PDU type, system scalars asked) of the later polls
     async with SnmpEngine() as engine:
         request = engine._request
 
         async def spy(target, pdu_type, oids, *args, **kwargs):  # type: ignore[no-untyped-def]
-            sent.append((pdu_type, kwargs.get("non_repeaters", 0)))
+            sent.append((pdu_type, sum(o in carried for o in oids)))
             return await request(target, pdu_type, oids, *args, **kwargs)
 
         observations = [await probe_target("v1-agent", target, engine)]

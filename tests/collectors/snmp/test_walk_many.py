@@ -269,9 +269,10 @@ def test_the_system_scalars_ride_in_the_walk_and_read_what_snmpget_reads(
     assert sorted((s.metric, s.labels) for s in old.samples) == sorted(
         (s.metric, s.labels) for s in new.samples
     )
-    # The same GETBULKs; the system GET rides in the first (5 system scalars; linux has none).
-    assert old_pdus[0] == (ber.GET, 0) and new_pdus[0] == (ber.GETBULK, 5)
-    assert len(new_pdus) == len(old_pdus) - 1 and ber.GET not in {t for t, _ in new_pdus}
+    # The system GET rides in the first request (5 system scalars; linux has none), and the
+    # columns are asked where the last poll found their rows: GETNEXTs, fewer requests.
+    assert old_pdus[0] == (ber.GET, 0) and new_pdus[0] == (ber.GETNEXT, 0)
+    assert len(new_pdus) < len(old_pdus) - 1 and ber.GET not in {t for t, _ in new_pdus}
 
 
 # ---- snmpsim: real devices' recordings -------------------------------------------------
@@ -382,7 +383,7 @@ ROUTEROS_SCALARS = {
 
 
 @pytest.mark.timeout(60)
-async def test_vendor_scalars_ride_in_the_first_getbulk_from_the_second_poll(
+async def test_vendor_scalars_ride_in_the_first_request_from_the_second_poll(
     snmpsim: tuple[str, int], snmprec: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from netwatch.collectors.snmp import ber, collector
@@ -392,12 +393,16 @@ async def test_vendor_scalars_ride_in_the_first_getbulk_from_the_second_poll(
     target = Target(host, port, community="routeros", timeout=5, retries=1)
     recorded = {oid: (code, value) for oid, code, value in expected_rows(
         snmprec / "routeros.snmprec")}  # fmt: skip
+    # Each scalar x.0 rides as the GETNEXT of x: the 5 system ones and the profile's 7.
+    system = ("1.3.6.1.2.1.1.1", "1.3.6.1.2.1.1.2", "1.3.6.1.2.1.1.3", "1.3.6.1.2.1.1.5",
+              "1.3.6.1.2.1.25.1.1")  # fmt: skip
+    carried = {parse_oid(o) for o in system} | {parse_oid(o)[:-1] for o in ROUTEROS_SCALARS}
     async with SnmpEngine() as engine:
-        sent: list[tuple[int, int]] = []  # (PDU type, non-repeaters)
+        sent: list[tuple[int, int]] = []  # (PDU type, scalars carried)
         request = engine._request
 
         async def spy(target, pdu_type, oids, *args, **kwargs):  # type: ignore[no-untyped-def]
-            sent.append((pdu_type, kwargs.get("non_repeaters", 0)))
+            sent.append((pdu_type, sum(o in carried for o in oids)))
             return await request(target, pdu_type, oids, *args, **kwargs)
 
         engine._request = spy  # type: ignore[method-assign]
@@ -409,10 +414,10 @@ async def test_vendor_scalars_ride_in_the_first_getbulk_from_the_second_poll(
     assert first.error is None and second.error is None, (first.message, second.message)
     assert first.profiles[-1] == second.profiles[-1] == "mikrotik-routeros"
     # First poll: the system GET, then the profile's; from the second, no GET: the 5 system
-    # scalars and the profile's 7 ride as non-repeaters of the walk's first GETBULK.
+    # scalars and the profile's 7 ride in the walk's first request (a GETNEXT: predict.py).
     assert [t for t, _ in firsts].count(ber.GET) == 2
-    assert seconds[0] == (ber.GETBULK, 5 + len(ROUTEROS_SCALARS))
-    assert all(t == ber.GETBULK and n == 0 for t, n in seconds[1:]), seconds
+    assert seconds[0] == (ber.GETNEXT, 5 + len(ROUTEROS_SCALARS))
+    assert all(t != ber.GET and n == 0 for t, n in seconds[1:]), seconds
     assert first.samples == second.samples
     # The readings are the recording's: system objects, and a scalar the recording lacks
     # (asked by GETNEXT, answered with the next object) is missing as the GET found it.
