@@ -117,8 +117,11 @@ async def ask(
         for task in tasks:
             await task
     finally:
-        for task in tasks:  # declined, cancelled: none is left running
-            task.cancel()
+        for task in tasks:  # declined, cancelled: none is left running, no error left unread
+            if not task.done():
+                task.cancel()
+            elif not task.cancelled():
+                task.exception()
 
 
 async def _one(

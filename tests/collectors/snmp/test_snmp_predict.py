@@ -140,3 +140,26 @@ async def test_an_agent_that_caps_its_answers_is_asked_the_old_way_for_a_while(
         assert pdus[0] == (GET, 0) and set(pdus[1:]) == {(GETBULK, 0)}, pdus
     assert asked[2 + CARRY_RECOVERY][:2] == [(GETNEXT, 0), (GET, 0)]  # tried again: declined
     assert engine.stats.carry_declined == 2 and engine.stats.timeouts == 0
+
+
+class DropsSecond(Scripted):
+    """Never answers a GETNEXT of several varbinds that does not carry the system scalars."""
+
+    def __call__(self, msg: ber.Message) -> list[bytes]:
+        if msg.pdu_type == GETNEXT and len(msg.varbinds) > 1 and msg.varbinds[0][0] != (*SYS, 1):
+            self.log.append(msg)
+            return []
+        return super().__call__(msg)
+
+
+async def test_a_lost_request_of_several_declines_the_poll() -> None:
+    # 30 interfaces: 4 columns × 31 + 12 empty ones = 136 varbinds, two GETNEXTs (at most 100
+    # each); the second is lost (tried once): the poll is asked the old way, and read whole.
+    indexes = list(range(1, 31))
+    script = DropsSecond(interfaces(indexes))
+    observations, asked, engine = await poll_with(script, [nothing] * 3, "if-mib")
+    for obs in observations:
+        assert_reads(obs, indexes)
+    assert asked[1][:3] == [(GETNEXT, 0), (GETNEXT, 0), (GET, 0)]
+    assert set(asked[1][3:]) == {(GETBULK, 0)} and asked[2][0] == (GET, 0)
+    assert engine.stats.carry_declined == 1 and engine.stats.timeouts == 1
