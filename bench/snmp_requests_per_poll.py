@@ -36,7 +36,7 @@ def old_way() -> None:
         from netwatch.collectors.snmp import predict
     except ImportError:  # the code before predict.py: nothing to switch off
         return
-    predict.plan = lambda columns, budget: ([], list(columns))  # type: ignore[assignment]
+    predict.plan = lambda columns, budget: ([], [], list(columns))  # type: ignore[assignment]
 
 
 def in_pkts(port: int) -> int:

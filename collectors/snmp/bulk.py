@@ -238,11 +238,11 @@ async def _walk_shared(
     alone: list[Column] = []
     pending = columns
     if carry is not None and budget == configured:  # a steady poll: asked where rows were
-        predicted, rest = predict.plan(columns, budget)
-        if predicted:
-            await predict.ask(engine, target, predicted, carry)
+        predicted, requests, rest = predict.plan(columns, budget)
+        if requests:
+            await predict.ask(engine, target, predicted, requests, carry)
             carry = None
-            pending = [*rest, *(c for g in predicted for c in g if not c.done)]
+            pending = [*rest, *(c for c in predicted if not c.done)]
     while pending:
         if target.version == "1" or state.no_bulk:  # GETNEXT: one row of each column
             width = max(1, min(budget, MAX_GETNEXT_COLUMNS))

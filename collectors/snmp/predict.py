@@ -78,66 +78,88 @@ def _points(col: Column, suffixes: Suffixes) -> tuple[OID, ...]:
     return points
 
 
-def plan(columns: Sequence[Column], budget: int) -> tuple[list[list[Column]], list[Column]]:
-    """(requests of predicted columns, each at most budget varbinds; the other columns).
+Segment = tuple["Column", tuple[OID, ...], int, int]  # a column, its points, [lo, hi) of them
 
-    A column is predicted when the last poll read it whole and its rows + 1 fit one request;
-    columns are packed in the order given (a request's columns are answered in order)."""
-    requests: list[list[Column]] = []
+
+def plan(
+    columns: Sequence[Column], budget: int
+) -> tuple[list[Column], list[list[Segment]], list[Column]]:
+    """(predicted columns, their requests of at most budget varbinds, the other columns).
+
+    A column is predicted when the last poll read it whole and its rows + 1 fit one request.
+    Columns are packed in the order given, a column that does not fit what is left of a
+    request split across it and the next (each GETNEXT stands alone): ⌈Σ (rows + 1) / budget⌉
+    requests."""
+    predicted: list[Column] = []
     rest: list[Column] = []
-    group: list[Column] = []
-    used = 0
+    requests: list[list[Segment]] = []
+    group: list[Segment] = []
+    room = budget
     for col in columns:
         s = col.suffixes
         size = len(s) + 1 if s is not None else 0
         if s is None or size > budget or size > col.max_rows:
             rest.append(col)
             continue
-        if group and used + size > budget:
-            requests.append(group)
-            group, used = [], 0
-        group.append(col)
-        used += size
+        predicted.append(col)
+        points = _points(col, s)
+        lo = 0
+        while lo < size:
+            if room == 0:
+                requests.append(group)
+                group, room = [], budget
+            hi = min(size, lo + room)
+            group.append((col, points, lo, hi))
+            room -= hi - lo
+            lo = hi
     if group:
         requests.append(group)
-    return requests, rest
+    return predicted, requests, rest
 
 
 async def ask(
     engine: SnmpEngine,
     target: Target,
-    requests: list[list[Column]],
+    predicted: list[Column],
+    requests: list[list[Segment]],
     carry: tuple[Sequence[OID], dict[OID, Value]],
 ) -> None:
-    """The predicted requests at once, the scalars in the first; feeds the columns."""
+    """The predicted requests at once, the scalars in the first; then feeds the columns."""
     first, rest = requests[0], requests[1:]
     tasks = [asyncio.ensure_future(_one(engine, target, g, None)) for g in rest]
     try:
-        await _one(engine, target, first, carry)
+        answers = [await _one(engine, target, first, carry)]
         for task in tasks:
-            await task
+            answers.append(await task)
     finally:
         for task in tasks:  # declined, cancelled: none is left running, no error left unread
             if not task.done():
                 task.cancel()
             elif not task.cancelled():
                 task.exception()
+    got: dict[int, list[tuple[OID, Value]]] = {id(c): [] for c in predicted}
+    for group, varbinds in zip(requests, answers, strict=True):
+        at = 0
+        for col, _, lo, hi in group:
+            got[id(col)] += varbinds[at : at + hi - lo]
+            at += hi - lo
+    for col in predicted:
+        _feed(target, col, got[id(col)], _points(col, col.suffixes))  # type: ignore[arg-type]
 
 
 async def _one(
     engine: SnmpEngine,
     target: Target,
-    group: list[Column],
+    group: list[Segment],
     carry: tuple[Sequence[OID], dict[OID, Value]] | None,
-) -> None:
+) -> list[tuple[OID, Value]]:
+    """One GETNEXT of the group's points (after the scalars): the points' answers."""
     asked: list[OID] = []
     if carry is not None:
         asked += [o[:-1] for o in carry[0]]  # GETNEXT of x answers x.0 when the agent has it
-    spans = []
-    for col in group:
-        points = _points(col, col.suffixes)  # type: ignore[arg-type]
-        spans.append((col, len(asked), points))
-        asked += points
+    n = len(asked)
+    for _, points, lo, hi in group:
+        asked += points[lo:hi]
     try:  # tried once: on a loss the old way's GET is the next try (and has its retries)
         msg = await engine._request(target, ber.GETNEXT, asked, tries=1)
     except SnmpError:
@@ -152,27 +174,22 @@ async def _one(
         values = carry[1]
         for oid, (got, value) in zip(carry[0], varbinds, strict=False):
             values[oid] = value if got == oid else _NO_SUCH_OBJECT
-    for col, at, points in spans:
-        _feed(target, col, varbinds, at, points)
+    return varbinds[n:]
 
 
 def _feed(
-    target: Target,
-    col: Column,
-    varbinds: list[tuple[OID, Value]],
-    at: int,
-    points: tuple[OID, ...],
+    target: Target, col: Column, answers: list[tuple[OID, Value]], points: tuple[OID, ...]
 ) -> None:
     """Feed the column its answers as far as they link; mark it kept when all did."""
     k = len(points)
     taken = 1
     while taken < k:
-        oid, value = varbinds[at + taken - 1]
+        oid, value = answers[taken - 1]
         if value.kind is _END or oid != points[taken]:
             break
         taken += 1
     try:
-        col.feed(target, varbinds[at : at + taken])
+        col.feed(target, answers[:taken])
     except SnmpError as exc:  # this column's data is bad; the others are not
         col.error = exc
         col.done = True
