@@ -137,6 +137,12 @@ async def ask(
                 task.cancel()
             elif not task.cancelled():
                 task.exception()
+    if not rest:  # one request (the usual poll): each column is one span of it
+        at = 0
+        for col, points, lo, hi in first:
+            _feed(target, col, answers[0][at : at + hi - lo], points)
+            at += hi - lo
+        return
     got: dict[int, list[tuple[OID, Value]]] = {id(c): [] for c in predicted}
     for group, varbinds in zip(requests, answers, strict=True):
         at = 0
