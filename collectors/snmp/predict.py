@@ -35,9 +35,11 @@ if TYPE_CHECKING:
 Suffixes = tuple[tuple[int, ...], ...]
 _INTERNED: dict[Suffixes, Suffixes] = {}
 _INTERNED_MAX = 50_000
-# The GETNEXT points of a column (its root, then each row), per (root, interned suffixes).
+# The GETNEXT points of a column (its root, then each row), per (root, interned suffixes):
+# full OIDs, so kept for a few thousand lists only (agents of one kind share them; a site of
+# all-different devices rebuilds them, ~0.1 µs a row).
 _POINTS: dict[tuple[OID, int], tuple[Suffixes, tuple[OID, ...]]] = {}
-_POINTS_MAX = 50_000
+_POINTS_MAX = 4096
 _END = Kind.END_OF_MIB_VIEW
 _NO_SUCH_OBJECT = Value(Kind.NO_SUCH_OBJECT, None)
 
