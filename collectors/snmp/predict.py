@@ -37,7 +37,7 @@ _INTERNED: dict[Suffixes, Suffixes] = {}
 _INTERNED_MAX = 50_000
 # The GETNEXT points of a column (its root, then each row), per (root, interned suffixes):
 # full OIDs, so kept for a few thousand lists only (agents of one kind share them; a site of
-# all-different devices rebuilds them, ~0.1 µs a row).
+# all-different devices rebuilds them at each poll).
 _POINTS: dict[tuple[OID, int], tuple[Suffixes, tuple[OID, ...]]] = {}
 _POINTS_MAX = 4096
 _END = Kind.END_OF_MIB_VIEW
