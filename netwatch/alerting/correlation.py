@@ -102,6 +102,37 @@ class Correlation:
         for a in open_alerts:
             a.complaints = counts.get(a.id, 0)
 
+    def read(self, now: float, inventory: Inventory) -> dict[str, list[ComplaintRef]] | None:
+        """The open complaints received within the window, by village of the inventory, read
+        from the complaint store; None without a store or when it cannot be read (counted and
+        logged: nothing is decided on stale data, alerts stay as they are)."""
+        if self.feed is None:
+            return None
+        settings = inventory.settings.alerting.complaints
+        if now - self._pruned_at >= LOG_EVERY:  # a walk over a week of links: once a minute
+            self._pruned_at = now
+            for key in [k for k in self.linked if k[1] < now - HORIZON]:
+                del self.linked[key]
+        try:
+            rows = self.feed.recent(now - settings.window)
+        except Exception as exc:
+            self._failed("cannot read the complaint store", exc)
+            return None
+        by_village: dict[str, list[ComplaintRef]] = {}
+        for r in rows:
+            fresh = now - r.received_at <= settings.window
+            if r.open and fresh and r.village in inventory.villages:
+                by_village.setdefault(r.village, []).append(r)
+        return by_village
+
+    def current(self) -> dict[str, OpenAlert]:
+        """The open VillageWifiComplaints alerts, by village."""
+        return {
+            a.labels.get("village", ""): a
+            for a in self.lifecycle.open.values()
+            if a.labels.get("alertname") == VILLAGE_COMPLAINTS
+        }
+
     def evaluate(
         self,
         now: float,
@@ -109,34 +140,20 @@ class Correlation:
         kinds: Kinds,
         topology: Topology,
         recorded: Mapping[str, ServiceState],
+        complaints: Mapping[str, list[ComplaintRef]] | None = None,
     ) -> None:
-        """Attach new complaints, fire or resolve VillageWifiComplaints (in the transaction)."""
-        if self.feed is None:
+        """Attach new complaints, fire or resolve VillageWifiComplaints (in the transaction);
+        complaints: what read() returned (None: read them now). With no complaint and no such
+        alert open it changes nothing (the engine then leaves it out of a tick)."""
+        by_village = self.read(now, inventory) if complaints is None else complaints
+        if by_village is None:
             return
-        settings = inventory.settings.alerting.complaints
-        try:
-            rows = self.feed.recent(now - settings.window)
-        except Exception as exc:
-            self._failed("cannot read the complaint store", exc)
-            return  # nothing decided on stale data: alerts stay as they are
-        by_village: dict[str, list[ComplaintRef]] = {}
-        for r in rows:
-            fresh = now - r.received_at <= settings.window
-            if r.open and fresh and r.village in inventory.villages:
-                by_village.setdefault(r.village, []).append(r)
-        current = {
-            a.labels.get("village", ""): a
-            for a in self.lifecycle.open.values()
-            if a.labels.get("alertname") == VILLAGE_COMPLAINTS
-        }
+        threshold = inventory.settings.alerting.complaints.threshold
+        current = self.current()
         for code in sorted(by_village.keys() | current.keys()):
             if code in inventory.villages:
                 self._village(code, by_village.get(code, []), current.get(code), now, kinds,
-                              topology, recorded.get(code), settings.threshold)  # fmt: skip
-        if now - self._pruned_at >= LOG_EVERY:  # a walk over a week of links: once a minute
-            self._pruned_at = now
-            for key in [k for k in self.linked if k[1] < now - HORIZON]:
-                del self.linked[key]
+                              topology, recorded.get(code), threshold)  # fmt: skip
 
     def _village(
         self,

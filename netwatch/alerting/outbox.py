@@ -12,7 +12,6 @@ The tables and their statements are in outbox_store.py.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import functools
 import logging
@@ -353,14 +352,18 @@ class Outbox:
                     self._pass()
                 except Exception:
                     log.exception("outbox delivery pass failed")
-                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel that
-                # lands as the wake fires. On the grid of loop time (core/ticks.py): the look
-                # shares a turn of the loop with the other periodic timers.
+                # A timer that sets the wake event, as the engine's tick: not wait_for (3.11's
+                # can swallow a cancel that lands as the wake fires), nor asyncio.timeout (a
+                # cancellation thrown into this task and caught, every idle second). On the
+                # grid of loop time (core/ticks.py): the look shares a turn of the loop with
+                # the other periodic timers.
                 every = self.settings.delivery.poll_interval
                 due = next_tick(loop.time(), every) if every > 0 else loop.time()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout_at(due):
-                        await self._wake.wait()
+                timer = loop.call_at(due, self._wake.set)
+                try:
+                    await self._wake.wait()
+                finally:
+                    timer.cancel()
         finally:
             repost.cancel()
             pending = [repost, *self._inflight.values()]

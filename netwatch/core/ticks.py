@@ -4,8 +4,8 @@ A timer armed `step` seconds from an arbitrary moment goes off in a turn of the 
 its own; armed at the next multiple of `step` instead, it goes off in the same turn as every
 other timer on that grid (the echo stream's slots end on multiples of their width: 50 ms at
 the defaults, 100 or 200 ms at small inventories; see collectors/icmp/wheel.py. The SNMP
-deadline timer's and the lag probe's 0.2 s steps are multiples of all three, and so are the
-one-second timers: the alert engine's tick, the heartbeat, the outbox's look). A turn (a
+deadline timer's 0.2 s step is a multiple of all three, and so are the one-second timers: the
+alert engine's tick, the heartbeat, the outbox's look, the lag probe's drop reading). A turn (a
 select, the timer heap) costs ~25-30 µs whatever it runs, and a turn that ends a real sleep
 of the loop's thread costs more: on this 2-core VM a vCPU that slept wakes to cold caches
 (bench/loop_census.py counts both: turns, and the sleeps each timer or socket ended).

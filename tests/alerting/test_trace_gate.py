@@ -4,6 +4,7 @@ socket of this process drops replies (the kernel's own counter, made to grow her
 from __future__ import annotations
 
 import asyncio
+import selectors
 import socket
 import struct
 import time
@@ -13,11 +14,13 @@ import pytest
 
 from netwatch.alerting import metrics
 from netwatch.alerting.rules import Topology
-from netwatch.alerting.trace_gate import SocketDrops, TraceGate
+from netwatch.alerting.trace_gate import CALM, LagProbe, SocketDrops, TraceGate
 from netwatch.alerting.tracing import Tracing
 from netwatch.alerting.tracker import Tracker
 from netwatch.core.model import AlertingSettings, Role
+from netwatch.core.ticks import sleep_to_tick
 from tests.helpers import regency
+from tests.helpers.loop_calls import counting
 from tests.helpers.netns import Netlab, requires_root
 
 
@@ -60,6 +63,138 @@ def test_no_trace_while_the_loop_runs_late():
             gate.close()
 
     assert asyncio.run(main()) == [None, None, "loop_lag"]
+
+
+def test_every_stall_just_over_the_limit_is_seen():
+    """A stall of 0.35 s with a 0.3 s limit holds traces each time. (A probe timer every
+    0.2 s ran late by the stall less the way from its start to the probe's due time: it saw
+    such a stall only when a probe fell due in its first 0.05 s, one time in four.)"""
+
+    async def main() -> list[bool]:
+        loop = asyncio.get_running_loop()
+        seen = []
+        for _ in range(3):
+            probe = LagProbe(loop, 0.3, lambda: None)
+            try:
+                await asyncio.sleep(0.05)
+                assert not probe.late_since(CALM)
+                time.sleep(0.35)  # the loop's thread holds it, off the probe's grid
+                await asyncio.sleep(0)  # the next turn
+                seen.append(probe.late_since(CALM))
+            finally:
+                probe.close()
+        return seen
+
+    assert asyncio.run(main()) == [True, True, True]
+
+
+def test_short_turns_are_not_lag():
+    async def main() -> tuple[bool, float]:
+        loop = asyncio.get_running_loop()
+        probe = LagProbe(loop, 0.5, lambda: None)
+        try:
+            for _ in range(5):
+                time.sleep(0.02)  # 20 ms turns: busy, but far under the limit
+                await asyncio.sleep(0.01)
+            return probe.late_since(CALM), probe.worst
+        finally:
+            probe.close()
+
+    late, worst = asyncio.run(main())
+    assert not late and worst < 0.5
+
+
+class _SleepySelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+    """Returns `oversleep` seconds after its timeout once (as when the thread gets no CPU)."""
+
+    oversleep = 0.0
+
+    def select(self, timeout: float | None = None) -> Any:
+        events = super().select(timeout)
+        if timeout is not None and self.oversleep:
+            time.sleep(timeout + self.oversleep)  # (a select that slept too long)
+            self.oversleep = 0.0
+        return events
+
+
+def test_a_wake_up_later_than_the_limit_is_lag():
+    """The loop slept past its timer by more than the limit: that timer ran late."""
+    selector = _SleepySelector()
+    loop = asyncio.SelectorEventLoop(selector)
+    try:
+
+        async def main() -> tuple[bool, bool]:
+            probe = LagProbe(loop, 0.3, lambda: None)
+            try:
+                await asyncio.sleep(0.05)
+                before = probe.late_since(CALM)
+                selector.oversleep = 0.4
+                await asyncio.sleep(0.01)  # a select with a timeout: 0.4 s past it
+                return before, probe.late_since(CALM)
+            finally:
+                probe.close()
+
+        assert loop.run_until_complete(main()) == (False, True)
+    finally:
+        loop.close()
+
+
+def test_the_probe_wakes_the_loop_once_a_second_and_leaves_the_selector_as_it_was():
+    """Idle, the loop's turns are the probe's timer on whole seconds (each_second each
+    time): no timer of its own every 0.2 s. Closed, the selector's select is its class's."""
+
+    async def main() -> tuple[int, int, float, bool]:
+        loop = asyncio.get_running_loop()
+        selector = loop._selector  # type: ignore[attr-defined]
+        seconds: list[float] = []
+        await sleep_to_tick(1.0)  # start on a whole second: 2.5 s hold 2 or 3 of them
+        with counting(loop, "_run_once") as turns:
+            probe = LagProbe(loop, 0.5, lambda: seconds.append(loop.time()))
+            other = LagProbe(loop, 0.2, lambda: None)  # a second probe on the same loop
+            await asyncio.sleep(2.5)
+            other.close()
+            probe.close()
+            idle_turns = turns[0]
+        gap = max(abs(t - round(t)) for t in seconds)
+        return idle_turns, len(seconds), gap, "select" in vars(selector)
+
+    turns, seconds, gap, patched = asyncio.run(main())
+    assert seconds == 2 and gap < 0.05  # at 1 and 2 s, on the grid
+    # The two probes' timers share their turns; + the sleep's timer and its task's step.
+    assert turns <= 6, turns  # a 0.2 s probe alone made 12 turns in 2.5 s
+    assert not patched
+
+
+def test_a_loop_without_a_selector_to_time_gets_the_probe_timer():
+    """uvloop has no asyncio selector: the probe's timer runs every FALLBACK seconds and
+    measures lag itself; each_second still once a second."""
+
+    class Loop:
+        def __init__(self) -> None:
+            self.now = 100.03
+            self.timers: list[tuple[float, Any, tuple[Any, ...]]] = []
+
+        def time(self) -> float:
+            return self.now
+
+        def get_debug(self) -> bool:
+            return False
+
+        def call_at(self, when: float, fn: Any, *args: Any) -> Any:
+            self.timers.append((when, fn, args))
+            return asyncio.TimerHandle(when, fn, args, self)  # type: ignore[arg-type]
+
+    loop = Loop()
+    seconds: list[float] = []
+    probe = LagProbe(loop, 0.5, lambda: seconds.append(loop.now))  # type: ignore[arg-type]
+    for k in range(10):
+        when, fn, args = loop.timers[-1]
+        assert 0 < when - loop.now <= 0.2 + 1e-9  # the next multiple of 0.2 s
+        assert when / 0.2 == pytest.approx(round(when / 0.2))
+        loop.now = when + (0.7 if k == 6 else 0.01)  # the seventh run 0.7 s late
+        fn(*args)
+    assert len(seconds) == 2
+    assert probe.late_since(CALM) and probe.worst == pytest.approx(0.7)
 
 
 def _echo(seq: int) -> bytes:
