@@ -19,7 +19,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
-from itertools import chain
+from itertools import chain, repeat
 from operator import getitem, itemgetter, setitem
 
 from netwatch.core.model import Device
@@ -236,6 +236,10 @@ class _Shape:
         self.columns, self.keys = columns, keys
 
 
+# A families tuple of a plugin's state_values and their value columns, in the same order.
+_Flat = tuple[tuple[Family, ...], tuple["array[float]", ...]]
+
+
 class PluginSeries:
     """One collector's families as columns, refreshed from state by part version."""
 
@@ -254,6 +258,12 @@ class PluginSeries:
         # closed tables: its shape and, per sample, the index its value went to (slot or row).
         self._again: dict[int, tuple[_Shape, array[int]]] = {}
         self._shapes: dict[tuple[object, ...], _Shape] = {}
+        # A plugin that gives its unlabelled STATE samples as (families, values): per slot the
+        # families of its last sampling with their value columns (presence bytes stand while
+        # the families are the same), shared per families tuple (by identity).
+        self._values_of = getattr(plugin, "state_values", None)
+        self._flat_at: list[_Flat | None] = []
+        self._flat: dict[int, _Flat] = {}
         devices.watchers.append(self)
         devices.tracked.add(plugin.name)
         self.grow(len(devices))
@@ -265,6 +275,7 @@ class PluginSeries:
         if more <= 0:
             return
         self._parts.extend([None] * more)
+        self._flat_at.extend([None] * more)
         self._versions.extend(array("q", [-1]) * more)
         for fs in self._plain:
             assert fs.values is not None and fs.on is not None
@@ -281,6 +292,7 @@ class PluginSeries:
                 table.release(r)
         if slot < len(self._parts):
             self._parts[slot] = None
+            self._flat_at[slot] = None
             self._versions[slot] = -1
         self._again.pop(slot, None)
 
@@ -291,12 +303,35 @@ class PluginSeries:
         return refresh_all([self], self.devices, per_slice)
 
     def _sample(self, slot: int, device: Device, part: DevicePart) -> None:
+        if self._values_of is not None:  # (refresh_all has this inline)
+            families, values = self._values_of(device, part)
+            flat = self._flat_at[slot]
+            total = sum(values)
+            if flat is not None and flat[0] is families and total - total == 0.0:
+                any(map(setitem, flat[1], repeat(slot), values))
+            else:
+                self._sample_flat(slot, families, values)
+            return
         found = self.plugin.samples_of(device, part, View.STATE)
         samples = found if isinstance(found, list) else list(found)
         again = self._again.pop(slot, None)
         if again is not None and self._same_rows(again, samples, slot):
             return
         self._sample_all(slot, samples)
+
+    def _sample_flat(
+        self, slot: int, families: tuple[Family, ...], values: tuple[float, ...]
+    ) -> None:
+        """A sampling given as (families, values) stored as samples: presence bytes and finite
+        flags set. The next one with the same families and every value finite (no NaN or
+        infinity, nor an overflowing sum) stores only its values, in one C-level pass."""
+        self._again.pop(slot, None)
+        self._sample_all(slot, list(zip(families, values, repeat(()), repeat(None))))
+        flat = self._flat.get(id(families))
+        if flat is None or flat[0] is not families:  # (the entry holds its tuple: no id reused)
+            columns = tuple([self.by_name[fam.name].values for fam in families])
+            flat = self._flat[id(families)] = (families, columns)  # type: ignore[assignment]
+        self._flat_at[slot] = flat
 
     def _same_rows(
         self, again: tuple[_Shape, array[int]], samples: list[Sample], slot: int
@@ -523,7 +558,17 @@ def refresh_all(
                 if part is s._parts[slot] and part.version == s._versions[slot]:
                     continue
                 changed[slot] = 1
-                s._sample(slot, ds.device, part)
+                values_of = s._values_of
+                if values_of is None:
+                    s._sample(slot, ds.device, part)
+                else:  # s._sample inline: after a round, every ICMP device comes here
+                    families, values = values_of(ds.device, part)
+                    flat = s._flat_at[slot]
+                    total = sum(values)
+                    if flat is not None and flat[0] is families and total - total == 0.0:
+                        any(map(setitem, flat[1], repeat(slot), values))
+                    else:
+                        s._sample_flat(slot, families, values)
                 s._parts[slot], s._versions[slot] = part, part.version
                 done += 1
         if done >= turn or slot >= scan_at:  # not inside the loop over parts: a new part

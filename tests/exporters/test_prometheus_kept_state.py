@@ -258,3 +258,30 @@ def test_an_snmp_device_polled_again_follows_its_interfaces_values_names_and_cou
             line = (f'netwatch_snmp_interface_receive_bytes_total{{device="r",role="router",'
                     f'village="{V}",district="35.10.07",interface="{name}"}} ')  # fmt: skip
             assert line + f"{float((100 + 60 * k) * 1000 + index)!r}\n" in text
+
+
+def test_icmp_columns_from_state_values_follow_every_shape_as_the_samples_path() -> None:
+    """ICMP devices sampled through the plugin's state_values (values stored by shape) are
+    written byte for byte as through samples() and as client_python writes them, while a
+    device's families change (replies lost, one reply, back) and a value turns infinite."""
+    s = _state()
+    fast = Exposition(s, [ICMP])
+    generic = Exposition(s, [dataclasses.replace(ICMP, state_values=None)])
+    steps: list[tuple[str, int, float]] = [
+        ("r", 5, 100.0), ("ap1", 5, 100.0), ("ap2", 3, 100.0),
+        ("r", 5, 130.0),  # the same families, new values: stored by shape
+        ("r", 0, 160.0),  # every echo lost: the RTT families leave r's lines
+        ("r", 1, 190.0),  # one reply: min, avg, max, no jitter
+        ("r", 5, 220.0), ("ap1", 5, math.inf),  # a timestamp that is not finite
+        ("ap1", 5, 250.0), ("ap2", 5, 250.0),
+    ]  # fmt: skip
+    for name, received, t in steps:
+        if math.isfinite(t):
+            _ping(s, name, received, t)
+        else:  # (finite RTTs: _ping's move with t)
+            s.record(PingObservation(name, t, PingResult("x", 5, received, [0.002] * received)))
+        text = _scrape(fast)
+        assert text == _scrape(generic)
+        assert _samples(text) == _samples(_reference(s, [ICMP]))
+    assert "netwatch_ping_last_round_timestamp_seconds{" in text
+    assert 'netwatch_ping_jitter_seconds{device="r"' in text
