@@ -35,6 +35,7 @@ RowKey = tuple[object, ...]  # (slot, *label values), or (slot, labels) in an op
 _value = itemgetter(1)  # a label's value
 _tail = itemgetter(slice(1, None))  # a closed table's row key without its slot
 _EPOCHS = itertools.count(1)  # epochs unique across device tables (a kept slice names one)
+_UNSEEN = object()  # a part's verdict the reader has not read (no verdict is this object)
 
 
 def device_label_text(d: Device) -> str:
@@ -57,14 +58,28 @@ class DeviceTable:
         self._seen: dict[str, DeviceState] | None = None
         self.watchers: list[PluginSeries] = []
         self.epoch = 0  # moves whenever a slot's device or label text may have changed
-        # Slots a refresh sampled again (a part changed), until a reader (the village rollup)
-        # takes them; a removed or replaced device moves the epoch instead. tracked: the
+        # Slots where a refresh sampled a part again whose verdict is another object than
+        # when the reader (the village rollup) last read the device (`seen`), until the reader
+        # takes them; a removed or replaced device moves the epoch instead. A Verdict is
+        # immutable and a part's verdict moves only with its version, so after a round only
+        # the devices whose verdict moved are read again (not all 50,000). tracked: the
         # collectors whose series flag them.
         self.changed = bytearray()
         self.tracked: set[str] = set()
 
     def __len__(self) -> int:
         return len(self.states)
+
+    def seen(self, slots: Iterable[int]) -> None:
+        """The reader read these devices' verdicts now: each part's verdict as it is, the one a
+        refresh compares with (called in the same piece of work as the read: no observation
+        between the two)."""
+        devices = self.devices
+        for w in self.watchers:
+            parts, seen = w._parts, w._seen
+            for slot in slots:
+                part = parts[slot]
+                seen[slot] = _UNSEEN if part is None else part.verdict(devices[slot])  # type: ignore[arg-type]
 
     def sync(self, state: State) -> None:
         """Follow state.devices (a reload swaps the dict, never mutates it)."""
@@ -253,6 +268,7 @@ class PluginSeries:
         self._tables: dict[tuple[str, ...], RowTable] = {}
         self._plain: list[FamilySeries] = []  # families with per-slot values
         self._parts: list[DevicePart | None] = []
+        self._seen: list[object] = []  # each part's verdict when the reader last read it
         self._versions = array("q")
         # Slots whose last sampling had labelled samples (an SNMP device's interfaces), all in
         # closed tables: its shape and, per sample, the index its value went to (slot or row).
@@ -275,6 +291,7 @@ class PluginSeries:
         if more <= 0:
             return
         self._parts.extend([None] * more)
+        self._seen.extend([_UNSEEN] * more)
         self._flat_at.extend([None] * more)
         self._versions.extend(array("q", [-1]) * more)
         for fs in self._plain:
@@ -292,6 +309,7 @@ class PluginSeries:
                 table.release(r)
         if slot < len(self._parts):
             self._parts[slot] = None
+            self._seen[slot] = _UNSEEN
             self._flat_at[slot] = None
             self._versions[slot] = -1
         self._again.pop(slot, None)
@@ -543,8 +561,8 @@ def refresh_all(
     per series looked every collector up in every device: ~20 ms a scrape at 50,000 devices).
     A part never leaves a device's parts, and a slot whose device state is another is
     forgotten first (DeviceTable.sync). Yields every per_slice samplings and every SCAN devices
-    looked at (between devices: a pass over 50,000 unchanged ones is ~20 ms); flags the slots it
-    samples in devices.changed."""
+    looked at (between devices: a pass over 50,000 unchanged ones is ~20 ms); flags in
+    devices.changed the slots it samples whose part's verdict is not the one the reader saw."""
     by_name: dict[str, list[PluginSeries]] = {}
     for s in series:
         by_name.setdefault(s.plugin.name, []).append(s)
@@ -557,7 +575,8 @@ def refresh_all(
             for s in by_name.get(name, ()):
                 if part is s._parts[slot] and part.version == s._versions[slot]:
                     continue
-                changed[slot] = 1
+                if part.verdict(ds.device) is not s._seen[slot]:
+                    changed[slot] = 1  # the reader reads this device again
                 values_of = s._values_of
                 if values_of is None:
                     s._sample(slot, ds.device, part)

@@ -138,6 +138,39 @@ def test_rollup_kept_between_scrapes_follows_every_collectors_verdict(monkeypatc
     assert (_status(text, V), _status(text, W)) == ("degraded", "degraded")
 
 
+def test_a_verdict_that_moves_and_comes_back_during_a_render_is_followed(monkeypatch) -> None:
+    """The verdicts a refresh compares with are the ones the rollup read, not the ones the
+    refresh sampled: an AP's radio that goes down before a render and up again between its
+    refresh and its rollup (the render gives the loop turns) leaves V up; down again before the
+    next render, V must go down though the AP's verdict is the same object as at the refresh
+    before (SNMP's verdicts are constants)."""
+    s = _state()
+    sources = [inventory_families, *registered()]
+    e = Exposition(s, sources)
+    for t, name in enumerate(("r", "ap1", "r2", "ap3")):
+        _ping(s, name, 5, 100.0 + t)
+    _ping(s, "ap2", 0, 100.0)  # V's Wi-Fi is ap1's alone
+    _radios(s, "ap1", 1, 110.0)
+    assert _status(e.render().decode(), V) == "degraded"
+
+    between: list[int] = []  # radio status to record between the refresh and the rollup
+    refresh = type(inventory_families).refresh
+
+    def late(self, ctx):
+        while between:
+            _radios(s, "ap1", between.pop(0), 150.0)
+        return refresh(self, ctx)
+
+    monkeypatch.setattr(type(inventory_families), "refresh", late)
+    _radios(s, "ap1", 2, 140.0)  # down before the render...
+    between.append(1)  # ...and up again between its refresh and its rollup
+    assert _status(e.render().decode(), V) == "degraded"  # (its columns: the sampled poll)
+    _radios(s, "ap1", 2, 170.0)  # down again: V serves no Wi-Fi
+    text = e.render().decode()
+    assert _samples(text) == _samples(_reference(s, sources))
+    assert _status(text, V) == "down"
+
+
 def test_without_every_collector_watched_every_village_is_asked_at_each_scrape(
     monkeypatch,
 ) -> None:
