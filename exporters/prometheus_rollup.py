@@ -5,7 +5,8 @@ was asked of every village at every scrape, though a village's status seldom cha
 village's status depends only on its devices' verdicts' health (and roles, membership: the
 inventory), so it is asked again only for the villages of devices whose health moved; which
 devices to look at comes from the device table's change flags (a refresh of the exposition's
-columns flags every slot whose collector part it sampled again), valid when every registered
+columns flags every slot it sampled again whose part's verdict is another object than when this
+read the device: `DeviceTable.seen`, called where the health is read), valid when every registered
 collector has its columns in the exposition (`netwatch run`'s sources); otherwise, and after a
 reload, every village is asked, as before (issue 10).
 """
@@ -31,7 +32,8 @@ _STATUSES = 500  # villages asked for their status between two turns (~3.5-6 µs
 class VillageStatuses:
     """Each village's status (its index in STATUSES), kept between scrapes: only the villages of
     devices whose health changed are asked again, when every registered collector's parts are
-    watched by the device table (a refresh of its columns flags the slots it sampled again);
+    watched by the device table (a refresh of its columns flags the slots it sampled again
+    whose verdict moved since this read them);
     otherwise, and after a reload, every village is (3.5 µs a village, 0.06 s at 50,000
     devices: most of a scrape's rollup, though a village's status seldom changes)."""
 
@@ -72,6 +74,7 @@ class VillageStatuses:
             health = bytearray(len(table.states))
             for a in range(0, len(table.states), _SLICE):
                 health[a : a + _SLICE] = bytes(map(_health, table.states[a : a + _SLICE]))
+                table.seen(range(a, min(a + _SLICE, len(table.states))))
                 yield
             village_of = array("i", [-1]) * len(table.states)
             several: dict[int, list[int]] = {}
@@ -114,6 +117,7 @@ class VillageStatuses:
         for a in range(0, len(slots), _SLICE):
             chunk = slots[a : a + _SLICE]
             now = bytes(map(_health, map(states.__getitem__, chunk)))
+            table.seen(chunk)
             if now == bytes(map(health.__getitem__, chunk)):  # a new round, the same verdicts
                 yield
                 continue

@@ -19,7 +19,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
-from itertools import chain
+from itertools import chain, repeat
 from operator import getitem, itemgetter, setitem
 
 from netwatch.core.model import Device
@@ -35,6 +35,7 @@ RowKey = tuple[object, ...]  # (slot, *label values), or (slot, labels) in an op
 _value = itemgetter(1)  # a label's value
 _tail = itemgetter(slice(1, None))  # a closed table's row key without its slot
 _EPOCHS = itertools.count(1)  # epochs unique across device tables (a kept slice names one)
+_UNSEEN = object()  # a part's verdict the reader has not read (no verdict is this object)
 
 
 def device_label_text(d: Device) -> str:
@@ -57,14 +58,28 @@ class DeviceTable:
         self._seen: dict[str, DeviceState] | None = None
         self.watchers: list[PluginSeries] = []
         self.epoch = 0  # moves whenever a slot's device or label text may have changed
-        # Slots a refresh sampled again (a part changed), until a reader (the village rollup)
-        # takes them; a removed or replaced device moves the epoch instead. tracked: the
+        # Slots where a refresh sampled a part again whose verdict is another object than
+        # when the reader (the village rollup) last read the device (`seen`), until the reader
+        # takes them; a removed or replaced device moves the epoch instead. A Verdict is
+        # immutable and a part's verdict moves only with its version, so after a round only
+        # the devices whose verdict moved are read again (not all 50,000). tracked: the
         # collectors whose series flag them.
         self.changed = bytearray()
         self.tracked: set[str] = set()
 
     def __len__(self) -> int:
         return len(self.states)
+
+    def seen(self, slots: Iterable[int]) -> None:
+        """The reader read these devices' verdicts now: each part's verdict as it is, the one a
+        refresh compares with (called in the same piece of work as the read: no observation
+        between the two)."""
+        devices = self.devices
+        for w in self.watchers:
+            parts, seen = w._parts, w._seen
+            for slot in slots:
+                part = parts[slot]
+                seen[slot] = _UNSEEN if part is None else part.verdict(devices[slot])  # type: ignore[arg-type]
 
     def sync(self, state: State) -> None:
         """Follow state.devices (a reload swaps the dict, never mutates it)."""
@@ -236,6 +251,10 @@ class _Shape:
         self.columns, self.keys = columns, keys
 
 
+# A families tuple of a plugin's state_values and their value columns, in the same order.
+_Flat = tuple[tuple[Family, ...], tuple["array[float]", ...]]
+
+
 class PluginSeries:
     """One collector's families as columns, refreshed from state by part version."""
 
@@ -249,11 +268,18 @@ class PluginSeries:
         self._tables: dict[tuple[str, ...], RowTable] = {}
         self._plain: list[FamilySeries] = []  # families with per-slot values
         self._parts: list[DevicePart | None] = []
+        self._seen: list[object] = []  # each part's verdict when the reader last read it
         self._versions = array("q")
         # Slots whose last sampling had labelled samples (an SNMP device's interfaces), all in
         # closed tables: its shape and, per sample, the index its value went to (slot or row).
         self._again: dict[int, tuple[_Shape, array[int]]] = {}
         self._shapes: dict[tuple[object, ...], _Shape] = {}
+        # A plugin that gives its unlabelled STATE samples as (families, values): per slot the
+        # families of its last sampling with their value columns (presence bytes stand while
+        # the families are the same), shared per families tuple (by identity).
+        self._values_of = getattr(plugin, "state_values", None)
+        self._flat_at: list[_Flat | None] = []
+        self._flat: dict[int, _Flat] = {}
         devices.watchers.append(self)
         devices.tracked.add(plugin.name)
         self.grow(len(devices))
@@ -265,6 +291,8 @@ class PluginSeries:
         if more <= 0:
             return
         self._parts.extend([None] * more)
+        self._seen.extend([_UNSEEN] * more)
+        self._flat_at.extend([None] * more)
         self._versions.extend(array("q", [-1]) * more)
         for fs in self._plain:
             assert fs.values is not None and fs.on is not None
@@ -281,6 +309,8 @@ class PluginSeries:
                 table.release(r)
         if slot < len(self._parts):
             self._parts[slot] = None
+            self._seen[slot] = _UNSEEN
+            self._flat_at[slot] = None
             self._versions[slot] = -1
         self._again.pop(slot, None)
 
@@ -291,12 +321,35 @@ class PluginSeries:
         return refresh_all([self], self.devices, per_slice)
 
     def _sample(self, slot: int, device: Device, part: DevicePart) -> None:
+        if self._values_of is not None:  # (refresh_all has this inline)
+            families, values = self._values_of(device, part)
+            flat = self._flat_at[slot]
+            total = sum(values)
+            if flat is not None and flat[0] is families and total - total == 0.0:
+                any(map(setitem, flat[1], repeat(slot), values))
+            else:
+                self._sample_flat(slot, families, values)
+            return
         found = self.plugin.samples_of(device, part, View.STATE)
         samples = found if isinstance(found, list) else list(found)
         again = self._again.pop(slot, None)
         if again is not None and self._same_rows(again, samples, slot):
             return
         self._sample_all(slot, samples)
+
+    def _sample_flat(
+        self, slot: int, families: tuple[Family, ...], values: tuple[float, ...]
+    ) -> None:
+        """A sampling given as (families, values) stored as samples: presence bytes and finite
+        flags set. The next one with the same families and every value finite (no NaN or
+        infinity, nor an overflowing sum) stores only its values, in one C-level pass."""
+        self._again.pop(slot, None)
+        self._sample_all(slot, list(zip(families, values, repeat(()), repeat(None))))
+        flat = self._flat.get(id(families))
+        if flat is None or flat[0] is not families:  # (the entry holds its tuple: no id reused)
+            columns = tuple([self.by_name[fam.name].values for fam in families])
+            flat = self._flat[id(families)] = (families, columns)  # type: ignore[assignment]
+        self._flat_at[slot] = flat
 
     def _same_rows(
         self, again: tuple[_Shape, array[int]], samples: list[Sample], slot: int
@@ -508,8 +561,8 @@ def refresh_all(
     per series looked every collector up in every device: ~20 ms a scrape at 50,000 devices).
     A part never leaves a device's parts, and a slot whose device state is another is
     forgotten first (DeviceTable.sync). Yields every per_slice samplings and every SCAN devices
-    looked at (between devices: a pass over 50,000 unchanged ones is ~20 ms); flags the slots it
-    samples in devices.changed."""
+    looked at (between devices: a pass over 50,000 unchanged ones is ~20 ms); flags in
+    devices.changed the slots it samples whose part's verdict is not the one the reader saw."""
     by_name: dict[str, list[PluginSeries]] = {}
     for s in series:
         by_name.setdefault(s.plugin.name, []).append(s)
@@ -522,8 +575,19 @@ def refresh_all(
             for s in by_name.get(name, ()):
                 if part is s._parts[slot] and part.version == s._versions[slot]:
                     continue
-                changed[slot] = 1
-                s._sample(slot, ds.device, part)
+                if part.verdict(ds.device) is not s._seen[slot]:
+                    changed[slot] = 1  # the reader reads this device again
+                values_of = s._values_of
+                if values_of is None:
+                    s._sample(slot, ds.device, part)
+                else:  # s._sample inline: after a round, every ICMP device comes here
+                    families, values = values_of(ds.device, part)
+                    flat = s._flat_at[slot]
+                    total = sum(values)
+                    if flat is not None and flat[0] is families and total - total == 0.0:
+                        any(map(setitem, flat[1], repeat(slot), values))
+                    else:
+                        s._sample_flat(slot, families, values)
                 s._parts[slot], s._versions[slot] = part, part.version
                 done += 1
         if done >= turn or slot >= scan_at:  # not inside the loop over parts: a new part

@@ -14,5 +14,6 @@ PLUGIN = Plugin(
     samples=samples.samples,
     families=samples.FAMILIES,
     start=probe.start,
+    state_values=samples.state_values,
 )
 register(PLUGIN)

@@ -128,6 +128,11 @@ class Plugin(Generic[ObsT, PartT]):
     samples: Callable[[Device, PartT, View], Iterable[Sample]]
     families: tuple[Family, ...]  # declared families, in exposition order
     start: Callable[[Context], Awaitable[RunningCollector]]
+    # Optional: the STATE samples when none has labels, as (families, values), each case's
+    # families one constant tuple; the exporter's columns store them with no Sample per value.
+    state_values: Callable[[Device, PartT], tuple[tuple[Family, ...], tuple[float, ...]]] | None = (
+        None
+    )
 
     def record_into(self, parts: dict[str, DevicePart], obs: Observation) -> DevicePart:
         """Apply obs (of this plugin's type) to its device's parts; returns the part."""

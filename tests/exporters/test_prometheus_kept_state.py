@@ -138,6 +138,39 @@ def test_rollup_kept_between_scrapes_follows_every_collectors_verdict(monkeypatc
     assert (_status(text, V), _status(text, W)) == ("degraded", "degraded")
 
 
+def test_a_verdict_that_moves_and_comes_back_during_a_render_is_followed(monkeypatch) -> None:
+    """The verdicts a refresh compares with are the ones the rollup read, not the ones the
+    refresh sampled: an AP's radio that goes down before a render and up again between its
+    refresh and its rollup (the render gives the loop turns) leaves V up; down again before the
+    next render, V must go down though the AP's verdict is the same object as at the refresh
+    before (SNMP's verdicts are constants)."""
+    s = _state()
+    sources = [inventory_families, *registered()]
+    e = Exposition(s, sources)
+    for t, name in enumerate(("r", "ap1", "r2", "ap3")):
+        _ping(s, name, 5, 100.0 + t)
+    _ping(s, "ap2", 0, 100.0)  # V's Wi-Fi is ap1's alone
+    _radios(s, "ap1", 1, 110.0)
+    assert _status(e.render().decode(), V) == "degraded"
+
+    between: list[int] = []  # radio status to record between the refresh and the rollup
+    refresh = type(inventory_families).refresh
+
+    def late(self, ctx):
+        while between:
+            _radios(s, "ap1", between.pop(0), 150.0)
+        return refresh(self, ctx)
+
+    monkeypatch.setattr(type(inventory_families), "refresh", late)
+    _radios(s, "ap1", 2, 140.0)  # down before the render...
+    between.append(1)  # ...and up again between its refresh and its rollup
+    assert _status(e.render().decode(), V) == "degraded"  # (its columns: the sampled poll)
+    _radios(s, "ap1", 2, 170.0)  # down again: V serves no Wi-Fi
+    text = e.render().decode()
+    assert _samples(text) == _samples(_reference(s, sources))
+    assert _status(text, V) == "down"
+
+
 def test_without_every_collector_watched_every_village_is_asked_at_each_scrape(
     monkeypatch,
 ) -> None:
@@ -258,3 +291,30 @@ def test_an_snmp_device_polled_again_follows_its_interfaces_values_names_and_cou
             line = (f'netwatch_snmp_interface_receive_bytes_total{{device="r",role="router",'
                     f'village="{V}",district="35.10.07",interface="{name}"}} ')  # fmt: skip
             assert line + f"{float((100 + 60 * k) * 1000 + index)!r}\n" in text
+
+
+def test_icmp_columns_from_state_values_follow_every_shape_as_the_samples_path() -> None:
+    """ICMP devices sampled through the plugin's state_values (values stored by shape) are
+    written byte for byte as through samples() and as client_python writes them, while a
+    device's families change (replies lost, one reply, back) and a value turns infinite."""
+    s = _state()
+    fast = Exposition(s, [ICMP])
+    generic = Exposition(s, [dataclasses.replace(ICMP, state_values=None)])
+    steps: list[tuple[str, int, float]] = [
+        ("r", 5, 100.0), ("ap1", 5, 100.0), ("ap2", 3, 100.0),
+        ("r", 5, 130.0),  # the same families, new values: stored by shape
+        ("r", 0, 160.0),  # every echo lost: the RTT families leave r's lines
+        ("r", 1, 190.0),  # one reply: min, avg, max, no jitter
+        ("r", 5, 220.0), ("ap1", 5, math.inf),  # a timestamp that is not finite
+        ("ap1", 5, 250.0), ("ap2", 5, 250.0),
+    ]  # fmt: skip
+    for name, received, t in steps:
+        if math.isfinite(t):
+            _ping(s, name, received, t)
+        else:  # (finite RTTs: _ping's move with t)
+            s.record(PingObservation(name, t, PingResult("x", 5, received, [0.002] * received)))
+        text = _scrape(fast)
+        assert text == _scrape(generic)
+        assert _samples(text) == _samples(_reference(s, [ICMP]))
+    assert "netwatch_ping_last_round_timestamp_seconds{" in text
+    assert 'netwatch_ping_jitter_seconds{device="r"' in text
