@@ -352,11 +352,9 @@ class Outbox:
                     self._pass()
                 except Exception:
                     log.exception("outbox delivery pass failed")
-                # A timer that sets the wake event, as the engine's tick: not wait_for (3.11's
-                # can swallow a cancel that lands as the wake fires), nor asyncio.timeout (a
-                # cancellation thrown into this task and caught, every idle second). On the
-                # grid of loop time (core/ticks.py): the look shares a turn of the loop with
-                # the other periodic timers.
+                # A timer that sets the wake event (as the engine's tick): 3.11's wait_for can
+                # swallow a cancel, asyncio.timeout throws one into this task every idle second.
+                # On loop time's grid (core/ticks.py): a turn shared with the other timers.
                 every = self.settings.delivery.poll_interval
                 due = next_tick(loop.time(), every) if every > 0 else loop.time()
                 timer = loop.call_at(due, self._wake.set)
