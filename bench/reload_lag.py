@@ -165,7 +165,8 @@ wrap_sync(state.State, "replace_inventory", "state.replace_inventory")
 wrap_async(scheduler.Scheduler, "sync_async", "scheduler.sync_async")
 wrap_async(runtime.Runtime, "_reload_traps", "reload_traps")
 wrap_sync(service.AlertService, "reload", "alerts.reload")
-wrap_async(runtime, "in_turns", "in_turns")
+wrap_async(runtime, "in_turns", "in_turns")  # (the state's, then the alerts')
+wrap_async(isolated, "in_turns", "decode in turns")
 wrap_sync(engine.Engine, "set_inventory", "engine.set_inventory")
 _inv_eq = runtime.Inventory.__eq__
 def inv_eq(a, b):
@@ -322,6 +323,8 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="also write the recording here")
     ap.add_argument("--in-netns", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    # SIGTERM ends the run through the finally blocks: netwatch, snmpd and the namespace go.
+    signal.signal(signal.SIGTERM, run_bench._give_up)
     if not args.in_netns:
         return run_bench.in_netns(__file__, sys.argv[1:])
     with run_bench.running_snmpd(
