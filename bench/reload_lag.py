@@ -182,6 +182,11 @@ try:
 except Exception:
     pass
 from netwatch.core import notifier_health
+try:
+    from netwatch.collectors.icmp import probe as icmp_probe
+    wrap_sync(icmp_probe.IcmpCollector, "follow", "icmp.follow")
+except Exception:
+    pass
 wrap_sync(notifier_health.NotifierWatch, "check", "notifiers.check")
 
 def start(*_):
