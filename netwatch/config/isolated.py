@@ -4,9 +4,10 @@ Reading and checking costs ~80 µs per device and a peak of several times the in
 size (4 s at 50,000 devices with libyaml, docs/performance.md). Done in the monitoring process,
 that peak would stay in its RSS and the work would hold the GIL while the scheduler's loop
 waits. A child pays both and hands back the small validated Inventory (or the ConfigError) as
-pickles (the inventory without devices, then devices in batches), unpickled off the event loop
-at a reload, where a device that did not change stays the running inventory's object (one
-copy; parts that compare devices by identity see no change). The child also sends a digest of
+pickles (the inventory without villages and devices, then both in batches), unpickled on the
+event loop a batch at a time at a reload (its other work runs between batches), where a device
+or village that did not change stays the running inventory's object (one copy; parts that
+compare them by identity see no change). The child also sends a digest of
 its answer; given the running inventory's digest (`unless`) and finding the same, it answers
 "unchanged" in a few bytes, so a reload of an unchanged file builds no second copy at all
 (the soak's RSS: pymalloc kept the arenas of that copy). It also tells which files (by the
@@ -246,9 +247,11 @@ async def load_async(
     path: str | os.PathLike,
     member: Member | None = None,
     share: Mapping[str, Device] | None = None,
+    villages: Mapping[str, Village] | None = None,
 ) -> Inventory:
-    """load() without blocking the event loop; devices equal to share's are share's own."""
-    inventory = (await load_changed(path, member, share)).inventory
+    """load() without blocking the event loop; devices equal to share's are share's own,
+    villages equal to villages' those."""
+    inventory = (await load_changed(path, member, share, villages=villages)).inventory
     assert inventory is not None  # no `unless` given: always the inventory
     return inventory
 
