@@ -152,6 +152,7 @@ class Engine:
         # makes loud what it changed (_changes).
         self._loud: set[str] = set()
         self._order: dict[str, int] = {}
+        self._parent_order: dict[str, int] = {}  # Topology.upstream's, by name
         # Parents (Topology.upstream) the same way: up or undecided, not lossy even at
         # HOLD_FACTOR, nothing open or held: skipped until their own standing changes.
         self._loud_parents: set[str] = set()
