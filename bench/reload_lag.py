@@ -183,7 +183,8 @@ except Exception:
     pass
 from netwatch.core import notifier_health
 try:
-    from netwatch.collectors.icmp import probe as icmp_probe
+    import importlib
+    icmp_probe = importlib.import_module("netwatch.collectors.icmp.probe")  # (not its probe())
     wrap_sync(icmp_probe.IcmpCollector, "follow", "icmp.follow")
 except Exception:
     pass
