@@ -245,6 +245,10 @@ class Engine:
             loud_parents = {p for p in self._loud_parents if p in parent_order}
             loud_parents.update(p for p in topology.upstream if p not in was)
             self.tracker.touched |= devices  # (their villages and parents: _take_touched)
+        # A device touched and then removed before a tick took it: no parent of this inventory
+        # (_due_parents orders the loud parents by this inventory's topology).
+        touched = self.tracker.touched
+        self.tracker.touched = {n for n in touched if n in inventory.devices}
         self.inventory = inventory
         self.topology = topology
         self._order = order

@@ -149,3 +149,20 @@ def test_a_one_device_edit_makes_only_its_village_due(tmp_path):
     now = h.engine.inventory
     h.engine.set_inventory(replace(now, settings=replace(now.settings, alerting=alerting)))
     assert h.engine._due_villages() == list(inv.villages)
+
+
+def test_a_device_touched_then_removed_by_a_reload_is_no_parent_to_evaluate(tmp_path):
+    inv = regency.build(districts=20, villages=1, aps=1)  # 20 POPs: the parents, in order
+    h = Harness(inv, str(tmp_path / "alerts.sqlite3"))
+    for _ in range(5):
+        h.round(dict.fromkeys(inv.devices, True))
+    for _ in range(4):  # pop-7 goes down: touched, taken at the next tick
+        h.observe("pop-7", 0)
+        h.clock.t += 2.0
+    assert "pop-7" in h.engine.tracker.touched
+    devices = {n: d for n, d in inv.devices.items() if d.district != "35.10.07"}
+    villages = {c: v for c, v in inv.villages.items() if v.district != "35.10.07"}
+    districts = {c: d for c, d in inv.districts.items() if c != "35.10.07"}
+    h.engine.set_inventory(replace(inv, devices=devices, villages=villages, districts=districts))
+    h.engine.evaluate()  # (a KeyError here: pop-7 among the parents to order)
+    assert "pop-7" not in h.engine.tracker.tracks
