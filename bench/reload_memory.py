@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import inspect
 import os
 import re
 import sys
@@ -109,6 +110,16 @@ def instrument(runtime: Runtime, sampler: Sampler) -> None:
     assert Path(isolated.__file__).is_relative_to(TREE), f"{isolated.__file__} not in {TREE}"
 
     def named(name: str, fn):  # type: ignore[no-untyped-def]
+        if inspect.isgeneratorfunction(fn):  # a part adopting in pieces (core/turns.py)
+
+            def wrapped_steps(*a, **kw):  # type: ignore[no-untyped-def]
+                sampler.step = name
+                try:
+                    return (yield from fn(*a, **kw))
+                finally:
+                    sampler.step = f"after {name}"
+
+            return wrapped_steps
         if asyncio.iscoroutinefunction(fn):
 
             async def wrapped_async(*a, **kw):  # type: ignore[no-untyped-def]
@@ -129,7 +140,8 @@ def instrument(runtime: Runtime, sampler: Sampler) -> None:
 
         return wrapped
 
-    for fn in ("_decode", "_receive"):  # the whole pickle (before), the stream (since)
+    # The whole pickle (before), the stream (since), on the loop in pieces (reloadstall).
+    for fn in ("_decode", "_receive", "_decode_steps"):
         if hasattr(isolated, fn):
             setattr(isolated, fn, named("decode (unpickle)", getattr(isolated, fn)))
     for fn in ("load_async", "load_changed"):  # the reload calls the latter since loaddigest
@@ -137,11 +149,15 @@ def instrument(runtime: Runtime, sampler: Sampler) -> None:
             setattr(isolated, fn, named(f"{fn} (child)", getattr(isolated, fn)))
     state = runtime.state
     state.replace_inventory = named("state.replace_inventory", state.replace_inventory)  # type: ignore[method-assign]
+    if hasattr(state, "replace_steps"):  # the runtime's, since reloadstall
+        state.replace_steps = named("state.replace_inventory", state.replace_steps)  # type: ignore[method-assign]
     assert runtime.scheduler is not None and runtime.alerts is not None
     sch = runtime.scheduler
     sch.sync_async = named("scheduler.sync_async", sch.sync_async)  # type: ignore[method-assign]
     al = runtime.alerts
     al.reload = named("alerts.reload", al.reload)  # type: ignore[method-assign]
+    if hasattr(al, "reload_steps"):
+        al.reload_steps = named("alerts.reload", al.reload_steps)  # type: ignore[method-assign]
 
 
 class Lag:

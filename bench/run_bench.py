@@ -313,6 +313,10 @@ SNMP_ENGINE = {
 }
 
 
+GC_FULL = 'netwatch_gc_collections_total{generation="2"}'
+GC_SETTLES = "netwatch_gc_settles_total"
+
+
 def snmp_engine(first: str, last: str) -> dict[str, float]:
     return {k: counter_sum(last, p) - counter_sum(first, p) for k, p in SNMP_ENGINE.items()}
 
@@ -363,6 +367,9 @@ def window(
         "snmp_polls": counter_sum(body, SNMP_POLLS) - counter_sum(first_body, SNMP_POLLS),
         "snmp_errors": counter_sum(body, SNMP_ERRORS) - counter_sum(first_body, SNMP_ERRORS),
         "snmp_engine": snmp_engine(first_body, body),
+        # Full collections (the heap's settle after a reload, its clock's pass) in the window.
+        "gc_full": counter_sum(body, GC_FULL) - counter_sum(first_body, GC_FULL),
+        "gc_settles": counter_sum(body, GC_SETTLES) - counter_sum(first_body, GC_SETTLES),
     }
 
 
@@ -375,7 +382,8 @@ def progress(name: str, w: dict) -> None:
         f"{[round(x, 2) for x in w['scrapes']]}, "
         f"reloads (s) {[round(x, 2) for x in w['reloads']]}, "
         f"SNMP polls {w['snmp_polls']:.0f} ({w['snmp_errors']:.0f} failed), agent (snmpd) CPU "
-        f"{w['agent_cpu'] / w['wall']:.1%}, socket drops raw {w['raw_drops']} udp {w['udp_drops']}",
+        f"{w['agent_cpu'] / w['wall']:.1%}, socket drops raw {w['raw_drops']} udp {w['udp_drops']}"
+        f", full GC passes {w['gc_full']:.0f} (settles {w['gc_settles']:.0f})",
         flush=True,
     )
     per_poll = w["snmp_engine"].get("sent", 0) / w["snmp_polls"] if w["snmp_polls"] else 0.0

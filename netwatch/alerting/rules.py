@@ -7,7 +7,7 @@ the verdicts, and waits for a parent's before it blames a child.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from netwatch.core.model import AlertingSettings, Inventory, Role
@@ -59,34 +59,52 @@ class Topology:
     """Parent chains, children and the villages behind each device."""
 
     def __init__(self, inventory: Inventory) -> None:
+        for _ in self._build(inventory, len(inventory.devices) + 1):
+            pass
+
+    @classmethod
+    def in_steps(cls, inventory: Inventory, every: int) -> Generator[None, None, Topology]:
+        """The topology of inventory, built with a pause (a yield) every `every` devices or
+        villages (the alert engine's sliced adoption at a reload)."""
+        topology = cls.__new__(cls)
+        yield from topology._build(inventory, every)
+        return topology
+
+    def _build(self, inventory: Inventory, every: int) -> Iterator[None]:
         self.inventory = inventory
+        devices = inventory.devices
         self.ancestors: dict[str, tuple[str, ...]] = {}
-        for name in inventory.devices:
+        for i, name in enumerate(devices, 1):
             chain: list[str] = []
             seen = {name}
-            parent = inventory.devices[name].parent
+            parent = devices[name].parent
             # Bounded by the device count; a cycle in config stops the walk, never loops.
-            while parent is not None and parent in inventory.devices and parent not in seen:
+            while parent is not None and parent in devices and parent not in seen:
                 chain.append(parent)
                 seen.add(parent)
-                parent = inventory.devices[parent].parent
+                parent = devices[parent].parent
             self.ancestors[name] = tuple(chain)
+            if i % every == 0:
+                yield
         self.behind: dict[str, list[str]] = {}  # device → village codes whose devices hang below
-        for code, village in inventory.villages.items():
+        for i, (code, village) in enumerate(inventory.villages.items(), 1):
             ups: set[str] = set()
             for dev in village.devices:
                 ups.update(a for a in self.ancestors.get(dev, ()) if a not in village.devices)
             for a in ups:
                 self.behind.setdefault(a, []).append(code)
+            if i % every == 0:
+                yield
         self.descendants: dict[str, list[str]] = {}
-        for name, parents in self.ancestors.items():
+        for i, (name, parents) in enumerate(self.ancestors.items(), 1):
             for a in parents:
                 self.descendants.setdefault(a, []).append(name)
-        self.pinged = frozenset(n for n, d in inventory.devices.items() if d.ping)
+            if i % every == 0:
+                yield
+        self.pinged = frozenset(n for n, d in devices.items() if d.ping)
+        yield
         # Root-cause candidates: district-level devices and any device that villages hang on.
-        self.upstream = [
-            n for n, d in inventory.devices.items() if d.village is None or n in self.behind
-        ]
+        self.upstream = [n for n, d in devices.items() if d.village is None or n in self.behind]
 
     def outside_ancestors(self, code: str) -> list[str]:
         """Parents of the village's devices that are not in the village, nearest first."""

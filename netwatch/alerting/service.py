@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Protocol
 
 from netwatch.alerting import store
@@ -97,8 +97,18 @@ class AlertService:
 
     def reload(self, inventory: Inventory) -> list[str]:
         """Adopt a reloaded inventory; a bad maintenance window keeps the old windows."""
+        steps = self.reload_steps(inventory)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+
+    def reload_steps(self, inventory: Inventory) -> Generator[None, None, list[str]]:
+        """reload() in pieces (core/turns.py runs them with the loop's work in between): the
+        engine adopts the inventory whole in its last piece (Engine.inventory_steps)."""
         errors: list[str] = []
-        self.engine.set_inventory(inventory)
+        yield from self.engine.inventory_steps(inventory)
         try:
             self.engine.maintenance = Maintenance(inventory.settings.alerting.maintenance)
         except MaintenanceError as exc:

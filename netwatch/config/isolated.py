@@ -4,9 +4,10 @@ Reading and checking costs ~80 µs per device and a peak of several times the in
 size (4 s at 50,000 devices with libyaml, docs/performance.md). Done in the monitoring process,
 that peak would stay in its RSS and the work would hold the GIL while the scheduler's loop
 waits. A child pays both and hands back the small validated Inventory (or the ConfigError) as
-pickles (the inventory without devices, then devices in batches), unpickled off the event loop
-at a reload, where a device that did not change stays the running inventory's object (one
-copy; parts that compare devices by identity see no change). The child also sends a digest of
+pickles (the inventory without villages and devices, then both in batches), unpickled on the
+event loop a batch at a time at a reload (its other work runs between batches), where a device
+or village that did not change stays the running inventory's object (one copy; parts that
+compare them by identity see no change). The child also sends a digest of
 its answer; given the running inventory's digest (`unless`) and finding the same, it answers
 "unchanged" in a few bytes, so a reload of an unchanged file builds no second copy at all
 (the soak's RSS: pymalloc kept the arenas of that copy). It also tells which files (by the
@@ -30,12 +31,13 @@ import resource
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 
 from netwatch.cluster.member import Member
 from netwatch.config.errors import ConfigError, Issue
 from netwatch.config.inputs import Inputs, Read, child_args
-from netwatch.core.model import Device, Inventory
+from netwatch.core.model import Device, Inventory, Village
+from netwatch.core.turns import in_turns
 
 _CMD = [sys.executable, "-m", "netwatch.config.isolated"]
 
@@ -103,6 +105,23 @@ def _limits() -> None:
 def _decode(
     path: str, returncode: int, out: bytes, err: bytes, share: Mapping[str, Device] | None = None
 ) -> Loaded:
+    steps = _decode_steps(path, returncode, out, err, share)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+
+def _decode_steps(
+    path: str,
+    returncode: int,
+    out: bytes,
+    err: bytes,
+    share: Mapping[str, Device] | None = None,
+    villages: Mapping[str, Village] | None = None,
+) -> Generator[None, None, Loaded]:
+    """_decode() with a pause (a yield) after each batch of the answer."""
     if returncode < 0 or returncode == 128 + signal.SIGXCPU:
         sig = -returncode if returncode < 0 else signal.SIGXCPU
         why = {
@@ -117,16 +136,21 @@ def _decode(
             detail = [f"needed more than its memory limit ({MAX_MEMORY >> 20} MiB)"]
         raise ConfigError([Issue(path, 0, "", f"config loader failed: {detail[0][:500]}")])
     # The pickles come from our own child process, never from outside.
-    result = _receive(io.BytesIO(out), share)
+    result = yield from _receive(io.BytesIO(out), share, villages)
     if isinstance(result, ConfigError):
         raise result
     return result
 
 
-def _receive(stream: io.BytesIO, share: Mapping[str, Device] | None) -> Loaded | ConfigError:
+def _receive(
+    stream: io.BytesIO,
+    share: Mapping[str, Device] | None,
+    villages: Mapping[str, Village] | None = None,
+) -> Generator[None, None, Loaded | ConfigError]:
     """Unpickle the child's answer: its digest, then None ("unchanged") or the inventory
-    without its devices and the devices in batches. A device equal to one of share (the
-    running inventory's) is that object: a reload holds one copy of what did not change and at
+    without its villages and devices, the villages and the devices in batches (a yield after
+    each). A device equal to one of share (the running inventory's) is that object, and so is
+    a village equal to one of villages: a reload holds one copy of what did not change and at
     most a batch of the rest twice (issue 10: a 50,000-device reload built a second
     inventory, ~45 MiB, beside the first)."""
     first = pickle.load(stream)
@@ -143,6 +167,13 @@ def _receive(stream: io.BytesIO, share: Mapping[str, Device] | None) -> Loaded |
         return Loaded(None, first)
     if not isinstance(head, Inventory):
         raise TypeError(f"config loader answered a {type(head).__name__}")
+    yield
+    places = head.villages  # empty: filled in place, in the child's order
+    while (batch := pickle.load(stream)) is not None:
+        for place in batch:
+            same = villages.get(place.code) if villages is not None else None
+            places[place.code] = same if same is not None and same == place else place
+        yield
     devices = head.devices  # empty: filled in place, in the child's order
     strings = _codes(head)
     fresh: list[Device] = []
@@ -155,6 +186,7 @@ def _receive(stream: io.BytesIO, share: Mapping[str, Device] | None) -> Loaded |
                 devices[device.name] = device
                 fresh.append(device)
             strings.setdefault(device.name, device.name)  # a parent's name: the key's object
+        yield
     for device in fresh:
         _share_strings(device, strings)
     return Loaded(head, first)
@@ -215,9 +247,11 @@ async def load_async(
     path: str | os.PathLike,
     member: Member | None = None,
     share: Mapping[str, Device] | None = None,
+    villages: Mapping[str, Village] | None = None,
 ) -> Inventory:
-    """load() without blocking the event loop; devices equal to share's are share's own."""
-    inventory = (await load_changed(path, member, share)).inventory
+    """load() without blocking the event loop; devices equal to share's are share's own,
+    villages equal to villages' those."""
+    inventory = (await load_changed(path, member, share, villages=villages)).inventory
     assert inventory is not None  # no `unless` given: always the inventory
     return inventory
 
@@ -227,10 +261,12 @@ async def load_changed(
     member: Member | None = None,
     share: Mapping[str, Device] | None = None,
     unless: str | None = None,
+    villages: Mapping[str, Village] | None = None,
 ) -> Loaded:
-    """The reload's load, off the event loop: inventory None when the child's answer has the
-    digest unless (the running inventory's: nothing changed, nothing decoded); otherwise
-    devices equal to share's are share's own objects."""
+    """The reload's load, the event loop free meanwhile: inventory None when the child's
+    answer has the digest unless (the running inventory's: nothing changed, nothing
+    decoded); otherwise devices equal to share's are share's own objects, and villages equal
+    to villages' are those."""
     path = os.fspath(path)
     if await _still(path, member, unless):
         assert unless is not None
@@ -248,9 +284,11 @@ async def load_changed(
         proc.kill()
         out, err = await proc.communicate()
     code = proc.returncode if proc.returncode is not None else -9
-    # Unpickling 50,000 devices takes ~0.7 s of Python (__setstate__ per object): in a thread,
-    # which gives the GIL back every few ms, the event loop keeps polling meanwhile.
-    return await asyncio.to_thread(_decode, path, code, out, err, share)
+    # Unpickled on the loop a batch at a time (~2-5 ms each at 50,000 devices), the loop's
+    # other work let through between batches (core/turns.py). In a thread (until issue 10's
+    # reloadstall) every wake-up of the loop meanwhile waited for the GIL, up to the switch
+    # interval (5 ms) each time.
+    return await in_turns(_decode_steps(path, code, out, err, share, villages))
 
 
 def load_member(
@@ -295,10 +333,12 @@ def _main(argv: list[str]) -> int:
     # equal to its running self at a reload (kept, not re-synced).
     for item in (*devices, *inv.villages.values()):
         object.__setattr__(item, "source", None)
-    pickle.dump(dataclasses.replace(inv, devices={}), out, protocol=pickle.HIGHEST_PROTOCOL)
-    for i in range(0, len(devices), BATCH):
-        pickle.dump(devices[i : i + BATCH], out, protocol=pickle.HIGHEST_PROTOCOL)
-    pickle.dump(None, out)
+    head = dataclasses.replace(inv, devices={}, villages={})
+    pickle.dump(head, out, protocol=pickle.HIGHEST_PROTOCOL)
+    for items in (list(inv.villages.values()), devices):
+        for i in range(0, len(items), BATCH):
+            pickle.dump(items[i : i + BATCH], out, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(None, out)
     # The digest of exactly these bytes: any input that changes the inventory changes them.
     answer = digest(out.getbuffer())
     sys.stdout.buffer.write(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))

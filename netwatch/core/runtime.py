@@ -32,6 +32,7 @@ from netwatch.core.notifier_health import NotifierWatch
 from netwatch.core.plugins import AnyPlugin, Context, Exporter, RunningCollector
 from netwatch.core.scheduler import Scheduler
 from netwatch.core.state import State, VillageStatus
+from netwatch.core.turns import in_turns
 
 if TYPE_CHECKING:
     from prometheus_client.core import Metric
@@ -380,8 +381,13 @@ class Runtime:
         from netwatch.config.isolated import load_changed
 
         try:
+            running = self.inventory
             loaded = await load_changed(
-                self.config_path, self.member, share=self.inventory.devices, unless=self.digest
+                self.config_path,
+                self.member,
+                share=running.devices,
+                unless=self.digest,
+                villages=running.villages,
             )
         except ConfigError as exc:
             return self._rejected(list(exc.errors))
@@ -400,9 +406,11 @@ class Runtime:
         errors, prepared = self._prepare(new)
         if errors:
             return self._rejected(errors)
+        # State builds its new table in pieces and adopts it whole in the last one; the
+        # runtime's inventory changes in that same piece.
+        await in_turns(self.state.replace_steps(new))
         self.inventory = new
         self.digest = loaded.digest
-        self.state.replace_inventory(new)
         # Each part adopts the inventory in its own turn of the event loop, the scheduler in
         # slices: polling and replies go on between them (issue 10: a reload at 50,000 devices
         # held the loop ~0.6 s in one piece). Until a part's turn it works on the old one.
@@ -412,7 +420,7 @@ class Runtime:
             added, removed, changed = await self.scheduler.sync_async(new)
         await self._reload_traps(new, prepared)
         if self.alerts is not None:
-            for error in self.alerts.reload(new):
+            for error in await in_turns(self.alerts.reload_steps(new)):
                 log.error("reload: %s", error)
             self.notifiers.check()
             await asyncio.sleep(0)

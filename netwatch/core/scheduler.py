@@ -39,6 +39,7 @@ from netwatch.core.slots import (
     slot_for,
     spread_offset,
 )
+from netwatch.core.turns import in_turns
 
 log = logging.getLogger(__name__)
 
@@ -139,10 +140,7 @@ class Scheduler:
     async def sync_async(self, inventory: Inventory) -> tuple[int, int, int]:
         """sync() in slices of SYNC_SLICE devices with the event loop's other work in between
         (a reload at 50,000 devices held polling for ~0.45 s in one piece; issue 10)."""
-        steps = self._sync_steps(inventory)
-        while (counts := _step(steps)) is None:
-            await asyncio.sleep(0)
-        return counts
+        return await in_turns(self._sync_steps(inventory))
 
     def _sync_steps(self, inventory: Inventory) -> Generator[None, None, tuple[int, int, int]]:
         """sync()'s work; it yields after every SYNC_SLICE devices (a pause is harmless:

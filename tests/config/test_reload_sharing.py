@@ -76,3 +76,18 @@ def test_the_running_inventory_holds_one_string_per_code_and_no_sources(tmp_path
     # The in-process loader (the child's checks, `netwatch config`) still says where each was.
     src = load_inventory(path).devices["sarongan-ap"].source
     assert src is not None and (src.file, src.line) == (str(path), line_of(CONFIG, "sarongan-ap"))
+
+
+def test_unchanged_villages_stay_the_running_objects(tmp_path) -> None:
+    path = write(tmp_path, CONFIG)
+    running = load(path)
+    path.write_text(path.read_text().replace("name: Kandangan", "name: Kandangan Baru"))
+    new = asyncio.run(load_async(path, None, share=running.devices, villages=running.villages))
+    assert list(new.villages) == list(running.villages)  # the file's order
+    assert new.villages["35.10.01.2001"] is running.villages["35.10.01.2001"]
+    renamed = new.villages["35.10.01.2002"]
+    assert renamed is not running.villages["35.10.01.2002"] and renamed.name == "Kandangan Baru"
+    # Its devices did not change: still the running objects, pointing at the one code string.
+    router = new.devices["kandangan-router"]
+    assert router is running.devices["kandangan-router"]
+    assert new.devices["sarongan-ap"].village is new.villages["35.10.01.2001"].code
