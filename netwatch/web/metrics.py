@@ -34,6 +34,7 @@ from prometheus_client.exposition import choose_encoder, generate_latest
 from prometheus_client.openmetrics import exposition as openmetrics
 
 from netwatch.core import memory, telemetry
+from netwatch.core.turns import give_way
 from netwatch.exporters.deflate_segments import Deflated, Kept, deflate, gzip_member, stored
 from netwatch.exporters.prometheus import Exposition, Format
 
@@ -61,28 +62,12 @@ RETRY_AFTER = "1"  # seconds, on the 503 beyond the scrape limit
 # Render work between two turns of the loop: short next to the echo stream's 50 ms slots and
 # the 1 s lag target, long enough that a scrape of a busy loop waits for few turns.
 SLICE_SECONDS = 0.01
-# After a slice the render lets the loop run what is ready, up to GIVE_WAY_TURNS turns (fewer when
-# nothing else is ready) and SLICE_SECONDS of the others' work. A scheduler job that falls due
-# during a slice starts in three turns (APScheduler's timer, its slot task, the device run); with
-# the render first in each turn, each hop waited a slice: runs due during a render started
-# 25-50 ms late, the scraping window's lag p99 bucket a step above the quiet one's (issue 10).
-GIVE_WAY_TURNS = 4
+# After a slice the render gives way (core/turns.py: up to 4 turns while others are ready, at
+# most SLICE_SECONDS of their work). A scheduler job that falls due during a slice starts in three
+# turns (APScheduler's timer, its slot task, the device run); with the render first in each turn,
+# each hop waited a slice: runs due during a render started 25-50 ms late, the scraping window's
+# lag p99 bucket a step above the quiet one's (issue 10).
 _gzip_pool: ThreadPoolExecutor | None = None
-
-
-async def give_way(turns: int = GIVE_WAY_TURNS, seconds: float = SLICE_SECONDS) -> None:
-    """A turn of the loop, then more while other callbacks are ready (at most turns more, or
-    until seconds have passed): chains of callbacks and tasks started meanwhile run on before
-    the caller's next slice of work."""
-    loop = asyncio.get_running_loop()
-    ready = getattr(loop, "_ready", None)  # asyncio's callbacks due now (uvloop: one turn)
-    clock = time.perf_counter
-    end = clock() + seconds
-    await asyncio.sleep(0)
-    for _ in range(turns):
-        if not ready or clock() >= end:
-            return
-        await asyncio.sleep(0)
 
 
 def _compress(data: bytes) -> Future[Deflated]:
