@@ -116,12 +116,15 @@ class Causes:
     def adopt(self, old: Causes) -> None:
         """Keep what a reload must not forget: the last facts of devices still watched, and
         the ONU episodes and joined causes of villages still linked to an ONU (a reload in
-        the middle of an outage must not turn its cause back into "router down")."""
+        the middle of an outage must not turn its cause back into "router down"), and their
+        asks of the OLT (a reload during OLT_WAIT asked again and held the verdict anew)."""
         self.facts = FactsByDevice({k: f for k, f in old.facts.items() if k in self.watched})
         self.zero_since = {k: t for k, t in old.zero_since.items() if k in self.inventory.devices}
         linked = {v.code for v in self.onu_villages}
         self.episodes = {k: e for k, e in old.episodes.items() if k in linked}
         self.sticky = {k: c for k, c in old.sticky.items() if k in linked}
+        self.asked = {k: t for k, t in old.asked.items() if k in linked}
+        self.awaited_olts = old.awaited_olts & self.watched
 
     def _routers(self, v: Village) -> list[str]:
         """The village devices whose echoes tell a silent village from one on another path."""

@@ -627,7 +627,7 @@ class Engine:
         settled = verdict.state in OUTAGE_STATES and self._settled(verdict)
         if track is not None and lossy(track, self.settings, HOLD_FACTOR):
             self.degraded.note_lossy(name, now)
-            self.timers.grace(name, now + self.settings.dependency_grace)
+            self.timers.grace(name, now + self.settings.dependency_grace, "lossy")
             quiet = settled = False  # noted at every evaluation while it lasts (a time)
         lifecycle = self.lifecycle
         for intent in self.kinds.upstream(name, verdict, track):
@@ -654,13 +654,14 @@ class Engine:
         for name in touched:  # a parent back: its children are held until grace has passed
             t = self.tracker.tracks.get(name)
             if t is not None and t.recovered_at is not None and now - t.recovered_at < grace:
-                idx.grace(name, t.recovered_at + grace)
+                idx.grace(name, t.recovered_at + grace, "back")
         # A silence changes what mutes at its start and end: every alert while one is not
         # over by the previous tick (a silence ended long ago costs nothing until a reload).
         last, self._last_tick = self._last_tick, now
         silenced = any(s.ends_at >= last for s in self.silences.silences)
         if idx.sweep or not self.incremental or self.maintenance.windows or silenced:
             idx.sweep = False
+            idx.ended(now)  # (this look at every alert is theirs)
             return list(open_alerts)
         due = idx.due(now, touched, open_alerts)
         due.update(fp for fp in marked if fp in open_alerts)

@@ -37,15 +37,19 @@ class TimerIndex:
         self._due: list[tuple[float, str]] = []  # heap of (when, fingerprint)
         self._due_at: dict[str, float] = {}  # the heap entry that counts, per fingerprint
         self._under: dict[str, set[str]] = {}  # parent device → held alerts below it (lazy)
-        self._graces: list[tuple[float, str]] = []  # heap: (a parent's grace ends, parent)
-        self._grace_at: dict[str, float] = {}
+        # heap: (a grace ends, (parent, whose)); one end per parent and muter that counts
+        self._graces: list[tuple[float, tuple[str, str]]] = []
+        self._grace_at: dict[tuple[str, str], float] = {}
         self.always: set[str] = set()  # inhibition targets: inhibited() is asked every tick
         self.sweep = True  # every open alert at the next tick (load, reload, CLI edits)
 
     def reset(self) -> None:
-        """Forget everything: the next tick looks at every open alert (and indexes it)."""
+        """Forget what a look at every open alert indexes again (the next tick's). The graces
+        are kept: they come from a parent's return or lossy spell, which no look at an alert
+        tells again (a reload forgot them: an alert held below a parent back just before it
+        stayed held past the grace, until that parent's standing changed again)."""
         self._due, self._due_at, self._under = [], {}, {}
-        self._graces, self._grace_at, self.always = [], {}, set()
+        self.always = set()
         self.sweep = True
 
     def note(self, alert: OpenAlert, parents: Iterable[str], target: bool) -> None:
@@ -63,11 +67,27 @@ class TimerIndex:
             self._due_at[fp] = when
             heapq.heappush(self._due, (when, fp))
 
-    def grace(self, parent: str, ends: float) -> None:
-        """A muter holds alerts below parent until ends (then they are looked at again)."""
-        if self._grace_at.get(parent) != ends:
-            self._grace_at[parent] = ends
-            heapq.heappush(self._graces, (ends, parent))
+    def grace(self, parent: str, ends: float, whose: str = "") -> None:
+        """A muter (whose) holds alerts below parent until ends (then they are looked at
+        again). Each muter's end counts: a lossy spell noted later must not hide the end of
+        the parent's return, when what the return held goes out."""
+        key = (parent, whose)
+        if self._grace_at.get(key) != ends:
+            self._grace_at[key] = ends
+            heapq.heappush(self._graces, (ends, key))
+
+    def ended(self, now: float) -> set[str]:
+        """The parents whose grace ended by now, each grace told once. A tick that looks at
+        every open alert calls it too: the graces kept across reloads would pile up (a lossy
+        parent notes a new end at every evaluation)."""
+        parents: set[str] = set()
+        graces = self._graces
+        while graces and graces[0][0] <= now:
+            when, key = heapq.heappop(graces)
+            if self._grace_at.get(key) == when:
+                del self._grace_at[key]
+                parents.add(key[0])
+        return parents
 
     def due(
         self, now: float, touched: Iterable[str], open_alerts: dict[str, OpenAlert]
@@ -82,13 +102,7 @@ class TimerIndex:
                 del self._due_at[fp]
                 if fp in open_alerts:
                     out.add(fp)
-        parents = set(touched)
-        graces = self._graces
-        while graces and graces[0][0] <= now:
-            when, p = heapq.heappop(graces)
-            if self._grace_at.get(p) == when:
-                del self._grace_at[p]
-                parents.add(p)
+        parents = set(touched) | self.ended(now)
         for p in parents:
             below = self._under.get(p)
             if not below:

@@ -8,9 +8,9 @@ removed), or that read a changed device's polls. The reference is the same incre
 whose every reload makes every village and parent loud (what a reload did before), fed the
 same reports and the same reloads: a village left quiet that mattered shows as a difference.
 
-(The engine that evaluates everything every tick is not the reference here: against it the
-incremental engine already differs in these sequences on 947db31 once reloads come between
-ticks, even reloads of an equal copy, so it could not tell this change's effect apart.)
+(The engine that evaluates everything every tick was not the reference here: against it the
+incremental engine differed in these sequences on 947db31 once reloads came between ticks,
+even reloads of an equal copy: forgotten dependency_grace ends; test_engine_reload.py.)
 """
 
 from __future__ import annotations
