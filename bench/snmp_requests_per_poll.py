@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import run_bench
 
 REPO = Path(__file__).resolve().parent.parent
 PORT = 16171
@@ -145,25 +148,18 @@ def inner(a: argparse.Namespace) -> None:
         asyncio.run(snmpsim_rounds(port, names, a.polls))
 
 
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--polls", type=int, default=4)
     ap.add_argument("--agents", type=int, default=20)
     ap.add_argument("--old", action="store_true", help="poll as before predict.py")
-    ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--in-netns", help=argparse.SUPPRESS)
     a = ap.parse_args()
-    if a.inner:
-        inner(a)
-        return
-    ns = f"nw-snmp-perpoll-{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", ns], check=True)
-    try:
-        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
-        subprocess.run(["ip", "netns", "exec", ns, sys.executable, __file__, "--inner",
-                        *sys.argv[1:]], check=True, timeout=900)  # fmt: skip
-    finally:
-        subprocess.run(["ip", "netns", "del", ns], check=False)
+    if not a.in_netns:  # again, in a namespace of its own (only lo), removed after
+        return run_bench.in_netns(__file__, sys.argv[1:])
+    inner(a)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
